@@ -1,0 +1,420 @@
+"""Everything the client decides without doing I/O.
+
+Building requests, validating arguments, deciding whether an attempt may be retried, computing
+backoff, mapping statuses to errors and parsing bodies all live here as plain functions, so the
+rules that protect a user's credits can be unit-tested without a server, a loop or a clock.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    InsufficientCreditsError,
+    InternalServerError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseFormatError,
+)
+from .models import Registration, Scenery
+
+DEFAULT_BASE_URL = "https://app.qamera.ai"
+API_KEY_ENV = "QAMERA_API_KEY"
+BASE_URL_ENV = "QAMERA_BASE_URL"
+LIST_PATH = "/api/external/sceneries"
+REGISTER_PATH = "/api/external/sceneries/register-ideas"
+STATUS_FILTERS = ("all", "approved")
+MAX_PREFERENCES_CHARS = 2000
+MIN_COUNT, MAX_COUNT, DEFAULT_COUNT = 1, 20, 10
+CREDITS_PER_ITEM = 10
+CONNECT_TIMEOUT = 5.0
+MAX_RETRY_WAIT = 60.0
+POLL_MIN_INTERVAL, POLL_MAX_INTERVAL = 1.0, 5.0
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+_KEY_PATTERN = re.compile(r"^mk_(?P<env>[A-Za-z0-9]+)_(?P<key_id>[A-Za-z0-9-]+)\.(?P<secret>\S+)$")
+_CREDITS_PATTERN = re.compile(r"required:\s*(\d+)\D+available:\s*(-?\d+)", re.IGNORECASE)
+
+
+def resolve_api_key(explicit: str | None) -> str:
+    """The key to use: the argument, else `QAMERA_API_KEY` read now (so setting it after import works)."""
+    source = "the api_key argument" if explicit is not None else f"the {API_KEY_ENV} environment variable"
+    key = explicit if explicit is not None else os.environ.get(API_KEY_ENV)
+    if key is None or not key.strip():
+        raise ConfigurationError(
+            f"No Qamera API key: pass api_key=... or set the {API_KEY_ENV} environment variable "
+            "(keys look like mk_live_<keyId>.<secret> and are created in the Qamera dashboard). "
+            "Without a key, use the local sandbox: "
+            "`from qamera_widgets import sandbox; sb = sandbox.start()`."
+        )
+    key = key.strip()
+    if _KEY_PATTERN.match(key) is None:
+        raise ConfigurationError(
+            f"The API key from {source} is not of the form mk_<word>_<keyId>.<secret>; "
+            "copy the whole key, including the part after the dot, from the Qamera dashboard."
+        )
+    return key
+
+
+def key_id_of(key: str | None) -> str | None:
+    """The public part of a key (`keyId`), safe to show in reprs and journals."""
+    if not key:
+        return None
+    match = _KEY_PATTERN.match(key.strip())
+    return match.group("key_id") if match else None
+
+
+def resolve_base_url(explicit: str | None) -> str:
+    """Normalise the base URL (argument, else `QAMERA_BASE_URL`, else the public service)."""
+    url = explicit if explicit is not None else os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"Base URL {url!r} is not an http(s) URL; use e.g. {DEFAULT_BASE_URL} "
+            f"(from base_url=... or the {BASE_URL_ENV} environment variable)."
+        )
+    if parts.username or parts.password:
+        raise ConfigurationError("The base URL must not contain credentials; pass the key as api_key.")
+    return url
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) with default ports filled in: the unit the key may be sent to."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def validate_status_filter(status_filter: str) -> str:
+    if status_filter not in STATUS_FILTERS:
+        raise InvalidRequestError(
+            f"status_filter must be 'all' or 'approved', not {status_filter!r}."
+        )
+    return status_filter
+
+
+def validate_registration(preferences: object, count: object) -> tuple[str, int]:
+    """Refuse what the server would refuse, before anything is sent or reserved."""
+    if not isinstance(preferences, str):
+        raise InvalidRequestError(
+            f"preferences must be text describing the scenery, not {type(preferences).__name__}."
+        )
+    if not preferences.strip():
+        raise InvalidRequestError("preferences is blank: describe the scenery you want generated.")
+    if len(preferences) > MAX_PREFERENCES_CHARS:
+        raise InvalidRequestError(
+            f"preferences is {len(preferences)} characters long; the limit is {MAX_PREFERENCES_CHARS}. "
+            "Shorten the description."
+        )
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise InvalidRequestError(f"count must be a whole number from 1 to 20, not {count!r}.")
+    if not MIN_COUNT <= count <= MAX_COUNT:
+        raise InvalidRequestError(f"count must be from {MIN_COUNT} to {MAX_COUNT}, not {count}.")
+    return preferences, count
+
+
+class Outcome(Enum):
+    """What one attempt ended in, as far as retry rules care."""
+
+    SUCCESS = "success"
+    CONNECT_FAILED = "connect_failed"  # nothing reached the server
+    TIMEOUT = "timeout"  # the request may have been received
+    BROKEN = "broken"  # connection dropped after the request went out
+    STATUS = "status"
+
+
+class Action(Enum):
+    RETURN = "return"
+    RETRY = "retry"
+    RAISE = "raise"
+    UNCONFIRMED = "unconfirmed"  # a POST whose effect is unknown: never resend blindly
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    action: Action
+    delay: float = 0.0
+    reason: str = ""
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
+    """1, 2, 4, 8 ... seconds plus 0-500 ms jitter, as the public reference recommends."""
+    jitter = (rng or random).uniform(0.0, 0.5)
+    return float(2 ** max(attempt, 0)) + jitter
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent/unreadable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def decide_retry(
+    *,
+    is_post: bool,
+    outcome: Outcome,
+    status_code: int | None,
+    attempt: int,
+    max_retries: int,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+    max_wait: float = MAX_RETRY_WAIT,
+) -> RetryDecision:
+    """The retry table. A POST is resent only when it certainly registered nothing.
+
+    `attempt` counts from 0 for the first try.
+    """
+    if outcome is Outcome.SUCCESS:
+        return RetryDecision(Action.RETURN)
+    if outcome is Outcome.STATUS:
+        assert status_code is not None
+        if 200 <= status_code < 300:
+            return RetryDecision(Action.RETURN)
+        retryable = status_code == 429 if is_post else status_code in RETRYABLE_STATUSES
+        if is_post and status_code >= 500:
+            return RetryDecision(Action.UNCONFIRMED, reason=f"server answered {status_code}")
+        if not retryable:
+            return RetryDecision(Action.RAISE, reason=f"status {status_code} is final")
+    elif is_post and outcome is not Outcome.CONNECT_FAILED:
+        return RetryDecision(Action.UNCONFIRMED, reason=f"{outcome.value} after the request was sent")
+    if attempt >= max_retries:
+        return RetryDecision(Action.RAISE, reason=f"gave up after {attempt + 1} attempts")
+    delay = backoff_delay(attempt, rng)
+    if retry_after is not None:
+        if retry_after > max_wait:
+            return RetryDecision(
+                Action.RAISE, reason=f"server asks to wait {retry_after:.0f} s, more than {max_wait:.0f} s"
+            )
+        delay = max(delay, retry_after)
+    return RetryDecision(Action.RETRY, delay=delay, reason=f"{outcome.value} {status_code or ''}".strip())
+
+
+def parse_insufficient_credits(message: str) -> tuple[int | None, int | None]:
+    match = _CREDITS_PATTERN.search(message or "")
+    if match is None:
+        return None, None
+    return int(match.group(1)), int(match.group(2))
+
+
+def decode_body(content: bytes) -> Any:
+    """JSON if it parses, else the text; error bodies from proxies are often HTML."""
+    text = content.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def error_message_of(body: Any, status_code: int) -> str:
+    if isinstance(body, Mapping) and isinstance(body.get("error"), str) and body["error"].strip():
+        return body["error"].strip()
+    if isinstance(body, str) and body.strip() and len(body) < 300 and "<" not in body:
+        return body.strip()
+    return f"the server answered {status_code} without an error message"
+
+
+_STATUS_ERRORS: dict[int, tuple[type[APIStatusError], str]] = {
+    400: (BadRequestError, "The server refused the request; fix the field it names."),
+    401: (
+        AuthenticationError,
+        "The API key is missing, unknown, expired or revoked: check QAMERA_API_KEY or create a new key.",
+    ),
+    402: (
+        InsufficientCreditsError,
+        "Nothing was charged. Top up credits or request fewer sceneries.",
+    ),
+    403: (PermissionDeniedError, "This key lacks a scope the endpoint needs; use a key with that scope."),
+    404: (NotFoundError, "Check the base URL (QAMERA_BASE_URL)."),
+    429: (RateLimitError, "Too many requests for this key: wait a minute and try again."),
+}
+
+
+def error_from_response(status_code: int, content: bytes, correlation_id: str | None) -> APIStatusError:
+    """Map an error response to the matching exception with a sentence a notebook user can act on."""
+    body = decode_body(content)
+    message = error_message_of(body, status_code)
+    cls, hint = _STATUS_ERRORS.get(
+        status_code,
+        (InternalServerError, "The server failed; try again in a moment.")
+        if status_code >= 500
+        else (APIStatusError, ""),
+    )
+    if cls is InsufficientCreditsError:
+        required, available = parse_insufficient_credits(message)
+        return InsufficientCreditsError(
+            message,
+            body=body,
+            correlation_id=correlation_id,
+            hint=hint,
+            required=required,
+            available=available,
+        )
+    return cls(message, status_code=status_code, body=body, correlation_id=correlation_id, hint=hint)
+
+
+def parse_json_object(content: bytes, what: str) -> Mapping[str, Any]:
+    try:
+        body = json.loads(content)
+    except ValueError as exc:
+        raise ResponseFormatError(f"The {what} response is not JSON: {exc}.") from None
+    if not isinstance(body, Mapping):
+        raise ResponseFormatError(f"The {what} response should be a JSON object, got {type(body).__name__}.")
+    return body
+
+
+def parse_sceneries_body(content: bytes) -> list[Scenery]:
+    body = parse_json_object(content, "scenery list")
+    items = body.get("sceneries")
+    if not isinstance(items, list):
+        raise ResponseFormatError("The scenery list response has no 'sceneries' list.")
+    return [Scenery.from_api(item) for item in items]
+
+
+def parse_registration_body(
+    content: bytes,
+    *,
+    preferences: str,
+    count: int,
+    idempotency_key: str,
+    correlation_id: str | None,
+    submitted_at: datetime,
+) -> Registration:
+    body = parse_json_object(content, "register-ideas")
+    ids = body.get("createdRecordIds")
+    if not isinstance(ids, list) or not all(isinstance(i, (str, int)) for i in ids):
+        raise ResponseFormatError("The register-ideas response has no 'createdRecordIds' list of ids.")
+    credits = body.get("creditsReserved")
+    if credits is not None and (isinstance(credits, bool) or not isinstance(credits, (int, float))):
+        raise ResponseFormatError("The register-ideas field 'creditsReserved' should be a number.")
+
+    def text(field: str) -> str:
+        value = body.get(field)
+        if value is not None and not isinstance(value, (str, int)):
+            raise ResponseFormatError(f"The register-ideas field {field!r} should be a string.")
+        return "" if value is None else str(value)
+
+    return Registration(
+        record_ids=tuple(str(i) for i in ids),
+        batch_id=text("batchId"),
+        order_id=text("orderId"),
+        reservation_id=text("reservationId"),
+        credits_reserved=int(credits or 0),
+        correlation_id=correlation_id,
+        idempotency_key=idempotency_key,
+        preferences=preferences,
+        count=count,
+        submitted_at=submitted_at,
+    )
+
+
+def ids_of(target: Registration | Iterable[str] | str) -> list[str]:
+    """Record ids to wait on, from a Registration, one id, or many; order kept, duplicates dropped."""
+    if isinstance(target, Registration):
+        raw: Iterable[str] = target.record_ids
+    elif isinstance(target, str):
+        raw = [target]
+    else:
+        raw = target
+    ids = list(dict.fromkeys(str(i) for i in raw))
+    if not ids:
+        raise InvalidRequestError("Nothing to wait for: pass a Registration or at least one record id.")
+    return ids
+
+
+def next_poll_interval(current: float | None, changed: bool) -> float:
+    """About 1 s after a change, growing by half each quiet tick up to 5 s."""
+    if changed or current is None:
+        return POLL_MIN_INTERVAL
+    return min(POLL_MAX_INTERVAL, current * 1.5)
+
+
+def diff_sceneries(
+    previous: Mapping[str, Scenery], current: Mapping[str, Scenery]
+) -> dict[str, Scenery]:
+    """The records that are new or whose visible state (status, voting, thumbnail, name) changed."""
+    changed: dict[str, Scenery] = {}
+    for sid, scenery in current.items():
+        before = previous.get(sid)
+        if before is None or (before.status, before.voting, before.thumbnail, before.name) != (
+            scenery.status,
+            scenery.voting,
+            scenery.thumbnail,
+            scenery.name,
+        ):
+            changed[sid] = scenery
+    return changed
+
+
+class SlidingWindow:
+    """At most `limit` slots in any `window` seconds; `reserve` books the next slot and says how long to wait.
+
+    Booked times are in the future when the window is full, so concurrent callers queue up in order
+    instead of all waking at once and tripping the server's limit.
+    """
+
+    def __init__(self, limit: int, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._slots: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def reserve(self, now: float) -> float:
+        with self._lock:
+            while self._slots and self._slots[0] <= now - self.window:
+                self._slots.popleft()
+            at = now
+            if len(self._slots) >= self.limit:
+                at = max(now, self._slots[-self.limit] + self.window)
+            self._slots.append(at)
+            return at - now
+
+
+_windows: dict[tuple[str, str, int], SlidingWindow] = {}
+_windows_lock = threading.Lock()
+
+
+def shared_window(scope: str, key_id: str, limit: int) -> SlidingWindow:
+    """One window per (API origin, key id, limit) in this process: every client sharing a key shares it."""
+    with _windows_lock:
+        return _windows.setdefault((scope, key_id, limit), SlidingWindow(limit))
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+SleepFn = Callable[[float], Any]
