@@ -1,0 +1,461 @@
+"""Thumbnails for the gallery and status board: fetch from the CDN, shrink, cache, never raise.
+
+The widgets only ever see a :class:`Thumbnail` (small encoded bytes plus a format string for
+``ipywidgets.Image``); everything that can go wrong on the way (bad URL, slow or broken CDN,
+huge or hostile file) turns into a generated placeholder tile instead of an exception in a cell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+import httpx
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+__all__ = [
+    "MAX_IMAGE_PIXELS",
+    "OUTPUT_FORMATS",
+    "PLACEHOLDER_KINDS",
+    "Thumbnail",
+    "ThumbnailError",
+    "ThumbnailLoader",
+    "make_thumbnail",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_IMAGE_PIXELS = 50_000_000
+"""Largest source image we agree to decode; checked from the header, before any pixel is decoded."""
+
+MAX_THUMBNAIL_PX = 1024
+OUTPUT_FORMATS = ("jpeg", "webp", "png")
+PLACEHOLDER_KINDS = ("rendering", "failed", "no preview")
+
+_PLACEHOLDER_LABELS = {"rendering": "rendering...", "failed": "failed", "no preview": "no preview"}
+_PLACEHOLDER_BACKGROUND = (229, 231, 235)
+_PLACEHOLDER_TEXT = (75, 85, 99)
+_JPEG_BACKGROUND = (255, 255, 255)
+_QUALITY = 80
+_CREDENTIAL_HEADERS = ("authorization", "x-api-key", "cookie")
+_MAX_REMEMBERED_FAILURES = 1024
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """A small encoded square image, ready for ``ipywidgets.Image(value=data, format=format)``."""
+
+    data: bytes = field(repr=False)
+    format: str
+    width: int
+    height: int
+    source_bytes: int
+    placeholder: str | None = None
+
+
+class ThumbnailError(Exception):
+    """The bytes are not an image we are willing to decode (garbage, truncated, or a pixel bomb)."""
+
+
+class _FetchFailed(Exception):
+    """One download attempt failed; ``retryable`` says whether another attempt could help."""
+
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.retryable = retryable
+
+
+def _check_size(size: int) -> int:
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_THUMBNAIL_PX:
+        raise ValueError(f"thumbnail size must be an int from 1 to {MAX_THUMBNAIL_PX}, got {size!r}")
+    return size
+
+
+def _check_format(output_format: str) -> str:
+    fmt = output_format.lower()
+    if fmt == "jpg":
+        fmt = "jpeg"
+    if fmt not in OUTPUT_FORMATS:
+        raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, got {output_format!r}")
+    return fmt
+
+
+def _cover_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """The centred square of the source that a cover-fit square thumbnail shows."""
+    side = min(width, height)
+    left = (width - side) // 2
+    top = (height - side) // 2
+    return left, top, left + side, top + side
+
+
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+
+
+def _to_output_mode(img: Image.Image, fmt: str) -> Image.Image:
+    if not _has_alpha(img):
+        return img if img.mode == "RGB" else img.convert("RGB")
+    rgba = img.convert("RGBA")
+    if fmt != "jpeg":
+        return rgba
+    flat = Image.new("RGB", rgba.size, _JPEG_BACKGROUND)
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    return flat
+
+
+def _encode(img: Image.Image, fmt: str) -> bytes:
+    out = io.BytesIO()
+    if fmt == "jpeg":
+        img.save(out, "JPEG", quality=_QUALITY, optimize=True)
+    elif fmt == "webp":
+        img.save(out, "WEBP", quality=_QUALITY, method=4)
+    else:
+        img.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def make_thumbnail(data: bytes, size: int, output_format: str = "jpeg") -> Thumbnail:
+    """Decode ``data`` and cover-crop it to a ``size`` x ``size`` square, encoded small.
+
+    Pure and blocking, so callers on an event loop run it in a thread. The pixel limit is checked
+    on the header Pillow reads at open, so a tiny file that claims a huge canvas costs nothing.
+    """
+    px = _check_size(size)
+    fmt = _check_format(output_format)
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise ThumbnailError(
+                    f"image claims {width}x{height} pixels, over the {MAX_IMAGE_PIXELS} pixel limit"
+                )
+            img.draft("RGB", (px, px))
+            upright = ImageOps.exif_transpose(img)
+            ready = _to_output_mode(upright, fmt)
+            square = ready.resize(
+                (px, px), Image.Resampling.LANCZOS, box=_cover_box(*ready.size), reducing_gap=3.0
+            )
+            encoded = _encode(square, fmt)
+    except ThumbnailError:
+        raise
+    # Pillow's plugins raise a zoo of types on hostile input (OSError, SyntaxError, struct.error,
+    # zlib.error, DecompressionBombError, ...): for untrusted bytes they all mean "not decodable".
+    except Exception as exc:
+        raise ThumbnailError(f"cannot decode image: {type(exc).__name__}: {exc}") from exc
+    return Thumbnail(data=encoded, format=fmt, width=px, height=px, source_bytes=len(data))
+
+
+def _load_font(px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=max(8, px // 9))
+    except (TypeError, OSError, ImportError):
+        return ImageFont.load_default()
+
+
+def _render_placeholder(kind: str, px: int) -> Thumbnail:
+    label = _PLACEHOLDER_LABELS[kind]
+    tile = Image.new("RGB", (px, px), _PLACEHOLDER_BACKGROUND)
+    draw = ImageDraw.Draw(tile)
+    font = _load_font(px)
+    left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
+    x = (px - (right - left)) / 2 - left
+    y = (px - (bottom - top)) / 2 - top
+    draw.text((x, y), label, fill=_PLACEHOLDER_TEXT, font=font)
+    data = _encode(tile, "png")
+    return Thumbnail(data=data, format="png", width=px, height=px, source_bytes=0, placeholder=kind)
+
+
+def _fetchable(url: str) -> bool:
+    """Only plain http(s) URLs with a host and no userinfo, which httpx would turn into Basic auth."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.host) and not parsed.userinfo
+
+
+def _loggable(url: str) -> str:
+    """Scheme, host and path only: CDN URLs may carry signing tokens in the query."""
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.host}{parsed.path}"
+
+
+async def _strip_credentials(request: httpx.Request) -> None:
+    """Runs on every hop, redirects included, so nothing can ever put a credential on a CDN request."""
+    for name in _CREDENTIAL_HEADERS:
+        request.headers.pop(name, None)
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, _FetchFailed):
+        return exc.retryable
+    return isinstance(
+        exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, asyncio.TimeoutError)
+    )
+
+
+class ThumbnailLoader:
+    """Loads thumbnails concurrently with a byte-bounded LRU cache and one download per URL and size.
+
+    The httpx client, semaphores and in-flight tasks belong to one event loop; they are created
+    lazily and rebuilt when the loader is used from another loop (a notebook re-running
+    ``asyncio.run`` cells), while the cache of encoded bytes survives across loops.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_concurrency: int = 8,
+        size: int = 176,
+        cache_bytes: int = 64 * 2**20,
+        timeout: float = 10.0,
+        max_bytes: int = 10 * 2**20,
+        retries: int = 2,
+        output_format: str = "jpeg",
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry_backoff: float = 0.25,
+        failure_ttl: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        if retries < 0 or cache_bytes < 0 or max_bytes < 1 or timeout <= 0:
+            raise ValueError("retries and cache_bytes must be >= 0, max_bytes >= 1 and timeout > 0")
+        self._max_concurrency = max_concurrency
+        self._size = _check_size(size)
+        self._cache_limit = cache_bytes
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+        self._retries = retries
+        self._format = _check_format(output_format)
+        self._transport = transport
+        self._retry_backoff = retry_backoff
+        self._failure_ttl = failure_ttl
+        self._clock = clock
+        self._sleep = sleep
+
+        self._cache: OrderedDict[tuple[str, int], Thumbnail] = OrderedDict()
+        self._cache_used = 0
+        self._placeholders: dict[tuple[str, int], Thumbnail] = {}
+        self._failed_until: dict[tuple[str, int], float] = {}
+
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self._prefetch_semaphore: asyncio.Semaphore | None = None
+        self._inflight: dict[tuple[str, int], asyncio.Task[Thumbnail]] = {}
+
+        self._downloads = 0
+        self._requests = 0
+        self._cache_hits = 0
+        self._bytes_downloaded = 0
+        self._bytes_out = 0
+        self._failures = 0
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters for benchmarks and the status board.
+
+        ``downloads``: bodies fully downloaded; ``requests``: GETs sent, retries included;
+        ``bytes_downloaded``: body bytes read, aborted ones included; ``bytes_out``: encoded bytes
+        of the thumbnails made from downloads; ``failures``: loads that ended as "failed".
+        """
+        return {
+            "downloads": self._downloads,
+            "requests": self._requests,
+            "cache_hits": self._cache_hits,
+            "bytes_downloaded": self._bytes_downloaded,
+            "bytes_out": self._bytes_out,
+            "cache_bytes_used": self._cache_used,
+            "cache_entries": len(self._cache),
+            "failures": self._failures,
+        }
+
+    def placeholder(self, kind: str, *, size: int | None = None) -> Thumbnail:
+        """A neutral tile with ``kind`` written on it, rendered once per kind and size."""
+        if kind not in _PLACEHOLDER_LABELS:
+            raise ValueError(f"placeholder kind must be one of {PLACEHOLDER_KINDS}, got {kind!r}")
+        px = self._size if size is None else _check_size(size)
+        key = (kind, px)
+        tile = self._placeholders.get(key)
+        if tile is None:
+            tile = self._placeholders[key] = _render_placeholder(kind, px)
+        return tile
+
+    async def load(self, url: str | None, *, size: int | None = None) -> Thumbnail:
+        """The thumbnail for ``url``, or a placeholder tile; never raises for network or image trouble.
+
+        ``source_bytes`` is non-zero only for the call that caused the download, so summing it over
+        cards counts network bytes once.
+        """
+        px = self._size if size is None else _check_size(size)
+        if not url:
+            return self.placeholder("no preview", size=px)
+        if not _fetchable(url):
+            self._failures += 1
+            return self.placeholder("failed", size=px)
+        key = (url, px)
+        cached = self._cache_get(key)
+        if cached is not None:
+            return cached
+        if self._recently_failed(key):
+            return self.placeholder("failed", size=px)
+
+        self._bind_loop()
+        task = self._inflight.get(key)
+        joined = task is not None
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._produce(url, px))
+            self._inflight[key] = task
+            task.add_done_callback(lambda done: self._forget_inflight(key, done))
+        # Shielded so one card cancelling (page change) does not cancel the shared download.
+        thumb = await asyncio.shield(task)
+        if joined and thumb.source_bytes:
+            return replace(thumb, source_bytes=0)
+        return thumb
+
+    async def prefetch(self, urls: Iterable[str | None], *, size: int | None = None) -> None:
+        """Warm the cache; prefetches hold at most half the download slots so visible cards still load."""
+        self._bind_loop()
+        assert self._prefetch_semaphore is not None
+        semaphore = self._prefetch_semaphore
+
+        async def one(url: str) -> None:
+            async with semaphore:
+                await self.load(url, size=size)
+
+        await asyncio.gather(*(one(url) for url in dict.fromkeys(u for u in urls if u)))
+
+    async def aclose(self) -> None:
+        """Close the network side; the cache stays, and a later ``load`` opens a fresh client."""
+        client, loop = self._client, self._loop
+        for task in list(self._inflight.values()):
+            task.cancel()
+        self._inflight.clear()
+        self._client = None
+        self._loop = None
+        self._semaphore = None
+        self._prefetch_semaphore = None
+        if client is not None and loop is asyncio.get_running_loop():
+            await client.aclose()
+
+    async def __aenter__(self) -> ThumbnailLoader:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def _bind_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is self._loop and self._client is not None:
+            return
+        # The old client's connections live on a loop we cannot await on any more (or at all):
+        # drop them instead of closing, which is what would hang or raise "Event loop is closed".
+        self._inflight = {}
+        self._loop = loop
+        self._semaphore = asyncio.Semaphore(self._max_concurrency)
+        self._prefetch_semaphore = asyncio.Semaphore(max(1, self._max_concurrency // 2))
+        self._client = httpx.AsyncClient(
+            transport=self._transport,
+            follow_redirects=True,
+            max_redirects=5,
+            timeout=httpx.Timeout(self._timeout),
+            headers={"Accept": "image/*", "User-Agent": "qamera-widgets-thumbnails"},
+            event_hooks={"request": [_strip_credentials]},
+        )
+
+    def _forget_inflight(self, key: tuple[str, int], task: asyncio.Task[Thumbnail]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+
+    def _cache_get(self, key: tuple[str, int]) -> Thumbnail | None:
+        thumb = self._cache.get(key)
+        if thumb is None:
+            return None
+        self._cache.move_to_end(key)
+        self._cache_hits += 1
+        return replace(thumb, source_bytes=0)
+
+    def _cache_put(self, key: tuple[str, int], thumb: Thumbnail) -> None:
+        nbytes = len(thumb.data)
+        if nbytes > self._cache_limit:
+            return
+        old = self._cache.pop(key, None)
+        if old is not None:
+            self._cache_used -= len(old.data)
+        while self._cache and self._cache_used + nbytes > self._cache_limit:
+            _, evicted = self._cache.popitem(last=False)
+            self._cache_used -= len(evicted.data)
+        self._cache[key] = thumb
+        self._cache_used += nbytes
+
+    def _recently_failed(self, key: tuple[str, int]) -> bool:
+        until = self._failed_until.get(key)
+        if until is None:
+            return False
+        if self._clock() < until:
+            return True
+        del self._failed_until[key]
+        return False
+
+    def _remember_failure(self, key: tuple[str, int]) -> None:
+        now = self._clock()
+        if len(self._failed_until) >= _MAX_REMEMBERED_FAILURES:
+            self._failed_until = {k: t for k, t in self._failed_until.items() if t > now}
+            while len(self._failed_until) >= _MAX_REMEMBERED_FAILURES:
+                del self._failed_until[next(iter(self._failed_until))]
+        self._failed_until[key] = now + self._failure_ttl
+
+    async def _produce(self, url: str, px: int) -> Thumbnail:
+        key = (url, px)
+        try:
+            body = await self._download(url)
+            thumb = await asyncio.to_thread(make_thumbnail, body, px, self._format)
+        except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
+            logger.debug("thumbnail failed for %s: %s", _loggable(url), exc)
+            self._failures += 1
+            self._remember_failure(key)
+            return self.placeholder("failed", size=px)
+        self._downloads += 1
+        self._bytes_out += len(thumb.data)
+        self._failed_until.pop(key, None)
+        self._cache_put(key, thumb)
+        return thumb
+
+    async def _download(self, url: str) -> bytes:
+        attempt = 0
+        while True:
+            assert self._semaphore is not None
+            try:
+                async with self._semaphore:
+                    return await asyncio.wait_for(self._download_once(url), self._timeout)
+            except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError) as exc:
+                if attempt >= self._retries or not _is_retryable(exc):
+                    raise
+            await self._sleep(self._retry_backoff * 2**attempt)
+            attempt += 1
+
+    async def _download_once(self, url: str) -> bytes:
+        assert self._client is not None
+        self._requests += 1
+        async with self._client.stream("GET", url) as response:
+            if response.status_code >= 500:
+                raise _FetchFailed(f"HTTP {response.status_code}", retryable=True)
+            if response.status_code != 200:
+                raise _FetchFailed(f"HTTP {response.status_code}", retryable=False)
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self._max_bytes:
+                raise _FetchFailed(f"Content-Length {declared} over the cap", retryable=False)
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                self._bytes_downloaded += len(chunk)
+                if len(body) > self._max_bytes:
+                    raise _FetchFailed(f"body over the {self._max_bytes} byte cap", retryable=False)
+            return bytes(body)
