@@ -1,0 +1,124 @@
+"""Small pieces every widget needs: the async client behind any client, plain-word errors, tasks, badges."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from ..client import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncQameraClient,
+    AuthenticationError,
+    ConfigurationError,
+    InsufficientCreditsError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    QameraClient,
+    RateLimitError,
+    ResponseFormatError,
+)
+
+logger = logging.getLogger("qamera_widgets.widgets")
+
+AnyClient = AsyncQameraClient | QameraClient
+
+
+def as_async_client(client: AnyClient) -> AsyncQameraClient:
+    """Widgets run on the kernel's loop, so they always talk through the async client."""
+    if isinstance(client, QameraClient):
+        return client.async_client
+    if isinstance(client, AsyncQameraClient):
+        return client
+    raise TypeError(f"Expected an AsyncQameraClient or QameraClient, got {type(client).__name__}.")
+
+
+def describe_error(exc: BaseException) -> str:
+    """One plain sentence for a person looking at a widget; never a traceback, never the key."""
+    if isinstance(exc, ConfigurationError):
+        return str(exc)
+    if isinstance(exc, AuthenticationError):
+        return "The API key was rejected (401): check QAMERA_API_KEY or create a new key."
+    if isinstance(exc, PermissionDeniedError):
+        return f"This key is not allowed to do that (403): {exc.message}"
+    if isinstance(exc, InsufficientCreditsError):
+        if exc.required is not None and exc.available is not None:
+            return f"Not enough credits: this needs {exc.required}, the account has {exc.available}."
+        return "Not enough credits for this job; nothing was charged."
+    if isinstance(exc, RateLimitError):
+        return "Rate limited by the server (429); retrying slowly. Wait a minute if it persists."
+    if isinstance(exc, APITimeoutError):
+        return "The server did not answer in time; it may be busy. Try again in a moment."
+    if isinstance(exc, APIConnectionError):
+        return "Cannot reach the server: check the base URL, your connection, or that the sandbox runs."
+    if isinstance(exc, InternalServerError):
+        return f"The server failed ({exc.status_code}); try again in a moment."
+    if isinstance(exc, NotFoundError):
+        return "The server does not know this endpoint (404): check the base URL."
+    if isinstance(exc, ResponseFormatError):
+        return f"The server sent something unexpected: {exc}"
+    return f"Something went wrong: {type(exc).__name__}: {exc}"
+
+
+def escape(text: object) -> str:
+    """HTML-escape any server string before it reaches an HTML widget."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+STATUS_COLOURS = {
+    "DONE": "#1b7f3b",
+    "FAILED": "#b3261e",
+    "ERROR": "#b3261e",
+    "PROCESSING": "#1a5fb4",
+    "PENDING": "#8a6d00",
+    "WAITING": "#6b6b6b",
+    "TIMED_OUT": "#6b6b6b",
+    "APPROVED": "#1b7f3b",
+    "REJECTED": "#b3261e",
+}
+
+
+def badge_html(text: str, colour: str | None = None) -> str:
+    colour = colour or STATUS_COLOURS.get(text.upper(), "#555")
+    return (
+        f'<span class="qw-badge" style="background:{colour};color:#fff;border-radius:8px;'
+        f'padding:1px 7px;font-size:11px;white-space:nowrap">{escape(text)}</span>'
+    )
+
+
+class TaskSet:
+    """Background tasks owned by one widget: strong references, errors logged, all cancelled on close."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str | None = None) -> asyncio.Task[Any] | None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            try:
+                loop = asyncio.get_event_loop()
+            except RuntimeError:
+                coro.close()
+                return None
+        task = loop.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
