@@ -1,0 +1,285 @@
+"""An append-only record of every confirmed generation job, so a job survives a kernel restart.
+
+Credits are reserved the moment the server confirms a registration; if the notebook dies before the
+user sees the results, the ids would be lost and the user might pay again for the same idea. Each
+confirmation is therefore on disk (flushed and fsynced) before any UI reports success, and
+`Journal.pending()` gives a fresh session the batches it should go back to.
+
+The file is JSON lines: one `registration` line per job and `final` lines as records finish. Lines
+are only ever appended, so a crash can at worst cut the last line short; reading skips such a line
+with a warning instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .client._base import key_id_of, utc_now
+from .client.models import TERMINAL_STATUSES, Registration, parse_timestamp
+
+try:
+    import fcntl
+except ImportError:  # Windows: appends from one process are still serialised by the thread lock
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["HOME_ENV", "Journal", "JournalBatch", "JournalWarning", "default_journal_path"]
+
+logger = logging.getLogger(__name__)
+
+HOME_ENV = "QAMERA_WIDGETS_HOME"
+JOURNAL_FILE = "journal.jsonl"
+
+_path_locks: dict[str, threading.Lock] = {}
+_path_locks_guard = threading.Lock()
+
+
+class JournalWarning(UserWarning):
+    """A journal line could not be read and was skipped."""
+
+
+def default_journal_path() -> Path:
+    """`$QAMERA_WIDGETS_HOME/journal.jsonl`, else the platform's per-user data directory."""
+    home = os.environ.get(HOME_ENV, "").strip()
+    base = Path(home).expanduser() if home else Path(platformdirs.user_data_dir("qamera-widgets"))
+    return base / JOURNAL_FILE
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    """One lock per file in this process, shared by every `Journal` pointing at it."""
+    key = os.path.normcase(os.path.abspath(path))
+    with _path_locks_guard:
+        return _path_locks.setdefault(key, threading.Lock())
+
+
+def _public_key_id(key_id: str | None) -> str | None:
+    """Keep only the key id even if a caller passed a whole key by mistake: the secret never lands on disk."""
+    if not key_id:
+        return None
+    return key_id_of(key_id) or key_id.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class JournalBatch:
+    """One registered job as replayed from the journal, with the final statuses known so far."""
+
+    base_url: str
+    key_id: str | None
+    prompt: str
+    count: int
+    record_ids: tuple[str, ...]
+    batch_id: str
+    order_id: str
+    reservation_id: str
+    credits_reserved: int
+    submitted_at: datetime
+    final: dict[str, str] = field(default_factory=dict)
+    idempotency_key: str = ""
+
+    @property
+    def unfinished_ids(self) -> tuple[str, ...]:
+        """Records with no terminal status recorded yet: the ones a resumed board must watch."""
+        return tuple(i for i in self.record_ids if i not in self.final)
+
+    @property
+    def is_finished(self) -> bool:
+        return not self.unfinished_ids
+
+
+class Journal:
+    """The JSON-lines journal at `path` (default: `default_journal_path()`, read when constructed)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path: Path = Path(path) if path is not None else default_journal_path()
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    def record_registration(
+        self, registration: Registration, *, base_url: str, key_id: str | None
+    ) -> None:
+        """Append a confirmed job; returns only once the line is on disk, so the UI may report success."""
+        self._append(
+            {
+                "type": "registration",
+                "base_url": base_url,
+                "key_id": _public_key_id(key_id),
+                "prompt": registration.preferences,
+                "count": registration.count,
+                "record_ids": list(registration.record_ids),
+                "batch_id": registration.batch_id,
+                "order_id": registration.order_id,
+                "reservation_id": registration.reservation_id,
+                "credits_reserved": registration.credits_reserved,
+                "idempotency_key": registration.idempotency_key,
+                "submitted_at": registration.submitted_at.isoformat(),
+            }
+        )
+
+    def record_final(self, base_url: str, statuses: Mapping[str, str]) -> None:
+        """Append the final status of finished records; non-terminal statuses (e.g. a local TIMED_OUT) are
+        left out so those records stay pending and a later session goes back to them."""
+        final = {
+            str(record_id): status.upper()
+            for record_id, status in statuses.items()
+            if isinstance(status, str) and status.upper() in TERMINAL_STATUSES
+        }
+        if not final:
+            return
+        self._append(
+            {"type": "final", "base_url": base_url, "statuses": final, "recorded_at": utc_now().isoformat()}
+        )
+
+    def batches(self, *, base_url: str | None = None, key_id: str | None = None) -> list[JournalBatch]:
+        """Every recorded job in submission order, optionally only those of one server and key id."""
+        registrations: dict[tuple[str, str], dict[str, Any]] = {}
+        finals: dict[tuple[str, str], str] = {}
+        for entry in self._entries():
+            kind = entry.get("type")
+            if kind == "registration":
+                url = entry["base_url"]
+                identity = entry["batch_id"] or ",".join(entry["record_ids"])
+                # A replayed POST (same idempotency key) confirms the same job twice; keep the first.
+                registrations.setdefault((url, identity), entry)
+            elif kind == "final":
+                for record_id, status in entry["statuses"].items():
+                    if status in TERMINAL_STATUSES:
+                        finals[(entry["base_url"], record_id)] = status
+        wanted_key_id = _public_key_id(key_id)
+        result = []
+        for entry in registrations.values():
+            if base_url is not None and entry["base_url"] != base_url:
+                continue
+            if wanted_key_id is not None and entry["key_id"] != wanted_key_id:
+                continue
+            ids = entry["record_ids"]
+            final = {i: finals[(entry["base_url"], i)] for i in ids if (entry["base_url"], i) in finals}
+            result.append(
+                JournalBatch(
+                    base_url=entry["base_url"],
+                    key_id=entry["key_id"],
+                    prompt=entry["prompt"],
+                    count=entry["count"],
+                    record_ids=tuple(ids),
+                    batch_id=entry["batch_id"],
+                    order_id=entry["order_id"],
+                    reservation_id=entry["reservation_id"],
+                    credits_reserved=entry["credits_reserved"],
+                    submitted_at=entry["submitted_at"],
+                    final=final,
+                    idempotency_key=entry["idempotency_key"],
+                )
+            )
+        return result
+
+    def pending(self, *, base_url: str | None = None, key_id: str | None = None) -> list[JournalBatch]:
+        """Jobs with at least one record whose final status was never recorded."""
+        return [b for b in self.batches(base_url=base_url, key_id=key_id) if b.unfinished_ids]
+
+    def _append(self, entry: Mapping[str, Any]) -> None:
+        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
+        with _lock_for(self.path), open(self.path, "a+b") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                if handle.seek(0, os.SEEK_END) > 0:
+                    handle.seek(-1, os.SEEK_END)
+                    if handle.read(1) != b"\n":
+                        # A line cut off by a crash must not swallow this one: start on a fresh line.
+                        line = b"\n" + line
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        if created:
+            self._sync_directory()
+
+    def _sync_directory(self) -> None:
+        """Make the new file's directory entry durable too (POSIX only; best effort)."""
+        try:
+            fd = os.open(self.path.parent, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def _entries(self) -> Iterator[dict[str, Any]]:
+        try:
+            content = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        for number, raw in enumerate(content.split(b"\n"), start=1):
+            if not raw.strip():
+                continue
+            try:
+                entry = _validated(json.loads(raw.decode("utf-8")))
+            except (ValueError, KeyError, TypeError) as exc:
+                message = (
+                    f"Skipped line {number} of the journal {self.path}: it is not a complete entry "
+                    f"({exc}); the last write may have been cut off."
+                )
+                warnings.warn(message, JournalWarning, stacklevel=3)
+                logger.warning(message)
+                continue
+            if entry is not None:
+                yield entry
+
+
+def _validated(entry: object) -> dict[str, Any] | None:
+    """The entry with its fields checked and normalised; None for kinds this version does not know."""
+    if not isinstance(entry, dict):
+        raise TypeError("a line should hold a JSON object")
+    kind = entry["type"]
+    if not isinstance(entry["base_url"], str):
+        raise TypeError("base_url should be text")
+    if kind == "final":
+        statuses = entry["statuses"]
+        if not isinstance(statuses, dict) or not all(isinstance(s, str) for s in statuses.values()):
+            raise TypeError("statuses should map ids to text")
+        return {**entry, "statuses": {str(i): s.upper() for i, s in statuses.items()}}
+    if kind != "registration":
+        return None
+    ids = entry["record_ids"]
+    if not isinstance(ids, list) or not all(isinstance(i, (str, int)) for i in ids):
+        raise TypeError("record_ids should be a list of ids")
+    submitted_at = parse_timestamp(entry["submitted_at"])
+    if submitted_at is None:
+        raise ValueError("submitted_at is not an ISO time")
+    count, credits = entry["count"], entry["credits_reserved"]
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise TypeError("count should be a whole number")
+    if isinstance(credits, bool) or not isinstance(credits, (int, float)):
+        raise TypeError("credits_reserved should be a number")
+    key_id = entry.get("key_id")
+    return {
+        "type": kind,
+        "base_url": entry["base_url"],
+        "key_id": None if key_id is None else str(key_id),
+        "prompt": str(entry["prompt"]),
+        "count": count,
+        "record_ids": [str(i) for i in ids],
+        "batch_id": str(entry.get("batch_id") or ""),
+        "order_id": str(entry.get("order_id") or ""),
+        "reservation_id": str(entry.get("reservation_id") or ""),
+        "credits_reserved": int(credits),
+        "idempotency_key": str(entry.get("idempotency_key") or ""),
+        "submitted_at": submitted_at.astimezone(timezone.utc),
+    }
