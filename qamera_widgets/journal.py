@@ -105,9 +105,7 @@ class Journal:
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
 
-    def record_registration(
-        self, registration: Registration, *, base_url: str, key_id: str | None
-    ) -> None:
+    def record_registration(self, registration: Registration, *, base_url: str, key_id: str | None) -> None:
         """Append a confirmed job; returns only once the line is on disk, so the UI may report success."""
         self._append(
             {

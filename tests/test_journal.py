@@ -1,0 +1,222 @@
+"""The journal keeps every confirmed job on disk, survives cut-off writes and never stores the key."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from qamera_widgets import journal as journal_module
+from qamera_widgets.client.models import Registration
+from qamera_widgets.journal import HOME_ENV, Journal, JournalWarning, default_journal_path
+
+BASE_URL = "http://127.0.0.1:8765"
+SECRET = "s3cr3tPart-0123456789abcdefABCDEF"
+FULL_KEY = f"mk_live_key42.{SECRET}"
+
+
+def make_registration(ids: tuple[str, ...] = ("r1", "r2", "r3"), batch: str = "b1") -> Registration:
+    return Registration(
+        record_ids=ids,
+        batch_id=batch,
+        order_id=f"o-{batch}",
+        reservation_id=f"res-{batch}",
+        credits_reserved=10 * len(ids),
+        correlation_id="corr-1",
+        idempotency_key=f"idem-{batch}",
+        preferences="a marble table by a window, soft morning light",
+        count=len(ids),
+        submitted_at=datetime(2026, 3, 20, 13, 0, 0, 123000, tzinfo=timezone.utc),
+    )
+
+
+def lines_of(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def test_registration_is_written_and_fsynced_before_returning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def spy_fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(journal_module.os, "fsync", spy_fsync)
+    journal = Journal(tmp_path / "deep" / "dir" / "journal.jsonl")
+    journal.record_registration(make_registration(), base_url=BASE_URL, key_id="key42")
+
+    assert synced, "the line must be fsynced before record_registration returns"
+    (entry,) = lines_of(journal.path)
+    assert entry == {
+        "type": "registration",
+        "base_url": BASE_URL,
+        "key_id": "key42",
+        "prompt": "a marble table by a window, soft morning light",
+        "count": 3,
+        "record_ids": ["r1", "r2", "r3"],
+        "batch_id": "b1",
+        "order_id": "o-b1",
+        "reservation_id": "res-b1",
+        "credits_reserved": 30,
+        "idempotency_key": "idem-b1",
+        "submitted_at": "2026-03-20T13:00:00.123000+00:00",
+    }
+
+
+def test_batches_replay_registration_and_final_statuses(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_registration(make_registration(), base_url=BASE_URL, key_id="key42")
+    journal.record_final(BASE_URL, {"r1": "DONE", "r2": "failed"})
+
+    (batch,) = journal.batches()
+    assert batch.record_ids == ("r1", "r2", "r3")
+    assert batch.final == {"r1": "DONE", "r2": "FAILED"}
+    assert batch.unfinished_ids == ("r3",)
+    assert batch.submitted_at == datetime(2026, 3, 20, 13, 0, 0, 123000, tzinfo=timezone.utc)
+    assert (batch.batch_id, batch.order_id, batch.reservation_id) == ("b1", "o-b1", "res-b1")
+    assert batch.credits_reserved == 30
+    assert batch.key_id == "key42"
+
+
+def test_pending_lists_only_batches_with_unfinished_records(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_registration(make_registration(("a1", "a2"), "A"), base_url=BASE_URL, key_id="key42")
+    journal.record_registration(make_registration(("b1",), "B"), base_url=BASE_URL, key_id="key42")
+    journal.record_final(BASE_URL, {"a1": "DONE", "a2": "FAILED"})
+
+    assert [b.batch_id for b in journal.pending()] == ["B"]
+    journal.record_final(BASE_URL, {"b1": "DONE"})
+    assert journal.pending() == []
+    assert [b.batch_id for b in journal.batches()] == ["A", "B"]
+
+
+def test_local_timeouts_are_not_final(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_registration(make_registration(("x",), "X"), base_url=BASE_URL, key_id="key42")
+    journal.record_final(BASE_URL, {"x": "TIMED_OUT"})
+    journal.record_final(BASE_URL, {"x": "PROCESSING"})
+
+    assert [b.unfinished_ids for b in journal.pending()] == [("x",)]
+    assert len(lines_of(journal.path)) == 1
+
+
+def test_pending_filters_by_server_and_key_id(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_registration(make_registration(("s1",), "S"), base_url=BASE_URL, key_id="key42")
+    journal.record_registration(
+        make_registration(("p1",), "P"), base_url="https://app.example", key_id="other"
+    )
+    # The same record id on another server is another record: its final status must not leak across.
+    journal.record_final("https://app.example", {"s1": "DONE"})
+
+    assert [b.batch_id for b in journal.pending(base_url=BASE_URL)] == ["S"]
+    assert [b.batch_id for b in journal.pending(key_id="other")] == ["P"]
+    assert journal.pending(base_url=BASE_URL, key_id="other") == []
+
+
+def test_same_job_confirmed_twice_is_one_batch(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_registration(make_registration(), base_url=BASE_URL, key_id="key42")
+    journal.record_registration(make_registration(), base_url=BASE_URL, key_id="key42")
+    assert len(journal.batches()) == 1
+
+
+def test_truncated_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_registration(make_registration(("a1",), "A"), base_url=BASE_URL, key_id="key42")
+    journal.record_registration(make_registration(("b1",), "B"), base_url=BASE_URL, key_id="key42")
+    content = journal.path.read_bytes()
+    journal.path.write_bytes(content[: len(content) - 25])  # the second write cut mid-line
+
+    with pytest.warns(JournalWarning, match="line 2"):
+        pending = journal.pending()
+    assert [b.batch_id for b in pending] == ["A"]
+
+
+def test_append_after_a_cut_off_line_starts_a_fresh_line(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_registration(make_registration(("a1",), "A"), base_url=BASE_URL, key_id="key42")
+    with open(journal.path, "ab") as handle:
+        handle.write(b'{"type": "registration", "base_u')
+    journal.record_registration(make_registration(("c1",), "C"), base_url=BASE_URL, key_id="key42")
+
+    with pytest.warns(JournalWarning):
+        batches = journal.batches()
+    assert [b.batch_id for b in batches] == ["A", "C"]
+
+
+def test_garbage_and_wrong_shapes_are_skipped_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    good = Journal(path)
+    good.record_registration(make_registration(("g1",), "G"), base_url=BASE_URL, key_id="key42")
+    with open(path, "ab") as handle:
+        handle.write(b"\xff\xfe not utf-8\n")
+        handle.write(b"[1, 2, 3]\n")
+        handle.write(b'{"type": "registration", "base_url": "x"}\n')
+        handle.write(b'{"type": "final", "base_url": "x", "statuses": [1]}\n')
+        handle.write(b'{"type": "note-from-a-newer-version", "base_url": "x"}\n')
+
+    with pytest.warns(JournalWarning) as caught:
+        batches = good.batches()
+    assert [b.batch_id for b in batches] == ["G"]
+    assert len(caught) == 4
+
+
+def test_missing_file_means_no_batches(tmp_path: Path) -> None:
+    assert Journal(tmp_path / "never-written.jsonl").pending() == []
+
+
+def test_home_environment_variable_sets_the_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "qw-home"))
+    journal = Journal()
+    assert journal.path == tmp_path / "qw-home" / "journal.jsonl"
+    journal.record_registration(make_registration(), base_url=BASE_URL, key_id="key42")
+    assert journal.path.is_file()
+
+
+def test_without_home_variable_the_platform_data_dir_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(HOME_ENV, raising=False)
+    path = default_journal_path()
+    assert path.name == "journal.jsonl"
+    assert "qamera-widgets" in str(path)
+
+
+def test_the_api_key_never_reaches_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QAMERA_API_KEY", FULL_KEY)
+    monkeypatch.setenv(HOME_ENV, str(tmp_path))
+    journal = Journal()
+    journal.record_registration(make_registration(), base_url=BASE_URL, key_id="key42")
+    # A caller handing over the whole key by mistake still only stores its public id.
+    journal.record_registration(make_registration(("z1",), "Z"), base_url=BASE_URL, key_id=FULL_KEY)
+    journal.record_final(BASE_URL, {"r1": "DONE", "z1": "DONE"})
+
+    text = journal.path.read_text("utf-8")
+    assert SECRET not in text
+    assert FULL_KEY not in text
+    assert {b.key_id for b in journal.batches()} == {"key42"}
+
+
+def test_several_journals_appending_concurrently_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+
+    def writer(n: int) -> None:
+        journal = Journal(path)
+        for i in range(20):
+            ids = (f"w{n}-{i}",)
+            journal.record_registration(make_registration(ids, f"B{n}-{i}"), base_url=BASE_URL, key_id="k")
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(lines_of(path)) == 80
+    assert len(Journal(path).pending()) == 80
