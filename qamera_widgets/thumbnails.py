@@ -185,8 +185,11 @@ def _loggable(url: str) -> str:
     return f"{parsed.scheme}://{parsed.host}{parsed.path}"
 
 
-async def _strip_credentials(request: httpx.Request) -> None:
-    """Runs on every hop, redirects included, so nothing can ever put a credential on a CDN request."""
+async def _guard_request(request: httpx.Request) -> None:
+    """Runs on every hop, redirects included: a redirect cannot lead to file: or userinfo URLs,
+    and nothing can ever put a credential on a CDN request."""
+    if not _fetchable(str(request.url)):
+        raise httpx.UnsupportedProtocol(f"refusing to fetch {request.url.scheme}: URL", request=request)
     for name in _CREDENTIAL_HEADERS:
         request.headers.pop(name, None)
 
@@ -367,7 +370,7 @@ class ThumbnailLoader:
             max_redirects=5,
             timeout=httpx.Timeout(self._timeout),
             headers={"Accept": "image/*", "User-Agent": "qamera-widgets-thumbnails"},
-            event_hooks={"request": [_strip_credentials]},
+            event_hooks={"request": [_guard_request]},
         )
 
     def _forget_inflight(self, key: tuple[str, int], task: asyncio.Task[Thumbnail]) -> None:
