@@ -119,6 +119,16 @@ def _encode(img: Image.Image, fmt: str) -> bytes:
     return out.getvalue()
 
 
+def _pixel_limit() -> int:
+    """Ours, or Pillow's global if someone set it lower: past Pillow's limit it only warns, we refuse.
+
+    Comparing numbers instead of turning DecompressionBombWarning into an error keeps this
+    thread-safe, since warning filters are process-wide and decoding runs in worker threads.
+    """
+    pillow = Image.MAX_IMAGE_PIXELS
+    return MAX_IMAGE_PIXELS if pillow is None else min(MAX_IMAGE_PIXELS, int(pillow))
+
+
 def make_thumbnail(data: bytes, size: int, output_format: str = "jpeg") -> Thumbnail:
     """Decode ``data`` and cover-crop it to a ``size`` x ``size`` square, encoded small.
 
@@ -130,10 +140,9 @@ def make_thumbnail(data: bytes, size: int, output_format: str = "jpeg") -> Thumb
     try:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
-            if width * height > MAX_IMAGE_PIXELS:
-                raise ThumbnailError(
-                    f"image claims {width}x{height} pixels, over the {MAX_IMAGE_PIXELS} pixel limit"
-                )
+            limit = _pixel_limit()
+            if width * height > limit:
+                raise ThumbnailError(f"image claims {width}x{height} pixels, over the {limit} pixel limit")
             img.draft("RGB", (px, px))
             upright = ImageOps.exif_transpose(img)
             ready = _to_output_mode(upright, fmt)

@@ -131,6 +131,13 @@ def test_pixel_limit_holds_even_when_pillow_guard_is_switched_off(monkeypatch: p
         make_thumbnail(png_claiming(8_000, 7_500), 176)
 
 
+def test_a_lower_pillow_limit_is_honoured_as_a_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000)
+
+    with pytest.warns(Image.DecompressionBombWarning), pytest.raises(ThumbnailError, match="pixel limit"):
+        make_thumbnail(thirds_png(40, 40), 32)
+
+
 @pytest.mark.parametrize("junk", [b"", b"not an image", PHOTO[: len(PHOTO) // 3]])
 def test_garbage_and_truncated_bytes_raise_thumbnail_error(junk: bytes) -> None:
     with pytest.raises(ThumbnailError):
