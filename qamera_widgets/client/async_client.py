@@ -52,17 +52,21 @@ def _classify(exc: httpx.HTTPError) -> Outcome:
     return Outcome.BROKEN
 
 
-class _KeyOnlyToOrigin(httpx.Auth):
-    """Attach the key to requests for the API's own origin and to nothing else, redirects included."""
+def _key_only_to_origin(key_source: Callable[[], str], origin: tuple[str, str, int]) -> Any:
+    """A request hook that attaches the key for the API's own origin and strips it everywhere else.
 
-    def __init__(self, key_source: Callable[[], str], origin: tuple[str, str, int]) -> None:
-        self._key_source = key_source
-        self._origin = origin
+    A hook rather than an `httpx.Auth`: httpx copies custom headers onto redirects, and hooks run for
+    every request actually sent, redirects included.
+    """
 
-    def auth_flow(self, request: httpx.Request) -> Any:
-        if _base.origin_of(str(request.url)) == self._origin:
-            request.headers["X-Api-Key"] = self._key_source()
-        yield request
+    async def hook(request: httpx.Request) -> None:
+        if _base.origin_of(str(request.url)) == origin:
+            request.headers["X-Api-Key"] = key_source()
+        else:
+            request.headers.pop("X-Api-Key", None)
+            request.headers.pop("Authorization", None)
+
+    return hook
 
 
 class AsyncQameraClient:
@@ -127,7 +131,7 @@ class AsyncQameraClient:
             self._http_client = httpx.AsyncClient(
                 base_url=self.base_url,
                 timeout=httpx.Timeout(self.timeout, connect=_base.CONNECT_TIMEOUT),
-                auth=_KeyOnlyToOrigin(self._key, self._origin),
+                event_hooks={"request": [_key_only_to_origin(self._key, self._origin)]},
                 transport=self._transport,
                 headers={"User-Agent": "qamera-widgets"},
             )
