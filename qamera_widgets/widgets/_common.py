@@ -122,3 +122,14 @@ class TaskSet:
 
     def __len__(self) -> int:
         return len(self._tasks)
+
+
+def excerpt(text: object, limit: int = 80) -> str:
+    """One line of at most `limit` characters, for labels where a whole prompt would not fit."""
+    flat = " ".join(("" if text is None else str(text)).split())
+    return flat if len(flat) <= limit else flat[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def set_visible(widget: Any, visible: bool) -> None:
+    """Hide without removing, so the tree stays whole and the browser view keeps its place."""
+    widget.layout.display = None if visible else "none"

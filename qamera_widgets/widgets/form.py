@@ -1,0 +1,372 @@
+"""PromptForm: write a prompt, see what it costs, submit it once, and never lose a confirmed job.
+
+Every submission costs credits, so the form is careful in three places: it refuses what the server
+would refuse before sending anything, it sends at most one POST however often the button is
+clicked, and when the server's answer is lost it offers a retry that reuses the same idempotency
+key instead of charging twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as widgets
+import traitlets
+
+from ..client import (
+    InvalidRequestError,
+    RateLimitError,
+    Registration,
+    SubmissionUnconfirmedError,
+    _base,
+)
+from ..journal import Journal
+from ._common import AnyClient, TaskSet, as_async_client, describe_error, escape, excerpt, set_visible
+
+__all__ = ["UNCONFIRMED_MESSAGE", "PromptForm", "cost_text", "field_errors"]
+
+logger = logging.getLogger("qamera_widgets.widgets")
+
+UNCONFIRMED_MESSAGE = (
+    "The server did not confirm this job; it may still have been created. "
+    "Check the status board / gallery before submitting again."
+)
+RATE_LIMITED_MESSAGE = (
+    "The server is rate limiting this key (429) and kept refusing while we retried; the job was not "
+    "registered and nothing was charged. Wait a minute and submit again."
+)
+SLOW_ANSWER_SECONDS = 3.0
+HISTORY_LIMIT = 30
+
+SubmitCallback = Callable[[Registration], Any]
+
+
+def cost_text(count: object) -> str:
+    """What a submission reserves, said before it is sent; the price is the contract's 10 per item."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        return "Choose how many sceneries to generate (1 to 20)."
+    noun = "scenery" if count == 1 else "sceneries"
+    return (
+        f"{count} {noun}, {count * _base.CREDITS_PER_ITEM} credits reserved now, "
+        "refunded for any that fail"
+    )
+
+
+def field_errors(prompt: object, count: object) -> dict[str, str]:
+    """Per-field messages from the client's own validation, so the form and the client never disagree."""
+    errors: dict[str, str] = {}
+    try:
+        _base.validate_registration(prompt, _base.DEFAULT_COUNT)
+    except InvalidRequestError as exc:
+        errors["prompt"] = str(exc)
+    try:
+        _base.validate_registration("a valid prompt", count)
+    except InvalidRequestError as exc:
+        errors["count"] = str(exc)
+    return errors
+
+
+@dataclass(frozen=True)
+class _Submission:
+    """What one POST carries; kept whole so a retry resends exactly the same job under the same key."""
+
+    preferences: str
+    count: int
+    idempotency_key: str
+
+
+class PromptForm(widgets.VBox):
+    """A prompt textarea, a count, the cost, a Generate button and the outcome in plain words.
+
+    `await form.submit()` does what the button does; while a submission is in flight every further
+    click or `submit()` joins it instead of sending a second POST.
+    """
+
+    submitting = traitlets.Bool(
+        False, help="True from the click until the server answered; the buttons are disabled meanwhile."
+    )
+
+    def __init__(self, client: AnyClient, *, journal: Journal | None = None, **kwargs: Any) -> None:
+        self._client = as_async_client(client)
+        self._journal = journal if journal is not None else Journal()
+        self._tasks = TaskSet()
+        self._callbacks: list[SubmitCallback] = []
+        self._inflight: asyncio.Task[Registration | None] | None = None
+        self._unconfirmed: _Submission | None = None
+        self._history: list[tuple[str, int]] = []
+        self.last_registration: Registration | None = None
+
+        self.prompt = widgets.Textarea(
+            placeholder="Describe the scenery, e.g. 'sunlit marble countertop with soft shadows'",
+            rows=4,
+            continuous_update=True,
+            layout=widgets.Layout(width="100%"),
+        )
+        self.prompt.add_class("qw-prompt")
+        self.prompt_error = widgets.HTML()
+        self.prompt_error.add_class("qw-form-error")
+        self.prompt_error.add_class("qw-prompt-error")
+        self.count = widgets.IntText(
+            value=_base.DEFAULT_COUNT,
+            description="Sceneries",
+            layout=widgets.Layout(width="170px"),
+        )
+        self.count.add_class("qw-count")
+        self.count_error = widgets.HTML()
+        self.count_error.add_class("qw-form-error")
+        self.count_error.add_class("qw-count-error")
+        self.cost = widgets.HTML()
+        self.cost.add_class("qw-cost")
+        self.generate = widgets.Button(description="Generate", button_style="primary", icon="magic")
+        self.generate.add_class("qw-generate")
+        self.retry = widgets.Button(
+            description="Retry safely",
+            button_style="warning",
+            tooltip="Resend the same job with the same idempotency key: a server that honours it does not "
+            "create or charge a second job.",
+        )
+        self.retry.add_class("qw-retry")
+        self.status = widgets.HTML()
+        self.status.add_class("qw-form-status")
+        self.history = widgets.Dropdown(
+            options=[], value=None, description="History", layout=widgets.Layout(width="100%")
+        )
+        self.history.add_class("qw-history")
+
+        for field in (self.prompt_error, self.count_error, self.status, self.retry, self.history):
+            set_visible(field, False)
+        self.generate.on_click(self._on_generate_click)
+        self.retry.on_click(self._on_retry_click)
+        self.count.observe(self._on_count_change, names="value")
+        self.prompt.observe(self._on_prompt_change, names="value")
+        self.history.observe(self._on_history_pick, names="value")
+        self._show_cost()
+
+        kwargs.setdefault("layout", widgets.Layout(width="100%"))
+        super().__init__(
+            children=[
+                self.prompt,
+                self.prompt_error,
+                widgets.HBox([self.count, self.cost], layout=widgets.Layout(align_items="center")),
+                self.count_error,
+                widgets.HBox([self.generate, self.retry]),
+                self.status,
+                self.history,
+            ],
+            **kwargs,
+        )
+        self.add_class("qw-form")
+
+    def on_submit(self, callback: SubmitCallback, remove: bool = False) -> None:
+        """Call `callback(registration)` after each confirmed submission (once it is in the journal)."""
+        if remove:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+        elif callback not in self._callbacks:
+            self._callbacks.append(callback)
+
+    async def submit(self) -> Registration | None:
+        """Validate and send the current prompt; None when invalid, refused or unconfirmed."""
+        return await self._await(self._start(None))
+
+    async def retry_unconfirmed(self) -> Registration | None:
+        """Resend the last unconfirmed job with its idempotency key (what "Retry safely" does)."""
+        if self._unconfirmed is None:
+            return None
+        return await self._await(self._start(self._unconfirmed))
+
+    @property
+    def pending_retry_key(self) -> str | None:
+        """The idempotency key a "Retry safely" would reuse, while a job's outcome is unknown."""
+        return None if self._unconfirmed is None else self._unconfirmed.idempotency_key
+
+    @property
+    def history_prompts(self) -> list[tuple[str, int]]:
+        return list(self._history)
+
+    def close(self) -> None:
+        self._tasks.cancel_all()
+        self._callbacks.clear()
+        for child in self._descendants():
+            child.close()
+        super().close()
+
+    def _descendants(self) -> list[widgets.Widget]:
+        found: list[widgets.Widget] = []
+        stack: list[widgets.Widget] = list(self.children)
+        while stack:
+            widget = stack.pop()
+            found.append(widget)
+            stack.extend(getattr(widget, "children", ()))
+        return found
+
+    @staticmethod
+    async def _await(task: asyncio.Task[Registration | None] | None) -> Registration | None:
+        if task is None:
+            return None
+        # Shielded: a cell interrupted while waiting must not cut a POST off halfway.
+        return await asyncio.shield(task)
+
+    def _on_generate_click(self, _button: widgets.Button) -> None:
+        self._start(None)
+
+    def _on_retry_click(self, _button: widgets.Button) -> None:
+        if self._unconfirmed is not None:
+            self._start(self._unconfirmed)
+
+    def _start(self, resend: _Submission | None) -> asyncio.Task[Registration | None] | None:
+        """Everything before the first await: the guard, validation and disabling the buttons.
+
+        Runs synchronously inside the click handler, so a second click arriving before the POST went
+        out already finds `_inflight` set and joins it.
+        """
+        if self._inflight is not None and not self._inflight.done():
+            return self._inflight
+        if resend is None:
+            errors = field_errors(self.prompt.value, self.count.value)
+            self._show_field_errors(errors)
+            if errors:
+                self._set_status("")
+                return None
+            submission = _Submission(self.prompt.value, self.count.value, str(uuid.uuid4()))
+        else:
+            submission = resend
+        task = self._tasks.spawn(self._send(submission), name="qamera-form-submit")
+        if task is None:
+            self._set_status("No running event loop: submit from a notebook cell or `await form.submit()`.")
+            return None
+        self._inflight = task
+        self.submitting = True
+        self.generate.disabled = True
+        self.retry.disabled = True
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Registration | None]) -> None:
+        if self._inflight is task:
+            self._inflight = None
+        self.submitting = False
+        self.generate.disabled = False
+        self.retry.disabled = False
+
+    async def _send(self, submission: _Submission) -> Registration | None:
+        verb = "Retrying with the same idempotency key" if submission is self._unconfirmed else "Submitting"
+        self._set_status(f"{verb}: {escape(cost_text(submission.count))}…")
+        slow_note = asyncio.get_running_loop().call_later(SLOW_ANSWER_SECONDS, self._note_slow_answer)
+        try:
+            registration = await self._client.register_ideas(
+                submission.preferences, submission.count, idempotency_key=submission.idempotency_key
+            )
+        except SubmissionUnconfirmedError as exc:
+            self._unconfirmed = _Submission(
+                submission.preferences, submission.count, exc.idempotency_key or submission.idempotency_key
+            )
+            set_visible(self.retry, True)
+            self._set_status(escape(UNCONFIRMED_MESSAGE), error=True)
+            return None
+        except RateLimitError:
+            self._set_status(escape(RATE_LIMITED_MESSAGE), error=True)
+            return None
+        except Exception as exc:
+            logger.info("submission refused: %s", type(exc).__name__)
+            self._set_status(escape(describe_error(exc)), error=True)
+            return None
+        finally:
+            slow_note.cancel()
+        return self._confirmed(registration)
+
+    def _note_slow_answer(self) -> None:
+        if self.submitting:
+            self._set_status(
+                "Still waiting for the server (it may be busy or rate limiting; a refused attempt is "
+                "retried with the same idempotency key)…"
+            )
+
+    def _confirmed(self, registration: Registration) -> Registration:
+        """Journal first, then tell the user: a job the UI reported must survive a kernel restart."""
+        journal_note = ""
+        try:
+            self._journal.record_registration(
+                registration, base_url=self._client.base_url, key_id=self._client.key_id
+            )
+        except OSError as exc:
+            logger.warning("could not write the journal %s: %s", self._journal.path, exc)
+            journal_note = (
+                f"<br>Could not write the job journal ({escape(exc.strerror or type(exc).__name__)}); "
+                "keep this batch id to find the job again."
+            )
+        self._unconfirmed = None
+        self.last_registration = registration
+        set_visible(self.retry, False)
+        self._set_status(_summary_html(registration) + journal_note)
+        self._remember(registration.preferences, registration.count)
+        for callback in list(self._callbacks):
+            try:
+                callback(registration)
+            except Exception:
+                logger.exception("an on_submit callback failed")
+        return registration
+
+    def _remember(self, prompt: str, count: int) -> None:
+        self._history = [(prompt, count)] + [entry for entry in self._history if entry[0] != prompt]
+        del self._history[HISTORY_LIMIT:]
+        with self.history.hold_trait_notifications():
+            self.history.options = [
+                (f"{excerpt(text, 70)} ({n})", index) for index, (text, n) in enumerate(self._history)
+            ]
+            self.history.value = None
+        set_visible(self.history, True)
+
+    def _on_history_pick(self, change: dict[str, Any]) -> None:
+        index = change["new"]
+        if index is None or not 0 <= index < len(self._history):
+            return
+        prompt, count = self._history[index]
+        self.prompt.value = prompt
+        self.count.value = count
+
+    def _on_count_change(self, _change: dict[str, Any]) -> None:
+        self._show_cost()
+        if self.count_error.value:
+            self._show_field_errors(field_errors(self.prompt.value, self.count.value))
+
+    def _on_prompt_change(self, _change: dict[str, Any]) -> None:
+        if self.prompt_error.value:
+            self._show_field_errors(field_errors(self.prompt.value, self.count.value))
+
+    def _show_cost(self) -> None:
+        self.cost.value = f"<span>{escape(cost_text(self.count.value))}</span>"
+
+    def _show_field_errors(self, errors: dict[str, str]) -> None:
+        for name, label in (("prompt", self.prompt_error), ("count", self.count_error)):
+            message = errors.get(name, "")
+            label.value = f'<span style="color:#b3261e">{escape(message)}</span>' if message else ""
+            set_visible(label, bool(message))
+
+    def _set_status(self, html_text: str, *, error: bool = False) -> None:
+        colour = "#b3261e" if error else "inherit"
+        self.status.value = f'<div style="color:{colour}">{html_text}</div>' if html_text else ""
+        set_visible(self.status, bool(html_text))
+
+
+def _summary_html(registration: Registration) -> str:
+    noun = "scenery" if registration.count == 1 else "sceneries"
+    rows = (
+        ("Batch", registration.batch_id),
+        ("Order", registration.order_id),
+        ("Reservation", registration.reservation_id),
+        ("Credits reserved", str(registration.credits_reserved)),
+    )
+    cells = "".join(
+        f"<tr><td style='padding-right:8px'>{escape(name)}</td><td><code>{escape(value)}</code></td></tr>"
+        for name, value in rows
+    )
+    return (
+        f"<b>Job registered: {registration.count} {noun}.</b> "
+        f"Credits for any that fail are refunded.<table class='qw-registration'>{cells}</table>"
+    )
