@@ -1,0 +1,526 @@
+"""Live status of submitted records: one poller per client, shared by every board and gallery.
+
+The API only offers the whole scenery list, is rate limited to 60 requests a minute per key, and
+a notebook may show several boards at once. So a `JobTracker` makes ONE list call per tick for
+every id anyone tracks, diffs it against what it knew and tells subscribers only what changed.
+Its background task lives only while something unfinished is tracked, on whatever loop is running
+now, so a re-run notebook never waits on a task that belonged to a closed loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from .client._base import backoff_delay, diff_sceneries, ids_of, next_poll_interval, utc_now
+from .client.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    ConfigurationError,
+    InternalServerError,
+    InvalidRequestError,
+    QameraError,
+    RateLimitError,
+    ResponseFormatError,
+    WaitTimeoutError,
+)
+from .client.models import TERMINAL_STATUSES, Registration, Scenery
+
+__all__ = [
+    "DEFAULT_DEADLINE",
+    "TIMED_OUT",
+    "WAITING",
+    "JobTracker",
+    "RecordState",
+    "TrackerEvent",
+    "tracker_for",
+]
+
+logger = logging.getLogger(__name__)
+
+WAITING = "WAITING"
+TIMED_OUT = "TIMED_OUT"
+DEFAULT_DEADLINE = 30 * 60.0
+MAX_BACKOFF_ATTEMPT = 3  # backoff grows 1, 2, 4, 8 s and stays there: the service may come back any time
+
+
+class SceneryLister(Protocol):
+    """What the tracker needs from a client: `AsyncQameraClient` or anything shaped like it."""
+
+    async def list_sceneries(self, status_filter: str = "all") -> list[Scenery]: ...
+
+
+Sleep = Callable[[float], Awaitable[Any]]
+Ids = Registration | Iterable[str] | str
+
+
+@dataclass(frozen=True)
+class RecordState:
+    """What is known about one tracked record right now."""
+
+    id: str
+    status: str
+    scenery: Scenery | None
+    since: datetime
+
+    @property
+    def terminal(self) -> bool:
+        """Nothing more will happen to it here: finished on the server, or given up on locally."""
+        return self.status in TERMINAL_STATUSES or self.status == TIMED_OUT
+
+    @property
+    def waiting(self) -> bool:
+        return self.status == WAITING
+
+
+@dataclass(frozen=True)
+class TrackerEvent:
+    """One notification. `changes` holds only the records whose state changed.
+
+    kinds: "update" (statuses changed), "problem" (a transient error; polling retries in `retry_in`
+    seconds), "recovered" (the first success after problems), "stopped" (polling ended on an error
+    that retrying cannot fix, such as 401), "timed_out" (records passed their local deadline).
+    `sceneries` is the full list from this tick's one request, so a gallery can refresh without
+    sending its own.
+    """
+
+    kind: str
+    changes: Mapping[str, RecordState]
+    message: str = ""
+    sceneries: tuple[Scenery, ...] = ()
+    retry_in: float | None = None
+
+
+Listener = Callable[[TrackerEvent], None]
+
+
+def _ids(ids: Ids) -> list[str]:
+    if not isinstance(ids, (Registration, str)):
+        ids = list(ids)
+        if not ids:
+            return []
+    return ids_of(ids)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    """Errors another identical request would hit again: retrying only burns the rate limit."""
+    if isinstance(exc, (AuthenticationError, ConfigurationError, InvalidRequestError, ReferenceError)):
+        return True
+    return (
+        isinstance(exc, APIStatusError)
+        and not isinstance(exc, RateLimitError)
+        and 400 <= exc.status_code < 500
+    )
+
+
+def _problem_message(exc: BaseException, retry_in: float) -> str:
+    retry = f"retrying in {retry_in:.0f} s."
+    if isinstance(exc, APITimeoutError):
+        return f"The server did not answer in time, {retry}"
+    if isinstance(exc, APIConnectionError):
+        return f"Connection problem, {retry}"
+    if isinstance(exc, RateLimitError):
+        return f"Too many requests for this key (429), {retry}"
+    if isinstance(exc, InternalServerError):
+        return f"The server failed (HTTP {exc.status_code}), {retry}"
+    if isinstance(exc, ResponseFormatError):
+        return f"The server sent a scenery list that could not be read, {retry}"
+    return f"Checking statuses failed ({type(exc).__name__}), {retry}"
+
+
+class JobTracker:
+    """Polls the scenery list for every tracked id and notifies subscribers of changes.
+
+    `sleep` and `clock` (monotonic seconds, used for deadlines) are injectable so tests run
+    without waiting. `poll_interval` fixes the interval; by default it adapts from about 1 s after
+    a change to 5 s while nothing changes. `deadline` is how long a batch may stay unfinished
+    before it is marked TIMED_OUT here (the server may still finish it).
+    """
+
+    def __init__(
+        self,
+        client: SceneryLister,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        deadline: float = DEFAULT_DEADLINE,
+        poll_interval: float | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self._sleep = sleep
+        self._clock = clock
+        self.deadline = deadline
+        self.poll_interval = poll_interval
+        self._rng = rng or random.Random()
+        self._states: dict[str, RecordState] = {}
+        self._deadlines: dict[str, tuple[float, float]] = {}  # id -> (monotonic due time, span)
+        self._listeners: dict[int, Listener] = {}
+        self._listener_ids = itertools.count()
+        self._waiters: dict[asyncio.Future[None], tuple[str, ...]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Future[None] | None = None
+        self._interval: float | None = None
+        self._next_delay = 0.0
+        self._failures = 0
+        self._stopped_by: BaseException | None = None
+
+    def __repr__(self) -> str:
+        active = len(self._active_ids())
+        return f"JobTracker(tracked={len(self._states)}, unfinished={active}, running={self.running})"
+
+    @property
+    def states(self) -> Mapping[str, RecordState]:
+        """A read-only snapshot of every tracked record, finished or not."""
+        return MappingProxyType(dict(self._states))
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def stopped_by(self) -> BaseException | None:
+        """The error that stopped polling (e.g. a 401), until the next `track` or `wait` restarts it."""
+        return self._stopped_by
+
+    def subscribe(self, callback: Listener) -> Callable[[], None]:
+        """Call `callback(event)` on every event; returns the function that unsubscribes it.
+
+        Callbacks run on the loop and must be quick and synchronous; one that raises is logged and
+        the others (and polling) carry on.
+        """
+        token = next(self._listener_ids)
+        self._listeners[token] = callback
+
+        def unsubscribe() -> None:
+            self._listeners.pop(token, None)
+
+        return unsubscribe
+
+    def track(self, ids: Ids, *, deadline: float | None = None) -> None:
+        """Start watching these records (a Registration, one id or many) and make sure polling runs.
+
+        New ids are WAITING until the list shows them; subscribers get that as an "update" at once.
+        A TIMED_OUT id is watched again with a fresh deadline. Called outside a running loop, the
+        states are set up and polling starts with the next `track` or `wait` made inside one.
+        """
+        wanted = _ids(ids)
+        if not wanted:
+            return
+        span = self.deadline if deadline is None else deadline
+        due = self._clock() + span
+        now = utc_now()
+        changes: dict[str, RecordState] = {}
+        for record_id in wanted:
+            if record_id not in self._deadlines or self._deadlines[record_id][0] < due:
+                self._deadlines[record_id] = (due, span)
+            state = self._states.get(record_id)
+            if state is None:
+                changes[record_id] = RecordState(record_id, WAITING, None, now)
+            elif state.status == TIMED_OUT:
+                status = state.scenery.status if state.scenery is not None else WAITING
+                changes[record_id] = RecordState(record_id, status, state.scenery, now)
+        self._states.update(changes)
+        self._stopped_by = None
+        if changes:
+            self._interval = None
+            self._emit(TrackerEvent("update", MappingProxyType(changes)))
+            if self._wake is not None and not self._wake.done():
+                self._wake.set_result(None)
+        self._ensure_task()
+
+    def untrack(self, ids: Ids) -> None:
+        """Forget these records; polling ends by itself once nothing unfinished is left."""
+        for record_id in _ids(ids):
+            self._states.pop(record_id, None)
+            self._deadlines.pop(record_id, None)
+        self._settle_waiters()
+        if not self._active_ids():
+            self._cancel_task()
+
+    async def wait(self, ids: Ids | None = None, timeout: float | None = None) -> dict[str, RecordState]:
+        """Until every given record (default: every tracked one) is terminal; returns their states.
+
+        Ids not tracked yet are tracked. Raises the error that stopped polling (e.g.
+        `AuthenticationError`), or `WaitTimeoutError` (with the states so far) after `timeout` s.
+        """
+        loop = asyncio.get_running_loop()
+        if ids is None:
+            wanted = tuple(self._states)
+        else:
+            wanted = tuple(_ids(ids))
+            missing = [i for i in wanted if i not in self._states]
+            if missing:
+                self.track(missing)
+        self._stopped_by = None
+        self._ensure_task()
+        done: asyncio.Future[None] = loop.create_future()
+        self._waiters[done] = wanted
+        self._settle_waiters()
+        try:
+            await asyncio.wait_for(done, timeout)
+        except asyncio.TimeoutError:
+            snapshot = self._snapshot(wanted)
+            finished = sum(1 for s in snapshot.values() if s.terminal)
+            raise WaitTimeoutError(
+                f"Waited {_duration(timeout or 0)}: {finished} of {len(wanted)} records finished. The rest "
+                "keep running on the server and stay tracked; wait again to keep watching.",
+                snapshot=dict(snapshot),
+            ) from None
+        finally:
+            self._waiters.pop(done, None)
+        return self._snapshot(wanted)
+
+    async def poll_once(self) -> TrackerEvent | None:
+        """One tick: one list request, then notify. Returns the main event, or None if nothing changed."""
+        if not self._active_ids():
+            return None
+        event: TrackerEvent | None
+        try:
+            listed = await self._client.list_sceneries(status_filter="all")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            event = self._stop(exc) if _is_permanent(exc) else self._problem(exc)
+        else:
+            event = self._apply(listed)
+        expired = self._expire()
+        return event or expired
+
+    async def close(self) -> None:
+        """Stop polling and wait for the task to end; pending `wait` calls are cancelled.
+
+        Tracked states are kept and a later `track` starts polling again.
+        """
+        task = self._cancel_task()
+        self._cancel_waiters()
+        if task is None:
+            return
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if task.get_loop() is current and task is not asyncio.current_task():
+            await asyncio.wait({task})
+
+    def close_nowait(self) -> None:
+        """`close` for synchronous code (a widget's `close()`): the task is cancelled, not awaited."""
+        self._cancel_task()
+        self._cancel_waiters()
+
+    def _active_ids(self) -> list[str]:
+        return [i for i, state in self._states.items() if not state.terminal]
+
+    def _snapshot(self, ids: Iterable[str]) -> dict[str, RecordState]:
+        return {i: self._states[i] for i in ids if i in self._states}
+
+    def _ensure_task(self) -> None:
+        if not self._active_ids() or self._stopped_by is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = self._task
+        if task is not None and not task.done():
+            if task.get_loop() is loop:
+                return
+            _cancel_elsewhere(task)
+        self._task = loop.create_task(self._run(), name="qamera-widgets job tracker")
+        self._task.add_done_callback(self._forget_task)
+
+    def _forget_task(self, task: asyncio.Task[None]) -> None:
+        if self._task is task:
+            self._task = None
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("The job tracker stopped on an unexpected error", exc_info=task.exception())
+
+    def _cancel_task(self) -> asyncio.Task[None] | None:
+        task, self._task = self._task, None
+        if task is None or task.done():
+            return None
+        if task.get_loop().is_closed():
+            return None
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if task.get_loop() is current:
+            task.cancel()
+            return task
+        _cancel_elsewhere(task)
+        return None
+
+    async def _run(self) -> None:
+        while self._active_ids() and self._stopped_by is None:
+            await self.poll_once()
+            if not self._active_ids() or self._stopped_by is not None:
+                return
+            await self._pause(self._next_delay, wakeable=self._failures == 0)
+
+    async def _pause(self, delay: float, *, wakeable: bool) -> None:
+        """Sleep until the next tick; newly tracked ids cut a quiet pause short (never a backoff)."""
+        if not wakeable:
+            await self._sleep(delay)
+            return
+        loop = asyncio.get_running_loop()
+        wake: asyncio.Future[None] = loop.create_future()
+        self._wake = wake
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        try:
+            await asyncio.wait({sleeper, wake}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._wake = None
+            sleeper.cancel()
+            wake.cancel()
+
+    def _apply(self, listed: list[Scenery]) -> TrackerEvent | None:
+        recovered = self._failures > 0
+        self._failures = 0
+        by_id = {s.id: s for s in listed}
+        previous = {i: s.scenery for i, s in self._states.items() if s.scenery is not None}
+        current = {i: by_id[i] for i in self._states if i in by_id}
+        now = utc_now()
+        changes: dict[str, RecordState] = {}
+        for record_id, scenery in diff_sceneries(previous, current).items():
+            old = self._states[record_id]
+            if old.status == TIMED_OUT and not scenery.is_terminal:
+                # Keep the freshest data quietly; the record only comes back if it actually finishes.
+                self._states[record_id] = replace(old, scenery=scenery)
+                continue
+            since = old.since if old.status == scenery.status else now
+            changes[record_id] = RecordState(record_id, scenery.status, scenery, since)
+        self._states.update(changes)
+        self._interval = self.poll_interval or next_poll_interval(self._interval, bool(changes))
+        self._next_delay = self._interval
+        event: TrackerEvent | None = None
+        if recovered:
+            event = TrackerEvent(
+                "recovered", MappingProxyType({}), "Connection restored; statuses are live again."
+            )
+            self._emit(event)
+        if changes:
+            event = TrackerEvent("update", MappingProxyType(changes), sceneries=tuple(listed))
+            self._emit(event)
+        return event
+
+    def _problem(self, exc: BaseException) -> TrackerEvent:
+        if not isinstance(exc, QameraError):
+            logger.warning("Checking statuses failed unexpectedly", exc_info=exc)
+        retry_in = backoff_delay(min(self._failures, MAX_BACKOFF_ATTEMPT), self._rng)
+        self._failures += 1
+        self._next_delay = retry_in
+        event = TrackerEvent(
+            "problem", MappingProxyType({}), _problem_message(exc, retry_in), retry_in=retry_in
+        )
+        self._emit(event)
+        return event
+
+    def _stop(self, exc: BaseException) -> TrackerEvent:
+        self._stopped_by = exc
+        if isinstance(exc, AuthenticationError):
+            key_id = self._key_id()
+            which = f"The API key (key id {key_id})" if key_id else "The API key"
+            message = (
+                f"{which} was rejected (401): polling stopped. Check QAMERA_API_KEY or create a new key, "
+                "then track again."
+            )
+        elif isinstance(exc, ReferenceError):
+            message = "The client behind this tracker no longer exists: polling stopped."
+        else:
+            message = f"Checking statuses failed and retrying will not help: {exc} Polling stopped."
+        event = TrackerEvent("stopped", MappingProxyType({}), message)
+        self._emit(event)
+        return event
+
+    def _expire(self) -> TrackerEvent | None:
+        now = self._clock()
+        expired = [i for i in self._active_ids() if i in self._deadlines and self._deadlines[i][0] <= now]
+        if not expired:
+            return None
+        stamp = utc_now()
+        changes = {i: RecordState(i, TIMED_OUT, self._states[i].scenery, stamp) for i in expired}
+        self._states.update(changes)
+        span = max(self._deadlines[i][1] for i in expired)
+        noun = "record" if len(expired) == 1 else "records"
+        event = TrackerEvent(
+            "timed_out",
+            MappingProxyType(changes),
+            f"{len(expired)} {noun} did not finish within {_duration(span)} and are marked timed out here. "
+            "They may still finish on the server; track them again to keep watching.",
+        )
+        self._emit(event)
+        return event
+
+    def _key_id(self) -> str | None:
+        try:
+            key_id = getattr(self._client, "key_id", None)
+        except Exception:
+            return None
+        return key_id if isinstance(key_id, str) else None
+
+    def _emit(self, event: TrackerEvent) -> None:
+        for callback in list(self._listeners.values()):
+            try:
+                callback(event)
+            except Exception:
+                logger.exception("A tracker subscriber failed on a %r event; the others carry on", event.kind)
+        self._settle_waiters()
+
+    def _settle_waiters(self) -> None:
+        for waiter, ids in list(self._waiters.items()):
+            if waiter.done():
+                continue
+            if all(i not in self._states or self._states[i].terminal for i in ids):
+                waiter.set_result(None)
+            elif self._stopped_by is not None:
+                waiter.set_exception(self._stopped_by)
+
+    def _cancel_waiters(self) -> None:
+        for waiter in list(self._waiters):
+            if not waiter.done() and not waiter.get_loop().is_closed():
+                waiter.cancel()
+
+
+def _cancel_elsewhere(task: asyncio.Task[None]) -> None:
+    """Cancel a task that belongs to another loop, if that loop can still run anything."""
+    loop = task.get_loop()
+    if loop.is_closed():
+        return
+    with contextlib.suppress(RuntimeError):  # closed between the check and the call
+        loop.call_soon_threadsafe(task.cancel)
+
+
+_trackers: weakref.WeakKeyDictionary[Any, JobTracker] = weakref.WeakKeyDictionary()
+
+
+def tracker_for(client: Any) -> JobTracker:
+    """The one tracker of this client, so every board and gallery shares one request per tick.
+
+    A sync `QameraClient` shares the tracker of its `.async_client`. The tracker holds the client
+    weakly, so a registry entry never keeps a client alive.
+    """
+    target = getattr(client, "async_client", None) or client
+    tracker = _trackers.get(target)
+    if tracker is None:
+        tracker = JobTracker(weakref.proxy(target))
+        _trackers[target] = tracker
+    return tracker
