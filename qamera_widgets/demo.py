@@ -1,0 +1,188 @@
+"""`qamera-widgets demo`: the sandbox plus JupyterLab (or Voilà) on the studio notebook, in one command.
+
+`--headless` executes every notebook with nbclient instead and writes executed copies and HTML
+exports, for machines without a browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .client._base import API_KEY_ENV, BASE_URL_ENV
+from .connect import SANDBOX_TOKEN_ENV
+
+STUDIO_NOTEBOOK = "02_prompt_studio.ipynb"
+TEACHING_NOTEBOOK = "03_teaching_demo.ipynb"
+
+
+def notebooks_dir() -> Path:
+    """The repository's notebooks (the demo runs from a checkout)."""
+    here = Path(__file__).resolve().parent.parent / "notebooks"
+    if not here.is_dir():
+        raise SystemExit(f"No notebooks folder at {here}: run the demo from a clone of the repository.")
+    return here
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"The server exited early with code {process.returncode}; see its output above.")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"The server did not open port {port} within {timeout:.0f} s.")
+
+
+@contextlib.contextmanager
+def service_env(credits: int) -> Iterator[dict[str, str]]:
+    """Environment for kernels: the real key if one is set, else a sandbox running in this process."""
+    env = dict(os.environ)
+    if env.get(API_KEY_ENV, "").strip():
+        print(f"Using the real service at {env.get(BASE_URL_ENV) or 'https://app.qamera.ai'}: "
+              "generating spends real credits.")
+        yield env
+        return
+    from . import sandbox
+
+    with sandbox.start(credits=credits) as handle:
+        print(f"Sandbox API at {handle.base_url}, thumbnails at {handle.cdn_url} (no real credits).")
+        env.update({
+            API_KEY_ENV: handle.api_key,
+            BASE_URL_ENV: handle.base_url,
+            SANDBOX_TOKEN_ENV: handle.admin_token,
+        })
+        yield env
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def _jupyter_command(args: argparse.Namespace, port: int, workdir: Path) -> tuple[list[str], str]:
+    bindir = Path(sys.executable).parent
+    if args.voila:
+        command = [
+            str(bindir / "voila"), TEACHING_NOTEBOOK, "--no-browser", f"--port={port}",
+            f"--Voila.ip={args.host}",
+        ]
+        return command, f"http://{args.host}:{port}/"
+    command = [
+        str(bindir / "jupyter"), "lab", f"--ip={args.host}", f"--port={port}",
+        f"--ServerApp.root_dir={workdir}", "--LabApp.news_url=None",
+    ]
+    if args.no_browser:
+        command.append("--no-browser")
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    return command, f"http://{args.host}:{port}/lab/tree/{STUDIO_NOTEBOOK}"
+
+
+def run_interactive(args: argparse.Namespace) -> int:
+    workdir = notebooks_dir()
+    port = args.port or free_port()
+    with service_env(args.credits) as env:
+        command, url = _jupyter_command(args, port, workdir)
+        if not args.voila and not args.no_browser:
+            command.append(f"--ServerApp.default_url=/lab/tree/{STUDIO_NOTEBOOK}")
+        process = subprocess.Popen(command, env=env, cwd=workdir)
+        try:
+            wait_for_port(port, process)
+            print(f"\nOpen {url}  (the server prints the access token above; Ctrl+C stops everything)\n")
+            return process.wait()
+        except KeyboardInterrupt:
+            print("\nStopping...")
+            return 0
+        finally:
+            _stop(process)
+
+
+def run_headless(args: argparse.Namespace) -> int:
+    """Execute every notebook top to bottom against the sandbox; write executed copies and HTML."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    source = notebooks_dir()
+    output = Path(args.output).resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    with service_env(args.credits) as env, tempfile.TemporaryDirectory() as home:
+        env.setdefault("QAMERA_WIDGETS_HOME", home)
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)  # nbclient starts kernels with this process's environment
+        try:
+            for path in sorted(source.glob("[0-9]*.ipynb")):
+                started = time.monotonic()
+                notebook = nbformat.read(path, as_version=4)
+                client = NotebookClient(
+                    notebook, timeout=args.timeout, kernel_name="python3", store_widget_state=True,
+                    resources={"metadata": {"path": str(source)}},
+                )
+                try:
+                    client.execute()
+                    status = "ok"
+                except Exception as exc:  # report every notebook, then fail at the end
+                    failures += 1
+                    status = f"FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                nbformat.write(notebook, output / path.name)
+                html, _ = HTMLExporter().from_notebook_node(notebook)
+                (output / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
+                print(f"{path.name}: {status} ({time.monotonic() - started:.1f} s)")
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    print(f"Executed notebooks and HTML exports are in {output}")
+    return 1 if failures else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.headless:
+        return run_headless(args)
+    bindir = str(Path(sys.executable).parent)
+    missing = [tool for tool in ("jupyter", "voila") if shutil.which(tool, path=bindir) is None]
+    if missing:
+        raise SystemExit(f"Missing {', '.join(missing)}: install the demo extra: pip install -e '.[demo]'")
+    return run_interactive(args)
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "demo", help="run the studio notebook in JupyterLab against the sandbox", description=__doc__
+    )
+    parser.add_argument("--voila", action="store_true", help="serve the teaching notebook with Voilà")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser (remote machines)")
+    parser.add_argument("--headless", action="store_true", help="execute all notebooks with nbclient")
+    parser.add_argument("--output", default="demo-output", help="folder for --headless results")
+    parser.add_argument("--timeout", type=int, default=300, help="per-cell timeout for --headless, seconds")
+    parser.add_argument("--port", type=int, default=0, help="port for JupyterLab/Voilà (default: a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to serve on (default: loopback)")
+    parser.add_argument("--credits", type=int, default=5000, help="starting credits of the sandbox account")
+    parser.set_defaults(run=run)
