@@ -133,3 +133,14 @@ def excerpt(text: object, limit: int = 80) -> str:
 def set_visible(widget: Any, visible: bool) -> None:
     """Hide without removing, so the tree stays whole and the browser view keeps its place."""
     widget.layout.display = None if visible else "none"
+
+
+def descendants(root: Any) -> list[Any]:
+    """Every widget below `root` (through `children`), so `close()` can close a whole tree."""
+    found: list[Any] = []
+    stack: list[Any] = list(getattr(root, "children", ()))
+    while stack:
+        widget = stack.pop()
+        found.append(widget)
+        stack.extend(getattr(widget, "children", ()))
+    return found

@@ -26,7 +26,16 @@ from ..client import (
     _base,
 )
 from ..journal import Journal
-from ._common import AnyClient, TaskSet, as_async_client, describe_error, escape, excerpt, set_visible
+from ._common import (
+    AnyClient,
+    TaskSet,
+    as_async_client,
+    descendants,
+    describe_error,
+    escape,
+    excerpt,
+    set_visible,
+)
 
 __all__ = ["UNCONFIRMED_MESSAGE", "PromptForm", "cost_text", "field_errors"]
 
@@ -192,18 +201,9 @@ class PromptForm(widgets.VBox):
     def close(self) -> None:
         self._tasks.cancel_all()
         self._callbacks.clear()
-        for child in self._descendants():
+        for child in descendants(self):
             child.close()
         super().close()
-
-    def _descendants(self) -> list[widgets.Widget]:
-        found: list[widgets.Widget] = []
-        stack: list[widgets.Widget] = list(self.children)
-        while stack:
-            widget = stack.pop()
-            found.append(widget)
-            stack.extend(getattr(widget, "children", ()))
-        return found
 
     @staticmethod
     async def _await(task: asyncio.Task[Registration | None] | None) -> Registration | None:
