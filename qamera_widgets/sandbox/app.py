@@ -1,0 +1,425 @@
+"""The two web apps: the Qamera API origin (plus the admin-only `/sandbox/*` endpoints) and the CDN origin
+that serves thumbnails. Routes are listed at the bottom; every endpoint is a small function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .render import render_key, render_to_file
+from .state import SandboxState
+from .store import REGISTER_SCOPE, ApiKey, IdempotencyConflict, InsufficientCredits, SceneryRow, split_key
+
+log = logging.getLogger("qamera_widgets.sandbox")
+
+MAX_BODY_BYTES = 64 * 1024
+# Bodies a little over the limit are read to the end so the client gets the 413 instead of a broken pipe.
+DRAIN_LIMIT_BYTES = 1024 * 1024
+MAX_PREFERENCES_CHARS = 2000
+MAX_COUNT = 20
+DEFAULT_COUNT = 10
+_DROP_HEADER = "x-sandbox-drop-connection"
+_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class ApiError(Exception):
+    """Ends a request with `{"error": message}` and the given status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class ConnectionDropped(Exception):
+    """Raised after the response headers went out, so the server cuts the connection mid-response."""
+
+
+def parse_register_body(body: Any) -> tuple[str, int]:
+    """(preferences, count) from a register-ideas body, or the 400 that names what is wrong."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request body must be a JSON object.")
+    if "preferences" not in body or body["preferences"] is None:
+        raise ApiError(400, "'preferences' is required.")
+    preferences = body["preferences"]
+    if not isinstance(preferences, str):
+        raise ApiError(400, "'preferences' must be a string.")
+    if not preferences.strip():
+        raise ApiError(400, "'preferences' must not be blank.")
+    if len(preferences) > MAX_PREFERENCES_CHARS:
+        raise ApiError(400, f"'preferences' must be at most {MAX_PREFERENCES_CHARS} characters.")
+    count = body.get("count", DEFAULT_COUNT)
+    # JSON has one number type: 5.0 is the integer 5 to a JavaScript server, 5.5 and true are not.
+    is_integral = isinstance(count, int) or (isinstance(count, float) and count.is_integer())
+    if isinstance(count, bool) or not is_integral:
+        raise ApiError(400, "'count' must be an integer.")
+    if count < 1:
+        raise ApiError(400, "'count' must be at least 1.")
+    if count > MAX_COUNT:
+        raise ApiError(400, f"'count' must be at most {MAX_COUNT}.")
+    return preferences, int(count)
+
+
+def parse_status_filter(value: str | None) -> bool:
+    """Whether only approved sceneries are wanted."""
+    if value is None or value == "all":
+        return False
+    if value == "approved":
+        return True
+    raise ApiError(400, "'statusFilter' must be 'all' or 'approved'.")
+
+
+def format_timestamp(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms // 1000, tz=timezone.utc)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+
+
+def scenery_json(row: SceneryRow, cdn_url: str) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "thumbnail": f"{cdn_url}/sceneries/{row.id}.jpg" if row.status == "DONE" else None,
+        "status": row.status,
+        "voting": row.voting,
+        "createdAt": format_timestamp(row.created_ms),
+    }
+
+
+def _state(request: Request) -> SandboxState:
+    state: SandboxState = request.app.state.sandbox
+    return state
+
+
+def _bearer(headers: Headers) -> str | None:
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _presented_key(headers: Headers) -> str | None:
+    """X-Api-Key when present (it wins, even when wrong), otherwise a Bearer token."""
+    if "x-api-key" in headers:
+        return headers["x-api-key"].strip()
+    return _bearer(headers)
+
+
+async def _admit(request: Request, *, scope: str | None = None) -> ApiKey:
+    """Injected faults, then authentication, rate limit and scope, in the order a client meets them."""
+    state = _state(request)
+    if state.faults.api_latency_ms:
+        await asyncio.sleep(state.faults.api_latency_ms / 1000)
+    if state.faults.api_error_rate and state.fault_rng.random() < state.faults.api_error_rate:
+        state.stats.injected_errors += 1
+        raise ApiError(500, "Internal server error.")
+    raw_key = _presented_key(request.headers)
+    if not raw_key:
+        raise ApiError(401, "Missing API key. Send it in the X-Api-Key header.")
+    key = state.store.authenticate(raw_key)
+    if key is None:
+        raise ApiError(401, "Invalid API key.")
+    if not state.limiter.allow(key.key_id):
+        state.stats.rate_limited += 1
+        raise ApiError(429, "Too many requests. Please retry after a short delay.")
+    if scope is not None and scope not in key.scopes:
+        raise ApiError(403, f"Missing required scope: '{scope}'.")
+    return key
+
+
+def _require_admin(request: Request) -> None:
+    token = _state(request).admin_token
+    offered = [request.headers.get("x-admin-token"), _bearer(request.headers)]
+    if not any(value and hmac.compare_digest(value.encode(), token.encode()) for value in offered):
+        raise ApiError(401, "The /sandbox endpoints need the admin token (Authorization: Bearer <token>).")
+
+
+async def _read_json(request: Request) -> Any:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > DRAIN_LIMIT_BYTES:
+        raise ApiError(413, f"Request body too large (limit {MAX_BODY_BYTES} bytes).")
+    size = 0
+    chunks: list[bytes] = []
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= MAX_BODY_BYTES:
+            chunks.append(chunk)
+        elif size > DRAIN_LIMIT_BYTES:
+            break
+    if size > MAX_BODY_BYTES:
+        raise ApiError(413, f"Request body too large (limit {MAX_BODY_BYTES} bytes).")
+    try:
+        return json.loads(b"".join(chunks), parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "Request body must be valid JSON.") from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _idempotency(request: Request, body: Any) -> tuple[str, str] | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key.strip()) <= 255:
+        raise ApiError(400, "'Idempotency-Key' must be 1 to 255 characters.")
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return key.strip(), hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _cdn_url(request: Request) -> str:
+    state = _state(request)
+    if state.cdn_url:
+        return state.cdn_url
+    # Bound to a wildcard address: thumbnails go to whatever host name the caller reached us by.
+    host = request.url.hostname or "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{state.cdn_port}"
+
+
+async def index(request: Request) -> Response:
+    return JSONResponse(
+        {
+            "service": "Qamera sandbox",
+            "endpoints": ["GET /api/external/sceneries", "POST /api/external/sceneries/register-ideas"],
+        }
+    )
+
+
+async def list_sceneries(request: Request) -> Response:
+    state = _state(request)
+    state.stats.list_requests += 1
+    key = await _admit(request)
+    approved_only = parse_status_filter(request.query_params.get("statusFilter"))
+    cdn_url = _cdn_url(request)
+    items = [
+        scenery_json(row, cdn_url)
+        for row in state.store.list_sceneries(key.account_id, approved_only=approved_only)
+    ]
+    return JSONResponse({"sceneries": items, "count": len(items)})
+
+
+async def register_ideas(request: Request) -> Response:
+    state = _state(request)
+    state.stats.register_requests += 1
+    key = await _admit(request, scope=REGISTER_SCOPE)
+    body = await _read_json(request)
+    preferences, count = parse_register_body(body)
+    try:
+        result, replayed = state.store.register(
+            key.account_id, preferences, count, idempotency=_idempotency(request, body)
+        )
+    except InsufficientCredits as exc:
+        raise ApiError(402, str(exc)) from None
+    except IdempotencyConflict:
+        raise ApiError(409, "This Idempotency-Key was already used with a different request body.") from None
+    headers = {}
+    if replayed:
+        state.stats.idempotent_replays += 1
+        headers["Idempotent-Replayed"] = "true"
+    else:
+        state.stats.registered_batches += 1
+        if state.work_available is not None:
+            state.work_available.set()
+    if state.faults.drop_after_register > 0:
+        state.faults.drop_after_register -= 1
+        headers[_DROP_HEADER] = "1"
+    return JSONResponse(result, headers=headers)
+
+
+async def sandbox_account(request: Request) -> Response:
+    _require_admin(request)
+    state = _state(request)
+    key_id = request.query_params.get("key_id")
+    if key_id is None:
+        account_id = state.default_account_id
+    else:
+        parts = split_key(key_id)
+        found = state.store.account_of_key(parts[0] if parts else key_id)
+        if found is None:
+            raise ApiError(404, "No such key.")
+        account_id = found
+    return JSONResponse(state.store.ledger(account_id).as_dict())
+
+
+async def sandbox_stats(request: Request) -> Response:
+    _require_admin(request)
+    return JSONResponse(_state(request).stats.as_dict())
+
+
+async def sandbox_faults(request: Request) -> Response:
+    _require_admin(request)
+    faults = _state(request).faults
+    if request.method == "POST":
+        changes = await _read_json(request)
+        if not isinstance(changes, dict):
+            raise ApiError(400, "Request body must be a JSON object.")
+        try:
+            faults.update(**changes)
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from None
+    return JSONResponse(faults.as_dict())
+
+
+async def cdn_scenery(request: Request) -> Response:
+    state = _state(request)
+    if state.faults.cdn_latency_ms:
+        await asyncio.sleep(state.faults.cdn_latency_ms / 1000)
+    if state.faults.cdn_error_rate and state.fault_rng.random() < state.faults.cdn_error_rate:
+        state.stats.injected_errors += 1
+        raise ApiError(500, "Internal server error.")
+    row = state.store.scenery(request.path_params["scenery_id"])
+    if row is None or row.status != "DONE":
+        raise ApiError(404, "Not found.")
+    name = render_key(row.prompt, row.item_index)
+    headers = {
+        "ETag": f'"{name}"',
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "Access-Control-Allow-Origin": "*",
+    }
+    if _etag_matches(request.headers.get("if-none-match"), name):
+        return Response(status_code=304, headers=headers)
+    path = state.renders_dir / f"{name}.jpg"
+    if not path.exists():
+        async with state.render_locks.setdefault(name, asyncio.Lock()):
+            if not path.exists():
+                state.stats.cdn_renders += 1
+                await asyncio.to_thread(render_to_file, row.prompt, row.item_index, path)
+        state.render_locks.pop(name, None)
+    return Response(await asyncio.to_thread(path.read_bytes), media_type="image/jpeg", headers=headers)
+
+
+def _etag_matches(if_none_match: str | None, name: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or f'"{name}"' in tags
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    messages = {404: "Not found.", 405: "Method not allowed."}
+    message = messages.get(exc.status_code, exc.detail)
+    return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": "Internal server error."}, status_code=500)
+
+
+class RequestLog:
+    """Outermost layer of both apps: correlation id on every response and in one log line per request,
+    request counters, and the dropped-connection fault (which must act below Starlette, on raw ASGI)."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState, listener: str) -> None:
+        self.app = app
+        self.state = state
+        self.listener = listener
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        offered = headers.get("x-correlation-id", "")
+        correlation_id = offered if _CORRELATION_ID.fullmatch(offered) else uuid.uuid4().hex
+        self._count(scope["path"], headers)
+        status = 0
+        drop = False
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, drop
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_headers = MutableHeaders(scope=message)
+                drop = _DROP_HEADER in response_headers
+                if drop:
+                    del response_headers[_DROP_HEADER]
+                response_headers["X-Correlation-Id"] = correlation_id
+                await send(message)
+            elif not drop:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            log.info(
+                "%s %s %s %s %.1fms correlation_id=%s%s",
+                self.listener,
+                scope["method"],
+                scope["path"],
+                status,
+                elapsed_ms,
+                correlation_id,
+                " (connection dropped)" if drop else "",
+            )
+        if drop:
+            self.state.stats.dropped_connections += 1
+            raise ConnectionDropped("dropped on purpose after the response started")
+
+    def _count(self, path: str, headers: Headers) -> None:
+        stats = self.state.stats
+        if self.listener == "cdn":
+            stats.cdn_requests += 1
+            if "x-api-key" in headers or "authorization" in headers:
+                stats.cdn_requests_with_credentials += 1
+        elif not path.startswith("/sandbox/"):
+            stats.api_requests += 1
+
+
+class HideDroppedConnections(logging.Filter):
+    """Keeps uvicorn from printing a traceback for connections the sandbox drops on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+_ERROR_HANDLERS: dict[Any, Any] = {
+    ApiError: _api_error,
+    HTTPException: _http_error,
+    Exception: _internal_error,
+}
+
+
+def build_api_app(state: SandboxState) -> ASGIApp:
+    routes = [
+        Route("/", index, methods=["GET"]),
+        Route("/api/external/sceneries", list_sceneries, methods=["GET"]),
+        Route("/api/external/sceneries/register-ideas", register_ideas, methods=["POST"]),
+        Route("/sandbox/account", sandbox_account, methods=["GET"]),
+        Route("/sandbox/stats", sandbox_stats, methods=["GET"]),
+        Route("/sandbox/faults", sandbox_faults, methods=["GET", "POST"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers=_ERROR_HANDLERS)
+    app.state.sandbox = state
+    return RequestLog(app, state, "api")
+
+
+def build_cdn_app(state: SandboxState) -> ASGIApp:
+    app = Starlette(
+        routes=[Route("/sceneries/{scenery_id}.jpg", cdn_scenery, methods=["GET"])],
+        exception_handlers=_ERROR_HANDLERS,
+    )
+    app.state.sandbox = state
+    return RequestLog(app, state, "cdn")

@@ -1,0 +1,136 @@
+"""The sandbox's in-memory state beside the store: settings, injected faults, counters and the rate limiter.
+
+These live only as long as the process; everything that must survive a restart is in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from .store import Store
+
+RATE_WINDOW_SECONDS = 60.0
+
+
+@dataclass
+class Faults:
+    """What can go wrong on purpose. `drop_after_register` counts down the register responses to cut off."""
+
+    api_error_rate: float = 0.0
+    api_latency_ms: float = 0.0
+    cdn_error_rate: float = 0.0
+    cdn_latency_ms: float = 0.0
+    drop_after_register: int = 0
+
+    def update(self, **changes: float | int | None) -> None:
+        """Apply the changes that are not None, after checking all of them, so a bad one changes nothing."""
+        known = {f.name for f in fields(self)}
+        checked: dict[str, float | int] = {}
+        for name, value in changes.items():
+            if name not in known:
+                raise ValueError(f"Unknown fault {name!r}.")
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name!r} must be a number.")
+            if name.endswith("_rate") and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name!r} must be between 0 and 1.")
+            if name == "drop_after_register" and value != int(value):
+                raise ValueError(f"{name!r} must be an integer.")
+            if value < 0:
+                raise ValueError(f"{name!r} must not be negative.")
+            checked[name] = int(value) if name == "drop_after_register" else float(value)
+        for name, value in checked.items():
+            setattr(self, name, value)
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class Stats:
+    """Request counters that tests and benchmarks read; `reset()` starts a fresh measurement."""
+
+    api_requests: int = 0
+    list_requests: int = 0
+    register_requests: int = 0
+    registered_batches: int = 0
+    idempotent_replays: int = 0
+    rate_limited: int = 0
+    injected_errors: int = 0
+    dropped_connections: int = 0
+    cdn_requests: int = 0
+    cdn_requests_with_credentials: int = 0
+    cdn_renders: int = 0
+
+    def reset(self) -> None:
+        for f in fields(self):
+            setattr(self, f.name, 0)
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class SlidingWindowLimiter:
+    """At most `limit` accepted requests per key in any `window` seconds; refused requests are not counted."""
+
+    def __init__(
+        self,
+        limit: int | None,
+        window: float = RATE_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._hits: dict[str, deque[float]] = {}
+
+    def allow(self, key: str) -> bool:
+        if not self.limit:
+            return True
+        now = self._clock()
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            return False
+        hits.append(now)
+        return True
+
+
+@dataclass(frozen=True)
+class Settings:
+    seed: int
+    failure_rate: float
+    processing_seconds: tuple[float, float]
+    worker_concurrency: int
+    data_dir: Path
+
+
+@dataclass
+class SandboxState:
+    """Everything the endpoints and the worker share; one per running sandbox."""
+
+    store: Store
+    settings: Settings
+    admin_token: str
+    limiter: SlidingWindowLimiter
+    faults: Faults = field(default_factory=Faults)
+    stats: Stats = field(default_factory=Stats)
+    default_account_id: int = 0
+    cdn_port: int = 0
+    # None when bound to a wildcard address: thumbnails then follow the host name each caller used.
+    cdn_url: str | None = None
+    fault_rng: random.Random = field(default_factory=random.Random)
+    work_available: asyncio.Event | None = None
+    render_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    @property
+    def renders_dir(self) -> Path:
+        return self.settings.data_dir / "renders"

@@ -1,0 +1,464 @@
+"""The sandbox's state on SQLite: accounts and their ledgers, API keys, sceneries (which double as the
+work queue), batches and idempotency records.
+
+One connection behind a lock serves the event loop and the handle's thread alike; every write that must
+be atomic (reserving a batch, settling an item) runs in one `BEGIN IMMEDIATE` transaction, so the ledger
+stays exact however many requests arrive at once and whenever the process stops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PRICE_PER_ITEM = 10
+KEY_PREFIX = "mk_live_"
+REGISTER_SCOPE = "content.register"
+IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
+TERMINAL_STATUSES = ("DONE", "FAILED")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    id INTEGER PRIMARY KEY,
+    origin TEXT NOT NULL,
+    granted INTEGER NOT NULL,
+    available INTEGER NOT NULL,
+    reserved INTEGER NOT NULL,
+    consumed INTEGER NOT NULL,
+    refunded INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    secret_sha256 TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER,
+    revoked_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    order_id TEXT NOT NULL,
+    reservation_id TEXT NOT NULL,
+    preferences TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    credits_reserved INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sceneries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    batch_id TEXT REFERENCES batches(id),
+    name TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    item_index INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    voting TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    price INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sceneries_by_account ON sceneries(account_id, created_ms);
+CREATE INDEX IF NOT EXISTS sceneries_by_status ON sceneries(status, seq);
+CREATE TABLE IF NOT EXISTS idempotency (
+    account_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (account_id, key)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """An account's credits. `available + reserved + consumed` never changes: refunds go back to available."""
+
+    available: int
+    reserved: int = 0
+    consumed: int = 0
+    refunded: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "available": self.available,
+            "reserved": self.reserved,
+            "consumed": self.consumed,
+            "refunded": self.refunded,
+        }
+
+
+class InsufficientCredits(Exception):
+    """A batch costs more than the account has available; carries the numbers the 402 message names."""
+
+    def __init__(self, required: int, available: int) -> None:
+        self.required = required
+        self.available = available
+        super().__init__(f"Insufficient credits. Required: {required}, available: {available}.")
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was already used with a different body."""
+
+
+def price_for(count: int) -> int:
+    return PRICE_PER_ITEM * count
+
+
+def reserve(ledger: Ledger, amount: int) -> Ledger:
+    """Move `amount` from available to reserved, or refuse without touching anything."""
+    if amount < 0:
+        raise ValueError("amount must not be negative")
+    if amount > ledger.available:
+        raise InsufficientCredits(amount, ledger.available)
+    return Ledger(ledger.available - amount, ledger.reserved + amount, ledger.consumed, ledger.refunded)
+
+
+def settle(ledger: Ledger, amount: int, *, succeeded: bool) -> Ledger:
+    """Release one item's reservation: spent when it succeeded, returned to available when it failed."""
+    if not 0 <= amount <= ledger.reserved:
+        raise ValueError(f"cannot settle {amount} with {ledger.reserved} reserved")
+    if succeeded:
+        return Ledger(ledger.available, ledger.reserved - amount, ledger.consumed + amount, ledger.refunded)
+    return Ledger(
+        ledger.available + amount, ledger.reserved - amount, ledger.consumed, ledger.refunded + amount
+    )
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    account_id: int
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SceneryRow:
+    seq: int
+    id: str
+    account_id: int
+    batch_id: str | None
+    name: str
+    prompt: str
+    item_index: int
+    status: str
+    voting: str
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class LibraryItem:
+    """A ready scenery seeded into an account at start so a gallery has content at once."""
+
+    name: str
+    prompt: str
+    voting: str
+    created_ms: int
+
+
+def split_key(raw_key: str) -> tuple[str, str] | None:
+    """`mk_live_<keyId>.<secret>` into its two parts, or None when it is not shaped like a key."""
+    if not raw_key.startswith(KEY_PREFIX):
+        return None
+    key_id, dot, secret = raw_key[len(KEY_PREFIX) :].partition(".")
+    if not dot or not key_id or not secret:
+        return None
+    return key_id, secret
+
+
+def _hash_secret(secret: str) -> str:
+    # Secrets are 256 random bits, so a fast hash is enough: nothing is left to brute-force.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+_DUMMY_HASH = _hash_secret("no-such-key")
+
+
+def scenery_name(prompt: str, index: int) -> str:
+    words = " ".join(prompt.split())
+    title = words if len(words) <= 48 else words[:47].rstrip() + "…"
+    return f"{title[:1].upper()}{title[1:]} #{index + 1}"
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def create_account(self, credits: int, *, origin: str) -> int:
+        if credits < 0:
+            raise ValueError("credits must not be negative")
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO accounts (origin, granted, available, reserved, consumed, refunded)"
+                " VALUES (?, ?, ?, 0, 0, 0)",
+                (origin, credits, credits),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def accounts_by_origin(self, origin: str) -> list[int]:
+        return [
+            row["id"]
+            for row in self._query("SELECT id FROM accounts WHERE origin = ? ORDER BY id", (origin,))
+        ]
+
+    def issue_key(self, account_id: int, scopes: Sequence[str], *, expires_ms: int | None = None) -> str:
+        """Store a new key's hash and return the only plaintext copy there will ever be."""
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO api_keys (key_id, account_id, secret_sha256, scopes, created_ms, expires_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (key_id, account_id, _hash_secret(secret), " ".join(scopes), now_ms(), expires_ms),
+            )
+        return f"{KEY_PREFIX}{key_id}.{secret}"
+
+    def revoke_key(self, key_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE api_keys SET revoked_ms = ? WHERE key_id = ?", (now_ms(), key_id))
+
+    def authenticate(self, raw_key: str) -> ApiKey | None:
+        """The key's record when it is known, matches, and is neither expired nor revoked."""
+        parts = split_key(raw_key)
+        key_id, secret = parts if parts else ("", raw_key)
+        rows = self._query("SELECT * FROM api_keys WHERE key_id = ?", (key_id,)) if parts else []
+        row = rows[0] if rows else None
+        # Compare even for unknown ids so a miss costs the same time as a wrong secret.
+        matches = hmac.compare_digest(_hash_secret(secret), row["secret_sha256"] if row else _DUMMY_HASH)
+        if row is None or not matches or row["revoked_ms"] is not None:
+            return None
+        if row["expires_ms"] is not None and row["expires_ms"] <= now_ms():
+            return None
+        return ApiKey(row["key_id"], row["account_id"], frozenset(row["scopes"].split()))
+
+    def account_of_key(self, key_id: str) -> int | None:
+        rows = self._query("SELECT account_id FROM api_keys WHERE key_id = ?", (key_id,))
+        return rows[0]["account_id"] if rows else None
+
+    def ledger(self, account_id: int) -> Ledger:
+        rows = self._query("SELECT * FROM accounts WHERE id = ?", (account_id,))
+        if not rows:
+            raise KeyError(account_id)
+        return _ledger_of(rows[0])
+
+    def add_library(self, account_id: int, items: Sequence[LibraryItem]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO sceneries (id, account_id, batch_id, name, prompt, item_index, status, voting,"
+                " created_ms, price) VALUES (?, ?, NULL, ?, ?, ?, 'DONE', ?, ?, 0)",
+                [
+                    (
+                        str(uuid.uuid4()),
+                        account_id,
+                        item.name,
+                        item.prompt,
+                        index,
+                        item.voting,
+                        item.created_ms,
+                    )
+                    for index, item in enumerate(items)
+                ],
+            )
+
+    def register(
+        self,
+        account_id: int,
+        preferences: str,
+        count: int,
+        *,
+        idempotency: tuple[str, str] | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Reserve the batch's credits and queue its items in one transaction.
+
+        `idempotency` is (key, body hash). Returns the response body and whether it is a replay of an
+        earlier one; raises `InsufficientCredits` or `IdempotencyConflict` with nothing written.
+        """
+        created = now_ms()
+        with self._transaction() as db:
+            if idempotency is not None:
+                key, body_hash = idempotency
+                db.execute("DELETE FROM idempotency WHERE created_ms < ?", (created - IDEMPOTENCY_TTL_MS,))
+                earlier = db.execute(
+                    "SELECT body_sha256, response FROM idempotency WHERE account_id = ? AND key = ?",
+                    (account_id, key),
+                ).fetchone()
+                if earlier is not None:
+                    if not hmac.compare_digest(earlier["body_sha256"], body_hash):
+                        raise IdempotencyConflict
+                    return json.loads(earlier["response"]), True
+            account = db.execute("SELECT * FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            cost = price_for(count)
+            after = reserve(_ledger_of(account), cost)
+            _write_ledger(db, account_id, after)
+            batch_id, order_id, reservation_id = (str(uuid.uuid4()) for _ in range(3))
+            db.execute(
+                "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (batch_id, account_id, order_id, reservation_id, preferences, count, cost, created),
+            )
+            ids = [str(uuid.uuid4()) for _ in range(count)]
+            db.executemany(
+                "INSERT INTO sceneries (id, account_id, batch_id, name, prompt, item_index, status, voting,"
+                " created_ms, price) VALUES (?, ?, ?, ?, ?, ?, 'PENDING', 'PENDING', ?, ?)",
+                [
+                    (
+                        scenery_id,
+                        account_id,
+                        batch_id,
+                        scenery_name(preferences, index),
+                        preferences,
+                        index,
+                        created,
+                        PRICE_PER_ITEM,
+                    )
+                    for index, scenery_id in enumerate(ids)
+                ],
+            )
+            response = {
+                "createdRecordIds": ids,
+                "batchId": batch_id,
+                "orderId": order_id,
+                "reservationId": reservation_id,
+                "creditsReserved": cost,
+            }
+            if idempotency is not None:
+                db.execute(
+                    "INSERT INTO idempotency VALUES (?, ?, ?, ?, ?)",
+                    (account_id, idempotency[0], idempotency[1], json.dumps(response), created),
+                )
+            return response, False
+
+    def list_sceneries(self, account_id: int, *, approved_only: bool = False) -> list[SceneryRow]:
+        voting = " AND voting = 'APPROVED'" if approved_only else ""
+        rows = self._query(
+            f"SELECT * FROM sceneries WHERE account_id = ?{voting} ORDER BY created_ms DESC, seq DESC",
+            (account_id,),
+        )
+        return [_scenery_of(row) for row in rows]
+
+    def scenery(self, scenery_id: str) -> SceneryRow | None:
+        rows = self._query("SELECT * FROM sceneries WHERE id = ?", (scenery_id,))
+        return _scenery_of(rows[0]) if rows else None
+
+    def requeue_unfinished(self) -> int:
+        """Put items a stopped worker was holding back in the queue; their credits are still reserved."""
+        with self._transaction() as db:
+            return db.execute("UPDATE sceneries SET status = 'PENDING' WHERE status = 'PROCESSING'").rowcount
+
+    def claim_next(self) -> SceneryRow | None:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT * FROM sceneries WHERE status = 'PENDING' ORDER BY seq LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE sceneries SET status = 'PROCESSING' WHERE seq = ?", (row["seq"],))
+            return _scenery_of(row, status="PROCESSING")
+
+    def finish(self, scenery_id: str, *, succeeded: bool) -> bool:
+        """End one item and settle its credits together; False when it was not being processed."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT account_id, price FROM sceneries WHERE id = ? AND status = 'PROCESSING'",
+                (scenery_id,),
+            ).fetchone()
+            if row is None:
+                return False
+            account = db.execute("SELECT * FROM accounts WHERE id = ?", (row["account_id"],)).fetchone()
+            _write_ledger(
+                db, row["account_id"], settle(_ledger_of(account), row["price"], succeeded=succeeded)
+            )
+            db.execute(
+                "UPDATE sceneries SET status = ? WHERE id = ?",
+                ("DONE" if succeeded else "FAILED", scenery_id),
+            )
+            return True
+
+    def audit(self, account_id: int) -> list[str]:
+        """Ways the account's ledger disagrees with its records; empty when every credit is accounted for."""
+        with self._lock:
+            account = self._db.execute("SELECT * FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            totals = {
+                row["state"]: row["credits"]
+                for row in self._db.execute(
+                    "SELECT CASE WHEN status IN ('DONE', 'FAILED') THEN status ELSE 'OPEN' END AS state,"
+                    " SUM(price) AS credits FROM sceneries WHERE account_id = ? GROUP BY state",
+                    (account_id,),
+                )
+            }
+        ledger = _ledger_of(account)
+        problems = []
+        if ledger.available + ledger.reserved + ledger.consumed != account["granted"]:
+            problems.append(f"available + reserved + consumed != granted {account['granted']}: {ledger}")
+        for name, state in (("reserved", "OPEN"), ("consumed", "DONE"), ("refunded", "FAILED")):
+            if getattr(ledger, name) != totals.get(state, 0):
+                problems.append(f"{name} {getattr(ledger, name)} != {totals.get(state, 0)} from the records")
+        return problems
+
+
+def _ledger_of(row: sqlite3.Row) -> Ledger:
+    return Ledger(row["available"], row["reserved"], row["consumed"], row["refunded"])
+
+
+def _write_ledger(db: sqlite3.Connection, account_id: int, ledger: Ledger) -> None:
+    db.execute(
+        "UPDATE accounts SET available = ?, reserved = ?, consumed = ?, refunded = ? WHERE id = ?",
+        (ledger.available, ledger.reserved, ledger.consumed, ledger.refunded, account_id),
+    )
+
+
+def _scenery_of(row: sqlite3.Row, *, status: str | None = None) -> SceneryRow:
+    return SceneryRow(
+        seq=row["seq"],
+        id=row["id"],
+        account_id=row["account_id"],
+        batch_id=row["batch_id"],
+        name=row["name"],
+        prompt=row["prompt"],
+        item_index=row["item_index"],
+        status=status or row["status"],
+        voting=row["voting"],
+        created_ms=row["created_ms"],
+    )
