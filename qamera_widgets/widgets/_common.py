@@ -136,11 +136,18 @@ def set_visible(widget: Any, visible: bool) -> None:
 
 
 def descendants(root: Any) -> list[Any]:
-    """Every widget below `root` (through `children`), so `close()` can close a whole tree."""
+    """Every widget below `root` (children, and the layout and style models each one owns), so
+    `close()` can close a whole tree and tests can inspect every model a browser would receive."""
     found: list[Any] = []
-    stack: list[Any] = list(getattr(root, "children", ()))
+    seen = {id(root)}
+    stack: list[Any] = [getattr(root, name, None) for name in ("layout", "style")]
+    stack.extend(getattr(root, "children", ()))
     while stack:
         widget = stack.pop()
+        if widget is None or id(widget) in seen or not hasattr(widget, "comm"):
+            continue
+        seen.add(id(widget))
         found.append(widget)
+        stack.extend(getattr(widget, name, None) for name in ("layout", "style"))
         stack.extend(getattr(widget, "children", ()))
     return found

@@ -1,0 +1,195 @@
+"""Studio: the prompt form, the status board and the gallery wired into one exploratory loop.
+
+Write a prompt, submit it, watch the records finish on the board and see them land in the gallery.
+The gallery is fed from the tracker's own poll (no extra request), and only after a short quiet
+spell, so twenty records finishing together cause one gallery update rather than twenty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..client import Registration, Scenery
+from ..connect import Connection, connect
+from ..journal import Journal
+from ..tracking import TrackerEvent
+from ._common import AnyClient, TaskSet, as_async_client, descendants, escape, set_visible
+from .board import StatusBoard
+from .form import PromptForm
+from .gallery import SceneryGallery
+
+__all__ = ["SANDBOX_BADGE_TEXT", "Studio", "account_text"]
+
+logger = logging.getLogger("qamera_widgets.widgets")
+
+SANDBOX_BADGE_TEXT = "Sandbox: no real credits are spent"
+REFRESH_DEBOUNCE_SECONDS = 1.5
+ACCOUNT_INTERVAL_SECONDS = 2.0
+_LEDGER_FIELDS = ("available", "reserved", "consumed", "refunded")
+
+
+def account_text(ledger: Mapping[str, int]) -> str:
+    """The sandbox ledger in one line, in the order a person reads their balance."""
+    return " · ".join(f"{ledger.get(name, 0)} {name}" for name in _LEDGER_FIELDS)
+
+
+class Studio(widgets.VBox):
+    """PromptForm + StatusBoard + SceneryGallery sharing one client, one tracker and one journal.
+
+    `sandbox` is the handle from `qamera_widgets.sandbox.start()` when the client talks to one: the
+    Studio then says that no real credits are spent and shows the sandbox account live.
+    """
+
+    def __init__(
+        self,
+        client: AnyClient,
+        *,
+        sandbox: Any | None = None,
+        journal: Journal | None = None,
+        notice: str = "",
+        refresh_debounce: float = REFRESH_DEBOUNCE_SECONDS,
+        account_interval: float = ACCOUNT_INTERVAL_SECONDS,
+        gallery_columns: int = 3,
+    ) -> None:
+        self.client = client
+        self.sandbox = sandbox
+        self._async_client = as_async_client(client)
+        self._journal = journal if journal is not None else Journal()
+        self._refresh_debounce = refresh_debounce
+        self._account_interval = account_interval
+        self._tasks = TaskSet()
+        self._connection: Connection | None = None
+        self._pending_refresh: asyncio.TimerHandle | None = None
+        self._latest: Sequence[Scenery] = ()
+        self._closed = False
+        self.gallery_updates = 0
+
+        self.gallery = SceneryGallery(client, columns=gallery_columns)
+        self.board = StatusBoard(client, loader=self.gallery.loader, journal=self._journal)
+        self.form = PromptForm(client, journal=self._journal)
+        self.form.on_submit(self._on_submit)
+
+        key_id = self._async_client.key_id
+        where = f"{escape(self._async_client.base_url)}" + (f", key id {escape(key_id)}" if key_id else "")
+        self.title = widgets.HTML(f"<b style='font-size:15px'>Qamera Studio</b> <small>{where}</small>")
+        self.sandbox_badge = widgets.HTML(
+            f"<span style='background:#1a5fb4;color:#fff;border-radius:8px;padding:2px 8px'>"
+            f"{escape(SANDBOX_BADGE_TEXT)}</span>"
+        )
+        self.sandbox_badge.add_class("qw-sandbox-badge")
+        self.account = widgets.HTML()
+        self.account.add_class("qw-account")
+        self.notice = widgets.HTML(f"<small>{escape(notice)}</small>" if notice else "")
+        self.notice.add_class("qw-studio-notice")
+        set_visible(self.sandbox_badge, sandbox is not None)
+        set_visible(self.account, sandbox is not None)
+        set_visible(self.notice, bool(notice))
+
+        header = widgets.HBox(
+            [self.title, self.sandbox_badge, self.account],
+            layout=widgets.Layout(align_items="center", flex_flow="row wrap", grid_gap="10px"),
+        )
+        work = widgets.VBox(
+            [self.form, self.board], layout=widgets.Layout(flex="1 1 420px", min_width="360px")
+        )
+        shelf = widgets.VBox([self.gallery], layout=widgets.Layout(flex="2 1 560px", overflow="auto"))
+        body = widgets.HBox(
+            [work, shelf],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="16px"),
+        )
+        super().__init__(children=[header, self.notice, body], layout=widgets.Layout(width="100%"))
+        self.add_class("qw-studio")
+
+        self._unsubscribe = self.board.tracker.subscribe(self._on_tracker_event)
+        if sandbox is not None:
+            self._tasks.spawn(self._watch_account(), name="qamera-studio-account")
+
+    @classmethod
+    def from_env(cls, **sandbox_options: Any) -> Studio:
+        """The real service when `QAMERA_API_KEY` is set; otherwise a local sandbox, and it says so.
+
+        A sandbox started here is stopped, and the client closed, when the Studio is closed.
+        """
+        connection = connect(**sandbox_options)
+        studio = cls(connection.client, sandbox=connection.sandbox, notice=connection.describe())
+        studio._connection = connection
+        return studio
+
+    def close(self) -> None:
+        """Stop the refresh timer and account task, close the three widgets, then what from_env started."""
+        if self._closed:
+            return
+        self._closed = True
+        self._unsubscribe()
+        if self._pending_refresh is not None:
+            self._pending_refresh.cancel()
+            self._pending_refresh = None
+        self._tasks.cancel_all()
+        for part in (self.form, self.board, self.gallery):
+            part.close()
+        for child in descendants(self):
+            child.close()
+        super().close()
+        if self._connection is not None:
+            self._release(self._connection)
+
+    @staticmethod
+    def _release(connection: Connection) -> None:
+        client = connection.client
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            client.close()
+        else:
+            # Inside the kernel's loop: close the pool as a task instead of blocking the loop on it.
+            asyncio.get_running_loop().create_task(client.async_client.aclose())
+        if connection.started_sandbox and connection.sandbox is not None:
+            connection.sandbox.stop()
+
+    def _on_submit(self, registration: Registration) -> None:
+        self.board.track(registration)
+        if self.sandbox is not None:
+            self._tasks.spawn(self._show_account(), name="qamera-studio-account-now")
+
+    def _on_tracker_event(self, event: TrackerEvent) -> None:
+        """Keep the poll's list; when something finished, schedule one gallery update for the burst."""
+        if self._closed or event.kind != "update" or not event.sceneries:
+            return
+        self._latest = event.sceneries
+        finished = any(s.scenery is not None and s.scenery.is_terminal for s in event.changes.values())
+        if not finished or self._pending_refresh is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._pending_refresh = loop.call_later(self._refresh_debounce, self._update_gallery)
+
+    def _update_gallery(self) -> None:
+        self._pending_refresh = None
+        if self._closed:
+            return
+        self.gallery_updates += 1
+        self.gallery.show_sceneries(list(self._latest))
+
+    async def _watch_account(self) -> None:
+        """Only sets the account label's value: safe in Voila, where nothing may be displayed from a task."""
+        while not self._closed:
+            await self._show_account()
+            await asyncio.sleep(self._account_interval)
+
+    async def _show_account(self) -> None:
+        assert self.sandbox is not None
+        try:
+            # The handle reads the sandbox's database; a thread keeps that off the kernel's loop.
+            ledger = await asyncio.to_thread(self.sandbox.account)
+        except Exception as exc:
+            logger.info("sandbox account unavailable: %s", type(exc).__name__)
+            text = "<small>Sandbox account unavailable (is the sandbox stopped?)</small>"
+        else:
+            text = f"<small>Sandbox account: {escape(account_text(ledger))}</small>"
+        if not self._closed and self.account.value != text:
+            self.account.value = text
+
