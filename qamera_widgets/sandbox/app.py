@@ -256,9 +256,32 @@ async def sandbox_account(request: Request) -> Response:
     return JSONResponse(state.store.ledger(account_id).as_dict())
 
 
+async def sandbox_info(request: Request) -> Response:
+    _require_admin(request)
+    return JSONResponse({"cdnUrl": _cdn_url(request)})
+
+
 async def sandbox_stats(request: Request) -> Response:
     _require_admin(request)
-    return JSONResponse(_state(request).stats.as_dict())
+    stats = _state(request).stats
+    if request.method == "DELETE":
+        stats.reset()
+    return JSONResponse(stats.as_dict())
+
+
+async def sandbox_keys(request: Request) -> Response:
+    """Issue a key with its own account, as `Sandbox.issue_key` does in-process."""
+    _require_admin(request)
+    body = await _read_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request body must be a JSON object.")
+    credits = body.get("credits", 1000)
+    scopes = body.get("scopes", [REGISTER_SCOPE])
+    if isinstance(credits, bool) or not isinstance(credits, int) or credits < 0:
+        raise ApiError(400, "'credits' must be a non-negative integer.")
+    if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
+        raise ApiError(400, "'scopes' must be a list of strings.")
+    return JSONResponse({"apiKey": _state(request).store.issue_account_key(credits, scopes)})
 
 
 async def sandbox_faults(request: Request) -> Response:
@@ -408,7 +431,9 @@ def build_api_app(state: SandboxState) -> ASGIApp:
         Route("/api/external/sceneries", list_sceneries, methods=["GET"]),
         Route("/api/external/sceneries/register-ideas", register_ideas, methods=["POST"]),
         Route("/sandbox/account", sandbox_account, methods=["GET"]),
-        Route("/sandbox/stats", sandbox_stats, methods=["GET"]),
+        Route("/sandbox/info", sandbox_info, methods=["GET"]),
+        Route("/sandbox/stats", sandbox_stats, methods=["GET", "DELETE"]),
+        Route("/sandbox/keys", sandbox_keys, methods=["POST"]),
         Route("/sandbox/faults", sandbox_faults, methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes, exception_handlers=_ERROR_HANDLERS)

@@ -123,9 +123,8 @@ class Sandbox:
         expires_in_seconds: float | None = None,
     ) -> str:
         """A new key with its own account, e.g. one without `content.register` or with too few credits."""
-        account_id = self._state.store.create_account(credits, origin="issued")
         expires = None if expires_in_seconds is None else now_ms() + int(expires_in_seconds * 1000)
-        return self._state.store.issue_key(account_id, tuple(scopes), expires_ms=expires)
+        return self._state.store.issue_account_key(credits, tuple(scopes), expires_ms=expires)
 
     def revoke_key(self, api_key: str) -> None:
         self._state.store.revoke_key(self._key_id(api_key))

@@ -256,6 +256,10 @@ class Store:
             )
         return f"{KEY_PREFIX}{key_id}.{secret}"
 
+    def issue_account_key(self, credits: int, scopes: Sequence[str], *, expires_ms: int | None = None) -> str:
+        """A key with an account of its own, for exercising 402 and 403 beside the start accounts."""
+        return self.issue_key(self.create_account(credits, origin="issued"), scopes, expires_ms=expires_ms)
+
     def revoke_key(self, key_id: str) -> None:
         with self._transaction() as db:
             db.execute("UPDATE api_keys SET revoked_ms = ? WHERE key_id = ?", (now_ms(), key_id))
