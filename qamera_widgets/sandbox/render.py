@@ -87,6 +87,7 @@ def look_for(prompt: str) -> Look:
     """Read colour, material and mood words; later words win, so "white marble" gives white marble."""
     look = Look()
     wall_colour: RGB | None = None
+    pastel = False
     for word in re.findall(r"[a-z]+", prompt.lower()):
         if word in _COLOURS:
             wall_colour = _COLOURS[word]
@@ -126,13 +127,7 @@ def look_for(prompt: str) -> Look:
         elif word in ("window", "sunlight", "sunny", "morning"):
             look = replace(look, window=True, light=(255, 236, 196))
         elif word in ("pastel", "soft"):
-            look = replace(
-                look,
-                wall=_towards(look.wall, (255, 255, 255), 0.45),
-                floor=_towards(look.floor, (255, 250, 250), 0.45),
-            )
-            if wall_colour is not None:
-                wall_colour = _towards(wall_colour, (255, 255, 255), 0.45)
+            pastel = True
         elif word in ("warm", "sunset"):
             look = replace(look, light=(255, 200, 140))
         elif word in ("cold", "cool", "winter"):
@@ -140,6 +135,12 @@ def look_for(prompt: str) -> Look:
     if wall_colour is not None:
         floor = look.floor if look.material != "plain" else _towards(wall_colour, (0, 0, 0), 0.12)
         look = replace(look, wall=wall_colour, floor=floor)
+    if pastel:
+        look = replace(
+            look,
+            wall=_towards(look.wall, (255, 255, 255), 0.45),
+            floor=_towards(look.floor, (255, 250, 250), 0.45),
+        )
     return look
 
 
