@@ -236,7 +236,7 @@ class PromptForm(widgets.VBox):
             submission = _Submission(self.prompt.value, self.count.value, str(uuid.uuid4()))
         else:
             submission = resend
-        task = self._tasks.spawn(self._send(submission), name="qamera-form-submit")
+        task = self._tasks.spawn(self._post(submission), name="qamera-form-submit")
         if task is None:
             self._set_status("No running event loop: submit from a notebook cell or `await form.submit()`.")
             return None
@@ -254,7 +254,7 @@ class PromptForm(widgets.VBox):
         self.generate.disabled = False
         self.retry.disabled = False
 
-    async def _send(self, submission: _Submission) -> Registration | None:
+    async def _post(self, submission: _Submission) -> Registration | None:
         verb = "Retrying with the same idempotency key" if submission is self._unconfirmed else "Submitting"
         self._set_status(f"{verb}: {escape(cost_text(submission.count))}…")
         slow_note = asyncio.get_running_loop().call_later(SLOW_ANSWER_SECONDS, self._note_slow_answer)
