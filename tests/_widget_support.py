@@ -6,6 +6,7 @@ import asyncio
 import html
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -45,3 +46,13 @@ def assert_key_absent(root: widgets.Widget, api_key: str) -> None:
 def html_text(widget: widgets.HTML) -> str:
     """An HTML widget's text without tags, for asserting on the sentence a person reads."""
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", widget.value)).split())
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0, step: float = 0.02) -> None:
+    """Wait for something a background task will do; fail with a clear message if it never happens."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition still false after {timeout} s")
+        await asyncio.sleep(step)
