@@ -389,8 +389,9 @@ class JobTracker:
             await asyncio.wait({sleeper, wake}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self._wake = None
-            sleeper.cancel()
-            wake.cancel()
+            if not loop.is_closed():  # a loop closed under a pending task finalises it with no loop left
+                sleeper.cancel()
+                wake.cancel()
 
     def _apply(self, listed: list[Scenery]) -> TrackerEvent | None:
         recovered = self._failures > 0
