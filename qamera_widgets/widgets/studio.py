@@ -138,8 +138,7 @@ class Studio(widgets.VBox):
         if self._connection is not None:
             self._release(self._connection)
 
-    @staticmethod
-    def _release(connection: Connection) -> None:
+    def _release(self, connection: Connection) -> None:
         client = connection.client
         try:
             asyncio.get_running_loop()
@@ -147,7 +146,7 @@ class Studio(widgets.VBox):
             client.close()
         else:
             # Inside the kernel's loop: close the pool as a task instead of blocking the loop on it.
-            asyncio.get_running_loop().create_task(client.async_client.aclose())
+            self._tasks.spawn(client.async_client.aclose(), name="qamera-studio-client-close")
         if connection.started_sandbox and connection.sandbox is not None:
             connection.sandbox.stop()
 

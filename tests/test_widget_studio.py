@@ -1,0 +1,215 @@
+"""Studio: the three widgets on one poll, the gallery fed without requests, sandbox mode and from_env."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from qamera_widgets.client import AsyncQameraClient, Registration, Scenery
+from qamera_widgets.tracking import RecordState, TrackerEvent, tracker_for
+from qamera_widgets.widgets.board import StatusBoard
+from qamera_widgets.widgets.studio import SANDBOX_BADGE_TEXT, Studio, account_text
+
+from ._widget_support import assert_key_absent, eventually, fast_client, html_text, tree
+
+NOW = datetime(2026, 3, 20, 13, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def widgets_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Journals go to the test's directory, never the real user data dir."""
+    monkeypatch.setenv("QAMERA_WIDGETS_HOME", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+async def closing() -> AsyncIterator[list[Any]]:
+    """Widgets and clients a test made, closed at teardown even when it fails."""
+    things: list[Any] = []
+    yield things
+    for thing in reversed(things):
+        if isinstance(thing, AsyncQameraClient):
+            await tracker_for(thing).close()
+            await thing.aclose()
+        else:
+            thing.close()
+
+
+def studio_for(sandbox: Any, closing: list[Any], **options: Any) -> Studio:
+    client = fast_client(sandbox)
+    closing.append(client)
+    options.setdefault("refresh_debounce", 0.1)
+    options.setdefault("account_interval", 0.1)
+    studio = Studio(client, sandbox=sandbox, **options)
+    closing.append(studio)
+    return studio
+
+
+async def generate(studio: Studio, prompt: str, count: int) -> Registration:
+    studio.form.prompt.value = prompt
+    studio.form.count.value = count
+    studio.form.generate.click()
+    registration = await studio.form.submit()
+    assert registration is not None, studio.form.status.value
+    return registration
+
+
+def port_is_open(url: str) -> bool:
+    parts = urlsplit(url)
+    with socket.socket() as probe:
+        probe.settimeout(1.0)
+        return probe.connect_ex((parts.hostname or "127.0.0.1", parts.port or 80)) == 0
+
+
+async def test_two_boards_and_the_gallery_share_one_list_request_per_tick(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    sandbox = make_sandbox(processing_seconds=(1.0, 2.5), failure_rate=0.2)
+    studio = studio_for(sandbox, closing)
+    await studio.gallery.wait_idle()
+    extra = StatusBoard(studio.client)
+    closing.append(extra)
+    tracker = studio.board.tracker
+    assert tracker is tracker_for(studio.client) is extra.tracker
+    ticks = 0
+    poll_once = tracker.poll_once
+
+    async def counted_poll() -> Any:
+        nonlocal ticks
+        ticks += 1
+        return await poll_once()
+
+    tracker.poll_once = counted_poll  # type: ignore[method-assign]
+    sandbox.reset_stats()
+    registration = await generate(studio, "Brushed steel table, overhead light", 4)
+    extra.track(registration)
+    await studio.board.wait(timeout=30)
+    await extra.wait(timeout=30)
+    await eventually(lambda: set(registration.record_ids) <= {s.id for s in studio.gallery.sceneries})
+    await studio.gallery.wait_idle()
+    assert ticks >= 2
+    assert sandbox.stats()["list_requests"] == ticks
+    assert extra.statuses == studio.board.statuses
+    shown = {s.id: s.status for s in studio.gallery.sceneries}
+    assert {i: shown[i] for i in registration.record_ids} == studio.board.statuses
+
+
+def finishing(record_id: str, listed: tuple[Scenery, ...]) -> TrackerEvent:
+    scenery = Scenery(record_id, f"Scenery {record_id}", None, "DONE", "PENDING", NOW)
+    changes = MappingProxyType({record_id: RecordState(record_id, "DONE", scenery, NOW)})
+    return TrackerEvent("update", changes, sceneries=listed)
+
+
+async def test_a_burst_of_finished_records_updates_the_gallery_once(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    studio = studio_for(make_sandbox(), closing, refresh_debounce=0.2)
+    await studio.gallery.wait_idle()
+    listed: tuple[Scenery, ...] = ()
+    for n in range(20):
+        listed = (Scenery(f"new-{n}", f"New {n}", None, "DONE", "PENDING", NOW), *listed)
+        studio._on_tracker_event(finishing(f"new-{n}", listed))
+    assert studio.gallery_updates == 0
+    await eventually(lambda: studio.gallery_updates == 1)
+    assert {s.id for s in studio.gallery.sceneries} == {s.id for s in listed}
+    studio._on_tracker_event(finishing("late", listed))
+    await eventually(lambda: studio.gallery_updates == 2)
+
+
+async def test_sandbox_mode_shows_a_badge_and_the_account_live(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    sandbox = make_sandbox()
+    studio = studio_for(sandbox, closing)
+    assert "qw-studio" in studio._dom_classes
+    assert html_text(studio.sandbox_badge) == SANDBOX_BADGE_TEXT
+    assert studio.sandbox_badge.layout.display is None and studio.account.layout.display is None
+    await eventually(lambda: "available" in studio.account.value)
+    assert html_text(studio.account) == f"Sandbox account: {account_text(sandbox.account())}"
+    await generate(studio, "Linen backdrop", 3)
+    await studio.board.wait(timeout=30)
+    live = f"Sandbox account: {account_text(sandbox.account())}"
+    await eventually(lambda: html_text(studio.account) == live)
+    assert "30 consumed" in html_text(studio.account)
+
+    plain = Studio(studio.client)
+    closing.append(plain)
+    assert plain.sandbox_badge.layout.display == "none" and plain.account.layout.display == "none"
+
+
+async def test_from_env_without_a_key_starts_a_sandbox_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("QAMERA_API_KEY", "QAMERA_BASE_URL", "QAMERA_SANDBOX_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    studio = Studio.from_env(processing_seconds=(0.05, 0.2), rate_limit=None)
+    try:
+        assert studio.sandbox is not None
+        said = capsys.readouterr().out
+        assert "No QAMERA_API_KEY set" in said and "sandbox" in said
+        assert "No QAMERA_API_KEY set" in html_text(studio.notice)
+        assert studio.sandbox_badge.layout.display is None
+        base_url = studio.sandbox.base_url
+        assert port_is_open(base_url)
+        assert_key_absent(studio, studio.sandbox.api_key)
+    finally:
+        studio.close()
+    assert not port_is_open(base_url)
+
+
+async def test_from_env_with_a_key_talks_to_that_service_without_a_sandbox_badge(
+    make_sandbox: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox = make_sandbox()
+    monkeypatch.setenv("QAMERA_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("QAMERA_BASE_URL", sandbox.base_url)
+    monkeypatch.delenv("QAMERA_SANDBOX_ADMIN_TOKEN", raising=False)
+    studio = Studio.from_env()
+    try:
+        assert studio.sandbox is None
+        assert studio.client.base_url == sandbox.base_url
+        assert "real credits" in capsys.readouterr().out
+        assert studio.sandbox_badge.layout.display == "none"
+        await studio.gallery.wait_idle()
+        assert_key_absent(studio, sandbox.api_key)
+    finally:
+        studio.close()
+    assert port_is_open(sandbox.base_url), "a sandbox the Studio did not start stays up"
+
+
+async def test_the_api_key_never_appears_in_any_widget_state(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    sandbox = make_sandbox(failure_rate=0.3)
+    studio = studio_for(sandbox, closing)
+    registration = await generate(studio, "Key check: mk_live_ lookalike <b>bold</b>", 4)
+    await studio.board.wait(timeout=30)
+    await eventually(lambda: set(registration.record_ids) <= {s.id for s in studio.gallery.sceneries})
+    await studio.gallery.wait_idle()
+    assert len(tree(studio)) > 100
+    assert_key_absent(studio, sandbox.api_key)
+    static = studio.board._repr_mimebundle_()
+    assert static is not None
+    assert sandbox.api_key.split(".", 1)[1] not in static["text/html"]
+
+
+async def test_close_stops_the_tasks_and_closes_every_widget(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    sandbox = make_sandbox(processing_seconds=(5.0, 6.0))
+    studio = studio_for(sandbox, closing)
+    await generate(studio, "Unfinished when closed", 2)
+    tracker = studio.board.tracker
+    assert tracker.running
+    widgets = tree(studio)
+    studio.close()
+    assert all(w.comm is None for w in widgets)
+    assert not tracker.running
+    await eventually(lambda: len(studio._tasks) == 0, timeout=2)
