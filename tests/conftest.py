@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import httpx
 import pytest
 
 from qamera_widgets.sandbox import Sandbox, start
@@ -37,3 +39,30 @@ def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
 def sandbox(request: pytest.FixtureRequest, make_sandbox: Callable[..., Sandbox]) -> Sandbox:
     """A fresh sandbox per test; parametrise indirectly with a dict of `start()` options to change it."""
     return make_sandbox(**getattr(request, "param", {}))
+
+
+def _wait_until_terminal(
+    handle: Sandbox, ids: Sequence[str], *, api_key: str | None = None, timeout: float = 30.0
+) -> dict[str, dict[str, Any]]:
+    """Poll the list until every id is DONE or FAILED; returns those records by id."""
+    deadline = time.monotonic() + timeout
+    wanted = set(ids)
+    while True:
+        response = httpx.get(
+            f"{handle.base_url}/api/external/sceneries",
+            headers={"X-Api-Key": api_key or handle.api_key},
+            timeout=10,
+        )
+        response.raise_for_status()
+        records = {item["id"]: item for item in response.json()["sceneries"] if item["id"] in wanted}
+        if len(records) == len(wanted) and all(r["status"] in ("DONE", "FAILED") for r in records.values()):
+            return records
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not terminal after {timeout} s: {records}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def wait_until_terminal() -> Callable[..., dict[str, dict[str, Any]]]:
+    """`wait_until_terminal(sandbox, ids, api_key=None, timeout=30)`: the records once all have ended."""
+    return _wait_until_terminal
