@@ -296,8 +296,6 @@ class JobTracker:
         event: TrackerEvent | None
         try:
             listed = await self._client.list_sceneries(status_filter="all")
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
             event = self._stop(exc) if _is_permanent(exc) else self._problem(exc)
         else:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from qamera_widgets.client import AsyncQameraClient
+from qamera_widgets.client import AsyncQameraClient, QameraClient
 from qamera_widgets.client.errors import (
     APIConnectionError,
     AuthenticationError,
@@ -540,6 +540,13 @@ def test_one_tracker_per_client_and_sync_clients_share_their_async_one() -> None
     assert tracker_for(client) is tracker_for(client)
     assert tracker_for(SyncWrapper(client)) is tracker_for(client)
     assert tracker_for(other) is not tracker_for(client)
+
+
+def test_a_real_sync_client_shares_the_tracker_of_its_async_client() -> None:
+    sync_client = QameraClient("mk_live_key42.secret", "http://127.0.0.1:9")
+    tracker = tracker_for(sync_client)
+    assert tracker is tracker_for(sync_client.async_client)
+    assert "secret" not in repr(tracker)
 
 
 def test_the_registry_does_not_keep_a_client_alive() -> None:
