@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from qamera_widgets import thumbnails
+from qamera_widgets.sandbox import Sandbox
 from qamera_widgets.thumbnails import (
     PLACEHOLDER_KINDS,
     Thumbnail,
@@ -581,3 +582,42 @@ def test_module_has_no_widget_code() -> None:
     with open(thumbnails.__file__, encoding="utf-8") as module:
         source = module.read()
     assert "import ipywidgets" not in source and "from ipywidgets" not in source
+
+
+def _sandbox_thumbnail_urls(sb: Sandbox) -> list[str]:
+    response = httpx.get(
+        f"{sb.base_url}/api/external/sceneries", headers={"X-Api-Key": sb.api_key}, timeout=10
+    )
+    response.raise_for_status()
+    return [item["thumbnail"] for item in response.json()["sceneries"] if item["thumbnail"]]
+
+
+async def test_real_thumbnails_from_the_sandbox_cdn_carry_no_credentials(sandbox: Sandbox) -> None:
+    urls = _sandbox_thumbnail_urls(sandbox)
+    assert len(urls) >= 10
+    loader = ThumbnailLoader(size=176)
+
+    thumbs = await asyncio.gather(*(loader.load(url) for url in urls))
+
+    for thumb in thumbs:
+        img = decoded(thumb)
+        assert thumb.placeholder is None
+        assert (img.format, img.size, thumb.format) == ("JPEG", (176, 176), "jpeg")
+        assert len(thumb.data) < thumb.source_bytes
+    stats = loader.stats
+    assert stats["downloads"] == len(urls) and stats["failures"] == 0
+    assert sandbox.stats()["cdn_requests"] == len(urls)
+    assert sandbox.stats()["cdn_requests_with_credentials"] == 0
+    await loader.aclose()
+
+
+async def test_failing_sandbox_cdn_gives_failed_placeholders(sandbox: Sandbox) -> None:
+    urls = _sandbox_thumbnail_urls(sandbox)[:3]
+    sandbox.set_faults(cdn_error_rate=1.0)
+    loader = ThumbnailLoader(retries=1, retry_backoff=0.0)
+
+    thumbs = await asyncio.gather(*(loader.load(url) for url in urls))
+
+    assert [t.placeholder for t in thumbs] == ["failed"] * 3
+    assert sandbox.stats()["cdn_requests"] == 6, "one retry per 500"
+    await loader.aclose()
