@@ -274,7 +274,8 @@ class ThumbnailLoader:
     def stats(self) -> dict[str, int]:
         """Counters for benchmarks and the status board.
 
-        ``downloads``: bodies fully downloaded; ``requests``: GETs sent, retries included;
+        ``downloads``: images downloaded and made into thumbnails; ``requests``: GETs sent, retries
+        included;
         ``bytes_downloaded``: body bytes read, aborted ones included; ``bytes_out``: encoded bytes
         of the thumbnails made from downloads; ``failures``: loads that ended as "failed".
         """
