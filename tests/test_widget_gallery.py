@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +21,8 @@ from qamera_widgets.widgets.gallery import (
     CONTACT_SHEET_LABEL_PX,
     CONTACT_SHEET_MARGIN,
     EMPTY_MESSAGE,
+    LOADING_MESSAGE,
+    SLOW_MESSAGE,
     SceneryGallery,
     walk_widgets,
 )
@@ -62,6 +66,13 @@ def scenery(index: int, *, status: str = "DONE", name: str | None = None, voting
         voting=voting,
         created_at=datetime(2026, 3, 20, tzinfo=timezone.utc) + timedelta(hours=index),
     )
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
 
 
 def tree_ids(gallery: SceneryGallery) -> set[str]:
@@ -362,6 +373,20 @@ async def test_an_error_after_a_good_load_keeps_the_cards(make_sandbox, client_f
     sandbox.set_faults(api_error_rate=0.0)
     await gallery.refresh()
     assert gallery.status_message == ""
+
+
+async def test_loading_and_a_slow_server_are_said_in_plain_words(make_sandbox, client_for, galleries):
+    sandbox = make_sandbox(library=2, api_latency_ms=800)
+    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False, slow_after=0.1)
+    galleries.append(gallery)
+    refreshing = asyncio.ensure_future(gallery.refresh())
+    await asyncio.sleep(0)
+    assert gallery.status_message == LOADING_MESSAGE
+    await wait_until(lambda: gallery.status_message == SLOW_MESSAGE)
+    assert "retrying" in gallery._status.value
+    await refreshing
+    assert gallery.status_message == ""
+    assert len(gallery.sceneries) == 2
 
 
 async def test_an_empty_account_invites_to_generate(make_sandbox, client_for, galleries):

@@ -370,6 +370,8 @@ class SceneryGallery(widgets.VBox):
         Errors never escape: they become a plain sentence in the status line, and the cards keep
         showing the last list that loaded.
         """
+        if self._closed:
+            return
         self._started = True
         self._fetch_generation += 1
         generation = self._fetch_generation
@@ -387,7 +389,12 @@ class SceneryGallery(widgets.VBox):
             return
         if generation != self._fetch_generation or self._closed:
             return
-        self._replace_list(found)
+        try:
+            self._replace_list(found)
+        except Exception as exc:  # shown in the widget: a background task has no cell to print in
+            logger.warning("gallery: showing the list failed", exc_info=exc)
+            self._set_status(f"Could not show the list. {describe_error(exc)}", error=True)
+            return
         await self._wait_for(self._page_work)
 
     def show_sceneries(self, sceneries: Sequence[Scenery]) -> None:
@@ -647,7 +654,14 @@ class SceneryGallery(widgets.VBox):
         return None
 
     async def _load_page(self, wanted: list[tuple[_Card, int, str]], next_urls: list[str]) -> None:
-        await asyncio.gather(*(self._load_card(card, generation, url) for card, generation, url in wanted))
+        try:
+            await asyncio.gather(*(self._load_card(card, gen, url) for card, gen, url in wanted))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # shown in the widget: a background task has no cell to print in
+            logger.warning("gallery: showing thumbnails failed", exc_info=exc)
+            self._set_status(f"Could not show the thumbnails. {describe_error(exc)}", error=True)
+            return
         if next_urls and not self._closed:
             self._prefetch_task = self._tasks.spawn(
                 self.loader.prefetch(next_urls, size=self.thumb_px), name="gallery-prefetch"
