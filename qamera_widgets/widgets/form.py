@@ -262,6 +262,13 @@ class PromptForm(widgets.VBox):
             registration = await self._client.register_ideas(
                 submission.preferences, submission.count, idempotency_key=submission.idempotency_key
             )
+        except asyncio.CancelledError:
+            logger.warning(
+                "a submission was cancelled before the server answered; the job may exist "
+                "(idempotency key %s): check the scenery list before submitting it again",
+                submission.idempotency_key,
+            )
+            raise
         except SubmissionUnconfirmedError as exc:
             self._unconfirmed = _Submission(
                 submission.preferences, submission.count, exc.idempotency_key or submission.idempotency_key
