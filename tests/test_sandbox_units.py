@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from qamera_widgets.sandbox import store as store_module
 from qamera_widgets.sandbox.app import (
     ApiError,
     format_timestamp,
@@ -21,6 +22,7 @@ from qamera_widgets.sandbox.render import SIZE, look_for, render_key, render_sce
 from qamera_widgets.sandbox.server import library_items
 from qamera_widgets.sandbox.state import Faults, SlidingWindowLimiter
 from qamera_widgets.sandbox.store import (
+    IDEMPOTENCY_TTL_MS,
     IdempotencyConflict,
     InsufficientCredits,
     Ledger,
@@ -264,3 +266,12 @@ def test_different_prompts_look_visibly_different() -> None:
     for i, first in enumerate(values):
         for second in values[i + 1 :]:
             assert sum(abs(a - b) for a, b in zip(first, second, strict=True)) > 20, means
+
+
+def test_idempotency_keys_expire_after_24_hours(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    account = store.create_account(1000, origin="start")
+    first, _ = store.register(account, "white", 1, idempotency=("k", "h"))
+    real_now = store_module.now_ms
+    monkeypatch.setattr(store_module, "now_ms", lambda: real_now() + IDEMPOTENCY_TTL_MS + 1)
+    later, replayed = store.register(account, "white", 1, idempotency=("k", "h"))
+    assert not replayed and later["batchId"] != first["batchId"]
