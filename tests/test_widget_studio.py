@@ -195,9 +195,12 @@ async def test_the_api_key_never_appears_in_any_widget_state(
     await studio.gallery.wait_idle()
     assert len(tree(studio)) > 100
     assert_key_absent(studio, sandbox.api_key)
-    static = studio.board._repr_mimebundle_()
-    assert static is not None
-    assert sandbox.api_key.split(".", 1)[1] not in static["text/html"]
+    bundle = studio._repr_mimebundle_()
+    assert bundle is not None and "application/vnd.jupyter.widget-view+json" in bundle
+    static = bundle["text/html"]
+    assert registration.batch_id in static and SANDBOX_BADGE_TEXT in static
+    assert "&lt;b&gt;bold&lt;/b&gt;" in static and "<b>bold</b>" not in static
+    assert sandbox.api_key not in static and sandbox.api_key.split(".", 1)[1] not in static
 
 
 async def test_close_stops_the_tasks_and_closes_every_widget(

@@ -120,6 +120,18 @@ class Studio(widgets.VBox):
         studio._connection = connection
         return studio
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The live widget plus a static copy of the board and gallery, which survives HTML export."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        mode = f"<p>{escape(SANDBOX_BADGE_TEXT)}</p>" if self.sandbox is not None else ""
+        bundle["text/html"] = (
+            f"<div class='qw-studio-static'><h3>Qamera Studio</h3>{mode}"
+            f"{self.board.static_html()}{self.gallery.static_html()}</div>"
+        )
+        return bundle
+
     def close(self) -> None:
         """Stop the refresh timer and account task, close the three widgets, then what from_env started."""
         if self._closed:
