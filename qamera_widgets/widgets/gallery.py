@@ -42,6 +42,8 @@ CONTACT_SHEET_LABEL_PX = 22
 """Height of the name strip under each tile of a contact sheet."""
 
 _LOADING_TILE_RGB = (243, 244, 246)
+_CARD_BORDER = "1px solid #e5e7eb"
+_SELECTED_BORDER = "1px solid #1a5fb4"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
@@ -158,13 +160,15 @@ class _Card:
             layout=widgets.Layout(width=f"{px}px"),
         )
         self.select.add_class("qw-card-select")
+        self.select.observe(self._mark_selected, "value")
         self.box = widgets.VBox(
             [self.image, self.name, self.meta, self.select],
             layout=widgets.Layout(
-                display="none", width=f"{px + 12}px", padding="5px", border="1px solid #e5e7eb"
+                display="none", width=f"{px + 12}px", padding="5px", border=_CARD_BORDER
             ),
         )
         self.box.add_class("qw-card")
+        self._px = px
         self.scenery: Scenery | None = None
         self.thumb: Thumbnail | None = None
         self.generation = 0
@@ -175,16 +179,14 @@ class _Card:
         badges = badge_html(scenery.status)
         if scenery.voting:
             badges += " " + badge_html(scenery.voting)
-        with self.name.hold_sync():
-            self.name.value = (
-                f'<div title="{escape(scenery.name)}" style="white-space:nowrap;overflow:hidden;'
-                f'text-overflow:ellipsis;font-weight:600">{name}</div>'
-            )
-        with self.meta.hold_sync():
-            self.meta.value = (
-                f"<div>{badges}</div>"
-                f'<div style="font-size:11px;color:#6b7280">{escape(_format_date(scenery.created_at))}</div>'
-            )
+        self.name.value = (
+            f'<div title="{escape(scenery.name)}" style="max-width:{self._px}px;white-space:nowrap;'
+            f'overflow:hidden;text-overflow:ellipsis;font-weight:600">{name}</div>'
+        )
+        self.meta.value = (
+            f"<div>{badges}</div>"
+            f'<div style="font-size:11px;color:#6b7280">{escape(_format_date(scenery.created_at))}</div>'
+        )
 
     def set_thumb(self, thumb: Thumbnail, *, final: bool) -> None:
         with self.image.hold_sync():
@@ -192,6 +194,12 @@ class _Card:
             self.image.value = thumb.data
         self.thumb = thumb
         self.loaded = final
+
+    def _mark_selected(self, change: dict[str, Any]) -> None:
+        with self.select.hold_sync():
+            self.select.description = "Selected" if change["new"] else "Select"
+            self.select.button_style = "info" if change["new"] else ""
+        self.box.layout.border = _SELECTED_BORDER if change["new"] else _CARD_BORDER
 
     def set_visible(self, visible: bool) -> None:
         self.box.layout.display = None if visible else "none"
