@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qamera_widgets.sandbox import Sandbox
+from qamera_widgets.sandbox import Sandbox, attach
 
 LIST = "/api/external/sceneries"
 REGISTER = "/api/external/sceneries/register-ideas"
@@ -541,3 +541,35 @@ def test_garbage_on_the_wire_does_not_stop_the_server(api: httpx.Client, sandbox
             raw.recv(4096)
     assert api.get(LIST).status_code == 200
     assert_error(api.get(LIST, headers={"X-Api-Key": "mk_live_" + "a" * 5000 + ".b"}), 401)
+
+
+def test_attach_steers_a_sandbox_from_another_process_over_http(sandbox: Sandbox) -> None:
+    attached = attach(sandbox.base_url, sandbox.admin_token, api_key=sandbox.api_key)
+    assert attached.cdn_url == sandbox.cdn_url
+    assert sandbox.admin_token not in repr(attached) and sandbox.api_key not in repr(attached)
+    poor = attached.issue_key(credits=20)
+    assert (
+        attached.account(poor)
+        == sandbox.account(poor)
+        == {
+            "available": 20,
+            "reserved": 0,
+            "consumed": 0,
+            "refunded": 0,
+        }
+    )
+    httpx.post(
+        sandbox.base_url + REGISTER, json={"preferences": "a", "count": 1}, headers={"X-Api-Key": poor}
+    )
+    assert attached.account(poor)["available"] == 10
+    assert attached.account() == sandbox.account()
+    attached.set_faults(api_latency_ms=1)
+    faults = httpx.get(sandbox.base_url + "/sandbox/faults", headers={"X-Admin-Token": sandbox.admin_token})
+    assert faults.json()["api_latency_ms"] == 1
+    assert attached.stats()["register_requests"] == 1
+    attached.reset_stats()
+    assert sandbox.stats()["register_requests"] == 0
+    attached.stop()
+    assert httpx.get(sandbox.base_url + LIST, headers={"X-Api-Key": sandbox.api_key}).status_code == 200
+    with pytest.raises(RuntimeError, match="401"):
+        attach(sandbox.base_url, "wrong-token")
