@@ -17,6 +17,7 @@ from ipywidgets.widgets.widget import _instances
 from PIL import Image
 
 from qamera_widgets.client import AsyncQameraClient, QameraClient, Scenery
+from qamera_widgets.widgets._common import descendants
 from qamera_widgets.widgets.gallery import (
     CONTACT_SHEET_LABEL_PX,
     CONTACT_SHEET_MARGIN,
@@ -24,7 +25,6 @@ from qamera_widgets.widgets.gallery import (
     LOADING_MESSAGE,
     SLOW_MESSAGE,
     SceneryGallery,
-    walk_widgets,
 )
 
 PX = 96
@@ -75,8 +75,12 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> No
         await asyncio.sleep(0.01)
 
 
+def tree(gallery: SceneryGallery) -> list[widgets.Widget]:
+    return [gallery, *descendants(gallery)]
+
+
 def tree_ids(gallery: SceneryGallery) -> set[str]:
-    return {w.model_id for w in walk_widgets(gallery)}
+    return {w.model_id for w in tree(gallery)}
 
 
 def visible_cards(gallery: SceneryGallery) -> list[Any]:
@@ -460,7 +464,7 @@ async def test_no_credentials_reach_the_cdn_or_the_widget_state(make_sandbox, cl
     assert stats["cdn_requests_with_credentials"] == 0
 
     secret = sandbox.api_key.split(".", 1)[1]
-    states = [w.get_state() for w in walk_widgets(gallery)]
+    states = [w.get_state() for w in tree(gallery)]
     text = json.dumps(states, default=lambda value: bytes(value).decode("latin-1"))
     text += gallery._repr_mimebundle_()["text/html"] + repr(gallery)
     assert sandbox.api_key not in text
@@ -470,11 +474,11 @@ async def test_no_credentials_reach_the_cdn_or_the_widget_state(make_sandbox, cl
 async def test_close_stops_tasks_and_closes_every_widget(make_sandbox, client_for):
     sandbox = make_sandbox(library=12, cdn_latency_ms=200)
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8)
-    tree = list(walk_widgets(gallery))
-    ids = [w.model_id for w in tree]
-    assert len(tree) > 8 * 4
+    everything = tree(gallery)
+    ids = [w.model_id for w in everything]
+    assert len(everything) > 8 * 4
     gallery.close()
-    assert all(w.comm is None for w in tree)
+    assert all(w.comm is None for w in everything)
     assert not any(model_id in _instances for model_id in ids)
     assert len(gallery._tasks) <= 1  # only the loader shutting down
     await gallery.wait_idle()

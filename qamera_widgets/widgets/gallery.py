@@ -13,7 +13,7 @@ import base64
 import functools
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,19 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..client import AsyncQameraClient, Scenery
 from ..thumbnails import Thumbnail, ThumbnailLoader
-from ._common import AnyClient, TaskSet, as_async_client, badge_html, describe_error, escape, logger
+from ._common import (
+    AnyClient,
+    TaskSet,
+    as_async_client,
+    badge_html,
+    descendants,
+    describe_error,
+    escape,
+    logger,
+    set_visible,
+)
 
-__all__ = ["CONTACT_SHEET_LABEL_PX", "CONTACT_SHEET_MARGIN", "SceneryGallery", "walk_widgets"]
+__all__ = ["CONTACT_SHEET_LABEL_PX", "CONTACT_SHEET_MARGIN", "SceneryGallery", "filter_and_sort"]
 
 API_FILTERS = ("all", "approved")
 STATE_FILTERS = ("all", "done", "in progress", "failed")
@@ -46,23 +56,6 @@ _CARD_BORDER = "1px solid #e5e7eb"
 _SELECTED_BORDER = "1px solid #1a5fb4"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
-
-
-def walk_widgets(root: widgets.Widget) -> Iterator[widgets.Widget]:
-    """Every widget reachable from ``root``: children, and the layout and style models each one owns."""
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        widget = stack.pop()
-        if id(widget) in seen:
-            continue
-        seen.add(id(widget))
-        yield widget
-        for name in ("layout", "style"):
-            part = getattr(widget, name, None)
-            if isinstance(part, widgets.Widget):
-                stack.append(part)
-        stack.extend(child for child in getattr(widget, "children", ()) if isinstance(child, widgets.Widget))
 
 
 def _loop_running() -> bool:
@@ -200,9 +193,6 @@ class _Card:
             self.select.description = "Selected" if change["new"] else "Select"
             self.select.button_style = "info" if change["new"] else ""
         self.box.layout.border = _SELECTED_BORDER if change["new"] else _CARD_BORDER
-
-    def set_visible(self, visible: bool) -> None:
-        self.box.layout.display = None if visible else "none"
 
 
 class SceneryGallery(widgets.VBox):
@@ -477,9 +467,8 @@ class SceneryGallery(widgets.VBox):
         self._tasks.cancel_all()
         for link in self._links:
             link.unlink()
-        for widget in list(walk_widgets(self)):
-            if widget is not self:
-                widget.close()
+        for widget in descendants(self):
+            widget.close()
         if self._owns_loader and _loop_running():
             self._tasks.spawn(self.loader.aclose(), name="gallery-loader-close")
         super().close()
@@ -618,12 +607,12 @@ class SceneryGallery(widgets.VBox):
         card.scenery = scenery
         if scenery is None:
             card.generation += 1
-            card.set_visible(False)
+            set_visible(card.box, False)
             card.select.value = False
             return None
         card.show_text(scenery)
         card.select.value = scenery.id in selected
-        card.set_visible(True)
+        set_visible(card.box, True)
         same_picture = (
             previous is not None
             and previous.id == scenery.id
