@@ -483,3 +483,13 @@ async def test_close_stops_tasks_and_closes_every_widget(make_sandbox, client_fo
     assert len(gallery._tasks) <= 1  # only the loader shutting down
     await gallery.wait_idle()
     assert isinstance(gallery, widgets.VBox)
+
+
+async def test_bad_arguments_are_refused_before_anything_is_built(make_sandbox, client_for):
+    client = client_for(make_sandbox(library=0))
+    with pytest.raises(ValueError, match="'all' or 'approved'"):
+        SceneryGallery(client, status_filter="done", autoload=False)
+    with pytest.raises(ValueError, match="page_size"):
+        SceneryGallery(client, page_size=0, autoload=False)
+    with pytest.raises(TypeError, match="QameraClient"):
+        SceneryGallery("not a client", autoload=False)  # type: ignore[arg-type]

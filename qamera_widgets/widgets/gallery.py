@@ -229,6 +229,8 @@ class SceneryGallery(widgets.VBox):
         autoload: bool = True,
         slow_after: float = 4.0,
     ) -> None:
+        if status_filter not in API_FILTERS:
+            raise ValueError(f"status_filter must be 'all' or 'approved', not {status_filter!r}.")
         if columns < 1 or page_size < 1:
             raise ValueError("columns and page_size must be at least 1.")
         if not 16 <= thumb_px <= 1024:
