@@ -217,6 +217,8 @@ class SceneryGallery(widgets.VBox):
         traitlets.Unicode(), help="Ids of the selected sceneries, in the order they were selected."
     )
 
+    _ready = False  # a constructor that raised leaves a half-built object that ipywidgets still closes
+
     def __init__(
         self,
         client: AnyClient,
@@ -337,6 +339,7 @@ class SceneryGallery(widgets.VBox):
         self.observe(self._on_page, "page")
         self.observe(self._on_selected_ids, "selected_ids")
 
+        self._ready = True
         if autoload:
             self._start()
 
@@ -463,6 +466,9 @@ class SceneryGallery(widgets.VBox):
 
     def close(self) -> None:
         """Stop every background task and close every widget of the tree, this one last."""
+        if not self._ready:
+            super().close()
+            return
         if self._closed:
             return
         self._closed = True
