@@ -34,8 +34,12 @@ class Connection:
                 f"Connected to {self.client.base_url} with key id {self.client.key_id}: "
                 "generating spends real credits."
             )
-        how = "started a local sandbox" if self.started_sandbox else "using the sandbox"
-        return f"No QAMERA_API_KEY set: {how} at {self.client.base_url} (no real credits are spent)."
+        if self.started_sandbox:
+            return (
+                f"No QAMERA_API_KEY set: started a local sandbox at {self.client.base_url} "
+                "(no real credits are spent)."
+            )
+        return f"Using the sandbox at {self.client.base_url} (no real credits are spent)."
 
     def close(self) -> None:
         self.client.close()

@@ -141,7 +141,7 @@ def run_headless(args: argparse.Namespace) -> int:
                 notebook = nbformat.read(path, as_version=4)
                 client = NotebookClient(
                     notebook, timeout=args.timeout, kernel_name="python3", store_widget_state=True,
-                    resources={"metadata": {"path": str(source)}},
+                    resources={"metadata": {"path": str(output)}},  # files a notebook writes land here
                 )
                 try:
                     client.execute()
@@ -150,7 +150,7 @@ def run_headless(args: argparse.Namespace) -> int:
                     failures += 1
                     status = f"FAILED: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
                 nbformat.write(notebook, output / path.name)
-                html, _ = HTMLExporter().from_notebook_node(notebook)
+                html, _ = HTMLExporter().from_notebook_node(_without_widget_state(notebook))
                 (output / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
                 print(f"{path.name}: {status} ({time.monotonic() - started:.1f} s)")
         finally:
@@ -161,6 +161,16 @@ def run_headless(args: argparse.Namespace) -> int:
                     os.environ[key] = value
     print(f"Executed notebooks and HTML exports are in {output}")
     return 1 if failures else 0
+
+
+def _without_widget_state(notebook: Any) -> Any:
+    """A copy whose export uses the widgets' static HTML: the live renderer loads from an online CDN,
+    so without state nbconvert falls back to each output's text/html, which works offline."""
+    import copy
+
+    stripped = copy.deepcopy(notebook)
+    stripped.metadata.pop("widgets", None)
+    return stripped
 
 
 def run(args: argparse.Namespace) -> int:

@@ -115,7 +115,7 @@ class Studio(widgets.VBox):
 
         A sandbox started here is stopped, and the client closed, when the Studio is closed.
         """
-        connection = connect(**sandbox_options)
+        connection = connect(quiet=True, **sandbox_options)
         studio = cls(connection.client, sandbox=connection.sandbox, notice=connection.describe())
         studio._connection = connection
         return studio
@@ -161,6 +161,18 @@ class Studio(widgets.VBox):
             self._tasks.spawn(client.async_client.aclose(), name="qamera-studio-client-close")
         if connection.started_sandbox and connection.sandbox is not None:
             connection.sandbox.stop()
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Until every tracked record is terminal and the gallery shows them, skipping the debounce.
+
+        For cells that must end with the final state on screen (headless runs, exports, lessons).
+        """
+        if self.board.record_ids:
+            await self.board.wait(timeout=timeout)
+        if self._pending_refresh is not None:
+            self._pending_refresh.cancel()
+            self._update_gallery()
+        await self.gallery.wait_idle()
 
     def _on_submit(self, registration: Registration) -> None:
         self.board.track(registration)

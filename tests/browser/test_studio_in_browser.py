@@ -19,7 +19,8 @@ KERNEL_STATUS = """() => { const w = window.jupyterapp && window.jupyterapp.shel
 
 # DONE cards in the gallery whose thumbnail is a decoded image of real size.
 DONE_CARDS_WITH_IMAGES = """() => Array.from(document.querySelectorAll('.qw-gallery .qw-card'))
-  .filter(c => c.offsetParent !== null && /\\bDONE\\b/.test(c.textContent))
+  .filter(c => c.offsetParent !== null &&
+    Array.from(c.querySelectorAll('.qw-badge')).some(b => b.textContent.trim() === 'DONE'))
   .filter(c => { const img = c.querySelector('img'); return img && img.complete && img.naturalWidth > 0; })
   .length"""
 

@@ -1,0 +1,109 @@
+"""Every notebook runs top to bottom under nbclient against a sandbox, via `qamera-widgets demo --headless`.
+
+The sandbox runs in this process and reaches the kernels through their environment, as the demo
+command arranges it, so the test knows the key and can scan everything that was saved for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9]*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def headless_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from qamera_widgets import sandbox
+
+    out = tmp_path_factory.mktemp("executed")
+    home = tmp_path_factory.mktemp("home")
+    with sandbox.start(credits=100_000, seed=5, processing_seconds=(0.2, 1.0), failure_rate=0.2) as sb:
+        env = dict(
+            os.environ,
+            QAMERA_API_KEY=sb.api_key,
+            QAMERA_BASE_URL=sb.base_url,
+            QAMERA_SANDBOX_ADMIN_TOKEN=sb.admin_token,
+            QAMERA_WIDGETS_HOME=str(home),
+            HOME=str(home),
+            JUPYTER_PLATFORM_DIRS="1",
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "qamera_widgets", "demo", "--headless", "--output", str(out),
+             "--timeout", "180"],
+            env=env, capture_output=True, text=True, timeout=900, cwd=REPO,
+        )
+        yield {"result": result, "out": out, "sandbox": sb, "stats": sb.stats()}
+
+
+def outputs_of(path: Path) -> list[dict[str, Any]]:
+    notebook = json.loads(path.read_text())
+    return [o for cell in notebook["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", [])]
+
+
+def test_notebooks_are_committed_without_outputs() -> None:
+    for name in NOTEBOOKS:
+        notebook = json.loads((REPO / "notebooks" / name).read_text())
+        for cell in notebook["cells"]:
+            if cell["cell_type"] == "code":
+                assert cell["outputs"] == [] and cell["execution_count"] is None, name
+
+
+def test_every_notebook_executes_against_the_sandbox(headless_run: Any) -> None:
+    result = headless_run["result"]
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in NOTEBOOKS:
+        assert f"{name}: ok" in result.stdout
+        executed = headless_run["out"] / name
+        errors = [o for o in outputs_of(executed) if o["output_type"] == "error"]
+        assert errors == [], f"{name}: {errors}"
+        assert (headless_run["out"] / name).with_suffix(".html").exists()
+    assert headless_run["stats"]["register_requests"] >= 2
+
+
+def test_teaching_notebook_shows_the_402_and_429_answers(headless_run: Any) -> None:
+    text = "".join(
+        "".join(o.get("text", "")) for o in outputs_of(headless_run["out"] / "03_teaching_demo.ipynb")
+    )
+    assert "Insufficient credits. Required: 50, available: 20." in text
+    assert "RateLimitError -> Too many requests" in text
+    assert "done," in text and "failed" in text
+
+
+def test_html_exports_show_static_results_without_the_widget_renderer(headless_run: Any) -> None:
+    studio = (headless_run["out"] / "02_prompt_studio.html").read_text()
+    assert "qw-gallery-static" in studio and "data:image/jpeg;base64," in studio
+    assert "Sunlit white marble countertop" in studio
+    assert studio.count("DONE") >= 3
+    quickstart = (headless_run["out"] / "01_quickstart.html").read_text()
+    assert "qw-gallery-static" in quickstart and "Loading sceneries" not in quickstart
+
+
+def scan_for_secrets(folder: Path, secrets: list[str], read: Callable[[Path], str]) -> list[str]:
+    hits = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            text = read(path)
+            hits += [f"{path.name} contains {label}" for label in secrets if label in text]
+    return hits
+
+
+def test_no_saved_notebook_or_export_contains_the_api_key(headless_run: Any) -> None:
+    key = headless_run["sandbox"].api_key
+    secret = key.split(".", 1)[1]
+    token = headless_run["sandbox"].admin_token
+    saved = [p for p in headless_run["out"].iterdir() if p.suffix in (".ipynb", ".html")]
+    assert len(saved) == 2 * len(NOTEBOOKS)
+    assert (headless_run["out"] / "contact_sheet.png").exists()
+    hits = scan_for_secrets(
+        headless_run["out"], [key, secret, token], lambda p: p.read_text(errors="replace")
+    )
+    assert hits == []
