@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -66,3 +67,26 @@ def _wait_until_terminal(
 def wait_until_terminal() -> Callable[..., dict[str, dict[str, Any]]]:
     """`wait_until_terminal(sandbox, ids, api_key=None, timeout=30)`: the records once all have ended."""
     return _wait_until_terminal
+
+
+@pytest.fixture
+def widgets_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Journals go to the test's directory, never the real user data dir."""
+    monkeypatch.setenv("QAMERA_WIDGETS_HOME", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+async def closing() -> AsyncIterator[list[Any]]:
+    """Widgets, trackers and clients a test made, closed at teardown even when it fails."""
+    from qamera_widgets.client import AsyncQameraClient
+    from qamera_widgets.tracking import tracker_for
+
+    things: list[Any] = []
+    yield things
+    for thing in reversed(things):
+        if isinstance(thing, AsyncQameraClient):
+            await tracker_for(thing).close()
+            await thing.aclose()
+        else:
+            thing.close()

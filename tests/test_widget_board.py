@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
@@ -22,24 +22,9 @@ from ._widget_support import assert_key_absent, eventually, fast_client, html_te
 NOW = datetime(2026, 3, 20, 13, 0, tzinfo=timezone.utc)
 
 
-@pytest.fixture(autouse=True)
-def widgets_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Journals go to the test's directory, never the real user data dir."""
-    monkeypatch.setenv("QAMERA_WIDGETS_HOME", str(tmp_path))
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("widgets_home")
 
 
-@pytest.fixture
-async def closing() -> AsyncIterator[list[Any]]:
-    """Widgets, trackers and clients a test made, closed at teardown even when it fails."""
-    things: list[Any] = []
-    yield things
-    for thing in reversed(things):
-        if isinstance(thing, AsyncQameraClient):
-            await tracker_for(thing).close()
-            await thing.aclose()
-        else:
-            thing.close()
 
 
 class FakeTracker:

@@ -14,12 +14,7 @@ from qamera_widgets.widgets.form import UNCONFIRMED_MESSAGE, PromptForm, cost_te
 
 from ._widget_support import assert_key_absent, fast_client, html_text
 
-
-@pytest.fixture(autouse=True)
-def widgets_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Journals go to the test's directory, never the real user data dir."""
-    monkeypatch.setenv("QAMERA_WIDGETS_HOME", str(tmp_path))
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("widgets_home")
 
 
 @pytest.fixture

@@ -151,3 +151,20 @@ def descendants(root: Any) -> list[Any]:
         stack.extend(getattr(widget, name, None) for name in ("layout", "style"))
         stack.extend(getattr(widget, "children", ()))
     return found
+
+
+class StaticHTMLFallback:
+    """Adds the widget's `static_html()` to its mimebundle beside the live view.
+
+    Exported notebooks, and viewers without a widget renderer, show the text/html entry instead.
+    """
+
+    def static_html(self) -> str:
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if bundle is None:
+            return None
+        bundle["text/html"] = self.static_html()
+        return bundle

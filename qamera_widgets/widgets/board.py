@@ -27,6 +27,7 @@ from ..tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent
 from ._common import (
     STATUS_COLOURS,
     AnyClient,
+    StaticHTMLFallback,
     TaskSet,
     as_async_client,
     badge_html,
@@ -148,7 +149,7 @@ class _Batch:
     journaled: set[str] = field(default_factory=set)
 
 
-class StatusBoard(widgets.VBox):
+class StatusBoard(StaticHTMLFallback, widgets.VBox):
     """Live status of submitted batches: progress, counts, credits and a row per record.
 
     `loader` is the gallery's `ThumbnailLoader` when there is one (one download per image);
@@ -265,14 +266,6 @@ class StatusBoard(widgets.VBox):
         for child in descendants(self):
             child.close()
         super().close()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        """The live widget plus a static table, which is what survives an exported notebook."""
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        bundle["text/html"] = self.static_html()
-        return bundle
 
     def static_html(self) -> str:
         if not self._batches:

@@ -26,6 +26,7 @@ from ..client import AsyncQameraClient, Scenery
 from ..thumbnails import Thumbnail, ThumbnailLoader
 from ._common import (
     AnyClient,
+    StaticHTMLFallback,
     TaskSet,
     as_async_client,
     badge_html,
@@ -195,7 +196,7 @@ class _Card:
         self.box.layout.border = _SELECTED_BORDER if change["new"] else _CARD_BORDER
 
 
-class SceneryGallery(widgets.VBox):
+class SceneryGallery(StaticHTMLFallback, widgets.VBox):
     """A grid of scenery thumbnails with filters, search, paging and selection.
 
     ``client`` may be an ``AsyncQameraClient`` or a ``QameraClient``. Loading starts by itself
@@ -485,11 +486,7 @@ class SceneryGallery(widgets.VBox):
         """The live widget plus a static HTML copy of the current page for exported notebooks."""
         if not self._started:
             self._start()
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        bundle["text/html"] = self.static_html()
-        return bundle
+        return super()._repr_mimebundle_(**kwargs)
 
     def static_html(self) -> str:
         """The visible page as a plain HTML table, thumbnails inlined from the bytes already loaded."""

@@ -18,7 +18,15 @@ from ..client import Registration, Scenery
 from ..connect import Connection, connect
 from ..journal import Journal
 from ..tracking import TrackerEvent
-from ._common import AnyClient, TaskSet, as_async_client, descendants, escape, set_visible
+from ._common import (
+    AnyClient,
+    StaticHTMLFallback,
+    TaskSet,
+    as_async_client,
+    descendants,
+    escape,
+    set_visible,
+)
 from .board import StatusBoard
 from .form import PromptForm
 from .gallery import SceneryGallery
@@ -38,7 +46,7 @@ def account_text(ledger: Mapping[str, int]) -> str:
     return " · ".join(f"{ledger.get(name, 0)} {name}" for name in _LEDGER_FIELDS)
 
 
-class Studio(widgets.VBox):
+class Studio(StaticHTMLFallback, widgets.VBox):
     """PromptForm + StatusBoard + SceneryGallery sharing one client, one tracker and one journal.
 
     `sandbox` is the handle from `qamera_widgets.sandbox.start()` when the client talks to one: the
@@ -120,17 +128,13 @@ class Studio(widgets.VBox):
         studio._connection = connection
         return studio
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        """The live widget plus a static copy of the board and gallery, which survives HTML export."""
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
+    def static_html(self) -> str:
+        """The board and the gallery as static HTML, for exports and viewers without widgets."""
         mode = f"<p>{escape(SANDBOX_BADGE_TEXT)}</p>" if self.sandbox is not None else ""
-        bundle["text/html"] = (
+        return (
             f"<div class='qw-studio-static'><h3>Qamera Studio</h3>{mode}"
             f"{self.board.static_html()}{self.gallery.static_html()}</div>"
         )
-        return bundle
 
     def close(self) -> None:
         """Stop the refresh timer and account task, close the three widgets, then what from_env started."""

@@ -145,8 +145,10 @@ def voila_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API keeps an event loop running while it is open, which would
+    break every asyncio test collected after this folder."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed: scripts/test installs it with apt-get")
     from playwright.sync_api import sync_playwright
