@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -91,15 +92,16 @@ def _jupyter_command(args: argparse.Namespace, port: int, workdir: Path) -> tupl
             f"--Voila.ip={args.host}",
         ]
         return command, f"http://{args.host}:{port}/"
+    token = secrets.token_hex(24)
     command = [
         str(bindir / "jupyter"), "lab", f"--ip={args.host}", f"--port={port}",
-        f"--ServerApp.root_dir={workdir}", "--LabApp.news_url=None",
+        f"--ServerApp.root_dir={workdir}", "--LabApp.news_url=None", f"--IdentityProvider.token={token}",
     ]
     if args.no_browser:
         command.append("--no-browser")
     if os.geteuid() == 0:
         command.append("--allow-root")
-    return command, f"http://{args.host}:{port}/lab/tree/{STUDIO_NOTEBOOK}"
+    return command, f"http://{args.host}:{port}/lab/tree/{STUDIO_NOTEBOOK}?token={token}"
 
 
 def run_interactive(args: argparse.Namespace) -> int:
@@ -112,7 +114,7 @@ def run_interactive(args: argparse.Namespace) -> int:
         process = subprocess.Popen(command, env=env, cwd=workdir)
         try:
             wait_for_port(port, process)
-            print(f"\nOpen {url}  (the server prints the access token above; Ctrl+C stops everything)\n")
+            print(f"\nOpen {url}\n(Ctrl+C stops JupyterLab/Voila and the sandbox)\n")
             return process.wait()
         except KeyboardInterrupt:
             print("\nStopping...")
