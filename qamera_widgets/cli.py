@@ -14,12 +14,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .sandbox import cli as sandbox_cli
 
     sandbox_cli.add_parser(commands)
-    try:
-        from . import demo
-    except ImportError:  # the demo module arrives with the notebooks issue
-        demo = None  # type: ignore[assignment]
-    if demo is not None:
-        demo.add_parser(commands)
+    from . import demo
+
+    demo.add_parser(commands)
     return parser
 
 

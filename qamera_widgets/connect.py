@@ -6,14 +6,38 @@ whether real credits are at stake.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from .client import QameraClient
-from .client._base import API_KEY_ENV, BASE_URL_ENV
+from .client._base import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 
 SANDBOX_TOKEN_ENV = "QAMERA_SANDBOX_ADMIN_TOKEN"
+
+logger = logging.getLogger("qamera_widgets")
+
+
+def sandbox_in_env() -> Any | None:
+    """The sandbox that `qamera-widgets demo` started for this kernel, if the environment names one.
+
+    The admin token goes only to a loopback base URL; a token left over in a shell that now points at
+    the real service is ignored with a warning instead of being sent there.
+    """
+    token = os.environ.get(SANDBOX_TOKEN_ENV, "").strip()
+    if not token or not os.environ.get(API_KEY_ENV, "").strip():
+        return None
+    from . import sandbox
+
+    base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    try:
+        return sandbox.attach(base_url, token, api_key=os.environ[API_KEY_ENV].strip())
+    except (ValueError, RuntimeError, httpx.HTTPError) as exc:
+        logger.warning("%s is set but ignored: %s", SANDBOX_TOKEN_ENV, exc)
+        return None
 
 
 @dataclass
@@ -48,28 +72,17 @@ class Connection:
 
 
 def connect(*, quiet: bool = False, **sandbox_options: Any) -> Connection:
-    """The real service when `QAMERA_API_KEY` is set, else a sandbox started in this process.
-
-    A sandbox started by `qamera-widgets demo` runs in the demo process and is found through
-    `QAMERA_SANDBOX_ADMIN_TOKEN` beside the key, so the notebook still knows it is a sandbox.
-    """
-    from . import sandbox as sandbox_module
-
+    """The real service when `QAMERA_API_KEY` is set, else a sandbox started in this process."""
     if os.environ.get(API_KEY_ENV, "").strip():
-        client = QameraClient()
-        found = None
-        if os.environ.get(SANDBOX_TOKEN_ENV):
-            found = sandbox_module.attach(
-                client.base_url, os.environ[SANDBOX_TOKEN_ENV], api_key=os.environ[API_KEY_ENV]
-            )
-        connection = Connection(client, found, started_sandbox=False)
+        connection = Connection(QameraClient(), sandbox_in_env(), started_sandbox=False)
     else:
-        handle = sandbox_module.start(**sandbox_options)
-        client = QameraClient(handle.api_key, handle.base_url)
-        connection = Connection(client, handle, started_sandbox=True)
+        from . import sandbox
+
+        handle = sandbox.start(**sandbox_options)
+        connection = Connection(QameraClient(handle.api_key, handle.base_url), handle, started_sandbox=True)
     if not quiet:
         print(connection.describe())
     return connection
 
 
-__all__ = ["BASE_URL_ENV", "SANDBOX_TOKEN_ENV", "Connection", "connect"]
+__all__ = ["SANDBOX_TOKEN_ENV", "Connection", "connect", "sandbox_in_env"]

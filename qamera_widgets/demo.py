@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .client._base import API_KEY_ENV, BASE_URL_ENV
-from .connect import SANDBOX_TOKEN_ENV
+from .client._base import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
+from .connect import SANDBOX_TOKEN_ENV, sandbox_in_env
 
 STUDIO_NOTEBOOK = "02_prompt_studio.ipynb"
 TEACHING_NOTEBOOK = "03_teaching_demo.ipynb"
@@ -42,12 +42,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 90.0) -> None:
+def wait_for_port(
+    port: int, process: subprocess.Popen[Any], host: str = "127.0.0.1", timeout: float = 90.0
+) -> None:
+    probe = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # a wildcard also listens on loopback
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"The server exited early with code {process.returncode}; see its output above.")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with contextlib.suppress(OSError), socket.create_connection((probe, port), timeout=0.5):
             return
         time.sleep(0.2)
     raise SystemExit(f"The server did not open port {port} within {timeout:.0f} s.")
@@ -58,8 +61,13 @@ def service_env(credits: int) -> Iterator[dict[str, str]]:
     """Environment for kernels: the real key if one is set, else a sandbox running in this process."""
     env = dict(os.environ)
     if env.get(API_KEY_ENV, "").strip():
-        print(f"Using the real service at {env.get(BASE_URL_ENV) or 'https://app.qamera.ai'}: "
-              "generating spends real credits.")
+        attached = sandbox_in_env()
+        base_url = env.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        if attached is not None:
+            print(f"Using the sandbox at {base_url} named by the environment (no real credits).")
+        else:
+            env.pop(SANDBOX_TOKEN_ENV, None)
+            print(f"Using the real service at {base_url}: generating spends real credits.")
         yield env
         return
     from . import sandbox
@@ -113,7 +121,7 @@ def run_interactive(args: argparse.Namespace) -> int:
             command.append(f"--ServerApp.default_url=/lab/tree/{STUDIO_NOTEBOOK}")
         process = subprocess.Popen(command, env=env, cwd=workdir)
         try:
-            wait_for_port(port, process)
+            wait_for_port(port, process, args.host)
             print(f"\nOpen {url}\n(Ctrl+C stops JupyterLab/Voila and the sandbox)\n")
             return process.wait()
         except KeyboardInterrupt:

@@ -140,7 +140,8 @@ def test_error_bodies_that_are_not_json_still_give_a_message() -> None:
 
 @pytest.mark.parametrize(
     ("preferences", "count"),
-    [("", 5), ("   ", 5), ("x" * 2001, 5), ("ok", 0), ("ok", 21), ("ok", 5.5), ("ok", True), (None, 5)],
+    [("", 5), ("   ", 5), ("x" * 2001, 5), ("ok", 0), ("ok", 21), ("ok", 5.5), ("ok", True), (None, 5),
+     ("\udcff", 5)],
 )
 def test_invalid_registrations_are_refused_locally(preferences: object, count: object) -> None:
     with pytest.raises(InvalidRequestError) as info:
@@ -269,9 +270,31 @@ def test_adaptive_poll_interval_grows_to_five_seconds_and_resets_on_change() -> 
 
 
 def test_sliding_window_books_slots_in_order() -> None:
-    window = _base.SlidingWindow(limit=3, window=60.0)
-    assert [window.reserve(0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert window.reserve(1.0) == 59.0
-    assert window.reserve(1.0) == 59.0
-    assert window.reserve(61.0) == pytest.approx(0.0)
-    assert window.reserve(70.0) == pytest.approx(50.0)
+    window = _base.SlidingWindow(window=60.0)
+    assert [window.reserve(0.0, 3) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert window.reserve(1.0, 3) == 59.0
+    assert window.reserve(1.0, 3) == 59.0
+    assert window.reserve(61.0, 3) == pytest.approx(0.0)
+    assert window.reserve(70.0, 3) == pytest.approx(50.0)
+
+
+def test_a_client_with_a_lower_limit_waits_for_its_own_limit_in_a_shared_window() -> None:
+    window = _base.SlidingWindow(window=60.0)
+    assert [window.reserve(0.0, 60) for _ in range(2)] == [0.0, 0.0]
+    assert window.reserve(0.0, 2) == 60.0
+    assert window.reserve(0.0, 60) == 0.0
+
+
+@pytest.mark.parametrize("credits", ["Infinity", "NaN", "1e400", "-Infinity"])
+def test_non_finite_credits_are_a_format_error(credits: str) -> None:
+    content = b'{"createdRecordIds": ["a"], "creditsReserved": ' + credits.encode() + b"}"
+    with pytest.raises(ResponseFormatError, match="creditsReserved"):
+        _base.parse_registration_body(
+            content, preferences="p", count=1, idempotency_key="k", correlation_id=None,
+            submitted_at=datetime.now(timezone.utc),
+        )
+
+
+def test_text_that_cannot_be_encoded_is_refused_locally() -> None:
+    with pytest.raises(InvalidRequestError, match="Unicode"):
+        _base.validate_registration("marble \ud800 room", 3)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from qamera_widgets import (
     SubmissionUnconfirmedError,
     WaitTimeoutError,
 )
+from qamera_widgets.client import _base
 
 BASE = "http://api.test"
 KEY = "mk_live_key42.topsecretvalue"
@@ -64,6 +66,12 @@ class FakeTime:
 
     def clock(self) -> float:
         return self.now
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_windows() -> None:
+    """The pacing windows are process-wide by design; each test starts with none booked."""
+    _base._windows.clear()
 
 
 def make_client(recorder: Recorder, fake: FakeTime | None = None, **kw: object) -> AsyncQameraClient:
@@ -254,12 +262,20 @@ async def test_pacing_keeps_a_shared_key_under_the_per_minute_limit() -> None:
     assert fake.sleeps == [pytest.approx(60.0)]
 
 
-def test_client_rebuilds_its_pool_when_the_event_loop_changes() -> None:
-    rec = Recorder(json_response(200, {"sceneries": [], "count": 0}))
-    client = make_client(rec)
-    assert asyncio.run(client.list_sceneries()) == []
-    assert asyncio.run(client.list_sceneries()) == []
-    assert len(rec.requests) == 2
+def test_client_rebuilds_its_pool_when_the_event_loop_changes(sandbox: Any) -> None:
+    # A real keep-alive server: a pool reused on a new loop fails with "Event loop is closed".
+    client = AsyncQameraClient(sandbox.api_key, sandbox.base_url, rate_limit_per_minute=None)
+    first = asyncio.run(client.list_sceneries())
+    second = asyncio.run(client.list_sceneries())
+    assert len(first) == len(second) > 0
+
+
+async def test_a_registered_job_with_an_unreadable_answer_is_unconfirmed_with_its_key() -> None:
+    rec = Recorder(json_response(200, {"createdRecordIds": "oops", "creditsReserved": 20}))
+    with pytest.raises(SubmissionUnconfirmedError) as info:
+        await make_client(rec).register_ideas("Beach", count=2, idempotency_key="k-1")
+    assert info.value.idempotency_key == "k-1" and "unreadable" in str(info.value)
+    assert len(rec.requests) == 1
 
 
 def listing(*items: tuple[str, str]) -> httpx.Response:

@@ -351,6 +351,7 @@ BAD_BODIES: list[tuple[bytes, str]] = [
     (b'{"count": 2}', "'preferences' is required."),
     (b'{"preferences": ["a"]}', "'preferences' must be a string."),
     (b'{"preferences": "  "}', "'preferences' must not be blank."),
+    (b'{"preferences": "marble \\ud800 room"}', "'preferences' must be valid Unicode text."),
     (json.dumps({"preferences": "a" * 2001}).encode(), "'preferences' must be at most 2000 characters."),
     (b'{"preferences": "a", "count": "2"}', "'count' must be an integer."),
     (b'{"preferences": "a", "count": false}', "'count' must be an integer."),

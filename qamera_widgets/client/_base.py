@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import os
 import random
 import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
@@ -122,6 +123,13 @@ def validate_registration(preferences: object, count: object) -> tuple[str, int]
         )
     if not preferences.strip():
         raise InvalidRequestError("preferences is blank: describe the scenery you want generated.")
+    try:
+        preferences.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError(
+            "preferences contains characters that are not valid Unicode text (a lone surrogate); "
+            "retype or re-paste the description."
+        ) from None
     if len(preferences) > MAX_PREFERENCES_CHARS:
         raise InvalidRequestError(
             f"preferences is {len(preferences)} characters long; the limit is {MAX_PREFERENCES_CHARS}. "
@@ -137,7 +145,6 @@ def validate_registration(preferences: object, count: object) -> tuple[str, int]
 class Outcome(Enum):
     """What one attempt ended in, as far as retry rules care."""
 
-    SUCCESS = "success"
     CONNECT_FAILED = "connect_failed"  # nothing reached the server
     TIMEOUT = "timeout"  # the request may have been received
     BROKEN = "broken"  # connection dropped after the request went out
@@ -198,8 +205,6 @@ def decide_retry(
 
     `attempt` counts from 0 for the first try.
     """
-    if outcome is Outcome.SUCCESS:
-        return RetryDecision(Action.RETURN)
     if outcome is Outcome.STATUS:
         assert status_code is not None
         if 200 <= status_code < 300:
@@ -318,8 +323,10 @@ def parse_registration_body(
     if not isinstance(ids, list) or not all(isinstance(i, (str, int)) for i in ids):
         raise ResponseFormatError("The register-ideas response has no 'createdRecordIds' list of ids.")
     credits = body.get("creditsReserved")
-    if credits is not None and (isinstance(credits, bool) or not isinstance(credits, (int, float))):
-        raise ResponseFormatError("The register-ideas field 'creditsReserved' should be a number.")
+    if credits is not None and (
+        isinstance(credits, bool) or not isinstance(credits, (int, float)) or not math.isfinite(credits)
+    ):
+        raise ResponseFormatError("The register-ideas field 'creditsReserved' should be a finite number.")
 
     def text(field: str) -> str:
         value = body.get(field)
@@ -386,35 +393,33 @@ class SlidingWindow:
     instead of all waking at once and tripping the server's limit.
     """
 
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit = limit
+    def __init__(self, window: float = 60.0) -> None:
         self.window = window
         self._slots: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def reserve(self, now: float) -> float:
+    def reserve(self, now: float, limit: int) -> float:
+        """Book a slot for a caller allowed `limit` per window; clients with a lower limit wait longer."""
         with self._lock:
             while self._slots and self._slots[0] <= now - self.window:
                 self._slots.popleft()
             at = now
-            if len(self._slots) >= self.limit:
-                at = max(now, self._slots[-self.limit] + self.window)
+            if len(self._slots) >= limit:
+                at = max(now, self._slots[-limit] + self.window)
             self._slots.append(at)
             return at - now
 
 
-_windows: dict[tuple[str, str, int], SlidingWindow] = {}
+_windows: dict[tuple[str, str], SlidingWindow] = {}
 _windows_lock = threading.Lock()
 
 
-def shared_window(scope: str, key_id: str, limit: int) -> SlidingWindow:
-    """One window per (API origin, key id, limit) in this process: every client sharing a key shares it."""
+def shared_window(scope: str, key_id: str) -> SlidingWindow:
+    """One window per (API origin, key id) in this process: every client sharing a key shares it."""
     with _windows_lock:
-        return _windows.setdefault((scope, key_id, limit), SlidingWindow(limit))
+        return _windows.setdefault((scope, key_id), SlidingWindow())
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
-
-SleepFn = Callable[[float], Any]

@@ -22,6 +22,7 @@ from .errors import (
     APITimeoutError,
     InternalServerError,
     RateLimitError,
+    ResponseFormatError,
     SubmissionUnconfirmedError,
     WaitTimeoutError,
 )
@@ -32,9 +33,22 @@ __all__ = ["AsyncQameraClient"]
 logger = logging.getLogger("qamera_widgets.client")
 
 _LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
-_level = _LOG_LEVELS.get(os.environ.get("QAMERA_LOG", "").strip().lower())
-if _level is not None:
-    logging.getLogger("qamera_widgets").setLevel(_level)
+
+
+def _configure_logging_from_env() -> None:
+    """`QAMERA_LOG=info` should show something in a notebook, where no handler is configured."""
+    level = _LOG_LEVELS.get(os.environ.get("QAMERA_LOG", "").strip().lower())
+    if level is None:
+        return
+    package_logger = logging.getLogger("qamera_widgets")
+    package_logger.setLevel(level)
+    if not package_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        package_logger.addHandler(handler)
+
+
+_configure_logging_from_env()
 
 # Errors a poll may outlive: the next tick will likely succeed.
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (APIConnectionError, RateLimitError, InternalServerError)
@@ -67,6 +81,13 @@ def _key_only_to_origin(key_source: Callable[[], str], origin: tuple[str, str, i
             request.headers.pop("Authorization", None)
 
     return hook
+
+
+def _close_on_its_loop(client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop | None) -> None:
+    """Close a pool left behind on another loop that still runs (a worker thread's), so sockets
+    are not leaked; a pool whose loop is gone or idle cannot be closed and is left to the GC."""
+    if loop is not None and not loop.is_closed() and loop.is_running() and not client.is_closed:
+        asyncio.run_coroutine_threadsafe(client.aclose(), loop)
 
 
 class AsyncQameraClient:
@@ -128,6 +149,7 @@ class AsyncQameraClient:
         if self._http_client is None or self._http_client.is_closed or bound is not loop:
             if self._http_client is not None and bound is not loop:
                 logger.debug("event loop changed: building a new connection pool")
+                _close_on_its_loop(self._http_client, bound)
             self._http_client = httpx.AsyncClient(
                 base_url=self.base_url,
                 timeout=httpx.Timeout(self.timeout, connect=_base.CONNECT_TIMEOUT),
@@ -142,9 +164,8 @@ class AsyncQameraClient:
         if not self.rate_limit_per_minute:
             return
         scheme, host, port = self._origin
-        limit = self.rate_limit_per_minute
-        window = _base.shared_window(f"{scheme}://{host}:{port}", self.key_id or "", limit)
-        delay = window.reserve(self._clock())
+        window = _base.shared_window(f"{scheme}://{host}:{port}", self.key_id or "")
+        delay = window.reserve(self._clock(), self.rate_limit_per_minute)
         if delay > 0:
             logger.info("pacing: waiting %.1f s to stay under %d requests/minute", delay,
                         self.rate_limit_per_minute)
@@ -253,14 +274,20 @@ class AsyncQameraClient:
             json_body={"preferences": preferences, "count": count},
             idempotency_key=key,
         )
-        return _base.parse_registration_body(
-            response.content,
-            preferences=preferences,
-            count=count,
-            idempotency_key=key,
-            correlation_id=response.headers.get("X-Correlation-Id"),
-            submitted_at=_base.utc_now(),
-        )
+        correlation_id = response.headers.get("X-Correlation-Id")
+        try:
+            return _base.parse_registration_body(
+                response.content,
+                preferences=preferences,
+                count=count,
+                idempotency_key=key,
+                correlation_id=correlation_id,
+                submitted_at=_base.utc_now(),
+            )
+        except ResponseFormatError as exc:
+            # The server said 200: the job most likely exists and is charged, we just cannot read it.
+            raise self._unconfirmed(key, f"the server accepted it but its answer was unreadable: {exc}",
+                                    correlation_id) from exc
 
     async def watch(
         self,

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
+from ._base import DEFAULT_COUNT
 from .async_client import AsyncQameraClient, UpdateCallback
 from .models import Registration, Scenery
 
@@ -14,23 +15,17 @@ __all__ = ["QameraClient"]
 
 T = TypeVar("T")
 
-_nested_loops: set[int] = set()
-_nested_lock = threading.Lock()
-
-
 def _allow_nesting(loop: asyncio.AbstractEventLoop) -> None:
     """Let a cell block on a coroutine while the kernel's loop keeps running its other tasks.
 
     Applied lazily, once per loop, and never at import, so merely importing the package does not
     patch the user's asyncio.
     """
-    with _nested_lock:
-        if id(loop) in _nested_loops:
-            return
-        import nest_asyncio2
+    if getattr(loop, "_nest_patched", False):
+        return
+    import nest_asyncio2
 
-        nest_asyncio2.apply(loop)
-        _nested_loops.add(id(loop))
+    nest_asyncio2.apply(loop)
 
 
 class QameraClient:
@@ -86,7 +81,7 @@ class QameraClient:
         return self._run(self.async_client.list_sceneries(status_filter))
 
     def register_ideas(
-        self, preferences: str, count: int = 10, *, idempotency_key: str | None = None
+        self, preferences: str, count: int = DEFAULT_COUNT, *, idempotency_key: str | None = None
     ) -> Registration:
         return self._run(
             self.async_client.register_ideas(preferences, count, idempotency_key=idempotency_key)

@@ -52,6 +52,15 @@ class ConnectionDropped(Exception):
     """Raised after the response headers went out, so the server cuts the connection mid-response."""
 
 
+def _is_encodable(text: str) -> bool:
+    """JSON can carry lone surrogates (`"\\ud800"`) that no UTF-8 store can keep."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_register_body(body: Any) -> tuple[str, int]:
     """(preferences, count) from a register-ideas body, or the 400 that names what is wrong."""
     if not isinstance(body, dict):
@@ -63,6 +72,8 @@ def parse_register_body(body: Any) -> tuple[str, int]:
         raise ApiError(400, "'preferences' must be a string.")
     if not preferences.strip():
         raise ApiError(400, "'preferences' must not be blank.")
+    if not _is_encodable(preferences):
+        raise ApiError(400, "'preferences' must be valid Unicode text.")
     if len(preferences) > MAX_PREFERENCES_CHARS:
         raise ApiError(400, f"'preferences' must be at most {MAX_PREFERENCES_CHARS} characters.")
     count = body.get("count", DEFAULT_COUNT)

@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
+from .server import is_loopback
 from .store import REGISTER_SCOPE, split_key
 
 TIMEOUT_SECONDS = 10.0
@@ -94,6 +96,18 @@ class AttachedSandbox:
         return response.json()
 
 
-def attach(base_url: str, admin_token: str, *, api_key: str | None = None) -> AttachedSandbox:
-    """A handle on the sandbox at `base_url`; fails at once when it is unreachable or the token is wrong."""
+def attach(
+    base_url: str, admin_token: str, *, api_key: str | None = None, allow_remote: bool = False
+) -> AttachedSandbox:
+    """A handle on the sandbox at `base_url`; fails at once when it is unreachable or the token is wrong.
+
+    Only loopback unless `allow_remote`: a token left in the environment must never be sent to a real
+    service's host.
+    """
+    host = urlsplit(base_url).hostname or ""
+    if not allow_remote and not is_loopback(host):
+        raise ValueError(
+            f"Refusing to send the sandbox admin token to {host!r}: sandboxes run on loopback. "
+            "Pass allow_remote=True for a sandbox you started elsewhere with --host."
+        )
     return AttachedSandbox(base_url, admin_token, api_key=api_key)
