@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
 import pytest
 
 from qamera_widgets.client import AsyncQameraClient, SubmissionUnconfirmedError
 from qamera_widgets.sandbox import Sandbox
+from qamera_widgets.thumbnails import ThumbnailLoader
 
 MakeSandbox = Callable[..., Sandbox]
 
@@ -39,13 +39,15 @@ async def test_client_registers_waits_and_the_account_settles_exactly(make_sandb
         "refunded": 10 * failed,
     }
     assert sandbox.audit() == []
-    async with httpx.AsyncClient(timeout=30) as cdn:
+    # Through the project's own thumbnail loader, so the credential counter checks project code.
+    async with ThumbnailLoader() as loader:
         for record in records:
             if record.status == "DONE":
                 assert record.thumbnail is not None and record.thumbnail.startswith(sandbox.cdn_url)
-                assert (await cdn.get(record.thumbnail)).status_code == 200
+                assert (await loader.load(record.thumbnail)).placeholder is None
             else:
                 assert record.thumbnail is None
+    assert sandbox.stats()["cdn_requests"] >= done
     assert sandbox.stats()["cdn_requests_with_credentials"] == 0
 
 
