@@ -5,9 +5,10 @@ user sees the results, the ids would be lost and the user might pay again for th
 confirmation is therefore on disk (flushed and fsynced) before any UI reports success, and
 `Journal.pending()` gives a fresh session the batches it should go back to.
 
-The file is JSON lines: one `registration` line per job and `final` lines as records finish. Lines
-are only ever appended, so a crash can at worst cut the last line short; reading skips such a line
-with a warning instead of failing.
+The file is JSON lines: one `registration` line per job and `final` lines as records finish, plus an
+`unconfirmed` line for each POST whose answer was lost (the job may exist and be charged; see
+`Journal.unconfirmed()`). Lines are only ever appended, so a crash can at worst cut the last line
+short; reading skips such a line with a warning instead of failing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,7 +34,15 @@ try:
 except ImportError:  # Windows: appends from one process are still serialised by the thread lock
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["HOME_ENV", "Journal", "JournalBatch", "JournalWarning", "default_journal_path"]
+__all__ = [
+    "HOME_ENV",
+    "Journal",
+    "JournalBatch",
+    "JournalWarning",
+    "UnconfirmedAttempt",
+    "batch_key",
+    "default_journal_path",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +71,11 @@ def _lock_for(path: Path) -> threading.Lock:
         return _path_locks.setdefault(key, threading.Lock())
 
 
+def batch_key(batch_id: str, record_ids: Iterable[str]) -> str:
+    """What identifies one job: its batch id, or its record ids when the server gave no batch id."""
+    return batch_id or ",".join(record_ids)
+
+
 def _public_key_id(key_id: str | None) -> str | None:
     """Keep only the key id even if a caller passed a whole key by mistake: the secret never lands on disk."""
     if not key_id:
@@ -87,13 +101,29 @@ class JournalBatch:
     idempotency_key: str = ""
 
     @property
+    def key(self) -> str:
+        return batch_key(self.batch_id, self.record_ids)
+
+    @property
     def unfinished_ids(self) -> tuple[str, ...]:
         """Records with no terminal status recorded yet: the ones a resumed board must watch."""
         return tuple(i for i in self.record_ids if i not in self.final)
 
-    @property
-    def is_finished(self) -> bool:
-        return not self.unfinished_ids
+
+@dataclass(frozen=True)
+class UnconfirmedAttempt:
+    """A POST whose answer never arrived: the job may exist and be charged, or may not exist at all.
+
+    Resending `prompt` and `count` with `idempotency_key` is the safe way to find out: a server that
+    honours the key replays the job it created instead of charging again.
+    """
+
+    base_url: str
+    key_id: str | None
+    prompt: str
+    count: int
+    idempotency_key: str
+    attempted_at: datetime
 
 
 class Journal:
@@ -124,6 +154,29 @@ class Journal:
             }
         )
 
+    def record_unconfirmed(
+        self,
+        *,
+        base_url: str,
+        key_id: str | None,
+        prompt: str,
+        count: int,
+        idempotency_key: str,
+        attempted_at: datetime | None = None,
+    ) -> None:
+        """Append a submission the server may have charged without confirming it, so it is not forgotten."""
+        self._append(
+            {
+                "type": "unconfirmed",
+                "base_url": base_url,
+                "key_id": _public_key_id(key_id),
+                "prompt": prompt,
+                "count": count,
+                "idempotency_key": idempotency_key,
+                "attempted_at": (attempted_at or utc_now()).isoformat(),
+            }
+        )
+
     def record_final(self, base_url: str, statuses: Mapping[str, str]) -> None:
         """Append the final status of finished records; non-terminal statuses (e.g. a local TIMED_OUT) are
         left out so those records stay pending and a later session goes back to them."""
@@ -146,7 +199,7 @@ class Journal:
             kind = entry.get("type")
             if kind == "registration":
                 url = entry["base_url"]
-                identity = entry["batch_id"] or ",".join(entry["record_ids"])
+                identity = batch_key(entry["batch_id"], entry["record_ids"])
                 # A replayed POST (same idempotency key) confirms the same job twice; keep the first.
                 registrations.setdefault((url, identity), entry)
             elif kind == "final":
@@ -183,6 +236,32 @@ class Journal:
     def pending(self, *, base_url: str | None = None, key_id: str | None = None) -> list[JournalBatch]:
         """Jobs with at least one record whose final status was never recorded."""
         return [b for b in self.batches(base_url=base_url, key_id=key_id) if b.unfinished_ids]
+
+    def unconfirmed(
+        self, *, base_url: str | None = None, key_id: str | None = None
+    ) -> list[UnconfirmedAttempt]:
+        """Submissions still in doubt: recorded as unconfirmed and never confirmed later under the same
+        idempotency key (by the same server). Oldest first; one per key, with its first attempt's time."""
+        attempts: dict[tuple[str, str], dict[str, Any]] = {}
+        for entry in self._entries():
+            if entry["type"] == "unconfirmed":
+                attempts.setdefault((entry["base_url"], entry["idempotency_key"]), entry)
+            elif entry["type"] == "registration" and entry["idempotency_key"]:
+                attempts.pop((entry["base_url"], entry["idempotency_key"]), None)
+        wanted_key_id = _public_key_id(key_id)
+        return [
+            UnconfirmedAttempt(
+                base_url=entry["base_url"],
+                key_id=entry["key_id"],
+                prompt=entry["prompt"],
+                count=entry["count"],
+                idempotency_key=entry["idempotency_key"],
+                attempted_at=entry["attempted_at"],
+            )
+            for entry in attempts.values()
+            if (base_url is None or entry["base_url"] == base_url)
+            and (wanted_key_id is None or entry["key_id"] == wanted_key_id)
+        ]
 
     def _append(self, entry: Mapping[str, Any]) -> None:
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
@@ -253,6 +332,8 @@ def _validated(entry: object) -> dict[str, Any] | None:
         if not isinstance(statuses, dict) or not all(isinstance(s, str) for s in statuses.values()):
             raise TypeError("statuses should map ids to text")
         return {**entry, "statuses": {str(i): s.upper() for i, s in statuses.items()}}
+    if kind == "unconfirmed":
+        return _validated_unconfirmed(entry)
     if kind != "registration":
         return None
     ids = entry["record_ids"]
@@ -261,9 +342,7 @@ def _validated(entry: object) -> dict[str, Any] | None:
     submitted_at = parse_timestamp(entry["submitted_at"])
     if submitted_at is None:
         raise ValueError("submitted_at is not an ISO time")
-    count, credits = entry["count"], entry["credits_reserved"]
-    if isinstance(count, bool) or not isinstance(count, int):
-        raise TypeError("count should be a whole number")
+    count, credits = _whole_number(entry["count"]), entry["credits_reserved"]
     if isinstance(credits, bool) or not isinstance(credits, (int, float)):
         raise TypeError("credits_reserved should be a number")
     key_id = entry.get("key_id")
@@ -280,4 +359,29 @@ def _validated(entry: object) -> dict[str, Any] | None:
         "credits_reserved": int(credits),
         "idempotency_key": str(entry.get("idempotency_key") or ""),
         "submitted_at": submitted_at.astimezone(timezone.utc),
+    }
+
+
+def _whole_number(count: object) -> int:
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise TypeError("count should be a whole number")
+    return count
+
+
+def _validated_unconfirmed(entry: dict[str, Any]) -> dict[str, Any]:
+    key = entry["idempotency_key"]
+    if not isinstance(key, str) or not key:
+        raise TypeError("idempotency_key should be non-empty text")
+    attempted_at = parse_timestamp(entry["attempted_at"])
+    if attempted_at is None:
+        raise ValueError("attempted_at is not an ISO time")
+    key_id = entry.get("key_id")
+    return {
+        "type": "unconfirmed",
+        "base_url": entry["base_url"],
+        "key_id": None if key_id is None else str(key_id),
+        "prompt": str(entry["prompt"]),
+        "count": _whole_number(entry["count"]),
+        "idempotency_key": key,
+        "attempted_at": attempted_at.astimezone(timezone.utc),
     }

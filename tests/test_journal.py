@@ -128,6 +128,43 @@ def test_same_job_confirmed_twice_is_one_batch(tmp_path: Path) -> None:
     assert len(journal.batches()) == 1
 
 
+def test_an_unconfirmed_submission_is_listed_until_a_registration_confirms_its_key(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    attempted = datetime(2026, 3, 20, 12, 59, tzinfo=timezone.utc)
+    journal.record_unconfirmed(
+        base_url=BASE_URL, key_id=FULL_KEY, prompt="a marble table", count=3,
+        idempotency_key="idem-b1", attempted_at=attempted,
+    )
+    journal.record_unconfirmed(
+        base_url=BASE_URL, key_id="key42", prompt="a slate floor", count=2, idempotency_key="idem-other",
+    )
+    line = lines_of(journal.path)[0]
+    assert line["type"] == "unconfirmed" and line["key_id"] == "key42"
+    assert SECRET not in journal.path.read_text("utf-8")
+    assert journal.pending() == [] and journal.batches() == []
+    assert [a.idempotency_key for a in journal.unconfirmed()] == ["idem-b1", "idem-other"]
+    first = journal.unconfirmed()[0]
+    assert (first.prompt, first.count, first.attempted_at, first.key_id) == (
+        "a marble table", 3, attempted, "key42"
+    )
+
+    # A retry with the same key that was confirmed settles the doubt; the other attempt stays listed.
+    journal.record_registration(make_registration(), base_url=BASE_URL, key_id="key42")
+    assert [a.idempotency_key for a in journal.unconfirmed()] == ["idem-other"]
+    assert journal.unconfirmed(base_url="https://app.example") == []
+    assert journal.unconfirmed(key_id="nobody") == []
+    assert [b.batch_id for b in journal.pending()] == ["b1"]
+
+
+def test_a_confirmation_on_another_server_does_not_settle_an_unconfirmed_key(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_unconfirmed(
+        base_url=BASE_URL, key_id="key42", prompt="p", count=3, idempotency_key="idem-b1"
+    )
+    journal.record_registration(make_registration(), base_url="https://app.example", key_id="key42")
+    assert [a.base_url for a in journal.unconfirmed()] == [BASE_URL]
+
+
 def test_truncated_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.jsonl")
     journal.record_registration(make_registration(("a1",), "A"), base_url=BASE_URL, key_id="key42")
@@ -162,11 +199,17 @@ def test_garbage_and_wrong_shapes_are_skipped_not_fatal(tmp_path: Path) -> None:
         handle.write(b'{"type": "registration", "base_url": "x"}\n')
         handle.write(b'{"type": "final", "base_url": "x", "statuses": [1]}\n')
         handle.write(b'{"type": "note-from-a-newer-version", "base_url": "x"}\n')
+        handle.write(
+            b'{"type": "unconfirmed", "base_url": "x", "prompt": "p", "count": 1, "idempotency_key": "",'
+            b' "attempted_at": "2026-03-20T13:00:00Z"}\n'
+        )
 
     with pytest.warns(JournalWarning) as caught:
         batches = good.batches()
     assert [b.batch_id for b in batches] == ["G"]
-    assert len(caught) == 4
+    assert len(caught) == 5
+    with pytest.warns(JournalWarning):
+        assert good.unconfirmed() == []
 
 
 def test_missing_file_means_no_batches(tmp_path: Path) -> None:
