@@ -129,6 +129,25 @@ def lab_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def notebook7_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
+    port = free_port()
+    log = open(jupyter_env["root"] / f"notebook-{port}.log", "w")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "jupyter"), "notebook", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+         f"--port={port}", "--IdentityProvider.token=", "--ServerApp.password=",
+         f"--ServerApp.root_dir={jupyter_env['nbdir']}", "--JupyterNotebookApp.expose_app_in_browser=True",
+         f"--JupyterNotebookApp.user_settings_dir={jupyter_env['root'] / 'labsettings'}"],
+        env=jupyter_env["env"], stdout=log, stderr=subprocess.STDOUT, cwd=jupyter_env["nbdir"],
+    )
+    try:
+        wait_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+        log.close()
+
+
+@pytest.fixture(scope="module")
 def voila_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
     port = free_port()
     log = open(jupyter_env["root"] / f"voila-{port}.log", "w")  # noqa: SIM115 - closed in finally
