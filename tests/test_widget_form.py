@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,8 @@ import pytest
 
 from qamera_widgets.client import AsyncQameraClient, Registration
 from qamera_widgets.journal import Journal
-from qamera_widgets.widgets.form import UNCONFIRMED_MESSAGE, PromptForm, cost_text, field_errors
+from qamera_widgets.widgets._common import TaskSet
+from qamera_widgets.widgets.form import UNCONFIRMED_MESSAGE, PromptForm, Submission, cost_text, field_errors
 
 from ._widget_support import assert_key_absent, fast_client, html_text
 
@@ -112,18 +115,25 @@ async def test_success_is_journaled_before_it_is_shown_then_summarised(
     sandbox = make_sandbox()
     client = fast_client(sandbox)
     shown_when_journaled: list[str] = []
+    journal_threads: list[int] = []
+    journaled_when_called_back: list[int] = []
 
     class WatchedJournal(Journal):
         def record_registration(self, registration: Registration, **kwargs: Any) -> None:
             shown_when_journaled.append(form.status.value)
+            journal_threads.append(threading.get_ident())
             super().record_registration(registration, **kwargs)
 
     form = PromptForm(client, journal=WatchedJournal())
+    form.on_submit(lambda _reg: journaled_when_called_back.append(len(Journal().batches())))
     try:
         fill(form, count=2)
         registration = await form.submit()
         assert registration is not None
         assert "Job registered" not in shown_when_journaled[0]
+        assert journaled_when_called_back == [1]
+        # fsync can take a while on a busy disk: it must not freeze the kernel's loop meanwhile.
+        assert journal_threads and journal_threads[0] != threading.get_ident()
         pending = Journal(widgets_home / "journal.jsonl").pending()
         assert [b.batch_id for b in pending] == [registration.batch_id]
         assert pending[0].key_id == client.key_id
@@ -235,3 +245,108 @@ async def test_dropped_answer_after_registration_retries_without_a_second_batch(
     assert ledger["available"] + ledger["reserved"] + ledger["consumed"] == 1000
     assert [b.batch_id for b in Journal(widgets_home / "journal.jsonl").batches()] == [registration.batch_id]
     assert sandbox.audit() == []
+
+
+async def test_closing_the_form_mid_submission_still_journals_the_charged_job(
+    make_sandbox: Callable[..., Any], widgets_home: Path
+) -> None:
+    sandbox = make_sandbox(api_latency_ms=300)
+    client = fast_client(sandbox)
+    form = PromptForm(client)
+    called_back: list[Registration] = []
+    form.on_submit(called_back.append)
+    try:
+        fill(form, count=2)
+        form.generate.click()
+        task = form._inflight
+        assert task is not None
+        await asyncio.sleep(0.05)
+        shown = form.status.value
+        form.close()
+        registration = await asyncio.wait_for(task, 10)
+        assert registration is not None
+        assert sandbox.stats()["registered_batches"] == 1
+        assert [b.batch_id for b in Journal(widgets_home / "journal.jsonl").pending()] == [
+            registration.batch_id
+        ]
+        assert form.status.value == shown and "Job registered" not in shown
+        assert called_back == [] and not form.submitting
+    finally:
+        await client.aclose()
+
+
+async def test_an_unconfirmed_submission_is_journaled_until_its_retry_is_confirmed(
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], widgets_home: Path
+) -> None:
+    sandbox = make_sandbox(api_error_rate=1.0)
+    form = made(sandbox)
+    fill(form, count=2)
+    assert await form.submit() is None
+    journal = Journal(widgets_home / "journal.jsonl")
+    [attempt] = journal.unconfirmed()
+    assert (attempt.prompt, attempt.count, attempt.idempotency_key) == (PROMPT, 2, form.pending_retry_key)
+    assert (attempt.base_url, attempt.key_id) == (form._client.base_url, form._client.key_id)
+    sandbox.set_faults(api_error_rate=0.0)
+    registration = await form.retry_unconfirmed()
+    assert registration is not None
+    assert journal.unconfirmed() == []
+    assert [b.batch_id for b in journal.pending()] == [registration.batch_id]
+
+
+async def test_generate_again_after_a_lost_answer_resends_the_same_job_under_its_key(
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
+) -> None:
+    sandbox = make_sandbox()
+    sandbox.set_faults(drop_after_register=1)
+    form = made(sandbox)
+    started: list[Submission] = []
+    form.on_start(started.append)
+    fill(form, count=3)
+    form.generate.click()
+    assert await form.submit() is None
+    key = form.pending_retry_key
+    form.generate.click()
+    registration = await form.submit()
+    assert registration is not None and registration.idempotency_key == key
+    stats = sandbox.stats()
+    assert stats["registered_batches"] == 1 and stats["idempotent_replays"] == 1
+    assert [s.idempotency_key for s in started] == [key, key]
+    fill(form, count=3)
+    again = await form.submit()
+    assert again is not None and again.idempotency_key != key, "a confirmed job is not resent"
+    assert sandbox.stats()["registered_batches"] == 2
+
+
+async def test_a_different_prompt_after_a_lost_answer_is_a_new_job_and_keeps_the_retry(
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
+) -> None:
+    sandbox = make_sandbox()
+    sandbox.set_faults(drop_after_register=1)
+    form = made(sandbox)
+    fill(form, count=3)
+    assert await form.submit() is None
+    key = form.pending_retry_key
+    fill(form, "a different idea", 3)
+    other = await form.submit()
+    assert other is not None and other.idempotency_key != key
+    assert form.pending_retry_key == key and form.retry.layout.display is None
+    retried = await form.retry_unconfirmed()
+    assert retried is not None and retried.idempotency_key == key
+    assert sandbox.stats()["registered_batches"] == 2
+
+
+def test_a_click_without_a_running_loop_leaves_the_form_usable() -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # set but not running, as in a plain script
+    form = PromptForm(AsyncQameraClient("mk_test_k1.secret", "http://127.0.0.1:9"))
+    try:
+        fill(form)
+        form.generate.click()
+        assert not form.submitting and not form.generate.disabled
+        assert "No running event loop" in html_text(form.status)
+        assert TaskSet().spawn(asyncio.sleep(0)) is None
+        assert asyncio.all_tasks(loop) == set()
+    finally:
+        form.close()
+        asyncio.set_event_loop(None)
+        loop.close()

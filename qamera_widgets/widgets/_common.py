@@ -97,14 +97,15 @@ class TaskSet:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str | None = None) -> asyncio.Task[Any] | None:
+        """Start `coro` on the running loop; None (and the coroutine closed) when no loop runs.
+
+        A loop that is set but not running would hold the task forever, so it is never used.
+        """
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            try:
-                loop = asyncio.get_event_loop()
-            except RuntimeError:
-                coro.close()
-                return None
+            coro.close()
+            return None
         task = loop.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
@@ -122,6 +123,15 @@ class TaskSet:
 
     def __len__(self) -> int:
         return len(self._tasks)
+
+
+def loop_running() -> bool:
+    """Whether this code runs inside an event loop (a notebook cell, a task) and can spawn tasks."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def excerpt(text: object, limit: int = 80) -> str:

@@ -1,9 +1,10 @@
 """PromptForm: write a prompt, see what it costs, submit it once, and never lose a confirmed job.
 
-Every submission costs credits, so the form is careful in three places: it refuses what the server
+Every submission costs credits, so the form is careful in four places: it refuses what the server
 would refuse before sending anything, it sends at most one POST however often the button is
-clicked, and when the server's answer is lost it offers a retry that reuses the same idempotency
-key instead of charging twice.
+clicked, when the server's answer is lost it offers a retry (and makes Generate resend the same
+job) under the same idempotency key instead of charging twice, and a POST already sent is never
+cut off: closing the form lets it finish and journals what the server confirmed.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ from ._common import (
     describe_error,
     escape,
     excerpt,
+    loop_running,
     set_visible,
 )
 
-__all__ = ["UNCONFIRMED_MESSAGE", "PromptForm", "cost_text", "field_errors"]
+__all__ = ["UNCONFIRMED_MESSAGE", "PromptForm", "Submission", "cost_text", "field_errors"]
 
 logger = logging.getLogger("qamera_widgets.widgets")
 
@@ -53,6 +55,7 @@ SLOW_ANSWER_SECONDS = 3.0
 HISTORY_LIMIT = 30
 
 SubmitCallback = Callable[[Registration], Any]
+StartCallback = Callable[["Submission"], Any]
 
 
 def cost_text(count: object) -> str:
@@ -81,7 +84,7 @@ def field_errors(prompt: object, count: object) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class _Submission:
+class Submission:
     """What one POST carries; kept whole so a retry resends exactly the same job under the same key."""
 
     preferences: str
@@ -93,7 +96,8 @@ class PromptForm(widgets.VBox):
     """A prompt textarea, a count, the cost, a Generate button and the outcome in plain words.
 
     `await form.submit()` does what the button does; while a submission is in flight every further
-    click or `submit()` joins it instead of sending a second POST.
+    click or `submit()` joins it instead of sending a second POST. `close()` does not cancel a POST
+    in flight: it finishes, its registration is journaled, and only the widget updates are skipped.
     """
 
     submitting = traitlets.Bool(
@@ -105,8 +109,10 @@ class PromptForm(widgets.VBox):
         self._journal = journal if journal is not None else Journal()
         self._tasks = TaskSet()
         self._callbacks: list[SubmitCallback] = []
+        self._start_callbacks: list[StartCallback] = []
         self._inflight: asyncio.Task[Registration | None] | None = None
-        self._unconfirmed: _Submission | None = None
+        self._unconfirmed: Submission | None = None
+        self._closed = False
         self._history: list[tuple[str, int]] = []
         self.last_registration: Registration | None = None
 
@@ -172,12 +178,17 @@ class PromptForm(widgets.VBox):
         self.add_class("qw-form")
 
     def on_submit(self, callback: SubmitCallback, remove: bool = False) -> None:
-        """Call `callback(registration)` after each confirmed submission (once it is in the journal)."""
-        if remove:
-            if callback in self._callbacks:
-                self._callbacks.remove(callback)
-        elif callback not in self._callbacks:
-            self._callbacks.append(callback)
+        """Call `callback(registration)` after each confirmed submission (once it is in the journal).
+
+        It runs in the background task that sent the POST, so it should only change traits; build
+        widgets in an `on_start` callback instead.
+        """
+        _register(self._callbacks, callback, remove)
+
+    def on_start(self, callback: StartCallback, remove: bool = False) -> None:
+        """Call `callback(submission)` when a POST is about to be sent, inside the click handler or the
+        `submit()` call, so it may build widgets that the `on_submit` callback later fills in."""
+        _register(self._start_callbacks, callback, remove)
 
     async def submit(self) -> Registration | None:
         """Validate and send the current prompt; None when invalid, refused or unconfirmed."""
@@ -199,8 +210,10 @@ class PromptForm(widgets.VBox):
         return list(self._history)
 
     def close(self) -> None:
-        self._tasks.cancel_all()
+        """Close the widgets; a POST in flight still finishes and is journaled (the job may be charged)."""
+        self._closed = True
         self._callbacks.clear()
+        self._start_callbacks.clear()
         for child in descendants(self):
             child.close()
         super().close()
@@ -219,26 +232,37 @@ class PromptForm(widgets.VBox):
         if self._unconfirmed is not None:
             self._start(self._unconfirmed)
 
-    def _start(self, resend: _Submission | None) -> asyncio.Task[Registration | None] | None:
-        """Everything before the first await: the guard, validation and disabling the buttons.
+    def _start(self, resend: Submission | None) -> asyncio.Task[Registration | None] | None:
+        """Everything before the first await: the guard, validation, `on_start` and disabling the buttons.
 
         Runs synchronously inside the click handler, so a second click arriving before the POST went
         out already finds `_inflight` set and joins it.
         """
+        if self._closed:
+            return None
         if self._inflight is not None and not self._inflight.done():
             return self._inflight
+        if not loop_running():
+            self._set_status("No running event loop: submit from a notebook cell or `await form.submit()`.")
+            return None
         if resend is None:
             errors = field_errors(self.prompt.value, self.count.value)
             self._show_field_errors(errors)
             if errors:
                 self._set_status("")
                 return None
-            submission = _Submission(self.prompt.value, self.count.value, str(uuid.uuid4()))
+            submission = self._same_as_unconfirmed() or Submission(
+                self.prompt.value, self.count.value, str(uuid.uuid4())
+            )
         else:
             submission = resend
+        for callback in list(self._start_callbacks):
+            try:
+                callback(submission)
+            except Exception:
+                logger.exception("an on_start callback failed")
         task = self._tasks.spawn(self._post(submission), name="qamera-form-submit")
         if task is None:
-            self._set_status("No running event loop: submit from a notebook cell or `await form.submit()`.")
             return None
         self._inflight = task
         self.submitting = True
@@ -247,14 +271,23 @@ class PromptForm(widgets.VBox):
         task.add_done_callback(self._finished)
         return task
 
+    def _same_as_unconfirmed(self) -> Submission | None:
+        """The job in doubt when the fields still ask for exactly it: Generate then resends it under its
+        key, so pressing Generate again after a lost answer cannot charge for the same job twice."""
+        pending = self._unconfirmed
+        if pending is None or (self.prompt.value, self.count.value) != (pending.preferences, pending.count):
+            return None
+        return pending
+
     def _finished(self, task: asyncio.Task[Registration | None]) -> None:
         if self._inflight is task:
             self._inflight = None
         self.submitting = False
-        self.generate.disabled = False
-        self.retry.disabled = False
+        if not self._closed:
+            self.generate.disabled = False
+            self.retry.disabled = False
 
-    async def _post(self, submission: _Submission) -> Registration | None:
+    async def _post(self, submission: Submission) -> Registration | None:
         verb = "Retrying with the same idempotency key" if submission is self._unconfirmed else "Submitting"
         self._set_status(f"{verb}: {escape(cost_text(submission.count))}…")
         slow_note = asyncio.get_running_loop().call_later(SLOW_ANSWER_SECONDS, self._note_slow_answer)
@@ -270,11 +303,13 @@ class PromptForm(widgets.VBox):
             )
             raise
         except SubmissionUnconfirmedError as exc:
-            self._unconfirmed = _Submission(
+            self._unconfirmed = Submission(
                 submission.preferences, submission.count, exc.idempotency_key or submission.idempotency_key
             )
-            set_visible(self.retry, True)
-            self._set_status(escape(UNCONFIRMED_MESSAGE), error=True)
+            await self._journal_unconfirmed(self._unconfirmed)
+            if not self._closed:
+                set_visible(self.retry, True)
+                self._set_status(escape(UNCONFIRMED_MESSAGE), error=True)
             return None
         except RateLimitError:
             self._set_status(escape(RATE_LIMITED_MESSAGE), error=True)
@@ -285,31 +320,63 @@ class PromptForm(widgets.VBox):
             return None
         finally:
             slow_note.cancel()
-        return self._confirmed(registration)
+        journal_error = await self._journal_registration(registration)
+        self._confirmed(registration, journal_error)
+        return registration
+
+    async def _journal_registration(self, registration: Registration) -> OSError | None:
+        """On disk before anything reports success; fsync runs in a thread so the kernel's loop stays free."""
+        try:
+            await asyncio.to_thread(
+                self._journal.record_registration,
+                registration,
+                base_url=self._client.base_url,
+                key_id=self._client.key_id,
+            )
+        except OSError as exc:
+            logger.warning("could not write the journal %s: %s", self._journal.path, exc)
+            return exc
+        return None
+
+    async def _journal_unconfirmed(self, submission: Submission) -> None:
+        """A job that may have been charged is written down too, so it can be checked after a restart."""
+        try:
+            await asyncio.to_thread(
+                self._journal.record_unconfirmed,
+                base_url=self._client.base_url,
+                key_id=self._client.key_id,
+                prompt=submission.preferences,
+                count=submission.count,
+                idempotency_key=submission.idempotency_key,
+            )
+        except OSError as exc:
+            logger.warning(
+                "could not journal the unconfirmed submission (idempotency key %s) in %s: %s",
+                submission.idempotency_key, self._journal.path, exc,
+            )
 
     def _note_slow_answer(self) -> None:
-        if self.submitting:
+        if self.submitting and not self._closed:
             self._set_status(
                 "Still waiting for the server (it may be busy or rate limiting; a refused attempt is "
                 "retried with the same idempotency key)…"
             )
 
-    def _confirmed(self, registration: Registration) -> Registration:
-        """Journal first, then tell the user: a job the UI reported must survive a kernel restart."""
+    def _confirmed(self, registration: Registration, journal_error: OSError | None) -> None:
+        """Tell the user, after the journal: a job the UI reported must survive a kernel restart."""
+        if self.pending_retry_key == registration.idempotency_key:
+            self._unconfirmed = None
+        self.last_registration = registration
+        if self._closed:
+            return
         journal_note = ""
-        try:
-            self._journal.record_registration(
-                registration, base_url=self._client.base_url, key_id=self._client.key_id
-            )
-        except OSError as exc:
-            logger.warning("could not write the journal %s: %s", self._journal.path, exc)
+        if journal_error is not None:
             journal_note = (
-                f"<br>Could not write the job journal ({escape(exc.strerror or type(exc).__name__)}); "
+                "<br>Could not write the job journal "
+                f"({escape(journal_error.strerror or type(journal_error).__name__)}); "
                 "keep this batch id to find the job again."
             )
-        self._unconfirmed = None
-        self.last_registration = registration
-        set_visible(self.retry, False)
+        set_visible(self.retry, self._unconfirmed is not None)
         self._set_status(_summary_html(registration) + journal_note)
         self._remember(registration.preferences, registration.count)
         for callback in list(self._callbacks):
@@ -317,7 +384,6 @@ class PromptForm(widgets.VBox):
                 callback(registration)
             except Exception:
                 logger.exception("an on_submit callback failed")
-        return registration
 
     def _remember(self, prompt: str, count: int) -> None:
         self._history = [(prompt, count)] + [entry for entry in self._history if entry[0] != prompt]
@@ -356,9 +422,19 @@ class PromptForm(widgets.VBox):
             set_visible(label, bool(message))
 
     def _set_status(self, html_text: str, *, error: bool = False) -> None:
+        if self._closed:
+            return
         colour = "#b3261e" if error else "inherit"
         self.status.value = f'<div style="color:{colour}">{html_text}</div>' if html_text else ""
         set_visible(self.status, bool(html_text))
+
+
+def _register(callbacks: list[Any], callback: Any, remove: bool) -> None:
+    if remove:
+        if callback in callbacks:
+            callbacks.remove(callback)
+    elif callback not in callbacks:
+        callbacks.append(callback)
 
 
 def _summary_html(registration: Registration) -> str:
