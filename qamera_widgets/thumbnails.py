@@ -25,6 +25,7 @@ __all__ = [
     "Thumbnail",
     "ThumbnailError",
     "ThumbnailLoader",
+    "load_font",
     "make_thumbnail",
 ]
 
@@ -159,9 +160,10 @@ def make_thumbnail(data: bytes, size: int, output_format: str = "jpeg") -> Thumb
     return Thumbnail(data=encoded, format=fmt, width=px, height=px, source_bytes=len(data))
 
 
-def _load_font(px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def load_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """Pillow's bundled font at `size` px, or its fixed bitmap font where sizing is unsupported."""
     try:
-        return ImageFont.load_default(size=max(8, px // 9))
+        return ImageFont.load_default(size=size)
     except (TypeError, OSError, ImportError):
         return ImageFont.load_default()
 
@@ -170,7 +172,7 @@ def _render_placeholder(kind: str, px: int) -> Thumbnail:
     label = _PLACEHOLDER_LABELS[kind]
     tile = Image.new("RGB", (px, px), _PLACEHOLDER_BACKGROUND)
     draw = ImageDraw.Draw(tile)
-    font = _load_font(px)
+    font = load_font(max(8, px // 9))
     left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
     x = (px - (right - left)) / 2 - left
     y = (px - (bottom - top)) / 2 - top

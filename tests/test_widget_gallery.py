@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,15 +16,17 @@ from ipywidgets.widgets.widget import _instances
 from PIL import Image
 
 from qamera_widgets.client import AsyncQameraClient, QameraClient, Scenery
-from qamera_widgets.widgets._common import descendants
 from qamera_widgets.widgets.gallery import (
     CONTACT_SHEET_LABEL_PX,
     CONTACT_SHEET_MARGIN,
     EMPTY_MESSAGE,
     LOADING_MESSAGE,
+    REAL_THUMB_CLASS,
     SLOW_MESSAGE,
     SceneryGallery,
 )
+
+from ._widget_support import eventually, tree
 
 PX = 96
 MALICIOUS = "<img src=x onerror=alert(1)>"
@@ -68,17 +69,6 @@ def scenery(index: int, *, status: str = "DONE", name: str | None = None, voting
     )
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
-
-
-def tree(gallery: SceneryGallery) -> list[widgets.Widget]:
-    return [gallery, *descendants(gallery)]
-
-
 def tree_ids(gallery: SceneryGallery) -> set[str]:
     return {w.model_id for w in tree(gallery)}
 
@@ -107,6 +97,7 @@ async def test_first_page_shows_real_thumbnails_of_the_promised_size(make_sandbo
         assert card.image.format == image.format.lower()
         assert image.size == (PX, PX)
         assert card.thumb.placeholder is None
+        assert REAL_THUMB_CLASS in card.image._dom_classes
         assert 0 < len(card.image.value) < 20_000
     assert len(gallery.sceneries) == 12
     assert "12 of 12" in gallery._count.value
@@ -144,6 +135,7 @@ async def test_cdn_failures_become_failed_placeholders(make_sandbox, client_for,
     failed = gallery.loader.placeholder("failed", size=PX)
     for card in visible_cards(gallery):
         assert card.thumb.placeholder == "failed"
+        assert REAL_THUMB_CLASS not in card.image._dom_classes
         assert bytes(card.image.value) == failed.data
         assert decoded(card).size == (PX, PX)
     assert gallery.status_message == ""
@@ -163,6 +155,23 @@ async def test_unfinished_and_pictureless_sceneries_get_their_placeholders(make_
     await gallery.wait_idle()
     kinds = {card.scenery.id: card.thumb.placeholder for card in visible_cards(gallery)}
     assert kinds == {"s1": "rendering", "s2": "rendering", "s3": "failed", "s4": "no preview"}
+    assert not any(REAL_THUMB_CLASS in card.image._dom_classes for card in gallery._cards)
+
+
+async def test_a_card_that_shows_a_placeholder_again_loses_the_real_thumbnail_class(
+    make_sandbox, client_for, galleries
+):
+    sandbox = make_sandbox(library=2, cdn_latency_ms=300)
+    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
+    galleries.append(gallery)
+    await gallery.refresh()
+    first = visible_cards(gallery)[0]
+    assert REAL_THUMB_CLASS in first.image._dom_classes
+    # Another list puts a new scenery on the card: its loading tile is not a real thumbnail.
+    gallery.show_sceneries([scenery(90, thumbnail=first.scenery.thumbnail + "?new")])
+    assert REAL_THUMB_CLASS not in gallery._cards[0].image._dom_classes
+    await gallery.wait_idle()
+    assert REAL_THUMB_CLASS in gallery._cards[0].image._dom_classes
 
 
 async def test_a_hostile_name_is_shown_as_text(make_sandbox, client_for, galleries):
@@ -242,6 +251,33 @@ async def test_a_late_thumbnail_never_lands_on_a_card_that_moved_on(make_sandbox
     other = gallery.sceneries[0].thumbnail  # page 0's first picture, loaded for an older generation
     await gallery._load_card(card, card.generation - 1, other)
     assert bytes(card.image.value) == shown
+
+
+async def test_an_older_refresh_never_overwrites_a_list_shown_after_it(make_sandbox, client_for, galleries):
+    sandbox = make_sandbox(library=3)
+    client = client_for(sandbox)
+    gallery = SceneryGallery(client, thumb_px=PX, autoload=False)
+    galleries.append(gallery)
+    listing = asyncio.Event()
+    answer = asyncio.Event()
+    list_sceneries = client.list_sceneries
+
+    async def held_list(status_filter: str = "all") -> list[Scenery]:
+        found = await list_sceneries(status_filter)
+        listing.set()
+        await answer.wait()
+        return found
+
+    client.list_sceneries = held_list  # type: ignore[method-assign]
+    refreshing = asyncio.ensure_future(gallery.refresh())
+    await asyncio.wait_for(listing.wait(), 10)
+    newer = [scenery(n, status="PROCESSING") for n in range(5)]
+    gallery.show_sceneries(newer)
+    answer.set()
+    await refreshing
+    await gallery.wait_idle()
+    assert [s.id for s in gallery.sceneries] == [s.id for s in reversed(newer)]
+    assert "5 of 5" in gallery._count.value
 
 
 async def test_show_sceneries_makes_no_request_and_keeps_unchanged_cards(make_sandbox, client_for,
@@ -386,7 +422,7 @@ async def test_loading_and_a_slow_server_are_said_in_plain_words(make_sandbox, c
     refreshing = asyncio.ensure_future(gallery.refresh())
     await asyncio.sleep(0)
     assert gallery.status_message == LOADING_MESSAGE
-    await wait_until(lambda: gallery.status_message == SLOW_MESSAGE)
+    await eventually(lambda: gallery.status_message == SLOW_MESSAGE)
     assert "retrying" in gallery._status.value
     await refreshing
     assert gallery.status_message == ""
@@ -474,13 +510,17 @@ async def test_no_credentials_reach_the_cdn_or_the_widget_state(make_sandbox, cl
 async def test_close_stops_tasks_and_closes_every_widget(make_sandbox, client_for):
     sandbox = make_sandbox(library=12, cdn_latency_ms=200)
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8)
+    await eventually(lambda: gallery._page_task is not None)  # thumbnails are on their way
     everything = tree(gallery)
     ids = [w.model_id for w in everything]
     assert len(everything) > 8 * 4
+    running = list(gallery._tasks._tasks)
+    assert running
     gallery.close()
     assert all(w.comm is None for w in everything)
     assert not any(model_id in _instances for model_id in ids)
-    assert len(gallery._tasks) <= 1  # only the loader shutting down
+    await asyncio.wait(running, timeout=2)
+    assert all(task.cancelled() for task in running)
     await gallery.wait_idle()
     assert isinstance(gallery, widgets.VBox)
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import ipywidgets as widgets
 import traitlets
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from ..client import AsyncQameraClient, Scenery
-from ..thumbnails import Thumbnail, ThumbnailLoader
+from ..thumbnails import Thumbnail, ThumbnailLoader, load_font
 from ._common import (
     AnyClient,
     StaticHTMLFallback,
@@ -34,6 +34,7 @@ from ._common import (
     describe_error,
     escape,
     logger,
+    loop_running,
     set_visible,
 )
 
@@ -57,14 +58,8 @@ _CARD_BORDER = "1px solid #e5e7eb"
 _SELECTED_BORDER = "1px solid #1a5fb4"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
-
-
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+REAL_THUMB_CLASS = "qw-thumb-real"
+"""On a card's image while it shows a downloaded thumbnail, not a placeholder or the loading tile."""
 
 
 def _blank_tile(px: int) -> Thumbnail:
@@ -113,13 +108,6 @@ def _format_date(moment: datetime | None) -> str:
 
 def _data_uri(thumb: Thumbnail) -> str:
     return f"data:image/{thumb.format};base64,{base64.b64encode(thumb.data).decode('ascii')}"
-
-
-def _load_font(px: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    try:
-        return ImageFont.load_default(size=px)
-    except (TypeError, OSError, ImportError):
-        return ImageFont.load_default()
 
 
 def _fit_text(draw: ImageDraw.ImageDraw, text: str, font: Any, width: int) -> str:
@@ -183,9 +171,14 @@ class _Card:
         )
 
     def set_thumb(self, thumb: Thumbnail, *, final: bool) -> None:
+        real = final and thumb.placeholder is None
         with self.image.hold_sync():
             self.image.format = thumb.format
             self.image.value = thumb.data
+            if real:
+                self.image.add_class(REAL_THUMB_CLASS)
+            else:
+                self.image.remove_class(REAL_THUMB_CLASS)
         self.thumb = thumb
         self.loaded = final
 
@@ -405,9 +398,11 @@ class SceneryGallery(StaticHTMLFallback, widgets.VBox):
         """Show a list someone else already fetched (the Studio's poll) without another request.
 
         The list is taken as the account's full list, so the Approved toggle still applies.
-        Cards whose scenery did not change keep their thumbnail untouched.
+        Cards whose scenery did not change keep their thumbnail untouched. A `refresh()` still in
+        flight is superseded: its older list is dropped when it arrives.
         """
         self._started = True
+        self._fetch_generation += 1
         self._replace_list(list(sceneries))
 
     async def wait_idle(self) -> None:
@@ -436,7 +431,7 @@ class SceneryGallery(StaticHTMLFallback, widgets.VBox):
             "RGB", (cols * (px + margin) + margin, rows * (px + label + margin) + margin), (255, 255, 255)
         )
         draw = ImageDraw.Draw(sheet)
-        font = _load_font(max(9, label - 8))
+        font = load_font(max(9, label - 8))
         for index, scenery in enumerate(chosen):
             row, col = divmod(index, cols)
             x = margin + col * (px + margin)
@@ -478,7 +473,7 @@ class SceneryGallery(StaticHTMLFallback, widgets.VBox):
             link.unlink()
         for widget in descendants(self):
             widget.close()
-        if self._owns_loader and _loop_running():
+        if self._owns_loader and loop_running():
             self._tasks.spawn(self.loader.aclose(), name="gallery-loader-close")
         super().close()
 
@@ -519,7 +514,7 @@ class SceneryGallery(StaticHTMLFallback, widgets.VBox):
         )
 
     def _start(self) -> None:
-        if _loop_running():
+        if loop_running():
             self._spawn_refresh()
 
     def _spawn_refresh(self) -> None:
@@ -585,12 +580,11 @@ class SceneryGallery(StaticHTMLFallback, widgets.VBox):
         wanted: list[tuple[_Card, int, str]] = []
         self._quiet = True
         try:
-            with self.hold_sync():
-                for index, card in enumerate(self._cards):
-                    scenery = items[index] if index < len(items) else None
-                    url = self._show_on_card(card, scenery, selected)
-                    if url is not None:
-                        wanted.append((card, card.generation, url))
+            for index, card in enumerate(self._cards):
+                scenery = items[index] if index < len(items) else None
+                url = self._show_on_card(card, scenery, selected)
+                if url is not None:
+                    wanted.append((card, card.generation, url))
         finally:
             self._quiet = False
         self._update_labels()
@@ -712,11 +706,8 @@ class SceneryGallery(StaticHTMLFallback, widgets.VBox):
         return f"{len(self._view)} of {len(self._all)}"
 
     def _update_labels(self) -> None:
-        count = self._page_text()
-        with self._count.hold_sync():
-            self._count.value = f"<span>{escape(self._count_text())}</span>"
-        with self._page_label.hold_sync():
-            self._page_label.value = f"<span>{escape(count)}</span>"
+        self._count.value = f"<span>{escape(self._count_text())}</span>"
+        self._page_label.value = f"<span>{escape(self._page_text())}</span>"
         self._prev.disabled = self.page <= 0
         self._next.disabled = self.page >= self.page_count - 1
         if self._fetch_error is not None:

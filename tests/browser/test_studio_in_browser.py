@@ -18,11 +18,13 @@ KERNEL_STATUS = """() => { const w = window.jupyterapp && window.jupyterapp.shel
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
   return k ? k.status : null; }"""
 
-# DONE cards in the gallery whose thumbnail is a decoded image of real size.
+# DONE cards in the gallery showing a downloaded thumbnail (the gallery marks those, never a
+# placeholder tile, with qw-thumb-real), decoded by the browser.
 DONE_CARDS_WITH_IMAGES = """() => Array.from(document.querySelectorAll('.qw-gallery .qw-card'))
   .filter(c => c.offsetParent !== null &&
     Array.from(c.querySelectorAll('.qw-badge')).some(b => b.textContent.trim() === 'DONE'))
-  .filter(c => { const img = c.querySelector('img'); return img && img.complete && img.naturalWidth > 0; })
+  .filter(c => { const img = c.querySelector('img.qw-thumb-real');
+    return img && img.complete && img.naturalWidth > 0; })
   .length"""
 
 RECORD_STATUSES = """() => Array.from(document.querySelectorAll('.qw-record-status'))
