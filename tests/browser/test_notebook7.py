@@ -32,7 +32,14 @@ def test_studio_in_notebook7_runs_and_updates(page: Page, notebook7_server: str,
             return s.length >= 3 && s.every(t => /DONE|FAILED/.test(t)); }}""",
         timeout=120_000,
     )
-    expect(page.locator(".qw-gallery .qw-card img").first).to_be_visible()
-    assert page.locator(".qw-gallery .qw-card img").first.evaluate("i => i.naturalWidth") > 0
+    # Every DONE card on the page ends up with a real (not placeholder) thumbnail, decoded by the browser.
+    page.wait_for_function(
+        """() => { const done = Array.from(document.querySelectorAll('.qw-gallery .qw-card'))
+              .filter(c => c.offsetParent !== null && Array.from(c.querySelectorAll('.qw-badge'))
+                .some(b => b.textContent.trim() === 'DONE'));
+            return done.length > 0 && done.every(c => { const i = c.querySelector('img.qw-thumb-real');
+              return i && i.complete && i.naturalWidth > 0; }); }""",
+        timeout=60_000,
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "notebook7-studio.png"), full_page=True)
