@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -9,11 +11,12 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from ipywidgets.widgets.widget import _instances
 
 from qamera_widgets.client import AsyncQameraClient, Registration, Scenery
 from qamera_widgets.journal import Journal
 from qamera_widgets.thumbnails import ThumbnailLoader
-from qamera_widgets.tracking import WAITING, RecordState, TrackerEvent, tracker_for
+from qamera_widgets.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
 from qamera_widgets.widgets.board import StatusBoard, count_statuses, format_elapsed
 from qamera_widgets.widgets.form import PromptForm
 
@@ -23,8 +26,6 @@ NOW = datetime(2026, 3, 20, 13, 0, tzinfo=timezone.utc)
 
 
 pytestmark = pytest.mark.usefixtures("widgets_home")
-
-
 
 
 class FakeTracker:
@@ -70,13 +71,15 @@ def registration(ids: tuple[str, ...], prompt: str = "Pastel podium") -> Registr
     )
 
 
-def offline_board(tmp_path: Path, closing: list[Any]) -> tuple[StatusBoard, FakeTracker]:
-    tracker = FakeTracker()
+def offline_board(
+    tmp_path: Path, closing: list[Any], tracker: Any = None, journal: Journal | None = None
+) -> tuple[StatusBoard, Any]:
+    tracker = tracker if tracker is not None else FakeTracker()
     client = AsyncQameraClient("mk_test_k1.secretpart", "http://127.0.0.1:9")
     board = StatusBoard(
         client,
-        tracker=tracker,  # type: ignore[arg-type]
-        journal=Journal(tmp_path / "j.jsonl"),
+        tracker=tracker,
+        journal=journal if journal is not None else Journal(tmp_path / "j.jsonl"),
         loader=ThumbnailLoader(size=32),
     )
     closing.append(board)
@@ -112,6 +115,93 @@ async def test_an_update_touches_only_the_cells_of_records_that_changed(
     assert html_text(section.counts) == "1 done, 1 failed, 1 running"
     assert html_text(section.credits) == "10 credits consumed, 10 refunded, 10 still reserved"
     assert (section.progress.value, section.progress.max) == (2, 3)
+
+
+async def test_a_prepared_section_is_filled_in_without_building_a_widget(
+    tmp_path: Path, closing: list[Any]
+) -> None:
+    board, tracker = offline_board(tmp_path, closing)
+    slot = board.prepare("Pastel podium", 3)
+    assert board.sections.children == (slot.box,) and slot.box.layout.display == "none"
+    assert len(slot.records.children) == 3 and board.record_ids == ()
+    assert "waiting for the server to confirm" in html_text(slot.header)
+    assert "No batches tracked" in board.static_html()
+    models_before = set(_instances)
+    board.track(registration(("a", "b", "c")), slot=slot)
+    assert set(_instances) == models_before, "filling a prepared section builds no widget"
+    assert board.sections.children == (slot.box,) and slot.box.layout.display is None
+    assert board.empty.layout.display == "none"
+    assert board.record_ids == ("a", "b", "c") and board._batches["batch-1"] is slot
+    assert [html_text(row.ident) for row in slot.rows] == ["a", "b", "c"]
+    assert "batch batch-1" in html_text(slot.header) and "3 records" in html_text(slot.header)
+    tracker.emit("update", {"b": state("b", "DONE")})
+    assert html_text(slot.counts) == "1 done, 0 failed, 2 running"
+    assert (slot.progress.value, slot.progress.max) == (1, 3)
+
+
+async def test_a_released_section_is_hidden_and_reused_by_the_next_submission(
+    tmp_path: Path, closing: list[Any]
+) -> None:
+    board, _tracker = offline_board(tmp_path, closing)
+    slot = board.prepare("Refused for lack of credits", 3)
+    surplus = slot.rows[2].box
+    board.release(slot)
+    assert slot.box.layout.display == "none" and board.record_ids == ()
+    again = board.prepare("A smaller job", 2)
+    assert again is slot and board.sections.children == (slot.box,)
+    assert len(slot.rows) == 2 and len(slot.records.children) == 2 and surplus.comm is None
+    bigger = board.prepare("Another pending submission", 4)
+    assert bigger is not slot and len(bigger.records.children) == 4
+    board.track(registration(("x", "y")), slot=slot)
+    assert slot.box.layout.display is None and board.record_ids == ("x", "y")
+    board.track(registration(("x", "y")), slot=bigger)
+    assert bigger.box.layout.display == "none", "an already shown batch gives the section back"
+    assert board.prepare("reuses it", 1) is bigger
+
+
+async def test_tracking_timed_out_records_again_watches_them_again(
+    tmp_path: Path, closing: list[Any]
+) -> None:
+    class Lister:
+        status = "PROCESSING"
+
+        async def list_sceneries(self, status_filter: str = "all") -> list[Scenery]:
+            return [Scenery("a", "Scenery a", None, self.status, "PENDING", NOW)]
+
+    lister = Lister()
+    now = [0.0]
+    tracker = JobTracker(lister, clock=lambda: now[0], deadline=10, poll_interval=0.01)
+    board, _ = offline_board(tmp_path, closing, tracker=tracker)
+    try:
+        board.track(["a"])
+        await eventually(lambda: board.statuses["a"] == "PROCESSING")
+        now[0] = 11
+        await eventually(lambda: board.statuses["a"] == TIMED_OUT)
+        assert "track them again" in html_text(board.banner)
+        await eventually(lambda: not tracker.running)
+        board.track(["a"])
+        assert board.statuses["a"] == "PROCESSING" and tracker.running
+        assert board.banner.layout.display == "none"
+        lister.status = "DONE"
+        await eventually(lambda: board.statuses["a"] == "DONE")
+    finally:
+        await tracker.close()
+
+
+async def test_final_statuses_are_journaled_in_a_worker_thread(tmp_path: Path, closing: list[Any]) -> None:
+    writers: list[int] = []
+
+    class WatchedJournal(Journal):
+        def record_final(self, base_url: str, statuses: Mapping[str, str]) -> None:
+            writers.append(threading.get_ident())
+            super().record_final(base_url, statuses)
+
+    journal = WatchedJournal(tmp_path / "j.jsonl")
+    board, tracker = offline_board(tmp_path, closing, journal=journal)
+    board.track(registration(("a", "b")))
+    tracker.emit("update", {"a": state("a", "DONE"), "b": state("b", "FAILED")})
+    await eventually(lambda: journal.path.exists() and "FAILED" in journal.path.read_text())
+    assert len(writers) == 1 and writers[0] != threading.get_ident()
 
 
 async def test_tracker_problems_show_in_a_banner_inside_the_board(tmp_path: Path, closing: list[Any]) -> None:
@@ -275,9 +365,12 @@ async def test_close_stops_polling_for_its_records_and_closes_every_widget(
     tracker = tracker_for(client)
     await eventually(lambda: all(s.status != WAITING for s in tracker.states.values()))
     widgets_before = tree(first)
+    running = list(first._tasks._tasks)
+    assert running, "the elapsed-time ticker runs while records are unfinished"
     first.close()
     assert all(w.comm is None for w in widgets_before)
-    await eventually(lambda: len(first._tasks) == 0, timeout=2)
+    await asyncio.wait(running, timeout=2)
+    assert all(task.cancelled() for task in running)
     assert tracker.running, "the other board still shows these records"
     second.close()
     assert not tracker.running

@@ -1,9 +1,11 @@
 """StatusBoard: one section per submitted batch and one live row per record, fed by the shared tracker.
 
 The board never polls: it subscribes to the client's `JobTracker`, which makes one list request per
-tick for every board and gallery of that client. Rows are built when a batch is tracked and each
-update touches only the cells of the records that changed, so a board of a hundred records stays
-cheap to keep live in the browser.
+tick for every board and gallery of that client. Widgets are only ever built synchronously, in the
+cell or click handler that asks for them (`track`, `resume`, or `prepare` ahead of a submission);
+background work (tracker events, a confirmed submission filling a prepared section, thumbnails)
+only changes traits, and each update touches only the cells of the records that changed, so a board
+of a hundred records stays cheap to keep live in the browser, and works in Voila.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import ipywidgets as widgets
 from ..client import Registration, Scenery
 from ..client._base import CREDITS_PER_ITEM, utc_now
 from ..client.models import FAILED_STATUSES, TERMINAL_STATUSES
-from ..journal import Journal, JournalBatch
+from ..journal import Journal, JournalBatch, batch_key
 from ..thumbnails import ThumbnailLoader
 from ..tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
 from ._common import (
@@ -34,10 +36,11 @@ from ._common import (
     descendants,
     escape,
     excerpt,
+    loop_running,
     set_visible,
 )
 
-__all__ = ["BatchCounts", "StatusBoard", "count_statuses", "format_elapsed"]
+__all__ = ["BatchCounts", "BatchSection", "StatusBoard", "count_statuses", "format_elapsed"]
 
 logger = logging.getLogger("qamera_widgets.widgets")
 
@@ -112,15 +115,11 @@ def format_elapsed(seconds: float) -> str:
 _open_boards: weakref.WeakSet[StatusBoard] = weakref.WeakSet()
 
 
-def _is_settled(status: str) -> bool:
-    return status in TERMINAL_STATUSES or status == TIMED_OUT
-
-
 def _status_badge(status: str) -> str:
     return badge_html(_STATUS_LABELS.get(status, status), STATUS_COLOURS.get(status))
 
 
-@dataclass
+@dataclass(eq=False)
 class _Row:
     """The widgets of one record and what they currently show, so unchanged cells are left alone."""
 
@@ -128,6 +127,7 @@ class _Row:
     started: datetime
     box: widgets.HBox
     image: widgets.Image
+    ident: widgets.HTML
     status_cell: widgets.HTML
     elapsed: widgets.Label
     status: str = WAITING
@@ -135,17 +135,26 @@ class _Row:
     thumbnail_for: tuple[str, str | None] | None = None
 
 
-@dataclass
-class _Batch:
-    key: str
-    prompt: str
-    batch_id: str
-    submitted_at: datetime
-    record_ids: tuple[str, ...]
+@dataclass(eq=False)
+class BatchSection:
+    """The widgets of one batch section and the batch they show.
+
+    Returned by `StatusBoard.prepare()` as a hidden section waiting for its submission; hand it back
+    to `track(registration, slot=...)` or `release()`. `key` stays empty until a batch fills it.
+    """
+
     box: widgets.VBox
+    header: widgets.HTML
     progress: widgets.IntProgress
     counts: widgets.HTML
     credits: widgets.HTML
+    records: widgets.VBox
+    rows: list[_Row]
+    prompt: str = ""
+    key: str = ""
+    batch_id: str = ""
+    submitted_at: datetime = field(default_factory=utc_now)
+    record_ids: tuple[str, ...] = ()
     journaled: set[str] = field(default_factory=set)
 
 
@@ -172,10 +181,14 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
         self._journal = journal if journal is not None else Journal()
         self._tasks = TaskSet()
         self._rows: dict[str, _Row] = {}
-        self._batches: dict[str, _Batch] = {}
+        self._batches: dict[str, BatchSection] = {}
         self._batch_of: dict[str, str] = {}
+        self._prepared: list[BatchSection] = []
+        self._spare: list[BatchSection] = []
+        self._journal_writes: set[asyncio.Future[OSError | None]] = set()
         self._adhoc = 0
         self._ticker: asyncio.Task[None] | None = None
+        self._banner_kind = ""
         self._closed = False
 
         self.title = widgets.HTML("<b>Status board</b>")
@@ -210,44 +223,98 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
     def status_cell(self, record_id: str) -> widgets.HTML:
         return self._rows[record_id].status_cell
 
-    def track(self, target: Registration | JournalBatch | Iterable[str] | str) -> None:
-        """Show a batch (or plain record ids) and follow it live; records already shown are skipped."""
+    def prepare(self, prompt: str, count: int) -> BatchSection:
+        """Build a hidden section of `count` rows now, for a submission whose answer is still on its way.
+
+        Call it where widgets may be built (the click handler or cell that starts the submission);
+        `track(registration, slot=section)` then only fills in ids and statuses and shows it, so the
+        background task that receives the confirmation creates no widget. A `release()`d section is
+        reused by the next `prepare()`.
+        """
+        if self._closed:
+            raise RuntimeError("This StatusBoard is closed; create a new one.")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be a whole number of at least 1, not {count!r}.")
+        section = self._spare.pop() if self._spare else self._make_section([])
+        now = utc_now()
+        rows = section.rows[:count] + [self._make_row("", now) for _ in range(count - len(section.rows))]
+        for surplus in section.rows[count:]:
+            surplus.box.close()
+            for child in descendants(surplus.box):
+                child.close()
+        section.rows = rows
+        section.records.children = [row.box for row in rows]
+        section.prompt = prompt
+        section.header.value = _header_html(prompt, "", None, count)
+        set_visible(section.box, False)
+        others = [box for box in self.sections.children if box is not section.box]
+        self.sections.children = (section.box, *others)
+        self._prepared.append(section)
+        return section
+
+    def release(self, slot: BatchSection) -> None:
+        """Give back a prepared section whose submission was not confirmed; it stays hidden for reuse."""
+        if slot in self._prepared:
+            self._prepared.remove(slot)
+            set_visible(slot.box, False)
+            self._spare.append(slot)
+
+    def track(
+        self,
+        target: Registration | JournalBatch | Iterable[str] | str,
+        *,
+        slot: BatchSection | None = None,
+    ) -> None:
+        """Show a batch (or plain record ids) and follow it live; records already shown are skipped,
+        except that timed-out ones are watched again.
+
+        With `slot` (from `prepare()`), the batch fills that prepared section instead of a new one.
+        """
         if self._closed:
             raise RuntimeError("This StatusBoard is closed; create a new one.")
         if isinstance(target, Registration):
             self._add_batch(
-                target.batch_id or ",".join(target.record_ids), target.preferences, target.batch_id,
-                target.submitted_at, target.record_ids, {},
+                batch_key(target.batch_id, target.record_ids), target.preferences, target.batch_id,
+                target.submitted_at, target.record_ids, {}, slot,
             )
         elif isinstance(target, JournalBatch):
             self._add_batch(
-                target.batch_id or ",".join(target.record_ids), target.prompt, target.batch_id,
-                target.submitted_at, target.record_ids, target.final,
+                target.key, target.prompt, target.batch_id, target.submitted_at, target.record_ids,
+                target.final, slot,
             )
         else:
             ids = (target,) if isinstance(target, str) else tuple(str(i) for i in target)
             self._adhoc += 1
-            self._add_batch(f"records-{self._adhoc}", "", "", utc_now(), ids, {})
+            self._add_batch(f"records-{self._adhoc}", "", "", utc_now(), ids, {}, slot)
 
     def resume(self) -> list[JournalBatch]:
-        """Re-attach to this server's and key's unfinished batches from the journal (after a restart)."""
+        """Re-attach to this server's and key's unfinished batches from the journal (after a restart).
+
+        Returns the batches newly shown; those already shown are only watched again if they timed out.
+        """
         pending = self._journal.pending(base_url=self._client.base_url, key_id=self._client.key_id)
         resumed = []
         for batch in pending:
-            key = batch.batch_id or ",".join(batch.record_ids)
-            if key in self._batches:
-                continue
+            shown = batch.key in self._batches
             self.track(batch)
-            resumed.append(batch)
+            if not shown:
+                resumed.append(batch)
         return resumed
 
     async def wait(self, timeout: float | None = None) -> dict[str, RecordState]:
-        """Until every record on the board is terminal (or timed out here); returns their states."""
+        """Until every record on the board is terminal (or timed out here) and its final status is in the
+        journal; returns their states."""
         waited = [i for i in self._rows if i in self._tracker.states]
-        return await self._tracker.wait(waited, timeout=timeout)
+        states = await self._tracker.wait(waited, timeout=timeout)
+        if self._journal_writes:
+            await asyncio.wait(set(self._journal_writes))
+        return states
 
     def close(self) -> None:
-        """Stop this board's tasks, stop polling for records no other open board shows, close the tree."""
+        """Stop this board's tasks, stop polling for records no other open board shows, close the tree.
+
+        Final statuses already handed to a journal thread are still written.
+        """
         if self._closed:
             return
         self._closed = True
@@ -298,33 +365,70 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
         submitted_at: datetime,
         record_ids: tuple[str, ...],
         final: Mapping[str, str],
+        slot: BatchSection | None,
     ) -> None:
-        """Build the section and its rows now, in the caller's cell, then start following it."""
+        """Fill `slot` or build a section now, in the caller's cell, then start following the batch."""
+        self._track_timed_out_again(record_ids)
         new_ids = tuple(dict.fromkeys(i for i in record_ids if i not in self._rows))
         if key in self._batches or not new_ids:
+            if slot is not None:
+                self.release(slot)
             return
+        if slot is not None and slot in self._prepared:
+            self._prepared.remove(slot)
+            batch = slot
+        else:
+            batch = self._make_section([])
+            self.sections.children = (batch.box, *self.sections.children)
+        rows = self._rows_for(batch, new_ids, submitted_at)
         known = self._tracker.states
-        rows = []
-        for record_id in new_ids:
-            row = self._make_row(record_id, submitted_at)
+        for record_id, row in zip(new_ids, rows, strict=True):
             self._rows[record_id] = row
             self._batch_of[record_id] = key
-            rows.append(row)
             state = known.get(record_id)
             if state is not None:
                 self._show_state(row, state)
             elif record_id in final:
-                self._show_status(row, final[record_id], utc_now())
-        batch = self._make_batch(key, prompt, batch_id, submitted_at, new_ids, rows)
+                self._show_status(row, RecordState(record_id, final[record_id], None, utc_now()))
+        batch.key, batch.prompt, batch.batch_id = key, prompt, batch_id
+        batch.submitted_at, batch.record_ids = submitted_at, new_ids
         batch.journaled.update(i for i in new_ids if i in final)
+        batch.header.value = _header_html(prompt, batch_id, submitted_at, len(new_ids))
+        batch.progress.max = max(len(new_ids), 1)
         self._batches[key] = batch
-        self.sections.children = (batch.box, *self.sections.children)
+        set_visible(batch.box, True)
         set_visible(self.empty, False)
         self._refresh_batch(batch)
         unfinished = [i for i in new_ids if i not in final]
         if unfinished:
             self._tracker.track(unfinished)
         self._ensure_ticker()
+
+    def _rows_for(self, batch: BatchSection, record_ids: tuple[str, ...], started: datetime) -> list[_Row]:
+        """The section's rows given these records' ids; a prepared section only needs new trait values."""
+        missing = len(record_ids) - len(batch.rows)
+        if missing > 0:
+            # Only when the server answers with more ids than were asked for, or for a new section.
+            batch.rows.extend(self._make_row("", started) for _ in range(missing))
+            batch.records.children = [row.box for row in batch.rows]
+        for surplus in batch.rows[len(record_ids):]:
+            set_visible(surplus.box, False)
+        rows = batch.rows[: len(record_ids)]
+        for record_id, row in zip(record_ids, rows, strict=True):
+            row.record_id = record_id
+            row.started = started
+            row.ident.value = _ident_html(record_id)
+        batch.rows = rows
+        return rows
+
+    def _track_timed_out_again(self, record_ids: Iterable[str]) -> None:
+        """Tracking records that timed out here watches them again, as the timed-out banner promises."""
+        again = [i for i in record_ids if i in self._rows and self._rows[i].status == TIMED_OUT]
+        if not again:
+            return
+        if self._banner_kind == "timed_out":
+            self._set_banner("", "", "", kind="")
+        self._tracker.track(again)
 
     def _make_row(self, record_id: str, started: datetime) -> _Row:
         tile = self.loader.placeholder("rendering")
@@ -334,7 +438,7 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
             layout=widgets.Layout(width=f"{THUMB_DISPLAY_PX}px", height=f"{THUMB_DISPLAY_PX}px"),
         )
         image.add_class("qw-record-thumb")
-        ident = widgets.HTML(f"<code>{escape(record_id)}</code>", layout=widgets.Layout(width="230px"))
+        ident = widgets.HTML(_ident_html(record_id), layout=widgets.Layout(width="230px"))
         ident.add_class("qw-record-id")
         status_cell = widgets.HTML(_status_badge(WAITING), layout=widgets.Layout(width="140px"))
         status_cell.add_class("qw-record-status")
@@ -342,26 +446,12 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
         elapsed.add_class("qw-record-elapsed")
         box = widgets.HBox([image, ident, status_cell, elapsed], layout=widgets.Layout(align_items="center"))
         box.add_class("qw-record")
-        return _Row(record_id, started, box, image, status_cell, elapsed)
+        return _Row(record_id, started, box, image, ident, status_cell, elapsed)
 
-    def _make_batch(
-        self,
-        key: str,
-        prompt: str,
-        batch_id: str,
-        submitted_at: datetime,
-        record_ids: tuple[str, ...],
-        rows: list[_Row],
-    ) -> _Batch:
-        title = escape(excerpt(prompt, PROMPT_EXCERPT_CHARS)) if prompt else "Tracked records"
-        batch_label = f"batch <code>{escape(batch_id)}</code> · " if batch_id else ""
-        header = widgets.HTML(
-            f"<div title='{escape(prompt)}'><b>{title}</b><br><small>{batch_label}submitted "
-            f"{escape(submitted_at.astimezone().strftime('%Y-%m-%d %H:%M:%S'))} · "
-            f"{len(record_ids)} records</small></div>"
-        )
+    def _make_section(self, rows: list[_Row]) -> BatchSection:
+        header = widgets.HTML()
         header.add_class("qw-batch-header")
-        progress = widgets.IntProgress(value=0, min=0, max=max(len(record_ids), 1), bar_style="info")
+        progress = widgets.IntProgress(value=0, min=0, max=max(len(rows), 1), bar_style="info")
         progress.add_class("qw-batch-progress")
         counts = widgets.HTML()
         counts.add_class("qw-batch-counts")
@@ -374,19 +464,19 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
             layout=widgets.Layout(border="1px solid #ddd", padding="6px", margin="0 0 8px 0"),
         )
         box.add_class("qw-batch")
-        return _Batch(key, prompt, batch_id, submitted_at, record_ids, box, progress, counts, credits)
+        return BatchSection(box, header, progress, counts, credits, records, list(rows))
 
     def _on_event(self, event: TrackerEvent) -> None:
         if self._closed:
             return
         if event.kind == "problem":
-            self._set_banner(event.message, "#8a6d00", "#fff8e1")
+            self._set_banner(event.message, "#8a6d00", "#fff8e1", kind=event.kind)
         elif event.kind == "stopped":
-            self._set_banner(event.message, "#b3261e", "#fdecea")
+            self._set_banner(event.message, "#b3261e", "#fdecea", kind=event.kind)
         elif event.kind == "recovered":
-            self._set_banner("", "", "")
+            self._set_banner("", "", "", kind="")
         elif event.kind == "timed_out" and any(i in self._rows for i in event.changes):
-            self._set_banner(event.message, "#555", "#f1f1f1")
+            self._set_banner(event.message, "#555", "#f1f1f1", kind=event.kind)
         touched: set[str] = set()
         for record_id, state in event.changes.items():
             row = self._rows.get(record_id)
@@ -402,20 +492,19 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
             self._ensure_ticker()
 
     def _show_state(self, row: _Row, state: RecordState) -> None:
-        self._show_status(row, state.status, state.since)
+        self._show_status(row, state)
         if state.status == "DONE":
             self._show_thumbnail(row, state.scenery.thumbnail if state.scenery is not None else None)
 
-    def _show_status(self, row: _Row, status: str, since: datetime) -> None:
-        if status != row.status:
-            row.status = status
-            row.status_cell.value = _status_badge(status)
-            if status in FAILED_STATUSES:
+    def _show_status(self, row: _Row, state: RecordState) -> None:
+        if state.status != row.status:
+            row.status = state.status
+            row.status_cell.value = _status_badge(state.status)
+            if state.status in FAILED_STATUSES:
                 self._set_image(row, self.loader.placeholder("failed"))
-        settled = _is_settled(status)
-        if settled and row.finished_at is None:
-            row.finished_at = since
-        elif not settled:
+        if state.terminal and row.finished_at is None:
+            row.finished_at = state.since
+        elif not state.terminal:
             row.finished_at = None
         self._update_elapsed(row)
 
@@ -447,7 +536,7 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
             row.image.format = thumb.format
             row.image.value = thumb.data
 
-    def _refresh_batch(self, batch: _Batch) -> None:
+    def _refresh_batch(self, batch: BatchSection) -> None:
         statuses = {i: self._rows[i].status for i in batch.record_ids}
         counts = count_statuses(statuses.values())
         if batch.progress.value != counts.finished:
@@ -466,19 +555,35 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
         if counts.settled:
             self._journal_finals(batch, statuses)
 
-    def _journal_finals(self, batch: _Batch, statuses: Mapping[str, str]) -> None:
-        """Record what the server finished, once per record, so `resume()` stops going back to it."""
+    def _journal_finals(self, batch: BatchSection, statuses: Mapping[str, str]) -> None:
+        """Record what the server finished, once per record, so `resume()` stops going back to it.
+
+        Tracker events arrive on the kernel's loop, so the write and its fsync go to a worker thread;
+        it is handed over at once, so closing the board does not stop it.
+        """
         final = {
             i: s for i, s in statuses.items() if s in TERMINAL_STATUSES and i not in batch.journaled
         }
         if not final:
             return
-        try:
-            self._journal.record_final(self._client.base_url, final)
-        except OSError as exc:
-            logger.warning("could not record final statuses in %s: %s", self._journal.path, exc)
-            return
         batch.journaled.update(final)
+        base_url = self._client.base_url
+        if not loop_running():
+            self._finals_written(batch, final, _record_final(self._journal, base_url, final))
+            return
+        write = asyncio.get_running_loop().run_in_executor(
+            None, _record_final, self._journal, base_url, final
+        )
+        self._journal_writes.add(write)
+        write.add_done_callback(self._journal_writes.discard)
+        write.add_done_callback(
+            lambda done: None if done.cancelled() else self._finals_written(batch, final, done.result())
+        )
+
+    def _finals_written(self, batch: BatchSection, final: Mapping[str, str], error: OSError | None) -> None:
+        if error is not None:
+            logger.warning("could not record final statuses in %s: %s", self._journal.path, error)
+            batch.journaled.difference_update(final)
 
     def _update_elapsed(self, row: _Row, now: datetime | None = None) -> None:
         end = row.finished_at or now or utc_now()
@@ -504,7 +609,8 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
                 self._update_elapsed(row, now)
             await asyncio.sleep(ELAPSED_TICK_SECONDS)
 
-    def _set_banner(self, message: str, colour: str, background: str) -> None:
+    def _set_banner(self, message: str, colour: str, background: str, *, kind: str) -> None:
+        self._banner_kind = kind
         html = (
             f'<div style="color:{colour};background:{background};padding:4px 8px;border-radius:4px">'
             f"{escape(message)}</div>"
@@ -514,3 +620,27 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
         if self.banner.value != html:
             self.banner.value = html
         set_visible(self.banner, bool(message))
+
+
+def _record_final(journal: Journal, base_url: str, final: Mapping[str, str]) -> OSError | None:
+    """The journal write, for a worker thread: a failure comes back as a value for the loop to report."""
+    try:
+        journal.record_final(base_url, final)
+    except OSError as exc:
+        return exc
+    return None
+
+
+def _ident_html(record_id: str) -> str:
+    return f"<code>{escape(record_id)}</code>" if record_id else "<code>…</code>"
+
+
+def _header_html(prompt: str, batch_id: str, submitted_at: datetime | None, count: int) -> str:
+    """A section's title line; without `submitted_at` it is a submission the server has not confirmed."""
+    title = escape(excerpt(prompt, PROMPT_EXCERPT_CHARS)) if prompt else "Tracked records"
+    if submitted_at is None:
+        when = "waiting for the server to confirm"
+    else:
+        batch_label = f"batch <code>{escape(batch_id)}</code> · " if batch_id else ""
+        when = f"{batch_label}submitted {escape(submitted_at.astimezone().strftime('%Y-%m-%d %H:%M:%S'))}"
+    return f"<div title='{escape(prompt)}'><b>{title}</b><br><small>{when} · {count} records</small></div>"
