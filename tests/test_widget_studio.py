@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+import ipywidgets
 import pytest
 
-from qamera_widgets.client import Registration, Scenery
+from qamera_widgets.client import QameraClient, Registration, Scenery
+from qamera_widgets.connect import Connection
+from qamera_widgets.journal import Journal
 from qamera_widgets.tracking import RecordState, TrackerEvent, tracker_for
+from qamera_widgets.widgets import studio as studio_module
 from qamera_widgets.widgets.board import StatusBoard
 from qamera_widgets.widgets.studio import SANDBOX_BADGE_TEXT, Studio, account_text
 
@@ -22,8 +29,6 @@ NOW = datetime(2026, 3, 20, 13, 0, tzinfo=timezone.utc)
 
 
 pytestmark = pytest.mark.usefixtures("widgets_home")
-
-
 
 
 def studio_for(sandbox: Any, closing: list[Any], **options: Any) -> Studio:
@@ -43,6 +48,13 @@ async def generate(studio: Studio, prompt: str, count: int) -> Registration:
     registration = await studio.form.submit()
     assert registration is not None, studio.form.status.value
     return registration
+
+
+async def released(studio: Studio) -> None:
+    """Until what a closed Studio hands back (its client, a sandbox it started) is released."""
+    pending = list(studio._tasks._tasks)
+    if pending:
+        await asyncio.wait(pending, timeout=15)
 
 
 def port_is_open(url: str) -> bool:
@@ -145,6 +157,7 @@ async def test_from_env_without_a_key_starts_a_sandbox_and_says_so(
         assert_key_absent(studio, studio.sandbox.api_key)
     finally:
         studio.close()
+    await released(studio)
     assert not port_is_open(base_url)
 
 
@@ -165,6 +178,7 @@ async def test_from_env_with_a_key_talks_to_that_service_without_a_sandbox_badge
         assert_key_absent(studio, sandbox.api_key)
     finally:
         studio.close()
+    await released(studio)
     assert port_is_open(sandbox.base_url), "a sandbox the Studio did not start stays up"
 
 
@@ -196,7 +210,110 @@ async def test_close_stops_the_tasks_and_closes_every_widget(
     tracker = studio.board.tracker
     assert tracker.running
     widgets = tree(studio)
+    running = [task for part in (studio, studio.board, studio.gallery) for task in part._tasks._tasks]
+    assert running, "the account watcher and the board's elapsed-time ticker run"
     studio.close()
     assert all(w.comm is None for w in widgets)
     assert not tracker.running
-    await eventually(lambda: len(studio._tasks) == 0, timeout=2)
+    await asyncio.wait(running, timeout=2)
+    assert all(task.cancelled() for task in running)
+
+
+async def test_a_submission_builds_its_widgets_in_the_click_and_its_task_only_fills_them(
+    make_sandbox: Callable[..., Any], closing: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = make_sandbox(processing_seconds=(0.2, 0.4))
+    studio = studio_for(sandbox, closing)
+    await studio.gallery.wait_idle()
+    built_in: list[asyncio.Task[Any] | None] = []
+    monkeypatch.setattr(
+        ipywidgets.Widget, "_widget_construction_callback", lambda _w: built_in.append(asyncio.current_task())
+    )
+    studio.form.prompt.value = "Oak bench in a sunny courtyard"
+    studio.form.count.value = 3
+    studio.form.generate.click()
+    [section] = studio.board.sections.children
+    assert section.layout.display == "none", "hidden until the server confirms the job"
+    registration = await studio.form.submit()
+    assert registration is not None
+    assert studio.board.sections.children == (section,) and section.layout.display is None
+    assert set(studio.board.record_ids) == set(registration.record_ids)
+    await studio.wait_idle(timeout=30)
+    assert built_in, "the click built the section"
+    assert set(built_in) == {asyncio.current_task()}, "no widget was built in a background task"
+
+
+async def test_a_refused_submission_hides_its_section_and_the_next_one_reuses_it(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    sandbox = make_sandbox()
+    client = fast_client(sandbox, sandbox.issue_key(credits=40))
+    closing.append(client)
+    studio = Studio(client, refresh_debounce=0.1)
+    closing.append(studio)
+    studio.form.prompt.value = "Too expensive for this account"
+    studio.form.count.value = 10
+    assert await studio.form.submit() is None
+    [section] = studio.board.sections.children
+    assert section.layout.display == "none" and studio.board.record_ids == ()
+    assert "No batches tracked" in studio.board.static_html()
+    registration = await generate(studio, "Affordable", 3)
+    assert studio.board.sections.children == (section,) and section.layout.display is None
+    assert set(studio.board.record_ids) == set(registration.record_ids)
+
+
+async def test_closing_mid_submission_journals_the_job_before_stopping_its_sandbox(
+    monkeypatch: pytest.MonkeyPatch, widgets_home: Any
+) -> None:
+    for name in ("QAMERA_API_KEY", "QAMERA_BASE_URL", "QAMERA_SANDBOX_ADMIN_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    studio = Studio.from_env(processing_seconds=(0.05, 0.2), rate_limit=None, api_latency_ms=300)
+    assert studio.sandbox is not None
+    base_url = studio.sandbox.base_url
+    journal = Journal(widgets_home / "journal.jsonl")
+    journaled_at_client_close: list[int] = []
+    aclose = studio.client.async_client.aclose
+
+    async def watched_aclose() -> None:
+        journaled_at_client_close.append(len(journal.pending()))
+        await aclose()
+
+    monkeypatch.setattr(studio.client.async_client, "aclose", watched_aclose)
+    studio.form.prompt.value = "Closed before the server answered"
+    studio.form.count.value = 2
+    studio.form.generate.click()
+    await asyncio.sleep(0.05)
+    studio.close()
+    await released(studio)
+    [batch] = journal.pending()
+    assert batch.prompt == "Closed before the server answered" and len(batch.record_ids) == 2
+    assert journaled_at_client_close == [1], "the client (and its retries) outlive the POST in flight"
+    assert not port_is_open(base_url)
+
+
+async def test_closing_does_not_block_the_loop_while_its_sandbox_stops(
+    make_sandbox: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = make_sandbox()
+    stopped_in: list[int] = []
+
+    class SlowToStop:
+        api_key = sandbox.api_key
+
+        def account(self) -> dict[str, int]:
+            return sandbox.account()
+
+        def stop(self) -> None:
+            time.sleep(0.5)
+            stopped_in.append(threading.get_ident())
+
+    client = QameraClient(sandbox.api_key, sandbox.base_url, rate_limit_per_minute=None)
+    monkeypatch.setattr(
+        studio_module, "connect", lambda **_options: Connection(client, SlowToStop(), started_sandbox=True)
+    )
+    studio = Studio.from_env()
+    started = time.perf_counter()
+    studio.close()
+    assert time.perf_counter() - started < 0.3
+    await released(studio)
+    assert len(stopped_in) == 1 and stopped_in[0] != threading.get_ident()

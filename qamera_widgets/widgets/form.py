@@ -200,6 +200,12 @@ class PromptForm(widgets.VBox):
             return None
         return await self._await(self._start(self._unconfirmed))
 
+    async def wait_idle(self) -> None:
+        """Until the submission in flight, if any, has its answer (journaled when it was confirmed)."""
+        task = self._inflight
+        if task is not None:
+            await asyncio.wait({task})
+
     @property
     def pending_retry_key(self) -> str | None:
         """The idempotency key a "Retry safely" would reuse, while a job's outcome is unknown."""

@@ -3,6 +3,9 @@
 Write a prompt, submit it, watch the records finish on the board and see them land in the gallery.
 The gallery is fed from the tracker's own poll (no extra request), and only after a short quiet
 spell, so twenty records finishing together cause one gallery update rather than twenty.
+
+A submission's section on the board is built in the Generate click handler (hidden until the
+server confirms the job), so the background task that receives the confirmation only fills it in.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from ._common import (
     as_async_client,
     descendants,
     escape,
+    loop_running,
     set_visible,
 )
-from .board import StatusBoard
-from .form import PromptForm
+from .board import BatchSection, StatusBoard
+from .form import PromptForm, Submission
 from .gallery import SceneryGallery
 
 __all__ = ["SANDBOX_BADGE_TEXT", "Studio", "account_text"]
@@ -74,13 +78,16 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         self._connection: Connection | None = None
         self._pending_refresh: asyncio.TimerHandle | None = None
         self._latest: Sequence[Scenery] = ()
+        self._slots: dict[str, BatchSection] = {}
         self._closed = False
         self.gallery_updates = 0
 
         self.gallery = SceneryGallery(client, columns=gallery_columns)
         self.board = StatusBoard(client, loader=self.gallery.loader, journal=self._journal)
         self.form = PromptForm(client, journal=self._journal)
+        self.form.on_start(self._on_start)
         self.form.on_submit(self._on_submit)
+        self.form.observe(self._on_submitting, names="submitting")
 
         key_id = self._async_client.key_id
         where = f"{escape(self._async_client.base_url)}" + (f", key id {escape(key_id)}" if key_id else "")
@@ -137,7 +144,11 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         )
 
     def close(self) -> None:
-        """Stop the refresh timer and account task, close the three widgets, then what from_env started."""
+        """Stop the refresh timer and account task, close the three widgets, then what from_env started.
+
+        A submission in flight still gets its answer and is journaled (see `PromptForm.close`); what
+        from_env started is released after that, without blocking the kernel's loop.
+        """
         if self._closed:
             return
         self._closed = True
@@ -155,16 +166,20 @@ class Studio(StaticHTMLFallback, widgets.VBox):
             self._release(self._connection)
 
     def _release(self, connection: Connection) -> None:
-        client = connection.client
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            client.close()
-        else:
-            # Inside the kernel's loop: close the pool as a task instead of blocking the loop on it.
-            self._tasks.spawn(client.async_client.aclose(), name="qamera-studio-client-close")
+        if not loop_running():
+            connection.close()
+            return
+        self._tasks.spawn(self._release_later(connection), name="qamera-studio-release")
+
+    async def _release_later(self, connection: Connection) -> None:
+        """Close the client and stop a sandbox we started once the form's POST in flight is answered.
+
+        Stopping the sandbox joins its server thread; a worker thread waits for that instead of the loop.
+        """
+        await self.form.wait_idle()
+        await connection.client.async_client.aclose()
         if connection.started_sandbox and connection.sandbox is not None:
-            connection.sandbox.stop()
+            await asyncio.to_thread(connection.sandbox.stop)
 
     async def wait_idle(self, timeout: float | None = None) -> None:
         """Until every tracked record is terminal and the gallery shows them, skipping the debounce.
@@ -178,10 +193,28 @@ class Studio(StaticHTMLFallback, widgets.VBox):
             self._update_gallery()
         await self.gallery.wait_idle()
 
+    def _on_start(self, submission: Submission) -> None:
+        """In the click handler: the board builds this submission's section now, hidden until confirmed."""
+        if self._closed:
+            return
+        previous = self._slots.pop(submission.idempotency_key, None)
+        if previous is not None:
+            self.board.release(previous)
+        self._slots[submission.idempotency_key] = self.board.prepare(submission.preferences, submission.count)
+
     def _on_submit(self, registration: Registration) -> None:
-        self.board.track(registration)
+        """In the submission's task: only fills the prepared section's traits and shows it."""
+        self.board.track(registration, slot=self._slots.pop(registration.idempotency_key, None))
         if self.sandbox is not None:
             self._tasks.spawn(self._show_account(), name="qamera-studio-account-now")
+
+    def _on_submitting(self, change: dict[str, Any]) -> None:
+        """A submission ended without a confirmation: hide its section and keep it for the next one."""
+        if change["new"] or self._closed:
+            return
+        for slot in self._slots.values():
+            self.board.release(slot)
+        self._slots.clear()
 
     def _on_tracker_event(self, event: TrackerEvent) -> None:
         """Keep the poll's list; when something finished, schedule one gallery update for the burst."""
