@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from qamera_widgets.client import AsyncQameraClient, QameraClient
+from qamera_widgets.client import QameraClient
 from qamera_widgets.client.errors import (
     APIConnectionError,
     AuthenticationError,
@@ -36,6 +36,8 @@ from qamera_widgets.tracking import (
     TrackerEvent,
     tracker_for,
 )
+
+from ._widget_support import fast_client, quick_sleep
 
 
 def scenery(record_id: str, status: str) -> Scenery:
@@ -558,23 +560,12 @@ def test_the_registry_does_not_keep_a_client_alive() -> None:
     assert alive() is None
 
 
-async def quick_sleep(seconds: float) -> None:
-    """Real waiting, shortened: loopback tests check what is requested, not how long it waits."""
-    await asyncio.sleep(min(seconds, 0.02))
-
-
-def loopback_client(sandbox: Sandbox, api_key: str | None = None) -> AsyncQameraClient:
-    return AsyncQameraClient(
-        api_key or sandbox.api_key, sandbox.base_url, rate_limit_per_minute=None, sleep=quick_sleep
-    )
-
-
 async def test_tracks_a_sandbox_batch_until_it_matches_the_sandbox_list(
     make_sandbox: Callable[..., Sandbox],
     wait_until_terminal: Callable[..., dict[str, dict[str, Any]]],
 ) -> None:
     sandbox = make_sandbox(failure_rate=0.3, seed=5)
-    async with loopback_client(sandbox) as client:
+    async with fast_client(sandbox) as client:
         registration = await client.register_ideas("a linen backdrop with dried flowers", 8)
         tracker = JobTracker(client, sleep=quick_sleep)
         events = recorder(tracker)
@@ -595,7 +586,7 @@ async def test_subscribers_of_two_batches_share_one_sandbox_request_per_tick(san
         ticks += 1
         await quick_sleep(seconds)
 
-    async with loopback_client(sandbox) as client:
+    async with fast_client(sandbox) as client:
         first = await client.register_ideas("a concrete plinth at dusk", 5)
         second = await client.register_ideas("sand dunes under a pale sky", 5)
         sandbox.reset_stats()
@@ -614,7 +605,7 @@ async def test_sandbox_failing_a_third_of_requests_still_finishes_every_record(
     make_sandbox: Callable[..., Sandbox],
 ) -> None:
     sandbox = make_sandbox(api_error_rate=0.3, seed=11, processing_seconds=(0.3, 0.8))
-    async with loopback_client(sandbox) as client:
+    async with fast_client(sandbox) as client:
         registration = None
         for _ in range(10):
             try:
@@ -634,7 +625,7 @@ async def test_sandbox_failing_a_third_of_requests_still_finishes_every_record(
 
 async def test_revoked_sandbox_key_stops_polling_with_the_401_message(sandbox: Sandbox) -> None:
     key = sandbox.issue_key()
-    async with loopback_client(sandbox, key) as client:
+    async with fast_client(sandbox, key) as client:
         registration = await client.register_ideas("a slate tile under a lamp", 2)
         sandbox.revoke_key(key)
         tracker = JobTracker(client, sleep=quick_sleep)
