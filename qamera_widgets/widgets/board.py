@@ -238,12 +238,12 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
         section = self._spare.pop() if self._spare else self._make_section([])
         now = utc_now()
         rows = section.rows[:count] + [self._make_row("", now) for _ in range(count - len(section.rows))]
-        for surplus in section.rows[count:]:
-            surplus.box.close()
-            for child in descendants(surplus.box):
-                child.close()
+        surplus = section.rows[count:]
         section.rows = rows
         section.records.children = [row.box for row in rows]
+        for row in surplus:
+            for child in (row.box, *descendants(row.box)):
+                child.close()
         section.prompt = prompt
         section.header.value = _header_html(prompt, "", None, count)
         set_visible(section.box, False)
@@ -406,10 +406,9 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
 
     def _rows_for(self, batch: BatchSection, record_ids: tuple[str, ...], started: datetime) -> list[_Row]:
         """The section's rows given these records' ids; a prepared section only needs new trait values."""
-        missing = len(record_ids) - len(batch.rows)
-        if missing > 0:
-            # Only when the server answers with more ids than were asked for, or for a new section.
-            batch.rows.extend(self._make_row("", started) for _ in range(missing))
+        if len(record_ids) > len(batch.rows):
+            # Only for a new section, or when the server answers with more ids than were asked for.
+            batch.rows.extend(self._make_row(i, started) for i in record_ids[len(batch.rows):])
             batch.records.children = [row.box for row in batch.rows]
         for surplus in batch.rows[len(record_ids):]:
             set_visible(surplus.box, False)
