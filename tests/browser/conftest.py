@@ -101,21 +101,37 @@ def jupyter_env(tmp_path_factory: pytest.TempPathFactory, service: Any) -> dict[
     return {"root": root, "nbdir": nbdir, "env": env}
 
 
+@contextlib.contextmanager
+def serving(name: str, command: list[str], jupyter_env: dict[str, Any], port: int) -> Iterator[str]:
+    """Run one Jupyter server of ours with its log in the temp root; stop it (and its kernels) after."""
+    log = open(jupyter_env["root"] / f"{name}-{port}.log", "w")  # noqa: SIM115 - closed in finally
+    proc = subprocess.Popen(
+        command, env=jupyter_env["env"], stdout=log, stderr=subprocess.STDOUT, cwd=jupyter_env["nbdir"]
+    )
+    try:
+        wait_port(port, proc)  # only the port: a GET of Voila's / would already start a kernel
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+        log.close()
+
+
+def jupyter_server_args(app: str, port: int, jupyter_env: dict[str, Any]) -> list[str]:
+    return [
+        str(VENV_BIN / "jupyter"), app, "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+        "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={jupyter_env['nbdir']}",
+    ]
+
+
 @pytest.fixture(scope="module")
 def lab_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
     port = free_port()
-    log = open(jupyter_env["root"] / f"lab-{port}.log", "w")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "jupyter"), "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-         "--IdentityProvider.token=", "--ServerApp.password=",
-         f"--ServerApp.root_dir={jupyter_env['nbdir']}", "--LabApp.expose_app_in_browser=True",
-         "--LabApp.news_url=None", f"--LabApp.user_settings_dir={jupyter_env['root'] / 'labsettings'}",
-         f"--LabApp.workspaces_dir={jupyter_env['root'] / 'ws'}"],
-        env=jupyter_env["env"], stdout=log, stderr=subprocess.STDOUT, cwd=jupyter_env["nbdir"],
-    )
-    try:
-        wait_port(port, proc)
-        url = f"http://127.0.0.1:{port}"
+    command = [
+        *jupyter_server_args("lab", port, jupyter_env), "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=None", f"--LabApp.user_settings_dir={jupyter_env['root'] / 'labsettings'}",
+        f"--LabApp.workspaces_dir={jupyter_env['root'] / 'ws'}",
+    ]
+    with serving("lab", command, jupyter_env, port) as url:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
@@ -123,45 +139,29 @@ def lab_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
                     break
             time.sleep(0.3)
         yield url
-    finally:
-        stop(proc)
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def notebook7_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
     port = free_port()
-    log = open(jupyter_env["root"] / f"notebook-{port}.log", "w")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "jupyter"), "notebook", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-         f"--port={port}", "--IdentityProvider.token=", "--ServerApp.password=",
-         f"--ServerApp.root_dir={jupyter_env['nbdir']}", "--JupyterNotebookApp.expose_app_in_browser=True",
-         f"--JupyterNotebookApp.user_settings_dir={jupyter_env['root'] / 'labsettings'}"],
-        env=jupyter_env["env"], stdout=log, stderr=subprocess.STDOUT, cwd=jupyter_env["nbdir"],
-    )
-    try:
-        wait_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
-        log.close()
+    command = [
+        *jupyter_server_args("notebook", port, jupyter_env),
+        "--JupyterNotebookApp.expose_app_in_browser=True",
+        f"--JupyterNotebookApp.user_settings_dir={jupyter_env['root'] / 'labsettings'}",
+    ]
+    with serving("notebook", command, jupyter_env, port) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def voila_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
     port = free_port()
-    log = open(jupyter_env["root"] / f"voila-{port}.log", "w")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "voila"), "02_prompt_studio.ipynb", "--no-browser", f"--port={port}",
-         "--Voila.ip=127.0.0.1"],
-        env=jupyter_env["env"], stdout=log, stderr=subprocess.STDOUT, cwd=jupyter_env["nbdir"],
-    )
-    try:
-        wait_port(port, proc)  # a GET of / would start a kernel: check the port only
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
-        log.close()
+    command = [
+        str(VENV_BIN / "voila"), "02_prompt_studio.ipynb", "--no-browser", f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+    ]
+    with serving("voila", command, jupyter_env, port) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
