@@ -374,3 +374,26 @@ async def test_close_stops_polling_for_its_records_and_closes_every_widget(
     assert tracker.running, "the other board still shows these records"
     second.close()
     assert not tracker.running
+
+
+async def test_resume_warns_about_submissions_that_were_never_confirmed(
+    sandbox: Any, closing: list[Any], widgets_home: Path
+) -> None:
+    journal = Journal(widgets_home / "journal.jsonl")
+    sandbox.set_faults(drop_after_register=1)
+    before = fast_client(sandbox)
+    form = PromptForm(before, journal=journal)
+    form.prompt.value, form.count.value = "Velvet drape, moody light", 2
+    assert await form.submit() is None
+    key = form.pending_retry_key
+    form.close()
+    await before.aclose()
+
+    after = fast_client(sandbox)
+    closing.append(after)
+    board = StatusBoard(after, journal=Journal(widgets_home / "journal.jsonl"))
+    closing.append(board)
+    assert board.resume() == []
+    text = html_text(board.banner)
+    assert key is not None and key in text and "never confirmed" in text
+    assert "Velvet drape" in text

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,7 @@ import ipywidgets as widgets
 from ..client import Registration, Scenery
 from ..client._base import CREDITS_PER_ITEM, utc_now
 from ..client.models import FAILED_STATUSES, TERMINAL_STATUSES
-from ..journal import Journal, JournalBatch, batch_key
+from ..journal import Journal, JournalBatch, UnconfirmedAttempt, batch_key
 from ..thumbnails import ThumbnailLoader
 from ..tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
 from ._common import (
@@ -292,13 +292,17 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
 
         Returns the batches newly shown; those already shown are only watched again if they timed out.
         """
-        pending = self._journal.pending(base_url=self._client.base_url, key_id=self._client.key_id)
+        where = {"base_url": self._client.base_url, "key_id": self._client.key_id}
         resumed = []
-        for batch in pending:
+        for batch in self._journal.pending(**where):
             shown = batch.key in self._batches
             self.track(batch)
             if not shown:
                 resumed.append(batch)
+        doubtful = self._journal.unconfirmed(**where)
+        if doubtful:
+            # Nothing to track (no ids came back), but the user must not forget they may exist.
+            self._set_banner(_doubt_message(doubtful), "#8a6d00", "#fff8e1", kind="unconfirmed")
         return resumed
 
     async def wait(self, timeout: float | None = None) -> dict[str, RecordState]:
@@ -628,6 +632,18 @@ def _record_final(journal: Journal, base_url: str, final: Mapping[str, str]) -> 
     except OSError as exc:
         return exc
     return None
+
+
+def _doubt_message(attempts: Sequence[UnconfirmedAttempt]) -> str:
+    listed = "; ".join(
+        f"\u201c{excerpt(a.prompt, 40)}\u201d ({a.count}, idempotency key {a.idempotency_key})"
+        for a in attempts
+    )
+    return (
+        f"{len(attempts)} earlier submission(s) were never confirmed by the server and may exist: {listed}. "
+        "Check the gallery before submitting them again; register_ideas(..., idempotency_key=...) with "
+        "that key is the safe way to retry."
+    )
 
 
 def _ident_html(record_id: str) -> str:
