@@ -26,6 +26,7 @@ __all__ = [
     "ThumbnailError",
     "ThumbnailLoader",
     "load_font",
+    "make_preview",
     "make_thumbnail",
 ]
 
@@ -158,6 +159,47 @@ def make_thumbnail(data: bytes, size: int, output_format: str = "jpeg") -> Thumb
     except Exception as exc:
         raise ThumbnailError(f"cannot decode image: {type(exc).__name__}: {exc}") from exc
     return Thumbnail(data=encoded, format=fmt, width=px, height=px, source_bytes=len(data))
+
+
+WEB_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+"""The only formats decoded for previews and originals: web pictures, never what Ghostscript reads."""
+MAX_PREVIEW_PX = 2048
+
+
+def make_preview(data: bytes, max_px: int) -> Thumbnail:
+    """Decode ``data`` and shrink it to fit ``max_px`` on its longest side, keeping its shape.
+
+    For the large view: unlike a thumbnail nothing is cropped, and a small original is not enlarged.
+    """
+    if isinstance(max_px, bool) or not isinstance(max_px, int) or not 16 <= max_px <= MAX_PREVIEW_PX:
+        raise ValueError(f"max_px must be an int from 16 to {MAX_PREVIEW_PX}, got {max_px!r}")
+    try:
+        with Image.open(io.BytesIO(data), formats=WEB_IMAGE_FORMATS) as img:
+            width, height = img.size
+            limit = _pixel_limit()
+            if width * height > limit:
+                raise ThumbnailError(f"image claims {width}x{height} pixels, over the {limit} pixel limit")
+            img.draft("RGB", (max_px, max_px))
+            ready = _to_output_mode(ImageOps.exif_transpose(img), "jpeg")
+            ready.thumbnail((max_px, max_px), Image.Resampling.LANCZOS, reducing_gap=3.0)
+            out = io.BytesIO()
+            ready.save(out, "JPEG", quality=88, optimize=True)
+            size = ready.size
+    except ThumbnailError:
+        raise
+    except Exception as exc:  # hostile input raises many types; all mean "not decodable"
+        raise ThumbnailError(f"cannot decode image: {type(exc).__name__}: {exc}") from exc
+    width, height = size
+    return Thumbnail(data=out.getvalue(), format="jpeg", width=width, height=height, source_bytes=len(data))
+
+
+def sniff_web_format(data: bytes) -> str:
+    """The web format of an original (jpeg, png, webp or gif), read from its header only."""
+    try:
+        with Image.open(io.BytesIO(data), formats=WEB_IMAGE_FORMATS) as img:
+            return str(img.format).lower()
+    except Exception as exc:
+        raise ThumbnailError(f"not a web picture: {type(exc).__name__}") from exc
 
 
 def load_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -334,6 +376,42 @@ class ThumbnailLoader:
         if joined and thumb.source_bytes:
             return replace(thumb, source_bytes=0)
         return thumb
+
+    async def preview(self, url: str, *, max_px: int = 1600) -> Thumbnail:
+        """The picture at ``url`` fitted into ``max_px`` for a large view (cached); a "failed" tile
+        on trouble.
+
+        Same guards as thumbnails: http(s) only, no credentials, the byte cap, web formats only.
+        """
+        if not _fetchable(url):
+            return self.placeholder("failed")
+        key = (url, -max_px)
+        cached = self._cache_get(key)
+        if cached is not None:
+            return cached
+        self._bind_loop()
+        try:
+            body = await self._download(url)
+            big = await asyncio.to_thread(make_preview, body, max_px)
+        except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
+            logger.debug("preview failed for %s: %s", _loggable(url), exc)
+            self._failures += 1
+            return self.placeholder("failed")
+        self._cache_put(key, big)
+        return big
+
+    async def original(self, url: str) -> tuple[bytes, str] | None:
+        """The original file at ``url`` and its format, or None when it cannot be fetched or is not a
+        web picture; for downloads of a selection, so it is not cached."""
+        if not _fetchable(url):
+            return None
+        self._bind_loop()
+        try:
+            body = await self._download(url)
+            return body, sniff_web_format(body)
+        except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
+            logger.debug("original failed for %s: %s", _loggable(url), exc)
+            return None
 
     async def prefetch(self, urls: Iterable[str | None], *, size: int | None = None) -> None:
         """Warm the cache; prefetches hold at most half the download slots so visible cards still load."""
