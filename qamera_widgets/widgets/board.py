@@ -451,7 +451,8 @@ class StatusBoard(ResultsCanvas):
         else:
             when = run.submitted_at.astimezone().strftime("%H:%M:%S")
             noun = "picture" if len(run.record_ids) == 1 else "pictures"
-            batch = f" · batch {run.batch_id}" if run.batch_id else ""
+            short = run.batch_id if len(run.batch_id) <= 9 else run.batch_id[:8] + "…"
+            batch = f" · batch {short}" if short else ""
             meta = f"{len(run.record_ids)} {noun} · {when}{batch}"
             credits = counts.credits_text()
         return {
