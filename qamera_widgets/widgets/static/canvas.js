@@ -44,7 +44,12 @@ async function copyText(text, node) {
   setTimeout(() => (node.textContent = "Copy id"), 1500);
 }
 
+// Which view shows the large view when a widget is displayed more than once (or an old view was
+// detached without being removed): the one a person clicked in, else the first one on the page.
+let overlayOwner = null;
+
 function render({ model, el }) {
+  const self = { connected: () => el.isConnected };
   const pictures = new Map(); // scenery id -> {v, url}
   const asked = new Map(); // scenery id -> version asked for and not yet received
   let cards = [];
@@ -55,6 +60,7 @@ function render({ model, el }) {
   const drawn = new Map(); // scenery id -> {key, node}
 
   el.classList.add("qw-canvas");
+  el.dataset.mode = model.get("mode") || "library";
   el.setAttribute("data-lm-suppress-shortcuts", "true");
   const head = h("div", "qw-head");
   const titleNode = h("div", "qw-title");
@@ -72,8 +78,7 @@ function render({ model, el }) {
   overlay.setAttribute("role", "dialog");
   overlay.setAttribute("aria-modal", "true");
   overlay.tabIndex = -1;
-  overlay.hidden = true;
-  document.body.appendChild(overlay);
+  overlay.hidden = true; // attached to document.body only while a picture is open
 
   const get = (name, fallback) => {
     const value = model.get(name);
@@ -433,6 +438,7 @@ function render({ model, el }) {
   }
 
   function openCard(id) {
+    overlayOwner = self;
     lastFocus = document.activeElement;
     setTrait("open_id", id);
   }
@@ -456,6 +462,7 @@ function render({ model, el }) {
       if (!overlay.hidden) {
         overlay.hidden = true;
         overlay.replaceChildren();
+        overlay.remove();
         if (lastFocus && document.contains(lastFocus)) lastFocus.focus();
         else {
           const node = el.querySelector(`.qw-card[data-id="${CSS.escape(lastOpened || "")}"]`);
@@ -464,10 +471,18 @@ function render({ model, el }) {
       }
       return;
     }
+    if (!overlayOwner || !overlayOwner.connected()) overlayOwner = el.isConnected ? self : overlayOwner;
+    if (overlayOwner !== self || !el.isConnected) {
+      overlay.hidden = true;
+      overlay.replaceChildren();
+      overlay.remove();
+      return;
+    }
     lastOpened = id;
     const card = byId.get(id) || {};
     overlay.replaceChildren();
     overlay.hidden = false;
+    if (!overlay.isConnected) document.body.appendChild(overlay);
     const panel = h("div", "qw-large");
     const stage = h("div", "qw-stage");
     const caption = p.prompt || p.name || card.prompt || card.name || "(no name)";
@@ -601,6 +616,7 @@ function render({ model, el }) {
     model.off("msg:custom", onMessage);
     for (const pic of pictures.values()) URL.revokeObjectURL(pic.url);
     if (preview) URL.revokeObjectURL(preview.url);
+    if (overlayOwner === self) overlayOwner = null;
     overlay.remove();
   };
 }
