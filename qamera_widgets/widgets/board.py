@@ -25,7 +25,7 @@ from ..client.models import FAILED_STATUSES, TERMINAL_STATUSES
 from ..journal import Journal, JournalBatch, UnconfirmedAttempt, batch_key
 from ..thumbnails import ThumbnailLoader
 from ..tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
-from ._common import AnyClient, as_async_client, excerpt, logger, loop_running
+from ._common import AnyClient, as_async_client, escape, excerpt, logger, loop_running
 from .canvas import ResultsCanvas
 
 __all__ = ["BatchCounts", "BatchSection", "StatusBoard", "count_statuses", "format_elapsed"]
@@ -468,6 +468,23 @@ class StatusBoard(ResultsCanvas):
             "progress": counts.text() if run.confirmed else "sending…",
             "use_prompt": bool(run.prompt),
         }
+
+    def _static_body(self) -> str:
+        """Each drawn run as a heading (prompt, progress, credits) over its pictures."""
+        by_run: dict[str, list[dict[str, Any]]] = {}
+        for card in self.cards:
+            by_run.setdefault(card["run"], []).append(card)
+        parts = []
+        for run in self.runs:
+            parts.append(
+                f"<h5>{escape(run['prompt'] or 'Tracked records')}</h5>"
+                f"<p><small>{escape(run['meta'])} · {escape(run['progress'])} · {escape(run['credits'])}"
+                "</small></p>"
+                + self._static_figures(by_run.get(run["key"], []))
+            )
+        if self.folded_runs:
+            parts.append(f"<p><small>{escape(self.folded_runs['text'])}</small></p>")
+        return "".join(parts)
 
     def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
         if kind == "toggle_run":

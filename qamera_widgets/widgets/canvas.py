@@ -258,18 +258,28 @@ class ResultsCanvas(anywidget.AnyWidget):
             asyncio.get_running_loop().create_task(self.loader.aclose())
         super().close()
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The live widget plus a static HTML copy of what it shows, for exported notebooks."""
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
             return None
-        bundle["text/html"] = self.static_html()
+        # anywidget answers (data, metadata); plain ipywidgets answers data alone.
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data["text/html"] = self.static_html()
         return bundle
 
     def static_html(self) -> str:
         """The cards as plain HTML, thumbnails inlined from the bytes already loaded."""
+        title = f"<h4>{escape(self.title)}</h4>" if self.title else ""
+        note = f"<p>{escape(self.message)}</p>" if self.message else ""
+        return f'<div class="qw-canvas-static">{title}{note}{self._static_body()}</div>'
+
+    def _static_body(self) -> str:
+        return self._static_figures(self.cards)
+
+    def _static_figures(self, cards: Iterable[Mapping[str, Any]]) -> str:
         figures = []
-        for card in self.cards:
+        for card in cards:
             scenery = self._known.get(card["id"])
             if scenery is None:
                 continue
@@ -284,9 +294,7 @@ class ResultsCanvas(anywidget.AnyWidget):
                 f'<figcaption style="font-size:12px">{caption}'
                 f"{'<br><small>' + status + '</small>' if status else ''}</figcaption></figure>"
             )
-        title = f"<h4>{escape(self.title)}</h4>" if self.title else ""
-        note = f"<p>{escape(self.message)}</p>" if self.message else ""
-        return f'<div class="qw-canvas-static">{title}{note}{"".join(figures)}</div>'
+        return "".join(figures)
 
     def _caption(self, scenery: Scenery) -> str:
         return self._prompt_of.get(scenery.id) or scenery.name or "(no name)"
