@@ -74,10 +74,16 @@ def wait_run_finished(page: Page, prompt: str, count: int, timeout: float = 120_
     return cards
 
 
-def check_large_view(page: Page, prompt: str) -> None:
-    """Open a picture of the run, step with the arrow keys, close with Esc."""
+def check_large_view(page: Page, prompt: str, *, keyboard: bool = False) -> None:
+    """Open a picture of the run (a click, or Enter on the focused card), step with the arrow keys,
+    close with Esc."""
     run = page.locator(".qw-canvas[data-mode=runs] .qw-run", has=page.get_by_text(prompt, exact=True))
-    run.locator(".qw-card.qw-done").first.click()
+    card = run.locator(".qw-card.qw-done").first
+    if keyboard:
+        card.focus()
+        page.keyboard.press("Enter")
+    else:
+        card.click()
     overlay = page.locator(".qw-overlay:not([hidden])")
     expect(overlay).to_be_visible(timeout=10_000)
     expect(overlay.locator(".qw-large-prompt")).to_have_text(prompt)

@@ -44,7 +44,7 @@ def test_studio_in_jupyterlab_runs_pictures_large_view_and_downloads(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-studio-1400-light.png"))
 
-    check_large_view(page, prompt)
+    check_large_view(page, prompt, keyboard=True)
 
     run = page.locator(".qw-canvas[data-mode=runs] .qw-run", has=page.get_by_text(prompt, exact=True))
     done = run.locator(".qw-card.qw-done")
