@@ -1,7 +1,9 @@
 """`qamera-widgets demo`: the sandbox plus JupyterLab (or Voilà) on the studio notebook, in one command.
 
-`--headless` executes every notebook with nbclient instead and writes executed copies and HTML
-exports, for machines without a browser.
+JupyterLab and Voilà serve fresh copies of the notebooks in a working folder (default `.qamera-demo/`
+in the clone, ignored by git), so autosave never writes outputs into the repository. `--headless`
+executes every notebook with nbclient instead and writes executed copies and HTML exports, for
+machines without a browser.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from .connect import SANDBOX_TOKEN_ENV, sandbox_in_env
 
 STUDIO_NOTEBOOK = "02_prompt_studio.ipynb"
 TEACHING_NOTEBOOK = "03_teaching_demo.ipynb"
+WORKDIR_NAME = ".qamera-demo"  # listed in .gitignore
+QUIET_CONNECTION = "qamera_widgets.quiet_websocket.QuietKernelWebsocketConnection"
 
 
 def notebooks_dir() -> Path:
@@ -34,6 +38,28 @@ def notebooks_dir() -> Path:
     if not here.is_dir():
         raise SystemExit(f"No notebooks folder at {here}: run the demo from a clone of the repository.")
     return here
+
+
+def default_workdir() -> Path:
+    return notebooks_dir().parent / WORKDIR_NAME
+
+
+def fresh_copies(source: Path, workdir: Path) -> list[Path]:
+    """Copy every notebook of `source` over its copy in `workdir` and drop that copy's Lab checkpoint.
+
+    Each launch replaces the copies instead of refreshing only changed ones: a copy saved with widget
+    outputs shows "model not found" for every widget once its kernel is gone, and the source has not
+    changed then. Other files in `workdir` (a student's own notebook, a saved contact sheet) stay.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    checkpoints = workdir / ".ipynb_checkpoints"
+    copied = []
+    for notebook in sorted(source.glob("*.ipynb")):
+        target = workdir / notebook.name
+        shutil.copyfile(notebook, target)
+        (checkpoints / f"{notebook.stem}-checkpoint.ipynb").unlink(missing_ok=True)
+        copied.append(target)
+    return copied
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -97,13 +123,14 @@ def _jupyter_command(args: argparse.Namespace, port: int, workdir: Path) -> tupl
     if args.voila:
         command = [
             str(bindir / "voila"), TEACHING_NOTEBOOK, "--no-browser", f"--port={port}",
-            f"--Voila.ip={args.host}",
+            f"--Voila.ip={args.host}", f"--Voila.kernel_websocket_connection_class={QUIET_CONNECTION}",
         ]
         return command, f"http://{args.host}:{port}/"
     token = secrets.token_hex(24)
     command = [
         str(bindir / "jupyter"), "lab", f"--ip={args.host}", f"--port={port}",
         f"--ServerApp.root_dir={workdir}", "--LabApp.news_url=None", f"--IdentityProvider.token={token}",
+        f"--ServerApp.kernel_websocket_connection_class={QUIET_CONNECTION}",
     ]
     if args.no_browser:
         command.append("--no-browser")
@@ -113,7 +140,12 @@ def _jupyter_command(args: argparse.Namespace, port: int, workdir: Path) -> tupl
 
 
 def run_interactive(args: argparse.Namespace) -> int:
-    workdir = notebooks_dir()
+    workdir = Path(args.workdir).resolve() if args.workdir else default_workdir()
+    copied = fresh_copies(notebooks_dir(), workdir)
+    print(
+        f"Serving fresh copies of {len(copied)} notebooks from {workdir}\n"
+        "(each launch replaces them; save work you want to keep under another name)."
+    )
     port = args.port or free_port()
     with service_env(args.credits) as env:
         command, url = _jupyter_command(args, port, workdir)
@@ -204,5 +236,10 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--timeout", type=int, default=300, help="per-cell timeout for --headless, seconds")
     parser.add_argument("--port", type=int, default=0, help="port for JupyterLab/Voilà (default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to serve on (default: loopback)")
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        help=f"folder for the served copies of the notebooks (default: {WORKDIR_NAME}/ in the clone)",
+    )
     parser.add_argument("--credits", type=int, default=5000, help="starting credits of the sandbox account")
     parser.set_defaults(run=run)
