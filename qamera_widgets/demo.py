@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .budget import BUDGET_ENV
 from .client._base import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from .connect import SANDBOX_TOKEN_ENV, sandbox_in_env
 
@@ -83,9 +84,13 @@ def wait_for_port(
 
 
 @contextlib.contextmanager
-def service_env(credits: int) -> Iterator[dict[str, str]]:
-    """Environment for kernels: the real key if one is set, else a sandbox running in this process."""
+def service_env(credits: int, budget: int | None = None) -> Iterator[dict[str, str]]:
+    """Environment for kernels: the real key if one is set, else a sandbox running in this process;
+    `budget` caps what each kernel may reserve."""
     env = dict(os.environ)
+    if budget is not None:
+        env[BUDGET_ENV] = str(budget)
+        print(f"Each notebook may reserve at most {budget} credits ({BUDGET_ENV}).")
     if env.get(API_KEY_ENV, "").strip():
         attached = sandbox_in_env()
         base_url = env.get(BASE_URL_ENV) or DEFAULT_BASE_URL
@@ -147,7 +152,7 @@ def run_interactive(args: argparse.Namespace) -> int:
         "(each launch replaces them; save work you want to keep under another name)."
     )
     port = args.port or free_port()
-    with service_env(args.credits) as env:
+    with service_env(args.credits, args.budget) as env:
         command, url = _jupyter_command(args, port, workdir)
         if not args.voila and not args.no_browser:
             command.append(f"--ServerApp.default_url=/lab/tree/{STUDIO_NOTEBOOK}")
@@ -173,7 +178,7 @@ def run_headless(args: argparse.Namespace) -> int:
     output = Path(args.output).resolve()
     output.mkdir(parents=True, exist_ok=True)
     failures = 0
-    with service_env(args.credits) as env, tempfile.TemporaryDirectory() as home:
+    with service_env(args.credits, args.budget) as env, tempfile.TemporaryDirectory() as home:
         env.setdefault("QAMERA_WIDGETS_HOME", home)
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # nbclient starts kernels with this process's environment
@@ -225,6 +230,13 @@ def run(args: argparse.Namespace) -> int:
     return run_interactive(args)
 
 
+def _credits(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "demo", help="run the studio notebook in JupyterLab against the sandbox", description=__doc__
@@ -242,4 +254,8 @@ def add_parser(commands: Any) -> None:
         help=f"folder for the served copies of the notebooks (default: {WORKDIR_NAME}/ in the clone)",
     )
     parser.add_argument("--credits", type=int, default=5000, help="starting credits of the sandbox account")
+    parser.add_argument(
+        "--budget", type=_credits, default=None, metavar="CREDITS",
+        help=f"credits each notebook's kernel may reserve (sets {BUDGET_ENV}; default: no limit)",
+    )
     parser.set_defaults(run=run)

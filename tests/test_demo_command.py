@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -152,3 +153,12 @@ def test_scripts_demo_installs_only_when_pyproject_changed(pyproject_changed: bo
         assert result.returncode == 0, result.stderr
         assert not (tmp_path / "installs").exists()
         assert (tmp_path / "ran").read_text().split() == ["demo", "--voila"]
+
+
+def test_demo_budget_reaches_the_kernels_environment(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    from qamera_widgets.demo import service_env
+
+    monkeypatch.delenv("QAMERA_API_KEY", raising=False)
+    with service_env(1000, budget=200) as env:
+        assert env["QAMERA_BUDGET"] == "200" and env["QAMERA_API_KEY"].startswith("mk_live_")
+    assert "Each notebook may reserve at most 200 credits (QAMERA_BUDGET)." in capsys.readouterr().out
