@@ -50,6 +50,10 @@ CREDITS_PER_ITEM = 10
 CONNECT_TIMEOUT = 5.0
 MAX_RETRY_WAIT = 60.0
 POLL_MIN_INTERVAL, POLL_MAX_INTERVAL = 1.0, 5.0
+RATE_WINDOW_SECONDS = 60.0
+# The server counts a request when it arrives, which trails our booking by its transit time; pacing
+# over a slightly longer window keeps a burst that arrived late out of the next minute's count.
+PACING_MARGIN_SECONDS = 1.0
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 _KEY_PATTERN = re.compile(r"^mk_(?P<env>[A-Za-z0-9]+)_(?P<key_id>[A-Za-z0-9-]+)\.(?P<secret>\S+)$")
@@ -417,7 +421,9 @@ _windows_lock = threading.Lock()
 def shared_window(scope: str, key_id: str) -> SlidingWindow:
     """One window per (API origin, key id) in this process: every client sharing a key shares it."""
     with _windows_lock:
-        return _windows.setdefault((scope, key_id), SlidingWindow())
+        return _windows.setdefault(
+            (scope, key_id), SlidingWindow(RATE_WINDOW_SECONDS + PACING_MARGIN_SECONDS)
+        )
 
 
 def utc_now() -> datetime:

@@ -185,11 +185,12 @@ class AsyncQameraClient:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         attempt = 0
         while True:
+            http = self._http()  # built before booking a slot: building it takes time the server never sees
             await self._pace()
             response: httpx.Response | None = None
             failure: httpx.HTTPError | None = None
             try:
-                response = await self._http().request(
+                response = await http.request(
                     method, path, params=params, json=json_body, headers=headers,
                     follow_redirects=not is_post,
                 )
