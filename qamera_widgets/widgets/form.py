@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ..budget import Budget, BudgetExceededError
 from ..client import (
     InvalidRequestError,
     RateLimitError,
@@ -30,10 +32,20 @@ from ..client import (
     _base,
 )
 from ..journal import Journal
+from ..variants import TemplateError, Variant, expand, is_template
 from ._common import AnyClient, TaskSet, as_async_client, describe_error, excerpt, loop_running
 from .canvas import STATIC
 
-__all__ = ["UNCONFIRMED_MESSAGE", "PromptForm", "Submission", "cost_text", "field_errors"]
+__all__ = [
+    "UNCONFIRMED_MESSAGE",
+    "PromptForm",
+    "Submission",
+    "compare_jobs",
+    "cost_text",
+    "field_errors",
+    "plan_jobs",
+    "plan_text",
+]
 
 logger = logging.getLogger("qamera_widgets.widgets")
 
@@ -46,6 +58,8 @@ RATE_LIMITED_MESSAGE = (
     "registered and nothing was charged. Wait a minute and submit again."
 )
 SLOW_ANSWER_SECONDS = 3.0
+REPEAT_WINDOW_SECONDS = 1.0
+"""A second Generate of the same prompt and count this soon after a confirmed job asks before paying."""
 HISTORY_LIMIT = 30
 MAX_CHARS = _base.MAX_PREFERENCES_CHARS
 MIN_COUNT, MAX_COUNT = _base.MIN_COUNT, _base.MAX_COUNT
@@ -74,7 +88,14 @@ def field_errors(prompt: object, count: object) -> dict[str, str]:
     """Per-field sentences in the user's words; the client's own validation has the last word, so the
     form and the client never disagree about what is sendable."""
     errors: dict[str, str] = {}
-    if not isinstance(prompt, str) or not prompt.strip():
+    if isinstance(prompt, str) and is_template(prompt):
+        try:
+            expand(prompt)
+        except TemplateError as exc:
+            errors["prompt"] = str(exc)
+    if "prompt" in errors:
+        pass
+    elif not isinstance(prompt, str) or not prompt.strip():
         errors["prompt"] = "The prompt is empty: describe the scene you want."
     elif len(prompt) > MAX_CHARS:
         errors["prompt"] = (
@@ -97,6 +118,44 @@ class Submission:
     preferences: str
     count: int
     idempotency_key: str
+    comparison: str = ""
+    """Shared by the jobs of one comparison (one template or `Studio.compare`); '' for a lone prompt."""
+    template: str = ""
+    parts: tuple[tuple[str, bool], ...] = ()
+    """The prompt as (text, varies) pieces, for highlighting what differs between a comparison's rows."""
+
+
+def plan_jobs(prompt: str, count: int) -> list[Submission]:
+    """The jobs one Generate sends: one per expansion of a template, else one; each with its own key."""
+    variants = expand(prompt) if is_template(prompt) else [Variant(prompt, (), ((prompt, False),))]
+    group = f"cmp-{uuid.uuid4().hex[:12]}" if len(variants) > 1 else ""
+    template = prompt if group else ""
+    return [Submission(v.text, count, str(uuid.uuid4()), group, template, v.parts) for v in variants]
+
+
+def compare_jobs(prompts: Sequence[str], count: int) -> list[Submission]:
+    """Jobs for a list of prompts compared side by side; the words not shared by all are highlighted."""
+    if not prompts:
+        raise ValueError("Give at least one prompt to compare.")
+    group = f"cmp-{uuid.uuid4().hex[:12]}"
+    shared = set.intersection(*(set(p.casefold().split()) for p in prompts))
+    jobs = []
+    for text in prompts:
+        parts = tuple((word + " ", word.casefold() not in shared) for word in text.split())
+        jobs.append(Submission(text, count, str(uuid.uuid4()), group, " | ".join(prompts), parts))
+    return jobs
+
+
+def plan_text(jobs: Sequence[Submission]) -> str:
+    """'3 prompts x 4 pictures = 12 pictures, 120 credits' for a comparison; '' for one prompt."""
+    if len(jobs) < 2:
+        return ""
+    count = jobs[0].count
+    pictures = sum(j.count for j in jobs)
+    return (
+        f"{len(jobs)} prompts × {count} {'picture' if count == 1 else 'pictures'} = {pictures} pictures, "
+        f"{pictures * _base.CREDITS_PER_ITEM} credits"
+    )
 
 
 class PromptForm(anywidget.AnyWidget):
@@ -136,20 +195,43 @@ class PromptForm(anywidget.AnyWidget):
     )
     notice = traitlets.Unicode("", help="One line about where this talks to.").tag(sync=True)
     account = traitlets.Unicode("", help="The account's credits, when known.").tag(sync=True)
+    variants = traitlets.List(
+        traitlets.Dict(), help="What a template expands to before anything is sent: text and parts."
+    ).tag(sync=True)
+    plan = traitlets.Unicode("", help="How many jobs, pictures and credits a template makes.").tag(sync=True)
+    confirm = traitlets.Unicode("", help="A question to answer before anything is sent ('' when none).").tag(
+        sync=True
+    )
+    budget_text = traitlets.Unicode("", help="What is left of the budget, when one is set.").tag(sync=True)
 
-    def __init__(self, client: AnyClient, *, journal: Journal | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        client: AnyClient,
+        *,
+        journal: Journal | None = None,
+        budget: Budget | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        **kwargs: Any,
+    ) -> None:
+        """`budget` caps the credits this form may reserve (see `qamera_widgets.budget`)."""
         self._client = as_async_client(client)
+        self.budget = budget
+        self._clock = clock
+        self._awaiting: list[Submission] = []
+        self._last_confirmed: tuple[str, int, float] | None = None
+        self.last_registrations: list[Registration] = []
         self._journal = journal if journal is not None else Journal()
         self._tasks = TaskSet()
         self._callbacks: list[SubmitCallback] = []
         self._start_callbacks: list[StartCallback] = []
-        self._inflight: asyncio.Task[Registration | None] | None = None
+        self._inflight: asyncio.Task[list[Registration]] | None = None
         self._unconfirmed: Submission | None = None
         self._closed = False
         self._history: list[tuple[str, int]] = []
         self.last_registration: Registration | None = None
         super().__init__(**kwargs)
         self.cost = cost_text(self.count)
+        self._show_budget()
         self.observe(self._on_count_change, names="count")
         self.observe(self._on_prompt_change, names="prompt")
         self.on_msg(self._on_browser_message)
@@ -175,15 +257,23 @@ class PromptForm(anywidget.AnyWidget):
         `submit()` call (the Studio shows the run's placeholders from here)."""
         _register(self._start_callbacks, callback, remove)
 
-    async def submit(self) -> Registration | None:
-        """Validate and send the current prompt; None when invalid, refused or unconfirmed."""
-        return await self._await(self._start(None))
+    async def submit(self, *, confirmed: bool = False) -> Registration | None:
+        """Validate and send the current prompt, as Generate does; None when invalid, refused, unconfirmed
+        or waiting for a yes (see `confirm`). A template sends one job per variant and returns the first;
+        `last_registrations` holds them all. `confirmed=True` answers the question in advance."""
+        registrations = await self._await(self._start(None, confirmed=confirmed))
+        return registrations[0] if registrations else None
+
+    async def submit_jobs(self, jobs: Sequence[Submission]) -> list[Registration]:
+        """Send prepared jobs (see `plan_jobs`, `compare_jobs`) after the budget check; the confirmed ones."""
+        return await self._await(self._start(list(jobs), confirmed=True))
 
     async def retry_unconfirmed(self) -> Registration | None:
         """Resend the last unconfirmed job with its idempotency key (what "Retry safely" does)."""
         if self._unconfirmed is None:
             return None
-        return await self._await(self._start(self._unconfirmed))
+        registrations = await self._await(self._start([self._unconfirmed], confirmed=True))
+        return registrations[0] if registrations else None
 
     async def wait_idle(self) -> None:
         """Until the submission in flight, if any, has its answer (journaled when it was confirmed)."""
@@ -214,9 +304,9 @@ class PromptForm(anywidget.AnyWidget):
         super().close()
 
     @staticmethod
-    async def _await(task: asyncio.Task[Registration | None] | None) -> Registration | None:
+    async def _await(task: asyncio.Task[list[Registration]] | None) -> list[Registration]:
         if task is None:
-            return None
+            return []
         # Shielded: a cell interrupted while waiting must not cut a POST off halfway.
         return await asyncio.shield(task)
 
@@ -227,8 +317,10 @@ class PromptForm(anywidget.AnyWidget):
         if kind == "generate":
             self._take_fields(content)
             self._start(None)
+        elif kind == "confirm":
+            self._answer(bool(content.get("yes")))
         elif kind == "retry" and self._unconfirmed is not None:
-            self._start(self._unconfirmed)
+            self._start([self._unconfirmed], confirmed=True)
         elif kind == "history":
             index = content.get("index")
             if isinstance(index, int) and 0 <= index < len(self._history):
@@ -243,8 +335,11 @@ class PromptForm(anywidget.AnyWidget):
         if _valid_count(count):
             self.count = count
 
-    def _start(self, resend: Submission | None) -> asyncio.Task[Registration | None] | None:
-        """Everything before the first await: the guard, validation, `on_start` and disabling Generate.
+    def _start(
+        self, jobs: list[Submission] | None, *, confirmed: bool = False
+    ) -> asyncio.Task[list[Registration]] | None:
+        """Everything before the first await: the guard, validation, the questions, the budget, `on_start`
+        and disabling Generate.
 
         Runs synchronously inside the click handler, so a second click arriving before the POST went
         out already finds `_inflight` set and joins it.
@@ -256,27 +351,66 @@ class PromptForm(anywidget.AnyWidget):
         if not loop_running():
             self._set_status("No running event loop: submit from a notebook cell or `await form.submit()`.")
             return None
-        if resend is None:
+        if jobs is None:
             errors = field_errors(self.prompt, self.count)
             self._show_field_errors(errors)
             if errors:
                 self._set_status("")
                 return None
-            submission = self._same_as_unconfirmed() or Submission(self.prompt, self.count, str(uuid.uuid4()))
-        else:
-            submission = resend
-        for callback in list(self._start_callbacks):
+            unconfirmed = self._same_as_unconfirmed()
+            jobs = [unconfirmed] if unconfirmed is not None else plan_jobs(self.prompt, self.count)
+            question = "" if confirmed or unconfirmed is not None else self._question(jobs)
+            if question:
+                self._awaiting = jobs
+                self.confirm = question
+                return None
+        self._awaiting = []
+        self.confirm = ""
+        credits = sum(job.count for job in jobs) * _base.CREDITS_PER_ITEM
+        if self.budget is not None and not any(job is self._unconfirmed for job in jobs):
             try:
-                callback(submission)
-            except Exception:
-                logger.exception("an on_start callback failed")
-        task = self._tasks.spawn(self._post(submission), name="qamera-form-submit")
+                self.budget.reserve(credits)
+            except BudgetExceededError as exc:
+                self._set_status(str(exc), kind="error")
+                return None
+        for job in jobs:
+            for callback in list(self._start_callbacks):
+                try:
+                    callback(job)
+                except Exception:
+                    logger.exception("an on_start callback failed")
+        task = self._tasks.spawn(self._post_all(jobs), name="qamera-form-submit")
         if task is None:
             return None
         self._inflight = task
         self.submitting = True
         task.add_done_callback(self._finished)
         return task
+
+    def _question(self, jobs: Sequence[Submission]) -> str:
+        """What to ask before spending: a comparison (several jobs at once), or the same job again
+        within a second of the last confirmed one (a double click)."""
+        if len(jobs) > 1:
+            return f"Generate {plan_text(jobs)}? Each prompt is its own job."
+        last = self._last_confirmed
+        job = jobs[0]
+        recent = last is not None and self._clock() - last[2] < REPEAT_WINDOW_SECONDS
+        if recent and last is not None and (job.preferences, job.count) == last[:2]:
+            noun = "picture" if job.count == 1 else "pictures"
+            return (
+                f"You generated this prompt a moment ago. Generate another batch of {job.count} {noun} "
+                f"({job.count * _base.CREDITS_PER_ITEM} credits)?"
+            )
+        return ""
+
+    def _answer(self, yes: bool) -> None:
+        """The person answered the question in `confirm`: send what it was about, or nothing."""
+        jobs, self._awaiting = self._awaiting, []
+        self.confirm = ""
+        if yes and jobs:
+            self._start(jobs, confirmed=True)
+        elif not yes:
+            self._set_status("Nothing was sent.")
 
     def _same_as_unconfirmed(self) -> Submission | None:
         """The job in doubt when the fields still ask for exactly it: Generate then resends it under its
@@ -286,11 +420,32 @@ class PromptForm(anywidget.AnyWidget):
             return None
         return pending
 
-    def _finished(self, task: asyncio.Task[Registration | None]) -> None:
+    def _finished(self, task: asyncio.Task[list[Registration]]) -> None:
         if self._inflight is task:
             self._inflight = None
         if not self._closed:
             self.submitting = False
+
+    async def _post_all(self, jobs: Sequence[Submission]) -> list[Registration]:
+        """Send the jobs one after the other under the client's pacing; stop at the first that was not
+        confirmed or was refused, so nothing more is spent while something is in doubt."""
+        confirmed: list[Registration] = []
+        for index, job in enumerate(jobs):
+            registration = await self._post(job)
+            if registration is None:
+                unsent = jobs[index + 1 :]
+                if self.budget is not None:
+                    self.budget.release(sum(j.count for j in (job, *unsent)) * _base.CREDITS_PER_ITEM)
+                if unsent and not self._closed:
+                    self._set_status(
+                        f"{self.status} {len(confirmed)} of {len(jobs)} jobs were registered; the other "
+                        f"{len(unsent)} were not sent.",
+                        kind="error",
+                    )
+                break
+            confirmed.append(registration)
+        self.last_registrations = confirmed
+        return confirmed
 
     async def _post(self, submission: Submission) -> Registration | None:
         verb = "Retrying with the same idempotency key" if submission is self._unconfirmed else "Submitting"
@@ -374,6 +529,7 @@ class PromptForm(anywidget.AnyWidget):
         if self.pending_retry_key == registration.idempotency_key:
             self._unconfirmed = None
         self.last_registration = registration
+        self._last_confirmed = (registration.preferences, registration.count, self._clock())
         if self._closed:
             return
         noun = "picture" if registration.count == 1 else "pictures"
@@ -390,6 +546,7 @@ class PromptForm(anywidget.AnyWidget):
         self.can_retry = self._unconfirmed is not None
         self._set_status(text, kind="ok" if journal_error is None else "error")
         self.batch_id = registration.batch_id
+        self._show_budget()
         self._remember(registration.preferences, registration.count)
         for callback in list(self._callbacks):
             try:
@@ -406,12 +563,33 @@ class PromptForm(anywidget.AnyWidget):
 
     def _on_count_change(self, _change: dict[str, Any]) -> None:
         self.cost = cost_text(self.count)
+        self._show_plan()
         if self.count_error:
             self._show_field_errors(field_errors(self.prompt, self.count))
 
     def _on_prompt_change(self, _change: dict[str, Any]) -> None:
         if self.prompt_error:
             self._show_field_errors(field_errors(self.prompt, self.count))
+        if self.confirm:
+            self._answer(False)
+        self._show_plan()
+
+    def _show_plan(self) -> None:
+        """The expansions of a template, live as it is typed; its errors wait for Generate."""
+        if not is_template(self.prompt):
+            self.variants, self.plan = [], ""
+            return
+        try:
+            jobs = plan_jobs(self.prompt, self.count if _valid_count(self.count) else 1)
+        except TemplateError:
+            self.variants, self.plan = [], ""
+            return
+        self.variants = [{"text": j.preferences, "parts": [list(p) for p in j.parts]} for j in jobs]
+        self.plan = plan_text(jobs) if _valid_count(self.count) else ""
+
+    def _show_budget(self) -> None:
+        if self.budget is not None:
+            self.budget_text = f"Budget: {self.budget.remaining} of {self.budget.limit} credits left"
 
     def _show_field_errors(self, errors: Mapping[str, str]) -> None:
         self.prompt_error = errors.get("prompt", "")

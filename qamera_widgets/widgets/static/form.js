@@ -51,12 +51,17 @@ function render({ model, el }) {
   const countError = h("div", "qw-field-error qw-count-error");
   countError.setAttribute("role", "alert");
 
+  const plan = h("div", "qw-plan");
+  plan.setAttribute("aria-live", "polite");
+  const confirmBox = h("div", "qw-confirm");
+  confirmBox.setAttribute("role", "alertdialog");
+  const budget = h("div", "qw-budget");
   const status = h("div", "qw-form-status");
   status.setAttribute("role", "status");
   const history = h("select", "qw-select qw-history");
   history.setAttribute("aria-label", "Recent prompts");
 
-  el.append(head, box, promptError, row, countError, status, history);
+  el.append(head, box, promptError, plan, row, countError, confirmBox, budget, status, history);
 
   const get = (name, fallback) => {
     const value = model.get(name);
@@ -115,6 +120,10 @@ function render({ model, el }) {
       code.title = "The batch id: select to copy";
       status.append(code);
     }
+    drawPlan();
+    drawConfirm();
+    budget.textContent = get("budget_text", "");
+    budget.hidden = !budget.textContent;
     const items = get("history", []);
     history.replaceChildren();
     history.hidden = items.length === 0;
@@ -129,6 +138,36 @@ function render({ model, el }) {
       history.append(option);
     });
     drawCounter();
+  }
+
+  function drawPlan() {
+    plan.replaceChildren();
+    const variants = get("variants", []);
+    plan.hidden = variants.length === 0;
+    if (!variants.length) return;
+    plan.append(h("div", "qw-plan-head", get("plan", "") || `${variants.length} prompts`));
+    const list = h("ol", "qw-plan-list");
+    for (const variant of variants) {
+      const item = h("li", "qw-plan-item");
+      for (const [text, varies] of variant.parts) item.append(varies ? h("mark", "qw-varies", text) : document.createTextNode(text));
+      list.append(item);
+    }
+    plan.append(list);
+  }
+
+  function drawConfirm() {
+    confirmBox.replaceChildren();
+    const question = get("confirm", "");
+    confirmBox.hidden = !question;
+    if (!question) return;
+    const yes = h("button", "qw-btn qw-primary qw-confirm-yes", "Yes, generate");
+    yes.type = "button";
+    yes.addEventListener("click", () => model.send({ kind: "confirm", yes: true }));
+    const no = h("button", "qw-btn qw-confirm-no", "Cancel");
+    no.type = "button";
+    no.addEventListener("click", () => model.send({ kind: "confirm", yes: false }));
+    confirmBox.append(h("span", "qw-confirm-text", question), yes, no);
+    if (!confirmBox.contains(document.activeElement)) yes.focus({ preventScroll: true });
   }
 
   function submit() {
@@ -182,7 +221,7 @@ function render({ model, el }) {
   });
 
   const names = ["prompt", "count", "cost", "prompt_error", "count_error", "submitting", "can_retry", "status",
-    "status_kind", "batch_id", "history"];
+    "status_kind", "batch_id", "history", "variants", "plan", "confirm", "budget_text"];
   for (const name of names) model.on(`change:${name}`, drawState);
   for (const name of ["heading", "badge", "account", "notice"]) model.on(`change:${name}`, drawHead);
   box.value = get("prompt", "");
