@@ -184,6 +184,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         self.on_msg(self._on_browser_message)
         self.observe(self._on_open_id, "open_id")
         self.observe(self._on_cards_synced, "cards")
+        self.observe(self._on_selected, "selected_ids")
         self._ready = True
 
     def on_use_prompt(self, callback: Callable[[str], Any], remove: bool = False) -> None:
@@ -206,7 +207,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         return None if picture is None else picture.thumb
 
     async def wait_pictures(self) -> None:
-        """Until every thumbnail the current cards need is loaded (or has failed)."""
+        """Until every thumbnail the current cards and the selection need is loaded (or has failed)."""
         me = asyncio.current_task()
         while True:
             pending = {t for t in self._thumb_work if t is not me and not t.done()}
@@ -382,13 +383,25 @@ class ResultsCanvas(anywidget.AnyWidget):
                 if card["thumb"] != picture.version:
                     self._update_cards([{**card, "thumb": picture.version}])
                 continue
-            if self._loading.get(scenery.id) == scenery.thumbnail:
-                continue
-            self._loading[scenery.id] = scenery.thumbnail
-            task = self._tasks.spawn(self._load_thumb(scenery.id, scenery.thumbnail), name="canvas-thumb")
-            if task is not None:
-                self._thumb_work.add(task)
-                task.add_done_callback(self._thumb_work.discard)
+            self._start_loading(scenery.id, scenery.thumbnail)
+
+    def _on_selected(self, _change: dict[str, Any]) -> None:
+        """A contact sheet shows the selection's real pictures, also those of cards on other pages."""
+        if self._closed or not loop_running():
+            return
+        for scenery in self.selected:
+            picture = self._pictures.get(scenery.id)
+            if scenery.is_done and scenery.thumbnail and (picture is None or picture.url != scenery.thumbnail):
+                self._start_loading(scenery.id, scenery.thumbnail)
+
+    def _start_loading(self, scenery_id: str, url: str) -> None:
+        if self._loading.get(scenery_id) == url:
+            return
+        self._loading[scenery_id] = url
+        task = self._tasks.spawn(self._load_thumb(scenery_id, url), name="canvas-thumb")
+        if task is not None:
+            self._thumb_work.add(task)
+            task.add_done_callback(self._thumb_work.discard)
 
     async def _load_thumb(self, scenery_id: str, url: str) -> None:
         try:
@@ -524,6 +537,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         try:
             if what == "sheet":
                 self._say("Making the contact sheet…")
+                await self.wait_pictures()
                 sheet = self.contact_sheet(selected_only=True)
                 data = await asyncio.to_thread(_png_bytes, sheet)
                 name, mime = "contact-sheet.png", "image/png"
