@@ -87,6 +87,14 @@ def from_browser(widget: widgets.Widget, content: Mapping[str, Any], buffers: Se
     )
 
 
+def displayed(widget: widgets.Widget) -> dict[str, Any]:
+    """What a notebook stores for ``display(widget)``: the MIME bundle, through IPython's formatter."""
+    from IPython.core.formatters import DisplayFormatter
+
+    data, _metadata = DisplayFormatter().format(widget)
+    return data
+
+
 def live_models() -> int:
     """Widget models alive in this process (ipywidgets' global registry)."""
     from ipywidgets.widgets.widget import _instances

@@ -258,14 +258,15 @@ class ResultsCanvas(anywidget.AnyWidget):
         if self._owns_loader and loop_running():
             asyncio.get_running_loop().create_task(self.loader.aclose())
         super().close()
+        self.layout.close()  # ipywidgets leaves the layout's model open, and nothing else holds it
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The live widget plus a static HTML copy of what it shows, for exported notebooks."""
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
             return None
-        bundle["text/html"] = self.static_html()
-        return bundle
+        data, metadata = bundle  # anywidget answers (data, metadata), not one dict like ipywidgets
+        return {**data, "text/html": self.static_html()}, metadata
 
     def static_html(self) -> str:
         """The cards as plain HTML, thumbnails inlined from the bytes already loaded."""
@@ -391,7 +392,8 @@ class ResultsCanvas(anywidget.AnyWidget):
             return
         for scenery in self.selected:
             picture = self._pictures.get(scenery.id)
-            if scenery.is_done and scenery.thumbnail and (picture is None or picture.url != scenery.thumbnail):
+            loaded = picture is not None and picture.url == scenery.thumbnail
+            if scenery.is_done and scenery.thumbnail and not loaded:
                 self._start_loading(scenery.id, scenery.thumbnail)
 
     def _start_loading(self, scenery_id: str, url: str) -> None:

@@ -212,6 +212,7 @@ class PromptForm(anywidget.AnyWidget):
         self._callbacks.clear()
         self._start_callbacks.clear()
         super().close()
+        self.layout.close()  # ipywidgets leaves the layout's model open, and nothing else holds it
 
     @staticmethod
     async def _await(task: asyncio.Task[Registration | None] | None) -> Registration | None:
