@@ -290,8 +290,7 @@ class PromptForm(anywidget.AnyWidget):
     def _finished(self, task: asyncio.Task[Registration | None]) -> None:
         if self._inflight is task:
             self._inflight = None
-        if not self._closed:
-            self.submitting = False
+        self.submitting = False  # also once closed: the POST has its answer, whoever still asks
 
     async def _post(self, submission: Submission) -> Registration | None:
         verb = "Retrying with the same idempotency key" if submission is self._unconfirmed else "Submitting"
