@@ -184,6 +184,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         self.on_msg(self._on_browser_message)
         self.observe(self._on_open_id, "open_id")
         self.observe(self._on_cards_synced, "cards")
+        self.observe(self._on_selected, "selected_ids")
         self._ready = True
 
     def on_use_prompt(self, callback: Callable[[str], Any], remove: bool = False) -> None:
@@ -206,7 +207,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         return None if picture is None else picture.thumb
 
     async def wait_pictures(self) -> None:
-        """Until every thumbnail the current cards need is loaded (or has failed)."""
+        """Until every thumbnail the current cards and the selection need is loaded (or has failed)."""
         me = asyncio.current_task()
         while True:
             pending = {t for t in self._thumb_work if t is not me and not t.done()}
@@ -257,16 +258,15 @@ class ResultsCanvas(anywidget.AnyWidget):
         if self._owns_loader and loop_running():
             asyncio.get_running_loop().create_task(self.loader.aclose())
         super().close()
+        self.layout.close()  # ipywidgets leaves the layout's model open, and nothing else holds it
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The live widget plus a static HTML copy of what it shows, for exported notebooks."""
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
             return None
-        # anywidget answers (data, metadata); plain ipywidgets answers data alone.
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        data["text/html"] = self.static_html()
-        return bundle
+        data, metadata = bundle  # anywidget answers (data, metadata), not one dict like ipywidgets
+        return {**data, "text/html": self.static_html()}, metadata
 
     def static_html(self) -> str:
         """The cards as plain HTML, thumbnails inlined from the bytes already loaded."""
@@ -390,13 +390,26 @@ class ResultsCanvas(anywidget.AnyWidget):
                 if card["thumb"] != picture.version:
                     self._update_cards([{**card, "thumb": picture.version}])
                 continue
-            if self._loading.get(scenery.id) == scenery.thumbnail:
-                continue
-            self._loading[scenery.id] = scenery.thumbnail
-            task = self._tasks.spawn(self._load_thumb(scenery.id, scenery.thumbnail), name="canvas-thumb")
-            if task is not None:
-                self._thumb_work.add(task)
-                task.add_done_callback(self._thumb_work.discard)
+            self._start_loading(scenery.id, scenery.thumbnail)
+
+    def _on_selected(self, _change: dict[str, Any]) -> None:
+        """A contact sheet shows the selection's real pictures, also those of cards on other pages."""
+        if self._closed or not loop_running():
+            return
+        for scenery in self.selected:
+            picture = self._pictures.get(scenery.id)
+            loaded = picture is not None and picture.url == scenery.thumbnail
+            if scenery.is_done and scenery.thumbnail and not loaded:
+                self._start_loading(scenery.id, scenery.thumbnail)
+
+    def _start_loading(self, scenery_id: str, url: str) -> None:
+        if self._loading.get(scenery_id) == url:
+            return
+        self._loading[scenery_id] = url
+        task = self._tasks.spawn(self._load_thumb(scenery_id, url), name="canvas-thumb")
+        if task is not None:
+            self._thumb_work.add(task)
+            task.add_done_callback(self._thumb_work.discard)
 
     async def _load_thumb(self, scenery_id: str, url: str) -> None:
         try:
@@ -532,6 +545,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         try:
             if what == "sheet":
                 self._say("Making the contact sheet…")
+                await self.wait_pictures()
                 sheet = self.contact_sheet(selected_only=True)
                 data = await asyncio.to_thread(_png_bytes, sheet)
                 name, mime = "contact-sheet.png", "image/png"

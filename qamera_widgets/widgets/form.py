@@ -302,6 +302,7 @@ class PromptForm(anywidget.AnyWidget):
         self._callbacks.clear()
         self._start_callbacks.clear()
         super().close()
+        self.layout.close()  # ipywidgets leaves the layout's model open, and nothing else holds it
 
     @staticmethod
     async def _await(task: asyncio.Task[list[Registration]] | None) -> list[Registration]:
@@ -423,8 +424,7 @@ class PromptForm(anywidget.AnyWidget):
     def _finished(self, task: asyncio.Task[list[Registration]]) -> None:
         if self._inflight is task:
             self._inflight = None
-        if not self._closed:
-            self.submitting = False
+        self.submitting = False  # also once closed: the POST has its answer, whoever still asks
 
     async def _post_all(self, jobs: Sequence[Submission]) -> list[Registration]:
         """Send the jobs one after the other under the client's pacing; stop at the first that was not

@@ -281,7 +281,7 @@ class SceneryGallery(ResultsCanvas):
             self._waiters = []
         super().close()
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
         if not self._started:
             self._start()
         return super()._repr_mimebundle_(**kwargs)
