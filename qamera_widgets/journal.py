@@ -264,7 +264,7 @@ class Journal:
         ]
 
     def _append(self, entry: Mapping[str, Any]) -> None:
-        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+        line = _encode_line(entry)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
         with _lock_for(self.path), open(self.path, "a+b") as handle:
@@ -318,6 +318,16 @@ class Journal:
                 continue
             if entry is not None:
                 yield entry
+
+
+def _encode_line(entry: Mapping[str, Any]) -> bytes:
+    """One JSON line; text that UTF-8 cannot carry (a lone surrogate in an id a server sent) is written
+    as a JSON escape instead, so a charged job is never left out of the journal over its spelling."""
+    try:
+        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(entry, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return text + b"\n"
 
 
 def _validated(entry: object) -> dict[str, Any] | None:

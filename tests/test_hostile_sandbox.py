@@ -4,9 +4,7 @@ folder, damaged database files, forged log lines, odd headers and bodies. Real f
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
