@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import logging
 import math
 import os
 import random
@@ -58,8 +57,6 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RESPONSE_BYTES = 64 * 2**20
 # The encodings `BoundedDecoder` can undo with a bound on its output.
 ACCEPT_ENCODING = "gzip, deflate"
-
-logger = logging.getLogger("qamera_widgets.client")
 
 # Letters, digits and the URL-safe and base64 punctuation: anything else (a control character, a space, a
 # non-ASCII letter) cannot be a real key and would put the key into an HTTP library's error text.
@@ -423,12 +420,9 @@ def parse_json(content: bytes, what: str) -> Any:
         raise ResponseFormatError(f"The {what} response is not JSON: {type(exc).__name__}.") from None
 
 
-_reported_malformed: set[str] = set()
-_reported_lock = threading.Lock()
-
-
-def parse_sceneries_body(content: bytes) -> list[Scenery]:
-    """The listed sceneries; entries that cannot be read are skipped with one warning, not the whole list.
+def parse_sceneries_body(content: bytes, skipped: list[str] | None = None) -> list[Scenery]:
+    """The listed sceneries; an entry that cannot be read is left out and described in `skipped` (the
+    caller warns once), so one bad item never hides the rest.
 
     A bare JSON array is accepted as well as the documented `{"sceneries": [...]}`: reading it costs nothing.
     """
@@ -437,30 +431,20 @@ def parse_sceneries_body(content: bytes) -> list[Scenery]:
     if not isinstance(items, list):
         raise ResponseFormatError("The scenery list response has no 'sceneries' list.")
     sceneries: list[Scenery] = []
-    problems: list[str] = []
     for item in items:
         try:
             sceneries.append(Scenery.from_api(item))
         except (ResponseFormatError, ValueError, TypeError, OverflowError) as exc:
-            problems.append(str(exc) if isinstance(exc, ResponseFormatError) else type(exc).__name__)
-    if problems:
-        _warn_malformed(problems, len(sceneries))
+            if skipped is not None:
+                skipped.append(str(exc) if isinstance(exc, ResponseFormatError) else type(exc).__name__)
     return sceneries
 
 
-def _warn_malformed(problems: list[str], kept: int) -> None:
-    """One warning per new kind of problem: a poll every few seconds must not repeat the same sentence."""
-    fingerprint = f"{len(problems)}:{problems[0]}"
-    with _reported_lock:
-        if fingerprint in _reported_malformed:
-            return
-        if len(_reported_malformed) > 1000:
-            _reported_malformed.clear()
-        _reported_malformed.add(fingerprint)
-    noun = "entry" if len(problems) == 1 else "entries"
-    logger.warning(
-        "Skipped %d scenery %s the server sent in an unreadable form (first: %s); showing the other %d.",
-        len(problems), noun, problems[0], kept,
+def skipped_items_message(skipped: list[str], kept: int) -> str:
+    noun = "entry" if len(skipped) == 1 else "entries"
+    return (
+        f"Skipped {len(skipped)} scenery {noun} the server sent in an unreadable form (first: {skipped[0]}); "
+        f"showing the other {kept}."
     )
 
 

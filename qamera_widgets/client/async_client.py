@@ -137,6 +137,7 @@ class AsyncQameraClient:
             weakref.WeakKeyDictionary()
         )
         self._pools_lock = threading.Lock()
+        self._last_skipped_message = ""
 
     @property
     def key_id(self) -> str | None:
@@ -339,7 +340,16 @@ class AsyncQameraClient:
         answer = await self._request(
             "GET", _base.LIST_PATH, params={"statusFilter": status_filter}, deadline=deadline
         )
-        return _base.parse_sceneries_body(answer.content)
+        # Off the loop: 20,000 items take a tenth of a second to read, and widgets freeze meanwhile.
+        skipped: list[str] = []
+        sceneries = await asyncio.to_thread(_base.parse_sceneries_body, answer.content, skipped)
+        if skipped:
+            message = _base.skipped_items_message(skipped, len(sceneries))
+            # Polls repeat every few seconds: the same bad entries are reported once, not on every poll.
+            if message != self._last_skipped_message:
+                self._last_skipped_message = message
+                logger.warning(message)
+        return sceneries
 
     async def register_ideas(
         self,
