@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -392,7 +392,7 @@ class AsyncQameraClient:
         *,
         poll_interval: float | None = None,
         timeout: float | None = None,
-    ) -> AsyncIterator[dict[str, Scenery]]:
+    ) -> AsyncGenerator[dict[str, Scenery], None]:
         """Yield the listed records (by id) after the first poll and after every change.
 
         One list call per tick for all ids; ids not listed yet count as pending; transient errors back

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterable, Iterator
+from collections.abc import Awaitable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -25,7 +25,7 @@ def _allow_nesting(loop: asyncio.AbstractEventLoop) -> None:
     """
     if getattr(loop, "_nest_patched", False):
         return
-    import nest_asyncio2
+    import nest_asyncio2  # type: ignore[import-untyped]
 
     nest_asyncio2.apply(loop)
 
@@ -99,7 +99,7 @@ class QameraClient:
         finally:
             loop.close()
 
-    def _run(self, coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop | None = None) -> T:
+    def _run(self, coro: Awaitable[T], loop: asyncio.AbstractEventLoop | None = None) -> T:
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
