@@ -129,6 +129,7 @@ def curl_examples(base_url: str, api_key: str | None) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from .server import is_loopback, start
+    from .store import SandboxDataError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
             library=args.library,
             rate_limit=args.rate_limit,
         )
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, SandboxDataError) as exc:
         print(f"qamera-widgets sandbox: {exc}", file=sys.stderr)
         return 2
     try:
