@@ -128,6 +128,10 @@ class BatchSection:
     record_ids: tuple[str, ...] = ()
     journaled: set[str] = field(default_factory=set)
     collapsed: bool = False
+    comparison: str = ""
+    """Shared by the runs of one comparison, drawn together as rows; '' for a run of its own."""
+    template: str = ""
+    parts: tuple[tuple[str, bool], ...] = ()
 
     @property
     def confirmed(self) -> bool:
@@ -191,18 +195,29 @@ class StatusBoard(ResultsCanvas):
         """Every run, newest first, folded ones included."""
         return list(reversed(self._runs.values()))
 
-    def prepare(self, prompt: str, count: int) -> BatchSection:
+    def prepare(
+        self,
+        prompt: str,
+        count: int,
+        *,
+        comparison: str = "",
+        template: str = "",
+        parts: Sequence[tuple[str, bool]] = (),
+    ) -> BatchSection:
         """Show a run for a submission whose answer is still on its way, with `count` queued cards.
 
         `track(registration, slot=section)` turns it into the confirmed run in the same place;
-        `release(section)` removes it when the submission was not confirmed.
+        `release(section)` removes it when the submission was not confirmed. Runs prepared with the
+        same `comparison` are drawn as the rows of one comparison, `parts` marking the words that vary.
         """
         if self._closed:
             raise RuntimeError("This StatusBoard is closed; create a new one.")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"count must be a whole number of at least 1, not {count!r}.")
         key = f"pending-{next(_pending_keys)}"
-        section = BatchSection(key=key, prompt=prompt, count=count)
+        section = BatchSection(
+            key=key, prompt=prompt, count=count, comparison=comparison, template=template, parts=tuple(parts)
+        )
         self._runs[key] = section
         self._redraw()
         return section
@@ -316,6 +331,9 @@ class StatusBoard(ResultsCanvas):
             self._redraw()
             return
         run = BatchSection(
+            comparison=slot.comparison if slot is not None else "",
+            template=slot.template if slot is not None else "",
+            parts=slot.parts if slot is not None else (),
             key=key,
             prompt=prompt,
             count=len(new_ids),
@@ -416,28 +434,31 @@ class StatusBoard(ResultsCanvas):
         """Recompute run headers and the drawn cards; only changed cards go out as a patch."""
         if self._closed:
             return
-        newest_first = list(reversed(self._runs.values()))
-        shown, folded = newest_first[: self.visible_runs], newest_first[self.visible_runs :]
+        entries = _entries(list(reversed(self._runs.values())))
+        shown, folded = entries[: self.visible_runs], entries[self.visible_runs :]
         runs: list[dict[str, Any]] = []
         cards: list[dict[str, Any]] = []
-        for run in shown:
-            if run.confirmed:
-                run_cards = [self._card_for(i, run) for i in run.record_ids]
-                counts = count_statuses(self._status.get(i, WAITING) for i in run.record_ids)
-                self._journal_finals(run, counts)
-            else:
-                run_cards = self._pending_cards(run)
-                counts = BatchCounts(running=run.count)
-            runs.append(self._run_dict(run, counts, [c["id"] for c in run_cards]))
-            if not run.collapsed:
-                cards.extend(run_cards)
-        for run in folded:
+        for entry in shown:
+            rows = []
+            for run in entry:
+                if run.confirmed:
+                    run_cards = [self._card_for(i, run) for i in run.record_ids]
+                    counts = count_statuses(self._status.get(i, WAITING) for i in run.record_ids)
+                    self._journal_finals(run, counts)
+                else:
+                    run_cards = self._pending_cards(run)
+                    counts = BatchCounts(running=run.count)
+                rows.append(self._run_dict(run, counts, [c["id"] for c in run_cards]))
+                if not entry[0].collapsed:
+                    cards.extend(run_cards)
+            runs.append(rows[0] if len(entry) == 1 and not entry[0].comparison else _comparison(entry, rows))
+        for run in (run for entry in folded for run in entry):
             if run.confirmed:
                 self._journal_finals(
                     run, count_statuses(self._status.get(i, WAITING) for i in run.record_ids)
                 )
         self.runs = runs
-        self.folded_runs = _folded(folded, self._status)
+        self.folded_runs = _folded([run for entry in folded for run in entry], self._status)
         if [c["id"] for c in cards] == [c["id"] for c in self.cards]:
             self._update_cards(c for c in cards if changed is None or c["id"] in changed)
         else:
@@ -467,6 +488,10 @@ class StatusBoard(ResultsCanvas):
             "credits": credits,
             "progress": counts.text() if run.confirmed else "sending…",
             "use_prompt": bool(run.prompt),
+            "parts": [list(p) for p in run.parts],
+            "pending": counts.running,
+            "consumed": counts.done,
+            "refunded": counts.failed,
         }
 
     def _static_body(self) -> str:
@@ -488,18 +513,23 @@ class StatusBoard(ResultsCanvas):
 
     def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
         if kind == "toggle_run":
-            run = self._runs.get(str(content.get("key", "")))
-            if run is not None:
-                run.collapsed = not run.collapsed
+            key = str(content.get("key", ""))
+            group = [r for r in self._runs.values() if key in (r.key, r.comparison)]
+            if group:
+                collapsed = not group[0].collapsed
+                for run in group:
+                    run.collapsed = collapsed
                 self._redraw()
         elif kind == "more_runs":
             self.visible_runs += MORE_RUNS_STEP
         elif kind == "use_run_prompt":
-            run = self._runs.get(str(content.get("key", "")))
-            if run is not None and run.prompt:
+            key = str(content.get("key", ""))
+            run = self._runs.get(key) or next((r for r in self._runs.values() if r.comparison == key), None)
+            prompt = (run.template or run.prompt) if run is not None else ""
+            if prompt:
                 for callback in list(self._use_prompt_callbacks):
                     try:
-                        callback(run.prompt)
+                        callback(prompt)
                     except Exception:
                         logger.exception("a use-prompt callback failed")
 
@@ -540,6 +570,49 @@ class StatusBoard(ResultsCanvas):
     def _set_banner(self, message: str, *, kind: str) -> None:
         self._banner_kind = kind
         self._say(message, error=kind in ("stopped", "unconfirmed"))
+
+
+def _entries(newest_first: Sequence[BatchSection]) -> list[list[BatchSection]]:
+    """Runs as drawn: a comparison's runs together (in the order they were sent), others alone."""
+    entries: list[list[BatchSection]] = []
+    index: dict[str, list[BatchSection]] = {}
+    for run in newest_first:
+        if run.comparison and run.comparison in index:
+            index[run.comparison].insert(0, run)
+            continue
+        entry = [run]
+        entries.append(entry)
+        if run.comparison:
+            index[run.comparison] = entry
+    return entries
+
+
+def _comparison(entry: Sequence[BatchSection], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One header over a comparison's rows: the template, and the sums of its jobs."""
+    first = entry[0]
+    total = sum(r["total"] for r in rows)
+    counts = BatchCounts(
+        done=sum(r["done"] for r in rows),
+        failed=sum(r["failed"] for r in rows),
+        running=sum(r["pending"] for r in rows),
+    )
+    per = first.count
+    when = first.submitted_at.astimezone().strftime("%H:%M:%S") if first.submitted_at else "sending…"
+    return {
+        "key": first.comparison,
+        "kind": "compare",
+        "prompt": first.template or " | ".join(r.prompt for r in entry),
+        "collapsed": first.collapsed,
+        "rows": list(rows),
+        "ids": [i for r in rows for i in r["ids"]],
+        "total": total,
+        "done": counts.done,
+        "failed": counts.failed,
+        "meta": f"Comparison · {len(rows)} prompts × {per} {'picture' if per == 1 else 'pictures'} · {when}",
+        "credits": counts.credits_text(),
+        "progress": counts.text(),
+        "use_prompt": True,
+    }
 
 
 def _folded(runs: Sequence[BatchSection], status: Mapping[str, str]) -> dict[str, Any]:

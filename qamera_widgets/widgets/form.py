@@ -360,6 +360,12 @@ class PromptForm(anywidget.AnyWidget):
                 return None
             unconfirmed = self._same_as_unconfirmed()
             jobs = [unconfirmed] if unconfirmed is not None else plan_jobs(self.prompt, self.count)
+            if self.budget is not None and unconfirmed is None:
+                try:  # said before any question: a yes the budget would refuse is no choice at all
+                    self.budget.check(sum(job.count for job in jobs) * _base.CREDITS_PER_ITEM)
+                except BudgetExceededError as exc:
+                    self._set_status(str(exc), kind="error")
+                    return None
             question = "" if confirmed or unconfirmed is not None else self._question(jobs)
             if question:
                 self._awaiting = jobs
@@ -586,6 +592,10 @@ class PromptForm(anywidget.AnyWidget):
             return
         self.variants = [{"text": j.preferences, "parts": [list(p) for p in j.parts]} for j in jobs]
         self.plan = plan_text(jobs) if _valid_count(self.count) else ""
+
+    def refresh_budget(self) -> None:
+        """Show the budget again after someone else changed it (the Studio, when items failed)."""
+        self._show_budget()
 
     def _show_budget(self) -> None:
         if self.budget is not None:

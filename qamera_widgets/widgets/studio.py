@@ -17,7 +17,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..budget import Budget, kernel_budget
 from ..client import Registration, Scenery
+from ..client._base import CREDITS_PER_ITEM
+from ..client.models import FAILED_STATUSES
 from ..connect import Connection, connect
 from ..journal import Journal
 from ..tracking import TrackerEvent
@@ -31,7 +34,7 @@ from ._common import (
     loop_running,
 )
 from .board import BatchSection, StatusBoard
-from .form import PromptForm, Submission
+from .form import PromptForm, Submission, compare_jobs, field_errors, plan_jobs
 from .gallery import SceneryGallery
 
 __all__ = ["SANDBOX_BADGE_TEXT", "Studio", "account_text"]
@@ -53,7 +56,9 @@ class Studio(StaticHTMLFallback, widgets.VBox):
     """PromptForm + StatusBoard (runs) + SceneryGallery (library) sharing one client, tracker and journal.
 
     `sandbox` is the handle from `qamera_widgets.sandbox.start()` when the client talks to one: the
-    Studio then says that no real credits are spent and shows the sandbox account live.
+    Studio then says that no real credits are spent and shows the sandbox account live. `budget` caps
+    the credits this studio may reserve (default: `QAMERA_BUDGET`, see `qamera_widgets.budget`); the
+    form shows what is left and refuses a job beyond it before sending anything.
     """
 
     def __init__(
@@ -63,12 +68,15 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         sandbox: Any | None = None,
         journal: Journal | None = None,
         notice: str = "",
+        budget: Budget | None = None,
         refresh_debounce: float = REFRESH_DEBOUNCE_SECONDS,
         account_interval: float = ACCOUNT_INTERVAL_SECONDS,
         page_size: int = 24,
     ) -> None:
         self.client = client
         self.sandbox = sandbox
+        self.budget = budget if budget is not None else kernel_budget()
+        self._refunded: set[str] = set()
         self._async_client = as_async_client(client)
         self._journal = journal if journal is not None else Journal()
         self._refresh_debounce = refresh_debounce
@@ -88,6 +96,7 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         self.form = PromptForm(
             client,
             journal=self._journal,
+            budget=self.budget,
             heading="Qamera Studio",
             badge=SANDBOX_BADGE_TEXT if sandbox is not None else "",
             notice=notice or where,
@@ -180,7 +189,13 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         previous = self._slots.pop(submission.idempotency_key, None)
         if previous is not None:
             self.board.release(previous)
-        self._slots[submission.idempotency_key] = self.board.prepare(submission.preferences, submission.count)
+        self._slots[submission.idempotency_key] = self.board.prepare(
+            submission.preferences,
+            submission.count,
+            comparison=submission.comparison,
+            template=submission.template,
+            parts=submission.parts,
+        )
 
     def _on_submit(self, registration: Registration) -> None:
         """The server confirmed: the prepared run becomes the real one, and the library learns the prompt."""
@@ -199,9 +214,25 @@ class Studio(StaticHTMLFallback, widgets.VBox):
             self.board.release(slot)
         self._slots.clear()
 
+    async def compare(self, prompts: str | Sequence[str], count: int = 2) -> list[Registration]:
+        """Generate several prompts side by side, one job each, shown as one comparison.
+
+        `prompts` is a list of prompts, or one template such as "{oak|marble} countertop"; the budget
+        applies and nothing is sent for a bad template. Returns the confirmed registrations.
+        """
+        jobs = plan_jobs(prompts, count) if isinstance(prompts, str) else compare_jobs(list(prompts), count)
+        for job in jobs:
+            problems = field_errors(job.preferences, job.count)
+            if problems:
+                raise ValueError(" ".join(problems.values()))
+        return await self.form.submit_jobs(jobs)
+
     def _on_tracker_event(self, event: TrackerEvent) -> None:
         """Keep the poll's list; when something finished, schedule one library update for the burst."""
-        if self._closed or event.kind != "update" or not event.sceneries:
+        if self._closed or event.kind != "update":
+            return
+        self._give_back_failed(event)
+        if not event.sceneries:
             return
         self._latest = event.sceneries
         finished = any(s.scenery is not None and s.scenery.is_terminal for s in event.changes.values())
@@ -209,6 +240,20 @@ class Studio(StaticHTMLFallback, widgets.VBox):
             return
         loop = asyncio.get_running_loop()
         self._pending_refresh = loop.call_later(self._refresh_debounce, self._update_gallery)
+
+    def _give_back_failed(self, event: TrackerEvent) -> None:
+        """The server refunds a failed item's credits; the budget gets them back too, once per item."""
+        if self.budget is None:
+            return
+        mine = set(self.board.record_ids)
+        failed = [
+            i for i, state in event.changes.items()
+            if i in mine and i not in self._refunded and state.status in FAILED_STATUSES
+        ]
+        if failed:
+            self._refunded.update(failed)
+            self.budget.release(len(failed) * CREDITS_PER_ITEM)
+            self.form.refresh_budget()
 
     def _update_gallery(self) -> None:
         self._pending_refresh = None

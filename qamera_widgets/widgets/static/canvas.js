@@ -334,6 +334,22 @@ function render({ model, el }) {
     return header;
   }
 
+  // One row of a comparison: the prompt with the words that vary marked, then its pictures.
+  function compareRow(row) {
+    const node = h("div", "qw-compare-row");
+    node.dataset.key = row.key;
+    const label = h("div", "qw-row-label");
+    const text = h("div", "qw-row-prompt");
+    const parts = row.parts && row.parts.length ? row.parts : [[row.prompt, false]];
+    for (const [piece, varies] of parts) text.append(varies ? h("mark", "qw-varies", piece) : document.createTextNode(piece));
+    text.title = row.prompt;
+    label.append(text, h("div", "qw-row-progress", `${row.progress} · ${row.credits}`));
+    const cards = grid(row.ids || []);
+    cards.classList.add("qw-row-grid");
+    node.append(label, cards);
+    return node;
+  }
+
   function drawBody() {
     const mode = get("mode", "library");
     const active = document.activeElement;
@@ -343,13 +359,16 @@ function render({ model, el }) {
     if (mode === "runs") {
       const runs = get("runs", []);
       for (const run of runs) {
-        const section = h("section", `qw-run${run.collapsed ? " qw-collapsed" : ""}`);
+        const compare = run.kind === "compare";
+        const section = h("section", `qw-run${compare ? " qw-compare" : ""}${run.collapsed ? " qw-collapsed" : ""}`);
         section.dataset.key = run.key;
         section.append(runHeader(run));
-        if (!run.collapsed) {
+        if (!run.collapsed && compare) {
+          for (const row of run.rows || []) section.append(compareRow(row));
+        } else if (!run.collapsed) {
           section.append(grid(run.ids || []));
-          for (const id of run.ids || []) live.add(id);
         }
+        if (!run.collapsed) for (const id of run.ids || []) live.add(id);
         body.append(section);
       }
       const folded = get("folded_runs", {});
