@@ -328,8 +328,14 @@ function render({ model, el }) {
     text.append(prompt, meta, progress);
     header.append(toggle, text);
     if (run.use_prompt && get("can_use_prompt", false)) {
-      header.append(button("Use prompt", "qw-run-reuse", () => model.send({ kind: "use_run_prompt", key: run.key }),
-        "Put this prompt back into the form"));
+      const actions = h("div", "qw-run-actions");
+      actions.append(
+        button("Run again", "qw-run-again", () => model.send({ kind: "run_again", key: run.key }),
+          "Generate this prompt again (asks first, with the cost)"),
+        button("Edit", "qw-run-reuse", () => model.send({ kind: "use_run_prompt", key: run.key }),
+          "Put this prompt into the form to change it"),
+      );
+      header.append(actions);
     }
     return header;
   }
