@@ -419,8 +419,12 @@ function render({ model, el }) {
 
   function onMessage(msg, buffers) {
     if (!msg || typeof msg !== "object") return;
-    if (msg.kind === "thumbs") {
-      msg.items.forEach((item, index) => {
+    if (msg.kind === "thumbs" || msg.kind === "patch") {
+      for (const change of msg.cards || []) {
+        const card = byId.get(change.id);
+        if (card) Object.assign(card, change);
+      }
+      (msg.thumbs || msg.items || []).forEach((item, index) => {
         const old = pictures.get(item.id);
         if (old && old.v >= item.v) return;
         if (old) URL.revokeObjectURL(old.url);
@@ -428,13 +432,7 @@ function render({ model, el }) {
         asked.delete(item.id);
       });
       drawBody();
-      drawOverlay();
-    } else if (msg.kind === "patch") {
-      for (const change of msg.cards) {
-        const card = byId.get(change.id);
-        if (card) Object.assign(card, change);
-      }
-      drawBody();
+      if (msg.kind === "thumbs") drawOverlay();
     } else if (msg.kind === "preview") {
       if (preview) URL.revokeObjectURL(preview.url);
       preview = { id: msg.id, url: blobUrl(buffers[0], msg.fmt) };
