@@ -199,16 +199,20 @@ class PlayedView:
             self._set_cards(data["state"]["cards"])
         elif data.get("method") == "custom":
             content = data.get("content", {})
-            if content.get("kind") == "patch":
-                for change in content["cards"]:
+            if content.get("kind") in ("patch", "thumbs"):
+                for change in content.get("cards", []):
                     if change["id"] in self.cards:
                         self.cards[change["id"]].update(change)
-                self._ask()
-            elif content.get("kind") == "thumbs":
-                for item, blob in zip(content["items"], buffers, strict=True):
+                # A patch carries the new pictures for a view that said hello; "thumbs" answers a want.
+                items = content.get("thumbs") or content.get("items") or []
+                for item, blob in zip(items, buffers, strict=True):
+                    card = self.cards.get(item["id"])
+                    if card is not None and content["kind"] == "patch" and card.get("thumb", 0) < item["v"]:
+                        card["thumb"] = item["v"]  # as canvas.js: a picture that rides along sets its version
                     if blob and item["v"] > self.pictures.get(item["id"], 0):
                         self.pictures[item["id"]] = item["v"]
                     self.asked.pop(item["id"], None)
+                self._ask()
 
     def _ask(self) -> None:
         if self._timer is not None:
@@ -233,9 +237,9 @@ class PlayedView:
 
 
 async def settle(view: PlayedView | None = None, turns: int = 200) -> None:
-    """Let scheduled patches and wants run out (they are queued with call_soon)."""
+    """Let scheduled patches (gathered over PATCH_WINDOW_SECONDS) and wants run out."""
     for _ in range(turns):
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.005)
         if view is not None and view.complete() and view._timer is None:
             break
 

@@ -129,6 +129,7 @@ async def test_a_status_change_is_a_small_patch_not_the_card_list(tmp_path: Path
     ids = tuple(f"record-{n:02d}" for n in range(20))
     board.track(registration(ids))
     link = wire(board)
+    from_browser(board, {"kind": "hello", "ids": []})  # a view is drawn and listening
     seen: list[Any] = []
     board.observe(seen.append, "cards")
     whole_list = len(json.dumps(board.cards))
@@ -166,7 +167,7 @@ async def test_a_view_that_connects_late_gets_the_patched_cards(tmp_path: Path, 
     link = wire(board)
     from_browser(board, {"kind": "hello", "ids": []})
     [(patch, _)] = link.messages("patch")
-    assert {c["id"]: c["state"] for c in patch["cards"]} == {"a": "waiting", "b": "processing"}
+    assert {c["id"]: c["state"] for c in patch["cards"]} == {"b": "processing"}, "what changed since sync"
 
 
 async def test_a_prepared_run_shows_placeholders_and_is_confirmed_in_place(

@@ -332,6 +332,8 @@ async def test_a_changed_vote_goes_out_as_a_patch_of_that_card_only(make_sandbox
     galleries.append(gallery)
     await gallery.refresh()
     link = wire(gallery)
+    from_browser(gallery, {"kind": "hello", "ids": []})  # a view is drawn and listening
+    link.clear()
     listing = gallery.sceneries
     target = listing[3]
     flipped = "REJECTED" if target.voting != "REJECTED" else "APPROVED"

@@ -176,7 +176,8 @@ class ResultsCanvas(anywidget.AnyWidget):
         self._pending_thumbs: dict[str, None] = {}
         self._patch_scheduled = False
         self._listening = False
-        self._patched_since_sync = False
+        self._patch_log: dict[str, dict[str, Any]] = {}
+        """Every field changed in place since `cards` was last synced: what a view starting now lacks."""
         self._preview_cache: dict[str, tuple[str, Thumbnail]] = {}
         self._known: dict[str, Scenery] = {}
         self._prompt_of: dict[str, str] = {}
@@ -359,8 +360,10 @@ class ResultsCanvas(anywidget.AnyWidget):
             if not delta:
                 continue
             current.update(delta)
-            self._pending_patch.setdefault(card["id"], {"id": card["id"]}).update(delta)
-        if self._pending_patch:
+            self._patch_log.setdefault(card["id"], {"id": card["id"]}).update(delta)
+            if self._listening:
+                self._pending_patch.setdefault(card["id"], {"id": card["id"]}).update(delta)
+        if self._pending_patch or self._pending_thumbs:
             self._schedule_patch()
         self._load_missing()
 
@@ -375,17 +378,20 @@ class ResultsCanvas(anywidget.AnyWidget):
         asyncio.get_running_loop().call_later(PATCH_WINDOW_SECONDS, self._flush_patch)
 
     def _flush_patch(self) -> None:
-        """One message with the changed fields and, for a view that is listening, the new pictures:
-        a picture then costs no round trip (a view that starts later asks with "want")."""
+        """One message with the changed fields and the new pictures, for the views listening: a
+        picture costs no round trip, and a card whose picture rides along needs no "thumb" field."""
         self._patch_scheduled = False
         if self._closed or not (self._pending_patch or self._pending_thumbs):
             self._pending_patch, self._pending_thumbs = {}, {}
             return
-        patch = list(self._pending_patch.values())
         items, buffers = self._pictures_for(self._pending_thumbs)
+        carried = {item["id"] for item in items}
+        patch = []
+        for scenery_id, delta in self._pending_patch.items():
+            rest = {k: v for k, v in delta.items() if not (k == "thumb" and scenery_id in carried)}
+            if len(rest) > 1:
+                patch.append(rest)
         self._pending_patch, self._pending_thumbs = {}, {}
-        if patch:
-            self._patched_since_sync = True
         self.send({"kind": "patch", "cards": patch, "thumbs": items}, buffers=buffers or None)
 
     def _pictures_for(self, ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[bytes]]:
@@ -395,12 +401,15 @@ class ResultsCanvas(anywidget.AnyWidget):
             picture = self._pictures.get(scenery_id)
             if picture is None:
                 continue
-            items.append({"id": scenery_id, "v": picture.version, "fmt": picture.thumb.format})
+            item: dict[str, Any] = {"id": scenery_id, "v": picture.version}
+            if picture.thumb.format != "jpeg":
+                item["fmt"] = picture.thumb.format
+            items.append(item)
             buffers.append(picture.thumb.data)
         return items, buffers
 
     def _on_cards_synced(self, _change: dict[str, Any]) -> None:
-        self._patched_since_sync = False
+        self._patch_log = {}
 
     def _load_missing(self) -> None:
         """Start loading the thumbnail of every DONE card that has none yet."""
@@ -474,8 +483,8 @@ class ResultsCanvas(anywidget.AnyWidget):
                 self._send_wanted(content)
             elif kind == "hello":
                 self._listening = True
-                if self._patched_since_sync:
-                    self.send({"kind": "patch", "cards": [dict(c) for c in self.cards]})
+                if self._patch_log:  # the view was drawn from the synced list; these changed since
+                    self.send({"kind": "patch", "cards": list(self._patch_log.values()), "thumbs": []})
                 self._send_wanted(content)
             elif kind == "use_prompt":
                 self._use_prompt(str(content.get("id", "")))

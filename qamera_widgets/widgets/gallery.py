@@ -333,7 +333,8 @@ class SceneryGallery(ResultsCanvas):
                 logger.exception("an on_list callback failed")
         self._fetch_error = ""
         self._forget_pictures(set(self._known))
-        self._recompute(reset_page=False)
+        with self.hold_sync():  # the cards, counts and message go to the browser as one update
+            self._recompute(reset_page=False)
 
     def _recompute(self, *, reset_page: bool) -> None:
         self._view = filter_and_sort(

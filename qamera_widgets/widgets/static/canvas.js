@@ -425,6 +425,8 @@ function render({ model, el }) {
         if (card) Object.assign(card, change);
       }
       (msg.thumbs || msg.items || []).forEach((item, index) => {
+        const card = byId.get(item.id);
+        if (card && msg.kind === "patch" && (card.thumb || 0) < item.v) card.thumb = item.v; // rides along
         const old = pictures.get(item.id);
         if (old && old.v >= item.v) return;
         if (old) URL.revokeObjectURL(old.url);
