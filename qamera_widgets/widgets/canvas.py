@@ -59,6 +59,7 @@ CONTACT_SHEET_LABEL_PX = 22
 _SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 _SHEET_COLUMNS = 4
 PATCH_WINDOW_SECONDS = 0.04
+LOADER_CONCURRENCY = 16
 
 WAITING = "WAITING"
 TIMED_OUT = "TIMED_OUT"
@@ -167,7 +168,10 @@ class ResultsCanvas(anywidget.AnyWidget):
         if not 16 <= thumb_px <= 1024:
             raise ValueError("thumb_px must be between 16 and 1024.")
         self._owns_loader = loader is None
-        self.loader: ThumbnailLoader = loader or ThumbnailLoader(size=thumb_px)
+        # More connections than a browser's six per host: the kernel fetches a page in fewer waves.
+        self.loader: ThumbnailLoader = loader or ThumbnailLoader(
+            size=thumb_px, max_concurrency=LOADER_CONCURRENCY
+        )
         self._tasks = TaskSet()
         self._pictures: dict[str, _Picture] = {}
         self._loading: dict[str, str] = {}
@@ -272,6 +276,9 @@ class ResultsCanvas(anywidget.AnyWidget):
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
             return None
+        # Displayed: a view is on its way, so changes and pictures go out as they happen rather than
+        # waiting for its "hello" (which would turn a progressive fill into one burst at the end).
+        self._listening = True
         data, metadata = bundle  # anywidget answers (data, metadata), not one dict like ipywidgets
         return {**data, "text/html": self.static_html()}, metadata
 
@@ -467,6 +474,9 @@ class ResultsCanvas(anywidget.AnyWidget):
             if self._listening:
                 self._pending_thumbs[scenery_id] = None
             self._update_cards([{**card, "thumb": self._versions}])
+            me = asyncio.current_task()
+            if self._patch_scheduled and all(t is me or t.done() for t in self._thumb_work):
+                self._flush_patch()  # the last picture of a burst: nothing to wait for
 
     def _forget_pictures(self, keep: set[str]) -> None:
         """Drop pictures of sceneries no longer in the list, so memory follows what can be shown."""
