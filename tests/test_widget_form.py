@@ -403,3 +403,99 @@ def test_a_click_without_a_running_loop_leaves_the_form_usable() -> None:
         form.close()
         asyncio.set_event_loop(None)
         loop.close()
+
+
+async def test_five_clicks_50_ms_apart_make_one_job_on_a_fast_sandbox(
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
+) -> None:
+    sandbox = make_sandbox()
+    form = made(sandbox)
+    fill(form, count=2)
+    for _ in range(5):
+        click_generate(form)
+        await asyncio.sleep(0.05)  # the sandbox answers well within this: each click finds no POST in flight
+    await form.wait_idle()
+    assert sandbox.stats()["registered_batches"] == 1
+    assert "another batch" in form.confirm, "the later clicks ask instead of paying again"
+    from_browser(form, {"kind": "confirm", "yes": False})
+    assert form.confirm == "" and sandbox.stats()["registered_batches"] == 1
+
+
+async def test_a_repeat_after_the_window_is_a_new_job_without_a_question(
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
+) -> None:
+    sandbox = make_sandbox()
+    form = made(sandbox)
+    fill(form, count=1)
+    assert await form.submit() is not None
+    await asyncio.sleep(1.05)
+    assert await form.submit() is not None and form.confirm == ""
+    assert sandbox.stats()["registered_batches"] == 2
+
+
+async def test_a_template_shows_its_expansions_and_asks_before_sending_one_job_each(
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
+) -> None:
+    sandbox = make_sandbox()
+    form = made(sandbox)
+    fill(form, prompt="{oak|marble|concrete} countertop, soft light", count=2)
+    assert [v["text"] for v in form.variants] == [
+        "oak countertop, soft light", "marble countertop, soft light", "concrete countertop, soft light"
+    ]
+    assert form.variants[1]["parts"][0] == ["marble", True]
+    assert form.plan == "3 prompts × 2 pictures = 6 pictures, 60 credits"
+    click_generate(form)
+    assert form.confirm.startswith("Generate 3 prompts × 2 pictures") and not form.submitting
+    assert sandbox.stats()["registered_batches"] == 0, "nothing is sent before the yes"
+    from_browser(form, {"kind": "confirm", "yes": True})
+    await form.wait_idle()
+    keys = {r.idempotency_key for r in form.last_registrations}
+    assert [r.preferences for r in form.last_registrations] == [v["text"] for v in form.variants]
+    assert len(keys) == 3 and sandbox.stats()["registered_batches"] == 3
+    assert len(Journal().batches()) == 3, "each variant is journaled as its own job"
+
+
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [
+        ("{oak|marble countertop", "never closed"),
+        ("{oak||marble} countertop", "empty alternative"),
+        ("{a|b|c|d|e} {f|g|h|i|j} chair", "the limit is 20"),
+    ],
+)
+async def test_a_bad_template_is_a_sentence_and_nothing_is_sent(
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], template: str, says: str
+) -> None:
+    sandbox = make_sandbox()
+    form = made(sandbox)
+    fill(form, prompt=template, count=1)
+    click_generate(form)
+    assert says in form.prompt_error and form.confirm == ""
+    assert await form.submit(confirmed=True) is None
+    assert sandbox.stats()["api_requests"] == 0
+
+
+async def test_the_budget_refuses_a_job_beyond_it_before_anything_is_sent(
+    make_sandbox: Callable[..., Any]
+) -> None:
+    from qamera_widgets.budget import Budget
+
+    sandbox = make_sandbox()
+    client = fast_client(sandbox)
+    budget = Budget(50)
+    form = PromptForm(client, budget=budget)
+    try:
+        assert form.budget_text == "Budget: 50 of 50 credits left"
+        fill(form, count=3)
+        assert await form.submit() is not None
+        assert form.budget_text == "Budget: 20 of 50 credits left"
+        fill(form, prompt="A different prompt entirely", count=3)
+        assert await form.submit(confirmed=True) is None
+        assert "only 20 of this notebook's 50-credit budget" in form.status and form.status_kind == "error"
+        fill(form, prompt="{a|b|c} chair", count=1)
+        click_generate(form)
+        assert form.confirm == "" and "budget" in form.status, "refused before any question"
+        assert sandbox.stats()["registered_batches"] == 1
+    finally:
+        form.close()
+        await client.aclose()
