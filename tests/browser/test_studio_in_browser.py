@@ -116,3 +116,43 @@ def test_studio_in_voila_renders_runs_and_large_view(page: Page, voila_server: s
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "voila-studio.png"))
     assert run_cards(page, prompt) is not None
+
+
+def test_a_template_becomes_a_comparison_whose_rows_fill_in(page: Page, lab_server: str) -> None:
+    run_all_cells(page, f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset")
+    wait_run_finished(page, NOTEBOOK_PROMPT, 3)
+    box = page.locator(".qw-form .qw-prompt-box")
+    box.click()
+    box.fill("{oak|marble|concrete} countertop, soft window light")
+    page.locator(".qw-form .qw-count-input").fill("2")
+    expect(page.locator(".qw-form .qw-plan-item")).to_have_count(3)
+    expect(page.locator(".qw-form .qw-plan-item mark.qw-varies").nth(1)).to_have_text("marble")
+    box.press("Control+Enter")
+    confirm = page.locator(".qw-form .qw-confirm")
+    expect(confirm).to_contain_text("3 prompts × 2 pictures = 6 pictures, 60 credits")
+    confirm.locator("button.qw-confirm-yes").click()
+
+    comparison = page.locator(".qw-canvas[data-mode=runs] .qw-run.qw-compare").first
+    rows = comparison.locator(".qw-compare-row")
+    expect(rows).to_have_count(3, timeout=30_000)
+    expect(rows.nth(1).locator("mark.qw-varies")).to_have_text("marble")
+    page.wait_for_function(
+        """() => { const rows = document.querySelectorAll('.qw-run.qw-compare .qw-compare-row');
+            const finished = (c) => c.dataset.state === 'failed' ||
+              (c.dataset.state === 'done' && c.querySelector('img.qw-thumb-real')?.naturalWidth > 0);
+            return rows.length === 3 && [...rows].every(row => {
+              const cards = [...row.querySelectorAll('.qw-card')];
+              return cards.length === 2 && cards.every(finished); }); }""",
+        timeout=120_000,
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    comparison.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-comparison.png"))
+
+    # A failed picture's large view says its prompt too, so row 2's first card will do either way.
+    rows.nth(1).locator(".qw-card").first.click()
+    overlay = page.locator(".qw-overlay:not([hidden])")
+    expect(overlay.locator(".qw-large-prompt")).to_have_text("marble countertop, soft window light")
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-comparison-large.png"))
+    page.keyboard.press("Escape")
+    expect(page.locator(".qw-overlay")).to_have_count(0, timeout=10_000)
