@@ -22,7 +22,7 @@ from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebso
 from tornado.websocket import WebSocketClosedError
 
 
-class QuietKernelWebsocketConnection(ZMQChannelsWebsocketConnection):  # type: ignore[misc]
+class QuietKernelWebsocketConnection(ZMQChannelsWebsocketConnection):
     """Forwards kernel messages like its parent; a browser that has gone costs one log line, not one
     traceback per message that was still on its way."""
 

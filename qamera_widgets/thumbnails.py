@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 import httpx
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
@@ -141,7 +141,7 @@ def open_web_image(data: bytes) -> Image.Image:
     pixel limit; raises `ThumbnailError` for anything else. Thumbnails and originals both open this way."""
     try:
         img = Image.open(io.BytesIO(data), formats=WEB_FORMATS)
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise ThumbnailError(
             f"not an image in a web format ({', '.join(WEB_FORMATS)}); other formats are not decoded"
         ) from None

@@ -299,8 +299,9 @@ def decode_body(content: bytes) -> Any:
 
 
 def error_message_of(body: Any, status_code: int) -> str:
-    if isinstance(body, Mapping) and isinstance(body.get("error"), str) and body["error"].strip():
-        return body["error"].strip()
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if isinstance(error, str) and error.strip():
+        return error.strip()
     if isinstance(body, str) and body.strip() and len(body) < 300 and "<" not in body:
         return body.strip()
     return f"the server answered {status_code} without an error message"

@@ -547,30 +547,33 @@ class StatusBoard(ResultsCanvas):
             group = [r for r in self._runs.values() if key in (r.key, r.comparison)]
             if group:
                 collapsed = not group[0].collapsed
-                for run in group:
-                    run.collapsed = collapsed
+                for member in group:
+                    member.collapsed = collapsed
                 self._redraw()
         elif kind == "more_runs":
             self.visible_runs += MORE_RUNS_STEP
         elif kind == "run_again":
-            key = str(content.get("key", ""))
-            run = self._runs.get(key) or next((r for r in self._runs.values() if r.comparison == key), None)
-            if run is not None and (run.template or run.prompt):
+            chosen = self._run_or_comparison(str(content.get("key", "")))
+            if chosen is not None and (chosen.template or chosen.prompt):
                 for again in list(self._run_again_callbacks):
                     try:
-                        again(run.template or run.prompt, run.count)
+                        again(chosen.template or chosen.prompt, chosen.count)
                     except Exception:
                         logger.exception("a run-again callback failed")
         elif kind == "use_run_prompt":
-            key = str(content.get("key", ""))
-            run = self._runs.get(key) or next((r for r in self._runs.values() if r.comparison == key), None)
-            prompt = (run.template or run.prompt) if run is not None else ""
+            named = self._run_or_comparison(str(content.get("key", "")))
+            prompt = (named.template or named.prompt) if named is not None else ""
             if prompt:
                 for callback in list(self._use_prompt_callbacks):
                     try:
                         callback(prompt)
                     except Exception:
                         logger.exception("a use-prompt callback failed")
+
+    def _run_or_comparison(self, key: str) -> BatchSection | None:
+        """The run a header's key names: a run's own key, or the first run of a comparison."""
+        run = self._runs.get(key)
+        return run if run is not None else next((r for r in self._runs.values() if r.comparison == key), None)
 
     def _journal_finals(self, run: BatchSection, counts: BatchCounts) -> None:
         """Record what the server finished, once per record, so `resume()` stops going back to it.

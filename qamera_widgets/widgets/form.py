@@ -354,7 +354,7 @@ class PromptForm(anywidget.AnyWidget):
         if isinstance(prompt, str) and not (self._inflight is not None and not self._inflight.done()):
             self.prompt = prompt
         count = content.get("count")
-        if _valid_count(count):
+        if isinstance(count, int) and _valid_count(count):
             self.count = count
 
     def _start(
