@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from ..engine import coordination
 from . import _base
 from ._base import Action, Outcome
 from .errors import (
@@ -123,6 +124,7 @@ class AsyncQameraClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self._origin = _base.origin_of(self.base_url)
+        self._scope = "{}://{}:{}".format(*self._origin)
         self._http_client: httpx.AsyncClient | None = None
         self._http_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
 
@@ -163,9 +165,10 @@ class AsyncQameraClient:
     async def _pace(self) -> None:
         if not self.rate_limit_per_minute:
             return
-        scheme, host, port = self._origin
-        window = _base.shared_window(f"{scheme}://{host}:{port}", self.key_id or "")
-        delay = window.reserve(self._clock(), self.rate_limit_per_minute)
+        limit, key_id = self.rate_limit_per_minute, self.key_id or ""
+        delay = coordination.reserve_slot(self._scope, key_id, limit)
+        if delay is None:
+            delay = _base.shared_window(self._scope, key_id).reserve(self._clock(), limit)
         if delay > 0:
             logger.info("pacing: waiting %.1f s to stay under %d requests/minute", delay,
                         self.rate_limit_per_minute)
@@ -249,10 +252,21 @@ class AsyncQameraClient:
         )
 
     async def list_sceneries(self, status_filter: str = "all") -> list[Scenery]:
-        """All sceneries of the account (the API has no pagination). GETs are free and retried."""
+        """All sceneries of the account (the API has no pagination). GETs are free and retried.
+
+        With `QAMERA_REDIS_URL` set, one process per key fetches the list per tick and the others read
+        that copy, so a class of kernels on one key makes the list calls of one.
+        """
         _base.validate_status_filter(status_filter)
-        response = await self._request("GET", _base.LIST_PATH, params={"statusFilter": status_filter})
-        return _base.parse_sceneries_body(response.content)
+
+        async def fetch() -> bytes:
+            response = await self._request("GET", _base.LIST_PATH, params={"statusFilter": status_filter})
+            return response.content
+
+        content = await coordination.shared_list(
+            self._scope, self.key_id or "", self._key(), status_filter, fetch, tick=_base.POLL_MIN_INTERVAL
+        )
+        return _base.parse_sceneries_body(content)
 
     async def register_ideas(
         self,
