@@ -3,10 +3,12 @@ redis-server on loopback, fall back to per-process pacing when it goes away, and
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +17,7 @@ from qamera_widgets.client._base import API_KEY_ENV, POLL_MIN_INTERVAL, key_id_o
 from qamera_widgets.engine import coordination
 from qamera_widgets.engine.coordination import REDIS_URL_ENV
 from qamera_widgets.sandbox import Sandbox
+from qamera_widgets.tracking import tracker_for
 
 from ._class_student import run_class
 from ._redis import RedisServer, free_port, redis_server
@@ -82,6 +85,41 @@ def test_five_processes_waiting_on_one_key_make_one_list_call_per_tick(
     assert polls >= 2 * stats["list_requests"]
     assert stats["rate_limited"] == 0
     assert not any(OFF_WARNING in text for text in run.stderr)
+
+
+async def test_trackers_of_separate_clients_on_one_key_share_the_list_of_each_tick(
+    redis_srv: RedisServer,
+    make_sandbox: Callable[..., Sandbox],
+    monkeypatch: pytest.MonkeyPatch,
+    closing: list[Any],
+) -> None:
+    monkeypatch.setenv(REDIS_URL_ENV, redis_srv.url)
+    sandbox = make_sandbox(rate_limit=60, processing_seconds=(1.0, 2.0))
+    polls = 0
+
+    def counting(client: AsyncQameraClient) -> AsyncQameraClient:
+        list_sceneries = client.list_sceneries
+
+        async def counted(status_filter: str = "all") -> Any:
+            nonlocal polls
+            polls += 1
+            return await list_sceneries(status_filter)
+
+        client.list_sceneries = counted  # type: ignore[method-assign]
+        return client
+
+    clients = [counting(AsyncQameraClient(sandbox.api_key, sandbox.base_url)) for _ in range(3)]
+    closing.extend(clients)
+    registrations = [await client.register_ideas("sage green tropical plants", count=2) for client in clients]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    waits = [tracker_for(c).wait(r, timeout=60) for c, r in zip(clients, registrations, strict=True)]
+    states = await asyncio.gather(*waits)
+    elapsed = loop.time() - started
+    assert all(state.terminal for batch in states for state in batch.values())
+    lists = sandbox.stats()["list_requests"]
+    assert lists <= elapsed / POLL_MIN_INTERVAL + 1
+    assert polls >= 2 * lists
 
 
 def test_without_redis_each_process_lists_for_itself(
