@@ -84,7 +84,7 @@ async def _wait(args: argparse.Namespace, sync: Path) -> dict[str, Any]:
 def _book(args: argparse.Namespace, sync: Path) -> dict[str, Any]:
     (sync / f"ready-{args.name}").touch()
     _wait_for_file(sync / "go", args.timeout)
-    times = []
+    times: list[float] = []
     for _ in range(args.slots):
         delay = coordination.reserve_slot(args.origin, args.key_id, args.limit)
         if delay is None:

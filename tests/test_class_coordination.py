@@ -8,7 +8,7 @@ import logging
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -204,7 +204,7 @@ async def test_no_part_of_the_key_secret_reaches_redis(
     names = []
     for name in store.scan_iter(count=100):
         names.append(name.decode())
-        kind = store.type(name).decode()
+        kind = cast(bytes, store.type(name)).decode()
         if kind == "string":
             value = store.get(name) or b""
         elif kind == "zset":
