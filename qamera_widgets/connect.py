@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from .budget import Budget, kernel_budget
 from .client import QameraClient
 from .client._base import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 
@@ -42,11 +43,13 @@ def sandbox_in_env() -> Any | None:
 
 @dataclass
 class Connection:
-    """A client plus, in sandbox mode, the sandbox it talks to (its account and stats)."""
+    """A client plus, in sandbox mode, the sandbox it talks to (its account and stats), and the kernel's
+    credits budget when `QAMERA_BUDGET` sets one."""
 
     client: QameraClient
     sandbox: Any | None
     started_sandbox: bool
+    budget: Budget | None = None
 
     @property
     def is_sandbox(self) -> bool:
@@ -54,16 +57,20 @@ class Connection:
 
     def describe(self) -> str:
         if self.sandbox is None:
-            return (
+            said = (
                 f"Connected to {self.client.base_url} with key id {self.client.key_id}: "
                 "generating spends real credits."
             )
-        if self.started_sandbox:
-            return (
+        elif self.started_sandbox:
+            said = (
                 f"No QAMERA_API_KEY set: started a local sandbox at {self.client.base_url} "
                 "(no real credits are spent)."
             )
-        return f"Using the sandbox at {self.client.base_url} (no real credits are spent)."
+        else:
+            said = f"Using the sandbox at {self.client.base_url} (no real credits are spent)."
+        if self.budget is not None:
+            said += f" This notebook may reserve at most {self.budget.limit} credits (QAMERA_BUDGET)."
+        return said
 
     def close(self) -> None:
         self.client.close()
@@ -72,14 +79,20 @@ class Connection:
 
 
 def connect(*, quiet: bool = False, **sandbox_options: Any) -> Connection:
-    """The real service when `QAMERA_API_KEY` is set, else a sandbox started in this process."""
+    """The real service when `QAMERA_API_KEY` is set, else a sandbox started in this process.
+
+    A bad `QAMERA_BUDGET` fails here, before anything starts.
+    """
+    budget = kernel_budget()
     if os.environ.get(API_KEY_ENV, "").strip():
-        connection = Connection(QameraClient(), sandbox_in_env(), started_sandbox=False)
+        connection = Connection(QameraClient(), sandbox_in_env(), started_sandbox=False, budget=budget)
     else:
         from . import sandbox
 
         handle = sandbox.start(**sandbox_options)
-        connection = Connection(QameraClient(handle.api_key, handle.base_url), handle, started_sandbox=True)
+        connection = Connection(
+            QameraClient(handle.api_key, handle.base_url), handle, started_sandbox=True, budget=budget
+        )
     if not quiet:
         print(connection.describe())
     return connection

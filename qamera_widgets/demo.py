@@ -1,7 +1,9 @@
 """`qamera-widgets demo`: the sandbox plus JupyterLab (or Voilà) on the studio notebook, in one command.
 
-`--headless` executes every notebook with nbclient instead and writes executed copies and HTML
-exports, for machines without a browser.
+JupyterLab and Voilà serve fresh copies of the notebooks in a working folder (default `.qamera-demo/`
+in the clone, ignored by git), so autosave never writes outputs into the repository. `--headless`
+executes every notebook with nbclient instead and writes executed copies and HTML exports, for
+machines without a browser.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .budget import BUDGET_ENV
 from .client._base import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from .connect import SANDBOX_TOKEN_ENV, sandbox_in_env
 
 STUDIO_NOTEBOOK = "02_prompt_studio.ipynb"
 TEACHING_NOTEBOOK = "03_teaching_demo.ipynb"
+WORKDIR_NAME = ".qamera-demo"  # listed in .gitignore
+QUIET_CONNECTION = "qamera_widgets.quiet_websocket.QuietKernelWebsocketConnection"
 
 
 def notebooks_dir() -> Path:
@@ -34,6 +39,28 @@ def notebooks_dir() -> Path:
     if not here.is_dir():
         raise SystemExit(f"No notebooks folder at {here}: run the demo from a clone of the repository.")
     return here
+
+
+def default_workdir() -> Path:
+    return notebooks_dir().parent / WORKDIR_NAME
+
+
+def fresh_copies(source: Path, workdir: Path) -> list[Path]:
+    """Copy every notebook of `source` over its copy in `workdir` and drop that copy's Lab checkpoint.
+
+    Each launch replaces the copies instead of refreshing only changed ones: a copy saved with widget
+    outputs shows "model not found" for every widget once its kernel is gone, and the source has not
+    changed then. Other files in `workdir` (a student's own notebook, a saved contact sheet) stay.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    checkpoints = workdir / ".ipynb_checkpoints"
+    copied = []
+    for notebook in sorted(source.glob("*.ipynb")):
+        target = workdir / notebook.name
+        shutil.copyfile(notebook, target)
+        (checkpoints / f"{notebook.stem}-checkpoint.ipynb").unlink(missing_ok=True)
+        copied.append(target)
+    return copied
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -57,9 +84,13 @@ def wait_for_port(
 
 
 @contextlib.contextmanager
-def service_env(credits: int) -> Iterator[dict[str, str]]:
-    """Environment for kernels: the real key if one is set, else a sandbox running in this process."""
+def service_env(credits: int, budget: int | None = None) -> Iterator[dict[str, str]]:
+    """Environment for kernels: the real key if one is set, else a sandbox running in this process;
+    `budget` caps what each kernel may reserve."""
     env = dict(os.environ)
+    if budget is not None:
+        env[BUDGET_ENV] = str(budget)
+        print(f"Each notebook may reserve at most {budget} credits ({BUDGET_ENV}).")
     if env.get(API_KEY_ENV, "").strip():
         attached = sandbox_in_env()
         base_url = env.get(BASE_URL_ENV) or DEFAULT_BASE_URL
@@ -97,13 +128,14 @@ def _jupyter_command(args: argparse.Namespace, port: int, workdir: Path) -> tupl
     if args.voila:
         command = [
             str(bindir / "voila"), TEACHING_NOTEBOOK, "--no-browser", f"--port={port}",
-            f"--Voila.ip={args.host}",
+            f"--Voila.ip={args.host}", f"--Voila.kernel_websocket_connection_class={QUIET_CONNECTION}",
         ]
         return command, f"http://{args.host}:{port}/"
     token = secrets.token_hex(24)
     command = [
         str(bindir / "jupyter"), "lab", f"--ip={args.host}", f"--port={port}",
         f"--ServerApp.root_dir={workdir}", "--LabApp.news_url=None", f"--IdentityProvider.token={token}",
+        f"--ServerApp.kernel_websocket_connection_class={QUIET_CONNECTION}",
     ]
     if args.no_browser:
         command.append("--no-browser")
@@ -113,9 +145,14 @@ def _jupyter_command(args: argparse.Namespace, port: int, workdir: Path) -> tupl
 
 
 def run_interactive(args: argparse.Namespace) -> int:
-    workdir = notebooks_dir()
+    workdir = Path(args.workdir).resolve() if args.workdir else default_workdir()
+    copied = fresh_copies(notebooks_dir(), workdir)
+    print(
+        f"Serving fresh copies of {len(copied)} notebooks from {workdir}\n"
+        "(each launch replaces them; save work you want to keep under another name)."
+    )
     port = args.port or free_port()
-    with service_env(args.credits) as env:
+    with service_env(args.credits, args.budget) as env:
         command, url = _jupyter_command(args, port, workdir)
         if not args.voila and not args.no_browser:
             command.append(f"--ServerApp.default_url=/lab/tree/{STUDIO_NOTEBOOK}")
@@ -141,7 +178,7 @@ def run_headless(args: argparse.Namespace) -> int:
     output = Path(args.output).resolve()
     output.mkdir(parents=True, exist_ok=True)
     failures = 0
-    with service_env(args.credits) as env, tempfile.TemporaryDirectory() as home:
+    with service_env(args.credits, args.budget) as env, tempfile.TemporaryDirectory() as home:
         env.setdefault("QAMERA_WIDGETS_HOME", home)
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # nbclient starts kernels with this process's environment
@@ -193,6 +230,13 @@ def run(args: argparse.Namespace) -> int:
     return run_interactive(args)
 
 
+def _credits(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "demo", help="run the studio notebook in JupyterLab against the sandbox", description=__doc__
@@ -204,5 +248,14 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--timeout", type=int, default=300, help="per-cell timeout for --headless, seconds")
     parser.add_argument("--port", type=int, default=0, help="port for JupyterLab/Voilà (default: a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to serve on (default: loopback)")
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        help=f"folder for the served copies of the notebooks (default: {WORKDIR_NAME}/ in the clone)",
+    )
     parser.add_argument("--credits", type=int, default=5000, help="starting credits of the sandbox account")
+    parser.add_argument(
+        "--budget", type=_credits, default=None, metavar="CREDITS",
+        help=f"credits each notebook's kernel may reserve (sets {BUDGET_ENV}; default: no limit)",
+    )
     parser.set_defaults(run=run)

@@ -38,6 +38,7 @@ __all__ = [
     "HOME_ENV",
     "Journal",
     "JournalBatch",
+    "JournalUnavailableError",
     "JournalWarning",
     "UnconfirmedAttempt",
     "batch_key",
@@ -193,31 +194,30 @@ class Journal:
 
     def batches(self, *, base_url: str | None = None, key_id: str | None = None) -> list[JournalBatch]:
         """Every recorded job in submission order, optionally only those of one server and key id."""
-        registrations: dict[tuple[str, str], dict[str, Any]] = {}
-        finals: dict[tuple[str, str], str] = {}
-        for entry in self._entries():
-            kind = entry.get("type")
-            if kind == "registration":
-                url = entry["base_url"]
-                identity = batch_key(entry["batch_id"], entry["record_ids"])
-                # A replayed POST (same idempotency key) confirms the same job twice; keep the first.
-                registrations.setdefault((url, identity), entry)
-            elif kind == "final":
-                for record_id, status in entry["statuses"].items():
-                    if status in TERMINAL_STATUSES:
-                        finals[(entry["base_url"], record_id)] = status
+        return self._batches(base_url, key_id, pending_only=False)
+
+    def pending(self, *, base_url: str | None = None, key_id: str | None = None) -> list[JournalBatch]:
+        """Jobs with at least one record whose final status was never recorded."""
+        return self._batches(base_url, key_id, pending_only=True)
+
+    def _batches(self, base_url: str | None, key_id: str | None, *, pending_only: bool) -> list[JournalBatch]:
+        state = self._read()
+        finals = state.finals
         wanted_key_id = _public_key_id(key_id)
         result = []
-        for entry in registrations.values():
-            if base_url is not None and entry["base_url"] != base_url:
+        for entry in list(state.registrations.values()):
+            url = entry["base_url"]
+            if base_url is not None and url != base_url:
                 continue
             if wanted_key_id is not None and entry["key_id"] != wanted_key_id:
                 continue
             ids = entry["record_ids"]
-            final = {i: finals[(entry["base_url"], i)] for i in ids if (entry["base_url"], i) in finals}
+            final = {i: finals[(url, i)] for i in ids if (url, i) in finals}
+            if pending_only and len(final) == len(set(ids)):
+                continue
             result.append(
                 JournalBatch(
-                    base_url=entry["base_url"],
+                    base_url=url,
                     key_id=entry["key_id"],
                     prompt=entry["prompt"],
                     count=entry["count"],
@@ -233,21 +233,12 @@ class Journal:
             )
         return result
 
-    def pending(self, *, base_url: str | None = None, key_id: str | None = None) -> list[JournalBatch]:
-        """Jobs with at least one record whose final status was never recorded."""
-        return [b for b in self.batches(base_url=base_url, key_id=key_id) if b.unfinished_ids]
-
     def unconfirmed(
         self, *, base_url: str | None = None, key_id: str | None = None
     ) -> list[UnconfirmedAttempt]:
         """Submissions still in doubt: recorded as unconfirmed and never confirmed later under the same
         idempotency key (by the same server). Oldest first; one per key, with its first attempt's time."""
-        attempts: dict[tuple[str, str], dict[str, Any]] = {}
-        for entry in self._entries():
-            if entry["type"] == "unconfirmed":
-                attempts.setdefault((entry["base_url"], entry["idempotency_key"]), entry)
-            elif entry["type"] == "registration" and entry["idempotency_key"]:
-                attempts.pop((entry["base_url"], entry["idempotency_key"]), None)
+        attempts = list(self._read().attempts.values())
         wanted_key_id = _public_key_id(key_id)
         return [
             UnconfirmedAttempt(
@@ -258,13 +249,20 @@ class Journal:
                 idempotency_key=entry["idempotency_key"],
                 attempted_at=entry["attempted_at"],
             )
-            for entry in attempts.values()
+            for entry in attempts
             if (base_url is None or entry["base_url"] == base_url)
             and (wanted_key_id is None or entry["key_id"] == wanted_key_id)
         ]
 
     def _append(self, entry: Mapping[str, Any]) -> None:
-        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+        line = _encode_line(entry)
+        try:
+            self._append_line(line)
+        except OSError as exc:
+            problem = _path_problem(exc, self.path)
+            raise JournalUnavailableError(exc.errno or 0, problem, str(self.path)) from exc
+
+    def _append_line(self, line: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
         with _lock_for(self.path), open(self.path, "a+b") as handle:
@@ -298,26 +296,174 @@ class Journal:
         finally:
             os.close(fd)
 
-    def _entries(self) -> Iterator[dict[str, Any]]:
-        try:
-            content = self.path.read_bytes()
-        except FileNotFoundError:
-            return
-        for number, raw in enumerate(content.split(b"\n"), start=1):
-            if not raw.strip():
-                continue
+    def _read(self) -> _Folded:
+        """What the file says, folded; only lines appended since the last read (by any `Journal` on this
+        path in this process) are parsed, so `pending()` stays quick however long the journal grows."""
+        key = os.path.normcase(os.path.abspath(self.path))
+        with _folded_guard:
+            state = _folded.get(key)
+            if state is None:
+                state = _folded[key] = _Folded()
+        with state.lock:
             try:
-                entry = _validated(json.loads(raw.decode("utf-8")))
-            except (ValueError, KeyError, TypeError) as exc:
-                message = (
-                    f"Skipped line {number} of the journal {self.path}: it is not a complete entry "
-                    f"({exc}); the last write may have been cut off."
-                )
-                warnings.warn(message, JournalWarning, stacklevel=3)
-                logger.warning(message)
-                continue
-            if entry is not None:
-                yield entry
+                self._catch_up(state)
+            except FileNotFoundError:
+                state.reset()
+            except OSError as exc:
+                _warn_once(state, f"os:{exc.errno}", _path_problem(exc, self.path, reading=True))
+            return state.snapshot()
+
+    def _catch_up(self, state: _Folded) -> None:
+        with open(self.path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            identity = (info.st_dev, info.st_ino)
+            if identity != state.identity or info.st_size < state.offset or not _same_tail(handle, state):
+                state.reset()
+                state.identity = identity
+            handle.seek(state.offset)
+            content = handle.read()
+        end = content.rfind(b"\n") + 1
+        complete, fragment = content[:end], content[end:]
+        lines = complete.split(b"\n")[:-1] if complete else []
+        skipped: list[tuple[int, str]] = []
+        for entry in _parse_lines(lines, state.lines_read + 1, skipped):
+            state.fold(entry)
+        state.lines_read += len(lines)
+        state.offset += len(complete)
+        state.tail = complete[-_TAIL_BYTES:] if complete else state.tail
+        if fragment.strip():
+            # A line still being written, or cut off by a crash: not folded, looked at again next time.
+            cut = "the line is incomplete; the last write may have been cut off"
+            skipped.append((state.lines_read + 1, cut))
+        new = [(n, why) for n, why in skipped if n not in state.warned_lines]
+        if new:
+            state.warned_lines.update(n for n, _ in new)
+            numbers = ", ".join(str(n) for n, _ in new[:10]) + (" ..." if len(new) > 10 else "")
+            noun = "line" if len(new) == 1 else "lines"
+            message = (
+                f"Skipped {noun} {numbers} of the journal {self.path}: not a complete entry "
+                f"({new[0][1]}). The other entries are read as usual."
+            )
+            warnings.warn(message, JournalWarning, stacklevel=4)
+            logger.warning(message)
+
+
+_TAIL_BYTES = 256
+
+
+@dataclass
+class _Folded:
+    """The journal folded into what the queries need, plus where reading stopped in the file."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    identity: tuple[int, int] | None = None
+    offset: int = 0
+    lines_read: int = 0
+    tail: bytes = b""
+    registrations: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    finals: dict[tuple[str, str], str] = field(default_factory=dict)
+    attempts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    warned_lines: set[int] = field(default_factory=set)
+    warned: set[str] = field(default_factory=set)
+
+    def reset(self) -> None:
+        fresh = _Folded()
+        for name in ("identity", "offset", "lines_read", "tail", "registrations", "finals", "attempts"):
+            setattr(self, name, getattr(fresh, name))
+        self.warned_lines.clear()
+
+    def fold(self, entry: dict[str, Any]) -> None:
+        kind, url = entry["type"], entry["base_url"]
+        if kind == "registration":
+            # A replayed POST (same idempotency key) confirms the same job twice; keep the first.
+            self.registrations.setdefault((url, batch_key(entry["batch_id"], entry["record_ids"])), entry)
+            if entry["idempotency_key"]:
+                self.attempts.pop((url, entry["idempotency_key"]), None)
+        elif kind == "final":
+            for record_id, status in entry["statuses"].items():
+                if status in TERMINAL_STATUSES:
+                    self.finals[(url, record_id)] = status
+        elif kind == "unconfirmed":
+            self.attempts.setdefault((url, entry["idempotency_key"]), entry)
+
+    def snapshot(self) -> _Folded:
+        """A copy the caller can iterate while another thread folds more lines in."""
+        return _Folded(
+            registrations=dict(self.registrations), finals=dict(self.finals), attempts=dict(self.attempts)
+        )
+
+
+_folded: dict[str, _Folded] = {}
+_folded_guard = threading.Lock()
+
+
+def _same_tail(handle: Any, state: _Folded) -> bool:
+    """Whether the bytes before where reading stopped are still those read: else it was rewritten."""
+    if not state.tail:
+        return state.offset == 0
+    handle.seek(state.offset - len(state.tail))
+    return bool(handle.read(len(state.tail)) == state.tail)
+
+
+def _parse_lines(
+    lines: list[bytes], first_number: int, skipped: list[tuple[int, str]]
+) -> Iterator[dict[str, Any]]:
+    """The valid entries; every other line lands in `skipped` with its number and the reason.
+
+    Whatever a line holds (nesting deep enough for RecursionError, 1e999, wrong types) it is skipped, never
+    fatal: the journal exists so that the other lines are not lost.
+    """
+    for number, raw in enumerate(lines, start=first_number):
+        if not raw.strip():
+            continue
+        try:
+            entry = _validated(json.loads(raw.decode("utf-8")))
+        except Exception as exc:
+            skipped.append((number, f"{type(exc).__name__}: {exc}"[:200]))
+            continue
+        if entry is not None:
+            yield entry
+
+
+def _warn_once(state: _Folded, key: str, message: str) -> None:
+    if key in state.warned:
+        return
+    state.warned.add(key)
+    warnings.warn(message, JournalWarning, stacklevel=4)
+    logger.warning(message)
+
+
+class JournalUnavailableError(OSError):
+    """The journal cannot be written where it is; `strerror` says what to change (the path or the folder)."""
+
+
+def _path_problem(exc: OSError, path: Path, *, reading: bool = False) -> str:
+    """The sentence for a journal path that cannot be used, naming what to fix."""
+    verb = "read" if reading else "write"
+    fix = f"or set {HOME_ENV} to a folder you can write to"
+    if isinstance(exc, IsADirectoryError):
+        return f"Cannot {verb} the journal: {path} is a folder, not a file. Move that folder away, {fix}."
+    if isinstance(exc, (NotADirectoryError, FileExistsError)):
+        return (
+            f"Cannot {verb} the journal {path}: a part of its folder path ({path.parent}) is a file, not a "
+            f"folder. Remove or rename that file, {fix}."
+        )
+    if isinstance(exc, PermissionError):
+        return (
+            f"Cannot {verb} the journal {path}: permission denied. Give yourself access to {path.parent}, "
+            f"{fix}."
+        )
+    return f"Cannot {verb} the journal {path} ({exc.strerror or type(exc).__name__}); {fix}."
+
+
+def _encode_line(entry: Mapping[str, Any]) -> bytes:
+    """One JSON line; text that UTF-8 cannot carry (a lone surrogate in an id a server sent) is written
+    as a JSON escape instead, so a charged job is never left out of the journal over its spelling."""
+    try:
+        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(entry, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return text + b"\n"
 
 
 def _validated(entry: object) -> dict[str, Any] | None:

@@ -26,13 +26,19 @@ __all__ = [
     "ThumbnailError",
     "ThumbnailLoader",
     "load_font",
+    "make_preview",
     "make_thumbnail",
+    "open_web_image",
 ]
 
 logger = logging.getLogger(__name__)
 
 MAX_IMAGE_PIXELS = 50_000_000
 """Largest source image we agree to decode; checked from the header, before any pixel is decoded."""
+
+WEB_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+"""The only formats decoded from downloaded bytes: others (EPS runs Ghostscript, and many rarely used
+plugins are fuzzing targets) are refused before any plugin but these four looks at the data."""
 
 MAX_THUMBNAIL_PX = 1024
 OUTPUT_FORMATS = ("jpeg", "webp", "png")
@@ -130,6 +136,25 @@ def _pixel_limit() -> int:
     return MAX_IMAGE_PIXELS if pillow is None else min(MAX_IMAGE_PIXELS, int(pillow))
 
 
+def open_web_image(data: bytes) -> Image.Image:
+    """Open downloaded bytes as one of `WEB_FORMATS` (header only, nothing decoded yet), checking the
+    pixel limit; raises `ThumbnailError` for anything else. Thumbnails and originals both open this way."""
+    try:
+        img = Image.open(io.BytesIO(data), formats=WEB_FORMATS)
+    except Image.UnidentifiedImageError:
+        raise ThumbnailError(
+            f"not an image in a web format ({', '.join(WEB_FORMATS)}); other formats are not decoded"
+        ) from None
+    except Exception as exc:
+        raise ThumbnailError(f"cannot decode image: {type(exc).__name__}: {exc}") from exc
+    width, height = img.size
+    limit = _pixel_limit()
+    if width * height > limit:
+        img.close()
+        raise ThumbnailError(f"image claims {width}x{height} pixels, over the {limit} pixel limit")
+    return img
+
+
 def make_thumbnail(data: bytes, size: int, output_format: str = "jpeg") -> Thumbnail:
     """Decode ``data`` and cover-crop it to a ``size`` x ``size`` square, encoded small.
 
@@ -139,11 +164,7 @@ def make_thumbnail(data: bytes, size: int, output_format: str = "jpeg") -> Thumb
     px = _check_size(size)
     fmt = _check_format(output_format)
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-            limit = _pixel_limit()
-            if width * height > limit:
-                raise ThumbnailError(f"image claims {width}x{height} pixels, over the {limit} pixel limit")
+        with open_web_image(data) as img:
             img.draft("RGB", (px, px))
             upright = ImageOps.exif_transpose(img)
             ready = _to_output_mode(upright, fmt)
@@ -158,6 +179,47 @@ def make_thumbnail(data: bytes, size: int, output_format: str = "jpeg") -> Thumb
     except Exception as exc:
         raise ThumbnailError(f"cannot decode image: {type(exc).__name__}: {exc}") from exc
     return Thumbnail(data=encoded, format=fmt, width=px, height=px, source_bytes=len(data))
+
+
+WEB_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+"""The only formats decoded for previews and originals: web pictures, never what Ghostscript reads."""
+MAX_PREVIEW_PX = 2048
+
+
+def make_preview(data: bytes, max_px: int) -> Thumbnail:
+    """Decode ``data`` and shrink it to fit ``max_px`` on its longest side, keeping its shape.
+
+    For the large view: unlike a thumbnail nothing is cropped, and a small original is not enlarged.
+    """
+    if isinstance(max_px, bool) or not isinstance(max_px, int) or not 16 <= max_px <= MAX_PREVIEW_PX:
+        raise ValueError(f"max_px must be an int from 16 to {MAX_PREVIEW_PX}, got {max_px!r}")
+    try:
+        with Image.open(io.BytesIO(data), formats=WEB_IMAGE_FORMATS) as img:
+            width, height = img.size
+            limit = _pixel_limit()
+            if width * height > limit:
+                raise ThumbnailError(f"image claims {width}x{height} pixels, over the {limit} pixel limit")
+            img.draft("RGB", (max_px, max_px))
+            ready = _to_output_mode(ImageOps.exif_transpose(img), "jpeg")
+            ready.thumbnail((max_px, max_px), Image.Resampling.LANCZOS, reducing_gap=3.0)
+            out = io.BytesIO()
+            ready.save(out, "JPEG", quality=88, optimize=True)
+            size = ready.size
+    except ThumbnailError:
+        raise
+    except Exception as exc:  # hostile input raises many types; all mean "not decodable"
+        raise ThumbnailError(f"cannot decode image: {type(exc).__name__}: {exc}") from exc
+    width, height = size
+    return Thumbnail(data=out.getvalue(), format="jpeg", width=width, height=height, source_bytes=len(data))
+
+
+def sniff_web_format(data: bytes) -> str:
+    """The web format of an original (jpeg, png, webp or gif), read from its header only."""
+    try:
+        with Image.open(io.BytesIO(data), formats=WEB_IMAGE_FORMATS) as img:
+            return str(img.format).lower()
+    except Exception as exc:
+        raise ThumbnailError(f"not a web picture: {type(exc).__name__}") from exc
 
 
 def load_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -236,7 +298,10 @@ class ThumbnailLoader:
         failure_ttl: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pixel_budget: int = MAX_IMAGE_PIXELS,
     ) -> None:
+        if pixel_budget < 1:
+            raise ValueError("pixel_budget must be at least 1")
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         if retries < 0 or cache_bytes < 0 or max_bytes < 1 or timeout <= 0:
@@ -253,6 +318,11 @@ class ThumbnailLoader:
         self._failure_ttl = failure_ttl
         self._clock = clock
         self._sleep = sleep
+        # Source pixels being decoded at once, across all downloads: eight 49-megapixel PNGs of 190 KB
+        # each must queue, not take gigabytes together. One image over the budget still decodes, alone.
+        self._pixel_budget = pixel_budget
+        self._pixels_in_use = 0
+        self._pixels_freed: asyncio.Condition | None = None
 
         self._cache: OrderedDict[tuple[str, int], Thumbnail] = OrderedDict()
         self._cache_used = 0
@@ -335,6 +405,42 @@ class ThumbnailLoader:
             return replace(thumb, source_bytes=0)
         return thumb
 
+    async def preview(self, url: str, *, max_px: int = 1600) -> Thumbnail:
+        """The picture at ``url`` fitted into ``max_px`` for a large view (cached); a "failed" tile
+        on trouble.
+
+        Same guards as thumbnails: http(s) only, no credentials, the byte cap, web formats only.
+        """
+        if not _fetchable(url):
+            return self.placeholder("failed")
+        key = (url, -max_px)
+        cached = self._cache_get(key)
+        if cached is not None:
+            return cached
+        self._bind_loop()
+        try:
+            body = await self._download(url)
+            big = await asyncio.to_thread(make_preview, body, max_px)
+        except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
+            logger.debug("preview failed for %s: %s", _loggable(url), exc)
+            self._failures += 1
+            return self.placeholder("failed")
+        self._cache_put(key, big)
+        return big
+
+    async def original(self, url: str) -> tuple[bytes, str] | None:
+        """The original file at ``url`` and its format, or None when it cannot be fetched or is not a
+        web picture; for downloads of a selection, so it is not cached."""
+        if not _fetchable(url):
+            return None
+        self._bind_loop()
+        try:
+            body = await self._download(url)
+            return body, sniff_web_format(body)
+        except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
+            logger.debug("original failed for %s: %s", _loggable(url), exc)
+            return None
+
     async def prefetch(self, urls: Iterable[str | None], *, size: int | None = None) -> None:
         """Warm the cache; prefetches hold at most half the download slots so visible cards still load."""
         self._bind_loop()
@@ -376,6 +482,8 @@ class ThumbnailLoader:
         self._loop = loop
         self._semaphore = asyncio.Semaphore(self._max_concurrency)
         self._prefetch_semaphore = asyncio.Semaphore(max(1, self._max_concurrency // 2))
+        self._pixels_in_use = 0
+        self._pixels_freed = asyncio.Condition()
         self._client = httpx.AsyncClient(
             transport=self._transport,
             follow_redirects=True,
@@ -431,7 +539,7 @@ class ThumbnailLoader:
         key = (url, px)
         try:
             body = await self._download(url)
-            thumb = await asyncio.to_thread(make_thumbnail, body, px, self._format)
+            thumb = await self._decode_within_budget(body, px)
         except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
             logger.debug("thumbnail failed for %s: %s", _loggable(url), exc)
             self._failures += 1
@@ -442,6 +550,24 @@ class ThumbnailLoader:
         self._failed_until.pop(key, None)
         self._cache_put(key, thumb)
         return thumb
+
+    async def _decode_within_budget(self, body: bytes, px: int) -> Thumbnail:
+        """`make_thumbnail` in a thread once the image's pixels (read from its header) fit the budget."""
+        with open_web_image(body) as header:
+            pixels = header.size[0] * header.size[1]
+        freed = self._pixels_freed
+        assert freed is not None
+        async with freed:
+            await freed.wait_for(
+                lambda: self._pixels_in_use == 0 or self._pixels_in_use + pixels <= self._pixel_budget
+            )
+            self._pixels_in_use += pixels
+        try:
+            return await asyncio.to_thread(make_thumbnail, body, px, self._format)
+        finally:
+            async with freed:
+                self._pixels_in_use -= pixels
+                freed.notify_all()
 
     async def _download(self, url: str) -> bytes:
         attempt = 0

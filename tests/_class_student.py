@@ -50,14 +50,14 @@ async def _wait(args: argparse.Namespace, sync: Path) -> dict[str, Any]:
     _warm_up()
     client = AsyncQameraClient(base_url=args.base_url)
     polls = 0
-    list_sceneries = client.list_sceneries
+    shared_list = coordination.shared_list
 
-    async def counted(status_filter: str = "all") -> Any:
+    async def counted(*arguments: Any, **options: Any) -> bytes:
         nonlocal polls
         polls += 1
-        return await list_sceneries(status_filter)
+        return await shared_list(*arguments, **options)
 
-    client.list_sceneries = counted  # type: ignore[method-assign]
+    coordination.shared_list = counted  # every list this process reads, fetched or shared
     (sync / f"ready-{args.name}").touch()
     _wait_for_file(sync / "go", args.timeout)
     started = time.monotonic()
@@ -86,7 +86,7 @@ def _book(args: argparse.Namespace, sync: Path) -> dict[str, Any]:
     _wait_for_file(sync / "go", args.timeout)
     times: list[float] = []
     for _ in range(args.slots):
-        delay = coordination.reserve_slot(args.origin, args.key_id, args.limit)
+        delay = coordination.reserve_slot(args.origin, args.key_id, args.limit, args.window)
         if delay is None:
             return {"error": "class mode is off", "times": times}
         times.append(time.time() + delay)
@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--key-id")
     parser.add_argument("--limit", type=int, default=60)
     parser.add_argument("--slots", type=int, default=1)
+    parser.add_argument("--window", type=float, default=61.0)
     args = parser.parse_args(argv)
     sync = Path(args.sync_dir)
     result = asyncio.run(_wait(args, sync)) if args.mode == "wait" else _book(args, sync)

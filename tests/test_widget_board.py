@@ -1,26 +1,35 @@
-"""StatusBoard: live cells from the shared tracker, the journal after a restart, and what it never shows."""
+"""StatusBoard: runs of live cards fed by the shared tracker, the journal after a restart, folding, and what
+crosses the comm when a status changes."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import pytest
-from ipywidgets.widgets.widget import _instances
 
 from qamera_widgets.client import AsyncQameraClient, Registration, Scenery
 from qamera_widgets.journal import Journal
 from qamera_widgets.thumbnails import ThumbnailLoader
 from qamera_widgets.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
-from qamera_widgets.widgets.board import StatusBoard, count_statuses, format_elapsed
+from qamera_widgets.widgets.board import VISIBLE_RUNS, StatusBoard, count_statuses, format_elapsed
 from qamera_widgets.widgets.form import PromptForm
 
-from ._widget_support import assert_key_absent, eventually, fast_client, html_text, tree
+from ._widget_support import (
+    assert_key_absent,
+    eventually,
+    fast_client,
+    from_browser,
+    live_models,
+    tree,
+    wire,
+)
 
 NOW = datetime(2026, 3, 20, 13, 0, tzinfo=timezone.utc)
 
@@ -63,10 +72,10 @@ def state(record_id: str, status: str) -> RecordState:
     return RecordState(record_id, status, scenery, NOW)
 
 
-def registration(ids: tuple[str, ...], prompt: str = "Pastel podium") -> Registration:
+def registration(ids: tuple[str, ...], prompt: str = "Pastel podium", batch: str = "batch-1") -> Registration:
     return Registration(
-        record_ids=ids, batch_id="batch-1", order_id="order-1", reservation_id="res-1",
-        credits_reserved=10 * len(ids), correlation_id=None, idempotency_key="k",
+        record_ids=ids, batch_id=batch, order_id="order-1", reservation_id="res-1",
+        credits_reserved=10 * len(ids), correlation_id=None, idempotency_key=f"k-{batch}",
         preferences=prompt, count=len(ids), submitted_at=NOW,
     )
 
@@ -86,77 +95,147 @@ def offline_board(
     return board, tracker
 
 
+def card_ids(board: StatusBoard) -> list[str]:
+    return [c["id"] for c in board.cards]
+
+
+def cards_by_id(board: StatusBoard) -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in board.get_state()["cards"]}
+
+
 def test_counts_and_credits_use_ten_credits_per_item() -> None:
     counts = count_statuses(["DONE"] * 7 + ["FAILED"] + ["PROCESSING", WAITING])
-    assert counts.text() == "7 done, 1 failed, 2 running"
-    assert counts.credits_text() == "70 credits consumed, 10 refunded, 20 still reserved"
+    assert counts.text() == "7 of 10 done · 1 failed · 2 in progress"
+    assert counts.credits_text() == "20 credits reserved · 70 consumed · 10 refunded"
     assert not counts.settled
-    assert count_statuses(["DONE", "TIMED_OUT"]).text() == "1 done, 0 failed, 0 running, 1 timed out"
+    assert count_statuses(["DONE", TIMED_OUT]).text() == "1 of 2 done · 1 no longer watched"
+    assert count_statuses([]).credits_text() == "no credits"
     assert [format_elapsed(s) for s in (0.4, 59, 61, 3725)] == ["0 s", "59 s", "1 min 01 s", "1 h 02 min"]
 
 
-async def test_an_update_touches_only_the_cells_of_records_that_changed(
-    tmp_path: Path, closing: list[Any]
-) -> None:
+async def test_a_runs_cards_follow_created_record_ids_order(tmp_path: Path, closing: list[Any]) -> None:
+    board, _tracker = offline_board(tmp_path, closing)
+    board.track(registration(("c", "a", "b", "a")))
+    assert card_ids(board) == ["c", "a", "b"]
+    [run] = board.runs
+    assert run["ids"] == ["c", "a", "b"] and run["prompt"] == "Pastel podium"
+    assert run["total"] == 3 and "batch batch-1" in run["meta"] and "3 pictures" in run["meta"]
+    assert all(c["run"] == run["key"] and c["prompt"] == "Pastel podium" for c in board.cards)
+
+
+async def test_a_status_change_is_a_small_patch_not_the_card_list(tmp_path: Path, closing: list[Any]) -> None:
     board, tracker = offline_board(tmp_path, closing)
-    board.track(registration(("a", "b", "c")))
-    assert board.statuses == {"a": WAITING, "b": WAITING, "c": WAITING}
-    touched: list[str] = []
-    for record_id in ("a", "b", "c"):
-        cell = board.status_cell(record_id)
-        cell.observe(lambda change, rid=record_id: touched.append(rid), names="value")
+    ids = tuple(f"record-{n:02d}" for n in range(20))
+    board.track(registration(ids))
+    link = wire(board)
+    seen: list[Any] = []
+    board.observe(seen.append, "cards")
+    whole_list = len(json.dumps(board.cards))
+
+    tracker.emit("update", {"record-07": state("record-07", "PROCESSING")})
+    await asyncio.sleep(0)  # patches go out once per loop turn
+    [(patch, buffers)] = link.messages("patch")
+    assert [c["id"] for c in patch["cards"]] == ["record-07"] and buffers == []
+    assert patch["cards"][0]["state"] == "processing" and patch["cards"][0]["since"] > 0
+    assert len(json.dumps(patch)) * 10 < whole_list
+    assert seen == [] and all("cards" not in update for update in link.updates())
+    assert cards_by_id(board)["record-07"]["state"] == "processing", "the trait holds the change too"
+
+    link.clear()
+    tracker.emit(
+        "update", {"record-01": state("record-01", "DONE"), "record-02": state("record-02", "FAILED")}
+    )
+    await asyncio.sleep(0)
+    [(patch, _)] = link.messages("patch")
+    assert sorted(c["id"] for c in patch["cards"]) == ["record-01", "record-02"]
+    [run] = board.runs
+    assert (run["done"], run["failed"], run["total"]) == (1, 1, 20)
+    assert run["progress"] == "1 of 20 done · 1 failed · 18 in progress"
+    assert run["credits"] == "180 credits reserved · 10 consumed · 10 refunded"
+    failed = cards_by_id(board)["record-02"]
+    assert (failed["state"], failed["label"]) == ("failed", "Failed · credits refunded")
+
+
+async def test_a_view_that_connects_late_gets_the_patched_cards(tmp_path: Path, closing: list[Any]) -> None:
+    board, tracker = offline_board(tmp_path, closing)
+    board.track(registration(("a", "b")))
     tracker.emit("update", {"b": state("b", "PROCESSING")})
-    assert touched == ["b"]
-    tracker.emit("update", {"b": state("b", "DONE"), "c": state("c", "FAILED")})
-    assert touched == ["b", "b", "c"]
-    assert ">DONE<" in board.status_cell("b").value
-    assert "qw-record-status" in board.status_cell("b")._dom_classes
-    section = board._batches["batch-1"]
-    assert html_text(section.counts) == "1 done, 1 failed, 1 running"
-    assert html_text(section.credits) == "10 credits consumed, 10 refunded, 10 still reserved"
-    assert (section.progress.value, section.progress.max) == (2, 3)
+    await asyncio.sleep(0)
+    link = wire(board)
+    from_browser(board, {"kind": "hello", "ids": []})
+    [(patch, _)] = link.messages("patch")
+    assert {c["id"]: c["state"] for c in patch["cards"]} == {"a": "waiting", "b": "processing"}
 
 
-async def test_a_prepared_section_is_filled_in_without_building_a_widget(
+async def test_a_prepared_run_shows_placeholders_and_is_confirmed_in_place(
     tmp_path: Path, closing: list[Any]
 ) -> None:
     board, tracker = offline_board(tmp_path, closing)
+    models = live_models()
     slot = board.prepare("Pastel podium", 3)
-    assert board.sections.children == (slot.box,) and slot.box.layout.display == "none"
-    assert len(slot.records.children) == 3 and board.record_ids == ()
-    assert "waiting for the server to confirm" in html_text(slot.header)
-    assert "No batches tracked" in board.static_html()
-    models_before = set(_instances)
+    [run] = board.runs
+    assert run["prompt"] == "Pastel podium" and "waiting for the server to confirm" in run["meta"]
+    assert run["credits"] == "30 credits to reserve" and run["progress"] == "sending…"
+    assert [(c["state"], c["label"]) for c in board.cards] == [("waiting", "Sending…")] * 3
+    assert board.record_ids == ()
     board.track(registration(("a", "b", "c")), slot=slot)
-    assert set(_instances) == models_before, "filling a prepared section builds no widget"
-    assert board.sections.children == (slot.box,) and slot.box.layout.display is None
-    assert board.empty.layout.display == "none"
-    assert board.record_ids == ("a", "b", "c") and board._batches["batch-1"] is slot
-    assert [html_text(row.ident) for row in slot.rows] == ["a", "b", "c"]
-    assert "batch batch-1" in html_text(slot.header) and "3 records" in html_text(slot.header)
+    [run] = board.runs
+    assert board.record_ids == ("a", "b", "c") and card_ids(board) == ["a", "b", "c"]
+    assert "batch batch-1" in run["meta"] and run["credits"] == "30 credits reserved"
     tracker.emit("update", {"b": state("b", "DONE")})
-    assert html_text(slot.counts) == "1 done, 0 failed, 2 running"
-    assert (slot.progress.value, slot.progress.max) == (1, 3)
+    assert board.runs[0]["progress"] == "1 of 3 done · 2 in progress"
+    assert live_models() == models, "a run is data: no widget model is built for it"
 
 
-async def test_a_released_section_is_hidden_and_reused_by_the_next_submission(
+async def test_a_released_run_disappears_and_a_batch_is_shown_once(
     tmp_path: Path, closing: list[Any]
 ) -> None:
     board, _tracker = offline_board(tmp_path, closing)
     slot = board.prepare("Refused for lack of credits", 3)
-    surplus = slot.rows[2].box
     board.release(slot)
-    assert slot.box.layout.display == "none" and board.record_ids == ()
-    again = board.prepare("A smaller job", 2)
-    assert again is slot and board.sections.children == (slot.box,)
-    assert len(slot.rows) == 2 and len(slot.records.children) == 2 and surplus.comm is None
-    bigger = board.prepare("Another pending submission", 4)
-    assert bigger is not slot and len(bigger.records.children) == 4
-    board.track(registration(("x", "y")), slot=slot)
-    assert slot.box.layout.display is None and board.record_ids == ("x", "y")
-    board.track(registration(("x", "y")), slot=bigger)
-    assert bigger.box.layout.display == "none", "an already shown batch gives the section back"
-    assert board.prepare("reuses it", 1) is bigger
+    assert board.runs == [] and board.cards == [] and board.record_ids == ()
+    first = board.prepare("A smaller job", 2)
+    second = board.prepare("Another pending submission", 4)
+    board.track(registration(("x", "y")), slot=first)
+    board.track(registration(("x", "y")), slot=second)
+    assert [r["ids"] for r in board.runs] == [["x", "y"]], "an already shown batch takes no second run"
+    assert card_ids(board) == ["x", "y"]
+
+
+async def test_runs_beyond_the_visible_ones_fold_into_one_line(tmp_path: Path, closing: list[Any]) -> None:
+    board, _tracker = offline_board(tmp_path, closing)
+    for n in range(VISIBLE_RUNS + 2):
+        board.track(registration((f"r{n}-a", f"r{n}-b"), prompt=f"Idea {n}", batch=f"batch-{n}"))
+    assert [r["prompt"] for r in board.runs] == [f"Idea {n}" for n in range(VISIBLE_RUNS + 1, 1, -1)]
+    assert board.folded_runs["count"] == 2
+    assert board.folded_runs["text"] == "2 earlier runs · 4 pictures · 40 credits reserved"
+    assert len(board.cards) == 2 * VISIBLE_RUNS and "r0-a" not in card_ids(board)
+    assert len(board.sections) == VISIBLE_RUNS + 2 and len(board.record_ids) == 2 * (VISIBLE_RUNS + 2)
+
+    from_browser(board, {"kind": "more_runs"})  # "Show more"
+    assert len(board.runs) == VISIBLE_RUNS + 2 and board.folded_runs == {}
+    assert card_ids(board)[-2:] == ["r0-a", "r0-b"]
+
+    newest = board.runs[0]["key"]
+    from_browser(board, {"kind": "toggle_run", "key": newest})  # fold one run by hand
+    assert board.runs[0]["collapsed"] and f"r{VISIBLE_RUNS + 1}-a" not in card_ids(board)
+    from_browser(board, {"kind": "toggle_run", "key": newest})
+    assert not board.runs[0]["collapsed"] and card_ids(board)[0] == f"r{VISIBLE_RUNS + 1}-a"
+
+
+async def test_use_run_prompt_hands_the_prompt_to_the_callbacks(tmp_path: Path, closing: list[Any]) -> None:
+    board, _tracker = offline_board(tmp_path, closing)
+    board.track(registration(("a",), prompt="Copper vase on slate"))
+    assert not board.can_use_prompt
+    used: list[str] = []
+    board.on_use_prompt(used.append)
+    assert board.can_use_prompt and board.runs[0]["use_prompt"]
+    from_browser(board, {"kind": "use_run_prompt", "key": board.runs[0]["key"]})
+    board.open_id = "a"
+    from_browser(board, {"kind": "use_prompt", "id": "a"})
+    assert used == ["Copper vase on slate"] * 2 and board.open_id == "", "using a prompt closes the view"
+    board.on_use_prompt(used.append, remove=True)
+    assert not board.can_use_prompt
 
 
 async def test_tracking_timed_out_records_again_watches_them_again(
@@ -177,11 +256,12 @@ async def test_tracking_timed_out_records_again_watches_them_again(
         await eventually(lambda: board.statuses["a"] == "PROCESSING")
         now[0] = 11
         await eventually(lambda: board.statuses["a"] == TIMED_OUT)
-        assert "track them again" in html_text(board.banner)
+        assert "track them again" in board.message
+        assert cards_by_id(board)["a"]["state"] == "timeout"
         await eventually(lambda: not tracker.running)
         board.track(["a"])
         assert board.statuses["a"] == "PROCESSING" and tracker.running
-        assert board.banner.layout.display == "none"
+        assert board.message == ""
         lister.status = "DONE"
         await eventually(lambda: board.statuses["a"] == "DONE")
     finally:
@@ -204,49 +284,44 @@ async def test_final_statuses_are_journaled_in_a_worker_thread(tmp_path: Path, c
     assert len(writers) == 1 and writers[0] != threading.get_ident()
 
 
-async def test_tracker_problems_show_in_a_banner_inside_the_board(tmp_path: Path, closing: list[Any]) -> None:
+async def test_tracker_problems_show_in_the_message_line(tmp_path: Path, closing: list[Any]) -> None:
     board, tracker = offline_board(tmp_path, closing)
     board.track(["x1"])
-    assert board.banner.layout.display == "none"
+    assert board.message == ""
     tracker.emit("problem", {}, "Connection problem, retrying in 4 s.")
-    assert "qw-board-banner" in board.banner._dom_classes
-    assert html_text(board.banner) == "Connection problem, retrying in 4 s."
-    assert board.banner.layout.display is None
+    assert (board.message, board.message_kind) == ("Connection problem, retrying in 4 s.", "info")
     tracker.emit("recovered", {}, "Connection restored; statuses are live again.")
-    assert board.banner.layout.display == "none"
+    assert board.message == ""
     tracker.emit("stopped", {}, "The API key was rejected (401): polling stopped.")
-    assert "401" in html_text(board.banner)
+    assert "401" in board.message and board.message_kind == "error"
 
 
-async def test_static_html_fallback_lists_batches_escaped(tmp_path: Path, closing: list[Any]) -> None:
+async def test_static_html_fallback_lists_the_cards_escaped(tmp_path: Path, closing: list[Any]) -> None:
     board, tracker = offline_board(tmp_path, closing)
     board.track(registration(("r1", "r2"), prompt="<script>alert(1)</script> podium"))
     tracker.emit("update", {"r1": state("r1", "DONE")})
-    bundle = board._repr_mimebundle_()
-    assert bundle is not None and "application/vnd.jupyter.widget-view+json" in bundle
-    static = bundle["text/html"]
-    assert "<script>" not in static and "&lt;script&gt;" in static
-    assert "r1</td><td>DONE" in static and "r2</td><td>waiting to appear" in static
-    assert "<script>" not in board.sections.children[0].children[0].value
+    static = board.static_html()
+    assert "<script>" not in static and static.count("&lt;script&gt;alert(1)&lt;/script&gt; podium") >= 2
+    assert "Waiting to appear" in static
+    assert static.count("data:image/") == 2, "each card has a tile, a placeholder until its picture loads"
     assert "secretpart" not in static
+    assert board.cards[0]["prompt"] == "<script>alert(1)</script> podium", "the view gets the text as data"
 
 
 async def submit(form: PromptForm, prompt: str, count: int) -> Registration:
-    """Through the UI: type, click, and retry safely while the server's answer gets lost."""
-    form.prompt.value = prompt
-    form.count.value = count
-    form.generate.click()
+    """Through the view: Generate with the fields, then Retry safely while the server's answer gets lost."""
+    from_browser(form, {"kind": "generate", "prompt": prompt, "count": count})
     result = await form.submit()
     for _ in range(20):
         if result is not None:
             return result
-        assert form.pending_retry_key, form.status.value
-        form.retry.click()
+        assert form.pending_retry_key, form.status
+        from_browser(form, {"kind": "retry"})
         result = await form.retry_unconfirmed()
     raise AssertionError("the submission was never confirmed")
 
 
-async def test_a_form_submission_reaches_done_or_failed_matching_the_sandbox(
+async def test_placeholders_turn_into_pictures_that_the_view_pulls_once(
     make_sandbox: Callable[..., Any], closing: list[Any], widgets_home: Path
 ) -> None:
     sandbox = make_sandbox(failure_rate=0.3, processing_seconds=(0.05, 0.3))
@@ -255,30 +330,37 @@ async def test_a_form_submission_reaches_done_or_failed_matching_the_sandbox(
     form, board = PromptForm(client), StatusBoard(client)
     closing.extend([form, board])
     form.on_submit(board.track)
-    form.prompt.value = "Walnut shelf in morning light"
-    form.count.value = 8
-    form.generate.click()
-    reg = await form.submit()
-    assert reg is not None and sandbox.stats()["registered_batches"] == 1
-    assert len(board.sections.children) == 1 and set(board.record_ids) == set(reg.record_ids)
+    link = wire(board)
+    reg = await submit(form, "Walnut shelf in morning light", 8)
+    assert sandbox.stats()["registered_batches"] == 1
+    assert len(board.runs) == 1 and card_ids(board) == list(reg.record_ids)
+    assert all(c["thumb"] == 0 for c in board.cards), "placeholders first"
     await board.wait(timeout=30)
+
     listed = {s.id: s.status for s in await client.list_sceneries()}
     assert board.statuses == {i: listed[i] for i in reg.record_ids}
     assert set(board.statuses.values()) <= {"DONE", "FAILED"}
-    for record_id, status in board.statuses.items():
-        assert f">{status}<" in board.status_cell(record_id).value
+    cards = cards_by_id(board)
+    done = [i for i, s in board.statuses.items() if s == "DONE"]
+    failed = [i for i, s in board.statuses.items() if s == "FAILED"]
+    assert done and failed, "seed 1234 at 30% failures finishes some of each"
+    assert all(cards[i]["thumb"] > 0 and cards[i]["label"] == "" for i in done)
+    assert all(cards[i]["thumb"] == 0 and "refunded" in cards[i]["label"] for i in failed)
+    assert all(not buffers for _, buffers in link.sent), "nothing is pushed before the view asks"
+
+    from_browser(board, {"kind": "want", "ids": list(reg.record_ids)})
+    [(message, buffers)] = link.messages("thumbs")
+    assert [item["id"] for item in message["items"]] == done
+    assert buffers == [board.thumbnail_of(i).data for i in done]
+
     counts = count_statuses(board.statuses.values())
-    assert html_text(board._batches[reg.batch_id].credits).startswith(
-        f"{counts.done * 10} credits consumed, {counts.failed * 10} refunded"
-    )
+    assert board.runs[0]["credits"] == counts.credits_text()
+    assert board.runs[0]["credits"] == f"{counts.done * 10} consumed · {counts.failed * 10} refunded"
     ledger = sandbox.account()
     assert (ledger["consumed"], ledger["refunded"]) == (counts.done * 10, counts.failed * 10)
     assert Journal(widgets_home / "journal.jsonl").pending() == []
-    done_rows = [board._rows[i] for i, s in board.statuses.items() if s == "DONE"]
-    rendering = board.loader.placeholder("rendering").data
-    await eventually(lambda: all(bytes(row.image.value) != rendering for row in done_rows))
     assert sandbox.stats()["cdn_requests_with_credentials"] == 0
-    assert_key_absent(board, sandbox.api_key)
+    assert_key_absent(board, sandbox.api_key, json.dumps([data for data, _ in link.sent]))
 
 
 async def test_every_batch_completes_while_thirty_percent_of_requests_fail(
@@ -295,7 +377,7 @@ async def test_every_batch_completes_while_thirty_percent_of_requests_fail(
     sandbox.set_faults(api_error_rate=0.0)
     listed = {s.id: s.status for s in await client.list_sceneries()}
     ids = [i for reg in registrations for i in reg.record_ids]
-    assert len(board.sections.children) == 3
+    assert [r["prompt"] for r in board.runs] == [f"Concrete plinth, take {n}" for n in (2, 1, 0)]
     assert board.statuses == {i: listed[i] for i in ids}
     assert set(board.statuses.values()) <= {"DONE", "FAILED"}
     assert sandbox.stats()["registered_batches"] == 3
@@ -327,13 +409,15 @@ async def test_a_board_after_a_kernel_restart_resumes_the_pending_batch(
     resumed = board.resume()
     assert [b.batch_id for b in resumed] == [reg.batch_id]
     assert set(board.record_ids) == set(reg.record_ids)
+    assert [r["prompt"] for r in board.runs] == ["Terracotta steps at dusk"]
+    assert card_ids(board) == list(reg.record_ids)
     assert board.resume() == []
     await board.wait(timeout=30)
     assert set(board.statuses.values()) <= {"DONE", "FAILED"}
     assert Journal(journal_path).pending(base_url=after.base_url, key_id=after.key_id) == []
 
 
-async def test_a_revoked_key_stops_polling_and_says_so_in_the_banner(
+async def test_a_revoked_key_stops_polling_and_says_so(
     make_sandbox: Callable[..., Any], closing: list[Any]
 ) -> None:
     sandbox = make_sandbox(processing_seconds=(5.0, 6.0))
@@ -347,11 +431,11 @@ async def test_a_revoked_key_stops_polling_and_says_so_in_the_banner(
     sandbox.revoke_key(key)
     with pytest.raises(Exception, match="401"):
         await board.wait(timeout=20)
-    assert "401" in html_text(board.banner) and board.banner.layout.display is None
+    assert "401" in board.message and board.message_kind == "error"
     assert_key_absent(board, key)
 
 
-async def test_close_stops_polling_for_its_records_and_closes_every_widget(
+async def test_close_stops_polling_for_its_records_and_closes_its_models(
     make_sandbox: Callable[..., Any], closing: list[Any]
 ) -> None:
     sandbox = make_sandbox(processing_seconds=(5.0, 6.0))
@@ -364,14 +448,12 @@ async def test_close_stops_polling_for_its_records_and_closes_every_widget(
     second.track(reg)
     tracker = tracker_for(client)
     await eventually(lambda: all(s.status != WAITING for s in tracker.states.values()))
-    widgets_before = tree(first)
-    running = list(first._tasks._tasks)
-    assert running, "the elapsed-time ticker runs while records are unfinished"
+    models = tree(first)
     first.close()
-    assert all(w.comm is None for w in widgets_before)
-    await asyncio.wait(running, timeout=2)
-    assert all(task.cancelled() for task in running)
+    assert all(w.comm is None for w in models)
     assert tracker.running, "the other board still shows these records"
+    with pytest.raises(RuntimeError, match="closed"):
+        first.track(reg)
     second.close()
     assert not tracker.running
 
@@ -383,7 +465,7 @@ async def test_resume_warns_about_submissions_that_were_never_confirmed(
     sandbox.set_faults(drop_after_register=1)
     before = fast_client(sandbox)
     form = PromptForm(before, journal=journal)
-    form.prompt.value, form.count.value = "Velvet drape, moody light", 2
+    form.prompt, form.count = "Velvet drape, moody light", 2
     assert await form.submit() is None
     key = form.pending_retry_key
     form.close()
@@ -394,6 +476,16 @@ async def test_resume_warns_about_submissions_that_were_never_confirmed(
     board = StatusBoard(after, journal=Journal(widgets_home / "journal.jsonl"))
     closing.append(board)
     assert board.resume() == []
-    text = html_text(board.banner)
-    assert key is not None and key in text and "never confirmed" in text
-    assert "Velvet drape" in text
+    assert key is not None and key in board.message and "never confirmed" in board.message
+    assert "Velvet drape" in board.message and board.message_kind == "error"
+
+
+async def test_the_elapsed_time_of_a_live_card_starts_when_its_status_changed(
+    tmp_path: Path, closing: list[Any]
+) -> None:
+    board, tracker = offline_board(tmp_path, closing)
+    board.track(["p"])
+    started = NOW + timedelta(seconds=5)
+    scenery = Scenery("p", "Scenery p", None, "PROCESSING", "PENDING", NOW)
+    tracker.emit("update", {"p": RecordState("p", "PROCESSING", scenery, started)})
+    assert cards_by_id(board)["p"]["since"] == int(started.timestamp() * 1000)

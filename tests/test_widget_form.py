@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import traitlets
 
 from qamera_widgets.client import AsyncQameraClient, Registration
 from qamera_widgets.journal import Journal
-from qamera_widgets.widgets._common import TaskSet
 from qamera_widgets.widgets.form import UNCONFIRMED_MESSAGE, PromptForm, Submission, cost_text, field_errors
 
-from ._widget_support import assert_key_absent, fast_client, html_text
+from ._widget_support import assert_key_absent, fast_client, from_browser, live_models, tree
 
 pytestmark = pytest.mark.usefixtures("widgets_home")
 
@@ -44,50 +44,68 @@ PROMPT = "Sunlit marble countertop with soft shadows"
 
 
 def fill(form: PromptForm, prompt: str = PROMPT, count: int = 3) -> None:
-    form.prompt.value = prompt
-    form.count.value = count
+    """What typing does: the view syncs the prompt and the count traits."""
+    form.prompt = prompt
+    form.count = count
+
+
+def click_generate(form: PromptForm) -> None:
+    """Generate (or Ctrl+Enter) in the view: the intent carries the fields as shown."""
+    from_browser(form, {"kind": "generate", "prompt": form.prompt, "count": form.count})
 
 
 def test_cost_is_said_before_submitting_and_follows_the_count() -> None:
-    assert cost_text(10) == "10 sceneries, 100 credits reserved now, refunded for any that fail"
-    assert cost_text(1) == "1 scenery, 10 credits reserved now, refunded for any that fail"
+    assert cost_text(10) == "10 pictures · 100 credits reserved now, refunded for any that fail"
+    assert cost_text(1) == "1 picture · 10 credits reserved now, refunded for any that fail"
+    assert cost_text(0) == "Choose how many pictures to generate (1 to 20)."
     client = AsyncQameraClient("mk_test_k1.secret", "http://127.0.0.1:9")
     form = PromptForm(client)
     try:
-        assert "10 sceneries, 100 credits reserved now" in form.cost.value
-        form.count.value = 4
-        assert "4 sceneries, 40 credits reserved now, refunded for any that fail" in form.cost.value
+        assert form.cost == cost_text(10)
+        form.count = 4
+        assert form.cost == "4 pictures · 40 credits reserved now, refunded for any that fail"
     finally:
         form.close()
 
 
-@pytest.mark.parametrize(
-    ("prompt", "count", "field"),
-    [
-        ("", 10, "prompt"),
-        ("   \n ", 10, "prompt"),
-        ("x" * 2001, 10, "prompt"),
-        ("a fine prompt", 0, "count"),
-        ("a fine prompt", 21, "count"),
-    ],
-)
-async def test_invalid_input_is_explained_next_to_the_field_and_sends_nothing(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], prompt: str, count: int, field: str
+@pytest.mark.parametrize("prompt", ["", "   \n ", "x" * 2001])
+async def test_an_invalid_prompt_is_explained_next_to_the_field_and_sends_nothing(
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], prompt: str
 ) -> None:
     sandbox = make_sandbox()
     form = made(sandbox)
-    fill(form, prompt, count)
-    form.generate.click()
+    fill(form, prompt, 10)
+    click_generate(form)
     assert await form.submit() is None
-    error = form.prompt_error if field == "prompt" else form.count_error
-    other = form.count_error if field == "prompt" else form.prompt_error
-    assert "qw-form-error" in error._dom_classes
-    assert html_text(error) == field_errors(prompt, count)[field]
-    assert error.layout.display is None and other.value == ""
+    assert form.prompt_error == field_errors(prompt, 10)["prompt"]
+    assert form.count_error == "" and not form.submitting
     assert sandbox.stats()["api_requests"] == 0
-    form.prompt.value = "a fine prompt"
-    form.count.value = 5
-    assert form.prompt_error.value == "" and form.count_error.value == ""
+    form.prompt = "a fine prompt"
+    assert form.prompt_error == "", "the sentence goes as soon as the prompt is fixed"
+
+
+@pytest.mark.parametrize("count", [0, 21, 2.5, True, "3"])
+async def test_the_count_never_holds_a_value_the_api_would_refuse(
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], count: Any
+) -> None:
+    form = made(make_sandbox())
+    assert "count" in field_errors(PROMPT, count)
+    with pytest.raises(traitlets.TraitError):
+        form.count = count
+    from_browser(form, {"kind": "history", "index": 5})  # malformed intents are ignored too
+    assert form.count == 10 and form.count_error == ""
+
+
+async def test_generate_sends_the_fields_the_view_showed(
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
+) -> None:
+    form = made(make_sandbox())
+    fill(form, "an older prompt the kernel still holds", 2)
+    from_browser(form, {"kind": "generate", "prompt": PROMPT, "count": 4})
+    registration = await form.submit()
+    assert registration is not None
+    assert (registration.preferences, registration.count) == (PROMPT, 4)
+    assert (form.prompt, form.count) == (PROMPT, 4)
 
 
 async def test_five_fast_clicks_send_exactly_one_post(
@@ -98,15 +116,15 @@ async def test_five_fast_clicks_send_exactly_one_post(
     seen: list[Registration] = []
     form.on_submit(seen.append)
     fill(form)
-    form.generate.click()
-    assert form.generate.disabled and form.submitting
+    click_generate(form)
+    assert form.submitting, "Generate is disabled from the click on"
     for _ in range(4):
-        form.generate.click()
+        click_generate(form)
     registration = await form.submit()
     assert registration is not None and seen == [registration]
     stats = sandbox.stats()
     assert stats["register_requests"] == 1 and stats["registered_batches"] == 1
-    assert not form.generate.disabled and not form.submitting
+    assert not form.submitting
 
 
 async def test_success_is_journaled_before_it_is_shown_then_summarised(
@@ -120,7 +138,7 @@ async def test_success_is_journaled_before_it_is_shown_then_summarised(
 
     class WatchedJournal(Journal):
         def record_registration(self, registration: Registration, **kwargs: Any) -> None:
-            shown_when_journaled.append(form.status.value)
+            shown_when_journaled.append(form.status)
             journal_threads.append(threading.get_ident())
             super().record_registration(registration, **kwargs)
 
@@ -137,11 +155,31 @@ async def test_success_is_journaled_before_it_is_shown_then_summarised(
         pending = Journal(widgets_home / "journal.jsonl").pending()
         assert [b.batch_id for b in pending] == [registration.batch_id]
         assert pending[0].key_id == client.key_id
-        summary = html_text(form.status)
-        for value in (registration.batch_id, registration.order_id, registration.reservation_id):
-            assert value in summary
-        assert "Credits reserved 20" in summary
+        assert form.status == (
+            "Job registered: 2 pictures, 20 credits reserved (refunded for any that fail)."
+        )
+        assert (form.status_kind, form.batch_id) == ("ok", registration.batch_id)
+        assert form.last_registration == registration and not form.can_retry
         assert_key_absent(form, sandbox.api_key)
+    finally:
+        form.close()
+        await client.aclose()
+
+
+async def test_a_journal_that_cannot_be_written_is_said_with_the_batch_id(
+    make_sandbox: Callable[..., Any], widgets_home: Path
+) -> None:
+    sandbox = make_sandbox()
+    client = fast_client(sandbox)
+    blocker = widgets_home / "not-a-directory"
+    blocker.write_text("")
+    form = PromptForm(client, journal=Journal(blocker / "journal.jsonl"))
+    try:
+        fill(form, count=1)
+        registration = await form.submit()
+        assert registration is not None
+        assert "Could not write the job journal" in form.status and "keep this batch id" in form.status
+        assert form.status_kind == "error"
     finally:
         form.close()
         await client.aclose()
@@ -156,9 +194,11 @@ async def test_history_keeps_submitted_prompts_to_pick_again(
     fill(form, "second idea", 2)
     await form.submit()
     assert form.history_prompts == [("second idea", 2), ("first idea", 1)]
-    assert form.history.layout.display is None and len(form.history.options) == 2
-    form.history.value = 1
-    assert (form.prompt.value, form.count.value) == ("first idea", 1)
+    assert [(h["prompt"], h["count"], h["label"]) for h in form.history] == [
+        ("second idea", 2, "second idea (2)"), ("first idea", 1, "first idea (1)")
+    ]
+    from_browser(form, {"kind": "history", "index": 1})
+    assert (form.prompt, form.count) == ("first idea", 1)
 
 
 async def test_402_says_what_is_needed_and_what_the_account_has(
@@ -168,8 +208,8 @@ async def test_402_says_what_is_needed_and_what_the_account_has(
     form = made(sandbox, sandbox.issue_key(credits=40))
     fill(form, count=10)
     assert await form.submit() is None
-    assert html_text(form.status) == "Not enough credits: this needs 100, the account has 40."
-    assert form.retry.layout.display == "none"
+    assert form.status == "Not enough credits: this needs 100, the account has 40."
+    assert form.status_kind == "error" and not form.can_retry and form.batch_id == ""
     assert sandbox.stats()["registered_batches"] == 0
 
 
@@ -182,7 +222,7 @@ async def test_401_says_the_key_was_rejected(
     form = made(sandbox, key)
     fill(form)
     assert await form.submit() is None
-    assert "The API key was rejected (401)" in html_text(form.status)
+    assert "The API key was rejected (401)" in form.status
     assert_key_absent(form, key)
 
 
@@ -191,10 +231,12 @@ async def test_429_after_retries_says_nothing_was_charged(
 ) -> None:
     sandbox = make_sandbox(rate_limit=1)
     form = made(sandbox, max_retries=1)
-    await form._client.list_sceneries()
+    client = fast_client(sandbox)
+    await client.list_sceneries()  # the key's one request this minute
+    await client.aclose()
     fill(form)
     assert await form.submit() is None
-    assert "rate limiting this key (429)" in html_text(form.status)
+    assert "rate limiting this key (429)" in form.status
     assert sandbox.stats()["registered_batches"] == 0
 
 
@@ -205,18 +247,19 @@ async def test_500_on_submit_is_unconfirmed_and_the_retry_reuses_the_key(
     form = made(sandbox)
     fill(form)
     assert await form.submit() is None
-    assert html_text(form.status) == UNCONFIRMED_MESSAGE
-    assert form.retry.layout.display is None
+    assert (form.status, form.status_kind) == (UNCONFIRMED_MESSAGE, "error")
+    assert form.can_retry
     key = form.pending_retry_key
     assert key
+    assert key not in str(form.get_state()), "the retry key is kept in Python, not synced"
     sandbox.set_faults(api_error_rate=0.0)
-    form.prompt.value = "an edit after the failure must not change what the retry sends"
-    form.retry.click()
+    form.prompt = "an edit after the failure must not change what the retry sends"
+    from_browser(form, {"kind": "retry"})
     registration = await form.retry_unconfirmed()
     assert registration is not None
     assert registration.idempotency_key == key
     assert registration.preferences == PROMPT
-    assert form.retry.layout.display == "none" and form.pending_retry_key is None
+    assert not form.can_retry and form.pending_retry_key is None
     assert sandbox.stats()["registered_batches"] == 1
 
 
@@ -227,14 +270,14 @@ async def test_dropped_answer_after_registration_retries_without_a_second_batch(
     sandbox.set_faults(drop_after_register=1)
     form = made(sandbox)
     fill(form, count=4)
-    form.generate.click()
+    click_generate(form)
     assert await form.submit() is None
-    assert html_text(form.status) == UNCONFIRMED_MESSAGE
+    assert form.status == UNCONFIRMED_MESSAGE
     assert sandbox.stats()["registered_batches"] == 1
     assert Journal(widgets_home / "journal.jsonl").batches() == []
     key = form.pending_retry_key
-    form.retry.click()
-    form.retry.click()
+    from_browser(form, {"kind": "retry"})
+    from_browser(form, {"kind": "retry"})
     registration = await form.retry_unconfirmed()
     assert registration is not None and registration.idempotency_key == key
     stats = sandbox.stats()
@@ -253,44 +296,54 @@ async def test_closing_the_form_mid_submission_still_journals_the_charged_job(
     sandbox = make_sandbox(api_latency_ms=300)
     client = fast_client(sandbox)
     form = PromptForm(client)
+    models = tree(form)
+    live_before = live_models()
     called_back: list[Registration] = []
     form.on_submit(called_back.append)
     try:
         fill(form, count=2)
-        form.generate.click()
-        task = form._inflight
-        assert task is not None
+        click_generate(form)
+        assert form.submitting
         await asyncio.sleep(0.05)
-        shown = form.status.value
+        shown = form.status
         form.close()
-        registration = await asyncio.wait_for(task, 10)
+        assert all(w.comm is None for w in models) and live_models() == live_before - len(models)
+        await asyncio.wait_for(form.wait_idle(), 10)
+        registration = form.last_registration
         assert registration is not None
         assert sandbox.stats()["registered_batches"] == 1
         assert [b.batch_id for b in Journal(widgets_home / "journal.jsonl").pending()] == [
             registration.batch_id
         ]
-        assert form.status.value == shown and "Job registered" not in shown
+        assert form.status == shown and "Job registered" not in shown
         assert called_back == [] and not form.submitting
+        assert await form.submit() is None, "a closed form sends nothing more"
+        assert sandbox.stats()["register_requests"] == 1
     finally:
         await client.aclose()
 
 
 async def test_an_unconfirmed_submission_is_journaled_until_its_retry_is_confirmed(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], widgets_home: Path
+    make_sandbox: Callable[..., Any], widgets_home: Path
 ) -> None:
     sandbox = make_sandbox(api_error_rate=1.0)
-    form = made(sandbox)
-    fill(form, count=2)
-    assert await form.submit() is None
-    journal = Journal(widgets_home / "journal.jsonl")
-    [attempt] = journal.unconfirmed()
-    assert (attempt.prompt, attempt.count, attempt.idempotency_key) == (PROMPT, 2, form.pending_retry_key)
-    assert (attempt.base_url, attempt.key_id) == (form._client.base_url, form._client.key_id)
-    sandbox.set_faults(api_error_rate=0.0)
-    registration = await form.retry_unconfirmed()
-    assert registration is not None
-    assert journal.unconfirmed() == []
-    assert [b.batch_id for b in journal.pending()] == [registration.batch_id]
+    client = fast_client(sandbox)
+    form = PromptForm(client)
+    try:
+        fill(form, count=2)
+        assert await form.submit() is None
+        journal = Journal(widgets_home / "journal.jsonl")
+        [attempt] = journal.unconfirmed()
+        assert (attempt.prompt, attempt.count, attempt.idempotency_key) == (PROMPT, 2, form.pending_retry_key)
+        assert (attempt.base_url, attempt.key_id) == (client.base_url, client.key_id)
+        sandbox.set_faults(api_error_rate=0.0)
+        registration = await form.retry_unconfirmed()
+        assert registration is not None
+        assert journal.unconfirmed() == []
+        assert [b.batch_id for b in journal.pending()] == [registration.batch_id]
+    finally:
+        form.close()
+        await client.aclose()
 
 
 async def test_generate_again_after_a_lost_answer_resends_the_same_job_under_its_key(
@@ -302,17 +355,18 @@ async def test_generate_again_after_a_lost_answer_resends_the_same_job_under_its
     started: list[Submission] = []
     form.on_start(started.append)
     fill(form, count=3)
-    form.generate.click()
+    click_generate(form)
     assert await form.submit() is None
     key = form.pending_retry_key
-    form.generate.click()
+    click_generate(form)
     registration = await form.submit()
     assert registration is not None and registration.idempotency_key == key
     stats = sandbox.stats()
     assert stats["registered_batches"] == 1 and stats["idempotent_replays"] == 1
     assert [s.idempotency_key for s in started] == [key, key]
     fill(form, count=3)
-    again = await form.submit()
+    assert await form.submit() is None and "another batch" in form.confirm  # asks within a second
+    again = await form.submit(confirmed=True)
     assert again is not None and again.idempotency_key != key, "a confirmed job is not resent"
     assert sandbox.stats()["registered_batches"] == 2
 
@@ -329,7 +383,7 @@ async def test_a_different_prompt_after_a_lost_answer_is_a_new_job_and_keeps_the
     fill(form, "a different idea", 3)
     other = await form.submit()
     assert other is not None and other.idempotency_key != key
-    assert form.pending_retry_key == key and form.retry.layout.display is None
+    assert form.pending_retry_key == key and form.can_retry
     retried = await form.retry_unconfirmed()
     assert retried is not None and retried.idempotency_key == key
     assert sandbox.stats()["registered_batches"] == 2
@@ -341,10 +395,9 @@ def test_a_click_without_a_running_loop_leaves_the_form_usable() -> None:
     form = PromptForm(AsyncQameraClient("mk_test_k1.secret", "http://127.0.0.1:9"))
     try:
         fill(form)
-        form.generate.click()
-        assert not form.submitting and not form.generate.disabled
-        assert "No running event loop" in html_text(form.status)
-        assert TaskSet().spawn(asyncio.sleep(0)) is None
+        click_generate(form)
+        assert not form.submitting
+        assert "No running event loop" in form.status
         assert asyncio.all_tasks(loop) == set()
     finally:
         form.close()

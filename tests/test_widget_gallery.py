@@ -1,4 +1,4 @@
-"""SceneryGallery state without a browser, against the sandbox over loopback."""
+"""SceneryGallery (the library) through its public traits, against the sandbox over loopback."""
 
 from __future__ import annotations
 
@@ -10,23 +10,31 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
 import pytest
-from ipywidgets.widgets.widget import _instances
 from PIL import Image
 
-from qamera_widgets.client import AsyncQameraClient, QameraClient, Scenery
+from qamera_widgets.client import AsyncQameraClient, QameraClient, Registration, Scenery
+from qamera_widgets.journal import Journal
 from qamera_widgets.widgets.gallery import (
     CONTACT_SHEET_LABEL_PX,
     CONTACT_SHEET_MARGIN,
     EMPTY_MESSAGE,
     LOADING_MESSAGE,
-    REAL_THUMB_CLASS,
+    NO_MATCH_MESSAGE,
     SLOW_MESSAGE,
     SceneryGallery,
 )
 
-from ._widget_support import eventually, tree
+from ._widget_support import (
+    assert_key_absent,
+    displayed,
+    eventually,
+    from_browser,
+    live_models,
+    settled,
+    tree,
+    wire,
+)
 
 PX = 96
 MALICIOUS = "<img src=x onerror=alert(1)>"
@@ -69,16 +77,14 @@ def scenery(index: int, *, status: str = "DONE", name: str | None = None, voting
     )
 
 
-def tree_ids(gallery: SceneryGallery) -> set[str]:
-    return {w.model_id for w in tree(gallery)}
+def ids(gallery: SceneryGallery) -> list[str]:
+    return [card["id"] for card in gallery.cards]
 
 
-def visible_cards(gallery: SceneryGallery) -> list[Any]:
-    return [card for card in gallery._cards if card.box.layout.display != "none"]
-
-
-def decoded(card: Any) -> Image.Image:
-    image = Image.open(io.BytesIO(bytes(card.image.value)))
+def decoded(gallery: SceneryGallery, scenery_id: str) -> Image.Image:
+    thumb = gallery.thumbnail_of(scenery_id)
+    assert thumb is not None, f"no picture loaded for {scenery_id}"
+    image = Image.open(io.BytesIO(thumb.data))
     image.load()
     return image
 
@@ -89,20 +95,16 @@ async def test_first_page_shows_real_thumbnails_of_the_promised_size(make_sandbo
     galleries.append(gallery)
     await gallery.refresh()
 
-    cards = visible_cards(gallery)
-    assert len(cards) == 8
-    for card in cards:
-        image = decoded(card)
-        assert image.format in ("JPEG", "WEBP")
-        assert card.image.format == image.format.lower()
-        assert image.size == (PX, PX)
-        assert card.thumb.placeholder is None
-        assert REAL_THUMB_CLASS in card.image._dom_classes
-        assert 0 < len(card.image.value) < 20_000
+    assert len(gallery.cards) == 8
+    for card in gallery.cards:
+        assert card["state"] == "done" and card["thumb"] > 0
+        image = decoded(gallery, card["id"])
+        assert image.format in ("JPEG", "WEBP") and image.size == (PX, PX)
+        assert 0 < len(gallery.thumbnail_of(card["id"]).data) < 20_000
     assert len(gallery.sceneries) == 12
-    assert "12 of 12" in gallery._count.value
-    assert "page 1 of 2" in gallery._page_label.value
-    assert gallery.status_message == ""
+    assert gallery.count_text == "12 of 12"
+    assert (gallery.page, gallery.page_count) == (0, 2)
+    assert gallery.status_message == "" and gallery.message == ""
 
 
 async def test_autoload_starts_loading_without_a_call(make_sandbox, client_for, galleries):
@@ -111,7 +113,19 @@ async def test_autoload_starts_loading_without_a_call(make_sandbox, client_for, 
     galleries.append(gallery)
     await gallery.wait_idle()
     assert len(gallery.sceneries) == 5
-    assert all(card.thumb.placeholder is None for card in visible_cards(gallery))
+    assert all(card["thumb"] > 0 for card in gallery.cards)
+
+
+async def test_refresh_right_after_construction_returns_once_the_list_is_shown(
+    make_sandbox, client_for, galleries
+):
+    sandbox = make_sandbox(library=6, api_latency_ms=150)
+    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX)  # autoload starts its own refresh
+    galleries.append(gallery)
+    await gallery.refresh()
+    assert len(gallery.sceneries) == 6 and len(gallery.cards) == 6
+    assert gallery.count_text == "6 of 6" and gallery.message == ""
+    assert all(card["thumb"] > 0 for card in gallery.cards), "and the page's pictures are loaded"
 
 
 async def test_sync_client_is_used_through_its_async_client(make_sandbox, galleries):
@@ -120,29 +134,29 @@ async def test_sync_client_is_used_through_its_async_client(make_sandbox, galler
     gallery = SceneryGallery(client, thumb_px=PX, autoload=False)
     galleries.append(gallery)
     await gallery.refresh()
-    assert gallery._client is client.async_client
-    assert len(gallery.sceneries) == 3
+    assert len(gallery.sceneries) == 3 and gallery.count_text == "3 of 3"
     await client.async_client.aclose()
 
 
-async def test_cdn_failures_become_failed_placeholders(make_sandbox, client_for, galleries):
+async def test_cdn_failures_leave_cards_without_a_picture(make_sandbox, client_for, galleries):
     sandbox = make_sandbox(library=6)
     sandbox.set_faults(cdn_error_rate=1.0)
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8, autoload=False)
     galleries.append(gallery)
+    link = wire(gallery)
     await gallery.refresh()
-
-    failed = gallery.loader.placeholder("failed", size=PX)
-    for card in visible_cards(gallery):
-        assert card.thumb.placeholder == "failed"
-        assert REAL_THUMB_CLASS not in card.image._dom_classes
-        assert bytes(card.image.value) == failed.data
-        assert decoded(card).size == (PX, PX)
+    assert len(gallery.cards) == 6
+    for card in gallery.cards:
+        assert card["state"] == "done" and card["thumb"] == 0
+        assert gallery.thumbnail_of(card["id"]) is None
+    from_browser(gallery, {"kind": "want", "ids": ids(gallery)})
+    assert link.messages("thumbs") == []
     assert gallery.status_message == ""
 
 
-async def test_unfinished_and_pictureless_sceneries_get_their_placeholders(make_sandbox, client_for,
-                                                                            galleries):
+async def test_unfinished_and_pictureless_sceneries_show_their_state_and_no_picture(
+    make_sandbox, client_for, galleries
+):
     sandbox = make_sandbox(library=0)
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
     galleries.append(gallery)
@@ -153,28 +167,36 @@ async def test_unfinished_and_pictureless_sceneries_get_their_placeholders(make_
         scenery(4, thumbnail=None),
     ])
     await gallery.wait_idle()
-    kinds = {card.scenery.id: card.thumb.placeholder for card in visible_cards(gallery)}
-    assert kinds == {"s1": "rendering", "s2": "rendering", "s3": "failed", "s4": "no preview"}
-    assert not any(REAL_THUMB_CLASS in card.image._dom_classes for card in gallery._cards)
+    shown = {c["id"]: (c["state"], c["label"], c["thumb"]) for c in gallery.cards}
+    assert shown == {
+        "s1": ("queued", "Queued", 0),
+        "s2": ("processing", "Processing", 0),
+        "s3": ("failed", "Failed · credits refunded", 0),
+        "s4": ("done", "", 0),
+    }
+    assert sandbox.stats()["cdn_requests"] == 0
 
 
-async def test_a_card_that_shows_a_placeholder_again_loses_the_real_thumbnail_class(
+async def test_a_card_whose_picture_changes_drops_the_old_version_then_shows_the_new(
     make_sandbox, client_for, galleries
 ):
     sandbox = make_sandbox(library=2, cdn_latency_ms=300)
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
     galleries.append(gallery)
     await gallery.refresh()
-    first = visible_cards(gallery)[0]
-    assert REAL_THUMB_CLASS in first.image._dom_classes
-    # Another list puts a new scenery on the card: its loading tile is not a real thumbnail.
-    gallery.show_sceneries([scenery(90, thumbnail=first.scenery.thumbnail + "?new")])
-    assert REAL_THUMB_CLASS not in gallery._cards[0].image._dom_classes
+    first = gallery.sceneries[0]
+    old_version = gallery.cards[0]["thumb"]
+    assert old_version > 0
+    moved = Scenery(first.id, first.name, f"{first.thumbnail}?new", "DONE", first.voting, first.created_at)
+    gallery.show_sceneries([moved, *gallery.sceneries[1:]])
+    assert gallery.cards[0]["thumb"] == 0, "the old picture is not shown for the new URL"
     await gallery.wait_idle()
-    assert REAL_THUMB_CLASS in gallery._cards[0].image._dom_classes
+    assert gallery.cards[0]["thumb"] > old_version
 
 
-async def test_a_hostile_name_is_shown_as_text(make_sandbox, client_for, galleries):
+async def test_a_hostile_name_is_data_for_the_view_and_escaped_in_the_static_copy(
+    make_sandbox, client_for, galleries
+):
     sandbox = make_sandbox(library=2, processing_seconds=(30, 30))
     client = client_for(sandbox)
     await client.register_ideas(MALICIOUS, count=1)
@@ -182,15 +204,14 @@ async def test_a_hostile_name_is_shown_as_text(make_sandbox, client_for, galleri
     galleries.append(gallery)
     await gallery.refresh()
 
-    [card] = [c for c in visible_cards(gallery) if c.scenery.name.startswith(MALICIOUS)]
-    assert "&lt;img" in card.name.value
-    assert "<img" not in card.name.value
-    html = gallery._repr_mimebundle_()["text/html"]
+    [card] = [c for c in gallery.cards if c["name"].startswith(MALICIOUS)]
+    assert card["state"] in ("queued", "processing")
+    html = displayed(gallery)["text/html"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert MALICIOUS not in html
 
 
-async def test_show_sceneries_escapes_every_server_string(make_sandbox, client_for, galleries):
+async def test_unknown_statuses_and_votes_are_shown_as_sent_and_escaped(make_sandbox, client_for, galleries):
     sandbox = make_sandbox(library=0)
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
     galleries.append(gallery)
@@ -199,58 +220,62 @@ async def test_show_sceneries_escapes_every_server_string(make_sandbox, client_f
                 created_at=None)
     ])
     await gallery.wait_idle()
-    card = gallery._cards[0]
-    assert "&lt;img" in card.name.value and "<img" not in card.name.value
-    assert "&lt;b&gt;ODD&lt;/b&gt;" in card.meta.value and "<b>" not in card.meta.value.lower()
-    assert "<script>" not in card.meta.value
+    [card] = gallery.cards
+    assert (card["name"], card["state"], card["label"], card["vote"]) == (
+        MALICIOUS, "other", "<b>ODD</b>", "none"
+    )
+    html = gallery.static_html()
+    assert "&lt;b&gt;ODD&lt;/b&gt;" in html and "<b>" not in html and "<script>" not in html
 
 
-async def test_paging_and_refresh_reuse_the_same_widgets(make_sandbox, client_for, galleries):
-    sandbox = make_sandbox(library=20, rate_limit=None)
+async def test_paging_and_refresh_keep_one_widget_model(make_sandbox, client_for, galleries):
+    sandbox = make_sandbox(library=20)
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8, autoload=False)
     galleries.append(gallery)
     await gallery.refresh()
-    before_ids = tree_ids(gallery)
-    before_objects = [(card.box, card.image, card.name, card.select) for card in gallery._cards]
-    live_before = len(_instances)
-    first_page = [card.scenery.id for card in visible_cards(gallery)]
+    models = [w.model_id for w in tree(gallery)]
+    live_before = live_models()
+    first_page = ids(gallery)
 
-    gallery._next.click()
+    gallery.page = 1  # what "Next" in the view does
     await gallery.wait_idle()
-    assert "page 2 of 3" in gallery._page_label.value
-    gallery.page = 2
+    assert gallery.page_count == 3 and len(gallery.cards) == 8
+    assert set(ids(gallery)).isdisjoint(first_page)
+    gallery.page = 7
+    assert gallery.page == 2, "a page past the end is clamped"
     await gallery.wait_idle()
-    assert len(visible_cards(gallery)) == 4
-    assert [card.box.layout.display for card in gallery._cards[4:]] == ["none"] * 4
-    assert all(decoded(card).size == (PX, PX) for card in visible_cards(gallery))
+    assert len(gallery.cards) == 4
+    assert all(decoded(gallery, i).size == (PX, PX) for i in ids(gallery))
     for _ in range(3):
         await gallery.refresh()
     gallery.page = 0
     await gallery.wait_idle()
 
-    assert tree_ids(gallery) == before_ids
-    assert [(card.box, card.image, card.name, card.select) for card in gallery._cards] == before_objects
-    assert len(_instances) == live_before
-    assert [card.scenery.id for card in visible_cards(gallery)] == first_page
+    assert [w.model_id for w in tree(gallery)] == models
+    assert len(models) <= 2 and live_models() == live_before
+    assert ids(gallery) == first_page
 
 
 async def test_a_late_thumbnail_never_lands_on_a_card_that_moved_on(make_sandbox, client_for, galleries):
     sandbox = make_sandbox(library=16, cdn_latency_ms=150)
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8, autoload=False)
     galleries.append(gallery)
-    gallery.show_sceneries(await gallery._client.list_sceneries())
-    gallery.page = 1  # while page 1's thumbnails are still downloading
+    link = wire(gallery)
+    gallery.show_sceneries(await AsyncQameraClient(sandbox.api_key, sandbox.base_url).list_sceneries())
+    gallery.page = 1  # while page 0's thumbnails are still downloading
     await gallery.wait_idle()
 
-    for card in visible_cards(gallery):
-        expected = await gallery.loader.load(card.scenery.thumbnail, size=PX)
-        assert bytes(card.image.value) == expected.data
-
-    card = gallery._cards[0]
-    shown = bytes(card.image.value)
-    other = gallery.sceneries[0].thumbnail  # page 0's first picture, loaded for an older generation
-    await gallery._load_card(card, card.generation - 1, other)
-    assert bytes(card.image.value) == shown
+    shown = {s.id: s for s in gallery.sceneries}
+    from_browser(gallery, {"kind": "want", "ids": ids(gallery)})
+    [(message, buffers)] = link.messages("thumbs")
+    assert [item["id"] for item in message["items"]] == ids(gallery)
+    for item, data in zip(message["items"], buffers, strict=True):
+        expected = await gallery.loader.load(shown[item["id"]].thumbnail, size=PX)
+        assert data == expected.data, "each card carries its own scenery's picture"
+    patched = [c["id"] for m, _ in link.messages("patch") for c in m["cards"]]
+    assert set(patched) <= set(ids(gallery)) | set(shown), "patches only name cards that exist"
+    cards_now = {c["id"]: c["thumb"] for c in gallery.cards}
+    assert all(v > 0 for v in cards_now.values())
 
 
 async def test_an_older_refresh_never_overwrites_a_list_shown_after_it(make_sandbox, client_for, galleries):
@@ -277,24 +302,46 @@ async def test_an_older_refresh_never_overwrites_a_list_shown_after_it(make_sand
     await refreshing
     await gallery.wait_idle()
     assert [s.id for s in gallery.sceneries] == [s.id for s in reversed(newer)]
-    assert "5 of 5" in gallery._count.value
+    assert gallery.count_text == "5 of 5"
 
 
-async def test_show_sceneries_makes_no_request_and_keeps_unchanged_cards(make_sandbox, client_for,
-                                                                         galleries):
+async def test_show_sceneries_makes_no_request_and_sends_nothing_when_nothing_changed(
+    make_sandbox, client_for, galleries
+):
     sandbox = make_sandbox(library=6)
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
     galleries.append(gallery)
     await gallery.refresh()
     listed = sandbox.stats()["list_requests"]
     downloads = gallery.loader.stats["downloads"]
-    images = [bytes(card.image.value) for card in visible_cards(gallery)]
+    cards = json.dumps(gallery.cards)
+    link = wire(gallery)
 
     gallery.show_sceneries(list(gallery.sceneries))
     await gallery.wait_idle()
     assert sandbox.stats()["list_requests"] == listed
     assert gallery.loader.stats["downloads"] == downloads
-    assert [bytes(card.image.value) for card in visible_cards(gallery)] == images
+    assert json.dumps(gallery.cards) == cards
+    assert link.sent == [], "an unchanged list sends the browser nothing"
+
+
+async def test_a_changed_vote_goes_out_as_a_patch_of_that_card_only(make_sandbox, client_for, galleries):
+    sandbox = make_sandbox(library=8)
+    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
+    galleries.append(gallery)
+    await gallery.refresh()
+    link = wire(gallery)
+    listing = gallery.sceneries
+    target = listing[3]
+    flipped = "REJECTED" if target.voting != "REJECTED" else "APPROVED"
+    changed = Scenery(target.id, target.name, target.thumbnail, target.status, flipped, target.created_at)
+    gallery.show_sceneries([changed if s.id == target.id else s for s in listing])
+    await asyncio.sleep(0)  # patches go out once per loop turn
+    [(patch, buffers)] = link.messages("patch")
+    assert [c["id"] for c in patch["cards"]] == [target.id] and buffers == []
+    assert patch["cards"][0]["vote"] == flipped.lower()
+    assert all("cards" not in update for update in link.updates()), "the card list is not resent"
+    assert gallery.get_state()["cards"][3]["vote"] == flipped.lower(), "and the trait holds the change"
 
 
 async def test_selection_is_a_trait_and_survives_paging(make_sandbox, client_for, galleries):
@@ -302,28 +349,19 @@ async def test_selection_is_a_trait_and_survives_paging(make_sandbox, client_for
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=4, autoload=False)
     galleries.append(gallery)
     await gallery.refresh()
-    seen: list[list[str]] = []
-    gallery.observe(lambda change: seen.append(list(change["new"])), "selected_ids")
-
-    first, third = gallery._cards[0], gallery._cards[2]
-    first.select.value = True
-    third.select.value = True
-    picked = [first.scenery.id, third.scenery.id]
-    assert gallery.selected_ids == picked
+    picked = [gallery.cards[0]["id"], gallery.cards[2]["id"]]
+    gallery.selected_ids = picked  # what ticking two boxes in the view does
     assert [s.id for s in gallery.selected] == picked
-    assert seen[-1] == picked
-
     gallery.page = 1
     await gallery.wait_idle()
-    assert not any(card.select.value for card in gallery._cards)
+    assert gallery.selected_ids == picked
+    picked.append(gallery.cards[1]["id"])
+    gallery.selected_ids = picked
     gallery.page = 0
     await gallery.wait_idle()
-    assert [card.select.value for card in gallery._cards] == [True, False, True, False]
-
-    gallery.selected_ids = [picked[1]]
-    assert [card.select.value for card in gallery._cards] == [False, False, True, False]
-    first.select.value = False
-    assert gallery.selected_ids == [picked[1]]
+    assert [s.id for s in gallery.selected] == picked
+    gallery.selected_ids = []
+    assert gallery.selected == []
 
 
 async def test_local_filters_search_and_sort(make_sandbox, client_for, galleries):
@@ -339,33 +377,74 @@ async def test_local_filters_search_and_sort(make_sandbox, client_for, galleries
     ])
     await gallery.wait_idle()
     assert [s.id for s in gallery.sceneries] == ["s4", "s3", "s2", "s1", "s5"]
+    assert ids(gallery) == ["s4", "s3"] and gallery.page_count == 3
     gallery.page = 2
+    assert ids(gallery) == ["s5"]
 
-    gallery._state.value = "in progress"
+    gallery.state_filter = "in progress"
     assert [s.id for s in gallery.sceneries] == ["s4", "s2"]
-    assert gallery.page == 0
-    assert "2 of 5" in gallery._count.value
+    assert gallery.page == 0 and gallery.page_count == 1
+    assert gallery.count_text == "2 of 5"
     gallery.state_filter = "done"
     assert [s.id for s in gallery.sceneries] == ["s1", "s5"]
     gallery.state_filter = "failed"
     assert [s.id for s in gallery.sceneries] == ["s3"]
 
     gallery.state_filter = "all"
-    gallery._search.value = "BEACH"
+    gallery.search = "BEACH"
     assert [s.id for s in gallery.sceneries] == ["s4", "s1"]
     gallery.search = "nothing like this"
-    assert gallery.sceneries == []
-    assert gallery.status_message == "No sceneries match these filters."
-    assert visible_cards(gallery) == []
+    assert gallery.sceneries == [] and gallery.cards == []
+    assert gallery.status_message == NO_MATCH_MESSAGE
 
     gallery.search = ""
-    gallery._sort.value = "oldest"
+    gallery.sort = "oldest"
     assert [s.id for s in gallery.sceneries] == ["s1", "s2", "s3", "s4", "s5"]
     gallery.sort = "name"
     assert [s.name for s in gallery.sceneries] == [
         "Aqua tiles", "Beach at dusk", "Beach at noon", "marble studio", "Undated"
     ]
     await gallery.wait_idle()
+
+
+async def test_search_matches_the_prompt_the_journal_knows(make_sandbox, client_for, galleries, tmp_path):
+    sandbox = make_sandbox(library=6)
+    client = client_for(sandbox)
+    library = await client.list_sceneries()
+    made_by = [s.id for s in library[:2]]
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_registration(
+        Registration(
+            record_ids=tuple(made_by), batch_id="b-1", order_id="o-1", reservation_id="r-1",
+            credits_reserved=20, correlation_id=None, idempotency_key="k-1",
+            preferences="Zebra-striped velvet chaise", count=2,
+            submitted_at=datetime(2026, 3, 20, tzinfo=timezone.utc),
+        ),
+        base_url=client.base_url, key_id=client.key_id,
+    )
+    gallery = SceneryGallery(client, thumb_px=PX, autoload=False, journal=journal)
+    galleries.append(gallery)
+    await gallery.refresh()
+    assert not any("zebra" in s.name.casefold() for s in library)
+    gallery.search = "zebra"
+    assert sorted(s.id for s in gallery.sceneries) == sorted(made_by)
+    assert {c["prompt"] for c in gallery.cards} == {"Zebra-striped velvet chaise"}
+    assert "Zebra-striped velvet chaise" in gallery.static_html(), "the caption is the prompt"
+
+
+async def test_one_batch_keeps_the_order_the_server_created_it_in(make_sandbox, client_for, galleries):
+    sandbox = make_sandbox(library=0, processing_seconds=(30, 30))
+    client = client_for(sandbox)
+    registration = await client.register_ideas("Five chairs in a row", count=5)
+    gallery = SceneryGallery(client, thumb_px=PX, autoload=False)
+    galleries.append(gallery)
+    gallery.add_prompts({i: registration.preferences for i in registration.record_ids},
+                        order=registration.record_ids)
+    await gallery.refresh()
+    assert len({s.created_at for s in gallery.sceneries}) == 1, "one batch shares one creation time"
+    assert ids(gallery) == list(registration.record_ids)
+    gallery.sort = "oldest"
+    assert ids(gallery) == list(registration.record_ids)
 
 
 async def test_approved_toggle_fetches_the_approved_list(make_sandbox, client_for, galleries):
@@ -376,15 +455,15 @@ async def test_approved_toggle_fetches_the_approved_list(make_sandbox, client_fo
     everything = len(gallery.sceneries)
     listed = sandbox.stats()["list_requests"]
 
-    gallery._approved.value = "approved"
+    gallery.status_filter = "approved"  # the "Approved" segment in the view
     await gallery.wait_idle()
     assert sandbox.stats()["list_requests"] == listed + 1
-    assert gallery.status_filter == "approved"
     assert gallery.sceneries and all(s.is_approved for s in gallery.sceneries)
+    assert all(c["vote"] == "approved" for c in gallery.cards)
     assert len(gallery.sceneries) < everything
-    assert f"{len(gallery.sceneries)} of {len(gallery.sceneries)}" in gallery._count.value
+    assert gallery.count_text == f"{len(gallery.sceneries)} of {len(gallery.sceneries)}"
 
-    gallery._refresh_button.click()
+    from_browser(gallery, {"kind": "refresh"})  # the view's Refresh button
     await gallery.wait_idle()
     assert sandbox.stats()["list_requests"] == listed + 2
 
@@ -395,9 +474,8 @@ async def test_a_rejected_key_is_reported_in_plain_words(make_sandbox, client_fo
     galleries.append(gallery)
     await gallery.refresh()
     assert "rejected (401)" in gallery.status_message
-    assert "rejected (401)" in gallery._status.value
-    assert "Traceback" not in gallery._status.value
-    assert gallery.sceneries == []
+    assert gallery.message_kind == "error" and "Traceback" not in gallery.message
+    assert gallery.sceneries == [] and gallery.cards == []
 
 
 async def test_an_error_after_a_good_load_keeps_the_cards(make_sandbox, client_for, galleries):
@@ -409,10 +487,10 @@ async def test_an_error_after_a_good_load_keeps_the_cards(make_sandbox, client_f
     await gallery.refresh()
     assert "(500)" in gallery.status_message
     assert "Showing the list loaded before." in gallery.status_message
-    assert len(visible_cards(gallery)) == 3
+    assert gallery.message_kind == "error" and len(gallery.cards) == 3
     sandbox.set_faults(api_error_rate=0.0)
     await gallery.refresh()
-    assert gallery.status_message == ""
+    assert gallery.status_message == "" and gallery.message_kind == "info"
 
 
 async def test_loading_and_a_slow_server_are_said_in_plain_words(make_sandbox, client_for, galleries):
@@ -423,7 +501,7 @@ async def test_loading_and_a_slow_server_are_said_in_plain_words(make_sandbox, c
     await asyncio.sleep(0)
     assert gallery.status_message == LOADING_MESSAGE
     await eventually(lambda: gallery.status_message == SLOW_MESSAGE)
-    assert "retrying" in gallery._status.value
+    assert "retrying" in gallery.message
     await refreshing
     assert gallery.status_message == ""
     assert len(gallery.sceneries) == 2
@@ -435,35 +513,27 @@ async def test_an_empty_account_invites_to_generate(make_sandbox, client_for, ga
     galleries.append(gallery)
     await gallery.refresh()
     assert gallery.status_message == EMPTY_MESSAGE
-    assert "generate some with PromptForm" in gallery._status.value
-    assert visible_cards(gallery) == []
-    assert "0 of 0" in gallery._count.value
+    assert gallery.cards == [] and gallery.count_text == "0 of 0"
 
 
 async def test_contact_sheet_of_the_selection(make_sandbox, client_for, galleries, tmp_path: Path):
     sandbox = make_sandbox(library=8)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, columns=2, page_size=4, autoload=False)
+    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=4, autoload=False)
     galleries.append(gallery)
     await gallery.refresh()
     with pytest.raises(ValueError, match="select"):
         gallery.contact_sheet()
 
-    gallery._cards[0].select.value = True
-    gallery._cards[1].select.value = True
-    gallery.selected_ids = [*gallery.selected_ids, gallery.sceneries[6].id]  # one from another page
+    gallery.selected_ids = [gallery.cards[0]["id"], gallery.cards[1]["id"], gallery.sceneries[6].id]
     await gallery.wait_idle()
     sheet = gallery.contact_sheet()
     cell = PX + CONTACT_SHEET_MARGIN
-    assert sheet.size == (2 * cell + CONTACT_SHEET_MARGIN,
-                          2 * (cell + CONTACT_SHEET_LABEL_PX) + CONTACT_SHEET_MARGIN)
-    # The off-page thumbnail is a real picture, not a grey placeholder.
-    corner = sheet.crop((CONTACT_SHEET_MARGIN, cell + CONTACT_SHEET_LABEL_PX + CONTACT_SHEET_MARGIN,
-                         CONTACT_SHEET_MARGIN + PX, 2 * cell + CONTACT_SHEET_LABEL_PX))
-    assert len(corner.getcolors(PX * PX)) > 50
+    row = cell + CONTACT_SHEET_LABEL_PX + CONTACT_SHEET_MARGIN
+    assert sheet.size == (3 * cell + CONTACT_SHEET_MARGIN, row)
+    assert gallery.thumbnail_of(gallery.sceneries[6].id) is not None, "the off-page picture was loaded"
 
     everything = gallery.contact_sheet(selected_only=False)
-    assert everything.size == (2 * cell + CONTACT_SHEET_MARGIN,
-                               4 * (cell + CONTACT_SHEET_LABEL_PX) + CONTACT_SHEET_MARGIN)
+    assert everything.size == (4 * cell + CONTACT_SHEET_MARGIN, row)
 
     png = gallery.save_contact_sheet(tmp_path / "review.png")
     jpg = gallery.save_contact_sheet(str(tmp_path / "review.JPG"))
@@ -480,56 +550,60 @@ async def test_static_html_fallback_inlines_the_loaded_thumbnails(make_sandbox, 
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
     galleries.append(gallery)
     await gallery.refresh()
-    bundle = gallery._repr_mimebundle_()
+    bundle = displayed(gallery)
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == gallery.model_id
     html = bundle["text/html"]
     assert html.count("data:image/jpeg;base64,") == 5
     assert "http://" not in html
-    assert "5 of 5" in html
+    for s in gallery.sceneries:
+        assert s.name in html
 
 
 async def test_no_credentials_reach_the_cdn_or_the_widget_state(make_sandbox, client_for, galleries):
     sandbox = make_sandbox(library=12)
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8, autoload=False)
     galleries.append(gallery)
+    link = wire(gallery)
     await gallery.refresh()
     gallery.page = 1
+    gallery.open_id = gallery.cards[0]["id"]
     await gallery.wait_idle()
+    await eventually(lambda: gallery.preview.get("image") == "ready")
     stats = sandbox.stats()
     assert stats["cdn_requests"] > 0
     assert stats["cdn_requests_with_credentials"] == 0
-
-    secret = sandbox.api_key.split(".", 1)[1]
-    states = [w.get_state() for w in tree(gallery)]
-    text = json.dumps(states, default=lambda value: bytes(value).decode("latin-1"))
-    text += gallery._repr_mimebundle_()["text/html"] + repr(gallery)
-    assert sandbox.api_key not in text
-    assert secret not in text
+    sent = json.dumps([data for data, _ in link.sent])
+    assert_key_absent(gallery, sandbox.api_key, displayed(gallery)["text/html"], repr(gallery), sent)
 
 
-async def test_close_stops_tasks_and_closes_every_widget(make_sandbox, client_for):
+async def test_close_stops_loading_and_closes_the_model(make_sandbox, client_for):
     sandbox = make_sandbox(library=12, cdn_latency_ms=200)
+    before = asyncio.all_tasks()
     gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8)
-    await eventually(lambda: gallery._page_task is not None)  # thumbnails are on their way
-    everything = tree(gallery)
-    ids = [w.model_id for w in everything]
-    assert len(everything) > 8 * 4
-    running = list(gallery._tasks._tasks)
-    assert running
+    models = tree(gallery)
+    ids_before = [w.model_id for w in models]
+    live_before = live_models()
+    refreshing = asyncio.ensure_future(gallery.refresh())
+    await eventually(lambda: bool(gallery.cards))  # the list is shown, thumbnails are on their way
+    assert any(card["thumb"] == 0 for card in gallery.cards)
     gallery.close()
-    assert all(w.comm is None for w in everything)
-    assert not any(model_id in _instances for model_id in ids)
-    await asyncio.wait(running, timeout=2)
-    assert all(task.cancelled() for task in running)
+    assert all(w.comm is None for w in models)
+    assert live_models() == live_before - len(ids_before)
+    await asyncio.wait_for(refreshing, 5)  # a caller awaiting refresh() returns at once
     await gallery.wait_idle()
-    assert isinstance(gallery, widgets.VBox)
+    await settled(before | {refreshing})
+    gallery.close()  # closing twice is harmless
 
 
 async def test_bad_arguments_are_refused_before_anything_is_built(make_sandbox, client_for):
     client = client_for(make_sandbox(library=0))
+    live_before = live_models()
     with pytest.raises(ValueError, match="'all' or 'approved'"):
         SceneryGallery(client, status_filter="done", autoload=False)
     with pytest.raises(ValueError, match="page_size"):
         SceneryGallery(client, page_size=0, autoload=False)
+    with pytest.raises(ValueError, match="thumb_px"):
+        SceneryGallery(client, thumb_px=8, autoload=False)
     with pytest.raises(TypeError, match="QameraClient"):
         SceneryGallery("not a client", autoload=False)  # type: ignore[arg-type]
+    assert live_models() == live_before

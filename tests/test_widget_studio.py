@@ -1,34 +1,41 @@
-"""Studio: the three widgets on one poll, the gallery fed without requests, sandbox mode and from_env."""
+"""Studio: the form, the runs and the library on one poll, a bounded number of widget models however long
+the session, "use this prompt", sandbox mode and from_env."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
-import time
 from collections.abc import Callable
-from datetime import datetime, timezone
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-import ipywidgets
 import pytest
 
-from qamera_widgets.client import QameraClient, Registration, Scenery
+from qamera_widgets.client import QameraClient, Registration
 from qamera_widgets.connect import Connection
 from qamera_widgets.journal import Journal
-from qamera_widgets.tracking import RecordState, TrackerEvent, tracker_for
+from qamera_widgets.tracking import tracker_for
 from qamera_widgets.widgets import studio as studio_module
-from qamera_widgets.widgets.board import StatusBoard
+from qamera_widgets.widgets.board import VISIBLE_RUNS, StatusBoard
 from qamera_widgets.widgets.studio import SANDBOX_BADGE_TEXT, Studio, account_text
 
-from ._widget_support import assert_key_absent, eventually, fast_client, html_text, tree
-
-NOW = datetime(2026, 3, 20, 13, 0, tzinfo=timezone.utc)
-
+from ._widget_support import (
+    assert_key_absent,
+    displayed,
+    eventually,
+    fast_client,
+    from_browser,
+    live_models,
+    settled,
+    tree,
+)
 
 pytestmark = pytest.mark.usefixtures("widgets_home")
+
+MAX_MODELS = 15
+"""Issue 14: a studio is at most this many widget models, after one batch or fifty."""
 
 
 def studio_for(sandbox: Any, closing: list[Any], **options: Any) -> Studio:
@@ -41,20 +48,22 @@ def studio_for(sandbox: Any, closing: list[Any], **options: Any) -> Studio:
     return studio
 
 
+def click_generate(studio: Studio, prompt: str, count: int) -> None:
+    """Generate in the form's view, with the fields as typed."""
+    from_browser(studio.form, {"kind": "generate", "prompt": prompt, "count": count})
+
+
 async def generate(studio: Studio, prompt: str, count: int) -> Registration:
-    studio.form.prompt.value = prompt
-    studio.form.count.value = count
-    studio.form.generate.click()
+    click_generate(studio, prompt, count)
     registration = await studio.form.submit()
-    assert registration is not None, studio.form.status.value
+    assert registration is not None, studio.form.status
     return registration
 
 
-async def released(studio: Studio) -> None:
-    """Until what a closed Studio hands back (its client, a sandbox it started) is released."""
-    pending = list(studio._tasks._tasks)
-    if pending:
-        await asyncio.wait(pending, timeout=15)
+def drawn_size(board: StatusBoard) -> int:
+    """Bytes of what the board draws: its cards, run headers and the folded line."""
+    state = board.get_state()
+    return len(json.dumps([state["cards"], state["runs"], state["folded_runs"]]))
 
 
 def port_is_open(url: str) -> bool:
@@ -97,26 +106,97 @@ async def test_two_boards_and_the_gallery_share_one_list_request_per_tick(
     assert {i: shown[i] for i in registration.record_ids} == studio.board.statuses
 
 
-def finishing(record_id: str, listed: tuple[Scenery, ...]) -> TrackerEvent:
-    scenery = Scenery(record_id, f"Scenery {record_id}", None, "DONE", "PENDING", NOW)
-    changes = MappingProxyType({record_id: RecordState(record_id, "DONE", scenery, NOW)})
-    return TrackerEvent("update", changes, sceneries=listed)
-
-
-async def test_a_burst_of_finished_records_updates_the_gallery_once(
+async def test_a_burst_of_finished_records_updates_the_library_once_without_a_request(
     make_sandbox: Callable[..., Any], closing: list[Any]
 ) -> None:
-    studio = studio_for(make_sandbox(), closing, refresh_debounce=0.2)
+    sandbox = make_sandbox(processing_seconds=(0.05, 0.6))
+    studio = studio_for(sandbox, closing, refresh_debounce=60)
     await studio.gallery.wait_idle()
-    listed: tuple[Scenery, ...] = ()
-    for n in range(20):
-        listed = (Scenery(f"new-{n}", f"New {n}", None, "DONE", "PENDING", NOW), *listed)
-        studio._on_tracker_event(finishing(f"new-{n}", listed))
-    assert studio.gallery_updates == 0
-    await eventually(lambda: studio.gallery_updates == 1)
-    assert {s.id for s in studio.gallery.sceneries} == {s.id for s in listed}
-    studio._on_tracker_event(finishing("late", listed))
-    await eventually(lambda: studio.gallery_updates == 2)
+    listed = sandbox.stats()["list_requests"]
+    registration = await generate(studio, "Twenty stools in a row", 20)
+    await studio.board.wait(timeout=30)
+    assert studio.gallery_updates == 0, "finishing records wait out the quiet spell together"
+    polls = sandbox.stats()["list_requests"] - listed
+    await studio.wait_idle()  # skips the quiet spell
+    assert studio.gallery_updates == 1
+    assert set(registration.record_ids) <= {s.id for s in studio.gallery.sceneries}
+    assert sandbox.stats()["list_requests"] - listed == polls, "the library used the tracker's list"
+
+
+async def test_a_submission_shows_its_run_in_the_click_and_the_answer_fills_it_in_place(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    sandbox = make_sandbox(processing_seconds=(0.2, 0.4))
+    studio = studio_for(sandbox, closing)
+    await studio.gallery.wait_idle()
+    models = live_models()
+    click_generate(studio, "Oak bench in a sunny courtyard", 3)
+    [run] = studio.board.runs
+    assert run["prompt"] == "Oak bench in a sunny courtyard" and "waiting for the server" in run["meta"]
+    assert [c["state"] for c in studio.board.cards] == ["waiting"] * 3
+    registration = await studio.form.submit()
+    assert registration is not None
+    [run] = studio.board.runs
+    assert run["ids"] == list(registration.record_ids)
+    assert [c["id"] for c in studio.board.cards] == list(registration.record_ids)
+    await studio.wait_idle(timeout=30)
+    assert all(c["state"] == "done" and c["thumb"] > 0 for c in studio.board.cards)
+    assert live_models() == models, "no widget model was built for the run"
+
+
+async def test_a_refused_submission_removes_its_run(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    sandbox = make_sandbox()
+    client = fast_client(sandbox, sandbox.issue_key(credits=40))
+    closing.append(client)
+    studio = Studio(client, refresh_debounce=0.1)
+    closing.append(studio)
+    click_generate(studio, "Too expensive for this account", 10)
+    assert len(studio.board.runs) == 1
+    assert await studio.form.submit() is None
+    assert studio.board.runs == [] and studio.board.cards == [] and studio.board.record_ids == ()
+    registration = await generate(studio, "Affordable", 3)
+    assert [r["prompt"] for r in studio.board.runs] == ["Affordable"]
+    assert set(studio.board.record_ids) == set(registration.record_ids)
+
+
+async def test_the_model_count_stays_the_same_after_fifty_batches(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    sandbox = make_sandbox(credits=2000)
+    studio = studio_for(sandbox, closing)
+    await generate(studio, "Batch 0", 1)
+    await studio.wait_idle(timeout=30)
+    models = [w.model_id for w in tree(studio)]
+    live = live_models()
+    drawn_after_one = drawn_size(studio.board)
+    assert len(models) <= MAX_MODELS
+    for n in range(1, 50):
+        await generate(studio, f"Batch {n}", 1)
+    await studio.wait_idle(timeout=60)
+    assert [w.model_id for w in tree(studio)] == models
+    assert live_models() == live
+    board = studio.board
+    assert len(board.runs) == VISIBLE_RUNS and board.folded_runs["count"] == 50 - VISIBLE_RUNS
+    assert len(board.cards) == VISIBLE_RUNS
+    assert drawn_size(board) < (VISIBLE_RUNS + 1) * drawn_after_one, "what the board draws stays bounded"
+
+
+async def test_use_this_prompt_fills_the_form(make_sandbox: Callable[..., Any], closing: list[Any]) -> None:
+    sandbox = make_sandbox()
+    studio = studio_for(sandbox, closing)
+    registration = await generate(studio, "Rattan chair by a window", 2)
+    await studio.wait_idle(timeout=30)
+    assert studio.gallery.can_use_prompt and studio.board.can_use_prompt
+    studio.form.prompt = "something else"
+    picked = registration.record_ids[1]
+    studio.gallery.open_id = picked  # the large view of a library card
+    from_browser(studio.gallery, {"kind": "use_prompt", "id": picked})
+    assert studio.form.prompt == "Rattan chair by a window" and studio.gallery.open_id == ""
+    studio.form.prompt = "something else"
+    from_browser(studio.board, {"kind": "use_run_prompt", "key": studio.board.runs[0]["key"]})
+    assert studio.form.prompt == "Rattan chair by a window"
 
 
 async def test_sandbox_mode_shows_a_badge_and_the_account_live(
@@ -125,19 +205,17 @@ async def test_sandbox_mode_shows_a_badge_and_the_account_live(
     sandbox = make_sandbox()
     studio = studio_for(sandbox, closing)
     assert "qw-studio" in studio._dom_classes
-    assert html_text(studio.sandbox_badge) == SANDBOX_BADGE_TEXT
-    assert studio.sandbox_badge.layout.display is None and studio.account.layout.display is None
-    await eventually(lambda: "available" in studio.account.value)
-    assert html_text(studio.account) == f"Sandbox account: {account_text(sandbox.account())}"
+    assert studio.form.badge == SANDBOX_BADGE_TEXT
+    await eventually(lambda: "available" in studio.form.account)
+    assert studio.form.account == f"Credits: {account_text(sandbox.account())}"
     await generate(studio, "Linen backdrop", 3)
     await studio.board.wait(timeout=30)
-    live = f"Sandbox account: {account_text(sandbox.account())}"
-    await eventually(lambda: html_text(studio.account) == live)
-    assert "30 consumed" in html_text(studio.account)
+    await eventually(lambda: studio.form.account == f"Credits: {account_text(sandbox.account())}")
+    assert "30 consumed" in studio.form.account
 
     plain = Studio(studio.client)
     closing.append(plain)
-    assert plain.sandbox_badge.layout.display == "none" and plain.account.layout.display == "none"
+    assert plain.form.badge == "" and plain.form.account == ""
 
 
 async def test_from_env_without_a_key_starts_a_sandbox_and_says_so(
@@ -145,40 +223,41 @@ async def test_from_env_without_a_key_starts_a_sandbox_and_says_so(
 ) -> None:
     for name in ("QAMERA_API_KEY", "QAMERA_BASE_URL", "QAMERA_SANDBOX_ADMIN_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    before = asyncio.all_tasks()
     studio = Studio.from_env(processing_seconds=(0.05, 0.2), rate_limit=None)
     try:
         assert studio.sandbox is not None
         assert capsys.readouterr().out == "", "said once, inside the widget, not also printed"
-        assert "No QAMERA_API_KEY set" in html_text(studio.notice)
-        assert "sandbox" in html_text(studio.notice)
-        assert studio.sandbox_badge.layout.display is None
+        assert "No QAMERA_API_KEY set" in studio.form.notice and "sandbox" in studio.form.notice
+        assert studio.form.badge == SANDBOX_BADGE_TEXT
         base_url = studio.sandbox.base_url
         assert port_is_open(base_url)
         assert_key_absent(studio, studio.sandbox.api_key)
     finally:
         studio.close()
-    await released(studio)
+    await settled(before)
     assert not port_is_open(base_url)
 
 
 async def test_from_env_with_a_key_talks_to_that_service_without_a_sandbox_badge(
-    make_sandbox: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    make_sandbox: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sandbox = make_sandbox()
     monkeypatch.setenv("QAMERA_API_KEY", sandbox.api_key)
     monkeypatch.setenv("QAMERA_BASE_URL", sandbox.base_url)
     monkeypatch.delenv("QAMERA_SANDBOX_ADMIN_TOKEN", raising=False)
+    before = asyncio.all_tasks()
     studio = Studio.from_env()
     try:
         assert studio.sandbox is None
         assert studio.client.base_url == sandbox.base_url
-        assert "real credits" in html_text(studio.notice)
-        assert studio.sandbox_badge.layout.display == "none"
+        assert "real credits" in studio.form.notice
+        assert studio.form.badge == ""
         await studio.gallery.wait_idle()
         assert_key_absent(studio, sandbox.api_key)
     finally:
         studio.close()
-    await released(studio)
+    await settled(before)
     assert port_is_open(sandbox.base_url), "a sandbox the Studio did not start stays up"
 
 
@@ -188,78 +267,34 @@ async def test_the_api_key_never_appears_in_any_widget_state(
     sandbox = make_sandbox(failure_rate=0.3)
     studio = studio_for(sandbox, closing)
     registration = await generate(studio, "Key check: mk_live_ lookalike <b>bold</b>", 4)
-    await studio.board.wait(timeout=30)
-    await eventually(lambda: set(registration.record_ids) <= {s.id for s in studio.gallery.sceneries})
-    await studio.gallery.wait_idle()
-    assert len(tree(studio)) > 100
-    assert_key_absent(studio, sandbox.api_key)
-    bundle = studio._repr_mimebundle_()
-    assert bundle is not None and "application/vnd.jupyter.widget-view+json" in bundle
+    await studio.wait_idle(timeout=30)
+    assert set(registration.record_ids) <= {s.id for s in studio.gallery.sceneries}
+    assert len(tree(studio)) <= MAX_MODELS
+    bundle = displayed(studio)
+    assert "application/vnd.jupyter.widget-view+json" in bundle
     static = bundle["text/html"]
-    assert registration.batch_id in static and SANDBOX_BADGE_TEXT in static
+    assert SANDBOX_BADGE_TEXT in static
     assert "&lt;b&gt;bold&lt;/b&gt;" in static and "<b>bold</b>" not in static
-    assert sandbox.api_key not in static and sandbox.api_key.split(".", 1)[1] not in static
+    assert_key_absent(studio, sandbox.api_key, static, repr(studio))
 
 
-async def test_close_stops_the_tasks_and_closes_every_widget(
+async def test_close_stops_the_tasks_and_closes_every_model(
     make_sandbox: Callable[..., Any], closing: list[Any]
 ) -> None:
     sandbox = make_sandbox(processing_seconds=(5.0, 6.0))
+    before = asyncio.all_tasks()
     studio = studio_for(sandbox, closing)
     await generate(studio, "Unfinished when closed", 2)
     tracker = studio.board.tracker
     assert tracker.running
-    widgets = tree(studio)
-    running = [task for part in (studio, studio.board, studio.gallery) for task in part._tasks._tasks]
-    assert running, "the account watcher and the board's elapsed-time ticker run"
+    models = tree(studio)
+    live = live_models()
     studio.close()
-    assert all(w.comm is None for w in widgets)
+    assert all(w.comm is None for w in models)
+    assert live_models() == live - len(models)
     assert not tracker.running
-    await asyncio.wait(running, timeout=2)
-    assert all(task.cancelled() for task in running)
-
-
-async def test_a_submission_builds_its_widgets_in_the_click_and_its_task_only_fills_them(
-    make_sandbox: Callable[..., Any], closing: list[Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sandbox = make_sandbox(processing_seconds=(0.2, 0.4))
-    studio = studio_for(sandbox, closing)
-    await studio.gallery.wait_idle()
-    built_in: list[asyncio.Task[Any] | None] = []
-    monkeypatch.setattr(
-        ipywidgets.Widget, "_widget_construction_callback", lambda _w: built_in.append(asyncio.current_task())
-    )
-    studio.form.prompt.value = "Oak bench in a sunny courtyard"
-    studio.form.count.value = 3
-    studio.form.generate.click()
-    [section] = studio.board.sections.children
-    assert section.layout.display == "none", "hidden until the server confirms the job"
-    registration = await studio.form.submit()
-    assert registration is not None
-    assert studio.board.sections.children == (section,) and section.layout.display is None
-    assert set(studio.board.record_ids) == set(registration.record_ids)
-    await studio.wait_idle(timeout=30)
-    assert built_in, "the click built the section"
-    assert set(built_in) == {asyncio.current_task()}, "no widget was built in a background task"
-
-
-async def test_a_refused_submission_hides_its_section_and_the_next_one_reuses_it(
-    make_sandbox: Callable[..., Any], closing: list[Any]
-) -> None:
-    sandbox = make_sandbox()
-    client = fast_client(sandbox, sandbox.issue_key(credits=40))
-    closing.append(client)
-    studio = Studio(client, refresh_debounce=0.1)
-    closing.append(studio)
-    studio.form.prompt.value = "Too expensive for this account"
-    studio.form.count.value = 10
-    assert await studio.form.submit() is None
-    [section] = studio.board.sections.children
-    assert section.layout.display == "none" and studio.board.record_ids == ()
-    assert "No batches tracked" in studio.board.static_html()
-    registration = await generate(studio, "Affordable", 3)
-    assert studio.board.sections.children == (section,) and section.layout.display is None
-    assert set(studio.board.record_ids) == set(registration.record_ids)
+    await settled(before)  # the account watcher, the loaders and the tracker all end
+    studio.close()  # closing twice is harmless
 
 
 async def test_closing_mid_submission_journals_the_job_before_stopping_its_sandbox(
@@ -267,6 +302,7 @@ async def test_closing_mid_submission_journals_the_job_before_stopping_its_sandb
 ) -> None:
     for name in ("QAMERA_API_KEY", "QAMERA_BASE_URL", "QAMERA_SANDBOX_ADMIN_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    before = asyncio.all_tasks()
     studio = Studio.from_env(processing_seconds=(0.05, 0.2), rate_limit=None, api_latency_ms=300)
     assert studio.sandbox is not None
     base_url = studio.sandbox.base_url
@@ -279,12 +315,10 @@ async def test_closing_mid_submission_journals_the_job_before_stopping_its_sandb
         await aclose()
 
     monkeypatch.setattr(studio.client.async_client, "aclose", watched_aclose)
-    studio.form.prompt.value = "Closed before the server answered"
-    studio.form.count.value = 2
-    studio.form.generate.click()
+    click_generate(studio, "Closed before the server answered", 2)
     await asyncio.sleep(0.05)
     studio.close()
-    await released(studio)
+    await settled(before)
     [batch] = journal.pending()
     assert batch.prompt == "Closed before the server answered" and len(batch.record_ids) == 2
     assert journaled_at_client_close == [1], "the client (and its retries) outlive the POST in flight"
@@ -295,6 +329,7 @@ async def test_closing_does_not_block_the_loop_while_its_sandbox_stops(
     make_sandbox: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sandbox = make_sandbox()
+    may_stop = threading.Event()
     stopped_in: list[int] = []
 
     class SlowToStop:
@@ -304,16 +339,18 @@ async def test_closing_does_not_block_the_loop_while_its_sandbox_stops(
             return sandbox.account()
 
         def stop(self) -> None:
-            time.sleep(0.5)
+            may_stop.wait(10)  # on the loop's thread this would hold the loop for the whole wait
             stopped_in.append(threading.get_ident())
 
     client = QameraClient(sandbox.api_key, sandbox.base_url, rate_limit_per_minute=None)
     monkeypatch.setattr(
         studio_module, "connect", lambda **_options: Connection(client, SlowToStop(), started_sandbox=True)
     )
+    before = asyncio.all_tasks()
     studio = Studio.from_env()
-    started = time.perf_counter()
     studio.close()
-    assert time.perf_counter() - started < 0.3
-    await released(studio)
+    await asyncio.sleep(0.05)
+    assert stopped_in == [], "close() returned without waiting for the sandbox to stop"
+    may_stop.set()
+    await settled(before)
     assert len(stopped_in) == 1 and stopped_in[0] != threading.get_ident()

@@ -15,6 +15,7 @@ import random
 import re
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -50,9 +51,24 @@ CREDITS_PER_ITEM = 10
 CONNECT_TIMEOUT = 5.0
 MAX_RETRY_WAIT = 60.0
 POLL_MIN_INTERVAL, POLL_MAX_INTERVAL = 1.0, 5.0
+RATE_WINDOW_SECONDS = 60.0
+# The server counts a request when it arrives, which trails our booking by its transit time; pacing
+# over a slightly longer window keeps a burst that arrived late out of the next minute's count.
+PACING_MARGIN_SECONDS = 1.0
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A decoded answer larger than this is refused: a 20,000-item list is about 6 MB, and a small gzip body
+# must not be able to expand into hundreds of megabytes in the kernel.
+MAX_RESPONSE_BYTES = 64 * 2**20
+# The encodings `BoundedDecoder` can undo with a bound on its output.
+ACCEPT_ENCODING = "gzip, deflate"
 
-_KEY_PATTERN = re.compile(r"^mk_(?P<env>[A-Za-z0-9]+)_(?P<key_id>[A-Za-z0-9-]+)\.(?P<secret>\S+)$")
+# Letters, digits and the URL-safe and base64 punctuation: anything else (a control character, a space, a
+# non-ASCII letter) cannot be a real key and would put the key into an HTTP library's error text.
+_KEY_CHARACTERS = "A-Za-z0-9._~+/=-"
+_KEY_PATTERN = re.compile(
+    rf"^mk_(?P<env>[A-Za-z0-9]+)_(?P<key_id>[A-Za-z0-9-]+)\.(?P<secret>[{_KEY_CHARACTERS}]+)$"
+)
+_KEY_CHARACTER = re.compile(rf"[{_KEY_CHARACTERS}]")
 _CREDITS_PATTERN = re.compile(r"required:\s*(\d+)\D+available:\s*(-?\d+)", re.IGNORECASE)
 
 
@@ -68,12 +84,50 @@ def resolve_api_key(explicit: str | None) -> str:
             "`from qamera_widgets import sandbox; sb = sandbox.start()`."
         )
     key = key.strip()
+    stray = next((index for index, char in enumerate(key) if not _KEY_CHARACTER.fullmatch(char)), None)
+    if stray is not None:
+        raise ConfigurationError(
+            f"The API key from {source} contains a character that no key has (at position {stray + 1}): "
+            "keys hold only letters, digits and - _ . ~ + / =. Copy it again from the Qamera dashboard, "
+            "without spaces, line breaks or quotes."
+        )
     if _KEY_PATTERN.match(key) is None:
         raise ConfigurationError(
             f"The API key from {source} is not of the form mk_<word>_<keyId>.<secret>; "
             "copy the whole key, including the part after the dot, from the Qamera dashboard."
         )
     return key
+
+
+def secrets_of(key: str | None) -> tuple[str, ...]:
+    """What must never be shown: the whole key and its secret part (longest first, for `redact`)."""
+    if not key:
+        return ()
+    key = key.strip()
+    secret = key.partition(".")[2]
+    return tuple(s for s in (key, secret) if len(s) >= 4)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every occurrence of the secrets replaced, so a server or library echoing the key
+    cannot carry it into an exception, a repr or a log line."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def redact_body(body: Any, secrets: tuple[str, ...]) -> Any:
+    """A parsed JSON body with the secrets removed from every string in it, keys included."""
+    if not secrets:
+        return body
+    if isinstance(body, str):
+        return redact(body, secrets)
+    if isinstance(body, Mapping):
+        return {redact(str(k), secrets): redact_body(v, secrets) for k, v in body.items()}
+    if isinstance(body, list):
+        return [redact_body(v, secrets) for v in body]
+    return body
 
 
 def key_id_of(key: str | None) -> str | None:
@@ -240,7 +294,7 @@ def decode_body(content: bytes) -> Any:
     text = content.decode("utf-8", errors="replace")
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 
@@ -268,10 +322,15 @@ _STATUS_ERRORS: dict[int, tuple[type[APIStatusError], str]] = {
 }
 
 
-def error_from_response(status_code: int, content: bytes, correlation_id: str | None) -> APIStatusError:
-    """Map an error response to the matching exception with a sentence a notebook user can act on."""
-    body = decode_body(content)
-    message = error_message_of(body, status_code)
+def error_from_response(
+    status_code: int, content: bytes, correlation_id: str | None, *, secrets: tuple[str, ...] = ()
+) -> APIStatusError:
+    """Map an error response to the matching exception with a sentence a notebook user can act on.
+
+    `secrets` (the key and its secret) are cut out of the message and the body: a server may echo them.
+    """
+    body = redact_body(decode_body(content), secrets)
+    message = redact(error_message_of(body, status_code), secrets)
     cls, hint = _STATUS_ERRORS.get(
         status_code,
         (InternalServerError, "The server failed; try again in a moment.")
@@ -291,22 +350,106 @@ def error_from_response(status_code: int, content: bytes, correlation_id: str | 
     return cls(message, status_code=status_code, body=body, correlation_id=correlation_id, hint=hint)
 
 
+def redirect_error(base_url: str, status_code: int, location: str | None) -> ConfigurationError:
+    """A base URL that redirects is a configuration mistake: the key is never sent on to another origin,
+    so following would only end in a misleading 401. Name where it points instead."""
+    where = "elsewhere"
+    if location:
+        parts = urlsplit(location)
+        # The query and fragment may carry tokens; the origin and path are what the user needs.
+        where = f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else parts.path or location
+        where = where.rstrip("/") or where
+    return ConfigurationError(
+        f"The base URL {base_url} redirects (HTTP {status_code}) to {where}. Set base_url=... or "
+        f"{BASE_URL_ENV} to the address the API really answers on (often the https:// one)."
+    )
+
+
+class BodyTooLarge(Exception):
+    """The decoded answer passed `MAX_RESPONSE_BYTES`."""
+
+
+class BoundedDecoder:
+    """Undoes a Content-Encoding (identity, gzip or deflate) chunk by chunk, never producing more than
+    `limit` bytes in all: zlib is asked for at most what is left, so a bomb stops at the limit instead of
+    expanding in memory first."""
+
+    def __init__(self, encoding: str, limit: int = MAX_RESPONSE_BYTES) -> None:
+        name = encoding.strip().lower()
+        if name in ("", "identity"):
+            self._zlib = None
+        elif name in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif name == "deflate":
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS)  # zlib-wrapped, as RFC 9110 says
+        else:
+            raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+        self.limit = limit
+        self.size = 0
+        self._parts: list[bytes] = []
+
+    def feed(self, raw: bytes) -> None:
+        if self._zlib is None:
+            self._keep(raw)
+            return
+        try:
+            data = raw
+            while data:
+                self._keep(self._zlib.decompress(data, self.limit - self.size + 1))
+                data = self._zlib.unconsumed_tail
+        except zlib.error as exc:
+            raise ValueError(f"the compressed body is damaged ({exc})") from None
+
+    def _keep(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise BodyTooLarge(f"the answer is larger than {self.limit // 2**20} MiB once decompressed")
+        self._parts.append(chunk)
+
+    def result(self) -> bytes:
+        return b"".join(self._parts)
+
+
 def parse_json_object(content: bytes, what: str) -> Mapping[str, Any]:
-    try:
-        body = json.loads(content)
-    except ValueError as exc:
-        raise ResponseFormatError(f"The {what} response is not JSON: {exc}.") from None
+    body = parse_json(content, what)
     if not isinstance(body, Mapping):
         raise ResponseFormatError(f"The {what} response should be a JSON object, got {type(body).__name__}.")
     return body
 
 
-def parse_sceneries_body(content: bytes) -> list[Scenery]:
-    body = parse_json_object(content, "scenery list")
-    items = body.get("sceneries")
+def parse_json(content: bytes, what: str) -> Any:
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError) as exc:
+        raise ResponseFormatError(f"The {what} response is not JSON: {type(exc).__name__}.") from None
+
+
+def parse_sceneries_body(content: bytes, skipped: list[str] | None = None) -> list[Scenery]:
+    """The listed sceneries; an entry that cannot be read is left out and described in `skipped` (the
+    caller warns once), so one bad item never hides the rest.
+
+    A bare JSON array is accepted as well as the documented `{"sceneries": [...]}`: reading it costs nothing.
+    """
+    body = parse_json(content, "scenery list")
+    items = body if isinstance(body, list) else body.get("sceneries") if isinstance(body, Mapping) else None
     if not isinstance(items, list):
         raise ResponseFormatError("The scenery list response has no 'sceneries' list.")
-    return [Scenery.from_api(item) for item in items]
+    sceneries: list[Scenery] = []
+    for item in items:
+        try:
+            sceneries.append(Scenery.from_api(item))
+        except (ResponseFormatError, ValueError, TypeError, OverflowError) as exc:
+            if skipped is not None:
+                skipped.append(str(exc) if isinstance(exc, ResponseFormatError) else type(exc).__name__)
+    return sceneries
+
+
+def skipped_items_message(skipped: list[str], kept: int) -> str:
+    noun = "entry" if len(skipped) == 1 else "entries"
+    return (
+        f"Skipped {len(skipped)} scenery {noun} the server sent in an unreadable form (first: {skipped[0]}); "
+        f"showing the other {kept}."
+    )
 
 
 def parse_registration_body(
@@ -322,6 +465,9 @@ def parse_registration_body(
     ids = body.get("createdRecordIds")
     if not isinstance(ids, list) or not all(isinstance(i, (str, int)) for i in ids):
         raise ResponseFormatError("The register-ideas response has no 'createdRecordIds' list of ids.")
+    if not ids:
+        # A job with nothing to track cannot be followed or found again: treat it as unconfirmed.
+        raise ResponseFormatError("The register-ideas response lists no created record ids.")
     credits = body.get("creditsReserved")
     if credits is not None and (
         isinstance(credits, bool) or not isinstance(credits, (int, float)) or not math.isfinite(credits)
@@ -417,7 +563,9 @@ _windows_lock = threading.Lock()
 def shared_window(scope: str, key_id: str) -> SlidingWindow:
     """One window per (API origin, key id) in this process: every client sharing a key shares it."""
     with _windows_lock:
-        return _windows.setdefault((scope, key_id), SlidingWindow())
+        return _windows.setdefault(
+            (scope, key_id), SlidingWindow(RATE_WINDOW_SECONDS + PACING_MARGIN_SECONDS)
+        )
 
 
 def utc_now() -> datetime:

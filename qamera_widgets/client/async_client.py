@@ -7,10 +7,12 @@ import inspect
 import logging
 import os
 import random
+import threading
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -84,11 +86,17 @@ def _key_only_to_origin(key_source: Callable[[], str], origin: tuple[str, str, i
     return hook
 
 
-def _close_on_its_loop(client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop | None) -> None:
-    """Close a pool left behind on another loop that still runs (a worker thread's), so sockets
-    are not leaked; a pool whose loop is gone or idle cannot be closed and is left to the GC."""
-    if loop is not None and not loop.is_closed() and loop.is_running() and not client.is_closed:
-        asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+@dataclass(frozen=True)
+class _Answer:
+    """A response read in full (within the size cap) before the connection went back to the pool."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+class _DeadlinePassed(Exception):
+    """The call's overall deadline passed while an attempt was still sending or reading."""
 
 
 class AsyncQameraClient:
@@ -125,8 +133,13 @@ class AsyncQameraClient:
         self._rng = rng or random.Random()
         self._origin = _base.origin_of(self.base_url)
         self._scope = "{}://{}:{}".format(*self._origin)
-        self._http_client: httpx.AsyncClient | None = None
-        self._http_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        # One pool per event loop: a pool belongs to the loop it was made on, and a client shared by the
+        # notebook's loop and a worker thread's loop must never close the other's pool mid-request.
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._pools_lock = threading.Lock()
+        self._last_skipped_message = ""
 
     @property
     def key_id(self) -> str | None:
@@ -145,28 +158,30 @@ class AsyncQameraClient:
         return self._api_key
 
     def _http(self) -> httpx.AsyncClient:
-        """The connection pool for the running loop; rebuilt when the loop changed or closed."""
+        """The connection pool of the running loop, made on first use there."""
         loop = asyncio.get_running_loop()
-        bound = self._http_loop() if self._http_loop is not None else None
-        if self._http_client is None or self._http_client.is_closed or bound is not loop:
-            if self._http_client is not None and bound is not loop:
-                logger.debug("event loop changed: building a new connection pool")
-                _close_on_its_loop(self._http_client, bound)
-            self._http_client = httpx.AsyncClient(
-                base_url=self.base_url,
-                timeout=httpx.Timeout(self.timeout, connect=_base.CONNECT_TIMEOUT),
-                event_hooks={"request": [_key_only_to_origin(self._key, self._origin)]},
-                transport=self._transport,
-                headers={"User-Agent": "qamera-widgets"},
-            )
-            self._http_loop = weakref.ref(loop)
-        return self._http_client
+        with self._pools_lock:
+            pool = self._pools.get(loop)
+            if pool is None or pool.is_closed:
+                for stale in [other for other in self._pools if other.is_closed()]:
+                    del self._pools[stale]  # its sockets died with their loop
+                pool = httpx.AsyncClient(
+                    base_url=self.base_url,
+                    timeout=httpx.Timeout(self.timeout, connect=_base.CONNECT_TIMEOUT),
+                    event_hooks={"request": [_key_only_to_origin(self._key, self._origin)]},
+                    transport=self._transport,
+                    headers={"User-Agent": "qamera-widgets", "Accept-Encoding": _base.ACCEPT_ENCODING},
+                    follow_redirects=False,
+                )
+                self._pools[loop] = pool
+            return pool
 
     async def _pace(self) -> None:
         if not self.rate_limit_per_minute:
             return
         limit, key_id = self.rate_limit_per_minute, self.key_id or ""
-        delay = coordination.reserve_slot(self._scope, key_id, limit)
+        window = _base.RATE_WINDOW_SECONDS + _base.PACING_MARGIN_SECONDS
+        delay = coordination.reserve_slot(self._scope, key_id, limit, window)
         if delay is None:
             delay = _base.shared_window(self._scope, key_id).reserve(self._clock(), limit)
         if delay > 0:
@@ -182,28 +197,39 @@ class AsyncQameraClient:
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
         idempotency_key: str | None = None,
-    ) -> httpx.Response:
+        deadline: float | None = None,
+    ) -> _Answer:
+        """One call, retries included, within `timeout` seconds of the first attempt (or by `deadline`,
+        on this client's clock, when that comes first): a server trickling bytes cannot stretch it."""
         self._key()  # a missing or malformed key fails here, before anything is sent
         is_post = method == "POST"
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         attempt = 0
+        ends: float | None = None
         while True:
+            self._http()  # built before booking a slot: building it takes time the server never sees
             await self._pace()
-            response: httpx.Response | None = None
-            failure: httpx.HTTPError | None = None
+            if ends is None:
+                ends = self._clock() + self.timeout
+                if deadline is not None:
+                    ends = min(ends, deadline)
+            answer: _Answer | None = None
+            failure: Exception | None = None
             try:
-                response = await self._http().request(
-                    method, path, params=params, json=json_body, headers=headers,
-                    follow_redirects=not is_post,
-                )
+                answer = await self._attempt(method, path, params, json_body, headers, ends)
                 outcome = Outcome.STATUS
+            except (_base.BodyTooLarge, ResponseFormatError) as exc:
+                if is_post:
+                    raise self._unconfirmed(idempotency_key or "", str(exc), None) from None
+                raise ResponseFormatError(f"The answer to {method} {path} was refused: {exc}") from None
+            except _DeadlinePassed as exc:
+                failure, outcome = exc, Outcome.TIMEOUT
             except httpx.HTTPError as exc:
                 failure, outcome = exc, _classify(exc)
-            status = response.status_code if response is not None else None
-            correlation_id = response.headers.get("X-Correlation-Id") if response is not None else None
+            status = answer.status_code if answer is not None else None
+            correlation_id = answer.headers.get("X-Correlation-Id") if answer is not None else None
             retry_after = (
-                _base.parse_retry_after(response.headers.get("Retry-After"))
-                if response is not None else None
+                _base.parse_retry_after(answer.headers.get("Retry-After")) if answer is not None else None
             )
             decision = _base.decide_retry(
                 is_post=is_post, outcome=outcome, status_code=status, attempt=attempt,
@@ -215,28 +241,87 @@ class AsyncQameraClient:
                 attempt + 1, correlation_id, decision.action.value, decision.reason,
             )
             if decision.action is Action.RETURN:
-                assert response is not None
-                return response
-            if decision.action is Action.RETRY:
+                assert answer is not None
+                return answer
+            if decision.action is Action.RETRY and self._clock() + decision.delay < ends:
                 logger.info("retrying %s %s in %.1f s", method, path, decision.delay)
                 await self._sleep(decision.delay)
                 attempt += 1
                 continue
             if decision.action is Action.UNCONFIRMED:
                 raise self._unconfirmed(idempotency_key or "", decision.reason, correlation_id)
-            if response is not None:
-                raise _base.error_from_response(response.status_code, response.content, correlation_id)
+            if answer is not None:
+                if 300 <= answer.status_code < 400:
+                    location = answer.headers.get("Location")
+                    raise _base.redirect_error(self.base_url, answer.status_code, location)
+                raise _base.error_from_response(
+                    answer.status_code, answer.content, correlation_id, secrets=self._secrets()
+                )
             assert failure is not None
             raise self._connection_error(failure, outcome) from None
 
-    def _connection_error(self, exc: httpx.HTTPError, outcome: Outcome) -> APIConnectionError:
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+        ends: float,
+    ) -> _Answer:
+        """Send once and read the whole answer, decompressing within the size cap, before `ends`."""
+        remaining = ends - self._clock()
+        if remaining <= 0:
+            raise _DeadlinePassed(f"no time left of the {self.timeout:g} s timeout")
+        try:
+            return await asyncio.wait_for(self._exchange(method, path, params, json_body, headers), remaining)
+        except asyncio.TimeoutError:
+            raise _DeadlinePassed(f"the answer took longer than the {self.timeout:g} s timeout") from None
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> _Answer:
+        http = self._http()
+        request = http.build_request(method, path, params=params, json=json_body, headers=headers)
+        response = await http.send(request, stream=True)
+        try:
+            if response.is_stream_consumed:
+                # Handed over already read (an in-memory transport replaying one response): as it is.
+                return _Answer(response.status_code, response.headers, response.content)
+            try:
+                decoder = _base.BoundedDecoder(response.headers.get("Content-Encoding", ""))
+            except ValueError:
+                raise ResponseFormatError(
+                    f"The server answered with an encoding this client did not ask for "
+                    f"({response.headers.get('Content-Encoding')!r})."
+                ) from None
+            async for chunk in response.aiter_raw():
+                try:
+                    decoder.feed(chunk)
+                except ValueError as exc:
+                    raise httpx.DecodingError(str(exc), request=request) from None
+            return _Answer(response.status_code, response.headers, decoder.result())
+        finally:
+            await response.aclose()
+
+    def _secrets(self) -> tuple[str, ...]:
+        return _base.secrets_of(self._api_key or self._explicit_key)
+
+    def _connection_error(self, exc: Exception, outcome: Outcome) -> APIConnectionError:
         what = type(exc).__name__
         if outcome is Outcome.TIMEOUT or isinstance(exc, httpx.TimeoutException):
             return APITimeoutError(
-                f"{self.base_url} did not answer in time ({what}). Check your connection or raise timeout=."
+                f"{self.base_url} did not answer within {self.timeout:g} s ({what}). Check your connection "
+                "or raise timeout=."
             )
+        detail = _base.redact(str(exc), self._secrets())
         return APIConnectionError(
-            f"Could not reach {self.base_url} ({what}: {exc}). Check the base URL and your connection."
+            f"Could not reach {self.base_url} ({what}: {detail}). Check the base URL and your connection."
         )
 
     @staticmethod
@@ -257,16 +342,30 @@ class AsyncQameraClient:
         With `QAMERA_REDIS_URL` set, one process per key fetches the list per tick and the others read
         that copy, so a class of kernels on one key makes the list calls of one.
         """
+        return await self._list(status_filter)
+
+    async def _list(self, status_filter: str, deadline: float | None = None) -> list[Scenery]:
         _base.validate_status_filter(status_filter)
 
         async def fetch() -> bytes:
-            response = await self._request("GET", _base.LIST_PATH, params={"statusFilter": status_filter})
-            return response.content
+            answer = await self._request(
+                "GET", _base.LIST_PATH, params={"statusFilter": status_filter}, deadline=deadline
+            )
+            return answer.content
 
         content = await coordination.shared_list(
             self._scope, self.key_id or "", self._key(), status_filter, fetch, tick=_base.POLL_MIN_INTERVAL
         )
-        return _base.parse_sceneries_body(content)
+        # Off the loop: 20,000 items take a tenth of a second to read, and widgets freeze meanwhile.
+        skipped: list[str] = []
+        sceneries = await asyncio.to_thread(_base.parse_sceneries_body, content, skipped)
+        if skipped:
+            message = _base.skipped_items_message(skipped, len(sceneries))
+            # Polls repeat every few seconds: the same bad entries are reported once, not on every poll.
+            if message != self._last_skipped_message:
+                self._last_skipped_message = message
+                logger.warning(message)
+        return sceneries
 
     async def register_ideas(
         self,
@@ -309,7 +408,7 @@ class AsyncQameraClient:
         *,
         poll_interval: float | None = None,
         timeout: float | None = None,
-    ) -> AsyncIterator[dict[str, Scenery]]:
+    ) -> AsyncGenerator[dict[str, Scenery], None]:
         """Yield the listed records (by id) after the first poll and after every change.
 
         One list call per tick for all ids; ids not listed yet count as pending; transient errors back
@@ -333,9 +432,11 @@ class AsyncQameraClient:
 
         while True:
             try:
-                listed = await self.list_sceneries("all")
+                listed = await self._list("all", deadline)
                 failures = 0
             except TRANSIENT_ERRORS as exc:
+                if deadline is not None and self._clock() >= deadline:
+                    raise timed_out() from exc
                 delay = _base.backoff_delay(min(failures, 3), self._rng)
                 failures += 1
                 logger.warning("poll failed (%s); retrying in %.1f s", type(exc).__name__, delay)
@@ -377,16 +478,31 @@ class AsyncQameraClient:
         return [snapshot[i] for i in wanted]
 
     async def aclose(self) -> None:
-        client, self._http_client = self._http_client, None
-        if client is None:
-            return
-        bound = self._http_loop() if self._http_loop is not None else None
+        """Close every pool: this loop's now, one on another running loop on that loop; one on a loop that
+        is idle elsewhere cannot be awaited from here and is dropped (`QameraClient` closes its own loops'
+        pools on those loops first)."""
         try:
-            loop = asyncio.get_running_loop()
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
-            loop = None
-        if bound is loop and not client.is_closed:
-            await client.aclose()
+            current = None
+        with self._pools_lock:
+            pools = list(self._pools.items())
+            self._pools.clear()
+        for loop, pool in pools:
+            if pool.is_closed:
+                continue
+            if loop is current:
+                await pool.aclose()
+            elif loop.is_running() and not loop.is_closed():
+                asyncio.run_coroutine_threadsafe(pool.aclose(), loop)
+
+    async def _aclose_pool(self) -> None:
+        """Close only the running loop's pool: for a loop about to be closed by its owner."""
+        loop = asyncio.get_running_loop()
+        with self._pools_lock:
+            pool = self._pools.pop(loop, None)
+        if pool is not None and not pool.is_closed:
+            await pool.aclose()
 
     async def __aenter__(self) -> AsyncQameraClient:
         return self

@@ -62,6 +62,10 @@ class Scenery:
     @classmethod
     def from_api(cls, item: object) -> Scenery:
         """Build from one list item; raises `ResponseFormatError` naming the field that is unusable."""
+        if type(item) is dict:
+            fast = cls._from_plain_item(item)
+            if fast is not None:
+                return fast
         if not isinstance(item, Mapping):
             raise ResponseFormatError(
                 f"Each entry of 'sceneries' should be an object, got {type(item).__name__}."
@@ -81,6 +85,27 @@ class Scenery:
             voting=_optional_str(item, "voting"),
             created_at=parse_timestamp(item.get("createdAt")),
             raw=MappingProxyType(dict(item)),
+        )
+
+    @classmethod
+    def _from_plain_item(cls, item: dict[str, Any]) -> Scenery | None:
+        """The common case (every field a string or null) in a few dict lookups, since a 20,000-item list
+        is read on every poll; None sends anything unusual to the general path, which names problems."""
+        raw_id, name, thumbnail = item.get("id"), item.get("name"), item.get("thumbnail")
+        status, voting = item.get("status"), item.get("voting")
+        if type(raw_id) is not str or not raw_id.strip():
+            return None
+        for value in (name, thumbnail, status, voting):
+            if value is not None and type(value) is not str:
+                return None
+        return cls(
+            id=raw_id,
+            name=name or "",
+            thumbnail=thumbnail or None,
+            status=(status or "UNKNOWN").strip().upper() or "UNKNOWN",
+            voting=voting,
+            created_at=parse_timestamp(item.get("createdAt")),
+            raw=MappingProxyType(item),
         )
 
     @property

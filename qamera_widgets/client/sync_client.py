@@ -1,10 +1,11 @@
-"""The synchronous facade: the async client driven from plain code and from Jupyter cells."""
+"""The synchronous facade: the async client driven from plain code, worker threads and Jupyter cells."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterable, Iterator
+from collections.abc import Awaitable, Coroutine, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ._base import DEFAULT_COUNT
@@ -15,6 +16,7 @@ __all__ = ["QameraClient"]
 
 T = TypeVar("T")
 
+
 def _allow_nesting(loop: asyncio.AbstractEventLoop) -> None:
     """Let a cell block on a coroutine while the kernel's loop keeps running its other tasks.
 
@@ -23,13 +25,18 @@ def _allow_nesting(loop: asyncio.AbstractEventLoop) -> None:
     """
     if getattr(loop, "_nest_patched", False):
         return
-    import nest_asyncio2
+    import nest_asyncio2  # type: ignore[import-untyped]
 
     nest_asyncio2.apply(loop)
 
 
 class QameraClient:
-    """Blocking twin of `AsyncQameraClient` with the same methods; widgets use `.async_client`."""
+    """Blocking twin of `AsyncQameraClient` with the same methods; widgets use `.async_client`.
+
+    Safe to share between threads: a call from a thread without a running loop borrows one of the
+    client's private loops (a new one only when all are busy), so calls in different threads run side by
+    side instead of queueing behind one lock, and each loop keeps its own connection pool between calls.
+    """
 
     def __init__(
         self,
@@ -49,8 +56,10 @@ class QameraClient:
             rate_limit_per_minute=rate_limit_per_minute,
             **options,
         )
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.RLock()
+        self._idle_loops: list[asyncio.AbstractEventLoop] = []
+        self._loops_lock = threading.Lock()
+        # Bumped by close(): a loop borrowed before it is shut down on return instead of kept.
+        self._generation = 0
 
     @property
     def base_url(self) -> str:
@@ -63,7 +72,34 @@ class QameraClient:
     def __repr__(self) -> str:
         return f"QameraClient(base_url={self.base_url!r}, key_id={self.key_id!r})"
 
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+    @contextmanager
+    def _private_loop(self) -> Iterator[asyncio.AbstractEventLoop]:
+        """A loop no other thread runs while this one holds it."""
+        with self._loops_lock:
+            loop = self._idle_loops.pop() if self._idle_loops else None
+            generation = self._generation
+        if loop is None:
+            loop = asyncio.new_event_loop()
+        try:
+            yield loop
+        finally:
+            with self._loops_lock:
+                keep = generation == self._generation
+                if keep:
+                    self._idle_loops.append(loop)
+            if not keep:
+                self._shut_down(loop)
+
+    def _shut_down(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop.is_closed():
+            return
+        try:
+            loop.run_until_complete(self.async_client._aclose_pool())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+
+    def _run(self, coro: Awaitable[T], loop: asyncio.AbstractEventLoop | None = None) -> T:
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -71,11 +107,10 @@ class QameraClient:
         if running is not None:
             _allow_nesting(running)
             return running.run_until_complete(coro)
-        with self._lock:
-            # One persistent private loop: the connection pool survives between calls.
-            if self._loop is None or self._loop.is_closed():
-                self._loop = asyncio.new_event_loop()
-            return self._loop.run_until_complete(coro)
+        if loop is not None:
+            return loop.run_until_complete(coro)
+        with self._private_loop() as private:
+            return private.run_until_complete(coro)
 
     def list_sceneries(self, status_filter: str = "all") -> list[Scenery]:
         return self._run(self.async_client.list_sceneries(status_filter))
@@ -108,21 +143,35 @@ class QameraClient:
         timeout: float | None = None,
     ) -> Iterator[dict[str, Scenery]]:
         updates = self.async_client.watch(ids, poll_interval=poll_interval, timeout=timeout)
-        try:
-            while True:
-                try:
-                    yield self._run(updates.__anext__())
-                except StopAsyncIteration:
-                    return
-        finally:
-            self._run(updates.aclose())
+        # One loop for the whole iteration, held between steps so another thread cannot run it meanwhile.
+        with self._private_loop() as loop:
+            try:
+                while True:
+                    try:
+                        yield self._run(updates.__anext__(), loop)
+                    except StopAsyncIteration:
+                        return
+            finally:
+                self._run(updates.aclose(), loop)
 
     def close(self) -> None:
-        self._run(self.async_client.aclose())
-        with self._lock:
-            if self._loop is not None and not self._loop.is_closed():
-                self._loop.close()
-            self._loop = None
+        """Close every connection pool and private loop; calls in flight in other threads finish first on
+        their loop, which is then shut down too. The client can still be used afterwards."""
+        with self._loops_lock:
+            idle, self._idle_loops = self._idle_loops, []
+            self._generation += 1
+        for loop in idle:
+            self._shut_down(loop)
+        self._run_closing(self.async_client.aclose())
+
+    def _run_closing(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `aclose` on the caller's loop, or on a throwaway one (no private loop is left to borrow)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(coro)
+            return
+        self._run(coro)
 
     def __enter__(self) -> QameraClient:
         return self

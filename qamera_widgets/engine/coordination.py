@@ -45,9 +45,6 @@ logger = logging.getLogger(__name__)
 REDIS_URL_ENV = "QAMERA_REDIS_URL"
 SOCKET_TIMEOUT = 0.5  # the longest one Redis call may hold up a request
 RETRY_REDIS_AFTER = 30.0
-RATE_WINDOW = 60.0
-# The server counts arrivals, the window counts bookings; on busy shared cores a process sends late.
-ARRIVAL_MARGIN = 1.0
 LIST_LOCK_SECONDS = 10.0  # how long a tick stays claimed by a fetcher that died before sharing
 WAIT_STEP = 0.05
 PREFIX = "qamera-widgets"
@@ -223,8 +220,8 @@ def coordinator() -> ClassCoordinator | None:
         return found
 
 
-def reserve_slot(origin: str, key_id: str, limit: int) -> float | None:
-    """Seconds until a request with this key may go, booked in the class's window in Redis.
+def reserve_slot(origin: str, key_id: str, limit: int, window: float) -> float | None:
+    """Seconds until a request with this key may go, booked in the class's `window` in Redis.
 
     None when class mode is off or Redis is failing: the caller then paces in this process.
     """
@@ -232,7 +229,7 @@ def reserve_slot(origin: str, key_id: str, limit: int) -> float | None:
     if found is None:
         return None
     try:
-        return found.reserve(key_namespace(origin, key_id), limit, RATE_WINDOW + ARRIVAL_MARGIN)
+        return found.reserve(key_namespace(origin, key_id), limit, window)
     except ClassModeOff:
         return None
 

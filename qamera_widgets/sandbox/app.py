@@ -18,14 +18,22 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .render import render_key, render_to_file
 from .state import SandboxState
-from .store import REGISTER_SCOPE, ApiKey, IdempotencyConflict, InsufficientCredits, SceneryRow, split_key
+from .store import (
+    MAX_CREDITS,
+    REGISTER_SCOPE,
+    ApiKey,
+    IdempotencyConflict,
+    InsufficientCredits,
+    SceneryRow,
+    split_key,
+)
 
 log = logging.getLogger("qamera_widgets.sandbox")
 
@@ -37,6 +45,8 @@ MAX_COUNT = 20
 DEFAULT_COUNT = 10
 _DROP_HEADER = "x-sandbox-drop-connection"
 _CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# RFC 9110: the scheme and the token are separated by one or more spaces or tabs.
+_BEARER = re.compile(r"bearer[ \t]+(\S+)[ \t]*", re.IGNORECASE)
 
 
 class ApiError(Exception):
@@ -119,15 +129,15 @@ def _state(request: Request) -> SandboxState:
 
 
 def _bearer(headers: Headers) -> str | None:
-    scheme, _, value = headers.get("authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    match = _BEARER.fullmatch(headers.get("authorization", "").strip())
+    return match.group(1) if match else None
 
 
 def _presented_key(headers: Headers) -> str | None:
-    """X-Api-Key when present (it wins, even when wrong), otherwise a Bearer token."""
-    if "x-api-key" in headers:
-        return headers["x-api-key"].strip()
-    return _bearer(headers)
+    """X-Api-Key when it holds something (it wins, even when wrong), otherwise a Bearer token: an empty
+    X-Api-Key header next to a valid Bearer is no key at all, not a missing one."""
+    offered = headers.get("x-api-key", "").strip()
+    return offered or _bearer(headers)
 
 
 async def _admit(request: Request, *, scope: str | None = None) -> ApiKey:
@@ -165,12 +175,16 @@ async def _read_json(request: Request) -> Any:
         raise ApiError(413, f"Request body too large (limit {MAX_BODY_BYTES} bytes).")
     size = 0
     chunks: list[bytes] = []
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size <= MAX_BODY_BYTES:
-            chunks.append(chunk)
-        elif size > DRAIN_LIMIT_BYTES:
-            break
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size <= MAX_BODY_BYTES:
+                chunks.append(chunk)
+            elif size > DRAIN_LIMIT_BYTES:
+                break
+    except ClientDisconnect:
+        # Nobody is left to answer, and nothing was registered: one log line, no traceback.
+        raise ApiError(400, "The client disconnected before sending the whole body.") from None
     if size > MAX_BODY_BYTES:
         raise ApiError(413, f"Request body too large (limit {MAX_BODY_BYTES} bytes).")
     try:
@@ -183,13 +197,15 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def _idempotency(request: Request, body: Any) -> tuple[str, str] | None:
+def _idempotency(request: Request, preferences: str, count: int) -> tuple[str, str] | None:
+    """(key, hash of the request as understood): `count: 2.0` and `count: 2` are one request, so a resend
+    spelled either way replays the job instead of conflicting."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
     if not 1 <= len(key.strip()) <= 255:
         raise ApiError(400, "'Idempotency-Key' must be 1 to 255 characters.")
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps({"count": count, "preferences": preferences}, separators=(",", ":"))
     return key.strip(), hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -232,7 +248,7 @@ async def register_ideas(request: Request) -> Response:
     preferences, count = parse_register_body(body)
     try:
         result, replayed = state.store.register(
-            key.account_id, preferences, count, idempotency=_idempotency(request, body)
+            key.account_id, preferences, count, idempotency=_idempotency(request, preferences, count)
         )
     except InsufficientCredits as exc:
         raise ApiError(402, str(exc)) from None
@@ -288,8 +304,8 @@ async def sandbox_keys(request: Request) -> Response:
         raise ApiError(400, "Request body must be a JSON object.")
     credits = body.get("credits", 1000)
     scopes = body.get("scopes", [REGISTER_SCOPE])
-    if isinstance(credits, bool) or not isinstance(credits, int) or credits < 0:
-        raise ApiError(400, "'credits' must be a non-negative integer.")
+    if isinstance(credits, bool) or not isinstance(credits, int) or not 0 <= credits <= MAX_CREDITS:
+        raise ApiError(400, f"'credits' must be an integer from 0 to {MAX_CREDITS}.")
     if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
         raise ApiError(400, "'scopes' must be a list of strings.")
     return JSONResponse({"apiKey": _state(request).store.issue_account_key(credits, scopes)})
@@ -401,8 +417,8 @@ class RequestLog:
             log.info(
                 "%s %s %s %s %.1fms correlation_id=%s%s",
                 self.listener,
-                scope["method"],
-                scope["path"],
+                _printable(scope["method"]),
+                _printable(scope["path"]),
                 status,
                 elapsed_ms,
                 correlation_id,
@@ -420,6 +436,12 @@ class RequestLog:
                 stats.cdn_requests_with_credentials += 1
         elif not path.startswith("/sandbox/"):
             stats.api_requests += 1
+
+
+def _printable(text: str) -> str:
+    """Control characters and backslashes escaped: a decoded `%0A` in a path must not start a forged log
+    line, nor `\\x1b` drive a terminal."""
+    return text.encode("unicode_escape").decode("ascii")
 
 
 class HideDroppedConnections(logging.Filter):

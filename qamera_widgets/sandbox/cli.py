@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import logging
+import os
 import shlex
 import signal
 import sys
+import tempfile
 import threading
+from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from .store import split_key
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -38,6 +45,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="issue N keys, each with its own account (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--class-list",
+        default=None,
+        metavar="PATH",
+        help="write the keys to this CSV (student, key_id, api_key, credits; readable by you alone) "
+        "instead of printing them: one key per student with --keys 30",
     )
     parser.add_argument(
         "--data-dir",
@@ -77,9 +91,34 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def curl_examples(base_url: str, api_key: str) -> list[str]:
-    """The contract's two calls as shell commands, quoted so they paste as they are."""
-    key_header = shlex.quote(f"X-Api-Key: {api_key}")
+def write_class_list(path: str | Path, api_keys: Sequence[str], credits: int) -> Path:
+    """One row per student with their key, in a file only its owner can read.
+
+    The file is born with mode 600 (a temporary file in the same folder, then renamed over `path`), so
+    no other user can open it even for a moment, and an older list in its place is replaced whole.
+    """
+    target = Path(path).expanduser().resolve()
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
+            rows = csv.writer(out)
+            rows.writerow(["student", "key_id", "api_key", "credits"])
+            for student, key in enumerate(api_keys, start=1):
+                parts = split_key(key)
+                rows.writerow([student, parts[0] if parts else "", key, credits])
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def curl_examples(base_url: str, api_key: str | None) -> list[str]:
+    """The contract's two calls as shell commands, quoted so they paste as they are.
+
+    Without a key they read it from `$QAMERA_API_KEY`, so a class's keys stay in the class list.
+    """
+    key_header = shlex.quote(f"X-Api-Key: {api_key}") if api_key else '"X-Api-Key: $QAMERA_API_KEY"'
     body = shlex.quote('{"preferences": "white marble studio, soft light", "count": 2}')
     return [
         f"curl -sS -H {key_header} {shlex.quote(base_url + '/api/external/sceneries')}",
@@ -90,6 +129,7 @@ def curl_examples(base_url: str, api_key: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from .server import is_loopback, start
+    from .store import SandboxDataError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
@@ -108,8 +148,16 @@ def run(args: argparse.Namespace) -> int:
             library=args.library,
             rate_limit=args.rate_limit,
         )
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, SandboxDataError) as exc:
         print(f"qamera-widgets sandbox: {exc}", file=sys.stderr)
+        return 2
+    try:
+        class_list = None if args.class_list is None else write_class_list(
+            args.class_list, sandbox.api_keys, args.credits
+        )
+    except OSError as exc:
+        sandbox.stop()
+        print(f"qamera-widgets sandbox: cannot write the class list: {exc}", file=sys.stderr)
         return 2
 
     stop_requested = threading.Event()
@@ -124,17 +172,22 @@ def run(args: argparse.Namespace) -> int:
             f"  API:         {sandbox.base_url}",
             f"  CDN:         {sandbox.cdn_url}",
         ]
-        lines += [f"  API key:     {key}" for key in sandbox.api_keys]
+        if class_list is None:
+            lines += [f"  API key:     {key}" for key in sandbox.api_keys]
+        else:
+            lines.append(f"  Class list:  {class_list} ({len(sandbox.api_keys)} keys, readable by you alone)")
         lines += [
             f"  Admin token: {sandbox.admin_token}",
             f"  Data dir:    {sandbox.data_dir}",
         ]
         if not is_loopback(args.host):
             lines.append(f"  Warning: bound to {args.host}; anyone who can reach it can use these keys.")
+        example_key = sandbox.api_key if class_list is None else None
+        try_it = "Try it:" if class_list is None else "Try it (QAMERA_API_KEY set to a key from the list):"
         lines += [
             "",
-            "Try it:",
-            *(f"  {line}" for line in curl_examples(sandbox.base_url, sandbox.api_key)),
+            try_it,
+            *(f"  {line}" for line in curl_examples(sandbox.base_url, example_key)),
             "",
         ]
         print("\n".join(lines), flush=True)

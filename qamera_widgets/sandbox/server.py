@@ -24,7 +24,16 @@ import uvicorn
 
 from .app import HideDroppedConnections, build_api_app, build_cdn_app
 from .state import Faults, SandboxState, Settings, SlidingWindowLimiter
-from .store import REGISTER_SCOPE, LibraryItem, Store, now_ms, scenery_name, split_key
+from .store import (
+    MAX_CREDITS,
+    REGISTER_SCOPE,
+    DataDirLock,
+    LibraryItem,
+    Store,
+    now_ms,
+    scenery_name,
+    split_key,
+)
 from .worker import Worker
 
 log = logging.getLogger("qamera_widgets.sandbox")
@@ -85,8 +94,10 @@ class Sandbox:
         cdn_socket: socket.socket,
         url_host: str,
         owns_data_dir: bool,
+        data_dir_lock: DataDirLock,
     ) -> None:
         self._state = state
+        self._data_dir_lock = data_dir_lock
         self._sockets = (api_socket, cdn_socket)
         self._owns_data_dir = owns_data_dir
         self.api_keys = api_keys
@@ -176,6 +187,7 @@ class Sandbox:
         for sock in self._sockets:
             sock.close()
         self._state.store.close()
+        self._data_dir_lock.release()
         if self._owns_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -330,7 +342,7 @@ def start(
     `rate_limit` is requests per minute per key; None or 0 turns the limiter off.
     """
     _check(keys >= 1, "keys must be at least 1")
-    _check(credits >= 0, "credits must not be negative")
+    _check(0 <= credits <= MAX_CREDITS, f"credits must be from 0 to {MAX_CREDITS}")
     _check(library >= 0, "library must not be negative")
     _check(0.0 <= failure_rate <= 1.0, "failure_rate must be between 0 and 1")
     low, high = processing_seconds
@@ -343,7 +355,15 @@ def start(
     owns_data_dir = data_dir is None
     directory = Path(tempfile.mkdtemp(prefix="qamera-sandbox-")) if data_dir is None else Path(data_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    store = Store(directory / "sandbox.sqlite3")
+    # Held before the database is opened: a second sandbox must not requeue the first one's items.
+    data_dir_lock = DataDirLock(directory)
+    try:
+        store = Store(directory / "sandbox.sqlite3")
+    except BaseException:
+        data_dir_lock.release()
+        if owns_data_dir:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
     sockets: list[socket.socket] = []
     try:
         requeued = store.requeue_unfinished()
@@ -356,6 +376,7 @@ def start(
         for sock in sockets:
             sock.close()
         store.close()
+        data_dir_lock.release()
         if owns_data_dir:
             shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -389,6 +410,7 @@ def start(
         cdn_socket=sockets[1],
         url_host=url_host,
         owns_data_dir=owns_data_dir,
+        data_dir_lock=data_dir_lock,
     )
     sandbox._start()
     return sandbox

@@ -8,9 +8,11 @@ stays exact however many requests arrive at once and whenever the process stops.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -20,12 +22,21 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; one sandbox per folder is then up to the user
+    fcntl = None  # type: ignore[assignment]
 
 PRICE_PER_ITEM = 10
 KEY_PREFIX = "mk_live_"
 REGISTER_SCOPE = "content.register"
 IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
+# SQLite's INTEGER is a signed 64-bit number: a larger grant cannot be stored, let alone added up.
+MAX_CREDITS = 2**63 - 1
+BUSY_TIMEOUT_SECONDS = 5.0
+LOCK_FILE = "sandbox.lock"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -113,6 +124,46 @@ class IdempotencyConflict(Exception):
     """The Idempotency-Key was already used with a different body."""
 
 
+class SandboxDataError(RuntimeError):
+    """The data folder cannot be used as it is (in use by another sandbox, corrupt, empty, foreign);
+    the message names the file and what to do."""
+
+
+class DataDirLock:
+    """An exclusive hold on a data folder for this sandbox's lifetime, so a second sandbox cannot start on
+    it and requeue the first one's in-flight items. The lock file records the holder's pid for the message
+    the second one prints; the kernel releases the lock when the process dies, however it dies."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / LOCK_FILE
+        self._handle: IO[str] | None = None
+        if fcntl is None:
+            return
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held until release())
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+            raise SandboxDataError(
+                f"The data folder {directory} is in use by another sandbox (process {holder}); stop that "
+                "one first, or pass another data folder (--data-dir)."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.close()  # closing the only descriptor releases the flock
+
+
 def price_for(count: int) -> int:
     return PRICE_PER_ITEM * count
 
@@ -196,16 +247,60 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _required_columns() -> dict[str, set[str]]:
+    """Each table's columns as the schema above declares them, to recognise a file of another schema."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.executescript(_SCHEMA)
+        tables = [row[0] for row in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {
+            table: {row[1] for row in probe.execute(f"PRAGMA table_info({table})")}
+            for table in tables
+            if not table.startswith("sqlite_")
+        }
+    finally:
+        probe.close()
+
+
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        if path.exists() and path.stat().st_size == 0:
+            # SQLite would take an empty file for a new database and start a fresh ledger, under which
+            # every key issued before gets 401: say so instead of silently starting over.
+            raise SandboxDataError(
+                f"The sandbox database {path} is empty (0 bytes), so its accounts and keys are gone. "
+                "Restore it from a backup, or delete it to start a fresh ledger."
+            )
+        self._db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            self._check_schema()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise SandboxDataError(
+                f"{path} is not a usable sandbox database ({exc}). Restore it from a backup, or move it "
+                "away to start a fresh ledger."
+            ) from None
+        except SandboxDataError:
+            self._db.close()
+            raise
+
+    def _check_schema(self) -> None:
+        for table, wanted in _required_columns().items():
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            missing = sorted(wanted - present)
+            if missing:
+                raise SandboxDataError(
+                    f"{self.path} holds a table {table!r} without the columns {', '.join(missing)}: it was "
+                    "written by another program or version. Move it away (or pass another --data-dir) to "
+                    "start a fresh ledger."
+                )
 
     def close(self) -> None:
         with self._lock:

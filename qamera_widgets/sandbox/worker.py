@@ -4,6 +4,10 @@ FAILED and settles its credits, never more than `concurrency` at a time.
 Each item's duration and outcome come from its own RNG seeded with (seed, queue position), so a seeded run
 gives the same outcomes however the items interleave, and an item resumed after a restart ends as it
 would have.
+
+The database may stay locked for a while (another program holding it): the worker then logs, backs off and
+tries again, both to take new items and to settle the one in hand, so nothing stays PENDING or PROCESSING
+with its credits reserved for ever.
 """
 
 from __future__ import annotations
@@ -12,14 +16,19 @@ import asyncio
 import contextlib
 import logging
 import random
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .store import SceneryRow, Store
 
 log = logging.getLogger("qamera_widgets.sandbox")
 
 IDLE_POLL_SECONDS = 0.5
+RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 0.1, 5.0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,11 @@ class Worker:
                 await self._slots.acquire()
                 # Cleared before looking, so a registration landing after the look still wakes us.
                 self._work_available.clear()
-                item = self._store.claim_next()
+                try:
+                    item = await self._persist("take the next queued item", self._store.claim_next)
+                except BaseException:
+                    self._slots.release()
+                    raise
                 if item is None:
                     self._slots.release()
                     with contextlib.suppress(asyncio.TimeoutError):
@@ -90,7 +103,32 @@ class Worker:
                 processing_seconds=self._processing_seconds,
             )
             await self._sleep(outcome.seconds)
-            self._store.finish(item.id, succeeded=outcome.succeeded)
+            await self._persist(
+                f"settle scenery {item.id}",
+                lambda: self._store.finish(item.id, succeeded=outcome.succeeded),
+            )
             log.debug("scenery %s %s", item.id, "DONE" if outcome.succeeded else "FAILED")
         finally:
             self._slots.release()
+
+    async def _persist(self, what: str, operation: Callable[[], T]) -> T:
+        """Run a store operation until the database lets it through: a lock held elsewhere is waited out
+        with a growing pause, logged once when it starts and once when it clears."""
+        delay = RETRY_FIRST_SECONDS
+        failures = 0
+        while True:
+            try:
+                result = operation()
+            except sqlite3.OperationalError as exc:
+                failures += 1
+                if failures == 1:
+                    log.warning(
+                        "the worker could not %s (%s); retrying with backoff until the database is free",
+                        what, exc,
+                    )
+                await self._sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+                continue
+            if failures:
+                log.warning("the worker could %s again after %d failed attempts", what, failures)
+            return result

@@ -1,4 +1,4 @@
-"""Small pieces every widget needs: the async client behind any client, plain-word errors, tasks, badges."""
+"""Small pieces every widget needs: the async client behind any client, plain-word errors, tasks."""
 
 from __future__ import annotations
 
@@ -69,27 +69,6 @@ def escape(text: object) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
-STATUS_COLOURS = {
-    "DONE": "#1b7f3b",
-    "FAILED": "#b3261e",
-    "ERROR": "#b3261e",
-    "PROCESSING": "#1a5fb4",
-    "PENDING": "#8a6d00",
-    "WAITING": "#6b6b6b",
-    "TIMED_OUT": "#6b6b6b",
-    "APPROVED": "#1b7f3b",
-    "REJECTED": "#b3261e",
-}
-
-
-def badge_html(text: str, colour: str | None = None) -> str:
-    colour = colour or STATUS_COLOURS.get(text.upper(), "#555")
-    return (
-        f'<span class="qw-badge" style="background:{colour};color:#fff;border-radius:8px;'
-        f'padding:1px 7px;font-size:11px;white-space:nowrap">{escape(text)}</span>'
-    )
-
-
 class TaskSet:
     """Background tasks owned by one widget: strong references, errors logged, all cancelled on close."""
 
@@ -138,11 +117,6 @@ def excerpt(text: object, limit: int = 80) -> str:
     """One line of at most `limit` characters, for labels where a whole prompt would not fit."""
     flat = " ".join(("" if text is None else str(text)).split())
     return flat if len(flat) <= limit else flat[: max(limit - 1, 0)].rstrip() + "…"
-
-
-def set_visible(widget: Any, visible: bool) -> None:
-    """Hide without removing, so the tree stays whole and the browser view keeps its place."""
-    widget.layout.display = None if visible else "none"
 
 
 def descendants(root: Any) -> list[Any]:

@@ -1,24 +1,23 @@
-"""StatusBoard: one section per submitted batch and one live row per record, fed by the shared tracker.
+"""StatusBoard: each submitted prompt is a run of live cards that turn into pictures in place.
 
-The board never polls: it subscribes to the client's `JobTracker`, which makes one list request per
-tick for every board and gallery of that client. Widgets are only ever built synchronously, in the
-cell or click handler that asks for them (`track`, `resume`, or `prepare` ahead of a submission);
-background work (tracker events, a confirmed submission filling a prepared section, thumbnails)
-only changes traits, and each update touches only the cells of the records that changed, so a board
-of a hundred records stays cheap to keep live in the browser, and works in Voila.
+It is the results canvas in "runs" mode, fed by the client's shared `JobTracker` (one list request
+per tick for every board and gallery of that client). A run's header says the whole prompt, the
+count, the time, the credits (reserved, then consumed or refunded) and its progress; its cards keep
+the order of `createdRecordIds`. Only the latest few runs are drawn; older ones fold into one line,
+so the board's height and its widget state stay bounded however long the session.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import itertools
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import ipywidgets as widgets
+import traitlets
 
 from ..client import Registration, Scenery
 from ..client._base import CREDITS_PER_ITEM, utc_now
@@ -26,28 +25,14 @@ from ..client.models import FAILED_STATUSES, TERMINAL_STATUSES
 from ..journal import Journal, JournalBatch, UnconfirmedAttempt, batch_key
 from ..thumbnails import ThumbnailLoader
 from ..tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
-from ._common import (
-    STATUS_COLOURS,
-    AnyClient,
-    StaticHTMLFallback,
-    TaskSet,
-    as_async_client,
-    badge_html,
-    descendants,
-    escape,
-    excerpt,
-    loop_running,
-    set_visible,
-)
+from ._common import AnyClient, as_async_client, escape, excerpt, logger, loop_running
+from .canvas import ResultsCanvas
 
 __all__ = ["BatchCounts", "BatchSection", "StatusBoard", "count_statuses", "format_elapsed"]
 
-logger = logging.getLogger("qamera_widgets.widgets")
-
-THUMB_DISPLAY_PX = 56
-ELAPSED_TICK_SECONDS = 1.0
-PROMPT_EXCERPT_CHARS = 110
-_STATUS_LABELS = {WAITING: "waiting to appear", TIMED_OUT: "timed out"}
+VISIBLE_RUNS = 4
+"""Runs drawn in full; older ones fold into one line. Four runs of up to 20 cards fill a screen or two."""
+MORE_RUNS_STEP = 4
 
 
 @dataclass(frozen=True)
@@ -73,16 +58,27 @@ class BatchCounts:
         return self.running == 0
 
     def text(self) -> str:
-        parts = [f"{self.done} done", f"{self.failed} failed", f"{self.running} running"]
+        parts = [f"{self.done} of {self.total} done"]
+        if self.failed:
+            parts.append(f"{self.failed} failed")
+        if self.running:
+            parts.append(f"{self.running} in progress")
         if self.timed_out:
-            parts.append(f"{self.timed_out} timed out")
-        return ", ".join(parts)
+            parts.append(f"{self.timed_out} no longer watched")
+        return " · ".join(parts)
 
     def credits_text(self) -> str:
         consumed = self.done * CREDITS_PER_ITEM
         refunded = self.failed * CREDITS_PER_ITEM
         reserved = (self.running + self.timed_out) * CREDITS_PER_ITEM
-        return f"{consumed} credits consumed, {refunded} refunded, {reserved} still reserved"
+        parts = []
+        if reserved:
+            parts.append(f"{reserved} credits reserved")
+        if consumed:
+            parts.append(f"{consumed} consumed")
+        if refunded:
+            parts.append(f"{refunded} refunded")
+        return " · ".join(parts) or "no credits"
 
 
 def count_statuses(statuses: Iterable[str]) -> BatchCounts:
@@ -113,57 +109,48 @@ def format_elapsed(seconds: float) -> str:
 
 # Open boards per process, so closing one board stops polling only for records no other board shows.
 _open_boards: weakref.WeakSet[StatusBoard] = weakref.WeakSet()
-
-
-def _status_badge(status: str) -> str:
-    return badge_html(_STATUS_LABELS.get(status, status), STATUS_COLOURS.get(status))
-
-
-@dataclass(eq=False)
-class _Row:
-    """The widgets of one record and what they currently show, so unchanged cells are left alone."""
-
-    record_id: str
-    started: datetime
-    box: widgets.HBox
-    image: widgets.Image
-    ident: widgets.HTML
-    status_cell: widgets.HTML
-    elapsed: widgets.Label
-    status: str = WAITING
-    finished_at: datetime | None = None
-    thumbnail_for: tuple[str, str | None] | None = None
+_pending_keys = itertools.count(1)
 
 
 @dataclass(eq=False)
 class BatchSection:
-    """The widgets of one batch section and the batch they show.
+    """One run: a submitted prompt and its records.
 
-    Returned by `StatusBoard.prepare()` as a hidden section waiting for its submission; hand it back
-    to `track(registration, slot=...)` or `release()`. `key` stays empty until a batch fills it.
+    `StatusBoard.prepare()` returns one waiting for its server's confirmation (drawn at once with
+    placeholder cards); hand it to `track(registration, slot=...)` or `release()`.
     """
 
-    box: widgets.VBox
-    header: widgets.HTML
-    progress: widgets.IntProgress
-    counts: widgets.HTML
-    credits: widgets.HTML
-    records: widgets.VBox
-    rows: list[_Row]
-    prompt: str = ""
-    key: str = ""
+    key: str
+    prompt: str
+    count: int
     batch_id: str = ""
-    submitted_at: datetime = field(default_factory=utc_now)
+    submitted_at: datetime | None = None
     record_ids: tuple[str, ...] = ()
     journaled: set[str] = field(default_factory=set)
+    collapsed: bool = False
+    comparison: str = ""
+    """Shared by the runs of one comparison, drawn together as rows; '' for a run of its own."""
+    template: str = ""
+    parts: tuple[tuple[str, bool], ...] = ()
+
+    @property
+    def confirmed(self) -> bool:
+        return self.submitted_at is not None
 
 
-class StatusBoard(StaticHTMLFallback, widgets.VBox):
-    """Live status of submitted batches: progress, counts, credits and a row per record.
+def _stub(record_id: str, status: str) -> Scenery:
+    """A record the list has not shown yet: enough for a live placeholder card."""
+    return Scenery(id=record_id, name="", thumbnail=None, status=status, voting=None, created_at=None)
+
+
+class StatusBoard(ResultsCanvas):
+    """Live runs of submitted prompts: placeholders that turn into pictures, credits and progress.
 
     `loader` is the gallery's `ThumbnailLoader` when there is one (one download per image);
     `journal` receives the final statuses and is where `resume()` finds unfinished batches.
     """
+
+    visible_runs = traitlets.Int(VISIBLE_RUNS, help="How many of the newest runs are drawn in full.")
 
     def __init__(
         self,
@@ -172,39 +159,22 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
         loader: ThumbnailLoader | None = None,
         journal: Journal | None = None,
         tracker: JobTracker | None = None,
-        **kwargs: Any,
+        thumb_px: int = 176,
+        title: str = "",
     ) -> None:
         self._client = as_async_client(client)
         self._tracker = tracker if tracker is not None else tracker_for(self._client)
-        self._owns_loader = loader is None
-        self.loader = loader if loader is not None else ThumbnailLoader()
         self._journal = journal if journal is not None else Journal()
-        self._tasks = TaskSet()
-        self._rows: dict[str, _Row] = {}
-        self._batches: dict[str, BatchSection] = {}
-        self._batch_of: dict[str, str] = {}
-        self._prepared: list[BatchSection] = []
-        self._spare: list[BatchSection] = []
+        self._runs: dict[str, BatchSection] = {}
+        self._run_of: dict[str, str] = {}
+        self._status: dict[str, str] = {}
+        self._since: dict[str, datetime] = {}
         self._journal_writes: set[asyncio.Future[OSError | None]] = set()
         self._adhoc = 0
-        self._ticker: asyncio.Task[None] | None = None
         self._banner_kind = ""
-        self._closed = False
-
-        self.title = widgets.HTML("<b>Status board</b>")
-        self.banner = widgets.HTML()
-        self.banner.add_class("qw-board-banner")
-        set_visible(self.banner, False)
-        self.empty = widgets.HTML(
-            "<i>Nothing tracked yet: submit a prompt, or call <code>board.track(...)</code> / "
-            "<code>board.resume()</code>.</i>"
-        )
-        self.sections = widgets.VBox()
-        self.sections.add_class("qw-board-batches")
-        kwargs.setdefault("layout", widgets.Layout(width="100%"))
-        super().__init__(children=[self.title, self.banner, self.empty, self.sections], **kwargs)
-        self.add_class("qw-board")
+        super().__init__(loader=loader, thumb_px=thumb_px, mode="runs", title=title)
         self._unsubscribe = self._tracker.subscribe(self._on_event)
+        self.observe(lambda _change: self._redraw(), "visible_runs")
         _open_boards.add(self)
 
     @property
@@ -213,51 +183,50 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
 
     @property
     def record_ids(self) -> tuple[str, ...]:
-        return tuple(self._rows)
+        return tuple(self._run_of)
 
     @property
     def statuses(self) -> dict[str, str]:
-        """What each record's status cell shows now (WAITING and TIMED_OUT are local states)."""
-        return {record_id: row.status for record_id, row in self._rows.items()}
+        """What each record's card shows now (WAITING and TIMED_OUT are local states)."""
+        return {record_id: self._status[record_id] for record_id in self._run_of}
 
-    def status_cell(self, record_id: str) -> widgets.HTML:
-        return self._rows[record_id].status_cell
+    @property
+    def sections(self) -> list[BatchSection]:
+        """Every run, newest first, folded ones included."""
+        return list(reversed(self._runs.values()))
 
-    def prepare(self, prompt: str, count: int) -> BatchSection:
-        """Build a hidden section of `count` rows now, for a submission whose answer is still on its way.
+    def prepare(
+        self,
+        prompt: str,
+        count: int,
+        *,
+        comparison: str = "",
+        template: str = "",
+        parts: Sequence[tuple[str, bool]] = (),
+    ) -> BatchSection:
+        """Show a run for a submission whose answer is still on its way, with `count` queued cards.
 
-        Call it where widgets may be built (the click handler or cell that starts the submission);
-        `track(registration, slot=section)` then only fills in ids and statuses and shows it, so the
-        background task that receives the confirmation creates no widget. A `release()`d section is
-        reused by the next `prepare()`.
+        `track(registration, slot=section)` turns it into the confirmed run in the same place;
+        `release(section)` removes it when the submission was not confirmed. Runs prepared with the
+        same `comparison` are drawn as the rows of one comparison, `parts` marking the words that vary.
         """
         if self._closed:
             raise RuntimeError("This StatusBoard is closed; create a new one.")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"count must be a whole number of at least 1, not {count!r}.")
-        section = self._spare.pop() if self._spare else self._make_section([])
-        now = utc_now()
-        rows = section.rows[:count] + [self._make_row("", now) for _ in range(count - len(section.rows))]
-        surplus = section.rows[count:]
-        section.rows = rows
-        section.records.children = [row.box for row in rows]
-        for row in surplus:
-            for child in (row.box, *descendants(row.box)):
-                child.close()
-        section.prompt = prompt
-        section.header.value = _header_html(prompt, "", None, count)
-        set_visible(section.box, False)
-        others = [box for box in self.sections.children if box is not section.box]
-        self.sections.children = (section.box, *others)
-        self._prepared.append(section)
+        key = f"pending-{next(_pending_keys)}"
+        section = BatchSection(
+            key=key, prompt=prompt, count=count, comparison=comparison, template=template, parts=tuple(parts)
+        )
+        self._runs[key] = section
+        self._redraw()
         return section
 
     def release(self, slot: BatchSection) -> None:
-        """Give back a prepared section whose submission was not confirmed; it stays hidden for reuse."""
-        if slot in self._prepared:
-            self._prepared.remove(slot)
-            set_visible(slot.box, False)
-            self._spare.append(slot)
+        """Remove a prepared run whose submission was not confirmed."""
+        if not slot.confirmed and self._runs.get(slot.key) is slot:
+            del self._runs[slot.key]
+            self._redraw()
 
     def track(
         self,
@@ -265,22 +234,32 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
         *,
         slot: BatchSection | None = None,
     ) -> None:
-        """Show a batch (or plain record ids) and follow it live; records already shown are skipped,
-        except that timed-out ones are watched again.
+        """Show a batch (or plain record ids) as a run and follow it live; records already shown are
+        skipped, except that timed-out ones are watched again.
 
-        With `slot` (from `prepare()`), the batch fills that prepared section instead of a new one.
+        With `slot` (from `prepare()`), the confirmed batch takes the prepared run's place.
         """
         if self._closed:
             raise RuntimeError("This StatusBoard is closed; create a new one.")
         if isinstance(target, Registration):
             self._add_batch(
-                batch_key(target.batch_id, target.record_ids), target.preferences, target.batch_id,
-                target.submitted_at, target.record_ids, {}, slot,
+                batch_key(target.batch_id, target.record_ids),
+                target.preferences,
+                target.batch_id,
+                target.submitted_at,
+                target.record_ids,
+                {},
+                slot,
             )
         elif isinstance(target, JournalBatch):
             self._add_batch(
-                target.key, target.prompt, target.batch_id, target.submitted_at, target.record_ids,
-                target.final, slot,
+                target.key,
+                target.prompt,
+                target.batch_id,
+                target.submitted_at,
+                target.record_ids,
+                target.final,
+                slot,
             )
         else:
             ids = (target,) if isinstance(target, str) else tuple(str(i) for i in target)
@@ -295,71 +274,44 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
         where = {"base_url": self._client.base_url, "key_id": self._client.key_id}
         resumed = []
         for batch in self._journal.pending(**where):
-            shown = batch.key in self._batches
+            shown = batch.key in self._runs
             self.track(batch)
             if not shown:
                 resumed.append(batch)
         doubtful = self._journal.unconfirmed(**where)
         if doubtful:
             # Nothing to track (no ids came back), but the user must not forget they may exist.
-            self._set_banner(_doubt_message(doubtful), "#8a6d00", "#fff8e1", kind="unconfirmed")
+            self._set_banner(_doubt_message(doubtful), kind="unconfirmed")
         return resumed
 
     async def wait(self, timeout: float | None = None) -> dict[str, RecordState]:
         """Until every record on the board is terminal (or timed out here) and its final status is in the
         journal; returns their states."""
-        waited = [i for i in self._rows if i in self._tracker.states]
+        waited = [i for i in self._run_of if i in self._tracker.states]
         states = await self._tracker.wait(waited, timeout=timeout)
         if self._journal_writes:
             await asyncio.wait(set(self._journal_writes))
+        await self.wait_pictures()
         return states
 
     def close(self) -> None:
-        """Stop this board's tasks, stop polling for records no other open board shows, close the tree.
+        """Stop this board's tasks, stop polling for records no other open board shows, close the model.
 
         Final statuses already handed to a journal thread are still written.
         """
-        if self._closed:
+        if not self._ready or self._closed:
+            super().close()
             return
-        self._closed = True
         self._unsubscribe()
-        self._tasks.cancel_all()
         _open_boards.discard(self)
         shown_elsewhere: set[str] = set()
         for board in list(_open_boards):
             if board._tracker is self._tracker:
-                shown_elsewhere.update(board._rows)
-        orphans = [i for i in self._rows if i not in shown_elsewhere and i in self._tracker.states]
+                shown_elsewhere.update(board._run_of)
+        orphans = [i for i in self._run_of if i not in shown_elsewhere and i in self._tracker.states]
         if orphans:
             self._tracker.untrack(orphans)
-        if self._owns_loader:
-            self._tasks.spawn(self.loader.aclose(), name="qamera-board-loader-close")
-        for child in descendants(self):
-            child.close()
         super().close()
-
-    def static_html(self) -> str:
-        if not self._batches:
-            return "<div class='qw-board-static'><i>No batches tracked.</i></div>"
-        parts = ["<div class='qw-board-static'>"]
-        for batch in self._batches.values():
-            counts = count_statuses(self._rows[i].status for i in batch.record_ids)
-            parts.append(
-                f"<h4>{escape(excerpt(batch.prompt, PROMPT_EXCERPT_CHARS) or 'Tracked records')}</h4>"
-                f"<p>Batch {escape(batch.batch_id or '-')}, submitted "
-                f"{escape(batch.submitted_at.strftime('%Y-%m-%d %H:%M:%S UTC'))}: "
-                f"{escape(counts.text())}; {escape(counts.credits_text())}.</p>"
-                "<table><thead><tr><th>Record</th><th>Status</th></tr></thead><tbody>"
-            )
-            for record_id in batch.record_ids:
-                status = self._rows[record_id].status
-                parts.append(
-                    f"<tr><td>{escape(record_id)}</td>"
-                    f"<td>{escape(_STATUS_LABELS.get(status, status))}</td></tr>"
-                )
-            parts.append("</tbody></table>")
-        parts.append("</div>")
-        return "".join(parts)
 
     def _add_batch(
         self,
@@ -371,208 +323,235 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
         final: Mapping[str, str],
         slot: BatchSection | None,
     ) -> None:
-        """Fill `slot` or build a section now, in the caller's cell, then start following the batch."""
         self._track_timed_out_again(record_ids)
-        new_ids = tuple(dict.fromkeys(i for i in record_ids if i not in self._rows))
-        if key in self._batches or not new_ids:
-            if slot is not None:
-                self.release(slot)
+        new_ids = tuple(dict.fromkeys(i for i in record_ids if i not in self._run_of))
+        if slot is not None and self._runs.get(slot.key) is slot and not slot.confirmed:
+            del self._runs[slot.key]
+        if key in self._runs or not new_ids:
+            self._redraw()
             return
-        if slot is not None and slot in self._prepared:
-            self._prepared.remove(slot)
-            batch = slot
-        else:
-            batch = self._make_section([])
-            self.sections.children = (batch.box, *self.sections.children)
-        rows = self._rows_for(batch, new_ids, submitted_at)
+        run = BatchSection(
+            comparison=slot.comparison if slot is not None else "",
+            template=slot.template if slot is not None else "",
+            parts=slot.parts if slot is not None else (),
+            key=key,
+            prompt=prompt,
+            count=len(new_ids),
+            batch_id=batch_id,
+            submitted_at=submitted_at,
+            record_ids=new_ids,
+        )
+        run.journaled.update(i for i in new_ids if i in final)
         known = self._tracker.states
-        for record_id, row in zip(new_ids, rows, strict=True):
-            self._rows[record_id] = row
-            self._batch_of[record_id] = key
+        for record_id in new_ids:
+            self._run_of[record_id] = key
+            if prompt:
+                self._prompt_of[record_id] = prompt
             state = known.get(record_id)
             if state is not None:
-                self._show_state(row, state)
-            elif record_id in final:
-                self._show_status(row, RecordState(record_id, final[record_id], None, utc_now()))
-        batch.key, batch.prompt, batch.batch_id = key, prompt, batch_id
-        batch.submitted_at, batch.record_ids = submitted_at, new_ids
-        batch.journaled.update(i for i in new_ids if i in final)
-        batch.header.value = _header_html(prompt, batch_id, submitted_at, len(new_ids))
-        batch.progress.max = max(len(new_ids), 1)
-        self._batches[key] = batch
-        set_visible(batch.box, True)
-        set_visible(self.empty, False)
-        self._refresh_batch(batch)
+                self._remember(state)
+            else:
+                status = final.get(record_id, WAITING)
+                self._remember(RecordState(record_id, status, None, submitted_at))
+        self._runs[key] = run
+        self._redraw()
         unfinished = [i for i in new_ids if i not in final]
         if unfinished:
             self._tracker.track(unfinished)
-        self._ensure_ticker()
-
-    def _rows_for(self, batch: BatchSection, record_ids: tuple[str, ...], started: datetime) -> list[_Row]:
-        """The section's rows given these records' ids; a prepared section only needs new trait values."""
-        if len(record_ids) > len(batch.rows):
-            # Only for a new section, or when the server answers with more ids than were asked for.
-            batch.rows.extend(self._make_row(i, started) for i in record_ids[len(batch.rows):])
-            batch.records.children = [row.box for row in batch.rows]
-        for surplus in batch.rows[len(record_ids):]:
-            set_visible(surplus.box, False)
-        rows = batch.rows[: len(record_ids)]
-        for record_id, row in zip(record_ids, rows, strict=True):
-            row.record_id = record_id
-            row.started = started
-            row.ident.value = _ident_html(record_id)
-        batch.rows = rows
-        return rows
 
     def _track_timed_out_again(self, record_ids: Iterable[str]) -> None:
-        """Tracking records that timed out here watches them again, as the timed-out banner promises."""
-        again = [i for i in record_ids if i in self._rows and self._rows[i].status == TIMED_OUT]
+        """Tracking records that timed out here watches them again, as the timed-out note promises."""
+        again = [i for i in record_ids if self._status.get(i) == TIMED_OUT]
         if not again:
             return
         if self._banner_kind == "timed_out":
-            self._set_banner("", "", "", kind="")
+            self._set_banner("", kind="")
         self._tracker.track(again)
 
-    def _make_row(self, record_id: str, started: datetime) -> _Row:
-        tile = self.loader.placeholder("rendering")
-        image = widgets.Image(
-            value=tile.data,
-            format=tile.format,
-            layout=widgets.Layout(width=f"{THUMB_DISPLAY_PX}px", height=f"{THUMB_DISPLAY_PX}px"),
-        )
-        image.add_class("qw-record-thumb")
-        ident = widgets.HTML(_ident_html(record_id), layout=widgets.Layout(width="230px"))
-        ident.add_class("qw-record-id")
-        status_cell = widgets.HTML(_status_badge(WAITING), layout=widgets.Layout(width="140px"))
-        status_cell.add_class("qw-record-status")
-        elapsed = widgets.Label("0 s", layout=widgets.Layout(width="110px"))
-        elapsed.add_class("qw-record-elapsed")
-        box = widgets.HBox([image, ident, status_cell, elapsed], layout=widgets.Layout(align_items="center"))
-        box.add_class("qw-record")
-        return _Row(record_id, started, box, image, ident, status_cell, elapsed)
-
-    def _make_section(self, rows: list[_Row]) -> BatchSection:
-        header = widgets.HTML()
-        header.add_class("qw-batch-header")
-        progress = widgets.IntProgress(value=0, min=0, max=max(len(rows), 1), bar_style="info")
-        progress.add_class("qw-batch-progress")
-        counts = widgets.HTML()
-        counts.add_class("qw-batch-counts")
-        credits = widgets.HTML()
-        credits.add_class("qw-batch-credits")
-        records = widgets.VBox([row.box for row in rows])
-        box = widgets.VBox(
-            [header, widgets.HBox([progress, counts], layout=widgets.Layout(align_items="center")),
-             credits, records],
-            layout=widgets.Layout(border="1px solid #ddd", padding="6px", margin="0 0 8px 0"),
-        )
-        box.add_class("qw-batch")
-        return BatchSection(box, header, progress, counts, credits, records, list(rows))
+    def _remember(self, state: RecordState) -> bool:
+        """Keep what a card needs to know about one record; whether anything changed."""
+        record_id = state.id
+        old_status = self._status.get(record_id)
+        scenery = state.scenery
+        known = self._known.get(record_id)
+        if scenery is None:
+            scenery = known if known is not None and known.thumbnail else _stub(record_id, state.status)
+        changed = old_status != state.status or known != scenery
+        if old_status != state.status:
+            self._since[record_id] = state.since
+        self._status[record_id] = state.status
+        self._known[record_id] = scenery
+        return changed
 
     def _on_event(self, event: TrackerEvent) -> None:
         if self._closed:
             return
-        if event.kind == "problem":
-            self._set_banner(event.message, "#8a6d00", "#fff8e1", kind=event.kind)
-        elif event.kind == "stopped":
-            self._set_banner(event.message, "#b3261e", "#fdecea", kind=event.kind)
+        if event.kind in ("problem", "stopped"):
+            self._set_banner(event.message, kind=event.kind)
         elif event.kind == "recovered":
-            self._set_banner("", "", "", kind="")
-        elif event.kind == "timed_out" and any(i in self._rows for i in event.changes):
-            self._set_banner(event.message, "#555", "#f1f1f1", kind=event.kind)
+            self._set_banner("", kind="")
+        elif event.kind == "timed_out" and any(i in self._run_of for i in event.changes):
+            self._set_banner(event.message, kind=event.kind)
         touched: set[str] = set()
         for record_id, state in event.changes.items():
-            row = self._rows.get(record_id)
-            if row is None:
-                continue
-            self._show_state(row, state)
-            touched.add(self._batch_of[record_id])
-        if event.sceneries:
-            self._fill_missing_thumbnails(event.sceneries)
-        for key in touched:
-            self._refresh_batch(self._batches[key])
+            if record_id in self._run_of and self._remember(state):
+                touched.add(record_id)
+        for scenery in event.sceneries:
+            # Records shown as final from the journal have no URL yet: the poll's full list supplies it.
+            if (
+                scenery.id in self._run_of
+                and self._known.get(scenery.id) != scenery
+                and (self._status.get(scenery.id) in TERMINAL_STATUSES)
+            ):
+                self._known[scenery.id] = scenery
+                touched.add(scenery.id)
         if touched:
-            self._ensure_ticker()
+            self._redraw(changed=touched)
 
-    def _show_state(self, row: _Row, state: RecordState) -> None:
-        self._show_status(row, state)
-        if state.status == "DONE":
-            self._show_thumbnail(row, state.scenery.thumbnail if state.scenery is not None else None)
+    def _card_for(self, record_id: str, run: BatchSection) -> dict[str, Any]:
+        status = self._status.get(record_id, WAITING)
+        scenery = self._known.get(record_id) or _stub(record_id, status)
+        return self._card(scenery, status=status, since=self._since.get(record_id), run=run.key)
 
-    def _show_status(self, row: _Row, state: RecordState) -> None:
-        if state.status != row.status:
-            row.status = state.status
-            row.status_cell.value = _status_badge(state.status)
-            if state.status in FAILED_STATUSES:
-                self._set_image(row, self.loader.placeholder("failed"))
-        if state.terminal and row.finished_at is None:
-            row.finished_at = state.since
-        elif not state.terminal:
-            row.finished_at = None
-        self._update_elapsed(row)
+    def _pending_cards(self, run: BatchSection) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": f"{run.key}-{n}",
+                "name": "",
+                "prompt": run.prompt,
+                "state": "waiting",
+                "label": "Sending…",
+                "vote": "none",
+                "created": "",
+                "since": 0,
+                "thumb": 0,
+                "run": run.key,
+            }
+            for n in range(run.count)
+        ]
 
-    def _show_thumbnail(self, row: _Row, url: str | None) -> None:
-        wanted = ("DONE", url)
-        if row.thumbnail_for == wanted:
+    def _redraw(self, changed: set[str] | None = None) -> None:
+        """Recompute run headers and the drawn cards; only changed cards go out as a patch."""
+        if self._closed:
             return
-        row.thumbnail_for = wanted
-        if not url:
-            self._set_image(row, self.loader.placeholder("no preview"))
-            return
-        self._tasks.spawn(self._load_thumbnail(row, url), name="qamera-board-thumbnail")
+        entries = _entries(list(reversed(self._runs.values())))
+        shown, folded = entries[: self.visible_runs], entries[self.visible_runs :]
+        runs: list[dict[str, Any]] = []
+        cards: list[dict[str, Any]] = []
+        for entry in shown:
+            rows = []
+            for run in entry:
+                if run.confirmed:
+                    run_cards = [self._card_for(i, run) for i in run.record_ids]
+                    counts = count_statuses(self._status.get(i, WAITING) for i in run.record_ids)
+                    self._journal_finals(run, counts)
+                else:
+                    run_cards = self._pending_cards(run)
+                    counts = BatchCounts(running=run.count)
+                rows.append(self._run_dict(run, counts, [c["id"] for c in run_cards]))
+                if not entry[0].collapsed:
+                    cards.extend(run_cards)
+            runs.append(rows[0] if len(entry) == 1 and not entry[0].comparison else _comparison(entry, rows))
+        for run in (run for entry in folded for run in entry):
+            if run.confirmed:
+                self._journal_finals(
+                    run, count_statuses(self._status.get(i, WAITING) for i in run.record_ids)
+                )
+        self.runs = runs
+        self.folded_runs = _folded([run for entry in folded for run in entry], self._status)
+        if [c["id"] for c in cards] == [c["id"] for c in self.cards]:
+            self._update_cards(c for c in cards if changed is None or c["id"] in changed)
+        else:
+            self._show_cards(cards)
 
-    async def _load_thumbnail(self, row: _Row, url: str) -> None:
-        thumb = await self.loader.load(url)
-        if not self._closed and row.thumbnail_for == ("DONE", url):
-            self._set_image(row, thumb)
+    def _run_dict(self, run: BatchSection, counts: BatchCounts, ids: list[str]) -> dict[str, Any]:
+        if run.submitted_at is None:
+            noun = "picture" if run.count == 1 else "pictures"
+            meta = f"{run.count} {noun} · waiting for the server to confirm"
+            credits = f"{run.count * CREDITS_PER_ITEM} credits to reserve"
+        else:
+            when = run.submitted_at.astimezone().strftime("%H:%M:%S")
+            noun = "picture" if len(run.record_ids) == 1 else "pictures"
+            short = run.batch_id if len(run.batch_id) <= 9 else run.batch_id[:8] + "…"
+            batch = f" · batch {short}" if short else ""
+            meta = f"{len(run.record_ids)} {noun} · {when}{batch}"
+            credits = counts.credits_text()
+        return {
+            "key": run.key,
+            "prompt": run.prompt,
+            "collapsed": run.collapsed,
+            "ids": ids,
+            "total": counts.total,
+            "done": counts.done,
+            "failed": counts.failed,
+            "meta": meta,
+            "credits": credits,
+            "progress": counts.text() if run.confirmed else "sending…",
+            "use_prompt": bool(run.prompt),
+            "parts": [list(p) for p in run.parts],
+            "pending": counts.running,
+            "consumed": counts.done,
+            "refunded": counts.failed,
+        }
 
-    def _fill_missing_thumbnails(self, sceneries: Iterable[Scenery]) -> None:
-        """Records shown as DONE from the journal have no URL yet; a poll's full list supplies it."""
-        for scenery in sceneries:
-            row = self._rows.get(scenery.id)
-            if row is not None and row.status == "DONE" and row.thumbnail_for is None:
-                self._show_thumbnail(row, scenery.thumbnail)
+    def _static_body(self) -> str:
+        """Each drawn run as a heading (prompt, progress, credits) over its pictures."""
+        by_run: dict[str, list[dict[str, Any]]] = {}
+        for card in self.cards:
+            by_run.setdefault(card["run"], []).append(card)
+        parts = []
+        for run in self.runs:
+            parts.append(
+                f"<h5>{escape(run['prompt'] or 'Tracked records')}</h5>"
+                f"<p><small>{escape(run['meta'])} · {escape(run['progress'])} · {escape(run['credits'])}"
+                "</small></p>"
+                + self._static_figures(by_run.get(run["key"], []))
+            )
+        if self.folded_runs:
+            parts.append(f"<p><small>{escape(self.folded_runs['text'])}</small></p>")
+        return "".join(parts)
 
-    @staticmethod
-    def _set_image(row: _Row, thumb: Any) -> None:
-        with row.image.hold_sync():
-            row.image.format = thumb.format
-            row.image.value = thumb.data
+    def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
+        if kind == "toggle_run":
+            key = str(content.get("key", ""))
+            group = [r for r in self._runs.values() if key in (r.key, r.comparison)]
+            if group:
+                collapsed = not group[0].collapsed
+                for run in group:
+                    run.collapsed = collapsed
+                self._redraw()
+        elif kind == "more_runs":
+            self.visible_runs += MORE_RUNS_STEP
+        elif kind == "use_run_prompt":
+            key = str(content.get("key", ""))
+            run = self._runs.get(key) or next((r for r in self._runs.values() if r.comparison == key), None)
+            prompt = (run.template or run.prompt) if run is not None else ""
+            if prompt:
+                for callback in list(self._use_prompt_callbacks):
+                    try:
+                        callback(prompt)
+                    except Exception:
+                        logger.exception("a use-prompt callback failed")
 
-    def _refresh_batch(self, batch: BatchSection) -> None:
-        statuses = {i: self._rows[i].status for i in batch.record_ids}
-        counts = count_statuses(statuses.values())
-        if batch.progress.value != counts.finished:
-            batch.progress.value = counts.finished
-        style = "info"
-        if counts.settled:
-            style = "success" if counts.done == counts.total else ("danger" if not counts.done else "warning")
-        if batch.progress.bar_style != style:
-            batch.progress.bar_style = style
-        counts_html = f"<span>{escape(counts.text())}</span>"
-        if batch.counts.value != counts_html:
-            batch.counts.value = counts_html
-        credits_html = f"<small>{escape(counts.credits_text())}</small>"
-        if batch.credits.value != credits_html:
-            batch.credits.value = credits_html
-        if counts.settled:
-            self._journal_finals(batch, statuses)
-
-    def _journal_finals(self, batch: BatchSection, statuses: Mapping[str, str]) -> None:
+    def _journal_finals(self, run: BatchSection, counts: BatchCounts) -> None:
         """Record what the server finished, once per record, so `resume()` stops going back to it.
 
         Tracker events arrive on the kernel's loop, so the write and its fsync go to a worker thread;
         it is handed over at once, so closing the board does not stop it.
         """
+        if not counts.settled:
+            return
         final = {
-            i: s for i, s in statuses.items() if s in TERMINAL_STATUSES and i not in batch.journaled
+            i: self._status[i]
+            for i in run.record_ids
+            if self._status.get(i) in TERMINAL_STATUSES and i not in run.journaled
         }
         if not final:
             return
-        batch.journaled.update(final)
+        run.journaled.update(final)
         base_url = self._client.base_url
         if not loop_running():
-            self._finals_written(batch, final, _record_final(self._journal, base_url, final))
+            self._finals_written(run, final, _record_final(self._journal, base_url, final))
             return
         write = asyncio.get_running_loop().run_in_executor(
             None, _record_final, self._journal, base_url, final
@@ -580,49 +559,72 @@ class StatusBoard(StaticHTMLFallback, widgets.VBox):
         self._journal_writes.add(write)
         write.add_done_callback(self._journal_writes.discard)
         write.add_done_callback(
-            lambda done: None if done.cancelled() else self._finals_written(batch, final, done.result())
+            lambda done: None if done.cancelled() else self._finals_written(run, final, done.result())
         )
 
-    def _finals_written(self, batch: BatchSection, final: Mapping[str, str], error: OSError | None) -> None:
+    def _finals_written(self, run: BatchSection, final: Mapping[str, str], error: OSError | None) -> None:
         if error is not None:
             logger.warning("could not record final statuses in %s: %s", self._journal.path, error)
-            batch.journaled.difference_update(final)
+            run.journaled.difference_update(final)
 
-    def _update_elapsed(self, row: _Row, now: datetime | None = None) -> None:
-        end = row.finished_at or now or utc_now()
-        text = format_elapsed((end - row.started).total_seconds())
-        if row.elapsed.value != text:
-            row.elapsed.value = text
-
-    def _ensure_ticker(self) -> None:
-        if self._closed or (self._ticker is not None and not self._ticker.done()):
-            return
-        if all(row.finished_at is not None for row in self._rows.values()):
-            return
-        self._ticker = self._tasks.spawn(self._tick_elapsed(), name="qamera-board-elapsed")
-
-    async def _tick_elapsed(self) -> None:
-        """Keep running records' elapsed times moving; it only sets Label values, never displays."""
-        while not self._closed:
-            running = [row for row in self._rows.values() if row.finished_at is None]
-            if not running:
-                return
-            now = utc_now()
-            for row in running:
-                self._update_elapsed(row, now)
-            await asyncio.sleep(ELAPSED_TICK_SECONDS)
-
-    def _set_banner(self, message: str, colour: str, background: str, *, kind: str) -> None:
+    def _set_banner(self, message: str, *, kind: str) -> None:
         self._banner_kind = kind
-        html = (
-            f'<div style="color:{colour};background:{background};padding:4px 8px;border-radius:4px">'
-            f"{escape(message)}</div>"
-            if message
-            else ""
-        )
-        if self.banner.value != html:
-            self.banner.value = html
-        set_visible(self.banner, bool(message))
+        self._say(message, error=kind in ("stopped", "unconfirmed"))
+
+
+def _entries(newest_first: Sequence[BatchSection]) -> list[list[BatchSection]]:
+    """Runs as drawn: a comparison's runs together (in the order they were sent), others alone."""
+    entries: list[list[BatchSection]] = []
+    index: dict[str, list[BatchSection]] = {}
+    for run in newest_first:
+        if run.comparison and run.comparison in index:
+            index[run.comparison].insert(0, run)
+            continue
+        entry = [run]
+        entries.append(entry)
+        if run.comparison:
+            index[run.comparison] = entry
+    return entries
+
+
+def _comparison(entry: Sequence[BatchSection], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One header over a comparison's rows: the template, and the sums of its jobs."""
+    first = entry[0]
+    total = sum(r["total"] for r in rows)
+    counts = BatchCounts(
+        done=sum(r["done"] for r in rows),
+        failed=sum(r["failed"] for r in rows),
+        running=sum(r["pending"] for r in rows),
+    )
+    per = first.count
+    when = first.submitted_at.astimezone().strftime("%H:%M:%S") if first.submitted_at else "sending…"
+    return {
+        "key": first.comparison,
+        "kind": "compare",
+        "prompt": first.template or " | ".join(r.prompt for r in entry),
+        "collapsed": first.collapsed,
+        "rows": list(rows),
+        "ids": [i for r in rows for i in r["ids"]],
+        "total": total,
+        "done": counts.done,
+        "failed": counts.failed,
+        "meta": f"Comparison · {len(rows)} prompts × {per} {'picture' if per == 1 else 'pictures'} · {when}",
+        "credits": counts.credits_text(),
+        "progress": counts.text(),
+        "use_prompt": True,
+    }
+
+
+def _folded(runs: Sequence[BatchSection], status: Mapping[str, str]) -> dict[str, Any]:
+    if not runs:
+        return {}
+    ids = [i for run in runs for i in run.record_ids]
+    counts = count_statuses(status.get(i, WAITING) for i in ids)
+    noun = "run" if len(runs) == 1 else "runs"
+    return {
+        "count": len(runs),
+        "text": f"{len(runs)} earlier {noun} · {len(ids)} pictures · {counts.credits_text()}",
+    }
 
 
 def _record_final(journal: Journal, base_url: str, final: Mapping[str, str]) -> OSError | None:
@@ -641,21 +643,6 @@ def _doubt_message(attempts: Sequence[UnconfirmedAttempt]) -> str:
     )
     return (
         f"{len(attempts)} earlier submission(s) were never confirmed by the server and may exist: {listed}. "
-        "Check the gallery before submitting them again; register_ideas(..., idempotency_key=...) with "
+        "Check the library before submitting them again; register_ideas(..., idempotency_key=...) with "
         "that key is the safe way to retry."
     )
-
-
-def _ident_html(record_id: str) -> str:
-    return f"<code>{escape(record_id)}</code>" if record_id else "<code>…</code>"
-
-
-def _header_html(prompt: str, batch_id: str, submitted_at: datetime | None, count: int) -> str:
-    """A section's title line; without `submitted_at` it is a submission the server has not confirmed."""
-    title = escape(excerpt(prompt, PROMPT_EXCERPT_CHARS)) if prompt else "Tracked records"
-    if submitted_at is None:
-        when = "waiting for the server to confirm"
-    else:
-        batch_label = f"batch <code>{escape(batch_id)}</code> · " if batch_id else ""
-        when = f"{batch_label}submitted {escape(submitted_at.astimezone().strftime('%Y-%m-%d %H:%M:%S'))}"
-    return f"<div title='{escape(prompt)}'><b>{title}</b><br><small>{when} · {count} records</small></div>"

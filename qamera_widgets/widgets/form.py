@@ -1,24 +1,29 @@
 """PromptForm: write a prompt, see what it costs, submit it once, and never lose a confirmed job.
 
 Every submission costs credits, so the form is careful in four places: it refuses what the server
-would refuse before sending anything, it sends at most one POST however often the button is
-clicked, when the server's answer is lost it offers a retry (and makes Generate resend the same
-job) under the same idempotency key instead of charging twice, and a POST already sent is never
-cut off: closing the form lets it finish and journals what the server confirmed.
+would refuse before sending anything (in sentences, not field names), it sends at most one POST
+however often Generate is clicked, when the server's answer is lost it offers a retry (and makes
+Generate resend the same job) under the same idempotency key instead of charging twice, and a POST
+already sent is never cut off: closing the form lets it finish and journals what the server confirmed.
+
+It is one anywidget model (``static/form.js``): a live character counter and Ctrl/Cmd+Enter need
+the browser, and a studio stays a handful of widget models.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import ipywidgets as widgets
+import anywidget
 import traitlets
 
+from ..budget import Budget, BudgetExceededError
 from ..client import (
     InvalidRequestError,
     RateLimitError,
@@ -27,59 +32,82 @@ from ..client import (
     _base,
 )
 from ..journal import Journal
-from ._common import (
-    AnyClient,
-    TaskSet,
-    as_async_client,
-    descendants,
-    describe_error,
-    escape,
-    excerpt,
-    loop_running,
-    set_visible,
-)
+from ..variants import TemplateError, Variant, expand, is_template
+from ._common import AnyClient, TaskSet, as_async_client, describe_error, excerpt, loop_running
+from .canvas import STATIC
 
-__all__ = ["UNCONFIRMED_MESSAGE", "PromptForm", "Submission", "cost_text", "field_errors"]
+__all__ = [
+    "UNCONFIRMED_MESSAGE",
+    "PromptForm",
+    "Submission",
+    "compare_jobs",
+    "cost_text",
+    "field_errors",
+    "plan_jobs",
+    "plan_text",
+]
 
 logger = logging.getLogger("qamera_widgets.widgets")
 
 UNCONFIRMED_MESSAGE = (
     "The server did not confirm this job; it may still have been created. "
-    "Check the status board / gallery before submitting again."
+    "Check the runs and the library before submitting again, or press Retry safely."
 )
 RATE_LIMITED_MESSAGE = (
     "The server is rate limiting this key (429) and kept refusing while we retried; the job was not "
     "registered and nothing was charged. Wait a minute and submit again."
 )
 SLOW_ANSWER_SECONDS = 3.0
+REPEAT_WINDOW_SECONDS = 1.0
+"""A second Generate of the same prompt and count this soon after a confirmed job asks before paying."""
 HISTORY_LIMIT = 30
+MAX_CHARS = _base.MAX_PREFERENCES_CHARS
+MIN_COUNT, MAX_COUNT = _base.MIN_COUNT, _base.MAX_COUNT
 
 SubmitCallback = Callable[[Registration], Any]
 StartCallback = Callable[["Submission"], Any]
 
 
+def _valid_count(count: object) -> bool:
+    return isinstance(count, int) and not isinstance(count, bool) and MIN_COUNT <= count <= MAX_COUNT
+
+
 def cost_text(count: object) -> str:
-    """What a submission reserves, said before it is sent; the price is the contract's 10 per item."""
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        return "Choose how many sceneries to generate (1 to 20)."
-    noun = "scenery" if count == 1 else "sceneries"
+    """What a submission reserves, said before it is sent; silent on price when the count is invalid,
+    so the cost line never contradicts the count's error."""
+    if not _valid_count(count):
+        return f"Choose how many pictures to generate ({MIN_COUNT} to {MAX_COUNT})."
+    assert isinstance(count, int)
+    noun = "picture" if count == 1 else "pictures"
     return (
-        f"{count} {noun}, {count * _base.CREDITS_PER_ITEM} credits reserved now, "
-        "refunded for any that fail"
+        f"{count} {noun} · {count * _base.CREDITS_PER_ITEM} credits reserved now, refunded for any that fail"
     )
 
 
 def field_errors(prompt: object, count: object) -> dict[str, str]:
-    """Per-field messages from the client's own validation, so the form and the client never disagree."""
+    """Per-field sentences in the user's words; the client's own validation has the last word, so the
+    form and the client never disagree about what is sendable."""
     errors: dict[str, str] = {}
-    try:
-        _base.validate_registration(prompt, _base.DEFAULT_COUNT)
-    except InvalidRequestError as exc:
-        errors["prompt"] = str(exc)
-    try:
-        _base.validate_registration("a valid prompt", count)
-    except InvalidRequestError as exc:
-        errors["count"] = str(exc)
+    if isinstance(prompt, str) and is_template(prompt):
+        try:
+            expand(prompt)
+        except TemplateError as exc:
+            errors["prompt"] = str(exc)
+    if "prompt" in errors:
+        pass
+    elif not isinstance(prompt, str) or not prompt.strip():
+        errors["prompt"] = "The prompt is empty: describe the scene you want."
+    elif len(prompt) > MAX_CHARS:
+        errors["prompt"] = (
+            f"The prompt is {len(prompt):,} characters long; shorten it to {MAX_CHARS:,} or fewer."
+        )
+    else:
+        try:
+            _base.validate_registration(prompt, _base.DEFAULT_COUNT)
+        except InvalidRequestError as exc:
+            errors["prompt"] = str(exc)
+    if not _valid_count(count):
+        errors["count"] = f"Choose a whole number of pictures from {MIN_COUNT} to {MAX_COUNT}."
     return errors
 
 
@@ -90,115 +118,162 @@ class Submission:
     preferences: str
     count: int
     idempotency_key: str
+    comparison: str = ""
+    """Shared by the jobs of one comparison (one template or `Studio.compare`); '' for a lone prompt."""
+    template: str = ""
+    parts: tuple[tuple[str, bool], ...] = ()
+    """The prompt as (text, varies) pieces, for highlighting what differs between a comparison's rows."""
 
 
-class PromptForm(widgets.VBox):
-    """A prompt textarea, a count, the cost, a Generate button and the outcome in plain words.
+def plan_jobs(prompt: str, count: int) -> list[Submission]:
+    """The jobs one Generate sends: one per expansion of a template, else one; each with its own key."""
+    variants = expand(prompt) if is_template(prompt) else [Variant(prompt, (), ((prompt, False),))]
+    group = f"cmp-{uuid.uuid4().hex[:12]}" if len(variants) > 1 else ""
+    template = prompt if group else ""
+    return [Submission(v.text, count, str(uuid.uuid4()), group, template, v.parts) for v in variants]
+
+
+def compare_jobs(prompts: Sequence[str], count: int) -> list[Submission]:
+    """Jobs for a list of prompts compared side by side; the words not shared by all are highlighted."""
+    if not prompts:
+        raise ValueError("Give at least one prompt to compare.")
+    group = f"cmp-{uuid.uuid4().hex[:12]}"
+    shared = set.intersection(*(set(p.casefold().split()) for p in prompts))
+    jobs = []
+    for text in prompts:
+        parts = tuple((word + " ", word.casefold() not in shared) for word in text.split())
+        jobs.append(Submission(text, count, str(uuid.uuid4()), group, " | ".join(prompts), parts))
+    return jobs
+
+
+def plan_text(jobs: Sequence[Submission]) -> str:
+    """'3 prompts x 4 pictures = 12 pictures, 120 credits' for a comparison; '' for one prompt."""
+    if len(jobs) < 2:
+        return ""
+    count = jobs[0].count
+    pictures = sum(j.count for j in jobs)
+    return (
+        f"{len(jobs)} prompts × {count} {'picture' if count == 1 else 'pictures'} = {pictures} pictures, "
+        f"{pictures * _base.CREDITS_PER_ITEM} credits"
+    )
+
+
+class PromptForm(anywidget.AnyWidget):
+    """A prompt box with a live counter, a count, the cost, Generate (or Ctrl/Cmd+Enter) and the outcome.
 
     `await form.submit()` does what the button does; while a submission is in flight every further
     click or `submit()` joins it instead of sending a second POST. `close()` does not cancel a POST
     in flight: it finishes, its registration is journaled, and only the widget updates are skipped.
     """
 
-    submitting = traitlets.Bool(
-        False, help="True from the click until the server answered; the buttons are disabled meanwhile."
-    )
+    _esm = STATIC / "form.js"
+    _css = STATIC / "canvas.css"
 
-    def __init__(self, client: AnyClient, *, journal: Journal | None = None, **kwargs: Any) -> None:
+    prompt = traitlets.Unicode("", help="The description of the scenery to generate.").tag(sync=True)
+    count = traitlets.Int(_base.DEFAULT_COUNT, help=f"How many pictures ({MIN_COUNT}-{MAX_COUNT}).").tag(
+        sync=True
+    )
+    max_chars = traitlets.Int(MAX_CHARS, read_only=True, help="The prompt's length limit.").tag(sync=True)
+    cost = traitlets.Unicode("", help="What Generate reserves, in one sentence.").tag(sync=True)
+    prompt_error = traitlets.Unicode("", help="Why the prompt cannot be sent ('' when it can).").tag(
+        sync=True
+    )
+    count_error = traitlets.Unicode("", help="Why the count cannot be sent ('' when it can).").tag(sync=True)
+    status = traitlets.Unicode("", help="The outcome of the last submission, in plain words.").tag(sync=True)
+    status_kind = traitlets.Unicode("info", help="'info', 'ok' or 'error'.").tag(sync=True)
+    batch_id = traitlets.Unicode("", help="The last confirmed job's batch id, shown copyable.").tag(sync=True)
+    submitting = traitlets.Bool(
+        False, help="True from the click until the server answered; Generate is disabled meanwhile."
+    ).tag(sync=True)
+    can_retry = traitlets.Bool(False, help="Whether 'Retry safely' is offered.").tag(sync=True)
+    history = traitlets.List(
+        traitlets.Dict(), help="Recent prompts, newest first: label, prompt, count."
+    ).tag(sync=True)
+    heading = traitlets.Unicode("", help="A title line above the prompt (the Studio's).").tag(sync=True)
+    badge = traitlets.Unicode("", help="A short mark beside the heading, e.g. that this is the sandbox.").tag(
+        sync=True
+    )
+    notice = traitlets.Unicode("", help="One line about where this talks to.").tag(sync=True)
+    account = traitlets.Unicode("", help="The account's credits, when known.").tag(sync=True)
+    variants = traitlets.List(
+        traitlets.Dict(), help="What a template expands to before anything is sent: text and parts."
+    ).tag(sync=True)
+    plan = traitlets.Unicode("", help="How many jobs, pictures and credits a template makes.").tag(sync=True)
+    confirm = traitlets.Unicode("", help="A question to answer before anything is sent ('' when none).").tag(
+        sync=True
+    )
+    budget_text = traitlets.Unicode("", help="What is left of the budget, when one is set.").tag(sync=True)
+
+    def __init__(
+        self,
+        client: AnyClient,
+        *,
+        journal: Journal | None = None,
+        budget: Budget | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        **kwargs: Any,
+    ) -> None:
+        """`budget` caps the credits this form may reserve (see `qamera_widgets.budget`)."""
         self._client = as_async_client(client)
+        self.budget = budget
+        self._clock = clock
+        self._awaiting: list[Submission] = []
+        self._last_confirmed: tuple[str, int, float] | None = None
+        self.last_registrations: list[Registration] = []
         self._journal = journal if journal is not None else Journal()
         self._tasks = TaskSet()
         self._callbacks: list[SubmitCallback] = []
         self._start_callbacks: list[StartCallback] = []
-        self._inflight: asyncio.Task[Registration | None] | None = None
+        self._inflight: asyncio.Task[list[Registration]] | None = None
         self._unconfirmed: Submission | None = None
         self._closed = False
         self._history: list[tuple[str, int]] = []
         self.last_registration: Registration | None = None
+        super().__init__(**kwargs)
+        self.cost = cost_text(self.count)
+        self._show_budget()
+        self.observe(self._on_count_change, names="count")
+        self.observe(self._on_prompt_change, names="prompt")
+        self.on_msg(self._on_browser_message)
 
-        self.prompt = widgets.Textarea(
-            placeholder="Describe the scenery, e.g. 'sunlit marble countertop with soft shadows'",
-            rows=4,
-            continuous_update=True,
-            layout=widgets.Layout(width="100%"),
-        )
-        self.prompt.add_class("qw-prompt")
-        self.prompt_error = widgets.HTML()
-        self.prompt_error.add_class("qw-form-error")
-        self.prompt_error.add_class("qw-prompt-error")
-        self.count = widgets.IntText(
-            value=_base.DEFAULT_COUNT,
-            description="Sceneries",
-            layout=widgets.Layout(width="170px"),
-        )
-        self.count.add_class("qw-count")
-        self.count_error = widgets.HTML()
-        self.count_error.add_class("qw-form-error")
-        self.count_error.add_class("qw-count-error")
-        self.cost = widgets.HTML()
-        self.cost.add_class("qw-cost")
-        self.generate = widgets.Button(description="Generate", button_style="primary", icon="magic")
-        self.generate.add_class("qw-generate")
-        self.retry = widgets.Button(
-            description="Retry safely",
-            button_style="warning",
-            tooltip="Resend the same job with the same idempotency key: a server that honours it does not "
-            "create or charge a second job.",
-        )
-        self.retry.add_class("qw-retry")
-        self.status = widgets.HTML()
-        self.status.add_class("qw-form-status")
-        self.history = widgets.Dropdown(
-            options=[], value=None, description="History", layout=widgets.Layout(width="100%")
-        )
-        self.history.add_class("qw-history")
-
-        for field in (self.prompt_error, self.count_error, self.status, self.retry, self.history):
-            set_visible(field, False)
-        self.generate.on_click(self._on_generate_click)
-        self.retry.on_click(self._on_retry_click)
-        self.count.observe(self._on_count_change, names="value")
-        self.prompt.observe(self._on_prompt_change, names="value")
-        self.history.observe(self._on_history_pick, names="value")
-        self._show_cost()
-
-        kwargs.setdefault("layout", widgets.Layout(width="100%"))
-        super().__init__(
-            children=[
-                self.prompt,
-                self.prompt_error,
-                widgets.HBox([self.count, self.cost], layout=widgets.Layout(align_items="center")),
-                self.count_error,
-                widgets.HBox([self.generate, self.retry]),
-                self.status,
-                self.history,
-            ],
-            **kwargs,
-        )
-        self.add_class("qw-form")
+    @traitlets.validate("count")
+    def _whole_count(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if not _valid_count(value):
+            raise traitlets.TraitError(
+                f"count must be a whole number from {MIN_COUNT} to {MAX_COUNT}, not {value!r}."
+            )
+        return int(value)
 
     def on_submit(self, callback: SubmitCallback, remove: bool = False) -> None:
         """Call `callback(registration)` after each confirmed submission (once it is in the journal).
 
-        It runs in the background task that sent the POST, so it should only change traits; build
-        widgets in an `on_start` callback instead.
+        It runs in the background task that sent the POST, so it should only change traits.
         """
         _register(self._callbacks, callback, remove)
 
     def on_start(self, callback: StartCallback, remove: bool = False) -> None:
         """Call `callback(submission)` when a POST is about to be sent, inside the click handler or the
-        `submit()` call, so it may build widgets that the `on_submit` callback later fills in."""
+        `submit()` call (the Studio shows the run's placeholders from here)."""
         _register(self._start_callbacks, callback, remove)
 
-    async def submit(self) -> Registration | None:
-        """Validate and send the current prompt; None when invalid, refused or unconfirmed."""
-        return await self._await(self._start(None))
+    async def submit(self, *, confirmed: bool = False) -> Registration | None:
+        """Validate and send the current prompt, as Generate does; None when invalid, refused, unconfirmed
+        or waiting for a yes (see `confirm`). A template sends one job per variant and returns the first;
+        `last_registrations` holds them all. `confirmed=True` answers the question in advance."""
+        registrations = await self._await(self._start(None, confirmed=confirmed))
+        return registrations[0] if registrations else None
+
+    async def submit_jobs(self, jobs: Sequence[Submission]) -> list[Registration]:
+        """Send prepared jobs (see `plan_jobs`, `compare_jobs`) after the budget check; the confirmed ones."""
+        return await self._await(self._start(list(jobs), confirmed=True))
 
     async def retry_unconfirmed(self) -> Registration | None:
         """Resend the last unconfirmed job with its idempotency key (what "Retry safely" does)."""
         if self._unconfirmed is None:
             return None
-        return await self._await(self._start(self._unconfirmed))
+        registrations = await self._await(self._start([self._unconfirmed], confirmed=True))
+        return registrations[0] if registrations else None
 
     async def wait_idle(self) -> None:
         """Until the submission in flight, if any, has its answer (journaled when it was confirmed)."""
@@ -215,31 +290,57 @@ class PromptForm(widgets.VBox):
     def history_prompts(self) -> list[tuple[str, int]]:
         return list(self._history)
 
+    def use_prompt(self, prompt: str, count: int | None = None) -> None:
+        """Put a prompt (and optionally a count) into the form, as "Use this prompt" does."""
+        self.prompt = prompt
+        if count is not None:
+            self.count = count
+
     def close(self) -> None:
-        """Close the widgets; a POST in flight still finishes and is journaled (the job may be charged)."""
+        """Close the widget; a POST in flight still finishes and is journaled (the job may be charged)."""
         self._closed = True
         self._callbacks.clear()
         self._start_callbacks.clear()
-        for child in descendants(self):
-            child.close()
         super().close()
+        self.layout.close()  # ipywidgets leaves the layout's model open, and nothing else holds it
 
     @staticmethod
-    async def _await(task: asyncio.Task[Registration | None] | None) -> Registration | None:
+    async def _await(task: asyncio.Task[list[Registration]] | None) -> list[Registration]:
         if task is None:
-            return None
+            return []
         # Shielded: a cell interrupted while waiting must not cut a POST off halfway.
         return await asyncio.shield(task)
 
-    def _on_generate_click(self, _button: widgets.Button) -> None:
-        self._start(None)
+    def _on_browser_message(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
+        if self._closed or not isinstance(content, Mapping):
+            return
+        kind = content.get("kind")
+        if kind == "generate":
+            self._take_fields(content)
+            self._start(None)
+        elif kind == "confirm":
+            self._answer(bool(content.get("yes")))
+        elif kind == "retry" and self._unconfirmed is not None:
+            self._start([self._unconfirmed], confirmed=True)
+        elif kind == "history":
+            index = content.get("index")
+            if isinstance(index, int) and 0 <= index < len(self._history):
+                self.use_prompt(*self._history[index])
 
-    def _on_retry_click(self, _button: widgets.Button) -> None:
-        if self._unconfirmed is not None:
-            self._start(self._unconfirmed)
+    def _take_fields(self, content: Mapping[str, Any]) -> None:
+        """The fields as the browser showed them when Generate was pressed (see form.js `submit`)."""
+        prompt = content.get("prompt")
+        if isinstance(prompt, str) and not (self._inflight is not None and not self._inflight.done()):
+            self.prompt = prompt
+        count = content.get("count")
+        if _valid_count(count):
+            self.count = count
 
-    def _start(self, resend: Submission | None) -> asyncio.Task[Registration | None] | None:
-        """Everything before the first await: the guard, validation, `on_start` and disabling the buttons.
+    def _start(
+        self, jobs: list[Submission] | None, *, confirmed: bool = False
+    ) -> asyncio.Task[list[Registration]] | None:
+        """Everything before the first await: the guard, validation, the questions, the budget, `on_start`
+        and disabling Generate.
 
         Runs synchronously inside the click handler, so a second click arriving before the POST went
         out already finds `_inflight` set and joins it.
@@ -251,51 +352,110 @@ class PromptForm(widgets.VBox):
         if not loop_running():
             self._set_status("No running event loop: submit from a notebook cell or `await form.submit()`.")
             return None
-        if resend is None:
-            errors = field_errors(self.prompt.value, self.count.value)
+        if jobs is None:
+            errors = field_errors(self.prompt, self.count)
             self._show_field_errors(errors)
             if errors:
                 self._set_status("")
                 return None
-            submission = self._same_as_unconfirmed() or Submission(
-                self.prompt.value, self.count.value, str(uuid.uuid4())
-            )
-        else:
-            submission = resend
-        for callback in list(self._start_callbacks):
+            unconfirmed = self._same_as_unconfirmed()
+            jobs = [unconfirmed] if unconfirmed is not None else plan_jobs(self.prompt, self.count)
+            if self.budget is not None and unconfirmed is None:
+                try:  # said before any question: a yes the budget would refuse is no choice at all
+                    self.budget.check(sum(job.count for job in jobs) * _base.CREDITS_PER_ITEM)
+                except BudgetExceededError as exc:
+                    self._set_status(str(exc), kind="error")
+                    return None
+            question = "" if confirmed or unconfirmed is not None else self._question(jobs)
+            if question:
+                self._awaiting = jobs
+                self.confirm = question
+                return None
+        self._awaiting = []
+        self.confirm = ""
+        credits = sum(job.count for job in jobs) * _base.CREDITS_PER_ITEM
+        if self.budget is not None and not any(job is self._unconfirmed for job in jobs):
             try:
-                callback(submission)
-            except Exception:
-                logger.exception("an on_start callback failed")
-        task = self._tasks.spawn(self._post(submission), name="qamera-form-submit")
+                self.budget.reserve(credits)
+            except BudgetExceededError as exc:
+                self._set_status(str(exc), kind="error")
+                return None
+        for job in jobs:
+            for callback in list(self._start_callbacks):
+                try:
+                    callback(job)
+                except Exception:
+                    logger.exception("an on_start callback failed")
+        task = self._tasks.spawn(self._post_all(jobs), name="qamera-form-submit")
         if task is None:
             return None
         self._inflight = task
         self.submitting = True
-        self.generate.disabled = True
-        self.retry.disabled = True
         task.add_done_callback(self._finished)
         return task
+
+    def _question(self, jobs: Sequence[Submission]) -> str:
+        """What to ask before spending: a comparison (several jobs at once), or the same job again
+        within a second of the last confirmed one (a double click)."""
+        if len(jobs) > 1:
+            return f"Generate {plan_text(jobs)}? Each prompt is its own job."
+        last = self._last_confirmed
+        job = jobs[0]
+        recent = last is not None and self._clock() - last[2] < REPEAT_WINDOW_SECONDS
+        if recent and last is not None and (job.preferences, job.count) == last[:2]:
+            noun = "picture" if job.count == 1 else "pictures"
+            return (
+                f"You generated this prompt a moment ago. Generate another batch of {job.count} {noun} "
+                f"({job.count * _base.CREDITS_PER_ITEM} credits)?"
+            )
+        return ""
+
+    def _answer(self, yes: bool) -> None:
+        """The person answered the question in `confirm`: send what it was about, or nothing."""
+        jobs, self._awaiting = self._awaiting, []
+        self.confirm = ""
+        if yes and jobs:
+            self._start(jobs, confirmed=True)
+        elif not yes:
+            self._set_status("Nothing was sent.")
 
     def _same_as_unconfirmed(self) -> Submission | None:
         """The job in doubt when the fields still ask for exactly it: Generate then resends it under its
         key, so pressing Generate again after a lost answer cannot charge for the same job twice."""
         pending = self._unconfirmed
-        if pending is None or (self.prompt.value, self.count.value) != (pending.preferences, pending.count):
+        if pending is None or (self.prompt, self.count) != (pending.preferences, pending.count):
             return None
         return pending
 
-    def _finished(self, task: asyncio.Task[Registration | None]) -> None:
+    def _finished(self, task: asyncio.Task[list[Registration]]) -> None:
         if self._inflight is task:
             self._inflight = None
-        self.submitting = False
-        if not self._closed:
-            self.generate.disabled = False
-            self.retry.disabled = False
+        self.submitting = False  # also once closed: the POST has its answer, whoever still asks
+
+    async def _post_all(self, jobs: Sequence[Submission]) -> list[Registration]:
+        """Send the jobs one after the other under the client's pacing; stop at the first that was not
+        confirmed or was refused, so nothing more is spent while something is in doubt."""
+        confirmed: list[Registration] = []
+        for index, job in enumerate(jobs):
+            registration = await self._post(job)
+            if registration is None:
+                unsent = jobs[index + 1 :]
+                if self.budget is not None:
+                    self.budget.release(sum(j.count for j in (job, *unsent)) * _base.CREDITS_PER_ITEM)
+                if unsent and not self._closed:
+                    self._set_status(
+                        f"{self.status} {len(confirmed)} of {len(jobs)} jobs were registered; the other "
+                        f"{len(unsent)} were not sent.",
+                        kind="error",
+                    )
+                break
+            confirmed.append(registration)
+        self.last_registrations = confirmed
+        return confirmed
 
     async def _post(self, submission: Submission) -> Registration | None:
         verb = "Retrying with the same idempotency key" if submission is self._unconfirmed else "Submitting"
-        self._set_status(f"{verb}: {escape(cost_text(submission.count))}…")
+        self._set_status(f"{verb}: {cost_text(submission.count)}…")
         slow_note = asyncio.get_running_loop().call_later(SLOW_ANSWER_SECONDS, self._note_slow_answer)
         try:
             registration = await self._client.register_ideas(
@@ -314,15 +474,15 @@ class PromptForm(widgets.VBox):
             )
             await self._journal_unconfirmed(self._unconfirmed)
             if not self._closed:
-                set_visible(self.retry, True)
-                self._set_status(escape(UNCONFIRMED_MESSAGE), error=True)
+                self.can_retry = True
+                self._set_status(UNCONFIRMED_MESSAGE, kind="error")
             return None
         except RateLimitError:
-            self._set_status(escape(RATE_LIMITED_MESSAGE), error=True)
+            self._set_status(RATE_LIMITED_MESSAGE, kind="error")
             return None
         except Exception as exc:
             logger.info("submission refused: %s", type(exc).__name__)
-            self._set_status(escape(describe_error(exc)), error=True)
+            self._set_status(describe_error(exc), kind="error")
             return None
         finally:
             slow_note.cancel()
@@ -358,7 +518,9 @@ class PromptForm(widgets.VBox):
         except OSError as exc:
             logger.warning(
                 "could not journal the unconfirmed submission (idempotency key %s) in %s: %s",
-                submission.idempotency_key, self._journal.path, exc,
+                submission.idempotency_key,
+                self._journal.path,
+                exc,
             )
 
     def _note_slow_answer(self) -> None:
@@ -373,17 +535,24 @@ class PromptForm(widgets.VBox):
         if self.pending_retry_key == registration.idempotency_key:
             self._unconfirmed = None
         self.last_registration = registration
+        self._last_confirmed = (registration.preferences, registration.count, self._clock())
         if self._closed:
             return
-        journal_note = ""
+        noun = "picture" if registration.count == 1 else "pictures"
+        text = (
+            f"Job registered: {registration.count} {noun}, {registration.credits_reserved} credits reserved "
+            "(refunded for any that fail)."
+        )
         if journal_error is not None:
-            journal_note = (
-                "<br>Could not write the job journal "
-                f"({escape(journal_error.strerror or type(journal_error).__name__)}); "
-                "keep this batch id to find the job again."
+            text += (
+                " Could not write the job journal "
+                f"({journal_error.strerror or type(journal_error).__name__}): keep this batch id to find "
+                "the job again."
             )
-        set_visible(self.retry, self._unconfirmed is not None)
-        self._set_status(_summary_html(registration) + journal_note)
+        self.can_retry = self._unconfirmed is not None
+        self._set_status(text, kind="ok" if journal_error is None else "error")
+        self.batch_id = registration.batch_id
+        self._show_budget()
         self._remember(registration.preferences, registration.count)
         for callback in list(self._callbacks):
             try:
@@ -394,45 +563,55 @@ class PromptForm(widgets.VBox):
     def _remember(self, prompt: str, count: int) -> None:
         self._history = [(prompt, count)] + [entry for entry in self._history if entry[0] != prompt]
         del self._history[HISTORY_LIMIT:]
-        with self.history.hold_trait_notifications():
-            self.history.options = [
-                (f"{excerpt(text, 70)} ({n})", index) for index, (text, n) in enumerate(self._history)
-            ]
-            self.history.value = None
-        set_visible(self.history, True)
-
-    def _on_history_pick(self, change: dict[str, Any]) -> None:
-        index = change["new"]
-        if index is None or not 0 <= index < len(self._history):
-            return
-        prompt, count = self._history[index]
-        self.prompt.value = prompt
-        self.count.value = count
+        self.history = [
+            {"label": f"{excerpt(text, 70)} ({n})", "prompt": text, "count": n} for text, n in self._history
+        ]
 
     def _on_count_change(self, _change: dict[str, Any]) -> None:
-        self._show_cost()
-        if self.count_error.value:
-            self._show_field_errors(field_errors(self.prompt.value, self.count.value))
+        self.cost = cost_text(self.count)
+        self._show_plan()
+        if self.count_error:
+            self._show_field_errors(field_errors(self.prompt, self.count))
 
     def _on_prompt_change(self, _change: dict[str, Any]) -> None:
-        if self.prompt_error.value:
-            self._show_field_errors(field_errors(self.prompt.value, self.count.value))
+        if self.prompt_error:
+            self._show_field_errors(field_errors(self.prompt, self.count))
+        if self.confirm:
+            self._answer(False)
+        self._show_plan()
 
-    def _show_cost(self) -> None:
-        self.cost.value = f"<span>{escape(cost_text(self.count.value))}</span>"
+    def _show_plan(self) -> None:
+        """The expansions of a template, live as it is typed; its errors wait for Generate."""
+        if not is_template(self.prompt):
+            self.variants, self.plan = [], ""
+            return
+        try:
+            jobs = plan_jobs(self.prompt, self.count if _valid_count(self.count) else 1)
+        except TemplateError:
+            self.variants, self.plan = [], ""
+            return
+        self.variants = [{"text": j.preferences, "parts": [list(p) for p in j.parts]} for j in jobs]
+        self.plan = plan_text(jobs) if _valid_count(self.count) else ""
 
-    def _show_field_errors(self, errors: dict[str, str]) -> None:
-        for name, label in (("prompt", self.prompt_error), ("count", self.count_error)):
-            message = errors.get(name, "")
-            label.value = f'<span style="color:#b3261e">{escape(message)}</span>' if message else ""
-            set_visible(label, bool(message))
+    def refresh_budget(self) -> None:
+        """Show the budget again after someone else changed it (the Studio, when items failed)."""
+        self._show_budget()
 
-    def _set_status(self, html_text: str, *, error: bool = False) -> None:
+    def _show_budget(self) -> None:
+        if self.budget is not None:
+            self.budget_text = f"Budget: {self.budget.remaining} of {self.budget.limit} credits left"
+
+    def _show_field_errors(self, errors: Mapping[str, str]) -> None:
+        self.prompt_error = errors.get("prompt", "")
+        self.count_error = errors.get("count", "")
+
+    def _set_status(self, text: str, *, kind: str = "info") -> None:
         if self._closed:
             return
-        colour = "#b3261e" if error else "inherit"
-        self.status.value = f'<div style="color:{colour}">{html_text}</div>' if html_text else ""
-        set_visible(self.status, bool(html_text))
+        if kind != "ok":
+            self.batch_id = ""
+        self.status_kind = kind
+        self.status = text
 
 
 def _register(callbacks: list[Any], callback: Any, remove: bool) -> None:
@@ -441,21 +620,3 @@ def _register(callbacks: list[Any], callback: Any, remove: bool) -> None:
             callbacks.remove(callback)
     elif callback not in callbacks:
         callbacks.append(callback)
-
-
-def _summary_html(registration: Registration) -> str:
-    noun = "scenery" if registration.count == 1 else "sceneries"
-    rows = (
-        ("Batch", registration.batch_id),
-        ("Order", registration.order_id),
-        ("Reservation", registration.reservation_id),
-        ("Credits reserved", str(registration.credits_reserved)),
-    )
-    cells = "".join(
-        f"<tr><td style='padding-right:8px'>{escape(name)}</td><td><code>{escape(value)}</code></td></tr>"
-        for name, value in rows
-    )
-    return (
-        f"<b>Job registered: {registration.count} {noun}.</b> "
-        f"Credits for any that fail are refunded.<table class='qw-registration'>{cells}</table>"
-    )

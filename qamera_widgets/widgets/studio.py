@@ -1,11 +1,11 @@
-"""Studio: the prompt form, the status board and the gallery wired into one exploratory loop.
+"""Studio: the prompt form, the runs and the library wired into one exploratory loop.
 
-Write a prompt, submit it, watch the records finish on the board and see them land in the gallery.
-The gallery is fed from the tracker's own poll (no extra request), and only after a short quiet
-spell, so twenty records finishing together cause one gallery update rather than twenty.
+Write a prompt and press Generate: its run appears at once with a placeholder per picture, the
+placeholders turn into pictures in place, and finished pictures land in the library below. The
+library is fed from the tracker's own poll (no extra request), after a short quiet spell, so twenty
+pictures finishing together cause one library update rather than twenty.
 
-A submission's section on the board is built in the Generate click handler (hidden until the
-server confirms the job), so the background task that receives the confirmation only fills it in.
+Three anywidget models and one box: the widget count does not grow with the session.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..budget import Budget, kernel_budget
 from ..client import Registration, Scenery
+from ..client._base import CREDITS_PER_ITEM
+from ..client.models import FAILED_STATUSES
 from ..connect import Connection, connect
 from ..journal import Journal
 from ..tracking import TrackerEvent
@@ -29,10 +32,9 @@ from ._common import (
     descendants,
     escape,
     loop_running,
-    set_visible,
 )
 from .board import BatchSection, StatusBoard
-from .form import PromptForm, Submission
+from .form import PromptForm, Submission, compare_jobs, field_errors, plan_jobs
 from .gallery import SceneryGallery
 
 __all__ = ["SANDBOX_BADGE_TEXT", "Studio", "account_text"]
@@ -51,10 +53,12 @@ def account_text(ledger: Mapping[str, int]) -> str:
 
 
 class Studio(StaticHTMLFallback, widgets.VBox):
-    """PromptForm + StatusBoard + SceneryGallery sharing one client, one tracker and one journal.
+    """PromptForm + StatusBoard (runs) + SceneryGallery (library) sharing one client, tracker and journal.
 
     `sandbox` is the handle from `qamera_widgets.sandbox.start()` when the client talks to one: the
-    Studio then says that no real credits are spent and shows the sandbox account live.
+    Studio then says that no real credits are spent and shows the sandbox account live. `budget` caps
+    the credits this studio may reserve (default: `QAMERA_BUDGET`, see `qamera_widgets.budget`); the
+    form shows what is left and refuses a job beyond it before sending anything.
     """
 
     def __init__(
@@ -64,12 +68,15 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         sandbox: Any | None = None,
         journal: Journal | None = None,
         notice: str = "",
+        budget: Budget | None = None,
         refresh_debounce: float = REFRESH_DEBOUNCE_SECONDS,
         account_interval: float = ACCOUNT_INTERVAL_SECONDS,
-        gallery_columns: int = 3,
+        page_size: int = 24,
     ) -> None:
         self.client = client
         self.sandbox = sandbox
+        self.budget = budget if budget is not None else kernel_budget()
+        self._refunded: set[str] = set()
         self._async_client = as_async_client(client)
         self._journal = journal if journal is not None else Journal()
         self._refresh_debounce = refresh_debounce
@@ -82,42 +89,25 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         self._closed = False
         self.gallery_updates = 0
 
-        self.gallery = SceneryGallery(client, columns=gallery_columns)
-        self.board = StatusBoard(client, loader=self.gallery.loader, journal=self._journal)
-        self.form = PromptForm(client, journal=self._journal)
+        self.gallery = SceneryGallery(client, journal=self._journal, page_size=page_size, title="Library")
+        self.board = StatusBoard(client, loader=self.gallery.loader, journal=self._journal, title="Runs")
+        key_id = self._async_client.key_id
+        where = self._async_client.base_url + (f" · key id {key_id}" if key_id else "")
+        self.form = PromptForm(
+            client,
+            journal=self._journal,
+            budget=self.budget,
+            heading="Qamera Studio",
+            badge=SANDBOX_BADGE_TEXT if sandbox is not None else "",
+            notice=notice or where,
+        )
         self.form.on_start(self._on_start)
         self.form.on_submit(self._on_submit)
         self.form.observe(self._on_submitting, names="submitting")
+        self.board.on_use_prompt(self.form.use_prompt)
+        self.gallery.on_use_prompt(self.form.use_prompt)
 
-        key_id = self._async_client.key_id
-        where = f"{escape(self._async_client.base_url)}" + (f", key id {escape(key_id)}" if key_id else "")
-        self.title = widgets.HTML(f"<b style='font-size:15px'>Qamera Studio</b> <small>{where}</small>")
-        self.sandbox_badge = widgets.HTML(
-            f"<span style='background:#1a5fb4;color:#fff;border-radius:8px;padding:2px 8px'>"
-            f"{escape(SANDBOX_BADGE_TEXT)}</span>"
-        )
-        self.sandbox_badge.add_class("qw-sandbox-badge")
-        self.account = widgets.HTML()
-        self.account.add_class("qw-account")
-        self.notice = widgets.HTML(f"<small>{escape(notice)}</small>" if notice else "")
-        self.notice.add_class("qw-studio-notice")
-        set_visible(self.sandbox_badge, sandbox is not None)
-        set_visible(self.account, sandbox is not None)
-        set_visible(self.notice, bool(notice))
-
-        header = widgets.HBox(
-            [self.title, self.sandbox_badge, self.account],
-            layout=widgets.Layout(align_items="center", flex_flow="row wrap", grid_gap="10px"),
-        )
-        work = widgets.VBox(
-            [self.form, self.board], layout=widgets.Layout(flex="1 1 420px", min_width="360px")
-        )
-        shelf = widgets.VBox([self.gallery], layout=widgets.Layout(flex="2 1 560px", overflow="auto"))
-        body = widgets.HBox(
-            [work, shelf],
-            layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start", grid_gap="16px"),
-        )
-        super().__init__(children=[header, self.notice, body], layout=widgets.Layout(width="100%"))
+        super().__init__(children=[self.form, self.board, self.gallery], layout=widgets.Layout(width="100%"))
         self.add_class("qw-studio")
 
         self._unsubscribe = self.board.tracker.subscribe(self._on_tracker_event)
@@ -136,7 +126,7 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         return studio
 
     def static_html(self) -> str:
-        """The board and the gallery as static HTML, for exports and viewers without widgets."""
+        """The runs and the library as static HTML, for exports and viewers without widgets."""
         mode = f"<p>{escape(SANDBOX_BADGE_TEXT)}</p>" if self.sandbox is not None else ""
         return (
             f"<div class='qw-studio-static'><h3>Qamera Studio</h3>{mode}"
@@ -182,10 +172,9 @@ class Studio(StaticHTMLFallback, widgets.VBox):
             await asyncio.to_thread(connection.sandbox.stop)
 
     async def wait_idle(self, timeout: float | None = None) -> None:
-        """Until every tracked record is terminal and the gallery shows them, skipping the debounce.
-
-        For cells that must end with the final state on screen (headless runs, exports, lessons).
-        """
+        """Until every tracked record is terminal and its picture shown, and the library shows them,
+        skipping the debounce. For cells that must end with the final state on screen."""
+        await self.form.wait_idle()
         if self.board.record_ids:
             await self.board.wait(timeout=timeout)
         if self._pending_refresh is not None:
@@ -194,31 +183,56 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         await self.gallery.wait_idle()
 
     def _on_start(self, submission: Submission) -> None:
-        """In the click handler: the board builds this submission's section now, hidden until confirmed."""
+        """In the click handler: the run appears at once, with a placeholder per picture."""
         if self._closed:
             return
         previous = self._slots.pop(submission.idempotency_key, None)
         if previous is not None:
             self.board.release(previous)
-        self._slots[submission.idempotency_key] = self.board.prepare(submission.preferences, submission.count)
+        self._slots[submission.idempotency_key] = self.board.prepare(
+            submission.preferences,
+            submission.count,
+            comparison=submission.comparison,
+            template=submission.template,
+            parts=submission.parts,
+        )
 
     def _on_submit(self, registration: Registration) -> None:
-        """In the submission's task: only fills the prepared section's traits and shows it."""
+        """The server confirmed: the prepared run becomes the real one, and the library learns the prompt."""
         self.board.track(registration, slot=self._slots.pop(registration.idempotency_key, None))
+        self.gallery.add_prompts(
+            {i: registration.preferences for i in registration.record_ids}, order=registration.record_ids
+        )
         if self.sandbox is not None:
             self._tasks.spawn(self._show_account(), name="qamera-studio-account-now")
 
     def _on_submitting(self, change: dict[str, Any]) -> None:
-        """A submission ended without a confirmation: hide its section and keep it for the next one."""
+        """A submission ended without a confirmation: its prepared run goes away."""
         if change["new"] or self._closed:
             return
         for slot in self._slots.values():
             self.board.release(slot)
         self._slots.clear()
 
+    async def compare(self, prompts: str | Sequence[str], count: int = 2) -> list[Registration]:
+        """Generate several prompts side by side, one job each, shown as one comparison.
+
+        `prompts` is a list of prompts, or one template such as "{oak|marble} countertop"; the budget
+        applies and nothing is sent for a bad template. Returns the confirmed registrations.
+        """
+        jobs = plan_jobs(prompts, count) if isinstance(prompts, str) else compare_jobs(list(prompts), count)
+        for job in jobs:
+            problems = field_errors(job.preferences, job.count)
+            if problems:
+                raise ValueError(" ".join(problems.values()))
+        return await self.form.submit_jobs(jobs)
+
     def _on_tracker_event(self, event: TrackerEvent) -> None:
-        """Keep the poll's list; when something finished, schedule one gallery update for the burst."""
-        if self._closed or event.kind != "update" or not event.sceneries:
+        """Keep the poll's list; when something finished, schedule one library update for the burst."""
+        if self._closed or event.kind != "update":
+            return
+        self._give_back_failed(event)
+        if not event.sceneries:
             return
         self._latest = event.sceneries
         finished = any(s.scenery is not None and s.scenery.is_terminal for s in event.changes.values())
@@ -227,15 +241,29 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         loop = asyncio.get_running_loop()
         self._pending_refresh = loop.call_later(self._refresh_debounce, self._update_gallery)
 
+    def _give_back_failed(self, event: TrackerEvent) -> None:
+        """The server refunds a failed item's credits; the budget gets them back too, once per item."""
+        if self.budget is None:
+            return
+        mine = set(self.board.record_ids)
+        failed = [
+            i for i, state in event.changes.items()
+            if i in mine and i not in self._refunded and state.status in FAILED_STATUSES
+        ]
+        if failed:
+            self._refunded.update(failed)
+            self.budget.release(len(failed) * CREDITS_PER_ITEM)
+            self.form.refresh_budget()
+
     def _update_gallery(self) -> None:
         self._pending_refresh = None
-        if self._closed:
+        if self._closed or not self._latest:
             return
         self.gallery_updates += 1
         self.gallery.show_sceneries(list(self._latest))
 
     async def _watch_account(self) -> None:
-        """Only sets the account label's value: safe in Voila, where nothing may be displayed from a task."""
+        """Only sets a trait: safe in Voila, where nothing may be displayed from a task."""
         while not self._closed:
             await self._show_account()
             await asyncio.sleep(self._account_interval)
@@ -247,9 +275,8 @@ class Studio(StaticHTMLFallback, widgets.VBox):
             ledger = await asyncio.to_thread(self.sandbox.account)
         except Exception as exc:
             logger.info("sandbox account unavailable: %s", type(exc).__name__)
-            text = "<small>Sandbox account unavailable (is the sandbox stopped?)</small>"
+            text = "Sandbox account unavailable (is the sandbox stopped?)"
         else:
-            text = f"<small>Sandbox account: {escape(account_text(ledger))}</small>"
-        if not self._closed and self.account.value != text:
-            self.account.value = text
-
+            text = f"Credits: {account_text(ledger)}"
+        if not self._closed and self.form.account != text:
+            self.form.account = text

@@ -2,87 +2,77 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from ._canvas import (
+    OVERFLOWING,
+    RUN_CARDS,
+    check_large_view,
+    generate,
+    run_all_cells,
+    run_cards,
+    wait_run_finished,
+)
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-KERNEL_STATUS = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return k ? k.status : null; }"""
-
-# DONE cards in the gallery showing a downloaded thumbnail (the gallery marks those, never a
-# placeholder tile, with qw-thumb-real), decoded by the browser.
-DONE_CARDS_WITH_IMAGES = """() => Array.from(document.querySelectorAll('.qw-gallery .qw-card'))
-  .filter(c => c.offsetParent !== null &&
-    Array.from(c.querySelectorAll('.qw-badge')).some(b => b.textContent.trim() === 'DONE'))
-  .filter(c => { const img = c.querySelector('img.qw-thumb-real');
-    return img && img.complete && img.naturalWidth > 0; })
-  .length"""
-
-RECORD_STATUSES = """() => Array.from(document.querySelectorAll('.qw-record-status'))
-  .map(e => e.textContent.trim())"""
+THEME = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
+NOTEBOOK_PROMPT = "Sunlit white marble countertop, soft shadows"  # what notebook 02 submits on the sandbox
 
 
-def generate(page: Page, prompt: str, count: int) -> None:
-    page.locator(".qw-prompt textarea").fill(prompt)
-    count_input = page.locator(".qw-form .qw-count input")
-    count_input.fill(str(count))
-    count_input.press("Enter")
-    expect(page.locator(".qw-cost")).to_contain_text(f"{count} sceneries", timeout=10_000)
-    page.locator("button.qw-generate").click()
-
-
-def wait_for_finished_records(page: Page, count: int) -> list[str]:
-    page.wait_for_function(
-        f"""() => {{ const s = ({RECORD_STATUSES})();
-            return s.length >= {count} && s.every(t => /DONE|FAILED/.test(t)); }}""",
-        timeout=120_000,
-    )
-    return page.evaluate(RECORD_STATUSES)
-
-
-def done_on_first_page(service: Any, page_size: int = 24) -> int:
-    """What the gallery's first page (newest first) must show as DONE, from the sandbox's own list."""
-    listed = httpx.get(
-        f"{service.base_url}/api/external/sceneries", headers={"X-Api-Key": service.api_key}, timeout=10
-    ).json()["sceneries"]
-    newest = sorted(listed, key=lambda s: s["createdAt"], reverse=True)[:page_size]
-    return sum(s["status"] == "DONE" for s in newest)
-
-
-def check_studio_round_trip(page: Page, service: Any, name: str) -> None:
-    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
-    expect(page.locator(".qw-sandbox-badge")).to_be_visible()
-    # The notebook itself submits a small batch on the sandbox; let it finish first.
-    before = wait_for_finished_records(page, 3)
-
-    generate(page, "Pastel marble podium with soft shadow", 3)
-    statuses = wait_for_finished_records(page, len(before) + 3)
-    assert len(statuses) == len(before) + 3, statuses
-    expected = done_on_first_page(service)
-    page.wait_for_function(f"({DONE_CARDS_WITH_IMAGES})() === {expected}", timeout=60_000)
-    expect(page.locator(".qw-account")).to_contain_text(re.compile(r"[1-9]\d* consumed"))
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def test_studio_in_jupyterlab_generates_and_shows_results(
+def test_studio_in_jupyterlab_runs_pictures_large_view_and_downloads(
     page: Page, lab_server: str, jupyter_env: dict[str, Any], service: Any
 ) -> None:
-    page.goto(f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset", wait_until="domcontentloaded")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-    page.wait_for_function(f"({KERNEL_STATUS})() === 'idle'", timeout=90_000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator("li[data-command='runmenu:run-all']").click()
-    check_studio_round_trip(page, service, "jupyterlab-studio")
+    run_all_cells(page, f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset")
+    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
+    expect(page.locator(".qw-form .qw-badge-sandbox")).to_have_text("Sandbox: no real credits are spent")
+    wait_run_finished(page, NOTEBOOK_PROMPT, 3)
+
+    prompt = "Pastel marble podium with soft shadow"
+    generate(page, prompt, 3)
+    # The run is there at once, as live placeholders, before any picture exists.
+    page.wait_for_function(f"(p) => {{ const c = ({RUN_CARDS})(p); return c !== null && c.length === 3; }}",
+                           arg=prompt, timeout=10_000)
+    cards = wait_run_finished(page, prompt, 3)
+    failed = [c for c in cards if c["state"] == "failed"]
+    assert all("refunded" in c["label"] for c in failed), failed
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-studio-1400-light.png"))
+
+    check_large_view(page, prompt, keyboard=True)
+
+    run = page.locator(".qw-canvas[data-mode=runs] .qw-run", has=page.get_by_text(prompt, exact=True))
+    done = run.locator(".qw-card.qw-done")
+    for index in range(min(2, done.count())):
+        done.nth(index).locator("input.qw-pick").check()
+    board = page.locator(".qw-canvas[data-mode=runs]")
+    expect(board.locator(".qw-selected-count")).to_have_text(f"{min(2, done.count())} selected")
+    with page.expect_download(timeout=30_000) as download_info:
+        board.locator("button.qw-download-sheet").click()
+    download = download_info.value
+    assert download.suggested_filename == "contact-sheet.png"
+    sheet = Path(download.path()).read_bytes()
+    assert sheet.startswith(b"\x89PNG\r\n\x1a\n") and len(sheet) > 1000
+    board.locator("button.qw-clear").click()
+    expect(board.locator(".qw-selected-count")).to_have_text("Nothing selected")
+
+    page.evaluate(THEME, "JupyterLab Dark")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=20_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-studio-1400-dark.png"))
+
+    for width in (700, 1600):
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_timeout(500)
+        assert page.evaluate(OVERFLOWING) == [], f"horizontal overflow at {width} px"
+        page.screenshot(path=str(ARTIFACTS / f"jupyterlab-studio-{width}-dark.png"))
+    page.evaluate(THEME, "JupyterLab Light")
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
     page.keyboard.press("Control+s")
     saved = Path(jupyter_env["nbdir"]) / "02_prompt_studio.ipynb"
@@ -93,6 +83,36 @@ def test_studio_in_jupyterlab_generates_and_shows_results(
     assert service.api_key not in text and secret not in text
 
 
-def test_studio_in_voila_renders_and_updates(page: Page, voila_server: str, service: Any) -> None:
+def test_studio_height_stays_bounded_after_30_batches(page: Page, lab_server: str) -> None:
+    run_all_cells(page, f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset")
+    wait_run_finished(page, NOTEBOOK_PROMPT, 3)
+    height = "() => document.querySelector('.qw-studio').getBoundingClientRect().height"
+    views = "() => document.querySelectorAll('.jp-OutputArea-output .jupyter-widgets').length"
+    heights = []
+    for n in range(1, 31):
+        prompt = f"Batch {n}: linen backdrop, warm light"
+        generate(page, prompt, 2)
+        wait_run_finished(page, prompt, 2)
+        if n in (4, 30):
+            heights.append((page.evaluate(height), page.evaluate(views)))
+    (after_4, views_4), (after_30, views_30) = heights
+    folded = page.locator(".qw-canvas[data-mode=runs] .qw-folded")
+    expect(folded).to_contain_text("27 earlier runs")
+    # One fold line more than after 4 runs, nothing else: the studio does not grow per batch.
+    assert after_30 <= after_4 + 80, (after_4, after_30)
+    assert views_30 == views_4
+    assert after_30 < page.viewport_size["height"] * 4
+    page.screenshot(path=str(ARTIFACTS / "jupyterlab-studio-after-30-batches.png"))
+
+
+def test_studio_in_voila_renders_runs_and_large_view(page: Page, voila_server: str) -> None:
     page.goto(f"{voila_server}/", wait_until="domcontentloaded")
-    check_studio_round_trip(page, service, "voila-studio")
+    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
+    wait_run_finished(page, NOTEBOOK_PROMPT, 3)
+    prompt = "Birch plywood shelf, morning haze"
+    generate(page, prompt, 2)
+    wait_run_finished(page, prompt, 2)
+    check_large_view(page, prompt)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "voila-studio.png"))
+    assert run_cards(page, prompt) is not None

@@ -1,0 +1,654 @@
+"""ResultsCanvas: the one front-end view for pictures (library pages, runs of a prompt, the large view).
+
+One anywidget model draws every card, run header, the selection bar and the large view, so a studio
+stays a handful of widget models however long the session. The split of work is strict:
+
+- Python holds the state as traits (``cards``, ``runs``, ``selected_ids``, ``open_id``, ...) and does
+  all I/O (thumbnails, originals, contact sheets, zips) on the kernel's loop.
+- The browser (``static/canvas.js``) only draws and sends intents back: "I need these thumbnails",
+  "open this card", "download the selection".
+
+Thumbnails are pulled, not pushed: a card names the version of its thumbnail that Python holds, and
+each view asks for the versions it lacks. A reloaded page, a second view of the same widget, or a
+Voila page that connects after the kernel already ran all get their pictures the same way, and a
+picture crosses the comm once per view, as a binary buffer.
+
+A status change never resends the card list: it goes out as a small "patch" message and is applied
+in place to the trait's value, so ``get_state()`` and any view that starts later see it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import math
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+from PIL import Image, ImageDraw
+
+from ..client.models import FAILED_STATUSES, Scenery
+from ..thumbnails import Thumbnail, ThumbnailLoader, load_font
+from ._common import TaskSet, escape, logger, loop_running
+
+__all__ = [
+    "CONTACT_SHEET_LABEL_PX",
+    "CONTACT_SHEET_MARGIN",
+    "MAX_ZIP_BYTES",
+    "PREVIEW_MAX_PX",
+    "ResultsCanvas",
+    "card_state",
+    "vote_state",
+]
+
+STATIC = Path(__file__).parent / "static"
+PREVIEW_MAX_PX = 1600
+"""The large view's longest side: sharp on a 4K screen at full width, far smaller than most originals."""
+MAX_ZIP_BYTES = 200 * 2**20
+"""A browser download of the selection's originals stops here rather than filling the kernel's memory."""
+CONTACT_SHEET_MARGIN = 8
+CONTACT_SHEET_LABEL_PX = 22
+"""Height of the caption strip under each tile of a contact sheet."""
+_SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+_SHEET_COLUMNS = 4
+
+WAITING = "WAITING"
+TIMED_OUT = "TIMED_OUT"
+
+_STATE_LABELS = {
+    "queued": "Queued",
+    "processing": "Processing",
+    "waiting": "Waiting to appear",
+    "timeout": "Stopped watching",
+    "failed": "Failed · credits refunded",
+    "done": "",
+}
+
+
+def card_state(status: str) -> tuple[str, str]:
+    """The generation state a card draws, and the words it shows (none once the picture is there).
+
+    Unknown statuses are shown as the server wrote them, never guessed into a known one.
+    """
+    upper = (status or "").upper()
+    if upper == "DONE":
+        state = "done"
+    elif upper in FAILED_STATUSES:
+        state = "failed"
+    elif upper == "PENDING":
+        state = "queued"
+    elif upper == "PROCESSING":
+        state = "processing"
+    elif upper == WAITING:
+        state = "waiting"
+    elif upper == TIMED_OUT:
+        state = "timeout"
+    else:
+        return "other", status or "Unknown status"
+    return state, _STATE_LABELS[state]
+
+
+def vote_state(voting: str | None) -> str:
+    """The review mark: approved, rejected, or none (not reviewed, which includes the API's PENDING)."""
+    upper = (voting or "").upper()
+    if upper == "APPROVED":
+        return "approved"
+    if upper == "REJECTED":
+        return "rejected"
+    return "none"
+
+
+def format_created(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _epoch_ms(moment: datetime | None) -> int:
+    return 0 if moment is None else int(moment.timestamp() * 1000)
+
+
+@dataclass
+class _Picture:
+    """What Python holds for one card's thumbnail: the URL it came from and the encoded bytes."""
+
+    url: str
+    thumb: Thumbnail
+    version: int
+
+
+class ResultsCanvas(anywidget.AnyWidget):
+    """Cards of sceneries with thumbnails, a selection with actions, and a large view.
+
+    Subclasses decide which cards exist (`SceneryGallery`: a page of the account's list;
+    `StatusBoard`: the cards of each run) by calling `_show_cards` and `_update_cards`; this class
+    loads their thumbnails, keeps the browser in step and answers the browser's intents.
+    """
+
+    _esm = STATIC / "canvas.js"
+    _css = STATIC / "canvas.css"
+
+    mode = traitlets.Unicode(
+        "library", help="'library' (a paged list) or 'runs' (one group per prompt)."
+    ).tag(sync=True)
+    title = traitlets.Unicode("", help="The heading drawn above the cards.").tag(sync=True)
+    cards = traitlets.List(
+        traitlets.Dict(), help="The cards drawn now: small dicts, in display order (see card_state)."
+    ).tag(sync=True)
+    runs = traitlets.List(traitlets.Dict(), help="Run headers in 'runs' mode, newest first.").tag(sync=True)
+    folded_runs = traitlets.Dict(help="The runs folded into one line: count and credits.").tag(sync=True)
+    selected_ids = traitlets.List(
+        traitlets.Unicode(), help="Ids of the selected sceneries, in the order they were selected."
+    ).tag(sync=True)
+    open_id = traitlets.Unicode("", help="The card shown in the large view ('' when it is closed).").tag(
+        sync=True
+    )
+    preview = traitlets.Dict(help="What the large view shows about `open_id`.").tag(sync=True)
+    message = traitlets.Unicode(
+        "", help="One sentence under the toolbar: loading, empty, or what failed."
+    ).tag(sync=True)
+    message_kind = traitlets.Unicode("info", help="'info' or 'error': how `message` is drawn.").tag(sync=True)
+    thumb_px = traitlets.Int(176, help="Side of the square thumbnails, in pixels.").tag(sync=True)
+    can_use_prompt = traitlets.Bool(False, help="Whether the large view offers 'Use this prompt'.").tag(
+        sync=True
+    )
+
+    _ready = False  # a constructor that raised leaves a half-built object that ipywidgets still closes
+
+    def __init__(self, *, loader: ThumbnailLoader | None = None, thumb_px: int = 176, **kwargs: Any) -> None:
+        if not 16 <= thumb_px <= 1024:
+            raise ValueError("thumb_px must be between 16 and 1024.")
+        self._owns_loader = loader is None
+        self.loader: ThumbnailLoader = loader or ThumbnailLoader(size=thumb_px)
+        self._tasks = TaskSet()
+        self._pictures: dict[str, _Picture] = {}
+        self._loading: dict[str, str] = {}
+        self._versions = 0
+        self._pending_patch: dict[str, dict[str, Any]] = {}
+        self._patch_scheduled = False
+        self._patched_since_sync = False
+        self._preview_cache: dict[str, tuple[str, Thumbnail]] = {}
+        self._known: dict[str, Scenery] = {}
+        self._prompt_of: dict[str, str] = {}
+        self._use_prompt_callbacks: list[Callable[[str], Any]] = []
+        self._thumb_work: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        super().__init__(thumb_px=thumb_px, **kwargs)
+        self.on_msg(self._on_browser_message)
+        self.observe(self._on_open_id, "open_id")
+        self.observe(self._on_cards_synced, "cards")
+        self.observe(self._on_selected, "selected_ids")
+        self._ready = True
+
+    def on_use_prompt(self, callback: Callable[[str], Any], remove: bool = False) -> None:
+        """Call `callback(prompt)` when a person presses "Use this prompt" in the large view."""
+        if remove:
+            if callback in self._use_prompt_callbacks:
+                self._use_prompt_callbacks.remove(callback)
+        elif callback not in self._use_prompt_callbacks:
+            self._use_prompt_callbacks.append(callback)
+        self.can_use_prompt = bool(self._use_prompt_callbacks)
+
+    @property
+    def selected(self) -> list[Scenery]:
+        """The selected sceneries this canvas knows, in selection order."""
+        return [self._known[i] for i in self.selected_ids if i in self._known]
+
+    def thumbnail_of(self, scenery_id: str) -> Thumbnail | None:
+        """The thumbnail loaded for a card, if any (what the browser shows and contact sheets use)."""
+        picture = self._pictures.get(scenery_id)
+        return None if picture is None else picture.thumb
+
+    async def wait_pictures(self) -> None:
+        """Until every thumbnail the current cards and the selection need is loaded (or has failed)."""
+        me = asyncio.current_task()
+        while True:
+            pending = {t for t in self._thumb_work if t is not me and not t.done()}
+            if not pending:
+                return
+            await asyncio.wait(pending)
+
+    def contact_sheet(self, selected_only: bool = True) -> Image.Image:
+        """One image of the chosen thumbnails with their prompt (or name) underneath, for sharing.
+
+        ``selected_only=False`` takes every card shown. Cards without a loaded picture get the
+        loader's placeholder tile for their state.
+        """
+        chosen = self.selected if selected_only else self._shown_sceneries()
+        if not chosen:
+            if selected_only:
+                raise ValueError(
+                    "No sceneries are selected: tick some cards first "
+                    "(or call contact_sheet(selected_only=False) for everything shown)."
+                )
+            raise ValueError("There are no sceneries to put on a contact sheet.")
+        return _contact_sheet(
+            [(self._caption(s), self._tile(s)) for s in chosen], self.thumb_px, _SHEET_COLUMNS
+        )
+
+    def save_contact_sheet(self, path: str | Path, selected_only: bool = True) -> Path:
+        """Write the contact sheet as PNG, JPEG or WebP, chosen by the file extension."""
+        target = Path(path)
+        fmt = _SHEET_FORMATS.get(target.suffix.lower())
+        if fmt is None:
+            raise ValueError(f"Use a .png, .jpg, .jpeg or .webp file name, not {target.name!r}.")
+        sheet = self.contact_sheet(selected_only=selected_only)
+        if fmt == "JPEG":
+            sheet.save(target, fmt, quality=90)
+        else:
+            sheet.save(target, fmt)
+        return target
+
+    def close(self) -> None:
+        """Stop loading, drop the pictures and close the model (and the loader it made)."""
+        if not self._ready:
+            super().close()
+            return
+        if self._closed:
+            return
+        self._closed = True
+        self._tasks.cancel_all()
+        if self._owns_loader and loop_running():
+            asyncio.get_running_loop().create_task(self.loader.aclose())
+        super().close()
+        self.layout.close()  # ipywidgets leaves the layout's model open, and nothing else holds it
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The live widget plus a static HTML copy of what it shows, for exported notebooks."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle  # anywidget answers (data, metadata), not one dict like ipywidgets
+        return {**data, "text/html": self.static_html()}, metadata
+
+    def static_html(self) -> str:
+        """The cards as plain HTML, thumbnails inlined from the bytes already loaded."""
+        title = f"<h4>{escape(self.title)}</h4>" if self.title else ""
+        note = f"<p>{escape(self.message)}</p>" if self.message else ""
+        return f'<div class="qw-canvas-static">{title}{note}{self._static_body()}</div>'
+
+    def _static_body(self) -> str:
+        return self._static_figures(self.cards)
+
+    def _static_figures(self, cards: Iterable[Mapping[str, Any]]) -> str:
+        figures = []
+        for card in cards:
+            scenery = self._known.get(card["id"])
+            if scenery is None:
+                continue
+            thumb = self._tile(scenery)
+            data = base64.b64encode(thumb.data).decode("ascii")
+            caption = escape(self._caption(scenery))
+            status = escape(card.get("label") or "")
+            figures.append(
+                f'<figure style="display:inline-block;vertical-align:top;margin:4px;width:{self.thumb_px}px">'
+                f'<img src="data:image/{thumb.format};base64,{data}" width="{self.thumb_px}" '
+                f'height="{self.thumb_px}" alt="{caption}" style="object-fit:cover">'
+                f'<figcaption style="font-size:12px">{caption}'
+                f"{'<br><small>' + status + '</small>' if status else ''}</figcaption></figure>"
+            )
+        return "".join(figures)
+
+    def _caption(self, scenery: Scenery) -> str:
+        return self._prompt_of.get(scenery.id) or scenery.name or "(no name)"
+
+    def _tile(self, scenery: Scenery) -> Thumbnail:
+        picture = self._pictures.get(scenery.id)
+        if picture is not None and picture.url == scenery.thumbnail:
+            return picture.thumb
+        if scenery.is_failed:
+            kind = "failed"
+        elif scenery.is_done:
+            kind = "no preview"
+        else:
+            kind = "rendering"
+        return self.loader.placeholder(kind, size=self.thumb_px)
+
+    def _shown_sceneries(self) -> list[Scenery]:
+        return [self._known[c["id"]] for c in self.cards if c["id"] in self._known]
+
+    def _card(
+        self, scenery: Scenery, *, status: str | None = None, since: datetime | None = None, run: str = ""
+    ) -> dict[str, Any]:
+        """The small dict the browser draws for one scenery (see canvas.js `drawCard`)."""
+        state, label = card_state(status or scenery.status)
+        picture = self._pictures.get(scenery.id)
+        has_picture = picture is not None and picture.url == scenery.thumbnail and state == "done"
+        return {
+            "id": scenery.id,
+            "name": scenery.name,
+            "prompt": self._prompt_of.get(scenery.id, ""),
+            "state": state,
+            "label": label,
+            "vote": vote_state(scenery.voting),
+            "created": format_created(scenery.created_at),
+            "since": _epoch_ms(since),
+            "thumb": picture.version if has_picture and picture is not None else 0,
+            "run": run,
+        }
+
+    def _show_cards(self, cards: list[dict[str, Any]]) -> None:
+        """Replace the drawn cards (a new page, a new run) and load the thumbnails they need."""
+        self._pending_patch = {
+            k: v for k, v in self._pending_patch.items() if any(c["id"] == k for c in cards)
+        }
+        self.cards = cards
+        self._load_missing()
+
+    def _update_cards(self, changed: Iterable[dict[str, Any]]) -> None:
+        """Change cards in place and tell the browser only what changed, batched per loop turn."""
+        by_id = {c["id"]: c for c in self.cards}
+        for card in changed:
+            current = by_id.get(card["id"])
+            if current is None or current == card:
+                continue
+            current.update(card)
+            self._pending_patch[card["id"]] = dict(current)
+        if self._pending_patch:
+            self._schedule_patch()
+        self._load_missing()
+
+    def _schedule_patch(self) -> None:
+        if self._patch_scheduled:
+            return
+        if not loop_running():
+            self._flush_patch()
+            return
+        self._patch_scheduled = True
+        asyncio.get_running_loop().call_soon(self._flush_patch)
+
+    def _flush_patch(self) -> None:
+        self._patch_scheduled = False
+        if self._closed or not self._pending_patch:
+            self._pending_patch = {}
+            return
+        patch = list(self._pending_patch.values())
+        self._pending_patch = {}
+        self._patched_since_sync = True
+        self.send({"kind": "patch", "cards": patch})
+
+    def _on_cards_synced(self, _change: dict[str, Any]) -> None:
+        self._patched_since_sync = False
+
+    def _load_missing(self) -> None:
+        """Start loading the thumbnail of every DONE card that has none yet."""
+        if self._closed or not loop_running():
+            return
+        for card in self.cards:
+            scenery = self._known.get(card["id"])
+            if scenery is None or card["state"] != "done" or not scenery.thumbnail:
+                continue
+            picture = self._pictures.get(scenery.id)
+            if picture is not None and picture.url == scenery.thumbnail:
+                if card["thumb"] != picture.version:
+                    self._update_cards([{**card, "thumb": picture.version}])
+                continue
+            self._start_loading(scenery.id, scenery.thumbnail)
+
+    def _on_selected(self, _change: dict[str, Any]) -> None:
+        """A contact sheet shows the selection's real pictures, also those of cards on other pages."""
+        if self._closed or not loop_running():
+            return
+        for scenery in self.selected:
+            picture = self._pictures.get(scenery.id)
+            loaded = picture is not None and picture.url == scenery.thumbnail
+            if scenery.is_done and scenery.thumbnail and not loaded:
+                self._start_loading(scenery.id, scenery.thumbnail)
+
+    def _start_loading(self, scenery_id: str, url: str) -> None:
+        if self._loading.get(scenery_id) == url:
+            return
+        self._loading[scenery_id] = url
+        task = self._tasks.spawn(self._load_thumb(scenery_id, url), name="canvas-thumb")
+        if task is not None:
+            self._thumb_work.add(task)
+            task.add_done_callback(self._thumb_work.discard)
+
+    async def _load_thumb(self, scenery_id: str, url: str) -> None:
+        try:
+            thumb = await self.loader.load(url, size=self.thumb_px)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning("canvas: thumbnail loading failed unexpectedly: %s", type(exc).__name__)
+            return
+        finally:
+            if self._loading.get(scenery_id) == url:
+                del self._loading[scenery_id]
+        if self._closed or thumb.placeholder is not None:
+            # A failed download stays a placeholder; the next change of the list tries again, and the
+            # loader's failure memory keeps that from hammering a broken CDN.
+            return
+        self._versions += 1
+        self._pictures[scenery_id] = _Picture(url, thumb, self._versions)
+        card = next((c for c in self.cards if c["id"] == scenery_id), None)
+        if card is not None and card["state"] == "done":
+            self._update_cards([{**card, "thumb": self._versions}])
+
+    def _forget_pictures(self, keep: set[str]) -> None:
+        """Drop pictures of sceneries no longer in the list, so memory follows what can be shown."""
+        self._pictures = {i: p for i, p in self._pictures.items() if i in keep}
+        self._preview_cache = {i: p for i, p in self._preview_cache.items() if i in keep}
+
+    def _on_browser_message(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
+        if self._closed or not isinstance(content, Mapping):
+            return
+        kind = content.get("kind")
+        try:
+            if kind == "want":
+                self._send_wanted(content)
+            elif kind == "hello":
+                if self._patched_since_sync:
+                    self.send({"kind": "patch", "cards": [dict(c) for c in self.cards]})
+                self._send_wanted(content)
+            elif kind == "use_prompt":
+                self._use_prompt(str(content.get("id", "")))
+            elif kind == "download":
+                ids = content.get("ids")
+                if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
+                    self.selected_ids = ids  # what the browser showed as selected when the button was pressed
+                self._start_download(str(content.get("what", "")))
+            else:
+                self._on_intent(kind, content)
+        except Exception:  # an intent must never take the kernel's comm handler down
+            logger.exception("canvas: handling a browser message failed")
+
+    def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
+        """Subclasses handle their own intents (paging, folding runs)."""
+
+    def _send_wanted(self, content: Mapping[str, Any]) -> None:
+        ids = content.get("ids") or []
+        if not isinstance(ids, list):
+            return
+        items: list[dict[str, Any]] = []
+        buffers: list[bytes] = []
+        for scenery_id in ids[:500]:
+            picture = self._pictures.get(str(scenery_id))
+            if picture is None:
+                continue
+            items.append({"id": scenery_id, "v": picture.version, "fmt": picture.thumb.format})
+            buffers.append(picture.thumb.data)
+        preview_id = content.get("preview")
+        if isinstance(preview_id, str) and preview_id in self._preview_cache:
+            _url, big = self._preview_cache[preview_id]
+            self.send({"kind": "preview", "id": preview_id, "fmt": big.format}, buffers=[big.data])
+        if items:
+            self.send({"kind": "thumbs", "items": items}, buffers=buffers)
+
+    def _use_prompt(self, scenery_id: str) -> None:
+        scenery = self._known.get(scenery_id)
+        prompt = self._prompt_of.get(scenery_id) or (scenery.name if scenery else "")
+        if not prompt:
+            return
+        for callback in list(self._use_prompt_callbacks):
+            try:
+                callback(prompt)
+            except Exception:
+                logger.exception("a use-prompt callback failed")
+        self.open_id = ""
+
+    def _on_open_id(self, change: dict[str, Any]) -> None:
+        if self._closed:
+            return
+        scenery = self._known.get(change["new"])
+        if scenery is None:
+            self.preview = {}
+            return
+        state, label = card_state(scenery.status)
+        details = {
+            "id": scenery.id,
+            "name": scenery.name,
+            "prompt": self._prompt_of.get(scenery.id, ""),
+            "state": state,
+            "label": label,
+            "vote": vote_state(scenery.voting),
+            "created": format_created(scenery.created_at),
+            "url": scenery.thumbnail or "",
+        }
+        cached = self._preview_cache.get(scenery.id)
+        if state != "done" or not scenery.thumbnail:
+            self.preview = {**details, "image": "none"}
+        elif cached is not None and cached[0] == scenery.thumbnail:
+            self.preview = {**details, "image": "ready", "w": cached[1].width, "h": cached[1].height}
+        else:
+            self.preview = {**details, "image": "loading"}
+            self._tasks.spawn(self._load_preview(scenery.id, scenery.thumbnail), name="canvas-preview")
+
+    async def _load_preview(self, scenery_id: str, url: str) -> None:
+        big = await self.loader.preview(url, max_px=PREVIEW_MAX_PX)
+        if self._closed:
+            return
+        ok = big.placeholder is None
+        if ok:
+            self._preview_cache[scenery_id] = (url, big)
+        if self.preview.get("id") == scenery_id:
+            extra = {"image": "ready", "w": big.width, "h": big.height} if ok else {"image": "failed"}
+            self.preview = {**self.preview, **extra}
+
+    def _start_download(self, what: str) -> None:
+        if what not in ("sheet", "zip"):
+            return
+        if not self.selected:
+            self._say("Select some pictures first: tick the box on a card.", error=True)
+            return
+        self._tasks.spawn(self._download(what), name=f"canvas-download-{what}")
+
+    async def _download(self, what: str) -> None:
+        chosen = self.selected
+        try:
+            if what == "sheet":
+                self._say("Making the contact sheet…")
+                await self.wait_pictures()
+                sheet = self.contact_sheet(selected_only=True)
+                data = await asyncio.to_thread(_png_bytes, sheet)
+                name, mime = "contact-sheet.png", "image/png"
+            else:
+                self._say(f"Fetching {len(chosen)} original(s)…")
+                data, skipped = await self._zip_originals(chosen)
+                name, mime = "sceneries.zip", "application/zip"
+                if skipped:
+                    self._say(f"{skipped} picture(s) had no original to download and were left out.")
+        except Exception as exc:
+            logger.warning("canvas: download failed: %s", type(exc).__name__)
+            self._say(f"The download could not be made: {exc}", error=True)
+            return
+        if self._closed:
+            return
+        if what == "sheet" or self.message.startswith("Fetching"):
+            self._say("")
+        self.send({"kind": "file", "name": name, "mime": mime}, buffers=[data])
+
+    async def _zip_originals(self, chosen: Sequence[Scenery]) -> tuple[bytes, int]:
+        files: list[tuple[str, bytes]] = []
+        total = skipped = 0
+        for index, scenery in enumerate(chosen, start=1):
+            if not scenery.is_done or not scenery.thumbnail:
+                skipped += 1
+                continue
+            original = await self.loader.original(scenery.thumbnail)
+            if original is None:
+                skipped += 1
+                continue
+            data, fmt = original
+            total += len(data)
+            if total > MAX_ZIP_BYTES:
+                raise ValueError(
+                    f"the originals add up to more than {MAX_ZIP_BYTES // 2**20} MB: select fewer pictures"
+                )
+            files.append((f"{index:03d}-{_safe_name(self._caption(scenery))}.{_extension(fmt)}", data))
+        if not files:
+            raise ValueError("none of the selected pictures is finished, so there is nothing to download")
+        return await asyncio.to_thread(_zip, files), skipped
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        if self._closed:
+            return
+        self.message_kind = "error" if error else "info"
+        self.message = text
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def _zip(files: Sequence[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    # Pictures are already compressed: storing them is as small and much faster.
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def _safe_name(text: str, limit: int = 60) -> str:
+    kept = "".join(ch if ch.isalnum() else "-" for ch in text.casefold())
+    return "-".join(part for part in kept.split("-") if part)[:limit] or "scenery"
+
+
+def _extension(fmt: str) -> str:
+    return {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif"}.get(fmt.lower(), "img")
+
+
+def _fit_text(draw: ImageDraw.ImageDraw, text: str, font: Any, width: int) -> str:
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "...", font=font) > width:
+        text = text[:-1]
+    return text + "..."
+
+
+def _contact_sheet(tiles: Sequence[tuple[str, Thumbnail]], px: int, columns: int) -> Image.Image:
+    """Tiles in rows with a caption strip under each: pure, so it can be tested and run in a thread."""
+    margin, label = CONTACT_SHEET_MARGIN, CONTACT_SHEET_LABEL_PX
+    cols = min(columns, len(tiles))
+    rows = math.ceil(len(tiles) / cols)
+    sheet = Image.new(
+        "RGB", (cols * (px + margin) + margin, rows * (px + label + margin) + margin), (255, 255, 255)
+    )
+    draw = ImageDraw.Draw(sheet)
+    font = load_font(max(9, label - 8))
+    for index, (caption, thumb) in enumerate(tiles):
+        row, col = divmod(index, cols)
+        x = margin + col * (px + margin)
+        y = margin + row * (px + label + margin)
+        with Image.open(io.BytesIO(thumb.data)) as tile:
+            picture = tile.convert("RGB")
+        if picture.size != (px, px):
+            picture = picture.resize((px, px))
+        sheet.paste(picture, (x, y))
+        draw.text(
+            (x, y + px + 3),
+            _fit_text(draw, " ".join(caption.split()), font, px),
+            fill=(31, 41, 55),
+            font=font,
+        )
+    return sheet

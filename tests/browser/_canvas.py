@@ -1,0 +1,102 @@
+"""What a person does with the studio in a browser, shared by the Lab, Notebook 7 and Voilà tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+KERNEL_STATUS = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return k ? k.status : null; }"""
+
+# Cards of one run (by its prompt): their state and whether a real picture is painted in them.
+RUN_CARDS = """(prompt) => {
+  const run = [...document.querySelectorAll('.qw-canvas[data-mode=runs] .qw-run')]
+    .find(r => r.querySelector('.qw-run-prompt').textContent === prompt);
+  if (!run) return null;
+  return [...run.querySelectorAll('.qw-card')].map(c => {
+    const img = c.querySelector('img.qw-thumb-real');
+    const box = img && img.getBoundingClientRect();
+    return { state: c.dataset.state, label: c.textContent,
+             painted: Boolean(img && img.complete && img.naturalWidth > 0 && box.width > 0) };
+  });
+}"""
+
+OVERFLOWING = """() => {
+  const bad = [];
+  for (const root of document.querySelectorAll('.qw-canvas, .qw-form')) {
+    for (const el of [root, ...root.querySelectorAll('*')]) {
+      const style = getComputedStyle(el);
+      if (style.display === 'none' || style.display === 'inline') continue;
+      if (el.scrollWidth > el.clientWidth + 1 && style.overflowX !== 'hidden') {
+        bad.push(`${el.tagName}.${el.className} ${el.scrollWidth}>${el.clientWidth}`);
+      }
+    }
+  }
+  return bad;
+}"""
+
+
+def run_all_cells(page: Page, url: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function(f"({KERNEL_STATUS})() === 'idle'", timeout=90_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.locator("li[data-command='runmenu:run-all']").click()
+
+
+def generate(page: Page, prompt: str, count: int) -> None:
+    """Type a prompt, set the count and press Ctrl+Enter, as a person would."""
+    box = page.locator(".qw-form .qw-prompt-box")
+    box.click()
+    box.fill(prompt)
+    page.locator(".qw-form .qw-count-input").fill(str(count))
+    box.press("Control+Enter")
+
+
+def run_cards(page: Page, prompt: str) -> list[dict[str, Any]] | None:
+    cards: list[dict[str, Any]] | None = page.evaluate(RUN_CARDS, prompt)
+    return cards
+
+
+def wait_run_finished(page: Page, prompt: str, count: int, timeout: float = 120_000) -> list[dict[str, Any]]:
+    """Until the run shows `count` cards and every one is a painted picture or says it failed."""
+    page.wait_for_function(
+        f"""(prompt) => {{ const cards = ({RUN_CARDS})(prompt);
+            return cards !== null && cards.length === {count} &&
+              cards.every(c => (c.state === 'done' && c.painted) || c.state === 'failed'); }}""",
+        arg=prompt,
+        timeout=timeout,
+    )
+    cards = run_cards(page, prompt)
+    assert cards is not None
+    return cards
+
+
+def check_large_view(page: Page, prompt: str, *, keyboard: bool = False) -> None:
+    """Open a picture of the run (a click, or Enter on the focused card), step with the arrow keys,
+    close with Esc."""
+    run = page.locator(".qw-canvas[data-mode=runs] .qw-run", has=page.get_by_text(prompt, exact=True))
+    card = run.locator(".qw-card.qw-done").first
+    if keyboard:
+        card.focus()
+        page.keyboard.press("Enter")
+    else:
+        card.click()
+    overlay = page.locator(".qw-overlay:not([hidden])")
+    expect(overlay).to_be_visible(timeout=10_000)
+    expect(overlay.locator(".qw-large-prompt")).to_have_text(prompt)
+    page.wait_for_function(
+        """() => { const img = document.querySelector(
+                     '.qw-overlay:not([hidden]) img.qw-large-img:not(.qw-large-low)');
+                   return img && img.complete && img.naturalWidth > 400; }""",
+        timeout=30_000,
+    )
+    first_id = overlay.locator(".qw-id").inner_text()
+    page.keyboard.press("ArrowRight")
+    expect(overlay.locator(".qw-id")).not_to_have_text(first_id, timeout=10_000)
+    page.keyboard.press("ArrowLeft")
+    expect(overlay.locator(".qw-id")).to_have_text(first_id, timeout=10_000)
+    page.keyboard.press("Escape")
+    expect(page.locator(".qw-overlay")).to_have_count(0, timeout=10_000)

@@ -1,0 +1,99 @@
+"""The journal against hostile lines and unusable paths (real files and folders): bad lines are skipped with
+one warning, a path that cannot be used gets a sentence saying what to fix, and incremental reading never
+serves a stale answer."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from qamera_widgets.client.models import Registration
+from qamera_widgets.journal import Journal, JournalUnavailableError, JournalWarning
+
+BASE_URL = "https://app.example"
+
+
+def registration(ids: tuple[str, ...], batch_id: str) -> Registration:
+    return Registration(
+        record_ids=ids, batch_id=batch_id, order_id="o", reservation_id="v", credits_reserved=10 * len(ids),
+        correlation_id=None, idempotency_key=f"idem-{batch_id}", preferences="oak", count=len(ids),
+        submitted_at=datetime(2026, 3, 20, 13, 0, tzinfo=timezone.utc),
+    )
+
+
+def test_deep_nesting_and_huge_numbers_are_skipped_with_one_warning_across_reads(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_registration(registration(("a1",), "A"), base_url=BASE_URL, key_id="k")
+    good = journal.path.read_bytes().strip()
+    with open(journal.path, "ab") as handle:
+        handle.write(b"[" * 100_000 + b"]" * 100_000 + b"\n")
+        handle.write(good.replace(b'"credits_reserved":10', b'"credits_reserved":1e999') + b"\n")
+        handle.write(good.replace(b'"count":1', b'"count":1e999') + b"\n")
+    journal.record_registration(registration(("b1",), "B"), base_url=BASE_URL, key_id="k")
+
+    with pytest.warns(JournalWarning) as caught:
+        assert [b.batch_id for b in journal.pending()] == ["A", "B"]
+    assert len(caught) == 1 and "lines 2, 3, 4" in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert [b.batch_id for b in journal.batches()] == ["A", "B"]
+        assert journal.unconfirmed() == []
+        assert [b.batch_id for b in Journal(journal.path).pending()] == ["A", "B"]
+
+
+def test_a_read_after_an_append_or_a_rewrite_sees_the_file_as_it_is(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.record_registration(registration(("a1",), "A"), base_url=BASE_URL, key_id="k")
+    assert [b.batch_id for b in journal.pending()] == ["A"]
+    Journal(journal.path).record_final(BASE_URL, {"a1": "DONE"})
+    journal.record_registration(registration(("b1",), "B"), base_url=BASE_URL, key_id="k")
+    assert [b.batch_id for b in journal.pending()] == ["B"]
+    lines = journal.path.read_bytes().splitlines(keepends=True)
+    journal.path.write_bytes(lines[0] + lines[2])  # rewritten: the final line of A is gone
+    assert [b.batch_id for b in journal.pending()] == ["A", "B"]
+    journal.path.unlink()
+    assert journal.pending() == []
+
+
+def test_a_home_that_is_a_file_gets_a_sentence_for_writing_and_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home-is-a-file"
+    home.write_text("not a folder")
+    monkeypatch.setenv("QAMERA_WIDGETS_HOME", str(home))
+    journal = Journal()
+    with pytest.raises(JournalUnavailableError) as refused:
+        journal.record_registration(registration(("a1",), "A"), base_url=BASE_URL, key_id="k")
+    assert isinstance(refused.value, OSError)
+    sentence = refused.value.strerror or ""
+    assert str(home) in sentence and "QAMERA_WIDGETS_HOME" in sentence and "is a file" in sentence
+    with pytest.warns(JournalWarning, match="QAMERA_WIDGETS_HOME") as caught:
+        assert journal.pending() == []
+        assert journal.unconfirmed() == []
+    assert len(caught) == 1
+
+
+def test_a_journal_path_that_is_a_folder_gets_a_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    path.mkdir()
+    journal = Journal(path)
+    with pytest.raises(JournalUnavailableError, match="is a folder, not a file"):
+        journal.record_final(BASE_URL, {"a1": "DONE"})
+    with pytest.warns(JournalWarning, match="is a folder, not a file"):
+        assert journal.batches() == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads and writes whatever the permissions say")
+def test_an_unwritable_home_gets_a_sentence(tmp_path: Path) -> None:
+    home = tmp_path / "locked"
+    home.mkdir()
+    home.chmod(0o500)
+    try:
+        with pytest.raises(JournalUnavailableError, match="permission denied"):
+            Journal(home / "journal.jsonl").record_final(BASE_URL, {"a1": "DONE"})
+    finally:
+        home.chmod(0o700)

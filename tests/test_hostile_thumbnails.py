@@ -1,0 +1,81 @@
+"""Thumbnails from a hostile CDN (over a loopback socket): only web formats are decoded, and the pixels
+decoded at once stay within the loader's memory budget."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from qamera_widgets import thumbnails
+from qamera_widgets.thumbnails import ThumbnailError, ThumbnailLoader, make_thumbnail
+from tests._hostile import Request, hostile_server, response
+from tests._images import encode
+
+EPS = (
+    b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 64 64\n%%EndComments\n"
+    b"newpath 0 0 moveto 64 64 lineto stroke showpage\n%%EOF\n"
+)
+
+
+def _not_web_formats() -> dict[str, bytes]:
+    img = Image.new("RGB", (64, 64), (200, 30, 30))
+    return {"bmp": encode(img, "BMP"), "tiff": encode(img, "TIFF"), "eps": EPS}
+
+
+@pytest.mark.parametrize("name", ["bmp", "tiff", "eps"])
+def test_only_web_formats_are_decoded(name: str) -> None:
+    with pytest.raises(ThumbnailError, match="not an image in a web format"):
+        make_thumbnail(_not_web_formats()[name], 64)
+
+
+async def test_a_cdn_serving_eps_or_bmp_gets_a_failed_tile_and_web_formats_still_load() -> None:
+    images = {**_not_web_formats(), "png": encode(Image.new("RGB", (64, 64)), "PNG")}
+
+    def cdn(request: Request, sock: socket.socket) -> None:
+        name = request.path.rsplit("/", 1)[1]
+        sock.sendall(response(200, images[name], {"Content-Type": "image/jpeg"}))
+
+    with hostile_server(cdn) as server:
+        async with ThumbnailLoader(size=32) as loader:
+            tiles = {name: await loader.load(f"{server.base_url}/{name}") for name in images}
+    assert {name: tile.placeholder for name, tile in tiles.items()} == {
+        "bmp": "failed", "tiff": "failed", "eps": "failed", "png": None
+    }
+
+
+async def test_pixels_decoded_at_once_stay_within_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Eight 2000x2000 PNGs (a few KB each on the wire) against a budget of one of them at a time.
+    pngs = [encode(Image.new("RGB", (2000, 2000), (i * 30, 0, 0)), "PNG") for i in range(8)]
+    active = 0
+    peak = 0
+    guard = threading.Lock()
+    real = thumbnails.make_thumbnail
+
+    def counting(data: bytes, size: int, output_format: str = "jpeg") -> Any:
+        nonlocal active, peak
+        with guard:
+            active += 1
+            peak = max(peak, active)
+        try:
+            time.sleep(0.05)  # long enough for the other downloads to arrive meanwhile
+            return real(data, size, output_format)
+        finally:
+            with guard:
+                active -= 1
+
+    monkeypatch.setattr(thumbnails, "make_thumbnail", counting)
+
+    def cdn(request: Request, sock: socket.socket) -> None:
+        sock.sendall(response(200, pngs[int(request.path.rsplit("/", 1)[1])], {"Content-Type": "image/png"}))
+
+    with hostile_server(cdn) as server:
+        async with ThumbnailLoader(size=32, max_concurrency=8, pixel_budget=5_000_000) as loader:
+            tiles = await asyncio.gather(*(loader.load(f"{server.base_url}/{i}") for i in range(8)))
+    assert all(tile.placeholder is None for tile in tiles)
+    assert peak == 1
