@@ -1,12 +1,16 @@
 """How fast SceneryGallery fills a 48-card page, against a naive loop, on a sandbox with a slow CDN.
 
-Run: ``.venv/bin/python benchmarks/bench_gallery.py`` (about half a minute; loopback only).
+Run from the repository root: ``.venv/bin/python benchmarks/bench_gallery.py`` (about half a minute;
+loopback only).
 
 Measures in one run, on the sandbox with 200 sceneries and 50 ms of CDN latency:
-- seconds until every thumbnail of a 48-card page is on its widget, for the gallery (fresh loader,
-  empty cache) and for a baseline of sequential ``httpx.get`` + Pillow resize over the same URLs;
-- bytes put on a widget per thumbnail against the bytes of the original;
-- peak traced memory (tracemalloc) over 20 refreshes, and the live widget count before and after;
+- seconds until the gallery holds the thumbnail of every card of a 48-card page (``thumbnail_of(id)``
+  is loaded and the card's ``thumb`` version is set, which is what the browser pulls), for the gallery
+  (fresh loader, empty cache) and for a baseline of sequential ``httpx.get`` + Pillow resize over the
+  same URLs;
+- bytes held per thumbnail (what crosses the comm once per view) against the bytes of the original;
+- peak traced memory (tracemalloc) over 20 refreshes, and the live widget count (the ipywidgets
+  registry, ``Widget.widgets``) before the gallery, after its first refresh and after the refreshes;
 - the concurrency bound ceil(48 / max_concurrency) x latency + decode time, with decode time measured.
 
 The CDN renders a picture the first time it is asked for it, so every URL is fetched once before any
@@ -25,7 +29,7 @@ import tracemalloc
 from dataclasses import dataclass
 
 import httpx
-from ipywidgets.widgets.widget import _instances
+from ipywidgets.widgets.widget import _instances  # what the deprecated Widget.widgets returns
 from PIL import Image
 
 from qamera_widgets.client import AsyncQameraClient, Scenery
@@ -54,6 +58,7 @@ class Results:
     baseline_bytes_mean: float
     peak_bytes: int
     widgets_before: int
+    widgets_first: int
     widgets_after: int
     refreshes: int
     runs: int
@@ -107,17 +112,22 @@ async def fill_page(
     gallery.show_sceneries(sceneries)
     await gallery.wait_idle()
     elapsed = time.perf_counter() - started
-    cards = [card for card in gallery._cards if card.scenery is not None]
-    assert len(cards) == PAGE and all(card.loaded and card.thumb.placeholder is None for card in cards)
-    widget_bytes = [len(card.image.value) for card in cards]
+    thumbs = [gallery.thumbnail_of(card["id"]) for card in gallery.cards]
+    if len(thumbs) != PAGE or not all(card["thumb"] > 0 for card in gallery.cards):
+        raise SystemExit("the gallery came back idle without a thumbnail version on every card")
+    real = [t for t in thumbs if t is not None and t.placeholder is None]
+    if len(real) != PAGE:
+        raise SystemExit(f"only {len(real)} of {PAGE} cards hold a real thumbnail")
+    held_bytes = [len(t.data) for t in real]
     # Only the load that downloaded a picture reports its size, and every URL on the page is distinct.
-    originals = [card.thumb.source_bytes for card in cards]
-    assert all(originals)
-    if gallery._prefetch_task is not None:
-        await asyncio.wait({gallery._prefetch_task})  # keep the next page's prefetch out of the next timing
+    originals = [t.source_bytes for t in real]
+    if not all(originals):
+        raise SystemExit("a thumbnail came from the cache: the fill was not cold")
+    if gallery._prefetch is not None:
+        await asyncio.wait({gallery._prefetch})  # keep the next page's prefetch out of the next timing
     gallery.close()
     await loader.aclose()
-    return elapsed, widget_bytes, originals
+    return elapsed, held_bytes, originals
 
 
 async def raw_floor(urls: list[str]) -> float:
@@ -144,13 +154,16 @@ async def measure_gallery(
     fills = [await fill_page(client, sceneries) for _ in range(runs)]
     floors = [await raw_floor(urls) for _ in range(runs)]
 
+    widgets_before = len(_instances)
     loader = ThumbnailLoader(max_concurrency=MAX_CONCURRENCY, size=THUMB_PX)
     gallery = SceneryGallery(client, thumb_px=THUMB_PX, page_size=PAGE, loader=loader, autoload=False)
     started = time.perf_counter()
     await gallery.refresh()
     refresh_s = time.perf_counter() - started
+    if not all(card["thumb"] > 0 and gallery.thumbnail_of(card["id"]) for card in gallery.cards):
+        raise SystemExit("refresh() returned before every card of the page held its thumbnail")
 
-    widgets_before = len(_instances)
+    widgets_first = len(_instances)
     tracemalloc.start()
     for turn in range(refreshes):
         await gallery.refresh()
@@ -172,6 +185,7 @@ async def measure_gallery(
         "original_bytes_mean": statistics.fmean(originals),
         "peak_bytes": peak,
         "widgets_before": widgets_before,
+        "widgets_first": widgets_first,
         "widgets_after": widgets_after,
     }
 
@@ -219,7 +233,7 @@ def report(r: Results) -> str:
         ("sandbox", f"{r.library} sceneries, CDN latency {r.latency_ms:.0f} ms, page of {PAGE}, "
                     f"{THUMB_PX} px, max_concurrency {MAX_CONCURRENCY}"),
         ("naive baseline (sequential httpx.get + resize)", f"{r.baseline_s:8.3f} s"),
-        ("gallery: 48 thumbnails on widgets, first in process", f"{r.gallery_first_s:8.3f} s"),
+        ("gallery: 48 thumbnails held for their cards, first in process", f"{r.gallery_first_s:8.3f} s"),
         (f"gallery: same, median of {max(1, r.runs - 1)} more cold fills", f"{r.gallery_s:8.3f} s"),
         (f"floor: the 48 GETs alone, concurrency {MAX_CONCURRENCY}", f"{r.floor_s:8.3f} s"),
         ("gallery: refresh() incl. list request, cold cache", f"{r.gallery_refresh_s:8.3f} s"),
@@ -235,12 +249,13 @@ def report(r: Results) -> str:
                                  f"{'yes' if r.gallery_s <= 1.5 * bound_all else 'NO'})"),
         ("floor / first bound (HTTP overhead the bound leaves out)", f"{r.floor_s / bound:8.2f}x"),
         ("original bytes per thumbnail (mean)", f"{r.original_bytes_mean:8.0f} B"),
-        ("bytes on the widget per thumbnail (mean)", f"{r.widget_bytes_mean:8.0f} B   "
+        ("bytes held (and sent once per view) per thumbnail (mean)", f"{r.widget_bytes_mean:8.0f} B   "
                                                      f"({r.widget_bytes_mean / r.original_bytes_mean:.1%} "
                                                      "of the original)"),
         ("baseline's resized JPEG per thumbnail (mean)", f"{r.baseline_bytes_mean:8.0f} B"),
         (f"peak traced memory over {r.refreshes} refreshes", f"{r.peak_bytes / 2**20:8.2f} MiB"),
-        ("live widgets before / after the refreshes", f"{r.widgets_before} / {r.widgets_after}"),
+        ("live widgets (ipywidgets registry): before / first refresh / after the refreshes",
+         f"{r.widgets_before} / {r.widgets_first} / {r.widgets_after}"),
     ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

@@ -572,7 +572,8 @@ class ThumbnailLoader:
     async def _download(self, url: str) -> bytes:
         attempt = 0
         while True:
-            assert self._semaphore is not None
+            if self._semaphore is None:  # closed by aclose() while this download waited its turn
+                raise _FetchFailed("the loader was closed", retryable=False)
             try:
                 async with self._semaphore:
                     return await asyncio.wait_for(self._download_once(url), self._timeout)
@@ -583,9 +584,11 @@ class ThumbnailLoader:
             attempt += 1
 
     async def _download_once(self, url: str) -> bytes:
-        assert self._client is not None
+        client = self._client
+        if client is None:  # closed by aclose() while this download waited for a slot
+            raise _FetchFailed("the loader was closed", retryable=False)
         self._requests += 1
-        async with self._client.stream("GET", url) as response:
+        async with client.stream("GET", url) as response:
             if response.status_code >= 500:
                 raise _FetchFailed(f"HTTP {response.status_code}", retryable=True)
             if response.status_code != 200:

@@ -15,6 +15,7 @@ from PIL import Image
 
 from qamera_widgets.client import AsyncQameraClient, QameraClient, Registration, Scenery
 from qamera_widgets.journal import Journal
+from qamera_widgets.widgets.canvas import PATCH_WINDOW_SECONDS
 from qamera_widgets.widgets.gallery import (
     CONTACT_SHEET_LABEL_PX,
     CONTACT_SHEET_MARGIN,
@@ -331,12 +332,14 @@ async def test_a_changed_vote_goes_out_as_a_patch_of_that_card_only(make_sandbox
     galleries.append(gallery)
     await gallery.refresh()
     link = wire(gallery)
+    from_browser(gallery, {"kind": "hello", "ids": []})  # a view is drawn and listening
+    link.clear()
     listing = gallery.sceneries
     target = listing[3]
     flipped = "REJECTED" if target.voting != "REJECTED" else "APPROVED"
     changed = Scenery(target.id, target.name, target.thumbnail, target.status, flipped, target.created_at)
     gallery.show_sceneries([changed if s.id == target.id else s for s in listing])
-    await asyncio.sleep(0)  # patches go out once per loop turn
+    await asyncio.sleep(PATCH_WINDOW_SECONDS * 2)  # changes gathered in one window go out together
     [(patch, buffers)] = link.messages("patch")
     assert [c["id"] for c in patch["cards"]] == [target.id] and buffers == []
     assert patch["cards"][0]["vote"] == flipped.lower()

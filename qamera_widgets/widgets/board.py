@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -172,6 +172,7 @@ class StatusBoard(ResultsCanvas):
         self._journal_writes: set[asyncio.Future[OSError | None]] = set()
         self._adhoc = 0
         self._banner_kind = ""
+        self._run_again_callbacks: list[Callable[[str, int], Any]] = []
         super().__init__(loader=loader, thumb_px=thumb_px, mode="runs", title=title)
         self._unsubscribe = self._tracker.subscribe(self._on_event)
         self.observe(lambda _change: self._redraw(), "visible_runs")
@@ -283,6 +284,35 @@ class StatusBoard(ResultsCanvas):
             # Nothing to track (no ids came back), but the user must not forget they may exist.
             self._set_banner(_doubt_message(doubtful), kind="unconfirmed")
         return resumed
+
+    def show_history(self, batches: Sequence[JournalBatch]) -> None:
+        """Show journaled jobs as runs, placed by the time they were submitted: the prompts of earlier
+        sessions with their pictures (once a list supplies the URLs, see `show_sceneries`). Unfinished
+        ones are followed live again, as `resume()` does."""
+        for batch in batches:
+            if batch.key not in self._runs:
+                self.track(batch)
+
+    def show_sceneries(self, sceneries: Sequence[Scenery]) -> None:
+        """Take pictures and review votes from a list someone else fetched (the library's), for records
+        the board shows as finished; their live state still comes from the tracker."""
+        changed = set()
+        for scenery in sceneries:
+            if scenery.id not in self._run_of or self._status.get(scenery.id) not in TERMINAL_STATUSES:
+                continue
+            if self._known.get(scenery.id) != scenery:
+                self._known[scenery.id] = scenery
+                changed.add(scenery.id)
+        if changed:
+            self._redraw(changed=changed)
+
+    def on_run_again(self, callback: Callable[[str, int], Any], remove: bool = False) -> None:
+        """Call `callback(prompt, count)` when a person presses "Run again" on a run."""
+        if remove:
+            if callback in self._run_again_callbacks:
+                self._run_again_callbacks.remove(callback)
+        elif callback not in self._run_again_callbacks:
+            self._run_again_callbacks.append(callback)
 
     async def wait(self, timeout: float | None = None) -> dict[str, RecordState]:
         """Until every record on the board is terminal (or timed out here) and its final status is in the
@@ -434,7 +464,7 @@ class StatusBoard(ResultsCanvas):
         """Recompute run headers and the drawn cards; only changed cards go out as a patch."""
         if self._closed:
             return
-        entries = _entries(list(reversed(self._runs.values())))
+        entries = _entries(_newest_first(self._runs.values()))
         shown, folded = entries[: self.visible_runs], entries[self.visible_runs :]
         runs: list[dict[str, Any]] = []
         cards: list[dict[str, Any]] = []
@@ -470,7 +500,7 @@ class StatusBoard(ResultsCanvas):
             meta = f"{run.count} {noun} · waiting for the server to confirm"
             credits = f"{run.count * CREDITS_PER_ITEM} credits to reserve"
         else:
-            when = run.submitted_at.astimezone().strftime("%H:%M:%S")
+            when = _when(run.submitted_at)
             noun = "picture" if len(run.record_ids) == 1 else "pictures"
             short = run.batch_id if len(run.batch_id) <= 9 else run.batch_id[:8] + "…"
             batch = f" · batch {short}" if short else ""
@@ -522,6 +552,15 @@ class StatusBoard(ResultsCanvas):
                 self._redraw()
         elif kind == "more_runs":
             self.visible_runs += MORE_RUNS_STEP
+        elif kind == "run_again":
+            key = str(content.get("key", ""))
+            run = self._runs.get(key) or next((r for r in self._runs.values() if r.comparison == key), None)
+            if run is not None and (run.template or run.prompt):
+                for again in list(self._run_again_callbacks):
+                    try:
+                        again(run.template or run.prompt, run.count)
+                    except Exception:
+                        logger.exception("a run-again callback failed")
         elif kind == "use_run_prompt":
             key = str(content.get("key", ""))
             run = self._runs.get(key) or next((r for r in self._runs.values() if r.comparison == key), None)
@@ -572,6 +611,16 @@ class StatusBoard(ResultsCanvas):
         self._say(message, error=kind in ("stopped", "unconfirmed"))
 
 
+def _newest_first(runs: Iterable[BatchSection]) -> list[BatchSection]:
+    """By submission time, newest first; runs still waiting for their server come before all."""
+    ordered = list(runs)
+    ordered.reverse()  # among equal times, the one added last is the newer
+    return sorted(
+        ordered,
+        key=lambda r: (r.submitted_at is not None, -(r.submitted_at.timestamp() if r.submitted_at else 0)),
+    )
+
+
 def _entries(newest_first: Sequence[BatchSection]) -> list[list[BatchSection]]:
     """Runs as drawn: a comparison's runs together (in the order they were sent), others alone."""
     entries: list[list[BatchSection]] = []
@@ -597,7 +646,7 @@ def _comparison(entry: Sequence[BatchSection], rows: Sequence[dict[str, Any]]) -
         running=sum(r["pending"] for r in rows),
     )
     per = first.count
-    when = first.submitted_at.astimezone().strftime("%H:%M:%S") if first.submitted_at else "sending…"
+    when = _when(first.submitted_at) if first.submitted_at else "sending…"
     return {
         "key": first.comparison,
         "kind": "compare",
@@ -613,6 +662,14 @@ def _comparison(entry: Sequence[BatchSection], rows: Sequence[dict[str, Any]]) -
         "progress": counts.text(),
         "use_prompt": True,
     }
+
+
+def _when(moment: datetime) -> str:
+    """The time of day for today's runs, the date too for older ones (history from the journal)."""
+    local = moment.astimezone()
+    if local.date() == datetime.now(local.tzinfo).date():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def _folded(runs: Sequence[BatchSection], status: Mapping[str, str]) -> dict[str, Any]:

@@ -58,6 +58,7 @@ CONTACT_SHEET_LABEL_PX = 22
 """Height of the caption strip under each tile of a contact sheet."""
 _SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 _SHEET_COLUMNS = 4
+PATCH_WINDOW_SECONDS = 0.04
 
 WAITING = "WAITING"
 TIMED_OUT = "TIMED_OUT"
@@ -172,8 +173,11 @@ class ResultsCanvas(anywidget.AnyWidget):
         self._loading: dict[str, str] = {}
         self._versions = 0
         self._pending_patch: dict[str, dict[str, Any]] = {}
+        self._pending_thumbs: dict[str, None] = {}
         self._patch_scheduled = False
-        self._patched_since_sync = False
+        self._listening = False
+        self._patch_log: dict[str, dict[str, Any]] = {}
+        """Every field changed in place since `cards` was last synced: what a view starting now lacks."""
         self._preview_cache: dict[str, tuple[str, Thumbnail]] = {}
         self._known: dict[str, Scenery] = {}
         self._prompt_of: dict[str, str] = {}
@@ -207,13 +211,16 @@ class ResultsCanvas(anywidget.AnyWidget):
         return None if picture is None else picture.thumb
 
     async def wait_pictures(self) -> None:
-        """Until every thumbnail the current cards and the selection need is loaded (or has failed)."""
+        """Until every thumbnail the current cards and the selection need is loaded (or has failed) and
+        the browser has been told."""
         me = asyncio.current_task()
         while True:
             pending = {t for t in self._thumb_work if t is not me and not t.done()}
             if not pending:
-                return
+                break
             await asyncio.wait(pending)
+        if self._pending_patch or self._pending_thumbs:
+            self._flush_patch()
 
     def contact_sheet(self, selected_only: bool = True) -> Image.Image:
         """One image of the chosen thumbnails with their prompt (or name) underneath, for sharing.
@@ -343,15 +350,20 @@ class ResultsCanvas(anywidget.AnyWidget):
         self._load_missing()
 
     def _update_cards(self, changed: Iterable[dict[str, Any]]) -> None:
-        """Change cards in place and tell the browser only what changed, batched per loop turn."""
+        """Change cards in place and tell the browser only the fields that changed, batched."""
         by_id = {c["id"]: c for c in self.cards}
         for card in changed:
             current = by_id.get(card["id"])
-            if current is None or current == card:
+            if current is None:
                 continue
-            current.update(card)
-            self._pending_patch[card["id"]] = dict(current)
-        if self._pending_patch:
+            delta = {k: v for k, v in card.items() if current.get(k) != v}
+            if not delta:
+                continue
+            current.update(delta)
+            self._patch_log.setdefault(card["id"], {"id": card["id"]}).update(delta)
+            if self._listening:
+                self._pending_patch.setdefault(card["id"], {"id": card["id"]}).update(delta)
+        if self._pending_patch or self._pending_thumbs:
             self._schedule_patch()
         self._load_missing()
 
@@ -362,20 +374,42 @@ class ResultsCanvas(anywidget.AnyWidget):
             self._flush_patch()
             return
         self._patch_scheduled = True
-        asyncio.get_running_loop().call_soon(self._flush_patch)
+        # A short window gathers the thumbnails that land together into one message.
+        asyncio.get_running_loop().call_later(PATCH_WINDOW_SECONDS, self._flush_patch)
 
     def _flush_patch(self) -> None:
+        """One message with the changed fields and the new pictures, for the views listening: a
+        picture costs no round trip, and a card whose picture rides along needs no "thumb" field."""
         self._patch_scheduled = False
-        if self._closed or not self._pending_patch:
-            self._pending_patch = {}
+        if self._closed or not (self._pending_patch or self._pending_thumbs):
+            self._pending_patch, self._pending_thumbs = {}, {}
             return
-        patch = list(self._pending_patch.values())
-        self._pending_patch = {}
-        self._patched_since_sync = True
-        self.send({"kind": "patch", "cards": patch})
+        items, buffers = self._pictures_for(self._pending_thumbs)
+        carried = {item["id"] for item in items}
+        patch = []
+        for scenery_id, delta in self._pending_patch.items():
+            rest = {k: v for k, v in delta.items() if not (k == "thumb" and scenery_id in carried)}
+            if len(rest) > 1:
+                patch.append(rest)
+        self._pending_patch, self._pending_thumbs = {}, {}
+        self.send({"kind": "patch", "cards": patch, "thumbs": items}, buffers=buffers or None)
+
+    def _pictures_for(self, ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[bytes]]:
+        items: list[dict[str, Any]] = []
+        buffers: list[bytes] = []
+        for scenery_id in ids:
+            picture = self._pictures.get(scenery_id)
+            if picture is None:
+                continue
+            item: dict[str, Any] = {"id": scenery_id, "v": picture.version}
+            if picture.thumb.format != "jpeg":
+                item["fmt"] = picture.thumb.format
+            items.append(item)
+            buffers.append(picture.thumb.data)
+        return items, buffers
 
     def _on_cards_synced(self, _change: dict[str, Any]) -> None:
-        self._patched_since_sync = False
+        self._patch_log = {}
 
     def _load_missing(self) -> None:
         """Start loading the thumbnail of every DONE card that has none yet."""
@@ -430,6 +464,8 @@ class ResultsCanvas(anywidget.AnyWidget):
         self._pictures[scenery_id] = _Picture(url, thumb, self._versions)
         card = next((c for c in self.cards if c["id"] == scenery_id), None)
         if card is not None and card["state"] == "done":
+            if self._listening:
+                self._pending_thumbs[scenery_id] = None
             self._update_cards([{**card, "thumb": self._versions}])
 
     def _forget_pictures(self, keep: set[str]) -> None:
@@ -443,10 +479,12 @@ class ResultsCanvas(anywidget.AnyWidget):
         kind = content.get("kind")
         try:
             if kind == "want":
+                self._listening = True
                 self._send_wanted(content)
             elif kind == "hello":
-                if self._patched_since_sync:
-                    self.send({"kind": "patch", "cards": [dict(c) for c in self.cards]})
+                self._listening = True
+                if self._patch_log:  # the view was drawn from the synced list; these changed since
+                    self.send({"kind": "patch", "cards": list(self._patch_log.values()), "thumbs": []})
                 self._send_wanted(content)
             elif kind == "use_prompt":
                 self._use_prompt(str(content.get("id", "")))
@@ -467,14 +505,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         ids = content.get("ids") or []
         if not isinstance(ids, list):
             return
-        items: list[dict[str, Any]] = []
-        buffers: list[bytes] = []
-        for scenery_id in ids[:500]:
-            picture = self._pictures.get(str(scenery_id))
-            if picture is None:
-                continue
-            items.append({"id": scenery_id, "v": picture.version, "fmt": picture.thumb.format})
-            buffers.append(picture.thumb.data)
+        items, buffers = self._pictures_for(str(i) for i in ids[:500])
         preview_id = content.get("preview")
         if isinstance(preview_id, str) and preview_id in self._preview_cache:
             _url, big = self._preview_cache[preview_id]

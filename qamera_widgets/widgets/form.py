@@ -290,6 +290,27 @@ class PromptForm(anywidget.AnyWidget):
     def history_prompts(self) -> list[tuple[str, int]]:
         return list(self._history)
 
+    def offer(self, prompt: str, count: int) -> None:
+        """Fill the form with a past prompt and ask before running it again ("Run again" on a run)."""
+        if self._closed:
+            return
+        self.use_prompt(prompt, count)
+        errors = field_errors(prompt, count)
+        self._show_field_errors(errors)
+        if errors:
+            return
+        jobs = plan_jobs(prompt, count)
+        credits = sum(job.count for job in jobs) * _base.CREDITS_PER_ITEM
+        if self.budget is not None:
+            try:
+                self.budget.check(credits)
+            except BudgetExceededError as exc:
+                self._set_status(str(exc), kind="error")
+                return
+        self._awaiting = jobs
+        what = plan_text(jobs) if len(jobs) > 1 else cost_text(count).split(" reserved")[0]
+        self.confirm = f"Run this prompt again: {what}?"
+
     def use_prompt(self, prompt: str, count: int | None = None) -> None:
         """Put a prompt (and optionally a count) into the form, as "Use this prompt" does."""
         self.prompt = prompt

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -140,6 +140,7 @@ class SceneryGallery(ResultsCanvas):
         self._quiet = False
         self._started = False
         self._fetch_error = ""
+        self._list_callbacks: list[Callable[[list[Scenery]], Any]] = []
         super().__init__(
             loader=loader, thumb_px=thumb_px, mode="library", title=title, status_filter=status_filter
         )
@@ -170,6 +171,14 @@ class SceneryGallery(ResultsCanvas):
             self._positions[scenery_id] = position
         if self._all is not None:
             self._recompute(reset_page=False)
+
+    def on_list(self, callback: Callable[[list[Scenery]], Any], remove: bool = False) -> None:
+        """Call `callback(sceneries)` with every list the gallery shows (the Studio feeds its runs)."""
+        if remove:
+            if callback in self._list_callbacks:
+                self._list_callbacks.remove(callback)
+        elif callback not in self._list_callbacks:
+            self._list_callbacks.append(callback)
 
     async def refresh(self) -> None:
         """Reload the list; returns once the list this call or a newer one fetched is shown, with the
@@ -317,9 +326,15 @@ class SceneryGallery(ResultsCanvas):
             sceneries = [s for s in sceneries if s.is_approved]
         self._all = sceneries
         self._known = {s.id: s for s in sceneries}
+        for callback in list(self._list_callbacks):
+            try:
+                callback(sceneries)
+            except Exception:
+                logger.exception("an on_list callback failed")
         self._fetch_error = ""
         self._forget_pictures(set(self._known))
-        self._recompute(reset_page=False)
+        with self.hold_sync():  # the cards, counts and message go to the browser as one update
+            self._recompute(reset_page=False)
 
     def _recompute(self, *, reset_page: bool) -> None:
         self._view = filter_and_sort(

@@ -105,12 +105,15 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         self.form.on_submit(self._on_submit)
         self.form.observe(self._on_submitting, names="submitting")
         self.board.on_use_prompt(self.form.use_prompt)
+        self.board.on_run_again(self.form.offer)
         self.gallery.on_use_prompt(self.form.use_prompt)
+        self.gallery.on_list(self.board.show_sceneries)
 
         super().__init__(children=[self.form, self.board, self.gallery], layout=widgets.Layout(width="100%"))
         self.add_class("qw-studio")
 
         self._unsubscribe = self.board.tracker.subscribe(self._on_tracker_event)
+        self._history = self._tasks.spawn(self._load_history(), name="qamera-studio-history")
         if sandbox is not None:
             self._tasks.spawn(self._watch_account(), name="qamera-studio-account")
 
@@ -171,10 +174,30 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         if connection.started_sandbox and connection.sandbox is not None:
             await asyncio.to_thread(connection.sandbox.stop)
 
+    async def _load_history(self) -> None:
+        """This server's and key's earlier jobs from the journal, as runs: prompts survive a restart.
+
+        Read in a thread (a long journal takes a while); the runs only change traits. The library's
+        first list then gives their pictures.
+        """
+        try:
+            batches = await asyncio.to_thread(
+                self._journal.batches, base_url=self._async_client.base_url, key_id=self._async_client.key_id
+            )
+        except Exception as exc:  # history is a convenience: the studio works without it
+            logger.warning("studio: could not read the job history: %s", type(exc).__name__)
+            return
+        if not self._closed:
+            self.board.show_history(batches)
+            if self.gallery.sceneries:
+                self.board.show_sceneries(self.gallery.sceneries)
+
     async def wait_idle(self, timeout: float | None = None) -> None:
         """Until every tracked record is terminal and its picture shown, and the library shows them,
         skipping the debounce. For cells that must end with the final state on screen."""
         await self.form.wait_idle()
+        if self._history is not None and not self._history.done():
+            await asyncio.wait({self._history})
         if self.board.record_ids:
             await self.board.wait(timeout=timeout)
         if self._pending_refresh is not None:

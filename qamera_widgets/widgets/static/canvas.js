@@ -328,8 +328,14 @@ function render({ model, el }) {
     text.append(prompt, meta, progress);
     header.append(toggle, text);
     if (run.use_prompt && get("can_use_prompt", false)) {
-      header.append(button("Use prompt", "qw-run-reuse", () => model.send({ kind: "use_run_prompt", key: run.key }),
-        "Put this prompt back into the form"));
+      const actions = h("div", "qw-run-actions");
+      actions.append(
+        button("Run again", "qw-run-again", () => model.send({ kind: "run_again", key: run.key }),
+          "Generate this prompt again (asks first, with the cost)"),
+        button("Edit", "qw-run-reuse", () => model.send({ kind: "use_run_prompt", key: run.key }),
+          "Put this prompt into the form to change it"),
+      );
+      header.append(actions);
     }
     return header;
   }
@@ -413,8 +419,14 @@ function render({ model, el }) {
 
   function onMessage(msg, buffers) {
     if (!msg || typeof msg !== "object") return;
-    if (msg.kind === "thumbs") {
-      msg.items.forEach((item, index) => {
+    if (msg.kind === "thumbs" || msg.kind === "patch") {
+      for (const change of msg.cards || []) {
+        const card = byId.get(change.id);
+        if (card) Object.assign(card, change);
+      }
+      (msg.thumbs || msg.items || []).forEach((item, index) => {
+        const card = byId.get(item.id);
+        if (card && msg.kind === "patch" && (card.thumb || 0) < item.v) card.thumb = item.v; // rides along
         const old = pictures.get(item.id);
         if (old && old.v >= item.v) return;
         if (old) URL.revokeObjectURL(old.url);
@@ -422,13 +434,7 @@ function render({ model, el }) {
         asked.delete(item.id);
       });
       drawBody();
-      drawOverlay();
-    } else if (msg.kind === "patch") {
-      for (const change of msg.cards) {
-        const card = byId.get(change.id);
-        if (card) Object.assign(card, change);
-      }
-      drawBody();
+      if (msg.kind === "thumbs") drawOverlay();
     } else if (msg.kind === "preview") {
       if (preview) URL.revokeObjectURL(preview.url);
       preview = { id: msg.id, url: blobUrl(buffers[0], msg.fmt) };
