@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from ..engine import coordination
 from . import _base
 from ._base import Action, Outcome
 from .errors import (
@@ -131,6 +132,7 @@ class AsyncQameraClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self._origin = _base.origin_of(self.base_url)
+        self._scope = "{}://{}:{}".format(*self._origin)
         # One pool per event loop: a pool belongs to the loop it was made on, and a client shared by the
         # notebook's loop and a worker thread's loop must never close the other's pool mid-request.
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
@@ -177,9 +179,11 @@ class AsyncQameraClient:
     async def _pace(self) -> None:
         if not self.rate_limit_per_minute:
             return
-        scheme, host, port = self._origin
-        window = _base.shared_window(f"{scheme}://{host}:{port}", self.key_id or "")
-        delay = window.reserve(self._clock(), self.rate_limit_per_minute)
+        limit, key_id = self.rate_limit_per_minute, self.key_id or ""
+        window = _base.RATE_WINDOW_SECONDS + _base.PACING_MARGIN_SECONDS
+        delay = coordination.reserve_slot(self._scope, key_id, limit, window)
+        if delay is None:
+            delay = _base.shared_window(self._scope, key_id).reserve(self._clock(), limit)
         if delay > 0:
             logger.info("pacing: waiting %.1f s to stay under %d requests/minute", delay,
                         self.rate_limit_per_minute)
@@ -333,17 +337,28 @@ class AsyncQameraClient:
         )
 
     async def list_sceneries(self, status_filter: str = "all") -> list[Scenery]:
-        """All sceneries of the account (the API has no pagination). GETs are free and retried."""
+        """All sceneries of the account (the API has no pagination). GETs are free and retried.
+
+        With `QAMERA_REDIS_URL` set, one process per key fetches the list per tick and the others read
+        that copy, so a class of kernels on one key makes the list calls of one.
+        """
         return await self._list(status_filter)
 
     async def _list(self, status_filter: str, deadline: float | None = None) -> list[Scenery]:
         _base.validate_status_filter(status_filter)
-        answer = await self._request(
-            "GET", _base.LIST_PATH, params={"statusFilter": status_filter}, deadline=deadline
+
+        async def fetch() -> bytes:
+            answer = await self._request(
+                "GET", _base.LIST_PATH, params={"statusFilter": status_filter}, deadline=deadline
+            )
+            return answer.content
+
+        content = await coordination.shared_list(
+            self._scope, self.key_id or "", self._key(), status_filter, fetch, tick=_base.POLL_MIN_INTERVAL
         )
         # Off the loop: 20,000 items take a tenth of a second to read, and widgets freeze meanwhile.
         skipped: list[str] = []
-        sceneries = await asyncio.to_thread(_base.parse_sceneries_body, answer.content, skipped)
+        sceneries = await asyncio.to_thread(_base.parse_sceneries_body, content, skipped)
         if skipped:
             message = _base.skipped_items_message(skipped, len(sceneries))
             # Polls repeat every few seconds: the same bad entries are reported once, not on every poll.

@@ -1,0 +1,1 @@
+"""What keeps running beside a notebook's cells; today: class coordination through Redis (`coordination`)."""
