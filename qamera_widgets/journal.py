@@ -26,8 +26,9 @@ from typing import Any
 
 import platformdirs
 
-from .client._base import key_id_of, utc_now
-from .client.models import TERMINAL_STATUSES, Registration, parse_timestamp
+from .client._base import utc_now
+from .client.models import Registration, parse_timestamp
+from .contract import TERMINAL_STATUSES, key_id_of
 
 try:
     import fcntl

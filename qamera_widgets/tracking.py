@@ -36,7 +36,8 @@ from .client.errors import (
     ResponseFormatError,
     WaitTimeoutError,
 )
-from .client.models import TERMINAL_STATUSES, Registration, Scenery
+from .client.models import Registration, Scenery
+from .contract import TERMINAL_STATUSES
 
 __all__ = [
     "DEFAULT_DEADLINE",

@@ -11,7 +11,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
-from .client._base import MAX_PREFERENCES_CHARS
+from .contract import MAX_PREFERENCES_CHARS
 
 __all__ = ["MAX_VARIANTS", "TemplateError", "Variant", "expand", "is_template", "variant_count"]
 

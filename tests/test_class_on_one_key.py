@@ -19,7 +19,8 @@ import pytest
 
 from qamera_widgets.budget import Budget, BudgetExceededError
 from qamera_widgets.client import AsyncQameraClient
-from qamera_widgets.client._base import CREDITS_PER_ITEM, POLL_MIN_INTERVAL
+from qamera_widgets.client._base import POLL_MIN_INTERVAL
+from qamera_widgets.contract import PRICE_PER_ITEM
 from qamera_widgets.sandbox import Sandbox
 from qamera_widgets.tracking import tracker_for
 
@@ -68,17 +69,17 @@ async def student(
     client = AsyncQameraClient(api_key, base_url, transport=Wire(sent))
     try:
         if budget is not None:
-            budget.reserve(COUNT * CREDITS_PER_ITEM)
+            budget.reserve(COUNT * PRICE_PER_ITEM)
         registration = await client.register_ideas(f"Student {number}: white marble, soft light", count=COUNT)
-        assert registration.credits_reserved == COUNT * CREDITS_PER_ITEM
+        assert registration.credits_reserved == COUNT * PRICE_PER_ITEM
         if budget is not None:
             with pytest.raises(BudgetExceededError):  # a second, bigger batch stops in the kernel
-                budget.reserve(3 * CREDITS_PER_ITEM)
+                budget.reserve(3 * PRICE_PER_ITEM)
         tracker = tracker_for(client)
         states = await tracker.wait(registration, timeout=240)
         statuses = [state.status for state in states.values()]
         if budget is not None:
-            budget.release(statuses.count("FAILED") * CREDITS_PER_ITEM)
+            budget.release(statuses.count("FAILED") * PRICE_PER_ITEM)
         return Outcome(api_key, statuses.count("DONE"), statuses.count("FAILED"))
     finally:
         await tracker_for(client).close()
@@ -109,22 +110,22 @@ async def test_a_class_of_sixty_finishes_with_exact_ledgers_and_never_trips_the_
     assert sum(o.failed for o in outcomes) > 0 and sum(o.done for o in outcomes) > 0
     for outcome in outcomes[:STUDENTS]:
         assert sandbox.account(outcome.api_key) == {
-            "available": KEY_CREDITS - CREDITS_PER_ITEM * outcome.done,
+            "available": KEY_CREDITS - PRICE_PER_ITEM * outcome.done,
             "reserved": 0,
-            "consumed": CREDITS_PER_ITEM * outcome.done,
-            "refunded": CREDITS_PER_ITEM * outcome.failed,
+            "consumed": PRICE_PER_ITEM * outcome.done,
+            "refunded": PRICE_PER_ITEM * outcome.failed,
         }
         assert sandbox.audit(outcome.api_key) == []
     shared_done = sum(o.done for o in outcomes[STUDENTS:])
     shared_failed = sum(o.failed for o in outcomes[STUDENTS:])
     assert sandbox.account(shared_key) == {
-        "available": 5000 - CREDITS_PER_ITEM * shared_done,
+        "available": 5000 - PRICE_PER_ITEM * shared_done,
         "reserved": 0,
-        "consumed": CREDITS_PER_ITEM * shared_done,
-        "refunded": CREDITS_PER_ITEM * shared_failed,
+        "consumed": PRICE_PER_ITEM * shared_done,
+        "refunded": PRICE_PER_ITEM * shared_failed,
     }
     assert sandbox.audit(shared_key) == []
-    assert sum(b.reserved for b in budgets) == CREDITS_PER_ITEM * shared_done
+    assert sum(b.reserved for b in budgets) == PRICE_PER_ITEM * shared_done
 
     # The shared key stayed within 60 requests in every minute, polls included, though it needed more
     # than a minute's worth; the sandbox, counting on its side, refused nothing.

@@ -28,6 +28,7 @@ from qamera_widgets import (
 )
 from qamera_widgets.client import _base
 from qamera_widgets.client._base import Action, Outcome
+from qamera_widgets.contract import key_id_of
 
 KEY = "mk_live_abc123.s3cr3tvalue"
 
@@ -173,7 +174,7 @@ def test_key_comes_from_the_environment_when_not_given(monkeypatch: pytest.Monke
         _base.resolve_api_key(None)
     monkeypatch.setenv("QAMERA_API_KEY", KEY)
     assert _base.resolve_api_key(None) == KEY
-    assert _base.key_id_of(KEY) == "abc123"
+    assert key_id_of(KEY) == "abc123"
 
 
 def test_base_url_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -266,22 +267,6 @@ def test_adaptive_poll_interval_grows_to_five_seconds_and_resets_on_change() -> 
         seen.append(interval)
     assert seen[0] == 1.0 and seen[-1] == 5.0 and seen == sorted(seen)
     assert _base.next_poll_interval(5.0, changed=True) == 1.0
-
-
-def test_sliding_window_books_slots_in_order() -> None:
-    window = _base.SlidingWindow(window=60.0)
-    assert [window.reserve(0.0, 3) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert window.reserve(1.0, 3) == 59.0
-    assert window.reserve(1.0, 3) == 59.0
-    assert window.reserve(61.0, 3) == pytest.approx(0.0)
-    assert window.reserve(70.0, 3) == pytest.approx(50.0)
-
-
-def test_a_client_with_a_lower_limit_waits_for_its_own_limit_in_a_shared_window() -> None:
-    window = _base.SlidingWindow(window=60.0)
-    assert [window.reserve(0.0, 60) for _ in range(2)] == [0.0, 0.0]
-    assert window.reserve(0.0, 2) == 60.0
-    assert window.reserve(0.0, 60) == 0.0
 
 
 @pytest.mark.parametrize("credits", ["Infinity", "NaN", "1e400", "-Infinity"])

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from qamera_widgets.contract import parse_key, price_for
 from qamera_widgets.sandbox import store as store_module
 from qamera_widgets.sandbox.app import (
     ApiError,
@@ -27,17 +28,10 @@ from qamera_widgets.sandbox.store import (
     InsufficientCredits,
     Ledger,
     Store,
-    price_for,
     reserve,
     settle,
-    split_key,
 )
 from qamera_widgets.sandbox.worker import plan_item
-
-
-def test_price_is_ten_credits_per_item() -> None:
-    assert price_for(1) == 10
-    assert price_for(20) == 200
 
 
 def test_reserve_moves_available_to_reserved() -> None:
@@ -172,12 +166,6 @@ def test_library_has_approved_pending_and_one_rejected_spread_over_time() -> Non
     assert len({(item.prompt, item.name) for item in library_items(200, now=10**13)}) == 200
 
 
-def test_split_key() -> None:
-    assert split_key("mk_live_abc.s3cr.et") == ("abc", "s3cr.et")
-    for bad in ("", "abc.def", "mk_live_abc", "mk_live_.x", "mk_live_abc."):
-        assert split_key(bad) is None
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     opened = Store(tmp_path / "s.sqlite3")
@@ -188,7 +176,9 @@ def store(tmp_path: Path) -> Store:
 def test_keys_are_stored_hashed_and_checked(store: Store, tmp_path: Path) -> None:
     account = store.create_account(100, origin="start")
     key = store.issue_key(account, ["content.register"])
-    key_id, secret = split_key(key) or ("", "")
+    parts = parse_key(key)
+    assert parts is not None
+    key_id, secret = parts.key_id, parts.secret
     assert store.authenticate(key) is not None
     assert store.authenticate(f"mk_live_{key_id}.wrong") is None
     assert store.authenticate("mk_live_unknown.secret") is None

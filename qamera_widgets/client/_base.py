@@ -16,7 +16,6 @@ import re
 import threading
 import time
 import zlib
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +23,16 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import contract
+from ..contract import (
+    MAX_COUNT,
+    MAX_PREFERENCES_CHARS,
+    MIN_COUNT,
+    RATE_WINDOW_SECONDS,
+    STATUS_FILTERS,
+    RegistrationProblem,
+    SlidingWindow,
+)
 from .errors import (
     APIStatusError,
     AuthenticationError,
@@ -42,16 +51,9 @@ from .models import Registration, Scenery
 DEFAULT_BASE_URL = "https://app.qamera.ai"
 API_KEY_ENV = "QAMERA_API_KEY"
 BASE_URL_ENV = "QAMERA_BASE_URL"
-LIST_PATH = "/api/external/sceneries"
-REGISTER_PATH = "/api/external/sceneries/register-ideas"
-STATUS_FILTERS = ("all", "approved")
-MAX_PREFERENCES_CHARS = 2000
-MIN_COUNT, MAX_COUNT, DEFAULT_COUNT = 1, 20, 10
-CREDITS_PER_ITEM = 10
 CONNECT_TIMEOUT = 5.0
 MAX_RETRY_WAIT = 60.0
 POLL_MIN_INTERVAL, POLL_MAX_INTERVAL = 1.0, 5.0
-RATE_WINDOW_SECONDS = 60.0
 # The server counts a request when it arrives, which trails our booking by its transit time; pacing
 # over a slightly longer window keeps a burst that arrived late out of the next minute's count.
 PACING_MARGIN_SECONDS = 1.0
@@ -62,13 +64,6 @@ MAX_RESPONSE_BYTES = 64 * 2**20
 # The encodings `BoundedDecoder` can undo with a bound on its output.
 ACCEPT_ENCODING = "gzip, deflate"
 
-# Letters, digits and the URL-safe and base64 punctuation: anything else (a control character, a space, a
-# non-ASCII letter) cannot be a real key and would put the key into an HTTP library's error text.
-_KEY_CHARACTERS = "A-Za-z0-9._~+/=-"
-_KEY_PATTERN = re.compile(
-    rf"^mk_(?P<env>[A-Za-z0-9]+)_(?P<key_id>[A-Za-z0-9-]+)\.(?P<secret>[{_KEY_CHARACTERS}]+)$"
-)
-_KEY_CHARACTER = re.compile(rf"[{_KEY_CHARACTERS}]")
 _CREDITS_PATTERN = re.compile(r"required:\s*(\d+)\D+available:\s*(-?\d+)", re.IGNORECASE)
 
 
@@ -84,14 +79,14 @@ def resolve_api_key(explicit: str | None) -> str:
             "`from qamera_widgets import sandbox; sb = sandbox.start()`."
         )
     key = key.strip()
-    stray = next((index for index, char in enumerate(key) if not _KEY_CHARACTER.fullmatch(char)), None)
+    stray = next((index for index, char in enumerate(key) if not contract.is_key_character(char)), None)
     if stray is not None:
         raise ConfigurationError(
             f"The API key from {source} contains a character that no key has (at position {stray + 1}): "
             "keys hold only letters, digits and - _ . ~ + / =. Copy it again from the Qamera dashboard, "
             "without spaces, line breaks or quotes."
         )
-    if _KEY_PATTERN.match(key) is None:
+    if contract.parse_key(key) is None:
         raise ConfigurationError(
             f"The API key from {source} is not of the form mk_<word>_<keyId>.<secret>; "
             "copy the whole key, including the part after the dot, from the Qamera dashboard."
@@ -130,14 +125,6 @@ def redact_body(body: Any, secrets: tuple[str, ...]) -> Any:
     return body
 
 
-def key_id_of(key: str | None) -> str | None:
-    """The public part of a key (`keyId`), safe to show in reprs and journals."""
-    if not key:
-        return None
-    match = _KEY_PATTERN.match(key.strip())
-    return match.group("key_id") if match else None
-
-
 def resolve_base_url(explicit: str | None) -> str:
     """Normalise the base URL (argument, else `QAMERA_BASE_URL`, else the public service)."""
     url = explicit if explicit is not None else os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
@@ -171,29 +158,31 @@ def validate_status_filter(status_filter: str) -> str:
 
 def validate_registration(preferences: object, count: object) -> tuple[str, int]:
     """Refuse what the server would refuse, before anything is sent or reserved."""
-    if not isinstance(preferences, str):
-        raise InvalidRequestError(
-            f"preferences must be text describing the scenery, not {type(preferences).__name__}."
-        )
-    if not preferences.strip():
-        raise InvalidRequestError("preferences is blank: describe the scenery you want generated.")
-    try:
-        preferences.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidRequestError(
+    problem = contract.registration_problem(preferences, count)
+    if problem is not None:
+        raise InvalidRequestError(_registration_sentence(problem, preferences, count))
+    assert isinstance(preferences, str) and isinstance(count, int)
+    return preferences, count
+
+
+def _registration_sentence(problem: RegistrationProblem, preferences: object, count: object) -> str:
+    if problem is RegistrationProblem.PREFERENCES_NOT_TEXT:
+        return f"preferences must be text describing the scenery, not {type(preferences).__name__}."
+    if problem is RegistrationProblem.PREFERENCES_BLANK:
+        return "preferences is blank: describe the scenery you want generated."
+    if problem is RegistrationProblem.PREFERENCES_NOT_UNICODE:
+        return (
             "preferences contains characters that are not valid Unicode text (a lone surrogate); "
             "retype or re-paste the description."
-        ) from None
-    if len(preferences) > MAX_PREFERENCES_CHARS:
-        raise InvalidRequestError(
-            f"preferences is {len(preferences)} characters long; the limit is {MAX_PREFERENCES_CHARS}. "
+        )
+    if problem is RegistrationProblem.PREFERENCES_TOO_LONG:
+        return (
+            f"preferences is {len(str(preferences))} characters long; the limit is {MAX_PREFERENCES_CHARS}. "
             "Shorten the description."
         )
-    if isinstance(count, bool) or not isinstance(count, int):
-        raise InvalidRequestError(f"count must be a whole number from 1 to 20, not {count!r}.")
-    if not MIN_COUNT <= count <= MAX_COUNT:
-        raise InvalidRequestError(f"count must be from {MIN_COUNT} to {MAX_COUNT}, not {count}.")
-    return preferences, count
+    if problem is RegistrationProblem.COUNT_NOT_WHOLE:
+        return f"count must be a whole number from {MIN_COUNT} to {MAX_COUNT}, not {count!r}."
+    return f"count must be from {MIN_COUNT} to {MAX_COUNT}, not {count}."
 
 
 class Outcome(Enum):
@@ -531,30 +520,6 @@ def diff_sceneries(
         ):
             changed[sid] = scenery
     return changed
-
-
-class SlidingWindow:
-    """At most `limit` slots in any `window` seconds; `reserve` books the next slot and says how long to wait.
-
-    Booked times are in the future when the window is full, so concurrent callers queue up in order
-    instead of all waking at once and tripping the server's limit.
-    """
-
-    def __init__(self, window: float = 60.0) -> None:
-        self.window = window
-        self._slots: deque[float] = deque()
-        self._lock = threading.Lock()
-
-    def reserve(self, now: float, limit: int) -> float:
-        """Book a slot for a caller allowed `limit` per window; clients with a lower limit wait longer."""
-        with self._lock:
-            while self._slots and self._slots[0] <= now - self.window:
-                self._slots.popleft()
-            at = now
-            if len(self._slots) >= limit:
-                at = max(now, self._slots[-limit] + self.window)
-            self._slots.append(at)
-            return at - now
 
 
 _windows: dict[tuple[str, str], SlidingWindow] = {}

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from .. import contract
 from ..engine import coordination
 from . import _base
 from ._base import Action, Outcome
@@ -113,7 +114,7 @@ class AsyncQameraClient:
         *,
         timeout: float = 30.0,
         max_retries: int = 3,
-        rate_limit_per_minute: int | None = 60,
+        rate_limit_per_minute: int | None = contract.RATE_LIMIT_PER_MINUTE,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -147,7 +148,7 @@ class AsyncQameraClient:
         key = self._api_key or self._explicit_key
         if key is None:
             key = os.environ.get(_base.API_KEY_ENV)
-        return _base.key_id_of(key)
+        return contract.key_id_of(key)
 
     def __repr__(self) -> str:
         return f"AsyncQameraClient(base_url={self.base_url!r}, key_id={self.key_id!r})"
@@ -180,7 +181,7 @@ class AsyncQameraClient:
         if not self.rate_limit_per_minute:
             return
         limit, key_id = self.rate_limit_per_minute, self.key_id or ""
-        window = _base.RATE_WINDOW_SECONDS + _base.PACING_MARGIN_SECONDS
+        window = contract.RATE_WINDOW_SECONDS + _base.PACING_MARGIN_SECONDS
         delay = coordination.reserve_slot(self._scope, key_id, limit, window)
         if delay is None:
             delay = _base.shared_window(self._scope, key_id).reserve(self._clock(), limit)
@@ -349,7 +350,7 @@ class AsyncQameraClient:
 
         async def fetch() -> bytes:
             answer = await self._request(
-                "GET", _base.LIST_PATH, params={"statusFilter": status_filter}, deadline=deadline
+                "GET", contract.LIST_PATH, params={"statusFilter": status_filter}, deadline=deadline
             )
             return answer.content
 
@@ -370,7 +371,7 @@ class AsyncQameraClient:
     async def register_ideas(
         self,
         preferences: str,
-        count: int = _base.DEFAULT_COUNT,
+        count: int = contract.DEFAULT_COUNT,
         *,
         idempotency_key: str | None = None,
     ) -> Registration:
@@ -383,7 +384,7 @@ class AsyncQameraClient:
         key = idempotency_key or str(uuid.uuid4())
         response = await self._request(
             "POST",
-            _base.REGISTER_PATH,
+            contract.REGISTER_PATH,
             json_body={"preferences": preferences, "count": count},
             idempotency_key=key,
         )

@@ -12,12 +12,11 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
+from ..contract import FAILED_STATUSES, TERMINAL_STATUSES
 from .errors import ResponseFormatError
 
-__all__ = ["TERMINAL_STATUSES", "Registration", "Scenery", "parse_timestamp"]
+__all__ = ["Registration", "Scenery", "parse_timestamp"]
 
-TERMINAL_STATUSES = frozenset({"DONE", "FAILED", "ERROR", "CANCELLED", "CANCELED", "REJECTED"})
-FAILED_STATUSES = TERMINAL_STATUSES - {"DONE"}
 
 
 def parse_timestamp(value: object) -> datetime | None:

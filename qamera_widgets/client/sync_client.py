@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from ._base import DEFAULT_COUNT
+from ..contract import DEFAULT_COUNT, RATE_LIMIT_PER_MINUTE
 from .async_client import AsyncQameraClient, UpdateCallback
 from .models import Registration, Scenery
 
@@ -45,7 +45,7 @@ class QameraClient:
         *,
         timeout: float = 30.0,
         max_retries: int = 3,
-        rate_limit_per_minute: int | None = 60,
+        rate_limit_per_minute: int | None = RATE_LIMIT_PER_MINUTE,
         **options: Any,
     ) -> None:
         self.async_client = AsyncQameraClient(

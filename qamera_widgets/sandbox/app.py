@@ -23,6 +23,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..contract import (
+    DEFAULT_COUNT,
+    DEFAULT_STATUS_FILTER,
+    DONE,
+    LIST_PATH,
+    MAX_COUNT,
+    MAX_PREFERENCES_CHARS,
+    MIN_COUNT,
+    REGISTER_PATH,
+    STATUS_FILTERS,
+    RegistrationProblem,
+    parse_key,
+    registration_problem,
+)
 from .render import render_key, render_to_file
 from .state import SandboxState
 from .store import (
@@ -32,7 +46,6 @@ from .store import (
     IdempotencyConflict,
     InsufficientCredits,
     SceneryRow,
-    split_key,
 )
 
 log = logging.getLogger("qamera_widgets.sandbox")
@@ -40,9 +53,6 @@ log = logging.getLogger("qamera_widgets.sandbox")
 MAX_BODY_BYTES = 64 * 1024
 # Bodies a little over the limit are read to the end so the client gets the 413 instead of a broken pipe.
 DRAIN_LIMIT_BYTES = 1024 * 1024
-MAX_PREFERENCES_CHARS = 2000
-MAX_COUNT = 20
-DEFAULT_COUNT = 10
 _DROP_HEADER = "x-sandbox-drop-connection"
 _CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # RFC 9110: the scheme and the token are separated by one or more spaces or tabs.
@@ -62,13 +72,17 @@ class ConnectionDropped(Exception):
     """Raised after the response headers went out, so the server cuts the connection mid-response."""
 
 
-def _is_encodable(text: str) -> bool:
-    """JSON can carry lone surrogates (`"\\ud800"`) that no UTF-8 store can keep."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+_REGISTRATION_ERRORS = {
+    RegistrationProblem.PREFERENCES_NOT_TEXT: "'preferences' must be a string.",
+    RegistrationProblem.PREFERENCES_BLANK: "'preferences' must not be blank.",
+    RegistrationProblem.PREFERENCES_NOT_UNICODE: "'preferences' must be valid Unicode text.",
+    RegistrationProblem.PREFERENCES_TOO_LONG: (
+        f"'preferences' must be at most {MAX_PREFERENCES_CHARS} characters."
+    ),
+    RegistrationProblem.COUNT_NOT_WHOLE: "'count' must be an integer.",
+    RegistrationProblem.COUNT_TOO_SMALL: f"'count' must be at least {MIN_COUNT}.",
+    RegistrationProblem.COUNT_TOO_LARGE: f"'count' must be at most {MAX_COUNT}.",
+}
 
 
 def parse_register_body(body: Any) -> tuple[str, int]:
@@ -77,34 +91,22 @@ def parse_register_body(body: Any) -> tuple[str, int]:
         raise ApiError(400, "Request body must be a JSON object.")
     if "preferences" not in body or body["preferences"] is None:
         raise ApiError(400, "'preferences' is required.")
-    preferences = body["preferences"]
-    if not isinstance(preferences, str):
-        raise ApiError(400, "'preferences' must be a string.")
-    if not preferences.strip():
-        raise ApiError(400, "'preferences' must not be blank.")
-    if not _is_encodable(preferences):
-        raise ApiError(400, "'preferences' must be valid Unicode text.")
-    if len(preferences) > MAX_PREFERENCES_CHARS:
-        raise ApiError(400, f"'preferences' must be at most {MAX_PREFERENCES_CHARS} characters.")
-    count = body.get("count", DEFAULT_COUNT)
+    preferences, count = body["preferences"], body.get("count", DEFAULT_COUNT)
     # JSON has one number type: 5.0 is the integer 5 to a JavaScript server, 5.5 and true are not.
-    is_integral = isinstance(count, int) or (isinstance(count, float) and count.is_integer())
-    if isinstance(count, bool) or not is_integral:
-        raise ApiError(400, "'count' must be an integer.")
-    if count < 1:
-        raise ApiError(400, "'count' must be at least 1.")
-    if count > MAX_COUNT:
-        raise ApiError(400, f"'count' must be at most {MAX_COUNT}.")
-    return preferences, int(count)
+    if isinstance(count, float) and count.is_integer():
+        count = int(count)
+    problem = registration_problem(preferences, count)
+    if problem is not None:
+        raise ApiError(400, _REGISTRATION_ERRORS[problem])
+    return preferences, count
 
 
 def parse_status_filter(value: str | None) -> bool:
     """Whether only approved sceneries are wanted."""
-    if value is None or value == "all":
-        return False
-    if value == "approved":
-        return True
-    raise ApiError(400, "'statusFilter' must be 'all' or 'approved'.")
+    chosen = DEFAULT_STATUS_FILTER if value is None else value
+    if chosen not in STATUS_FILTERS:
+        raise ApiError(400, "'statusFilter' must be 'all' or 'approved'.")
+    return chosen == "approved"
 
 
 def format_timestamp(ms: int) -> str:
@@ -116,7 +118,7 @@ def scenery_json(row: SceneryRow, cdn_url: str) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
-        "thumbnail": f"{cdn_url}/sceneries/{row.id}.jpg" if row.status == "DONE" else None,
+        "thumbnail": f"{cdn_url}/sceneries/{row.id}.jpg" if row.status == DONE else None,
         "status": row.status,
         "voting": row.voting,
         "createdAt": format_timestamp(row.created_ms),
@@ -222,7 +224,7 @@ async def index(request: Request) -> Response:
     return JSONResponse(
         {
             "service": "Qamera sandbox",
-            "endpoints": ["GET /api/external/sceneries", "POST /api/external/sceneries/register-ideas"],
+            "endpoints": [f"GET {LIST_PATH}", f"POST {REGISTER_PATH}"],
         }
     )
 
@@ -275,8 +277,8 @@ async def sandbox_account(request: Request) -> Response:
     if key_id is None:
         account_id = state.default_account_id
     else:
-        parts = split_key(key_id)
-        found = state.store.account_of_key(parts[0] if parts else key_id)
+        parts = parse_key(key_id)
+        found = state.store.account_of_key(parts.key_id if parts else key_id)
         if found is None:
             raise ApiError(404, "No such key.")
         account_id = found
@@ -333,7 +335,7 @@ async def cdn_scenery(request: Request) -> Response:
         state.stats.injected_errors += 1
         raise ApiError(500, "Internal server error.")
     row = state.store.scenery(request.path_params["scenery_id"])
-    if row is None or row.status != "DONE":
+    if row is None or row.status != DONE:
         raise ApiError(404, "Not found.")
     name = render_key(row.prompt, row.item_index)
     headers = {
@@ -461,8 +463,8 @@ _ERROR_HANDLERS: dict[Any, Any] = {
 def build_api_app(state: SandboxState) -> ASGIApp:
     routes = [
         Route("/", index, methods=["GET"]),
-        Route("/api/external/sceneries", list_sceneries, methods=["GET"]),
-        Route("/api/external/sceneries/register-ideas", register_ideas, methods=["POST"]),
+        Route(LIST_PATH, list_sceneries, methods=["GET"]),
+        Route(REGISTER_PATH, register_ideas, methods=["POST"]),
         Route("/sandbox/account", sandbox_account, methods=["GET"]),
         Route("/sandbox/info", sandbox_info, methods=["GET"]),
         Route("/sandbox/stats", sandbox_stats, methods=["GET", "DELETE"]),

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .store import split_key
+from ..contract import key_id_of
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -104,8 +104,7 @@ def write_class_list(path: str | Path, api_keys: Sequence[str], credits: int) ->
             rows = csv.writer(out)
             rows.writerow(["student", "key_id", "api_key", "credits"])
             for student, key in enumerate(api_keys, start=1):
-                parts = split_key(key)
-                rows.writerow([student, parts[0] if parts else "", key, credits])
+                rows.writerow([student, key_id_of(key) or "", key, credits])
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

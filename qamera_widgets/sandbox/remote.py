@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..contract import key_id_of
 from .server import is_loopback
-from .store import REGISTER_SCOPE, split_key
+from .store import REGISTER_SCOPE
 
 TIMEOUT_SECONDS = 10.0
 
@@ -48,8 +49,8 @@ class AttachedSandbox:
     def account(self, api_key: str | None = None) -> dict[str, int]:
         """The key's ledger (default: the key given to `attach`, else the sandbox's first account)."""
         key = api_key or self.api_key
-        parts = split_key(key) if key else None
-        params = {"key_id": parts[0]} if parts else {}
+        key_id = key_id_of(key)
+        params = {"key_id": key_id} if key_id else {}
         ledger: dict[str, int] = self._call("GET", "/sandbox/account", params=params)
         return ledger
 

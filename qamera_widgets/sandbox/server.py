@@ -22,6 +22,7 @@ from types import TracebackType
 
 import uvicorn
 
+from ..contract import RATE_LIMIT_PER_MINUTE, key_id_of
 from .app import HideDroppedConnections, build_api_app, build_cdn_app
 from .state import Faults, SandboxState, Settings, SlidingWindowLimiter
 from .store import (
@@ -32,7 +33,6 @@ from .store import (
     Store,
     now_ms,
     scenery_name,
-    split_key,
 )
 from .worker import Worker
 
@@ -192,10 +192,10 @@ class Sandbox:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def _key_id(self, api_key: str) -> str:
-        parts = split_key(api_key)
-        if parts is None:
+        key_id = key_id_of(api_key)
+        if key_id is None:
             raise ValueError("Not an API key of the form mk_live_<keyId>.<secret>.")
-        return parts[0]
+        return key_id
 
     def _account_id(self, api_key: str | None) -> int:
         if api_key is None:
@@ -332,7 +332,7 @@ def start(
     worker_concurrency: int = 4,
     cdn_latency_ms: float = 0,
     library: int = 12,
-    rate_limit: int | None = 60,
+    rate_limit: int | None = RATE_LIMIT_PER_MINUTE,
     api_error_rate: float = 0.0,
     api_latency_ms: float = 0,
 ) -> Sandbox:

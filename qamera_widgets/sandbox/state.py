@@ -8,14 +8,12 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from ..contract import RATE_WINDOW_SECONDS, SlidingWindow
 from .store import Store
-
-RATE_WINDOW_SECONDS = 60.0
 
 
 @dataclass
@@ -89,19 +87,13 @@ class SlidingWindowLimiter:
         self.limit = limit
         self.window = window
         self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
+        self._windows: dict[str, SlidingWindow] = {}
 
     def allow(self, key: str) -> bool:
         if not self.limit:
             return True
-        now = self._clock()
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return False
-        hits.append(now)
-        return True
+        window = self._windows.setdefault(key, SlidingWindow(self.window))
+        return window.admit(self._clock(), self.limit)
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ try:
 except ImportError:  # Windows: no advisory locks; one sandbox per folder is then up to the user
     fcntl = None  # type: ignore[assignment]
 
-PRICE_PER_ITEM = 10
-KEY_PREFIX = "mk_live_"
+from ..contract import DONE, FAILED, LIVE_KEY_ENV, PRICE_PER_ITEM, format_key, parse_key, price_for
+
 REGISTER_SCOPE = "content.register"
 IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
 # SQLite's INTEGER is a signed 64-bit number: a larger grant cannot be stored, let alone added up.
@@ -164,10 +164,6 @@ class DataDirLock:
             handle.close()  # closing the only descriptor releases the flock
 
 
-def price_for(count: int) -> int:
-    return PRICE_PER_ITEM * count
-
-
 def reserve(ledger: Ledger, amount: int) -> Ledger:
     """Move `amount` from available to reserved, or refuse without touching anything."""
     if amount < 0:
@@ -217,16 +213,6 @@ class LibraryItem:
     prompt: str
     voting: str
     created_ms: int
-
-
-def split_key(raw_key: str) -> tuple[str, str] | None:
-    """`mk_live_<keyId>.<secret>` into its two parts, or None when it is not shaped like a key."""
-    if not raw_key.startswith(KEY_PREFIX):
-        return None
-    key_id, dot, secret = raw_key[len(KEY_PREFIX) :].partition(".")
-    if not dot or not key_id or not secret:
-        return None
-    return key_id, secret
 
 
 def _hash_secret(secret: str) -> str:
@@ -348,7 +334,7 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (key_id, account_id, _hash_secret(secret), " ".join(scopes), now_ms(), expires_ms),
             )
-        return f"{KEY_PREFIX}{key_id}.{secret}"
+        return format_key(key_id, secret)
 
     def issue_account_key(self, credits: int, scopes: Sequence[str], *, expires_ms: int | None = None) -> str:
         """A key with an account of its own, for exercising 402 and 403 beside the start accounts."""
@@ -360,8 +346,10 @@ class Store:
 
     def authenticate(self, raw_key: str) -> ApiKey | None:
         """The key's record when it is known, matches, and is neither expired nor revoked."""
-        parts = split_key(raw_key)
-        key_id, secret = parts if parts else ("", raw_key)
+        parts = parse_key(raw_key)
+        if parts is not None and parts.env != LIVE_KEY_ENV:
+            parts = None  # the sandbox issues live keys only
+        key_id, secret = (parts.key_id, parts.secret) if parts else ("", raw_key)
         rows = self._query("SELECT * FROM api_keys WHERE key_id = ?", (key_id,)) if parts else []
         row = rows[0] if rows else None
         # Compare even for unknown ids so a miss costs the same time as a wrong secret.
@@ -510,7 +498,7 @@ class Store:
             )
             db.execute(
                 "UPDATE sceneries SET status = ? WHERE id = ?",
-                ("DONE" if succeeded else "FAILED", scenery_id),
+                (DONE if succeeded else FAILED, scenery_id),
             )
             return True
 

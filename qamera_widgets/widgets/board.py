@@ -20,8 +20,8 @@ from typing import Any
 import traitlets
 
 from ..client import Registration, Scenery
-from ..client._base import CREDITS_PER_ITEM, utc_now
-from ..client.models import FAILED_STATUSES, TERMINAL_STATUSES
+from ..client._base import utc_now
+from ..contract import FAILED_STATUSES, PRICE_PER_ITEM, TERMINAL_STATUSES
 from ..journal import Journal, JournalBatch, UnconfirmedAttempt, batch_key
 from ..thumbnails import ThumbnailLoader
 from ..tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
@@ -68,9 +68,9 @@ class BatchCounts:
         return " · ".join(parts)
 
     def credits_text(self) -> str:
-        consumed = self.done * CREDITS_PER_ITEM
-        refunded = self.failed * CREDITS_PER_ITEM
-        reserved = (self.running + self.timed_out) * CREDITS_PER_ITEM
+        consumed = self.done * PRICE_PER_ITEM
+        refunded = self.failed * PRICE_PER_ITEM
+        reserved = (self.running + self.timed_out) * PRICE_PER_ITEM
         parts = []
         if reserved:
             parts.append(f"{reserved} credits reserved")
@@ -498,7 +498,7 @@ class StatusBoard(ResultsCanvas):
         if run.submitted_at is None:
             noun = "picture" if run.count == 1 else "pictures"
             meta = f"{run.count} {noun} · waiting for the server to confirm"
-            credits = f"{run.count * CREDITS_PER_ITEM} credits to reserve"
+            credits = f"{run.count * PRICE_PER_ITEM} credits to reserve"
         else:
             when = _when(run.submitted_at)
             noun = "picture" if len(run.record_ids) == 1 else "pictures"

@@ -34,7 +34,8 @@ import anywidget
 import traitlets
 from PIL import Image, ImageDraw
 
-from ..client.models import FAILED_STATUSES, Scenery
+from ..client.models import Scenery
+from ..contract import FAILED_STATUSES
 from ..thumbnails import Thumbnail, ThumbnailLoader, load_font
 from ._common import TaskSet, escape, logger, loop_running
 

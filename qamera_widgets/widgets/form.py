@@ -23,6 +23,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from .. import contract
 from ..budget import Budget, BudgetExceededError
 from ..client import (
     InvalidRequestError,
@@ -61,8 +62,8 @@ SLOW_ANSWER_SECONDS = 3.0
 REPEAT_WINDOW_SECONDS = 1.0
 """A second Generate of the same prompt and count this soon after a confirmed job asks before paying."""
 HISTORY_LIMIT = 30
-MAX_CHARS = _base.MAX_PREFERENCES_CHARS
-MIN_COUNT, MAX_COUNT = _base.MIN_COUNT, _base.MAX_COUNT
+MAX_CHARS = contract.MAX_PREFERENCES_CHARS
+MIN_COUNT, MAX_COUNT = contract.MIN_COUNT, contract.MAX_COUNT
 
 SubmitCallback = Callable[[Registration], Any]
 StartCallback = Callable[["Submission"], Any]
@@ -80,7 +81,7 @@ def cost_text(count: object) -> str:
     assert isinstance(count, int)
     noun = "picture" if count == 1 else "pictures"
     return (
-        f"{count} {noun} · {count * _base.CREDITS_PER_ITEM} credits reserved now, refunded for any that fail"
+        f"{count} {noun} · {count * contract.PRICE_PER_ITEM} credits reserved now, refunded for any that fail"
     )
 
 
@@ -103,7 +104,7 @@ def field_errors(prompt: object, count: object) -> dict[str, str]:
         )
     else:
         try:
-            _base.validate_registration(prompt, _base.DEFAULT_COUNT)
+            _base.validate_registration(prompt, contract.DEFAULT_COUNT)
         except InvalidRequestError as exc:
             errors["prompt"] = str(exc)
     if not _valid_count(count):
@@ -154,7 +155,7 @@ def plan_text(jobs: Sequence[Submission]) -> str:
     pictures = sum(j.count for j in jobs)
     return (
         f"{len(jobs)} prompts × {count} {'picture' if count == 1 else 'pictures'} = {pictures} pictures, "
-        f"{pictures * _base.CREDITS_PER_ITEM} credits"
+        f"{pictures * contract.PRICE_PER_ITEM} credits"
     )
 
 
@@ -170,7 +171,7 @@ class PromptForm(anywidget.AnyWidget):
     _css = STATIC / "canvas.css"
 
     prompt = traitlets.Unicode("", help="The description of the scenery to generate.").tag(sync=True)
-    count = traitlets.Int(_base.DEFAULT_COUNT, help=f"How many pictures ({MIN_COUNT}-{MAX_COUNT}).").tag(
+    count = traitlets.Int(contract.DEFAULT_COUNT, help=f"How many pictures ({MIN_COUNT}-{MAX_COUNT}).").tag(
         sync=True
     )
     max_chars = traitlets.Int(MAX_CHARS, read_only=True, help="The prompt's length limit.").tag(sync=True)
@@ -300,7 +301,7 @@ class PromptForm(anywidget.AnyWidget):
         if errors:
             return
         jobs = plan_jobs(prompt, count)
-        credits = sum(job.count for job in jobs) * _base.CREDITS_PER_ITEM
+        credits = sum(job.count for job in jobs) * contract.PRICE_PER_ITEM
         if self.budget is not None:
             try:
                 self.budget.check(credits)
@@ -383,7 +384,7 @@ class PromptForm(anywidget.AnyWidget):
             jobs = [unconfirmed] if unconfirmed is not None else plan_jobs(self.prompt, self.count)
             if self.budget is not None and unconfirmed is None:
                 try:  # said before any question: a yes the budget would refuse is no choice at all
-                    self.budget.check(sum(job.count for job in jobs) * _base.CREDITS_PER_ITEM)
+                    self.budget.check(sum(job.count for job in jobs) * contract.PRICE_PER_ITEM)
                 except BudgetExceededError as exc:
                     self._set_status(str(exc), kind="error")
                     return None
@@ -394,7 +395,7 @@ class PromptForm(anywidget.AnyWidget):
                 return None
         self._awaiting = []
         self.confirm = ""
-        credits = sum(job.count for job in jobs) * _base.CREDITS_PER_ITEM
+        credits = sum(job.count for job in jobs) * contract.PRICE_PER_ITEM
         if self.budget is not None and not any(job is self._unconfirmed for job in jobs):
             try:
                 self.budget.reserve(credits)
@@ -427,7 +428,7 @@ class PromptForm(anywidget.AnyWidget):
             noun = "picture" if job.count == 1 else "pictures"
             return (
                 f"You generated this prompt a moment ago. Generate another batch of {job.count} {noun} "
-                f"({job.count * _base.CREDITS_PER_ITEM} credits)?"
+                f"({job.count * contract.PRICE_PER_ITEM} credits)?"
             )
         return ""
 
@@ -462,7 +463,7 @@ class PromptForm(anywidget.AnyWidget):
             if registration is None:
                 unsent = jobs[index + 1 :]
                 if self.budget is not None:
-                    self.budget.release(sum(j.count for j in (job, *unsent)) * _base.CREDITS_PER_ITEM)
+                    self.budget.release(sum(j.count for j in (job, *unsent)) * contract.PRICE_PER_ITEM)
                 if unsent and not self._closed:
                     self._set_status(
                         f"{self.status} {len(confirmed)} of {len(jobs)} jobs were registered; the other "

@@ -19,9 +19,8 @@ import ipywidgets as widgets
 
 from ..budget import Budget, kernel_budget
 from ..client import Registration, Scenery
-from ..client._base import CREDITS_PER_ITEM
-from ..client.models import FAILED_STATUSES
 from ..connect import Connection, connect
+from ..contract import FAILED_STATUSES, PRICE_PER_ITEM
 from ..journal import Journal
 from ..tracking import TrackerEvent
 from ._common import (
@@ -275,7 +274,7 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         ]
         if failed:
             self._refunded.update(failed)
-            self.budget.release(len(failed) * CREDITS_PER_ITEM)
+            self.budget.release(len(failed) * PRICE_PER_ITEM)
             self.form.refresh_budget()
 
     def _update_gallery(self) -> None:
