@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the students live in tests/
 
-from qamera_widgets.client._base import API_KEY_ENV, POLL_MAX_INTERVAL, POLL_MIN_INTERVAL
+from qamera_widgets.client.rules import API_KEY_ENV, POLL_MAX_INTERVAL, POLL_MIN_INTERVAL
 from qamera_widgets.engine.coordination import REDIS_URL_ENV
 from qamera_widgets.sandbox import start
 from tests._class_student import run_class

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 
 from qamera_widgets.client import AsyncQameraClient
-from qamera_widgets.client._base import POLL_MAX_INTERVAL
+from qamera_widgets.client.rules import POLL_MAX_INTERVAL
 from qamera_widgets.sandbox import start
 from qamera_widgets.widgets import Studio
 

@@ -26,7 +26,8 @@ from typing import Any
 
 import httpx
 
-from qamera_widgets.client import AsyncQameraClient, _base
+from qamera_widgets.client import AsyncQameraClient, Scenery
+from qamera_widgets.contract import LIST_PATH
 
 TICK = 0.001
 
@@ -84,8 +85,8 @@ async def measure(base_url: str, key: str, rounds: int) -> dict[str, list[float]
     raw = httpx.AsyncClient(base_url=base_url, headers={"X-Api-Key": key}, timeout=120)
 
     async def baseline() -> Any:
-        response = await raw.get(_base.LIST_PATH)
-        return _base.parse_sceneries_body(response.content)
+        response = await raw.get(LIST_PATH)
+        return [Scenery.from_api(item) for item in response.json()["sceneries"]]
 
     figures: dict[str, list[float]] = {"baseline_freeze": [], "baseline_taken": [], "freeze": [], "taken": []}
     await client.list_sceneries()  # warm both connections and the server

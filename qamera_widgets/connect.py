@@ -15,7 +15,7 @@ import httpx
 
 from .budget import Budget, kernel_budget
 from .client import QameraClient
-from .client._base import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
+from .client.rules import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 
 SANDBOX_TOKEN_ENV = "QAMERA_SANDBOX_ADMIN_TOKEN"
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .budget import BUDGET_ENV
-from .client._base import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
+from .client.rules import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from .connect import SANDBOX_TOKEN_ENV, sandbox_in_env
 
 STUDIO_NOTEBOOK = "02_prompt_studio.ipynb"

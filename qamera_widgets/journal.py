@@ -26,8 +26,8 @@ from typing import Any
 
 import platformdirs
 
-from .client._base import utc_now
 from .client.models import Registration, parse_timestamp
+from .client.rules import utc_now
 from .contract import TERMINAL_STATUSES, key_id_of
 
 try:

@@ -22,7 +22,6 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from .client._base import backoff_delay, diff_sceneries, ids_of, next_poll_interval, utc_now
 from .client.errors import (
     APIConnectionError,
     APIStatusError,
@@ -37,6 +36,7 @@ from .client.errors import (
     WaitTimeoutError,
 )
 from .client.models import Registration, Scenery
+from .client.rules import backoff_delay, diff_sceneries, ids_of, next_poll_interval, utc_now
 from .contract import TERMINAL_STATUSES
 
 __all__ = [

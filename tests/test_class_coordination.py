@@ -13,7 +13,7 @@ from typing import Any, cast
 import pytest
 
 from qamera_widgets.client import AsyncQameraClient, AuthenticationError
-from qamera_widgets.client._base import API_KEY_ENV, POLL_MIN_INTERVAL
+from qamera_widgets.client.rules import API_KEY_ENV, POLL_MIN_INTERVAL
 from qamera_widgets.contract import key_id_of
 from qamera_widgets.engine import coordination
 from qamera_widgets.engine.coordination import REDIS_URL_ENV

@@ -19,7 +19,7 @@ import pytest
 
 from qamera_widgets.budget import Budget, BudgetExceededError
 from qamera_widgets.client import AsyncQameraClient
-from qamera_widgets.client._base import POLL_MIN_INTERVAL
+from qamera_widgets.client.rules import POLL_MIN_INTERVAL
 from qamera_widgets.contract import PRICE_PER_ITEM
 from qamera_widgets.sandbox import Sandbox
 from qamera_widgets.tracking import tracker_for

@@ -26,7 +26,7 @@ from qamera_widgets import (
     ResponseFormatError,
     Scenery,
 )
-from qamera_widgets.client import _base
+from qamera_widgets.client import _base, rules
 from qamera_widgets.client._base import Action, Outcome
 from qamera_widgets.contract import key_id_of
 
@@ -82,7 +82,7 @@ def test_backoff_is_exponential_with_bounded_jitter() -> None:
     rng = random.Random(1)
     for attempt, base in enumerate([1, 2, 4, 8]):
         for _ in range(50):
-            delay = _base.backoff_delay(attempt, rng)
+            delay = rules.backoff_delay(attempt, rng)
             assert base <= delay <= base + 0.5
 
 
@@ -146,18 +146,18 @@ def test_error_bodies_that_are_not_json_still_give_a_message() -> None:
 )
 def test_invalid_registrations_are_refused_locally(preferences: object, count: object) -> None:
     with pytest.raises(InvalidRequestError) as info:
-        _base.validate_registration(preferences, count)
+        rules.validate_registration(preferences, count)
     assert isinstance(info.value, ValueError)
 
 
 def test_registration_limits_are_inclusive() -> None:
-    assert _base.validate_registration("x" * 2000, 20) == ("x" * 2000, 20)
-    assert _base.validate_registration("room", 1) == ("room", 1)
+    assert rules.validate_registration("x" * 2000, 20) == ("x" * 2000, 20)
+    assert rules.validate_registration("room", 1) == ("room", 1)
 
 
 def test_unknown_status_filter_is_refused() -> None:
     with pytest.raises(InvalidRequestError, match="status_filter"):
-        _base.validate_status_filter("done")
+        rules.validate_status_filter("done")
 
 
 @pytest.mark.parametrize("key", ["", "abc", "mk_live_abc", "mk_live_.secret", "sk_live_abc.def", "mk__abc.x"])
@@ -263,10 +263,10 @@ def test_adaptive_poll_interval_grows_to_five_seconds_and_resets_on_change() -> 
     interval = None
     seen = []
     for _ in range(8):
-        interval = _base.next_poll_interval(interval, changed=False)
+        interval = rules.next_poll_interval(interval, changed=False)
         seen.append(interval)
     assert seen[0] == 1.0 and seen[-1] == 5.0 and seen == sorted(seen)
-    assert _base.next_poll_interval(5.0, changed=True) == 1.0
+    assert rules.next_poll_interval(5.0, changed=True) == 1.0
 
 
 @pytest.mark.parametrize("credits", ["Infinity", "NaN", "1e400", "-Infinity"])
@@ -281,4 +281,4 @@ def test_non_finite_credits_are_a_format_error(credits: str) -> None:
 
 def test_text_that_cannot_be_encoded_is_refused_locally() -> None:
     with pytest.raises(InvalidRequestError, match="Unicode"):
-        _base.validate_registration("marble \ud800 room", 3)
+        rules.validate_registration("marble \ud800 room", 3)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import qamera_widgets
 from qamera_widgets import contract
 from qamera_widgets.client import InvalidRequestError
-from qamera_widgets.client._base import validate_registration
+from qamera_widgets.client.rules import validate_registration
 from qamera_widgets.contract import SlidingWindow, key_id_of, parse_key, price_for
 from qamera_widgets.sandbox.app import ApiError, parse_register_body
 

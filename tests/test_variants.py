@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qamera_widgets.client._base import validate_registration
+from qamera_widgets.client.rules import validate_registration
 from qamera_widgets.contract import MAX_PREFERENCES_CHARS
 from qamera_widgets.variants import MAX_VARIANTS, TemplateError, expand, is_template, variant_count
 

@@ -1,8 +1,8 @@
-"""Everything the client decides without doing I/O.
+"""Everything the client decides without doing I/O, and keeps to itself.
 
-Building requests, validating arguments, deciding whether an attempt may be retried, computing
-backoff, mapping statuses to errors and parsing bodies all live here as plain functions, so the
-rules that protect a user's credits can be unit-tested without a server, a loop or a clock.
+Resolving the key and the base URL, deciding whether an attempt may be retried, mapping statuses to
+errors and parsing bodies all live here as plain functions, so the rules that protect a user's credits
+can be unit-tested without a server, a loop or a clock. What other layers may use is in `rules`.
 """
 
 from __future__ import annotations
@@ -24,15 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import contract
-from ..contract import (
-    MAX_COUNT,
-    MAX_PREFERENCES_CHARS,
-    MIN_COUNT,
-    RATE_WINDOW_SECONDS,
-    STATUS_FILTERS,
-    RegistrationProblem,
-    SlidingWindow,
-)
+from ..contract import RATE_WINDOW_SECONDS, SlidingWindow
 from .errors import (
     APIStatusError,
     AuthenticationError,
@@ -40,20 +32,16 @@ from .errors import (
     ConfigurationError,
     InsufficientCreditsError,
     InternalServerError,
-    InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ResponseFormatError,
 )
 from .models import Registration, Scenery
+from .rules import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, backoff_delay
 
-DEFAULT_BASE_URL = "https://app.qamera.ai"
-API_KEY_ENV = "QAMERA_API_KEY"
-BASE_URL_ENV = "QAMERA_BASE_URL"
 CONNECT_TIMEOUT = 5.0
 MAX_RETRY_WAIT = 60.0
-POLL_MIN_INTERVAL, POLL_MAX_INTERVAL = 1.0, 5.0
 # The server counts a request when it arrives, which trails our booking by its transit time; pacing
 # over a slightly longer window keeps a burst that arrived late out of the next minute's count.
 PACING_MARGIN_SECONDS = 1.0
@@ -148,43 +136,6 @@ def origin_of(url: str) -> tuple[str, str, int]:
     return scheme, (parts.hostname or "").lower(), port
 
 
-def validate_status_filter(status_filter: str) -> str:
-    if status_filter not in STATUS_FILTERS:
-        raise InvalidRequestError(
-            f"status_filter must be 'all' or 'approved', not {status_filter!r}."
-        )
-    return status_filter
-
-
-def validate_registration(preferences: object, count: object) -> tuple[str, int]:
-    """Refuse what the server would refuse, before anything is sent or reserved."""
-    problem = contract.registration_problem(preferences, count)
-    if problem is not None:
-        raise InvalidRequestError(_registration_sentence(problem, preferences, count))
-    assert isinstance(preferences, str) and isinstance(count, int)
-    return preferences, count
-
-
-def _registration_sentence(problem: RegistrationProblem, preferences: object, count: object) -> str:
-    if problem is RegistrationProblem.PREFERENCES_NOT_TEXT:
-        return f"preferences must be text describing the scenery, not {type(preferences).__name__}."
-    if problem is RegistrationProblem.PREFERENCES_BLANK:
-        return "preferences is blank: describe the scenery you want generated."
-    if problem is RegistrationProblem.PREFERENCES_NOT_UNICODE:
-        return (
-            "preferences contains characters that are not valid Unicode text (a lone surrogate); "
-            "retype or re-paste the description."
-        )
-    if problem is RegistrationProblem.PREFERENCES_TOO_LONG:
-        return (
-            f"preferences is {len(str(preferences))} characters long; the limit is {MAX_PREFERENCES_CHARS}. "
-            "Shorten the description."
-        )
-    if problem is RegistrationProblem.COUNT_NOT_WHOLE:
-        return f"count must be a whole number from {MIN_COUNT} to {MAX_COUNT}, not {count!r}."
-    return f"count must be from {MIN_COUNT} to {MAX_COUNT}, not {count}."
-
-
 class Outcome(Enum):
     """What one attempt ended in, as far as retry rules care."""
 
@@ -206,12 +157,6 @@ class RetryDecision:
     action: Action
     delay: float = 0.0
     reason: str = ""
-
-
-def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
-    """1, 2, 4, 8 ... seconds plus 0-500 ms jitter, as the public reference recommends."""
-    jitter = (rng or random).uniform(0.0, 0.5)
-    return float(2 ** max(attempt, 0)) + jitter
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -484,46 +429,9 @@ def parse_registration_body(
     )
 
 
-def ids_of(target: Registration | Iterable[str] | str) -> list[str]:
-    """Record ids to wait on, from a Registration, one id, or many; order kept, duplicates dropped."""
-    if isinstance(target, Registration):
-        raw: Iterable[str] = target.record_ids
-    elif isinstance(target, str):
-        raw = [target]
-    else:
-        raw = target
-    ids = list(dict.fromkeys(str(i) for i in raw))
-    if not ids:
-        raise InvalidRequestError("Nothing to wait for: pass a Registration or at least one record id.")
-    return ids
-
-
-def next_poll_interval(current: float | None, changed: bool) -> float:
-    """About 1 s after a change, growing by half each quiet tick up to 5 s."""
-    if changed or current is None:
-        return POLL_MIN_INTERVAL
-    return min(POLL_MAX_INTERVAL, current * 1.5)
-
-
-def diff_sceneries(
-    previous: Mapping[str, Scenery], current: Mapping[str, Scenery]
-) -> dict[str, Scenery]:
-    """The records that are new or whose visible state (status, voting, thumbnail, name) changed."""
-    changed: dict[str, Scenery] = {}
-    for sid, scenery in current.items():
-        before = previous.get(sid)
-        if before is None or (before.status, before.voting, before.thumbnail, before.name) != (
-            scenery.status,
-            scenery.voting,
-            scenery.thumbnail,
-            scenery.name,
-        ):
-            changed[sid] = scenery
-    return changed
-
-
 _windows: dict[tuple[str, str], SlidingWindow] = {}
 _windows_lock = threading.Lock()
+
 
 
 def shared_window(scope: str, key_id: str) -> SlidingWindow:
@@ -532,8 +440,3 @@ def shared_window(scope: str, key_id: str) -> SlidingWindow:
         return _windows.setdefault(
             (scope, key_id), SlidingWindow(RATE_WINDOW_SECONDS + PACING_MARGIN_SECONDS)
         )
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-

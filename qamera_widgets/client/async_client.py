@@ -19,7 +19,7 @@ import httpx
 
 from .. import contract
 from ..engine import coordination
-from . import _base
+from . import _base, rules
 from ._base import Action, Outcome
 from .errors import (
     APIConnectionError,
@@ -147,7 +147,7 @@ class AsyncQameraClient:
         """The public id of the key in use (safe to display), or None when no valid key is configured."""
         key = self._api_key or self._explicit_key
         if key is None:
-            key = os.environ.get(_base.API_KEY_ENV)
+            key = os.environ.get(rules.API_KEY_ENV)
         return contract.key_id_of(key)
 
     def __repr__(self) -> str:
@@ -346,7 +346,7 @@ class AsyncQameraClient:
         return await self._list(status_filter)
 
     async def _list(self, status_filter: str, deadline: float | None = None) -> list[Scenery]:
-        _base.validate_status_filter(status_filter)
+        rules.validate_status_filter(status_filter)
 
         async def fetch() -> bytes:
             answer = await self._request(
@@ -355,7 +355,7 @@ class AsyncQameraClient:
             return answer.content
 
         content = await coordination.shared_list(
-            self._scope, self.key_id or "", self._key(), status_filter, fetch, tick=_base.POLL_MIN_INTERVAL
+            self._scope, self.key_id or "", self._key(), status_filter, fetch, tick=rules.POLL_MIN_INTERVAL
         )
         # Off the loop: 20,000 items take a tenth of a second to read, and widgets freeze meanwhile.
         skipped: list[str] = []
@@ -380,7 +380,7 @@ class AsyncQameraClient:
         Resent only when it certainly registered nothing (connect failure, 429), always with the same
         `Idempotency-Key`. Any other failure raises `SubmissionUnconfirmedError`.
         """
-        preferences, count = _base.validate_registration(preferences, count)
+        preferences, count = rules.validate_registration(preferences, count)
         key = idempotency_key or str(uuid.uuid4())
         response = await self._request(
             "POST",
@@ -396,7 +396,7 @@ class AsyncQameraClient:
                 count=count,
                 idempotency_key=key,
                 correlation_id=correlation_id,
-                submitted_at=_base.utc_now(),
+                submitted_at=rules.utc_now(),
             )
         except ResponseFormatError as exc:
             # The server said 200: the job most likely exists and is charged, we just cannot read it.
@@ -415,7 +415,7 @@ class AsyncQameraClient:
         One list call per tick for all ids; ids not listed yet count as pending; transient errors back
         off without ending the watch; it ends when every id is terminal or raises `WaitTimeoutError`.
         """
-        wanted = _base.ids_of(ids)
+        wanted = rules.ids_of(ids)
         wanted_set = set(wanted)
         deadline = None if timeout is None else self._clock() + timeout
         known: dict[str, Scenery] = {}
@@ -438,7 +438,7 @@ class AsyncQameraClient:
             except TRANSIENT_ERRORS as exc:
                 if deadline is not None and self._clock() >= deadline:
                     raise timed_out() from exc
-                delay = _base.backoff_delay(min(failures, 3), self._rng)
+                delay = rules.backoff_delay(min(failures, 3), self._rng)
                 failures += 1
                 logger.warning("poll failed (%s); retrying in %.1f s", type(exc).__name__, delay)
                 if deadline is not None and self._clock() + delay >= deadline:
@@ -446,14 +446,14 @@ class AsyncQameraClient:
                 await self._sleep(delay)
                 continue
             current = {s.id: s for s in listed if s.id in wanted_set}
-            changed = _base.diff_sceneries(known, current)
+            changed = rules.diff_sceneries(known, current)
             known.update(current)
             if changed or first:
                 first = False
                 yield dict(known)
             if all(i in known and known[i].is_terminal for i in wanted):
                 return
-            interval = poll_interval or _base.next_poll_interval(interval, bool(changed))
+            interval = poll_interval or rules.next_poll_interval(interval, bool(changed))
             if deadline is not None:
                 remaining = deadline - self._clock()
                 if remaining <= 0:
@@ -469,7 +469,7 @@ class AsyncQameraClient:
         on_update: UpdateCallback | None = None,
     ) -> list[Scenery]:
         """Poll until every record is terminal; the result follows the order of the ids given."""
-        wanted = _base.ids_of(registration_or_ids)
+        wanted = rules.ids_of(registration_or_ids)
         snapshot: dict[str, Scenery] = {}
         async for snapshot in self.watch(wanted, poll_interval=poll_interval, timeout=timeout):
             if on_update is not None:

@@ -20,7 +20,7 @@ from typing import Any
 import traitlets
 
 from ..client import Registration, Scenery
-from ..client._base import utc_now
+from ..client.rules import utc_now
 from ..contract import FAILED_STATUSES, PRICE_PER_ITEM, TERMINAL_STATUSES
 from ..journal import Journal, JournalBatch, UnconfirmedAttempt, batch_key
 from ..thumbnails import ThumbnailLoader

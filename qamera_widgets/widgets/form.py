@@ -30,7 +30,7 @@ from ..client import (
     RateLimitError,
     Registration,
     SubmissionUnconfirmedError,
-    _base,
+    rules,
 )
 from ..journal import Journal
 from ..variants import TemplateError, Variant, expand, is_template
@@ -104,7 +104,7 @@ def field_errors(prompt: object, count: object) -> dict[str, str]:
         )
     else:
         try:
-            _base.validate_registration(prompt, contract.DEFAULT_COUNT)
+            rules.validate_registration(prompt, contract.DEFAULT_COUNT)
         except InvalidRequestError as exc:
             errors["prompt"] = str(exc)
     if not _valid_count(count):

@@ -1,0 +1,122 @@
+"""What the rest of the package may use from the client: where the key and the service come from,
+local validation of a request, the one backoff policy, poll pacing and list diffs, and the clock.
+
+Everything here is pure; the underscore modules beside it are the client's own.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+
+from ..contract import MAX_COUNT, MAX_PREFERENCES_CHARS, MIN_COUNT, STATUS_FILTERS, RegistrationProblem
+from ..contract import registration_problem as _registration_problem
+from .errors import InvalidRequestError
+from .models import Registration, Scenery
+
+__all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "DEFAULT_BASE_URL",
+    "POLL_MAX_INTERVAL",
+    "POLL_MIN_INTERVAL",
+    "backoff_delay",
+    "diff_sceneries",
+    "ids_of",
+    "next_poll_interval",
+    "utc_now",
+    "validate_registration",
+    "validate_status_filter",
+]
+
+DEFAULT_BASE_URL = "https://app.qamera.ai"
+API_KEY_ENV = "QAMERA_API_KEY"
+BASE_URL_ENV = "QAMERA_BASE_URL"
+POLL_MIN_INTERVAL, POLL_MAX_INTERVAL = 1.0, 5.0
+
+
+def validate_status_filter(status_filter: str) -> str:
+    if status_filter not in STATUS_FILTERS:
+        raise InvalidRequestError(
+            f"status_filter must be 'all' or 'approved', not {status_filter!r}."
+        )
+    return status_filter
+
+
+def validate_registration(preferences: object, count: object) -> tuple[str, int]:
+    """Refuse what the server would refuse, before anything is sent or reserved."""
+    problem = _registration_problem(preferences, count)
+    if problem is not None:
+        raise InvalidRequestError(_registration_sentence(problem, preferences, count))
+    assert isinstance(preferences, str) and isinstance(count, int)
+    return preferences, count
+
+
+def _registration_sentence(problem: RegistrationProblem, preferences: object, count: object) -> str:
+    if problem is RegistrationProblem.PREFERENCES_NOT_TEXT:
+        return f"preferences must be text describing the scenery, not {type(preferences).__name__}."
+    if problem is RegistrationProblem.PREFERENCES_BLANK:
+        return "preferences is blank: describe the scenery you want generated."
+    if problem is RegistrationProblem.PREFERENCES_NOT_UNICODE:
+        return (
+            "preferences contains characters that are not valid Unicode text (a lone surrogate); "
+            "retype or re-paste the description."
+        )
+    if problem is RegistrationProblem.PREFERENCES_TOO_LONG:
+        return (
+            f"preferences is {len(str(preferences))} characters long; the limit is {MAX_PREFERENCES_CHARS}. "
+            "Shorten the description."
+        )
+    if problem is RegistrationProblem.COUNT_NOT_WHOLE:
+        return f"count must be a whole number from {MIN_COUNT} to {MAX_COUNT}, not {count!r}."
+    return f"count must be from {MIN_COUNT} to {MAX_COUNT}, not {count}."
+
+
+def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
+    """1, 2, 4, 8 ... seconds plus 0-500 ms jitter, as the public reference recommends."""
+    jitter = (rng or random).uniform(0.0, 0.5)
+    return float(2 ** max(attempt, 0)) + jitter
+
+
+def ids_of(target: Registration | Iterable[str] | str) -> list[str]:
+    """Record ids to wait on, from a Registration, one id, or many; order kept, duplicates dropped."""
+    if isinstance(target, Registration):
+        raw: Iterable[str] = target.record_ids
+    elif isinstance(target, str):
+        raw = [target]
+    else:
+        raw = target
+    ids = list(dict.fromkeys(str(i) for i in raw))
+    if not ids:
+        raise InvalidRequestError("Nothing to wait for: pass a Registration or at least one record id.")
+    return ids
+
+
+def next_poll_interval(current: float | None, changed: bool) -> float:
+    """About 1 s after a change, growing by half each quiet tick up to 5 s."""
+    if changed or current is None:
+        return POLL_MIN_INTERVAL
+    return min(POLL_MAX_INTERVAL, current * 1.5)
+
+
+def diff_sceneries(
+    previous: Mapping[str, Scenery], current: Mapping[str, Scenery]
+) -> dict[str, Scenery]:
+    """The records that are new or whose visible state (status, voting, thumbnail, name) changed."""
+    changed: dict[str, Scenery] = {}
+    for sid, scenery in current.items():
+        before = previous.get(sid)
+        if before is None or (before.status, before.voting, before.thumbnail, before.name) != (
+            scenery.status,
+            scenery.voting,
+            scenery.thumbnail,
+            scenery.name,
+        ):
+            changed[sid] = scenery
+    return changed
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
