@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 import httpx
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
+from .client.errors import QameraError
+
 __all__ = [
     "MAX_IMAGE_PIXELS",
     "OUTPUT_FORMATS",
@@ -65,7 +67,7 @@ class Thumbnail:
     placeholder: str | None = None
 
 
-class ThumbnailError(Exception):
+class ThumbnailError(QameraError):
     """The bytes are not an image we are willing to decode (garbage, truncated, or a pixel bomb)."""
 
 

@@ -23,16 +23,12 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from .client.errors import (
-    APIConnectionError,
     APIStatusError,
-    APITimeoutError,
     AuthenticationError,
     ConfigurationError,
-    InternalServerError,
     InvalidRequestError,
     QameraError,
     RateLimitError,
-    ResponseFormatError,
     WaitTimeoutError,
 )
 from .client.models import Registration, Scenery
@@ -133,18 +129,8 @@ def _is_permanent(exc: BaseException) -> bool:
 
 
 def _problem_message(exc: BaseException, retry_in: float) -> str:
-    retry = f"retrying in {retry_in:.0f} s."
-    if isinstance(exc, APITimeoutError):
-        return f"The server did not answer in time, {retry}"
-    if isinstance(exc, APIConnectionError):
-        return f"Connection problem, {retry}"
-    if isinstance(exc, RateLimitError):
-        return f"Too many requests for this key (429), {retry}"
-    if isinstance(exc, InternalServerError):
-        return f"The server failed (HTTP {exc.status_code}), {retry}"
-    if isinstance(exc, ResponseFormatError):
-        return f"The server sent a scenery list that could not be read, {retry}"
-    return f"Checking statuses failed ({type(exc).__name__}), {retry}"
+    what = str(exc) if isinstance(exc, QameraError) else f"{type(exc).__name__}: {exc}"
+    return f"Checking statuses failed, retrying in {retry_in:.0f} s. {what}"
 
 
 class JobTracker:
@@ -436,17 +422,10 @@ class JobTracker:
 
     def _stop(self, exc: BaseException) -> TrackerEvent:
         self._stopped_by = exc
-        if isinstance(exc, AuthenticationError):
-            key_id = self._key_id()
-            which = f"The API key (key id {key_id})" if key_id else "The API key"
-            message = (
-                f"{which} was rejected (401): polling stopped. Check QAMERA_API_KEY or create a new key, "
-                "then track again."
-            )
-        elif isinstance(exc, ReferenceError):
+        if isinstance(exc, ReferenceError):
             message = "The client behind this tracker no longer exists: polling stopped."
         else:
-            message = f"Checking statuses failed and retrying will not help: {exc} Polling stopped."
+            message = f"{exc} Status polling stopped (retrying will not help); track again once it is fixed."
         event = TrackerEvent("stopped", MappingProxyType({}), message)
         self._emit(event)
         return event
@@ -469,13 +448,6 @@ class JobTracker:
         )
         self._emit(event)
         return event
-
-    def _key_id(self) -> str | None:
-        try:
-            key_id = getattr(self._client, "key_id", None)
-        except Exception:
-            return None
-        return key_id if isinstance(key_id, str) else None
 
     def _emit(self, event: TrackerEvent) -> None:
         for callback in list(self._listeners.values()):

@@ -120,7 +120,22 @@ def test_error_mapping(status: int, cls: type[APIStatusError]) -> None:
     err = _base.error_from_response(status, b'{"error": "boom"}', "corr-1")
     assert type(err) is cls
     assert err.status_code == status and err.message == "boom" and err.correlation_id == "corr-1"
-    assert "boom" in str(err) and "corr-1" in str(err)
+    assert "boom" in str(err) and "corr-1" in str(err) and str(status) in str(err)
+
+
+def test_each_error_carries_the_sentence_a_person_reads() -> None:
+    rejected = _base.error_from_response(401, b'{"error": "Invalid API key."}', "c1", key_id="k42")
+    assert str(rejected) == (
+        "The API key was rejected (401): Invalid API key. Check QAMERA_API_KEY or create a new key in the "
+        "Qamera dashboard. (key id k42, correlation id c1)"
+    )
+    body = b'{"error": "Insufficient credits. Required: 100, available: 40."}'
+    assert str(_base.error_from_response(402, body, None)) == (
+        "Not enough credits: this needs 100, the account has 40. Nothing was charged. Top up credits or "
+        "request fewer sceneries."
+    )
+    made_here = AuthenticationError("Invalid API key")
+    assert str(made_here) == str(_base.error_from_response(401, b"Invalid API key", None))
 
 
 def test_insufficient_credits_parses_required_and_available() -> None:

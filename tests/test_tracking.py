@@ -247,8 +247,9 @@ async def test_transient_errors_report_a_problem_back_off_and_recover() -> None:
     first, second = events[2], events[3]
     assert first.retry_in is not None and 1.0 <= first.retry_in <= 1.5
     assert second.retry_in is not None and 2.0 <= second.retry_in <= 2.5
-    assert first.message == f"Connection problem, retrying in {first.retry_in:.0f} s."
-    assert second.message.startswith("The server failed (HTTP 503), retrying in")
+    assert first.message == f"Checking statuses failed, retrying in {first.retry_in:.0f} s. reset"
+    assert second.message.startswith("Checking statuses failed, retrying in")
+    assert "The server failed (503): boom." in second.message
     assert fake_time.sleeps == [1.0, first.retry_in, second.retry_in]
     assert events[4].message
     assert statuses(tracker.states) == {"a": "DONE"}
@@ -269,7 +270,7 @@ async def test_backoff_stops_growing_after_a_few_failures() -> None:
 async def test_rejected_key_stops_polling_with_a_clear_message_and_keeps_the_ids() -> None:
     client = FakeClient(
         [{"a": "PENDING"}, {"a": "DONE"}],
-        errors={2: AuthenticationError("Invalid API key", status_code=401)},
+        errors={2: AuthenticationError("Invalid API key", key_id="key42")},
     )
     tracker = make_tracker(client, FakeTime())
     events = recorder(tracker)

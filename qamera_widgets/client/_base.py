@@ -27,15 +27,10 @@ from .. import contract
 from ..contract import RATE_WINDOW_SECONDS, SlidingWindow
 from .errors import (
     APIStatusError,
-    AuthenticationError,
-    BadRequestError,
     ConfigurationError,
     InsufficientCreditsError,
-    InternalServerError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
     ResponseFormatError,
+    status_error_class,
 )
 from .models import Registration, Scenery
 from .rules import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, backoff_delay
@@ -241,48 +236,32 @@ def error_message_of(body: Any, status_code: int) -> str:
     return f"the server answered {status_code} without an error message"
 
 
-_STATUS_ERRORS: dict[int, tuple[type[APIStatusError], str]] = {
-    400: (BadRequestError, "The server refused the request; fix the field it names."),
-    401: (
-        AuthenticationError,
-        "The API key is missing, unknown, expired or revoked: check QAMERA_API_KEY or create a new key.",
-    ),
-    402: (
-        InsufficientCreditsError,
-        "Nothing was charged. Top up credits or request fewer sceneries.",
-    ),
-    403: (PermissionDeniedError, "This key lacks a scope the endpoint needs; use a key with that scope."),
-    404: (NotFoundError, "Check the base URL (QAMERA_BASE_URL)."),
-    429: (RateLimitError, "Too many requests for this key: wait a minute and try again."),
-}
-
-
 def error_from_response(
-    status_code: int, content: bytes, correlation_id: str | None, *, secrets: tuple[str, ...] = ()
+    status_code: int,
+    content: bytes,
+    correlation_id: str | None,
+    *,
+    secrets: tuple[str, ...] = (),
+    key_id: str | None = None,
 ) -> APIStatusError:
-    """Map an error response to the matching exception with a sentence a notebook user can act on.
+    """The exception for an error response; its class (from the one table in `errors`) words it.
 
     `secrets` (the key and its secret) are cut out of the message and the body: a server may echo them.
     """
     body = redact_body(decode_body(content), secrets)
     message = redact(error_message_of(body, status_code), secrets)
-    cls, hint = _STATUS_ERRORS.get(
-        status_code,
-        (InternalServerError, "The server failed; try again in a moment.")
-        if status_code >= 500
-        else (APIStatusError, ""),
-    )
+    cls = status_error_class(status_code)
     if cls is InsufficientCreditsError:
         required, available = parse_insufficient_credits(message)
         return InsufficientCreditsError(
             message,
             body=body,
             correlation_id=correlation_id,
-            hint=hint,
+            key_id=key_id,
             required=required,
             available=available,
         )
-    return cls(message, status_code=status_code, body=body, correlation_id=correlation_id, hint=hint)
+    return cls(message, status_code=status_code, body=body, correlation_id=correlation_id, key_id=key_id)
 
 
 def redirect_error(base_url: str, status_code: int, location: str | None) -> ConfigurationError:

@@ -256,7 +256,8 @@ class AsyncQameraClient:
                     location = answer.headers.get("Location")
                     raise _base.redirect_error(self.base_url, answer.status_code, location)
                 raise _base.error_from_response(
-                    answer.status_code, answer.content, correlation_id, secrets=self._secrets()
+                    answer.status_code, answer.content, correlation_id, secrets=self._secrets(),
+                    key_id=self.key_id,
                 )
             assert failure is not None
             raise self._connection_error(failure, outcome) from None

@@ -56,79 +56,142 @@ class APITimeoutError(APIConnectionError):
 class APIStatusError(QameraError):
     """The server answered with an error status.
 
-    `message` is the body's `error` field when there is one; `body` is the parsed JSON (or text).
+    `message` is the body's `error` field when there is one; `body` is the parsed JSON (or text). The
+    sentence a person reads (`str(exc)`) is built by the class from `headline` and `hint`, so every view
+    shows the same words for the same error.
     """
 
     status_code: int = 0
+    headline = "The server answered {status}"
+    hint = ""
 
     def __init__(
         self,
         message: str,
         *,
-        status_code: int,
+        status_code: int | None = None,
         body: Any = None,
         correlation_id: str | None = None,
-        hint: str = "",
+        key_id: str | None = None,
     ) -> None:
-        self.status_code = status_code
+        if status_code is not None:
+            self.status_code = status_code
         self.message = message
         self.body = body
         self.correlation_id = correlation_id
-        self.hint = hint
+        self.key_id = key_id
         super().__init__(self._compose())
 
+    def _what_happened(self) -> str:
+        lead = self.headline.format(status=self.status_code)
+        detail = self.message.strip().rstrip(".")
+        return f"{lead}: {detail}." if detail else f"{lead}."
+
     def _compose(self) -> str:
-        text = f"HTTP {self.status_code}: {self.message}"
+        text = self._what_happened()
         if self.hint:
             text += f" {self.hint}"
-        if self.correlation_id:
-            text += f" (correlation id {self.correlation_id})"
-        return text
+        trace = [f"key id {self.key_id}"] if self.key_id else []
+        trace += [f"correlation id {self.correlation_id}"] if self.correlation_id else []
+        return f"{text} ({', '.join(trace)})" if trace else text
 
 
 class BadRequestError(APIStatusError):
     """400: the server refused the request body or query."""
 
+    status_code = 400
+    headline = "The server refused the request ({status})"
+    hint = "Fix the field it names."
+
 
 class AuthenticationError(APIStatusError):
     """401: the key is missing, unknown, expired or revoked."""
+
+    status_code = 401
+    headline = "The API key was rejected ({status})"
+    hint = "Check QAMERA_API_KEY or create a new key in the Qamera dashboard."
 
 
 class InsufficientCreditsError(APIStatusError):
     """402: the account cannot cover the reservation; nothing was charged."""
 
+    status_code = 402
+    headline = "Not enough credits ({status})"
+    hint = "Nothing was charged. Top up credits or request fewer sceneries."
+
     def __init__(
         self,
         message: str,
         *,
-        status_code: int = 402,
+        status_code: int | None = None,
         body: Any = None,
         correlation_id: str | None = None,
-        hint: str = "",
+        key_id: str | None = None,
         required: int | None = None,
         available: int | None = None,
     ) -> None:
         self.required = required
         self.available = available
         super().__init__(
-            message, status_code=status_code, body=body, correlation_id=correlation_id, hint=hint
+            message, status_code=status_code, body=body, correlation_id=correlation_id, key_id=key_id
         )
+
+    def _what_happened(self) -> str:
+        if self.required is None or self.available is None:
+            return super()._what_happened()
+        return f"Not enough credits: this needs {self.required}, the account has {self.available}."
 
 
 class PermissionDeniedError(APIStatusError):
     """403: the key lacks a scope the endpoint needs."""
 
+    status_code = 403
+    headline = "This key is not allowed to do that ({status})"
+    hint = "Use a key with the scope it names."
+
 
 class NotFoundError(APIStatusError):
     """404: unknown path or resource (often a wrong base URL)."""
+
+    status_code = 404
+    headline = "The server does not know this endpoint ({status})"
+    hint = "Check the base URL (QAMERA_BASE_URL)."
 
 
 class RateLimitError(APIStatusError):
     """429: too many requests for this key; retries were exhausted or would wait too long."""
 
+    status_code = 429
+    headline = "Too many requests for this key ({status})"
+    hint = "Wait a minute and try again."
+
 
 class InternalServerError(APIStatusError):
     """5xx: the server failed."""
+
+    status_code = 500
+    headline = "The server failed ({status})"
+    hint = "Try again in a moment."
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    cls.status_code: cls
+    for cls in (
+        BadRequestError,
+        AuthenticationError,
+        InsufficientCreditsError,
+        PermissionDeniedError,
+        NotFoundError,
+        RateLimitError,
+    )
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The one table from an error status to its class (any 5xx is `InternalServerError`)."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_ERRORS.get(status_code, APIStatusError)
 
 
 class SubmissionUnconfirmedError(QameraError):

@@ -8,20 +8,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from ..client import (
-    APIConnectionError,
-    APITimeoutError,
-    AsyncQameraClient,
-    AuthenticationError,
-    ConfigurationError,
-    InsufficientCreditsError,
-    InternalServerError,
-    NotFoundError,
-    PermissionDeniedError,
-    QameraClient,
-    RateLimitError,
-    ResponseFormatError,
-)
+from ..client import AsyncQameraClient, QameraClient, QameraError
 
 logger = logging.getLogger("qamera_widgets.widgets")
 
@@ -38,29 +25,11 @@ def as_async_client(client: AnyClient) -> AsyncQameraClient:
 
 
 def describe_error(exc: BaseException) -> str:
-    """One plain sentence for a person looking at a widget; never a traceback, never the key."""
-    if isinstance(exc, ConfigurationError):
+    """One plain sentence for a person looking at a widget; never a traceback, never the key.
+
+    The package's errors carry their own sentence; anything else is named by its type."""
+    if isinstance(exc, QameraError):
         return str(exc)
-    if isinstance(exc, AuthenticationError):
-        return "The API key was rejected (401): check QAMERA_API_KEY or create a new key."
-    if isinstance(exc, PermissionDeniedError):
-        return f"This key is not allowed to do that (403): {exc.message}"
-    if isinstance(exc, InsufficientCreditsError):
-        if exc.required is not None and exc.available is not None:
-            return f"Not enough credits: this needs {exc.required}, the account has {exc.available}."
-        return "Not enough credits for this job; nothing was charged."
-    if isinstance(exc, RateLimitError):
-        return "Rate limited by the server (429); retrying slowly. Wait a minute if it persists."
-    if isinstance(exc, APITimeoutError):
-        return "The server did not answer in time; it may be busy. Try again in a moment."
-    if isinstance(exc, APIConnectionError):
-        return "Cannot reach the server: check the base URL, your connection, or that the sandbox runs."
-    if isinstance(exc, InternalServerError):
-        return f"The server failed ({exc.status_code}); try again in a moment."
-    if isinstance(exc, NotFoundError):
-        return "The server does not know this endpoint (404): check the base URL."
-    if isinstance(exc, ResponseFormatError):
-        return f"The server sent something unexpected: {exc}"
     return f"Something went wrong: {type(exc).__name__}: {exc}"
 
 
