@@ -19,6 +19,7 @@ import httpx
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from .client.errors import QameraError
+from .client.rules import backoff_delay
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
@@ -582,7 +583,7 @@ class ThumbnailLoader:
             except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError) as exc:
                 if attempt >= self._retries or not _is_retryable(exc):
                     raise
-            await self._sleep(self._retry_backoff * 2**attempt)
+            await self._sleep(backoff_delay(attempt, base=self._retry_backoff))
             attempt += 1
 
     async def _download_once(self, url: str) -> bytes:

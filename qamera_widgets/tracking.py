@@ -23,16 +23,11 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from .client.errors import (
-    APIStatusError,
-    AuthenticationError,
-    ConfigurationError,
-    InvalidRequestError,
     QameraError,
-    RateLimitError,
-    WaitTimeoutError,
 )
 from .client.models import Registration, Scenery
-from .client.rules import backoff_delay, diff_sceneries, ids_of, next_poll_interval, utc_now
+from .client.polling import Poller, changes, duration, is_permanent, wait_timeout_error
+from .client.rules import ids_of, utc_now
 from .contract import TERMINAL_STATUSES
 
 __all__ = [
@@ -50,7 +45,6 @@ logger = logging.getLogger(__name__)
 WAITING = "WAITING"
 TIMED_OUT = "TIMED_OUT"
 DEFAULT_DEADLINE = 30 * 60.0
-MAX_BACKOFF_ATTEMPT = 3  # backoff grows 1, 2, 4, 8 s and stays there: the service may come back any time
 
 
 class SceneryLister(Protocol):
@@ -111,23 +105,6 @@ def _ids(ids: Ids) -> list[str]:
     return ids_of(ids)
 
 
-def _duration(seconds: float) -> str:
-    if seconds >= 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds:.0f} s"
-
-
-def _is_permanent(exc: BaseException) -> bool:
-    """Errors another identical request would hit again: retrying only burns the rate limit."""
-    if isinstance(exc, (AuthenticationError, ConfigurationError, InvalidRequestError, ReferenceError)):
-        return True
-    return (
-        isinstance(exc, APIStatusError)
-        and not isinstance(exc, RateLimitError)
-        and 400 <= exc.status_code < 500
-    )
-
-
 def _problem_message(exc: BaseException, retry_in: float) -> str:
     what = str(exc) if isinstance(exc, QameraError) else f"{type(exc).__name__}: {exc}"
     return f"Checking statuses failed, retrying in {retry_in:.0f} s. {what}"
@@ -156,8 +133,7 @@ class JobTracker:
         self._sleep = sleep
         self._clock = clock
         self.deadline = deadline
-        self.poll_interval = poll_interval
-        self._rng = rng or random.Random()
+        self._poller = Poller(self._list, poll_interval=poll_interval, rng=rng)
         self._states: dict[str, RecordState] = {}
         self._deadlines: dict[str, tuple[float, float]] = {}  # id -> (monotonic due time, span)
         self._listeners: dict[int, Listener] = {}
@@ -165,14 +141,21 @@ class JobTracker:
         self._waiters: dict[asyncio.Future[None], tuple[str, ...]] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Future[None] | None = None
-        self._interval: float | None = None
         self._next_delay = 0.0
-        self._failures = 0
         self._stopped_by: BaseException | None = None
 
     def __repr__(self) -> str:
         active = len(self._active_ids())
         return f"JobTracker(tracked={len(self._states)}, unfinished={active}, running={self.running})"
+
+    @property
+    def poll_interval(self) -> float | None:
+        """The fixed quiet interval, or None for the adaptive one."""
+        return self._poller.poll_interval
+
+    @poll_interval.setter
+    def poll_interval(self, seconds: float | None) -> None:
+        self._poller.poll_interval = seconds
 
     @property
     def states(self) -> Mapping[str, RecordState]:
@@ -228,7 +211,7 @@ class JobTracker:
         self._states.update(changes)
         self._stopped_by = None
         if changes:
-            self._interval = None
+            self._poller.restart()
             self._emit(TrackerEvent("update", MappingProxyType(changes)))
             if self._wake is not None and not self._wake.done():
                 self._wake.set_result(None)
@@ -267,11 +250,7 @@ class JobTracker:
         except asyncio.TimeoutError:
             snapshot = self._snapshot(wanted)
             finished = sum(1 for s in snapshot.values() if s.terminal)
-            raise WaitTimeoutError(
-                f"Waited {_duration(timeout or 0)}: {finished} of {len(wanted)} records finished. The rest "
-                "keep running on the server and stay tracked; wait again to keep watching.",
-                snapshot=dict(snapshot),
-            ) from None
+            raise wait_timeout_error(timeout or 0.0, finished, len(wanted), snapshot) from None
         finally:
             self._waiters.pop(done, None)
         return self._snapshot(wanted)
@@ -282,11 +261,11 @@ class JobTracker:
             return None
         event: TrackerEvent | None
         try:
-            listed = await self._client.list_sceneries(status_filter="all")
+            listed, recovered = await self._poller.tick()
         except Exception as exc:
-            event = self._stop(exc) if _is_permanent(exc) else self._problem(exc)
+            event = self._stop(exc) if is_permanent(exc) else self._problem(exc)
         else:
-            event = self._apply(listed)
+            event = self._apply(listed, recovered)
         expired = self._expire()
         return event or expired
 
@@ -310,6 +289,9 @@ class JobTracker:
         """`close` for synchronous code (a widget's `close()`): the task is cancelled, not awaited."""
         self._cancel_task()
         self._cancel_waiters()
+
+    async def _list(self) -> list[Scenery]:
+        return await self._client.list_sceneries(status_filter="all")
 
     def _active_ids(self) -> list[str]:
         return [i for i, state in self._states.items() if not state.terminal]
@@ -359,7 +341,7 @@ class JobTracker:
             await self.poll_once()
             if not self._active_ids() or self._stopped_by is not None:
                 return
-            await self._pause(self._next_delay, wakeable=self._failures == 0)
+            await self._pause(self._next_delay, wakeable=self._poller.failures == 0)
 
     async def _pause(self, delay: float, *, wakeable: bool) -> None:
         """Sleep until the next tick; newly tracked ids cut a quiet pause short (never a backoff)."""
@@ -378,41 +360,36 @@ class JobTracker:
                 sleeper.cancel()
                 wake.cancel()
 
-    def _apply(self, listed: list[Scenery]) -> TrackerEvent | None:
-        recovered = self._failures > 0
-        self._failures = 0
-        by_id = {s.id: s for s in listed}
+    def _apply(self, listed: list[Scenery], recovered: bool) -> TrackerEvent | None:
         previous = {i: s.scenery for i, s in self._states.items() if s.scenery is not None}
-        current = {i: by_id[i] for i in self._states if i in by_id}
+        _, changed = changes(previous, listed, self._states)
         now = utc_now()
-        changes: dict[str, RecordState] = {}
-        for record_id, scenery in diff_sceneries(previous, current).items():
-            old = self._states[record_id]
+        updated: dict[str, RecordState] = {}
+        for record_id in [i for i in self._states if i in changed]:
+            scenery, old = changed[record_id], self._states[record_id]
             if old.status == TIMED_OUT and not scenery.is_terminal:
                 # Keep the freshest data quietly; the record only comes back if it actually finishes.
                 self._states[record_id] = replace(old, scenery=scenery)
                 continue
             since = old.since if old.status == scenery.status else now
-            changes[record_id] = RecordState(record_id, scenery.status, scenery, since)
-        self._states.update(changes)
-        self._interval = self.poll_interval or next_poll_interval(self._interval, bool(changes))
-        self._next_delay = self._interval
+            updated[record_id] = RecordState(record_id, scenery.status, scenery, since)
+        self._states.update(updated)
+        self._next_delay = self._poller.quiet_delay(bool(updated))
         event: TrackerEvent | None = None
         if recovered:
             event = TrackerEvent(
                 "recovered", MappingProxyType({}), "Connection restored; statuses are live again."
             )
             self._emit(event)
-        if changes:
-            event = TrackerEvent("update", MappingProxyType(changes), sceneries=tuple(listed))
+        if updated:
+            event = TrackerEvent("update", MappingProxyType(updated), sceneries=tuple(listed))
             self._emit(event)
         return event
 
     def _problem(self, exc: BaseException) -> TrackerEvent:
         if not isinstance(exc, QameraError):
             logger.warning("Checking statuses failed unexpectedly", exc_info=exc)
-        retry_in = backoff_delay(min(self._failures, MAX_BACKOFF_ATTEMPT), self._rng)
-        self._failures += 1
+        retry_in = self._poller.failure_delay()
         self._next_delay = retry_in
         event = TrackerEvent(
             "problem", MappingProxyType({}), _problem_message(exc, retry_in), retry_in=retry_in
@@ -443,7 +420,7 @@ class JobTracker:
         event = TrackerEvent(
             "timed_out",
             MappingProxyType(changes),
-            f"{len(expired)} {noun} did not finish within {_duration(span)} and are marked timed out here. "
+            f"{len(expired)} {noun} did not finish within {duration(span)} and are marked timed out here. "
             "They may still finish on the server; track them again to keep watching.",
         )
         self._emit(event)

@@ -86,6 +86,15 @@ def test_backoff_is_exponential_with_bounded_jitter() -> None:
             assert base <= delay <= base + 0.5
 
 
+def test_one_backoff_for_every_retry_stops_growing_at_eight_times_its_base() -> None:
+    rng = random.Random(2)
+    assert all(8.0 <= rules.backoff_delay(attempt, rng) <= 8.5 for attempt in (3, 4, 10))
+    assert 2.0 <= rules.backoff_delay(7, rng, base=0.25) <= 2.125
+    late = _base.decide_retry(is_post=False, outcome=Outcome.CONNECT_FAILED, status_code=None, attempt=6,
+                              max_retries=9, rng=rng)
+    assert late.action is Action.RETRY and late.delay <= 8.5
+
+
 def test_retry_after_is_honoured_but_never_beyond_sixty_seconds() -> None:
     assert decide(False, Outcome.STATUS, 429, retry_after=7.0).delay >= 7.0
     too_long = decide(False, Outcome.STATUS, 429, retry_after=120.0)

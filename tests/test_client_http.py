@@ -315,4 +315,8 @@ async def test_wait_for_times_out_with_the_last_snapshot() -> None:
     with pytest.raises(WaitTimeoutError) as info:
         await make_client(rec, fake).wait_for(["r1"], timeout=30)
     assert info.value.snapshot["r1"].status == "SOMETHING_NEW"
+    assert str(info.value) == (
+        "Waited 30 s: 0 of 1 records finished. The rest keep running on the server; "
+        "wait again to keep watching."
+    ), "worded as the tracker words it (tests/test_tracking.py)"
     assert fake.now <= 30.0 + 1e-9

@@ -474,6 +474,10 @@ async def test_wait_timeout_raises_with_the_states_so_far() -> None:
     with pytest.raises(WaitTimeoutError) as caught:
         await tracker.wait(["a"], timeout=0.05)
     assert caught.value.snapshot["a"].status == "PENDING"
+    assert str(caught.value) == (
+        "Waited 0 s: 0 of 1 records finished. The rest keep running on the server; "
+        "wait again to keep watching."
+    ), "worded as AsyncQameraClient.wait_for words it (tests/test_client_http.py)"
     await tracker.close()
 
 

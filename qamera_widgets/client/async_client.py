@@ -24,13 +24,13 @@ from ._base import Action, Outcome
 from .errors import (
     APIConnectionError,
     APITimeoutError,
-    InternalServerError,
-    RateLimitError,
+    QameraError,
     ResponseFormatError,
     SubmissionUnconfirmedError,
     WaitTimeoutError,
 )
 from .models import Registration, Scenery
+from .polling import Poller, changes, is_permanent, wait_timeout_error
 
 __all__ = ["AsyncQameraClient"]
 
@@ -53,9 +53,6 @@ def _configure_logging_from_env() -> None:
 
 
 _configure_logging_from_env()
-
-# Errors a poll may outlive: the next tick will likely succeed.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (APIConnectionError, RateLimitError, InternalServerError)
 
 Sleep = Callable[[float], Awaitable[Any]]
 UpdateCallback = Callable[[dict[str, Scenery]], Any]
@@ -419,42 +416,34 @@ class AsyncQameraClient:
         wanted = rules.ids_of(ids)
         wanted_set = set(wanted)
         deadline = None if timeout is None else self._clock() + timeout
+        poller = Poller(lambda: self._list("all", deadline), poll_interval=poll_interval, rng=self._rng)
         known: dict[str, Scenery] = {}
-        interval: float | None = None
-        failures = 0
         first = True
 
         def timed_out() -> WaitTimeoutError:
             done = sum(1 for s in known.values() if s.is_terminal)
-            return WaitTimeoutError(
-                f"Waited {timeout:.0f} s: {done} of {len(wanted)} records finished. The rest keep "
-                "running on the server; wait again or check the list later.",
-                snapshot=dict(known),
-            )
+            return wait_timeout_error(timeout or 0.0, done, len(wanted), known)
 
         while True:
             try:
-                listed = await self._list("all", deadline)
-                failures = 0
-            except TRANSIENT_ERRORS as exc:
-                if deadline is not None and self._clock() >= deadline:
-                    raise timed_out() from exc
-                delay = rules.backoff_delay(min(failures, 3), self._rng)
-                failures += 1
+                listed, _ = await poller.tick()
+            except Exception as exc:
+                if is_permanent(exc) or not isinstance(exc, QameraError):
+                    raise
+                delay = poller.failure_delay()
                 logger.warning("poll failed (%s); retrying in %.1f s", type(exc).__name__, delay)
                 if deadline is not None and self._clock() + delay >= deadline:
                     raise timed_out() from exc
                 await self._sleep(delay)
                 continue
-            current = {s.id: s for s in listed if s.id in wanted_set}
-            changed = rules.diff_sceneries(known, current)
+            current, changed = changes(known, listed, wanted_set)
             known.update(current)
             if changed or first:
                 first = False
                 yield dict(known)
             if all(i in known and known[i].is_terminal for i in wanted):
                 return
-            interval = poll_interval or rules.next_poll_interval(interval, bool(changed))
+            interval = poller.quiet_delay(bool(changed))
             if deadline is not None:
                 remaining = deadline - self._clock()
                 if remaining <= 0:

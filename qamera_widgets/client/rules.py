@@ -19,6 +19,7 @@ __all__ = [
     "API_KEY_ENV",
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
+    "MAX_BACKOFF_ATTEMPT",
     "POLL_MAX_INTERVAL",
     "POLL_MIN_INTERVAL",
     "backoff_delay",
@@ -34,6 +35,7 @@ DEFAULT_BASE_URL = "https://app.qamera.ai"
 API_KEY_ENV = "QAMERA_API_KEY"
 BASE_URL_ENV = "QAMERA_BASE_URL"
 POLL_MIN_INTERVAL, POLL_MAX_INTERVAL = 1.0, 5.0
+MAX_BACKOFF_ATTEMPT = 3  # backoff grows 1, 2, 4, 8 s and stays there: the service may come back any time
 
 
 def validate_status_filter(status_filter: str) -> str:
@@ -73,10 +75,12 @@ def _registration_sentence(problem: RegistrationProblem, preferences: object, co
     return f"count must be from {MIN_COUNT} to {MAX_COUNT}, not {count}."
 
 
-def backoff_delay(attempt: int, rng: random.Random | None = None) -> float:
-    """1, 2, 4, 8 ... seconds plus 0-500 ms jitter, as the public reference recommends."""
-    jitter = (rng or random).uniform(0.0, 0.5)
-    return float(2 ** max(attempt, 0)) + jitter
+def backoff_delay(attempt: int, rng: random.Random | None = None, *, base: float = 1.0) -> float:
+    """The package's one backoff: `base` times 1, 2, 4, 8 and then 8 for good, plus up to half a `base` of
+    jitter. A 1 s base (the client's retries and polls) is what the public reference recommends; the
+    thumbnail loader uses a shorter one for its CDN."""
+    jitter = (rng or random).uniform(0.0, base / 2)
+    return base * float(2 ** min(max(attempt, 0), MAX_BACKOFF_ATTEMPT)) + jitter
 
 
 def ids_of(target: Registration | Iterable[str] | str) -> list[str]:
