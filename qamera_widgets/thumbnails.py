@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from .client.errors import QameraError
 from .client.rules import backoff_delay
+from .engine.loops import PerLoop
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
@@ -270,6 +271,19 @@ async def _guard_request(request: httpx.Request) -> None:
         request.headers.pop(name, None)
 
 
+def _forget_inflight(session: _Session, key: tuple[str, int], task: asyncio.Task[Thumbnail]) -> None:
+    if session.inflight.get(key) is task:
+        del session.inflight[key]
+
+
+async def _close_session(session: _Session) -> None:
+    session.closed = True
+    for task in list(session.inflight.values()):
+        task.cancel()
+    session.inflight.clear()
+    await session.client.aclose()
+
+
 def _is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, _FetchFailed):
         return exc.retryable
@@ -278,12 +292,33 @@ def _is_retryable(exc: BaseException) -> bool:
     )
 
 
+@dataclass(eq=False)
+class _Session:
+    """What the loader keeps per event loop: these belong to the loop they were made on."""
+
+    client: httpx.AsyncClient
+    downloads: asyncio.Semaphore
+    prefetches: asyncio.Semaphore
+    pixels_freed: asyncio.Condition
+    pixels_in_use: int = 0
+    inflight: dict[tuple[str, int], asyncio.Task[Thumbnail]] = field(default_factory=dict)
+    closed: bool = False
+
+
 class ThumbnailLoader:
     """Loads thumbnails concurrently with a byte-bounded LRU cache and one download per URL and size.
 
-    The httpx client, semaphores and in-flight tasks belong to one event loop; they are created
-    lazily and rebuilt when the loader is used from another loop (a notebook re-running
-    ``asyncio.run`` cells), while the cache of encoded bytes survives across loops.
+    The httpx client, semaphores and in-flight tasks belong to one event loop; they are made lazily per
+    loop (`engine.loops.PerLoop`: rebuilt when their loop has closed, closed on their own loop), while the
+    cache of encoded bytes serves every loop (a notebook re-running ``asyncio.run`` cells).
+
+    Options: ``max_concurrency`` downloads at once (prefetches take at most half); ``size`` the default
+    square side in pixels; ``cache_bytes`` the LRU cache's budget of encoded bytes; ``timeout`` seconds
+    per download attempt; ``max_bytes`` the largest body read; ``retries`` extra attempts after a
+    timeout, a network error or a 5xx, waiting the package's backoff from ``retry_backoff`` seconds;
+    ``output_format`` jpeg, webp or png; ``transport`` an httpx transport (tests); ``failure_ttl`` how
+    long a failed URL shows "failed" before it is tried again; ``clock`` and ``sleep`` injectable time;
+    ``pixel_budget`` source pixels decoded at once across all downloads.
     """
 
     def __init__(
@@ -324,19 +359,13 @@ class ThumbnailLoader:
         # Source pixels being decoded at once, across all downloads: eight 49-megapixel PNGs of 190 KB
         # each must queue, not take gigabytes together. One image over the budget still decodes, alone.
         self._pixel_budget = pixel_budget
-        self._pixels_in_use = 0
-        self._pixels_freed: asyncio.Condition | None = None
 
         self._cache: OrderedDict[tuple[str, int], Thumbnail] = OrderedDict()
         self._cache_used = 0
         self._placeholders: dict[tuple[str, int], Thumbnail] = {}
         self._failed_until: dict[tuple[str, int], float] = {}
 
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: httpx.AsyncClient | None = None
-        self._semaphore: asyncio.Semaphore | None = None
-        self._prefetch_semaphore: asyncio.Semaphore | None = None
-        self._inflight: dict[tuple[str, int], asyncio.Task[Thumbnail]] = {}
+        self._sessions: PerLoop[_Session] = PerLoop(self._new_session, _close_session)
 
         self._downloads = 0
         self._requests = 0
@@ -395,13 +424,13 @@ class ThumbnailLoader:
         if self._recently_failed(key):
             return self.placeholder("failed", size=px)
 
-        self._bind_loop()
-        task = self._inflight.get(key)
+        session = self._sessions.get()
+        task = session.inflight.get(key)
         joined = task is not None
         if task is None:
-            task = asyncio.get_running_loop().create_task(self._produce(url, px))
-            self._inflight[key] = task
-            task.add_done_callback(lambda done: self._forget_inflight(key, done))
+            task = asyncio.get_running_loop().create_task(self._produce(session, url, px))
+            session.inflight[key] = task
+            task.add_done_callback(lambda done: _forget_inflight(session, key, done))
         # Shielded so one card cancelling (page change) does not cancel the shared download.
         thumb = await asyncio.shield(task)
         if joined and thumb.source_bytes:
@@ -420,9 +449,9 @@ class ThumbnailLoader:
         cached = self._cache_get(key)
         if cached is not None:
             return cached
-        self._bind_loop()
+        session = self._sessions.get()
         try:
-            body = await self._download(url)
+            body = await self._download(session, url)
             big = await asyncio.to_thread(make_preview, body, max_px)
         except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
             logger.debug("preview failed for %s: %s", _loggable(url), exc)
@@ -436,9 +465,9 @@ class ThumbnailLoader:
         web picture; for downloads of a selection, so it is not cached."""
         if not _fetchable(url):
             return None
-        self._bind_loop()
+        session = self._sessions.get()
         try:
-            body = await self._download(url)
+            body = await self._download(session, url)
             return body, sniff_web_format(body)
         except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
             logger.debug("original failed for %s: %s", _loggable(url), exc)
@@ -446,9 +475,7 @@ class ThumbnailLoader:
 
     async def prefetch(self, urls: Iterable[str | None], *, size: int | None = None) -> None:
         """Warm the cache; prefetches hold at most half the download slots so visible cards still load."""
-        self._bind_loop()
-        assert self._prefetch_semaphore is not None
-        semaphore = self._prefetch_semaphore
+        semaphore = self._sessions.get().prefetches
 
         async def one(url: str) -> None:
             async with semaphore:
@@ -457,17 +484,9 @@ class ThumbnailLoader:
         await asyncio.gather(*(one(url) for url in dict.fromkeys(u for u in urls if u)))
 
     async def aclose(self) -> None:
-        """Close the network side; the cache stays, and a later ``load`` opens a fresh client."""
-        client, loop = self._client, self._loop
-        for task in list(self._inflight.values()):
-            task.cancel()
-        self._inflight.clear()
-        self._client = None
-        self._loop = None
-        self._semaphore = None
-        self._prefetch_semaphore = None
-        if client is not None and loop is asyncio.get_running_loop():
-            await client.aclose()
+        """Close the network side of every loop, each on its own loop; the cache stays, and a later
+        ``load`` opens a fresh client."""
+        await self._sessions.aclose()
 
     async def __aenter__(self) -> ThumbnailLoader:
         return self
@@ -475,30 +494,20 @@ class ThumbnailLoader:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    def _bind_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        if loop is self._loop and self._client is not None:
-            return
-        # The old client's connections live on a loop we cannot await on any more (or at all):
-        # drop them instead of closing, which is what would hang or raise "Event loop is closed".
-        self._inflight = {}
-        self._loop = loop
-        self._semaphore = asyncio.Semaphore(self._max_concurrency)
-        self._prefetch_semaphore = asyncio.Semaphore(max(1, self._max_concurrency // 2))
-        self._pixels_in_use = 0
-        self._pixels_freed = asyncio.Condition()
-        self._client = httpx.AsyncClient(
-            transport=self._transport,
-            follow_redirects=True,
-            max_redirects=5,
-            timeout=httpx.Timeout(self._timeout),
-            headers={"Accept": "image/*", "User-Agent": "qamera-widgets-thumbnails"},
-            event_hooks={"request": [_guard_request]},
+    def _new_session(self) -> _Session:
+        return _Session(
+            client=httpx.AsyncClient(
+                transport=self._transport,
+                follow_redirects=True,
+                max_redirects=5,
+                timeout=httpx.Timeout(self._timeout),
+                headers={"Accept": "image/*", "User-Agent": "qamera-widgets-thumbnails"},
+                event_hooks={"request": [_guard_request]},
+            ),
+            downloads=asyncio.Semaphore(self._max_concurrency),
+            prefetches=asyncio.Semaphore(max(1, self._max_concurrency // 2)),
+            pixels_freed=asyncio.Condition(),
         )
-
-    def _forget_inflight(self, key: tuple[str, int], task: asyncio.Task[Thumbnail]) -> None:
-        if self._inflight.get(key) is task:
-            del self._inflight[key]
 
     def _cache_get(self, key: tuple[str, int]) -> Thumbnail | None:
         thumb = self._cache.get(key)
@@ -538,11 +547,11 @@ class ThumbnailLoader:
                 del self._failed_until[next(iter(self._failed_until))]
         self._failed_until[key] = now + self._failure_ttl
 
-    async def _produce(self, url: str, px: int) -> Thumbnail:
+    async def _produce(self, session: _Session, url: str, px: int) -> Thumbnail:
         key = (url, px)
         try:
-            body = await self._download(url)
-            thumb = await self._decode_within_budget(body, px)
+            body = await self._download(session, url)
+            thumb = await self._decode_within_budget(session, body, px)
         except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
             logger.debug("thumbnail failed for %s: %s", _loggable(url), exc)
             self._failures += 1
@@ -554,44 +563,42 @@ class ThumbnailLoader:
         self._cache_put(key, thumb)
         return thumb
 
-    async def _decode_within_budget(self, body: bytes, px: int) -> Thumbnail:
+    async def _decode_within_budget(self, session: _Session, body: bytes, px: int) -> Thumbnail:
         """`make_thumbnail` in a thread once the image's pixels (read from its header) fit the budget."""
         with open_web_image(body) as header:
             pixels = header.size[0] * header.size[1]
-        freed = self._pixels_freed
-        assert freed is not None
+        freed = session.pixels_freed
         async with freed:
             await freed.wait_for(
-                lambda: self._pixels_in_use == 0 or self._pixels_in_use + pixels <= self._pixel_budget
+                lambda: session.pixels_in_use == 0 or session.pixels_in_use + pixels <= self._pixel_budget
             )
-            self._pixels_in_use += pixels
+            session.pixels_in_use += pixels
         try:
             return await asyncio.to_thread(make_thumbnail, body, px, self._format)
         finally:
             async with freed:
-                self._pixels_in_use -= pixels
+                session.pixels_in_use -= pixels
                 freed.notify_all()
 
-    async def _download(self, url: str) -> bytes:
+    async def _download(self, session: _Session, url: str) -> bytes:
         attempt = 0
         while True:
-            if self._semaphore is None:  # closed by aclose() while this download waited its turn
+            if session.closed:  # closed by aclose() while this download waited its turn
                 raise _FetchFailed("the loader was closed", retryable=False)
             try:
-                async with self._semaphore:
-                    return await asyncio.wait_for(self._download_once(url), self._timeout)
+                async with session.downloads:
+                    return await asyncio.wait_for(self._download_once(session, url), self._timeout)
             except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError) as exc:
                 if attempt >= self._retries or not _is_retryable(exc):
                     raise
             await self._sleep(backoff_delay(attempt, base=self._retry_backoff))
             attempt += 1
 
-    async def _download_once(self, url: str) -> bytes:
-        client = self._client
-        if client is None:  # closed by aclose() while this download waited for a slot
+    async def _download_once(self, session: _Session, url: str) -> bytes:
+        if session.closed:  # closed by aclose() while this download waited for a slot
             raise _FetchFailed("the loader was closed", retryable=False)
         self._requests += 1
-        async with client.stream("GET", url) as response:
+        async with session.client.stream("GET", url) as response:
             if response.status_code >= 500:
                 raise _FetchFailed(f"HTTP {response.status_code}", retryable=True)
             if response.status_code != 200:

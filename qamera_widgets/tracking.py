@@ -10,7 +10,6 @@ now, so a re-run notebook never waits on a task that belonged to a closed loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import random
@@ -29,6 +28,7 @@ from .client.models import Registration, Scenery
 from .client.polling import Poller, changes, duration, is_permanent, wait_timeout_error
 from .client.rules import ids_of, utc_now
 from .contract import TERMINAL_STATUSES
+from .engine import loops
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -276,13 +276,7 @@ class JobTracker:
         """
         task = self._cancel_task()
         self._cancel_waiters()
-        if task is None:
-            return
-        try:
-            current = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        if task.get_loop() is current and task is not asyncio.current_task():
+        if task is not None and task is not asyncio.current_task():
             await asyncio.wait({task})
 
     def close_nowait(self) -> None:
@@ -300,17 +294,14 @@ class JobTracker:
         return {i: self._states[i] for i in ids if i in self._states}
 
     def _ensure_task(self) -> None:
-        if not self._active_ids() or self._stopped_by is not None:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = loops.running_loop()
+        if not self._active_ids() or self._stopped_by is not None or loop is None:
             return
         task = self._task
         if task is not None and not task.done():
             if task.get_loop() is loop:
                 return
-            _cancel_elsewhere(task)
+            loops.cancel_on_its_loop(task)
         self._task = loop.create_task(self._run(), name="qamera-widgets job tracker")
         self._task.add_done_callback(self._forget_task)
 
@@ -322,19 +313,7 @@ class JobTracker:
 
     def _cancel_task(self) -> asyncio.Task[None] | None:
         task, self._task = self._task, None
-        if task is None or task.done():
-            return None
-        if task.get_loop().is_closed():
-            return None
-        try:
-            current = asyncio.get_running_loop()
-        except RuntimeError:
-            current = None
-        if task.get_loop() is current:
-            task.cancel()
-            return task
-        _cancel_elsewhere(task)
-        return None
+        return task if task is not None and loops.cancel_on_its_loop(task) else None
 
     async def _run(self) -> None:
         while self._active_ids() and self._stopped_by is None:
@@ -447,15 +426,6 @@ class JobTracker:
         for waiter in list(self._waiters):
             if not waiter.done() and not waiter.get_loop().is_closed():
                 waiter.cancel()
-
-
-def _cancel_elsewhere(task: asyncio.Task[None]) -> None:
-    """Cancel a task that belongs to another loop, if that loop can still run anything."""
-    loop = task.get_loop()
-    if loop.is_closed():
-        return
-    with contextlib.suppress(RuntimeError):  # closed between the check and the call
-        loop.call_soon_threadsafe(task.cancel)
 
 
 _trackers: weakref.WeakKeyDictionary[Any, JobTracker] = weakref.WeakKeyDictionary()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -552,6 +553,12 @@ class _KeepAliveImages(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         return None
 
+    def finish(self) -> None:
+        super().finish()
+        type(self).connections_closed += 1
+
+    connections_closed = 0
+
 
 @pytest.fixture
 def keepalive_server() -> Iterator[str]:
@@ -577,6 +584,27 @@ def test_loader_survives_being_used_from_two_event_loops_in_a_row(keepalive_serv
     assert third.source_bytes == 0
     assert loader.stats["failures"] == 0 and loader.stats["downloads"] == 2
     asyncio.run(loader.aclose())
+
+
+def test_aclose_closes_the_connections_of_a_loop_running_in_another_thread(keepalive_server: str) -> None:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    loader = ThumbnailLoader(timeout=5.0, retries=0)
+    closed_before = _KeepAliveImages.connections_closed
+    try:
+        thumb = asyncio.run_coroutine_threadsafe(loader.load(f"{keepalive_server}/one.jpg"), loop).result(10)
+        assert thumb.placeholder is None
+        asyncio.run(loader.aclose())
+        waited = 0
+        while _KeepAliveImages.connections_closed == closed_before and waited < 100:
+            time.sleep(0.05)
+            waited += 1
+        assert _KeepAliveImages.connections_closed > closed_before, "the pooled connection stayed open"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
 
 
 def test_module_has_no_widget_code() -> None:

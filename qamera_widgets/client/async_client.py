@@ -7,10 +7,8 @@ import inspect
 import logging
 import os
 import random
-import threading
 import time
 import uuid
-import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +17,7 @@ import httpx
 
 from .. import contract
 from ..engine import coordination
+from ..engine.loops import PerLoop
 from . import _base, rules
 from ._base import Action, Outcome
 from .errors import (
@@ -93,6 +92,11 @@ class _Answer:
     content: bytes
 
 
+async def _close_pool(pool: httpx.AsyncClient) -> None:
+    if not pool.is_closed:
+        await pool.aclose()
+
+
 class _DeadlinePassed(Exception):
     """The call's overall deadline passed while an attempt was still sending or reading."""
 
@@ -133,10 +137,9 @@ class AsyncQameraClient:
         self._scope = "{}://{}:{}".format(*self._origin)
         # One pool per event loop: a pool belongs to the loop it was made on, and a client shared by the
         # notebook's loop and a worker thread's loop must never close the other's pool mid-request.
-        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-            weakref.WeakKeyDictionary()
+        self._pools: PerLoop[httpx.AsyncClient] = PerLoop(
+            self._new_pool, _close_pool, is_spent=lambda pool: pool.is_closed
         )
-        self._pools_lock = threading.Lock()
         self._last_skipped_message = ""
 
     @property
@@ -157,22 +160,17 @@ class AsyncQameraClient:
 
     def _http(self) -> httpx.AsyncClient:
         """The connection pool of the running loop, made on first use there."""
-        loop = asyncio.get_running_loop()
-        with self._pools_lock:
-            pool = self._pools.get(loop)
-            if pool is None or pool.is_closed:
-                for stale in [other for other in self._pools if other.is_closed()]:
-                    del self._pools[stale]  # its sockets died with their loop
-                pool = httpx.AsyncClient(
-                    base_url=self.base_url,
-                    timeout=httpx.Timeout(self.timeout, connect=_base.CONNECT_TIMEOUT),
-                    event_hooks={"request": [_key_only_to_origin(self._key, self._origin)]},
-                    transport=self._transport,
-                    headers={"User-Agent": "qamera-widgets", "Accept-Encoding": _base.ACCEPT_ENCODING},
-                    follow_redirects=False,
-                )
-                self._pools[loop] = pool
-            return pool
+        return self._pools.get()
+
+    def _new_pool(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(self.timeout, connect=_base.CONNECT_TIMEOUT),
+            event_hooks={"request": [_key_only_to_origin(self._key, self._origin)]},
+            transport=self._transport,
+            headers={"User-Agent": "qamera-widgets", "Accept-Encoding": _base.ACCEPT_ENCODING},
+            follow_redirects=False,
+        )
 
     async def _pace(self) -> None:
         if not self.rate_limit_per_minute:
@@ -469,31 +467,13 @@ class AsyncQameraClient:
         return [snapshot[i] for i in wanted]
 
     async def aclose(self) -> None:
-        """Close every pool: this loop's now, one on another running loop on that loop; one on a loop that
-        is idle elsewhere cannot be awaited from here and is dropped (`QameraClient` closes its own loops'
-        pools on those loops first)."""
-        try:
-            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            current = None
-        with self._pools_lock:
-            pools = list(self._pools.items())
-            self._pools.clear()
-        for loop, pool in pools:
-            if pool.is_closed:
-                continue
-            if loop is current:
-                await pool.aclose()
-            elif loop.is_running() and not loop.is_closed():
-                asyncio.run_coroutine_threadsafe(pool.aclose(), loop)
+        """Close every pool, each on its own loop (`engine.loops`): one on a loop that is idle elsewhere
+        cannot be awaited from here and is dropped (`QameraClient` closes its own loops' pools first)."""
+        await self._pools.aclose()
 
     async def _aclose_pool(self) -> None:
         """Close only the running loop's pool: for a loop about to be closed by its owner."""
-        loop = asyncio.get_running_loop()
-        with self._pools_lock:
-            pool = self._pools.pop(loop, None)
-        if pool is not None and not pool.is_closed:
-            await pool.aclose()
+        await self._pools.aclose_here()
 
     async def __aenter__(self) -> AsyncQameraClient:
         return self

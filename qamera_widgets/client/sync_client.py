@@ -5,29 +5,17 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Coroutine, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from ..contract import DEFAULT_COUNT, RATE_LIMIT_PER_MINUTE
+from ..engine import loops
 from .async_client import AsyncQameraClient, UpdateCallback
 from .models import Registration, Scenery
 
 __all__ = ["QameraClient"]
 
 T = TypeVar("T")
-
-
-def _allow_nesting(loop: asyncio.AbstractEventLoop) -> None:
-    """Let a cell block on a coroutine while the kernel's loop keeps running its other tasks.
-
-    Applied lazily, once per loop, and never at import, so merely importing the package does not
-    patch the user's asyncio.
-    """
-    if getattr(loop, "_nest_patched", False):
-        return
-    import nest_asyncio2  # type: ignore[import-untyped]
-
-    nest_asyncio2.apply(loop)
 
 
 class QameraClient:
@@ -100,17 +88,9 @@ class QameraClient:
             loop.close()
 
     def _run(self, coro: Awaitable[T], loop: asyncio.AbstractEventLoop | None = None) -> T:
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not None:
-            _allow_nesting(running)
-            return running.run_until_complete(coro)
-        if loop is not None:
-            return loop.run_until_complete(coro)
-        with self._private_loop() as private:
-            return private.run_until_complete(coro)
+        """`coro` to its end: on the caller's running loop, else on `loop` (held by the caller), else on a
+        private loop borrowed for the call."""
+        return loops.block_on(coro, self._private_loop if loop is None else lambda: nullcontext(loop))
 
     def list_sceneries(self, status_filter: str = "all") -> list[Scenery]:
         return self._run(self.async_client.list_sceneries(status_filter))
@@ -166,9 +146,7 @@ class QameraClient:
 
     def _run_closing(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run `aclose` on the caller's loop, or on a throwaway one (no private loop is left to borrow)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
+        if loops.running_loop() is None:
             asyncio.run(coro)
             return
         self._run(coro)

@@ -1,1 +1,2 @@
-"""What keeps running beside a notebook's cells; today: class coordination through Redis (`coordination`)."""
+"""What keeps running beside a notebook's cells: the event-loop rules (`loops`) and class coordination
+through Redis (`coordination`)."""
