@@ -29,6 +29,7 @@ import platformdirs
 from .client.models import Registration, parse_timestamp
 from .client.rules import utc_now
 from .contract import TERMINAL_STATUSES, key_id_of
+from .engine.registry import ProcessWide
 
 try:
     import fcntl
@@ -51,8 +52,9 @@ logger = logging.getLogger(__name__)
 HOME_ENV = "QAMERA_WIDGETS_HOME"
 JOURNAL_FILE = "journal.jsonl"
 
-_path_locks: dict[str, threading.Lock] = {}
-_path_locks_guard = threading.Lock()
+_write_locks: ProcessWide[str, threading.Lock] = ProcessWide(lambda _: threading.Lock())
+"""One write lock per journal file. Process-wide because every `Journal` on one path in this kernel (a
+form's, a board's, the user's own) appends to the same file, and two appends must not interleave."""
 
 
 class JournalWarning(UserWarning):
@@ -69,8 +71,7 @@ def default_journal_path() -> Path:
 def _lock_for(path: Path) -> threading.Lock:
     """One lock per file in this process, shared by every `Journal` pointing at it."""
     key = os.path.normcase(os.path.abspath(path))
-    with _path_locks_guard:
-        return _path_locks.setdefault(key, threading.Lock())
+    return _write_locks[key]
 
 
 def batch_key(batch_id: str, record_ids: Iterable[str]) -> str:
@@ -301,10 +302,7 @@ class Journal:
         """What the file says, folded; only lines appended since the last read (by any `Journal` on this
         path in this process) are parsed, so `pending()` stays quick however long the journal grows."""
         key = os.path.normcase(os.path.abspath(self.path))
-        with _folded_guard:
-            state = _folded.get(key)
-            if state is None:
-                state = _folded[key] = _Folded()
+        state = _folded[key]
         with state.lock:
             try:
                 self._catch_up(state)
@@ -394,8 +392,9 @@ class _Folded:
         )
 
 
-_folded: dict[str, _Folded] = {}
-_folded_guard = threading.Lock()
+_folded: ProcessWide[str, _Folded] = ProcessWide(lambda _: _Folded())
+"""What each journal file says, folded, with how far it was read. Process-wide so that every `Journal` on
+one path parses each line once, however many widgets read the file."""
 
 
 def _same_tail(handle: Any, state: _Folded) -> bool:

@@ -429,6 +429,9 @@ class JobTracker:
 
 
 _trackers: weakref.WeakKeyDictionary[Any, JobTracker] = weakref.WeakKeyDictionary()
+"""The one tracker of each client. Process-wide because every board and gallery of a client must share one
+list request per tick (the key's rate limit is the server's, not a widget's); weak, so a client that
+is gone takes its tracker with it."""
 
 
 def tracker_for(client: Any) -> JobTracker:

@@ -71,7 +71,7 @@ class FakeTime:
 @pytest.fixture(autouse=True)
 def fresh_rate_windows() -> None:
     """The pacing windows are process-wide by design; each test starts with none booked."""
-    _base._windows.clear()
+    _base.windows.clear()
 
 
 def make_client(recorder: Recorder, fake: FakeTime | None = None, **kw: object) -> AsyncQameraClient:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import qamera_widgets
@@ -38,3 +41,17 @@ def test_no_private_client_module_is_imported_outside_the_client() -> None:
         if name.startswith("qamera_widgets.client._") and not name.startswith("qamera_widgets.client.__")
     ]
     assert offenders == []
+
+
+def test_importing_the_package_configures_no_logging_until_asked() -> None:
+    script = """
+import logging
+import qamera_widgets, qamera_widgets.sandbox, qamera_widgets.widgets, qamera_widgets.tracking
+print(len(logging.getLogger("qamera_widgets").handlers), len(logging.getLogger("uvicorn.error").filters))
+qamera_widgets.AsyncQameraClient("mk_live_abc.secret", "http://127.0.0.1:9")
+print(len(logging.getLogger("qamera_widgets").handlers))
+"""
+    env = {**os.environ, "QAMERA_LOG": "info"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "0", "1"], "nothing at import; QAMERA_LOG applies to a new client"

@@ -13,7 +13,6 @@ import math
 import os
 import random
 import re
-import threading
 import time
 import zlib
 from collections.abc import Iterable, Mapping
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 
 from .. import contract
 from ..contract import RATE_WINDOW_SECONDS, SlidingWindow
+from ..engine.registry import ProcessWide
 from .errors import (
     APIStatusError,
     ConfigurationError,
@@ -408,14 +408,14 @@ def parse_registration_body(
     )
 
 
-_windows: dict[tuple[str, str], SlidingWindow] = {}
-_windows_lock = threading.Lock()
-
+windows: ProcessWide[tuple[str, str], SlidingWindow] = ProcessWide(
+    lambda _: SlidingWindow(RATE_WINDOW_SECONDS + PACING_MARGIN_SECONDS)
+)
+"""One pacing window per (API origin, key id). Process-wide because the server counts requests per key,
+not per client: every client of a key in this kernel (a gallery's, a form's, the user's own) must book
+its requests in the same window."""
 
 
 def shared_window(scope: str, key_id: str) -> SlidingWindow:
-    """One window per (API origin, key id) in this process: every client sharing a key shares it."""
-    with _windows_lock:
-        return _windows.setdefault(
-            (scope, key_id), SlidingWindow(RATE_WINDOW_SECONDS + PACING_MARGIN_SECONDS)
-        )
+    """The window every client of this key at this origin paces itself by, in this process."""
+    return windows[(scope, key_id)]

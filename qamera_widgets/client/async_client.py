@@ -38,8 +38,12 @@ logger = logging.getLogger("qamera_widgets.client")
 _LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
-def _configure_logging_from_env() -> None:
-    """`QAMERA_LOG=info` should show something in a notebook, where no handler is configured."""
+def configure_logging_from_env() -> None:
+    """`QAMERA_LOG=info` should show something in a notebook, where no handler is configured.
+
+    Asked for by setting the variable; applied when a client is made, never at import, and a handler is
+    added only when the package's logger has none, so an application's own logging setup wins.
+    """
     level = _LOG_LEVELS.get(os.environ.get("QAMERA_LOG", "").strip().lower())
     if level is None:
         return
@@ -50,8 +54,6 @@ def _configure_logging_from_env() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         package_logger.addHandler(handler)
 
-
-_configure_logging_from_env()
 
 Sleep = Callable[[float], Awaitable[Any]]
 UpdateCallback = Callable[[dict[str, Scenery]], Any]
@@ -123,6 +125,7 @@ class AsyncQameraClient:
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more.")
+        configure_logging_from_env()
         self._explicit_key = api_key
         self._api_key: str | None = None
         self.base_url = _base.resolve_base_url(base_url)

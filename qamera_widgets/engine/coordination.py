@@ -29,6 +29,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .registry import ProcessWide
+
 __all__ = [
     "REDIS_URL_ENV",
     "ClassCoordinator",
@@ -204,8 +206,9 @@ class ClassCoordinator:
         )
 
 
-_coordinators: dict[str, ClassCoordinator] = {}
-_coordinators_lock = threading.Lock()
+_coordinators: ProcessWide[str, ClassCoordinator] = ProcessWide(ClassCoordinator)
+"""One coordinator per Redis URL. Process-wide because every client of this kernel takes part in the class
+through the same connection and the same share of the key's rate limit."""
 
 
 def coordinator() -> ClassCoordinator | None:
@@ -213,11 +216,7 @@ def coordinator() -> ClassCoordinator | None:
     url = os.environ.get(REDIS_URL_ENV, "").strip()
     if not url:
         return None
-    with _coordinators_lock:
-        found = _coordinators.get(url)
-        if found is None:
-            found = _coordinators[url] = ClassCoordinator(url)
-        return found
+    return _coordinators[url]
 
 
 def reserve_slot(origin: str, key_id: str, limit: int, window: float) -> float | None:

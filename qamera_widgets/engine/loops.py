@@ -28,9 +28,9 @@ T = TypeVar("T")
 Closing = Callable[[], Coroutine[Any, Any, None]]
 LoopLender = Callable[[], AbstractContextManager[asyncio.AbstractEventLoop]]
 
-# Loops this module made re-entrant. Process-wide because a loop is: whichever client or widget meets
-# the kernel's loop first patches it, and the others must not patch it again.
 _nested: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+"""Loops made re-entrant here. Process-wide because a loop is: whichever client meets the kernel's loop
+first patches it, and the others must not patch it again."""
 
 
 def running_loop() -> asyncio.AbstractEventLoop | None:

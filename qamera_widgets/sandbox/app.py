@@ -453,6 +453,18 @@ class HideDroppedConnections(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
 
 
+def hide_dropped_connections() -> None:
+    """Keep uvicorn from printing a traceback for each connection the sandbox drops on purpose.
+
+    uvicorn reports an app's errors on its module-level "uvicorn.error" logger, so the filter can only go
+    there, which makes it process-wide; it hides nothing but `ConnectionDropped`, which only this app
+    raises. Installed once, when the first sandbox starts, never at import.
+    """
+    errors = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, HideDroppedConnections) for f in errors.filters):
+        errors.addFilter(HideDroppedConnections())
+
+
 _ERROR_HANDLERS: dict[Any, Any] = {
     ApiError: _api_error,
     HTTPException: _http_error,

@@ -23,7 +23,7 @@ from types import TracebackType
 import uvicorn
 
 from ..contract import RATE_LIMIT_PER_MINUTE, key_id_of
-from .app import HideDroppedConnections, build_api_app, build_cdn_app
+from .app import build_api_app, build_cdn_app, hide_dropped_connections
 from .state import Faults, SandboxState, Settings, SlidingWindowLimiter
 from .store import (
     MAX_CREDITS,
@@ -400,9 +400,7 @@ def start(
         cdn_url=None if host in _WILDCARD_HOSTS else f"http://{url_host}:{sockets[1].getsockname()[1]}",
         fault_rng=random.Random(f"faults:{run_seed}"),
     )
-    uvicorn_errors = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, HideDroppedConnections) for f in uvicorn_errors.filters):
-        uvicorn_errors.addFilter(HideDroppedConnections())
+    hide_dropped_connections()
     sandbox = Sandbox(
         state,
         api_keys=api_keys,
