@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -17,12 +17,15 @@ from .budget import Budget, kernel_budget
 from .client import QameraClient
 from .client.rules import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 
+if TYPE_CHECKING:  # the sandbox (Starlette, uvicorn) loads only when a notebook starts or attaches one
+    from .sandbox import SandboxHandle
+
 SANDBOX_TOKEN_ENV = "QAMERA_SANDBOX_ADMIN_TOKEN"
 
 logger = logging.getLogger("qamera_widgets")
 
 
-def sandbox_in_env() -> Any | None:
+def sandbox_in_env() -> SandboxHandle | None:
     """The sandbox that `qamera-widgets demo` started for this kernel, if the environment names one.
 
     The admin token goes only to a loopback base URL; a token left over in a shell that now points at
@@ -47,7 +50,7 @@ class Connection:
     credits budget when `QAMERA_BUDGET` sets one."""
 
     client: QameraClient
-    sandbox: Any | None
+    sandbox: SandboxHandle | None
     started_sandbox: bool
     budget: Budget | None = None
 

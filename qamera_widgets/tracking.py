@@ -279,11 +279,6 @@ class JobTracker:
         if task is not None and task is not asyncio.current_task():
             await asyncio.wait({task})
 
-    def close_nowait(self) -> None:
-        """`close` for synchronous code (a widget's `close()`): the task is cancelled, not awaited."""
-        self._cancel_task()
-        self._cancel_waiters()
-
     async def _list(self) -> list[Scenery]:
         return await self._client.list_sceneries(status_filter="all")
 

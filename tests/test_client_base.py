@@ -27,13 +27,13 @@ from qamera_widgets import (
     Scenery,
 )
 from qamera_widgets.client import _base, rules
-from qamera_widgets.client._base import Action, Outcome
+from qamera_widgets.client._base import Action, AttemptOutcome
 from qamera_widgets.contract import key_id_of
 
 KEY = "mk_live_abc123.s3cr3tvalue"
 
 
-def decide(is_post: bool, outcome: Outcome, status: int | None = None, attempt: int = 0, **kw: object):
+def decide(is_post: bool, outcome: AttemptOutcome, status: int | None = None, attempt: int = 0, **kw: object):
     return _base.decide_retry(
         is_post=is_post, outcome=outcome, status_code=status, attempt=attempt, max_retries=3,
         rng=random.Random(0), **kw,
@@ -43,39 +43,39 @@ def decide(is_post: bool, outcome: Outcome, status: int | None = None, attempt: 
 @pytest.mark.parametrize(
     ("is_post", "outcome", "status", "action"),
     [
-        (False, Outcome.STATUS, 200, Action.RETURN),
-        (False, Outcome.CONNECT_FAILED, None, Action.RETRY),
-        (False, Outcome.TIMEOUT, None, Action.RETRY),
-        (False, Outcome.BROKEN, None, Action.RETRY),
-        (False, Outcome.STATUS, 429, Action.RETRY),
-        (False, Outcome.STATUS, 500, Action.RETRY),
-        (False, Outcome.STATUS, 502, Action.RETRY),
-        (False, Outcome.STATUS, 503, Action.RETRY),
-        (False, Outcome.STATUS, 504, Action.RETRY),
-        (False, Outcome.STATUS, 501, Action.RAISE),
-        (False, Outcome.STATUS, 400, Action.RAISE),
-        (False, Outcome.STATUS, 401, Action.RAISE),
-        (False, Outcome.STATUS, 404, Action.RAISE),
-        (True, Outcome.STATUS, 200, Action.RETURN),
-        (True, Outcome.CONNECT_FAILED, None, Action.RETRY),
-        (True, Outcome.STATUS, 429, Action.RETRY),
-        (True, Outcome.TIMEOUT, None, Action.UNCONFIRMED),
-        (True, Outcome.BROKEN, None, Action.UNCONFIRMED),
-        (True, Outcome.STATUS, 500, Action.UNCONFIRMED),
-        (True, Outcome.STATUS, 503, Action.UNCONFIRMED),
-        (True, Outcome.STATUS, 400, Action.RAISE),
-        (True, Outcome.STATUS, 402, Action.RAISE),
-        (True, Outcome.STATUS, 409, Action.RAISE),
+        (False, AttemptOutcome.STATUS, 200, Action.RETURN),
+        (False, AttemptOutcome.CONNECT_FAILED, None, Action.RETRY),
+        (False, AttemptOutcome.TIMEOUT, None, Action.RETRY),
+        (False, AttemptOutcome.BROKEN, None, Action.RETRY),
+        (False, AttemptOutcome.STATUS, 429, Action.RETRY),
+        (False, AttemptOutcome.STATUS, 500, Action.RETRY),
+        (False, AttemptOutcome.STATUS, 502, Action.RETRY),
+        (False, AttemptOutcome.STATUS, 503, Action.RETRY),
+        (False, AttemptOutcome.STATUS, 504, Action.RETRY),
+        (False, AttemptOutcome.STATUS, 501, Action.RAISE),
+        (False, AttemptOutcome.STATUS, 400, Action.RAISE),
+        (False, AttemptOutcome.STATUS, 401, Action.RAISE),
+        (False, AttemptOutcome.STATUS, 404, Action.RAISE),
+        (True, AttemptOutcome.STATUS, 200, Action.RETURN),
+        (True, AttemptOutcome.CONNECT_FAILED, None, Action.RETRY),
+        (True, AttemptOutcome.STATUS, 429, Action.RETRY),
+        (True, AttemptOutcome.TIMEOUT, None, Action.UNCONFIRMED),
+        (True, AttemptOutcome.BROKEN, None, Action.UNCONFIRMED),
+        (True, AttemptOutcome.STATUS, 500, Action.UNCONFIRMED),
+        (True, AttemptOutcome.STATUS, 503, Action.UNCONFIRMED),
+        (True, AttemptOutcome.STATUS, 400, Action.RAISE),
+        (True, AttemptOutcome.STATUS, 402, Action.RAISE),
+        (True, AttemptOutcome.STATUS, 409, Action.RAISE),
     ],
 )
-def test_retry_table(is_post: bool, outcome: Outcome, status: int | None, action: Action) -> None:
+def test_retry_table(is_post: bool, outcome: AttemptOutcome, status: int | None, action: Action) -> None:
     assert decide(is_post, outcome, status).action is action
 
 
 def test_retries_stop_after_max_retries() -> None:
-    assert decide(False, Outcome.STATUS, 503, attempt=2).action is Action.RETRY
-    assert decide(False, Outcome.STATUS, 503, attempt=3).action is Action.RAISE
-    assert decide(True, Outcome.STATUS, 429, attempt=3).action is Action.RAISE
+    assert decide(False, AttemptOutcome.STATUS, 503, attempt=2).action is Action.RETRY
+    assert decide(False, AttemptOutcome.STATUS, 503, attempt=3).action is Action.RAISE
+    assert decide(True, AttemptOutcome.STATUS, 429, attempt=3).action is Action.RAISE
 
 
 def test_backoff_is_exponential_with_bounded_jitter() -> None:
@@ -90,14 +90,16 @@ def test_one_backoff_for_every_retry_stops_growing_at_eight_times_its_base() -> 
     rng = random.Random(2)
     assert all(8.0 <= rules.backoff_delay(attempt, rng) <= 8.5 for attempt in (3, 4, 10))
     assert 2.0 <= rules.backoff_delay(7, rng, base=0.25) <= 2.125
-    late = _base.decide_retry(is_post=False, outcome=Outcome.CONNECT_FAILED, status_code=None, attempt=6,
-                              max_retries=9, rng=rng)
+    late = _base.decide_retry(
+        is_post=False, outcome=AttemptOutcome.CONNECT_FAILED, status_code=None, attempt=6, max_retries=9,
+        rng=rng,
+    )
     assert late.action is Action.RETRY and late.delay <= 8.5
 
 
 def test_retry_after_is_honoured_but_never_beyond_sixty_seconds() -> None:
-    assert decide(False, Outcome.STATUS, 429, retry_after=7.0).delay >= 7.0
-    too_long = decide(False, Outcome.STATUS, 429, retry_after=120.0)
+    assert decide(False, AttemptOutcome.STATUS, 429, retry_after=7.0).delay >= 7.0
+    too_long = decide(False, AttemptOutcome.STATUS, 429, retry_after=120.0)
     assert too_long.action is Action.RAISE and "120" in too_long.reason
 
 

@@ -395,16 +395,6 @@ async def test_close_cancels_the_task_and_pending_waits() -> None:
     assert statuses(tracker.states) == {"a": "PENDING"}
 
 
-async def test_close_nowait_cancels_from_synchronous_code() -> None:
-    tracker = JobTracker(FakeClient([{"a": "PENDING"}]), sleep=sleep_forever)
-    tracker.track("a")
-    task = tracker._task
-    assert task is not None
-    tracker.close_nowait()
-    await settle()
-    assert task.cancelled() and not tracker.running
-
-
 async def test_untracking_everything_unfinished_ends_the_task() -> None:
     tracker = JobTracker(FakeClient([{"a": "PENDING"}]), sleep=sleep_forever)
     tracker.track("a")

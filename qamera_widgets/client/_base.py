@@ -131,7 +131,7 @@ def origin_of(url: str) -> tuple[str, str, int]:
     return scheme, (parts.hostname or "").lower(), port
 
 
-class Outcome(Enum):
+class AttemptOutcome(Enum):
     """What one attempt ended in, as far as retry rules care."""
 
     CONNECT_FAILED = "connect_failed"  # nothing reached the server
@@ -176,7 +176,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 def decide_retry(
     *,
     is_post: bool,
-    outcome: Outcome,
+    outcome: AttemptOutcome,
     status_code: int | None,
     attempt: int,
     max_retries: int,
@@ -188,7 +188,7 @@ def decide_retry(
 
     `attempt` counts from 0 for the first try.
     """
-    if outcome is Outcome.STATUS:
+    if outcome is AttemptOutcome.STATUS:
         assert status_code is not None
         if 200 <= status_code < 300:
             return RetryDecision(Action.RETURN)
@@ -197,7 +197,7 @@ def decide_retry(
             return RetryDecision(Action.UNCONFIRMED, reason=f"server answered {status_code}")
         if not retryable:
             return RetryDecision(Action.RAISE, reason=f"status {status_code} is final")
-    elif is_post and outcome is not Outcome.CONNECT_FAILED:
+    elif is_post and outcome is not AttemptOutcome.CONNECT_FAILED:
         return RetryDecision(Action.UNCONFIRMED, reason=f"{outcome.value} after the request was sent")
     if attempt >= max_retries:
         return RetryDecision(Action.RAISE, reason=f"gave up after {attempt + 1} attempts")

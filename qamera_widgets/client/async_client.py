@@ -19,7 +19,7 @@ from .. import contract
 from ..engine import coordination
 from ..engine.loops import PerLoop
 from . import _base, rules
-from ._base import Action, Outcome
+from ._base import Action, AttemptOutcome
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -59,13 +59,13 @@ Sleep = Callable[[float], Awaitable[Any]]
 UpdateCallback = Callable[[dict[str, Scenery]], Any]
 
 
-def _classify(exc: httpx.HTTPError) -> Outcome:
+def _classify(exc: httpx.HTTPError) -> AttemptOutcome:
     """Whether the server can have seen the request: only a failed connect proves it did not."""
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return Outcome.CONNECT_FAILED
+        return AttemptOutcome.CONNECT_FAILED
     if isinstance(exc, httpx.TimeoutException):
-        return Outcome.TIMEOUT
-    return Outcome.BROKEN
+        return AttemptOutcome.TIMEOUT
+    return AttemptOutcome.BROKEN
 
 
 def _key_only_to_origin(key_source: Callable[[], str], origin: tuple[str, str, int]) -> Any:
@@ -216,13 +216,13 @@ class AsyncQameraClient:
             failure: Exception | None = None
             try:
                 answer = await self._attempt(method, path, params, json_body, headers, ends)
-                outcome = Outcome.STATUS
+                outcome = AttemptOutcome.STATUS
             except (_base.BodyTooLarge, ResponseFormatError) as exc:
                 if is_post:
                     raise self._unconfirmed(idempotency_key or "", str(exc), None) from None
                 raise ResponseFormatError(f"The answer to {method} {path} was refused: {exc}") from None
             except _DeadlinePassed as exc:
-                failure, outcome = exc, Outcome.TIMEOUT
+                failure, outcome = exc, AttemptOutcome.TIMEOUT
             except httpx.HTTPError as exc:
                 failure, outcome = exc, _classify(exc)
             status = answer.status_code if answer is not None else None
@@ -312,9 +312,9 @@ class AsyncQameraClient:
     def _secrets(self) -> tuple[str, ...]:
         return _base.secrets_of(self._api_key or self._explicit_key)
 
-    def _connection_error(self, exc: Exception, outcome: Outcome) -> APIConnectionError:
+    def _connection_error(self, exc: Exception, outcome: AttemptOutcome) -> APIConnectionError:
         what = type(exc).__name__
-        if outcome is Outcome.TIMEOUT or isinstance(exc, httpx.TimeoutException):
+        if outcome is AttemptOutcome.TIMEOUT or isinstance(exc, httpx.TimeoutException):
             return APITimeoutError(
                 f"{self.base_url} did not answer within {self.timeout:g} s ({what}). Check your connection "
                 "or raise timeout=."

@@ -338,8 +338,14 @@ def start(
 ) -> Sandbox:
     """Start a sandbox in a background thread; returns once both listeners accept connections.
 
-    `data_dir` keeps the state across restarts (a temporary directory, removed on stop, by default).
-    `rate_limit` is requests per minute per key; None or 0 turns the limiter off.
+    Accounts: `keys` API keys, each with an account of `credits` credits and `library` ready sceneries
+    (so a gallery has content at once). `seed` fixes every item's duration
+    and outcome (random when None). `data_dir` keeps the state across restarts (a temporary directory,
+    removed on stop, by default). `host`, `port` and `cdn_port` are where the API and CDN origins listen
+    (0: a free port). Generation: each item takes `processing_seconds` (min, max), fails with probability
+    `failure_rate`, at most `worker_concurrency` at a time. `rate_limit` is requests per minute per key;
+    None or 0 turns the limiter off. Injected faults (changeable later with `set_faults`):
+    `api_error_rate` of API requests answer 500, `api_latency_ms` and `cdn_latency_ms` delay each answer.
     """
     _check(keys >= 1, "keys must be at least 1")
     _check(0 <= credits <= MAX_CREDITS, f"credits must be from 0 to {MAX_CREDITS}")

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ..contract import DONE, FAILED
 from .store import SceneryRow, Store
 
 log = logging.getLogger("qamera_widgets.sandbox")
@@ -32,18 +33,20 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ItemPlan:
+    """How one scenery will go: how long it takes and whether it ends DONE or FAILED."""
+
     seconds: float
     succeeded: bool
 
 
 def plan_item(
     seed: int, seq: int, *, failure_rate: float, processing_seconds: tuple[float, float]
-) -> Outcome:
+) -> ItemPlan:
     rng = random.Random(f"{seed}:{seq}")
     low, high = processing_seconds
     seconds = rng.uniform(low, high)
-    return Outcome(seconds=seconds, succeeded=rng.random() >= failure_rate)
+    return ItemPlan(seconds=seconds, succeeded=rng.random() >= failure_rate)
 
 
 class Worker:
@@ -96,18 +99,18 @@ class Worker:
 
     async def _process(self, item: SceneryRow) -> None:
         try:
-            outcome = plan_item(
+            plan = plan_item(
                 self._seed,
                 item.seq,
                 failure_rate=self._failure_rate,
                 processing_seconds=self._processing_seconds,
             )
-            await self._sleep(outcome.seconds)
+            await self._sleep(plan.seconds)
             await self._persist(
                 f"settle scenery {item.id}",
-                lambda: self._store.finish(item.id, succeeded=outcome.succeeded),
+                lambda: self._store.finish(item.id, succeeded=plan.succeeded),
             )
-            log.debug("scenery %s %s", item.id, "DONE" if outcome.succeeded else "FAILED")
+            log.debug("scenery %s %s", item.id, DONE if plan.succeeded else FAILED)
         finally:
             self._slots.release()
 

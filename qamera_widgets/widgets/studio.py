@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
@@ -35,6 +35,9 @@ from ._common import (
 from .board import BatchSection, StatusBoard
 from .form import PromptForm, Submission, compare_jobs, field_errors, plan_jobs
 from .gallery import SceneryGallery
+
+if TYPE_CHECKING:
+    from ..sandbox import SandboxHandle
 
 __all__ = ["SANDBOX_BADGE_TEXT", "Studio", "account_text"]
 
@@ -64,7 +67,7 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         self,
         client: AnyClient,
         *,
-        sandbox: Any | None = None,
+        sandbox: SandboxHandle | None = None,
         journal: Journal | None = None,
         notice: str = "",
         budget: Budget | None = None,
