@@ -7,13 +7,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-__all__ = ["SandboxHandle"]
+__all__ = ["FaultSwitches", "SandboxHandle"]
 
 
 class SandboxHandle(Protocol):
     """`Sandbox` (started in this process by `start()`) and `AttachedSandbox` (started by another
     process, steered over its admin endpoints by `attach()`) both offer this; code that only reads the
-    account and stats, or issues keys, takes either."""
+    account and stats, or issues keys, takes either. Both inject faults through `FaultSwitches`."""
 
     base_url: str
     cdn_url: str
@@ -34,16 +34,6 @@ class SandboxHandle(Protocol):
 
     def reset_stats(self) -> None: ...
 
-    def set_faults(
-        self,
-        *,
-        api_error_rate: float | None = None,
-        api_latency_ms: float | None = None,
-        cdn_error_rate: float | None = None,
-        cdn_latency_ms: float | None = None,
-        drop_after_register: int | None = None,
-    ) -> None: ...
-
     def stop(self) -> None:
         """Stop a sandbox this process started; leave one another process runs."""
 
@@ -52,3 +42,29 @@ class SandboxHandle(Protocol):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
+
+
+class FaultSwitches:
+    """`set_faults` for both handles; each says in `_change_faults` how the changes reach its sandbox."""
+
+    def set_faults(
+        self,
+        *,
+        api_error_rate: float | None = None,
+        api_latency_ms: float | None = None,
+        cdn_error_rate: float | None = None,
+        cdn_latency_ms: float | None = None,
+        drop_after_register: int | None = None,
+    ) -> None:
+        """Change the injected faults; None leaves one as it is."""
+        changes = {
+            "api_error_rate": api_error_rate,
+            "api_latency_ms": api_latency_ms,
+            "cdn_error_rate": cdn_error_rate,
+            "cdn_latency_ms": cdn_latency_ms,
+            "drop_after_register": drop_after_register,
+        }
+        self._change_faults({name: value for name, value in changes.items() if value is not None})
+
+    def _change_faults(self, changes: dict[str, float | int]) -> None:
+        raise NotImplementedError

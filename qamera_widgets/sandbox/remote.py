@@ -12,13 +12,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..contract import key_id_of
+from .handle import FaultSwitches
 from .server import is_loopback
 from .store import REGISTER_SCOPE
 
 TIMEOUT_SECONDS = 10.0
 
 
-class AttachedSandbox:
+class AttachedSandbox(FaultSwitches):
     """Like `Sandbox`, minus ownership: `stop()` leaves the other process's sandbox running."""
 
     def __init__(self, base_url: str, admin_token: str, *, api_key: str | None = None) -> None:
@@ -61,23 +62,8 @@ class AttachedSandbox:
     def reset_stats(self) -> None:
         self._call("DELETE", "/sandbox/stats")
 
-    def set_faults(
-        self,
-        *,
-        api_error_rate: float | None = None,
-        api_latency_ms: float | None = None,
-        cdn_error_rate: float | None = None,
-        cdn_latency_ms: float | None = None,
-        drop_after_register: int | None = None,
-    ) -> None:
-        changes = {
-            "api_error_rate": api_error_rate,
-            "api_latency_ms": api_latency_ms,
-            "cdn_error_rate": cdn_error_rate,
-            "cdn_latency_ms": cdn_latency_ms,
-            "drop_after_register": drop_after_register,
-        }
-        self._call("POST", "/sandbox/faults", json={k: v for k, v in changes.items() if v is not None})
+    def _change_faults(self, changes: dict[str, float | int]) -> None:
+        self._call("POST", "/sandbox/faults", json=changes)
 
     def stop(self) -> None:
         """Nothing to stop: the sandbox belongs to the process that started it."""

@@ -24,6 +24,7 @@ import uvicorn
 
 from ..contract import RATE_LIMIT_PER_MINUTE, key_id_of
 from .app import build_api_app, build_cdn_app, hide_dropped_connections
+from .handle import FaultSwitches
 from .state import Faults, SandboxState, Settings, SlidingWindowLimiter
 from .store import (
     MAX_CREDITS,
@@ -82,7 +83,7 @@ def library_items(count: int, now: int) -> list[LibraryItem]:
     return items
 
 
-class Sandbox:
+class Sandbox(FaultSwitches):
     """A running sandbox. Keys and the admin token are attributes, never part of the repr."""
 
     def __init__(
@@ -154,23 +155,8 @@ class Sandbox:
     def reset_stats(self) -> None:
         self._state.stats.reset()
 
-    def set_faults(
-        self,
-        *,
-        api_error_rate: float | None = None,
-        api_latency_ms: float | None = None,
-        cdn_error_rate: float | None = None,
-        cdn_latency_ms: float | None = None,
-        drop_after_register: int | None = None,
-    ) -> None:
-        """Change the injected faults; None leaves one as it is."""
-        self._state.faults.update(
-            api_error_rate=api_error_rate,
-            api_latency_ms=api_latency_ms,
-            cdn_error_rate=cdn_error_rate,
-            cdn_latency_ms=cdn_latency_ms,
-            drop_after_register=drop_after_register,
-        )
+    def _change_faults(self, changes: dict[str, float | int]) -> None:
+        self._state.faults.update(**changes)
 
     def stop(self) -> None:
         """Stop serving and wait for it. Items being processed stay queued in the data dir."""
