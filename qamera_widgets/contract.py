@@ -36,8 +36,10 @@ __all__ = [
     "RegistrationProblem",
     "SlidingWindow",
     "format_key",
+    "insufficient_credits_message",
     "is_key_character",
     "key_id_of",
+    "parse_insufficient_credits",
     "parse_key",
     "price_for",
     "registration_problem",
@@ -74,6 +76,22 @@ _KEY_CHARACTER = re.compile(rf"[{KEY_CHARACTERS}]")
 def price_for(count: int) -> int:
     """Credits a registration of `count` sceneries reserves."""
     return PRICE_PER_ITEM * count
+
+
+_CREDITS_PATTERN = re.compile(r"required:\s*(\d+)\D+available:\s*(-?\d+)", re.IGNORECASE)
+
+
+def insufficient_credits_message(required: int, available: int) -> str:
+    """The 402 answer's `error`, which names both numbers."""
+    return f"Insufficient credits. Required: {required}, available: {available}."
+
+
+def parse_insufficient_credits(message: str) -> tuple[int | None, int | None]:
+    """(required, available) from a 402 answer's `error`, or (None, None) when it does not name them."""
+    match = _CREDITS_PATTERN.search(message or "")
+    if match is None:
+        return None, None
+    return int(match.group(1)), int(match.group(2))
 
 
 class KeyParts(NamedTuple):

@@ -24,6 +24,12 @@ def test_price_is_ten_credits_per_item() -> None:
     assert price_for(20) == 200
 
 
+def test_the_402_sentence_the_sandbox_writes_is_the_one_the_client_reads() -> None:
+    message = contract.insufficient_credits_message(100, 40)
+    assert contract.parse_insufficient_credits(message) == (100, 40)
+    assert contract.parse_insufficient_credits("no money") == (None, None)
+
+
 def test_keys_are_taken_apart_into_env_id_and_secret() -> None:
     assert parse_key("mk_live_abc.s3cr.et") == ("live", "abc", "s3cr.et")
     assert key_id_of(" mk_test_k-1.secret ") == "k-1"

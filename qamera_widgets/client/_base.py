@@ -12,7 +12,6 @@ import json
 import math
 import os
 import random
-import re
 import time
 import zlib
 from collections.abc import Iterable, Mapping
@@ -28,7 +27,6 @@ from ..engine.registry import ProcessWide
 from .errors import (
     APIStatusError,
     ConfigurationError,
-    InsufficientCreditsError,
     ResponseFormatError,
     status_error_class,
 )
@@ -47,7 +45,6 @@ MAX_RESPONSE_BYTES = 64 * 2**20
 # The encodings `BoundedDecoder` can undo with a bound on its output.
 ACCEPT_ENCODING = "gzip, deflate"
 
-_CREDITS_PATTERN = re.compile(r"required:\s*(\d+)\D+available:\s*(-?\d+)", re.IGNORECASE)
 
 
 def resolve_api_key(explicit: str | None) -> str:
@@ -211,13 +208,6 @@ def decide_retry(
     return RetryDecision(Action.RETRY, delay=delay, reason=f"{outcome.value} {status_code or ''}".strip())
 
 
-def parse_insufficient_credits(message: str) -> tuple[int | None, int | None]:
-    match = _CREDITS_PATTERN.search(message or "")
-    if match is None:
-        return None, None
-    return int(match.group(1)), int(match.group(2))
-
-
 def decode_body(content: bytes) -> Any:
     """JSON if it parses, else the text; error bodies from proxies are often HTML."""
     text = content.decode("utf-8", errors="replace")
@@ -251,16 +241,6 @@ def error_from_response(
     body = redact_body(decode_body(content), secrets)
     message = redact(error_message_of(body, status_code), secrets)
     cls = status_error_class(status_code)
-    if cls is InsufficientCreditsError:
-        required, available = parse_insufficient_credits(message)
-        return InsufficientCreditsError(
-            message,
-            body=body,
-            correlation_id=correlation_id,
-            key_id=key_id,
-            required=required,
-            available=available,
-        )
     return cls(message, status_code=status_code, body=body, correlation_id=correlation_id, key_id=key_id)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..contract import parse_insufficient_credits
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -119,22 +121,15 @@ class InsufficientCreditsError(APIStatusError):
     headline = "Not enough credits ({status})"
     hint = "Nothing was charged. Top up credits or request fewer sceneries."
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int | None = None,
-        body: Any = None,
-        correlation_id: str | None = None,
-        key_id: str | None = None,
-        required: int | None = None,
-        available: int | None = None,
-    ) -> None:
-        self.required = required
-        self.available = available
-        super().__init__(
-            message, status_code=status_code, body=body, correlation_id=correlation_id, key_id=key_id
-        )
+    @property
+    def required(self) -> int | None:
+        """Credits the job needed, when the server named them."""
+        return parse_insufficient_credits(self.message)[0]
+
+    @property
+    def available(self) -> int | None:
+        """Credits the account had, when the server named them."""
+        return parse_insufficient_credits(self.message)[1]
 
     def _what_happened(self) -> str:
         if self.required is None or self.available is None:

@@ -29,7 +29,16 @@ try:
 except ImportError:  # Windows: no advisory locks; one sandbox per folder is then up to the user
     fcntl = None  # type: ignore[assignment]
 
-from ..contract import DONE, FAILED, LIVE_KEY_ENV, PRICE_PER_ITEM, format_key, parse_key, price_for
+from ..contract import (
+    DONE,
+    FAILED,
+    LIVE_KEY_ENV,
+    PRICE_PER_ITEM,
+    format_key,
+    insufficient_credits_message,
+    parse_key,
+    price_for,
+)
 
 REGISTER_SCOPE = "content.register"
 IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
@@ -117,7 +126,7 @@ class InsufficientCredits(Exception):
     def __init__(self, required: int, available: int) -> None:
         self.required = required
         self.available = available
-        super().__init__(f"Insufficient credits. Required: {required}, available: {available}.")
+        super().__init__(insufficient_credits_message(required, available))
 
 
 class IdempotencyConflict(Exception):
