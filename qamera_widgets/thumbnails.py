@@ -185,8 +185,6 @@ def make_thumbnail(data: bytes, size: int, output_format: str = "jpeg") -> Thumb
     return Thumbnail(data=encoded, format=fmt, width=px, height=px, source_bytes=len(data))
 
 
-WEB_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
-"""The only formats decoded for previews and originals: web pictures, never what Ghostscript reads."""
 MAX_PREVIEW_PX = 2048
 
 
@@ -198,11 +196,7 @@ def make_preview(data: bytes, max_px: int) -> Thumbnail:
     if isinstance(max_px, bool) or not isinstance(max_px, int) or not 16 <= max_px <= MAX_PREVIEW_PX:
         raise ValueError(f"max_px must be an int from 16 to {MAX_PREVIEW_PX}, got {max_px!r}")
     try:
-        with Image.open(io.BytesIO(data), formats=WEB_IMAGE_FORMATS) as img:
-            width, height = img.size
-            limit = _pixel_limit()
-            if width * height > limit:
-                raise ThumbnailError(f"image claims {width}x{height} pixels, over the {limit} pixel limit")
+        with open_web_image(data) as img:
             img.draft("RGB", (max_px, max_px))
             ready = _to_output_mode(ImageOps.exif_transpose(img), "jpeg")
             ready.thumbnail((max_px, max_px), Image.Resampling.LANCZOS, reducing_gap=3.0)
@@ -219,8 +213,8 @@ def make_preview(data: bytes, max_px: int) -> Thumbnail:
 
 def sniff_web_format(data: bytes) -> str:
     """The web format of an original (jpeg, png, webp or gif), read from its header only."""
-    try:
-        with Image.open(io.BytesIO(data), formats=WEB_IMAGE_FORMATS) as img:
+    try:  # no pixel limit: an original is handed over as it is, never decoded here
+        with Image.open(io.BytesIO(data), formats=WEB_FORMATS) as img:
             return str(img.format).lower()
     except Exception as exc:
         raise ThumbnailError(f"not a web picture: {type(exc).__name__}") from exc
