@@ -444,12 +444,10 @@ class ThumbnailLoader:
         if cached is not None:
             return cached
         session = self._sessions.get()
-        try:
-            body = await self._download(session, url)
-            big = await asyncio.to_thread(make_preview, body, max_px)
-        except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
-            logger.debug("preview failed for %s: %s", _loggable(url), exc)
-            self._failures += 1
+        big = await self._fetched(
+            session, url, "preview", lambda body: asyncio.to_thread(make_preview, body, max_px)
+        )
+        if big is None:
             return self.placeholder("failed")
         self._cache_put(key, big)
         return big
@@ -541,14 +539,23 @@ class ThumbnailLoader:
                 del self._failed_until[next(iter(self._failed_until))]
         self._failed_until[key] = now + self._failure_ttl
 
+    async def _fetched(
+        self, session: _Session, url: str, what: str, make: Callable[[bytes], Awaitable[Thumbnail]]
+    ) -> Thumbnail | None:
+        """`make(body)` for the picture at `url`; None (counted, logged) when fetching or decoding fails."""
+        try:
+            return await make(await self._download(session, url))
+        except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
+            logger.debug("%s failed for %s: %s", what, _loggable(url), exc)
+            self._failures += 1
+            return None
+
     async def _produce(self, session: _Session, url: str, px: int) -> Thumbnail:
         key = (url, px)
-        try:
-            body = await self._download(session, url)
-            thumb = await self._decode_within_budget(session, body, px)
-        except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
-            logger.debug("thumbnail failed for %s: %s", _loggable(url), exc)
-            self._failures += 1
+        thumb = await self._fetched(
+            session, url, "thumbnail", lambda body: self._decode_within_budget(session, body, px)
+        )
+        if thumb is None:
             self._remember_failure(key)
             return self.placeholder("failed", size=px)
         self._downloads += 1
