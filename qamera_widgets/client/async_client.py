@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import os
@@ -215,7 +216,8 @@ class AsyncQameraClient:
             answer: _Answer | None = None
             failure: Exception | None = None
             try:
-                answer = await self._attempt(method, path, params, json_body, headers, ends)
+                exchange = functools.partial(self._exchange, method, path, params, json_body, headers)
+                answer = await self._attempt(exchange, ends)
                 outcome = AttemptOutcome.STATUS
             except (_base.BodyTooLarge, ResponseFormatError) as exc:
                 if is_post:
@@ -260,21 +262,13 @@ class AsyncQameraClient:
             assert failure is not None
             raise self._connection_error(failure, outcome) from None
 
-    async def _attempt(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
-        json_body: Any,
-        headers: Mapping[str, str] | None,
-        ends: float,
-    ) -> _Answer:
+    async def _attempt(self, exchange: Callable[[], Awaitable[_Answer]], ends: float) -> _Answer:
         """Send once and read the whole answer, decompressing within the size cap, before `ends`."""
         remaining = ends - self._clock()
         if remaining <= 0:
             raise _DeadlinePassed(f"no time left of the {self.timeout:g} s timeout")
         try:
-            return await asyncio.wait_for(self._exchange(method, path, params, json_body, headers), remaining)
+            return await asyncio.wait_for(exchange(), remaining)
         except asyncio.TimeoutError:
             raise _DeadlinePassed(f"the answer took longer than the {self.timeout:g} s timeout") from None
 
