@@ -332,9 +332,19 @@ class ResultsCanvas(anywidget.AnyWidget):
         self, scenery: Scenery, *, status: str | None = None, since: datetime | None = None, run: str = ""
     ) -> dict[str, Any]:
         """The small dict the browser draws for one scenery (see canvas.js `drawCard`)."""
-        state, label = card_state(status or scenery.status)
+        facts = self._facts(scenery, status)
         picture = self._pictures.get(scenery.id)
-        has_picture = picture is not None and picture.url == scenery.thumbnail and state == "done"
+        has_picture = picture is not None and picture.url == scenery.thumbnail and facts["state"] == "done"
+        return {
+            **facts,
+            "since": _epoch_ms(since),
+            "thumb": picture.version if has_picture and picture is not None else 0,
+            "run": run,
+        }
+
+    def _facts(self, scenery: Scenery, status: str | None = None) -> dict[str, Any]:
+        """What a card and the large view both say about a scenery."""
+        state, label = card_state(status or scenery.status)
         return {
             "id": scenery.id,
             "name": scenery.name,
@@ -343,9 +353,6 @@ class ResultsCanvas(anywidget.AnyWidget):
             "label": label,
             "vote": vote_state(scenery.voting),
             "created": format_created(scenery.created_at),
-            "since": _epoch_ms(since),
-            "thumb": picture.version if has_picture and picture is not None else 0,
-            "run": run,
         }
 
     def _show_cards(self, cards: list[dict[str, Any]]) -> None:
@@ -542,19 +549,9 @@ class ResultsCanvas(anywidget.AnyWidget):
         if scenery is None:
             self.preview = {}
             return
-        state, label = card_state(scenery.status)
-        details = {
-            "id": scenery.id,
-            "name": scenery.name,
-            "prompt": self._prompt_of.get(scenery.id, ""),
-            "state": state,
-            "label": label,
-            "vote": vote_state(scenery.voting),
-            "created": format_created(scenery.created_at),
-            "url": scenery.thumbnail or "",
-        }
+        details = {**self._facts(scenery), "url": scenery.thumbnail or ""}
         cached = self._preview_cache.get(scenery.id)
-        if state != "done" or not scenery.thumbnail:
+        if details["state"] != "done" or not scenery.thumbnail:
             self.preview = {**details, "image": "none"}
         elif cached is not None and cached[0] == scenery.thumbnail:
             self.preview = {**details, "image": "ready", "w": cached[1].width, "h": cached[1].height}
