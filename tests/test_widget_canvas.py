@@ -191,3 +191,11 @@ async def test_unknown_or_malformed_intents_change_nothing(gallery_for) -> None:
                     {"kind": "download", "what": "everything", "ids": []}):
         from_browser(gallery, content)
     assert gallery.get_state() == before and link.messages() == []
+
+
+async def test_a_name_with_a_lone_surrogate_still_reaches_the_browser(gallery_for) -> None:
+    gallery, _ = await gallery_for(library=0)
+    gallery.show_sceneries([Scenery("odd", "Broken \ud800 name", None, "DONE", None, None)])
+    [card] = gallery.cards
+    card["name"].encode("utf-8")  # what the comm does with every string it sends
+    assert card["name"].startswith("Broken ") and card["name"].endswith(" name")

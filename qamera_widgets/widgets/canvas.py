@@ -347,8 +347,8 @@ class ResultsCanvas(anywidget.AnyWidget):
         state, label = card_state(status or scenery.status)
         return {
             "id": scenery.id,
-            "name": scenery.name,
-            "prompt": self._prompt_of.get(scenery.id, ""),
+            "name": _sendable(scenery.name),
+            "prompt": _sendable(self._prompt_of.get(scenery.id, "")),
             "state": state,
             "label": label,
             "vote": vote_state(scenery.voting),
@@ -630,6 +630,11 @@ class ResultsCanvas(anywidget.AnyWidget):
             return
         self.message_kind = "error" if error else "info"
         self.message = text
+
+
+def _sendable(text: str) -> str:
+    """Text the comm can encode: a lone surrogate from a server would make the whole update fail."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _png_bytes(image: Image.Image) -> bytes:
