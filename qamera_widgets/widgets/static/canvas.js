@@ -586,9 +586,12 @@ function render({ model, el }) {
     if (event.target === overlay) closeLarge();
   });
 
-  // ---------- elapsed time on live placeholders ----------
+  // ---------- elapsed time on live placeholders, and "still here" for the kernel ----------
+  let beat = 0;
   const ticker = setInterval(() => {
     for (const node of el.querySelectorAll(".qw-elapsed")) node.textContent = elapsed(Number(node.dataset.since));
+    beat += 1;
+    if (beat % 20 === 0 && el.isConnected) model.send({ kind: "alive" }); // a closed tab stops this
   }, 1000);
 
   // ---------- wiring ----------
