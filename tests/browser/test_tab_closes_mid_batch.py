@@ -50,8 +50,8 @@ async def stream_pictures():
 
 async def batch():
     try:
-        studio.form.prompt.value = "Sunlit white marble countertop, soft shadows"
-        studio.form.count.value = 6
+        studio.form.prompt = "Sunlit white marble countertop, soft shadows"
+        studio.form.count = 6
         await studio.form.submit()
         await studio.wait_idle(timeout=180)
     finally:
