@@ -52,9 +52,10 @@ CONNECT_TIMEOUT = 5.0
 MAX_RETRY_WAIT = 60.0
 POLL_MIN_INTERVAL, POLL_MAX_INTERVAL = 1.0, 5.0
 RATE_WINDOW_SECONDS = 60.0
-# The server counts a request when it arrives, which trails our booking by its transit time; pacing
-# over a slightly longer window keeps a burst that arrived late out of the next minute's count.
-PACING_MARGIN_SECONDS = 1.0
+# The server counts a request when it arrives, which trails our booking by its transit time (over a
+# second when sixty clients share two busy cores): pacing over a longer window keeps a burst that
+# arrived late out of the next minute's count.
+PACING_MARGIN_SECONDS = 2.5
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A decoded answer larger than this is refused: a 20,000-item list is about 6 MB, and a small gzip body
 # must not be able to expand into hundreds of megabytes in the kernel.
