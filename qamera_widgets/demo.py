@@ -3,7 +3,8 @@
 JupyterLab and Voilà serve fresh copies of the notebooks in a working folder (default `.qamera-demo/`
 in the clone, ignored by git), so autosave never writes outputs into the repository. `--headless`
 executes every notebook with nbclient instead and writes executed copies and HTML exports, for
-machines without a browser.
+machines without a browser; there the notebooks press their own buttons once (`AUTORUN_ENV`), since
+nobody else can.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ STUDIO_NOTEBOOK = "02_prompt_studio.ipynb"
 TEACHING_NOTEBOOK = "03_teaching_demo.ipynb"
 WORKDIR_NAME = ".qamera-demo"  # listed in .gitignore
 QUIET_CONNECTION = "qamera_widgets.quiet_websocket.QuietKernelWebsocketConnection"
+AUTORUN_ENV = "QAMERA_DEMO_AUTORUN"
+"""Set to 1 by `--headless`: the notebooks press their own buttons once, so the exports show results.
+Without it nothing is submitted until a person presses a button."""
 
 
 def notebooks_dir() -> Path:
@@ -123,14 +127,21 @@ def _stop(process: subprocess.Popen[Any]) -> None:
             process.wait(5)
 
 
+def voila_command(notebook: str, port: int, host: str = "127.0.0.1") -> list[str]:
+    """Voilà on one notebook with progressive rendering: each section appears as soon as its cell has
+    run, instead of a blank page until the last one has. (Voilà refuses it with preheated kernels,
+    which are off by default.)"""
+    return [
+        str(Path(sys.executable).parent / "voila"), notebook, "--no-browser", f"--port={port}",
+        f"--Voila.ip={host}", "--VoilaConfiguration.progressive_rendering=True",
+        f"--Voila.kernel_websocket_connection_class={QUIET_CONNECTION}",
+    ]
+
+
 def _jupyter_command(args: argparse.Namespace, port: int, workdir: Path) -> tuple[list[str], str]:
     bindir = Path(sys.executable).parent
     if args.voila:
-        command = [
-            str(bindir / "voila"), TEACHING_NOTEBOOK, "--no-browser", f"--port={port}",
-            f"--Voila.ip={args.host}", f"--Voila.kernel_websocket_connection_class={QUIET_CONNECTION}",
-        ]
-        return command, f"http://{args.host}:{port}/"
+        return voila_command(TEACHING_NOTEBOOK, port, args.host), f"http://{args.host}:{port}/"
     token = secrets.token_hex(24)
     command = [
         str(bindir / "jupyter"), "lab", f"--ip={args.host}", f"--port={port}",
@@ -180,6 +191,7 @@ def run_headless(args: argparse.Namespace) -> int:
     failures = 0
     with service_env(args.credits, args.budget) as env, tempfile.TemporaryDirectory() as home:
         env.setdefault("QAMERA_WIDGETS_HOME", home)
+        env[AUTORUN_ENV] = "1"
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # nbclient starts kernels with this process's environment
         try:

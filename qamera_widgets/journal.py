@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -102,6 +102,10 @@ class JournalBatch:
     submitted_at: datetime
     final: dict[str, str] = field(default_factory=dict)
     idempotency_key: str = ""
+    comparison: str = ""
+    """Shared by the jobs of one comparison, so a later session draws them as one again."""
+    template: str = ""
+    parts: tuple[tuple[str, bool], ...] = ()
 
     @property
     def key(self) -> str:
@@ -138,10 +142,26 @@ class Journal:
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
 
-    def record_registration(self, registration: Registration, *, base_url: str, key_id: str | None) -> None:
-        """Append a confirmed job; returns only once the line is on disk, so the UI may report success."""
+    def record_registration(
+        self,
+        registration: Registration,
+        *,
+        base_url: str,
+        key_id: str | None,
+        comparison: str = "",
+        template: str = "",
+        parts: Sequence[tuple[str, bool]] = (),
+    ) -> None:
+        """Append a confirmed job; returns only once the line is on disk, so the UI may report success.
+
+        `comparison`, `template` and `parts` say which comparison the job belongs to (see PromptForm).
+        """
+        shape: dict[str, Any] = {}
+        if comparison:
+            shape = {"comparison": comparison, "template": template, "parts": [list(p) for p in parts]}
         self._append(
             {
+                **shape,
                 "type": "registration",
                 "base_url": base_url,
                 "key_id": _public_key_id(key_id),
@@ -231,6 +251,9 @@ class Journal:
                     submitted_at=entry["submitted_at"],
                     final=final,
                     idempotency_key=entry["idempotency_key"],
+                    comparison=entry["comparison"],
+                    template=entry["template"],
+                    parts=entry["parts"],
                 )
             )
         return result
@@ -505,7 +528,21 @@ def _validated(entry: object) -> dict[str, Any] | None:
         "credits_reserved": int(credits),
         "idempotency_key": str(entry.get("idempotency_key") or ""),
         "submitted_at": submitted_at.astimezone(timezone.utc),
+        **_comparison_of(entry),
     }
+
+
+def _comparison_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """The optional comparison a job belongs to; anything malformed there reads as no comparison."""
+    comparison, template, parts = entry.get("comparison"), entry.get("template"), entry.get("parts")
+    shaped = isinstance(parts, list) and all(
+        isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], bool)
+        for p in parts
+    )
+    if not (isinstance(comparison, str) and comparison and isinstance(template, str) and shaped):
+        return {"comparison": "", "template": "", "parts": ()}
+    assert isinstance(parts, list)
+    return {"comparison": comparison, "template": template, "parts": tuple((t, v) for t, v in parts)}
 
 
 def _whole_number(count: object) -> int:

@@ -61,8 +61,9 @@ def _started(directory: Path) -> RedisServer:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            if server.client().ping():
-                return server
+            with server.client() as probe:
+                if probe.ping():
+                    return server
         except redis.ConnectionError:
             time.sleep(0.02)
     server.stop()

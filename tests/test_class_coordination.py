@@ -199,19 +199,19 @@ async def test_no_part_of_the_key_secret_reaches_redis(
         await client.wait_for(registration, timeout=30)
         await client.list_sceneries("all")
         await client.list_sceneries("approved")
-    store = redis_srv.client()
     blob = b""
     names = []
-    for name in store.scan_iter(count=100):
-        names.append(name.decode())
-        kind = cast(bytes, store.type(name)).decode()
-        if kind == "string":
-            value = store.get(name) or b""
-        elif kind == "zset":
-            value = repr(store.zrange(name, 0, -1, withscores=True)).encode()
-        else:
-            raise AssertionError(f"unexpected {kind} at {name!r}")
-        blob += name + b"\n" + value + b"\n"
+    with redis_srv.client() as store:
+        for name in store.scan_iter(count=100):
+            names.append(name.decode())
+            kind = cast(bytes, store.type(name)).decode()
+            if kind == "string":
+                value = store.get(name) or b""
+            elif kind == "zset":
+                value = repr(store.zrange(name, 0, -1, withscores=True)).encode()
+            else:
+                raise AssertionError(f"unexpected {kind} at {name!r}")
+            blob += name + b"\n" + value + b"\n"
     assert any(n.endswith(":slots") for n in names)
     assert any(n.endswith(":list:all") for n in names)
     assert any(n.endswith(":list:approved") for n in names)

@@ -25,6 +25,7 @@ from qamera_widgets import (
     WaitTimeoutError,
 )
 from qamera_widgets.client import _base
+from qamera_widgets.contract import RATE_WINDOW_SECONDS
 
 BASE = "http://api.test"
 KEY = "mk_live_key42.topsecretvalue"
@@ -259,7 +260,7 @@ async def test_pacing_keeps_a_shared_key_under_the_per_minute_limit() -> None:
     assert fake.sleeps == []
     await first.list_sceneries()
     # A minute, plus a margin so requests that arrived late are out of the server's window too.
-    assert fake.sleeps == [pytest.approx(61.0)]
+    assert fake.sleeps == [pytest.approx(RATE_WINDOW_SECONDS + _base.PACING_MARGIN_SECONDS)]
 
 
 def test_client_rebuilds_its_pool_when_the_event_loop_changes(sandbox: Any) -> None:

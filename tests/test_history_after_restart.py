@@ -27,13 +27,16 @@ from qamera_widgets import Studio
 studio = Studio.from_env()
 await studio.wait_idle(timeout=60)
 await studio.board.wait_pictures()
-runs = [r for r in studio.board.runs]
+rows = [row for r in studio.board.runs for row in (r["rows"] if r.get("kind") == "compare" else [r])]
 cards = {c["id"]: c for c in studio.board.cards}
-print(json.dumps([
-    {"prompt": r["prompt"], "thumbs": [cards[i]["thumb"] for i in r["ids"] if cards[i]["state"] == "done"],
-     "states": [cards[i]["state"] for i in r["ids"]]}
-    for r in runs
-]))
+print(json.dumps({
+    "kinds": [r.get("kind", "run") for r in studio.board.runs],
+    "rows": [
+        {"prompt": r["prompt"], "states": [cards[i]["state"] for i in r["ids"]],
+         "thumbs": [cards[i]["thumb"] for i in r["ids"] if cards[i]["state"] == "done"]}
+        for r in rows
+    ],
+}))
 """
 
 
@@ -57,11 +60,12 @@ def test_a_fresh_kernel_shows_the_earlier_prompts_with_their_pictures(
     assert "first 4" in run_in_a_fresh_kernel(FIRST, tmp_path)
     shown = json.loads(run_in_a_fresh_kernel(SECOND, tmp_path).strip().splitlines()[-1])
 
-    prompts = [run["prompt"] for run in shown]
+    assert shown["kinds"] == ["compare", "run"], "the comparison comes back as one, newest first"
+    prompts = [run["prompt"] for run in shown["rows"]]
     assert set(prompts) == {
         "Walnut desk by a rainy window", "linen backdrop, soft light", "velvet backdrop, soft light"
     }
     assert prompts[-1] == "Walnut desk by a rainy window", "newest first: the single prompt was sent first"
-    for run in shown:
+    for run in shown["rows"]:
         assert run["states"] and all(state == "done" for state in run["states"]), run
         assert all(version > 0 for version in run["thumbs"]), f"every picture is back: {run}"

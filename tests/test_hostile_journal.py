@@ -37,7 +37,9 @@ def test_deep_nesting_and_huge_numbers_are_skipped_with_one_warning_across_reads
 
     with pytest.warns(JournalWarning) as caught:
         assert [b.batch_id for b in journal.pending()] == ["A", "B"]
-    assert len(caught) == 1 and "lines 2, 3, 4" in str(caught[0].message)
+    # Only the journal's own warnings count: a socket the garbage collector closes meanwhile warns too.
+    ours = [w for w in caught if issubclass(w.category, JournalWarning)]
+    assert len(ours) == 1 and "lines 2, 3, 4" in str(ours[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert [b.batch_id for b in journal.batches()] == ["A", "B"]
@@ -74,7 +76,7 @@ def test_a_home_that_is_a_file_gets_a_sentence_for_writing_and_reading(
     with pytest.warns(JournalWarning, match="QAMERA_WIDGETS_HOME") as caught:
         assert journal.pending() == []
         assert journal.unconfirmed() == []
-    assert len(caught) == 1
+    assert len([w for w in caught if issubclass(w.category, JournalWarning)]) == 1
 
 
 def test_a_journal_path_that_is_a_folder_gets_a_sentence(tmp_path: Path) -> None:

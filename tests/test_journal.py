@@ -208,7 +208,8 @@ def test_garbage_and_wrong_shapes_are_skipped_not_fatal(tmp_path: Path) -> None:
     with pytest.warns(JournalWarning) as caught:
         batches = good.batches()
     assert [b.batch_id for b in batches] == ["G"]
-    assert len(caught) == 1 and "lines 2, 3, 4, 5, 7" in str(caught[0].message)
+    ours = [w for w in caught if issubclass(w.category, JournalWarning)]  # not a GC'd socket's warning
+    assert len(ours) == 1 and "lines 2, 3, 4, 5, 7" in str(ours[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same bad lines are not reported again on the next read
         assert good.unconfirmed() == []

@@ -2,12 +2,16 @@
 
 The sandbox runs in this process and reaches the kernels through their environment, as the demo
 command arranges it, so the test knows the key and can scan everything that was saved for it.
+`--headless` has nobody to press the buttons, so it sets `QAMERA_DEMO_AUTORUN=1` and the notebooks
+press each once; opened without it (Lab, Voilà, or nbclient below) they submit nothing.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,6 +21,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+TEACHING = "03_teaching_demo.ipynb"
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9]*.ipynb"))
 
 
@@ -45,7 +50,10 @@ def headless_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def outputs_of(path: Path) -> list[dict[str, Any]]:
-    notebook = json.loads(path.read_text())
+    return outputs_of_node(json.loads(path.read_text()))
+
+
+def outputs_of_node(notebook: Any) -> list[dict[str, Any]]:
     return [o for cell in notebook["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", [])]
 
 
@@ -69,16 +77,50 @@ def test_every_notebook_executes_against_the_sandbox(headless_run: Any) -> None:
     assert headless_run["stats"]["register_requests"] >= 2
 
 
-def test_teaching_notebook_shows_the_402_and_429_answers(headless_run: Any) -> None:
-    text = "".join(
-        "".join(o.get("text", "")) for o in outputs_of(headless_run["out"] / "03_teaching_demo.ipynb")
-    )
-    assert "Insufficient credits. Required: 50, available: 20." in text
+def widget_texts(notebook: Any) -> str:
+    """Every text the notebook's widgets showed when it finished (their saved state)."""
+    state = notebook["metadata"].get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    values = [m.get("state", {}).get("value") for m in state.get("state", {}).values()]
+    return "\n".join(v for v in values if isinstance(v, str))
+
+
+def test_the_lesson_shows_each_step_once_its_button_is_pressed(headless_run: Any) -> None:
+    text = html.unescape(widget_texts(json.loads((headless_run["out"] / TEACHING).read_text())))
+    assert "GET http://127.0.0.1" in text and re.search(r"The reply: 200 OK, \d+ sceneries, 0 credits", text)
+    assert '"preferences": "Warm wooden tabletop by a window, soft morning light"' in text
+    assert '"creditsReserved": 20' in text
+    assert "PROCESSING" in text and ("DONE" in text or "FAILED" in text)
+    assert "InsufficientCreditsError -> Insufficient credits. Required: 50, available: 20." in text
     assert "RateLimitError -> Too many requests" in text
-    assert "done," in text and "failed" in text
+    assert headless_run["sandbox"].api_key.split(".", 1)[1] not in text
+
+
+def test_opening_the_studio_and_the_lesson_submits_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Lab or Voilà does on open: run every cell, with nobody pressing a button."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from qamera_widgets import sandbox
+
+    with sandbox.start(credits=1000) as sb:
+        monkeypatch.setenv("QAMERA_API_KEY", sb.api_key)
+        monkeypatch.setenv("QAMERA_BASE_URL", sb.base_url)
+        monkeypatch.setenv("QAMERA_SANDBOX_ADMIN_TOKEN", sb.admin_token)
+        monkeypatch.setenv("QAMERA_WIDGETS_HOME", str(tmp_path))
+        monkeypatch.delenv("QAMERA_DEMO_AUTORUN", raising=False)
+        for name in ("02_prompt_studio.ipynb", TEACHING):
+            notebook = nbformat.read(REPO / "notebooks" / name, as_version=4)
+            NotebookClient(notebook, timeout=120, kernel_name="python3", store_widget_state=True).execute()
+            assert [o for o in outputs_of_node(notebook) if o["output_type"] == "error"] == [], name
+        assert sb.stats()["register_requests"] == 0
+        assert sb.account() == {"available": 1000, "reserved": 0, "consumed": 0, "refunded": 0}
+    assert "Nothing yet: generate something in step 3." in widget_texts(notebook)
 
 
 def test_html_exports_show_static_results_without_the_widget_renderer(headless_run: Any) -> None:
+    # The batch that notebook 02's last cell submits once under --headless (QAMERA_DEMO_AUTORUN).
     studio = (headless_run["out"] / "02_prompt_studio.html").read_text()
     assert "qw-canvas-static" in studio and "data:image/jpeg;base64," in studio
     assert "Sunlit white marble countertop" in studio

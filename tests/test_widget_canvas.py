@@ -191,3 +191,45 @@ async def test_unknown_or_malformed_intents_change_nothing(gallery_for) -> None:
                     {"kind": "download", "what": "everything", "ids": []}):
         from_browser(gallery, content)
     assert gallery.get_state() == before and link.messages() == []
+
+
+async def test_a_name_with_a_lone_surrogate_still_reaches_the_browser(gallery_for) -> None:
+    gallery, _ = await gallery_for(library=0)
+    gallery.show_sceneries([Scenery("odd", "Broken \ud800 name", None, "DONE", None, None)])
+    [card] = gallery.cards
+    card["name"].encode("utf-8")  # what the comm does with every string it sends
+    assert card["name"].startswith("Broken ") and card["name"].endswith(" name")
+
+
+async def test_a_silent_page_gets_no_more_pushes_until_a_view_speaks_again(
+    gallery_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from qamera_widgets.widgets import canvas
+
+    monkeypatch.setattr(canvas, "LISTENER_TIMEOUT_SECONDS", 0.2)
+    gallery, _ = await gallery_for(library=3)
+    link = wire(gallery)
+    from_browser(gallery, {"kind": "hello", "ids": []})
+    link.clear()
+    listing = gallery.sceneries
+
+    def flip(n: int) -> None:
+        target = listing[n]
+        vote = "REJECTED" if target.voting != "REJECTED" else "APPROVED"
+        changed = Scenery(target.id, target.name, target.thumbnail, target.status, vote, target.created_at)
+        listing[n] = changed
+        gallery.show_sceneries(list(listing))
+
+    flip(0)
+    await asyncio.sleep(canvas.PATCH_WINDOW_SECONDS * 2)
+    assert len(link.messages("patch")) == 1, "a view that spoke lately gets the change"
+    link.clear()
+    await asyncio.sleep(0.3)  # the tab was closed: no "alive" comes any more
+    flip(1)
+    await asyncio.sleep(canvas.PATCH_WINDOW_SECONDS * 2)
+    assert link.messages("patch") == [], "nobody is listening: nothing is pushed"
+    from_browser(gallery, {"kind": "hello", "ids": []})  # a page opens again
+    [(patch, _)] = link.messages("patch")
+    assert listing[1].id in {c["id"] for c in patch["cards"]}, "and gets what changed meanwhile"

@@ -35,16 +35,16 @@ from .rules import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, backoff_delay
 
 CONNECT_TIMEOUT = 5.0
 MAX_RETRY_WAIT = 60.0
-# The server counts a request when it arrives, which trails our booking by its transit time; pacing
-# over a slightly longer window keeps a burst that arrived late out of the next minute's count.
-PACING_MARGIN_SECONDS = 1.0
+# The server counts a request when it arrives, which trails our booking by its transit time (over a
+# second when sixty clients share two busy cores): pacing over a longer window keeps a burst that
+# arrived late out of the next minute's count.
+PACING_MARGIN_SECONDS = 2.5
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A decoded answer larger than this is refused: a 20,000-item list is about 6 MB, and a small gzip body
 # must not be able to expand into hundreds of megabytes in the kernel.
 MAX_RESPONSE_BYTES = 64 * 2**20
 # The encodings `BoundedDecoder` can undo with a bound on its output.
 ACCEPT_ENCODING = "gzip, deflate"
-
 
 
 def resolve_api_key(explicit: str | None) -> str:

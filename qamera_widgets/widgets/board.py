@@ -253,6 +253,11 @@ class StatusBoard(ResultsCanvas):
                 slot,
             )
         elif isinstance(target, JournalBatch):
+            if slot is None and target.comparison:  # drawn with the other jobs of its comparison again
+                slot = BatchSection(
+                    key="", prompt=target.prompt, count=target.count, comparison=target.comparison,
+                    template=target.template, parts=target.parts,
+                )
             self._add_batch(
                 target.key,
                 target.prompt,

@@ -23,6 +23,7 @@ import asyncio
 import base64
 import io
 import math
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ CONTACT_SHEET_LABEL_PX = 22
 _SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 _SHEET_COLUMNS = 4
 PATCH_WINDOW_SECONDS = 0.04
+LISTENER_TIMEOUT_SECONDS = 60.0
+"""Views say they are alive every 20 s (canvas.js); after a minute of silence the widget stops pushing."""
 LOADER_CONCURRENCY = 16
 
 WAITING = "WAITING"
@@ -180,7 +183,8 @@ class ResultsCanvas(anywidget.AnyWidget):
         self._pending_patch: dict[str, dict[str, Any]] = {}
         self._pending_thumbs: dict[str, None] = {}
         self._patch_scheduled = False
-        self._listening = False
+        self._heard_until = 0.0
+        """Changes and pictures are pushed only until then: a view renews it while its page is open."""
         self._patch_log: dict[str, dict[str, Any]] = {}
         """Every field changed in place since `cards` was last synced: what a view starting now lacks."""
         self._preview_cache: dict[str, tuple[str, Thumbnail]] = {}
@@ -279,7 +283,7 @@ class ResultsCanvas(anywidget.AnyWidget):
             return None
         # Displayed: a view is on its way, so changes and pictures go out as they happen rather than
         # waiting for its "hello" (which would turn a progressive fill into one burst at the end).
-        self._listening = True
+        self._heard()
         data, metadata = bundle  # anywidget answers (data, metadata), not one dict like ipywidgets
         return {**data, "text/html": self.static_html()}, metadata
 
@@ -333,20 +337,27 @@ class ResultsCanvas(anywidget.AnyWidget):
         self, scenery: Scenery, *, status: str | None = None, since: datetime | None = None, run: str = ""
     ) -> dict[str, Any]:
         """The small dict the browser draws for one scenery (see canvas.js `drawCard`)."""
-        state, label = card_state(status or scenery.status)
+        facts = self._facts(scenery, status)
         picture = self._pictures.get(scenery.id)
-        has_picture = picture is not None and picture.url == scenery.thumbnail and state == "done"
+        has_picture = picture is not None and picture.url == scenery.thumbnail and facts["state"] == "done"
+        return {
+            **facts,
+            "since": _epoch_ms(since),
+            "thumb": picture.version if has_picture and picture is not None else 0,
+            "run": run,
+        }
+
+    def _facts(self, scenery: Scenery, status: str | None = None) -> dict[str, Any]:
+        """What a card and the large view both say about a scenery."""
+        state, label = card_state(status or scenery.status)
         return {
             "id": scenery.id,
-            "name": scenery.name,
-            "prompt": self._prompt_of.get(scenery.id, ""),
+            "name": _sendable(scenery.name),
+            "prompt": _sendable(self._prompt_of.get(scenery.id, "")),
             "state": state,
             "label": label,
             "vote": vote_state(scenery.voting),
             "created": format_created(scenery.created_at),
-            "since": _epoch_ms(since),
-            "thumb": picture.version if has_picture and picture is not None else 0,
-            "run": run,
         }
 
     def _show_cards(self, cards: list[dict[str, Any]]) -> None:
@@ -369,11 +380,19 @@ class ResultsCanvas(anywidget.AnyWidget):
                 continue
             current.update(delta)
             self._patch_log.setdefault(card["id"], {"id": card["id"]}).update(delta)
-            if self._listening:
+            if self._listening():
                 self._pending_patch.setdefault(card["id"], {"id": card["id"]}).update(delta)
         if self._pending_patch or self._pending_thumbs:
             self._schedule_patch()
         self._load_missing()
+
+    def _heard(self) -> None:
+        self._heard_until = time.monotonic() + LISTENER_TIMEOUT_SECONDS
+
+    def _listening(self) -> bool:
+        """Whether a view is probably there: a closed tab says nothing, so silence means nobody, and
+        nothing more is pushed (the changes are kept for the next view's hello)."""
+        return time.monotonic() < self._heard_until
 
     def _schedule_patch(self) -> None:
         if self._patch_scheduled:
@@ -472,7 +491,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         self._pictures[scenery_id] = _Picture(url, thumb, self._versions)
         card = next((c for c in self.cards if c["id"] == scenery_id), None)
         if card is not None and card["state"] == "done":
-            if self._listening:
+            if self._listening():
                 self._pending_thumbs[scenery_id] = None
             self._update_cards([{**card, "thumb": self._versions}])
             me = asyncio.current_task()
@@ -489,11 +508,13 @@ class ResultsCanvas(anywidget.AnyWidget):
             return
         kind = content.get("kind")
         try:
-            if kind == "want":
-                self._listening = True
+            if kind == "alive":
+                self._heard()
+            elif kind == "want":
+                self._heard()
                 self._send_wanted(content)
             elif kind == "hello":
-                self._listening = True
+                self._heard()
                 if self._patch_log:  # the view was drawn from the synced list; these changed since
                     self.send({"kind": "patch", "cards": list(self._patch_log.values()), "thumbs": []})
                 self._send_wanted(content)
@@ -543,19 +564,9 @@ class ResultsCanvas(anywidget.AnyWidget):
         if scenery is None:
             self.preview = {}
             return
-        state, label = card_state(scenery.status)
-        details = {
-            "id": scenery.id,
-            "name": scenery.name,
-            "prompt": self._prompt_of.get(scenery.id, ""),
-            "state": state,
-            "label": label,
-            "vote": vote_state(scenery.voting),
-            "created": format_created(scenery.created_at),
-            "url": scenery.thumbnail or "",
-        }
+        details = {**self._facts(scenery), "url": scenery.thumbnail or ""}
         cached = self._preview_cache.get(scenery.id)
-        if state != "done" or not scenery.thumbnail:
+        if details["state"] != "done" or not scenery.thumbnail:
             self.preview = {**details, "image": "none"}
         elif cached is not None and cached[0] == scenery.thumbnail:
             self.preview = {**details, "image": "ready", "w": cached[1].width, "h": cached[1].height}
@@ -634,6 +645,11 @@ class ResultsCanvas(anywidget.AnyWidget):
             return
         self.message_kind = "error" if error else "info"
         self.message = text
+
+
+def _sendable(text: str) -> str:
+    """Text the comm can encode: a lone surrogate from a server would make the whole update fail."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _png_bytes(image: Image.Image) -> bytes:

@@ -508,11 +508,13 @@ class PromptForm(anywidget.AnyWidget):
             return None
         finally:
             slow_note.cancel()
-        journal_error = await self._journal_registration(registration)
+        journal_error = await self._journal_registration(registration, submission)
         self._confirmed(registration, journal_error)
         return registration
 
-    async def _journal_registration(self, registration: Registration) -> OSError | None:
+    async def _journal_registration(
+        self, registration: Registration, submission: Submission
+    ) -> OSError | None:
         """On disk before anything reports success; fsync runs in a thread so the kernel's loop stays free."""
         try:
             await asyncio.to_thread(
@@ -520,6 +522,9 @@ class PromptForm(anywidget.AnyWidget):
                 registration,
                 base_url=self._client.base_url,
                 key_id=self._client.key_id,
+                comparison=submission.comparison,
+                template=submission.template,
+                parts=submission.parts,
             )
         except OSError as exc:
             logger.warning("could not write the journal %s: %s", self._journal.path, exc)

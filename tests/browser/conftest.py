@@ -24,6 +24,7 @@ import psutil
 import pytest
 
 from qamera_widgets import sandbox
+from qamera_widgets.demo import STUDIO_NOTEBOOK, TEACHING_NOTEBOOK, voila_command
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
@@ -155,12 +156,17 @@ def notebook7_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def voila_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
+    """Voilà on the studio notebook, started as `qamera-widgets demo --voila` starts it."""
     port = free_port()
-    command = [
-        str(VENV_BIN / "voila"), "02_prompt_studio.ipynb", "--no-browser", f"--port={port}",
-        "--Voila.ip=127.0.0.1",
-    ]
-    with serving("voila", command, jupyter_env, port) as url:
+    with serving("voila", voila_command(STUDIO_NOTEBOOK, port), jupyter_env, port) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def lesson_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
+    """Voilà on the teaching notebook, exactly as `qamera-widgets demo --voila` serves it."""
+    port = free_port()
+    with serving("lesson", voila_command(TEACHING_NOTEBOOK, port), jupyter_env, port) as url:
         yield url
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from ._canvas import check_large_view, run_all_cells, wait_run_finished
+from ._canvas import check_large_view, generate, run_all_cells, wait_run_finished
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -18,6 +18,7 @@ def test_studio_in_notebook7_runs_and_updates(page: Page, notebook7_server: str,
     expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
     expect(page.locator(".qw-form .qw-badge-sandbox")).to_be_visible()
     prompt = "Sunlit white marble countertop, soft shadows"
+    generate(page, prompt, 3)  # the notebook itself submits nothing
     wait_run_finished(page, prompt, 3)
     check_large_view(page, prompt)
     ARTIFACTS.mkdir(exist_ok=True)

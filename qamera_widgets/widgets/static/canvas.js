@@ -586,9 +586,12 @@ function render({ model, el }) {
     if (event.target === overlay) closeLarge();
   });
 
-  // ---------- elapsed time on live placeholders ----------
+  // ---------- elapsed time on live placeholders, and "still here" for the kernel ----------
+  let beat = 0;
   const ticker = setInterval(() => {
     for (const node of el.querySelectorAll(".qw-elapsed")) node.textContent = elapsed(Number(node.dataset.since));
+    beat += 1;
+    if (beat % 20 === 0 && el.isConnected) model.send({ kind: "alive" }); // a closed tab stops this
   }, 1000);
 
   // ---------- wiring ----------
@@ -598,21 +601,15 @@ function render({ model, el }) {
   const onTools = () => keepSearchFocus(drawTools);
   const onPage = () => drawPager();
   const onOpen = () => drawOverlay();
-  model.on("change:cards", onCards);
-  model.on("change:runs", onRuns);
-  model.on("change:folded_runs", onRuns);
-  model.on("change:selected_ids", onSelected);
-  model.on("change:can_use_prompt", onOpen);
-  model.on("change:message", drawMessage);
-  model.on("change:message_kind", drawMessage);
-  model.on("change:open_id", onOpen);
-  model.on("change:preview", onOpen);
-  for (const name of ["title", "status_filter", "state_filter", "search", "sort", "count_text", "mode"]) {
-    model.on(`change:${name}`, onTools);
-  }
-  model.on("change:page", onPage);
-  model.on("change:page_count", onPage);
-  model.on("msg:custom", onMessage);
+  const listeners = [
+    ["change:cards", onCards], ["change:runs", onRuns], ["change:folded_runs", onRuns],
+    ["change:selected_ids", onSelected], ["change:can_use_prompt", onOpen], ["change:message", drawMessage],
+    ["change:message_kind", drawMessage], ["change:open_id", onOpen], ["change:preview", onOpen],
+    ["change:page", onPage], ["change:page_count", onPage], ["msg:custom", onMessage],
+    ...["title", "status_filter", "state_filter", "search", "sort", "count_text", "mode"].map(
+      (name) => [`change:${name}`, onTools]),
+  ];
+  for (const [event, handler] of listeners) model.on(event, handler);
 
   drawTools();
   drawMessage();
@@ -624,21 +621,7 @@ function render({ model, el }) {
   return () => {
     clearInterval(ticker);
     clearTimeout(wantTimer);
-    model.off("change:cards", onCards);
-    model.off("change:runs", onRuns);
-    model.off("change:folded_runs", onRuns);
-    model.off("change:selected_ids", onSelected);
-    model.off("change:can_use_prompt", onOpen);
-    model.off("change:message", drawMessage);
-    model.off("change:message_kind", drawMessage);
-    model.off("change:open_id", onOpen);
-    model.off("change:preview", onOpen);
-    for (const name of ["title", "status_filter", "state_filter", "search", "sort", "count_text", "mode"]) {
-      model.off(`change:${name}`, onTools);
-    }
-    model.off("change:page", onPage);
-    model.off("change:page_count", onPage);
-    model.off("msg:custom", onMessage);
+    for (const [event, handler] of listeners) model.off(event, handler);
     for (const pic of pictures.values()) URL.revokeObjectURL(pic.url);
     if (preview) URL.revokeObjectURL(preview.url);
     if (overlayOwner === self) overlayOwner = null;
