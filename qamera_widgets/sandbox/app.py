@@ -142,14 +142,19 @@ def _presented_key(headers: Headers) -> str | None:
     return offered or _bearer(headers)
 
 
+async def _injected_faults(state: SandboxState, latency_ms: float, error_rate: float) -> None:
+    """An origin's injected faults: its delay, then perhaps a 500."""
+    if latency_ms:
+        await asyncio.sleep(latency_ms / 1000)
+    if error_rate and state.fault_rng.random() < error_rate:
+        state.stats.injected_errors += 1
+        raise ApiError(500, "Internal server error.")
+
+
 async def _admit(request: Request, *, scope: str | None = None) -> ApiKey:
     """Injected faults, then authentication, rate limit and scope, in the order a client meets them."""
     state = _state(request)
-    if state.faults.api_latency_ms:
-        await asyncio.sleep(state.faults.api_latency_ms / 1000)
-    if state.faults.api_error_rate and state.fault_rng.random() < state.faults.api_error_rate:
-        state.stats.injected_errors += 1
-        raise ApiError(500, "Internal server error.")
+    await _injected_faults(state, state.faults.api_latency_ms, state.faults.api_error_rate)
     raw_key = _presented_key(request.headers)
     if not raw_key:
         raise ApiError(401, "Missing API key. Send it in the X-Api-Key header.")
@@ -329,11 +334,7 @@ async def sandbox_faults(request: Request) -> Response:
 
 async def cdn_scenery(request: Request) -> Response:
     state = _state(request)
-    if state.faults.cdn_latency_ms:
-        await asyncio.sleep(state.faults.cdn_latency_ms / 1000)
-    if state.faults.cdn_error_rate and state.fault_rng.random() < state.faults.cdn_error_rate:
-        state.stats.injected_errors += 1
-        raise ApiError(500, "Internal server error.")
+    await _injected_faults(state, state.faults.cdn_latency_ms, state.faults.cdn_error_rate)
     row = state.store.scenery(request.path_params["scenery_id"])
     if row is None or row.status != DONE:
         raise ApiError(404, "Not found.")

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-__all__ = ["FaultSwitches", "SandboxHandle"]
+__all__ = ["HandleBase", "SandboxHandle"]
+
+H = TypeVar("H", bound="HandleBase")
 
 
 class SandboxHandle(Protocol):
     """`Sandbox` (started in this process by `start()`) and `AttachedSandbox` (started by another
     process, steered over its admin endpoints by `attach()`) both offer this; code that only reads the
-    account and stats, or issues keys, takes either. Both inject faults through `FaultSwitches`."""
+    account and stats, or issues keys, takes either. Both share `HandleBase`."""
 
     base_url: str
     cdn_url: str
@@ -44,8 +46,21 @@ class SandboxHandle(Protocol):
     ) -> None: ...
 
 
-class FaultSwitches:
-    """`set_faults` for both handles; each says in `_change_faults` how the changes reach its sandbox."""
+class HandleBase:
+    """What both handles do alike: `with` stops the handle at the end, and `set_faults` checks nothing
+    itself, each handle saying in `_change_faults` how the changes reach its sandbox (and `stop` what
+    stopping means for it)."""
+
+    def __enter__(self: H) -> H:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        raise NotImplementedError
 
     def set_faults(
         self,

@@ -5,21 +5,20 @@ steered through its admin-only `/sandbox/*` endpoints with the same methods as t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from ..contract import key_id_of
-from .handle import FaultSwitches
+from .handle import HandleBase
 from .server import is_loopback
 from .store import REGISTER_SCOPE
 
 TIMEOUT_SECONDS = 10.0
 
 
-class AttachedSandbox(FaultSwitches):
+class AttachedSandbox(HandleBase):
     """Like `Sandbox`, minus ownership: `stop()` leaves the other process's sandbox running."""
 
     def __init__(self, base_url: str, admin_token: str, *, api_key: str | None = None) -> None:
@@ -32,14 +31,6 @@ class AttachedSandbox(FaultSwitches):
 
     def __repr__(self) -> str:
         return f"AttachedSandbox(base_url={self.base_url!r}, cdn_url={self.cdn_url!r})"
-
-    def __enter__(self) -> AttachedSandbox:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def issue_key(self, credits: int = 1000, scopes: Sequence[str] = (REGISTER_SCOPE,)) -> str:
         api_key: str = self._call("POST", "/sandbox/keys", json={"credits": credits, "scopes": list(scopes)})[

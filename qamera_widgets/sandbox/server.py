@@ -18,13 +18,12 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 import uvicorn
 
 from ..contract import RATE_LIMIT_PER_MINUTE, key_id_of
 from .app import build_api_app, build_cdn_app, hide_dropped_connections
-from .handle import FaultSwitches
+from .handle import HandleBase
 from .state import Faults, SandboxState, Settings, SlidingWindowLimiter
 from .store import (
     MAX_CREDITS,
@@ -83,7 +82,7 @@ def library_items(count: int, now: int) -> list[LibraryItem]:
     return items
 
 
-class Sandbox(FaultSwitches):
+class Sandbox(HandleBase):
     """A running sandbox. Keys and the admin token are attributes, never part of the repr."""
 
     def __init__(
@@ -118,14 +117,6 @@ class Sandbox(FaultSwitches):
         return (
             f"Sandbox(base_url={self.base_url!r}, cdn_url={self.cdn_url!r}, data_dir={str(self.data_dir)!r})"
         )
-
-    def __enter__(self) -> Sandbox:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def issue_key(
         self,
