@@ -107,7 +107,8 @@ def format_elapsed(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-# Open boards per process, so closing one board stops polling only for records no other board shows.
+# Process-wide because trackers are (one per client, shared by every board of it): closing one board
+# stops polling only for records that no other open board shows. Owned by StatusBoard's init and close.
 _open_boards: weakref.WeakSet[StatusBoard] = weakref.WeakSet()
 _pending_keys = itertools.count(1)
 

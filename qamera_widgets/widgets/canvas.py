@@ -222,12 +222,7 @@ class ResultsCanvas(anywidget.AnyWidget):
     async def wait_pictures(self) -> None:
         """Until every thumbnail the current cards and the selection need is loaded (or has failed) and
         the browser has been told."""
-        me = asyncio.current_task()
-        while True:
-            pending = {t for t in self._thumb_work if t is not me and not t.done()}
-            if not pending:
-                break
-            await asyncio.wait(pending)
+        await wait_for_tasks(self._thumb_work)
         if self._pending_patch or self._pending_thumbs:
             self._flush_patch()
 
@@ -645,6 +640,16 @@ class ResultsCanvas(anywidget.AnyWidget):
             return
         self.message_kind = "error" if error else "info"
         self.message = text
+
+
+async def wait_for_tasks(tasks: set[asyncio.Task[Any]]) -> None:
+    """Until every task in the set (which may gain tasks meanwhile) is done, except the caller itself."""
+    me = asyncio.current_task()
+    while True:
+        pending = {t for t in tasks if t is not me and not t.done()}
+        if not pending:
+            return
+        await asyncio.wait(pending)
 
 
 def _sendable(text: str) -> str:

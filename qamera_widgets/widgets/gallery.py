@@ -19,7 +19,7 @@ from ..client import AsyncQameraClient, Scenery
 from ..journal import Journal
 from ..thumbnails import ThumbnailLoader
 from ._common import AnyClient, as_async_client, describe_error, logger, loop_running
-from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas
+from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas, wait_for_tasks
 
 __all__ = ["CONTACT_SHEET_LABEL_PX", "CONTACT_SHEET_MARGIN", "SceneryGallery", "filter_and_sort"]
 
@@ -273,12 +273,7 @@ class SceneryGallery(ResultsCanvas):
 
     async def wait_idle(self) -> None:
         """Until fetching and the visible page's thumbnails are done."""
-        me = asyncio.current_task()
-        while True:
-            pending = {t for t in self._fetch_work if t is not me and not t.done()}
-            if not pending:
-                break
-            await asyncio.wait(pending)
+        await wait_for_tasks(self._fetch_work)
         await self.wait_pictures()
 
     def close(self) -> None:
