@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..client import AsyncQameraClient, QameraClient, QameraError
@@ -36,6 +36,35 @@ def describe_error(exc: BaseException) -> str:
 def escape(text: object) -> str:
     """HTML-escape any server string before it reaches an HTML widget."""
     return html.escape("" if text is None else str(text), quote=True)
+
+
+class Callbacks:
+    """User callbacks of one kind: registered once each, called in order, a failing one logged (a view's
+    callbacks often run in a background task, where a traceback would land in whichever cell ran last)."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._callbacks: list[Callable[..., Any]] = []
+
+    def register(self, callback: Callable[..., Any], remove: bool = False) -> None:
+        if remove:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+        elif callback not in self._callbacks:
+            self._callbacks.append(callback)
+
+    def __call__(self, *args: Any) -> None:
+        for callback in list(self._callbacks):
+            try:
+                callback(*args)
+            except Exception:
+                logger.exception("an %s callback failed", self._what)
+
+    def __bool__(self) -> bool:
+        return bool(self._callbacks)
+
+    def clear(self) -> None:
+        self._callbacks.clear()
 
 
 class TaskSet:

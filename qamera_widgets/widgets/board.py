@@ -25,7 +25,7 @@ from ..contract import FAILED_STATUSES, PRICE_PER_ITEM, TERMINAL_STATUSES
 from ..journal import Journal, JournalBatch, UnconfirmedAttempt, batch_key
 from ..thumbnails import ThumbnailLoader
 from ..tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
-from ._common import AnyClient, as_async_client, escape, excerpt, logger, loop_running
+from ._common import AnyClient, Callbacks, as_async_client, escape, excerpt, logger, loop_running
 from .canvas import ResultsCanvas
 
 __all__ = ["BatchCounts", "BatchSection", "StatusBoard", "count_statuses", "format_elapsed"]
@@ -173,7 +173,7 @@ class StatusBoard(ResultsCanvas):
         self._journal_writes: set[asyncio.Future[OSError | None]] = set()
         self._adhoc = 0
         self._banner_kind = ""
-        self._run_again_callbacks: list[Callable[[str, int], Any]] = []
+        self._run_again_callbacks = Callbacks("run-again")
         super().__init__(loader=loader, thumb_px=thumb_px, mode="runs", title=title)
         self._unsubscribe = self._tracker.subscribe(self._on_event)
         self.observe(lambda _change: self._redraw(), "visible_runs")
@@ -314,11 +314,7 @@ class StatusBoard(ResultsCanvas):
 
     def on_run_again(self, callback: Callable[[str, int], Any], remove: bool = False) -> None:
         """Call `callback(prompt, count)` when a person presses "Run again" on a run."""
-        if remove:
-            if callback in self._run_again_callbacks:
-                self._run_again_callbacks.remove(callback)
-        elif callback not in self._run_again_callbacks:
-            self._run_again_callbacks.append(callback)
+        self._run_again_callbacks.register(callback, remove)
 
     async def wait(self, timeout: float | None = None) -> dict[str, RecordState]:
         """Until every record on the board is terminal (or timed out here) and its final status is in the
@@ -561,20 +557,12 @@ class StatusBoard(ResultsCanvas):
         elif kind == "run_again":
             chosen = self._run_or_comparison(str(content.get("key", "")))
             if chosen is not None and (chosen.template or chosen.prompt):
-                for again in list(self._run_again_callbacks):
-                    try:
-                        again(chosen.template or chosen.prompt, chosen.count)
-                    except Exception:
-                        logger.exception("a run-again callback failed")
+                self._run_again_callbacks(chosen.template or chosen.prompt, chosen.count)
         elif kind == "use_run_prompt":
             named = self._run_or_comparison(str(content.get("key", "")))
             prompt = (named.template or named.prompt) if named is not None else ""
             if prompt:
-                for callback in list(self._use_prompt_callbacks):
-                    try:
-                        callback(prompt)
-                    except Exception:
-                        logger.exception("a use-prompt callback failed")
+                self._use_prompt_callbacks(prompt)
 
     def _run_or_comparison(self, key: str) -> BatchSection | None:
         """The run a header's key names: a run's own key, or the first run of a comparison."""

@@ -38,7 +38,7 @@ from PIL import Image, ImageDraw
 from ..client.models import Scenery
 from ..contract import FAILED_STATUSES
 from ..thumbnails import Thumbnail, ThumbnailLoader, load_font
-from ._common import TaskSet, escape, logger, loop_running
+from ._common import Callbacks, TaskSet, escape, logger, loop_running
 
 __all__ = [
     "CONTACT_SHEET_LABEL_PX",
@@ -190,7 +190,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         self._preview_cache: dict[str, tuple[str, Thumbnail]] = {}
         self._known: dict[str, Scenery] = {}
         self._prompt_of: dict[str, str] = {}
-        self._use_prompt_callbacks: list[Callable[[str], Any]] = []
+        self._use_prompt_callbacks = Callbacks("use-prompt")
         self._thumb_work: set[asyncio.Task[Any]] = set()
         self._closed = False
         super().__init__(thumb_px=thumb_px, **kwargs)
@@ -202,11 +202,7 @@ class ResultsCanvas(anywidget.AnyWidget):
 
     def on_use_prompt(self, callback: Callable[[str], Any], remove: bool = False) -> None:
         """Call `callback(prompt)` when a person presses "Use this prompt" in the large view."""
-        if remove:
-            if callback in self._use_prompt_callbacks:
-                self._use_prompt_callbacks.remove(callback)
-        elif callback not in self._use_prompt_callbacks:
-            self._use_prompt_callbacks.append(callback)
+        self._use_prompt_callbacks.register(callback, remove)
         self.can_use_prompt = bool(self._use_prompt_callbacks)
 
     @property
@@ -545,11 +541,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         prompt = self._prompt_of.get(scenery_id) or (scenery.name if scenery else "")
         if not prompt:
             return
-        for callback in list(self._use_prompt_callbacks):
-            try:
-                callback(prompt)
-            except Exception:
-                logger.exception("a use-prompt callback failed")
+        self._use_prompt_callbacks(prompt)
         self.open_id = ""
 
     def _on_open_id(self, change: dict[str, Any]) -> None:

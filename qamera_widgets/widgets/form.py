@@ -34,7 +34,7 @@ from ..client import (
 )
 from ..journal import Journal
 from ..variants import TemplateError, Variant, expand, is_template
-from ._common import AnyClient, TaskSet, as_async_client, describe_error, excerpt, loop_running
+from ._common import AnyClient, Callbacks, TaskSet, as_async_client, describe_error, excerpt, loop_running
 from .canvas import STATIC
 
 __all__ = [
@@ -223,8 +223,8 @@ class PromptForm(anywidget.AnyWidget):
         self.last_registrations: list[Registration] = []
         self._journal = journal if journal is not None else Journal()
         self._tasks = TaskSet()
-        self._callbacks: list[SubmitCallback] = []
-        self._start_callbacks: list[StartCallback] = []
+        self._callbacks = Callbacks("on_submit")
+        self._start_callbacks = Callbacks("on_start")
         self._inflight: asyncio.Task[list[Registration]] | None = None
         self._unconfirmed: Submission | None = None
         self._closed = False
@@ -251,12 +251,12 @@ class PromptForm(anywidget.AnyWidget):
 
         It runs in the background task that sent the POST, so it should only change traits.
         """
-        _register(self._callbacks, callback, remove)
+        self._callbacks.register(callback, remove)
 
     def on_start(self, callback: StartCallback, remove: bool = False) -> None:
         """Call `callback(submission)` when a POST is about to be sent, inside the click handler or the
         `submit()` call (the Studio shows the run's placeholders from here)."""
-        _register(self._start_callbacks, callback, remove)
+        self._start_callbacks.register(callback, remove)
 
     async def submit(self, *, confirmed: bool = False) -> Registration | None:
         """Validate and send the current prompt, as Generate does; None when invalid, refused, unconfirmed
@@ -403,11 +403,7 @@ class PromptForm(anywidget.AnyWidget):
                 self._set_status(str(exc), kind="error")
                 return None
         for job in jobs:
-            for callback in list(self._start_callbacks):
-                try:
-                    callback(job)
-                except Exception:
-                    logger.exception("an on_start callback failed")
+            self._start_callbacks(job)
         task = self._tasks.spawn(self._post_all(jobs), name="qamera-form-submit")
         if task is None:
             return None
@@ -581,11 +577,7 @@ class PromptForm(anywidget.AnyWidget):
         self.batch_id = registration.batch_id
         self._show_budget()
         self._remember(registration.preferences, registration.count)
-        for callback in list(self._callbacks):
-            try:
-                callback(registration)
-            except Exception:
-                logger.exception("an on_submit callback failed")
+        self._callbacks(registration)
 
     def _remember(self, prompt: str, count: int) -> None:
         self._history = [(prompt, count)] + [entry for entry in self._history if entry[0] != prompt]
@@ -640,10 +632,3 @@ class PromptForm(anywidget.AnyWidget):
         self.status_kind = kind
         self.status = text
 
-
-def _register(callbacks: list[Any], callback: Any, remove: bool) -> None:
-    if remove:
-        if callback in callbacks:
-            callbacks.remove(callback)
-    elif callback not in callbacks:
-        callbacks.append(callback)

@@ -18,7 +18,7 @@ import traitlets
 from ..client import AsyncQameraClient, Scenery
 from ..journal import Journal
 from ..thumbnails import ThumbnailLoader
-from ._common import AnyClient, as_async_client, describe_error, logger, loop_running
+from ._common import AnyClient, Callbacks, as_async_client, describe_error, logger, loop_running
 from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas, wait_for_tasks
 
 __all__ = ["CONTACT_SHEET_LABEL_PX", "CONTACT_SHEET_MARGIN", "SceneryGallery", "filter_and_sort"]
@@ -140,7 +140,7 @@ class SceneryGallery(ResultsCanvas):
         self._quiet = False
         self._started = False
         self._fetch_error = ""
-        self._list_callbacks: list[Callable[[list[Scenery]], Any]] = []
+        self._list_callbacks = Callbacks("on_list")
         super().__init__(
             loader=loader, thumb_px=thumb_px, mode="library", title=title, status_filter=status_filter
         )
@@ -174,11 +174,7 @@ class SceneryGallery(ResultsCanvas):
 
     def on_list(self, callback: Callable[[list[Scenery]], Any], remove: bool = False) -> None:
         """Call `callback(sceneries)` with every list the gallery shows (the Studio feeds its runs)."""
-        if remove:
-            if callback in self._list_callbacks:
-                self._list_callbacks.remove(callback)
-        elif callback not in self._list_callbacks:
-            self._list_callbacks.append(callback)
+        self._list_callbacks.register(callback, remove)
 
     async def refresh(self) -> None:
         """Reload the list; returns once the list this call or a newer one fetched is shown, with the
@@ -321,11 +317,7 @@ class SceneryGallery(ResultsCanvas):
             sceneries = [s for s in sceneries if s.is_approved]
         self._all = sceneries
         self._known = {s.id: s for s in sceneries}
-        for callback in list(self._list_callbacks):
-            try:
-                callback(sceneries)
-            except Exception:
-                logger.exception("an on_list callback failed")
+        self._list_callbacks(sceneries)
         self._fetch_error = ""
         self._forget_pictures(set(self._known))
         with self.hold_sync():  # the cards, counts and message go to the browser as one update
