@@ -18,7 +18,7 @@ from qamera_widgets.client import AsyncQameraClient, Registration, Scenery
 from qamera_widgets.journal import Journal
 from qamera_widgets.thumbnails import ThumbnailLoader
 from qamera_widgets.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
-from qamera_widgets.widgets.board import VISIBLE_RUNS, StatusBoard, count_statuses, format_elapsed
+from qamera_widgets.widgets.board import VISIBLE_RUNS, StatusBoard, count_statuses
 from qamera_widgets.widgets.canvas import PATCH_WINDOW_SECONDS
 from qamera_widgets.widgets.form import PromptForm
 
@@ -111,7 +111,6 @@ def test_counts_and_credits_use_ten_credits_per_item() -> None:
     assert not counts.settled
     assert count_statuses(["DONE", TIMED_OUT]).text() == "1 of 2 done · 1 no longer watched"
     assert count_statuses([]).credits_text() == "no credits"
-    assert [format_elapsed(s) for s in (0.4, 59, 61, 3725)] == ["0 s", "59 s", "1 min 01 s", "1 h 02 min"]
 
 
 async def test_a_runs_cards_follow_created_record_ids_order(tmp_path: Path, closing: list[Any]) -> None:

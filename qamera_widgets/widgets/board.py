@@ -28,7 +28,7 @@ from ..tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent
 from ._common import AnyClient, Callbacks, as_async_client, escape, excerpt, logger, loop_running
 from .canvas import ResultsCanvas
 
-__all__ = ["BatchCounts", "BatchSection", "StatusBoard", "count_statuses", "format_elapsed"]
+__all__ = ["BatchCounts", "BatchSection", "StatusBoard", "count_statuses"]
 
 VISIBLE_RUNS = 4
 """Runs drawn in full; older ones fold into one line. Four runs of up to 20 cards fill a screen or two."""
@@ -94,17 +94,6 @@ def count_statuses(statuses: Iterable[str]) -> BatchCounts:
             running += 1
     return BatchCounts(done, failed, running, timed_out)
 
-
-def format_elapsed(seconds: float) -> str:
-    """Whole seconds under a minute, minutes and seconds under an hour, then hours and minutes."""
-    total = max(0, int(seconds))
-    if total < 60:
-        return f"{total} s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 # Process-wide because trackers are (one per client, shared by every board of it): closing one board

@@ -38,6 +38,7 @@ from PIL import Image, ImageDraw
 from ..client.models import Scenery
 from ..contract import FAILED_STATUSES
 from ..thumbnails import Thumbnail, ThumbnailLoader, load_font
+from ..tracking import TIMED_OUT, WAITING
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
 
 __all__ = [
@@ -65,8 +66,6 @@ LISTENER_TIMEOUT_SECONDS = 60.0
 """Views say they are alive every 20 s (canvas.js); after a minute of silence the widget stops pushing."""
 LOADER_CONCURRENCY = 16
 
-WAITING = "WAITING"
-TIMED_OUT = "TIMED_OUT"
 
 _STATE_LABELS = {
     "queued": "Queued",
