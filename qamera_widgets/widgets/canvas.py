@@ -64,7 +64,7 @@ _SHEET_COLUMNS = 4
 PATCH_WINDOW_SECONDS = 0.04
 LISTENER_TIMEOUT_SECONDS = 60.0
 """Views say they are alive every 20 s (canvas.js); after a minute of silence the widget stops pushing."""
-LOADER_CONCURRENCY = 16
+LOADER_CONCURRENCY = 24
 
 
 _STATE_LABELS = {
