@@ -80,7 +80,7 @@ def widgets_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 async def closing() -> AsyncIterator[list[Any]]:
     """Widgets, trackers and clients a test made, closed at teardown even when it fails."""
     from qamera_widgets.client import AsyncQameraClient
-    from qamera_widgets.tracking import tracker_for
+    from qamera_widgets.engine.tracking import tracker_for
 
     things: list[Any] = []
     yield things

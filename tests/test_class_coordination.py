@@ -17,8 +17,8 @@ from qamera_widgets.client.rules import API_KEY_ENV, POLL_MIN_INTERVAL
 from qamera_widgets.contract import key_id_of
 from qamera_widgets.engine import coordination
 from qamera_widgets.engine.coordination import REDIS_URL_ENV
+from qamera_widgets.engine.tracking import tracker_for
 from qamera_widgets.sandbox import Sandbox
-from qamera_widgets.tracking import tracker_for
 
 from ._class_student import run_class
 from ._redis import RedisServer, free_port, redis_server

@@ -21,8 +21,8 @@ from qamera_widgets.budget import Budget, BudgetExceededError
 from qamera_widgets.client import AsyncQameraClient
 from qamera_widgets.client.rules import POLL_MIN_INTERVAL
 from qamera_widgets.contract import PRICE_PER_ITEM
+from qamera_widgets.engine.tracking import tracker_for
 from qamera_widgets.sandbox import Sandbox
-from qamera_widgets.tracking import tracker_for
 
 STUDENTS = 30
 KEY_CREDITS = 200  # qamera-widgets sandbox --keys 30 --credits 200

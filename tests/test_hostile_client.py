@@ -30,9 +30,9 @@ from qamera_widgets import (
     SubmissionUnconfirmedError,
     WaitTimeoutError,
 )
-from qamera_widgets.journal import Journal
+from qamera_widgets.engine.journal import Journal
+from qamera_widgets.engine.tracking import JobTracker
 from qamera_widgets.sandbox import Sandbox
-from qamera_widgets.tracking import JobTracker
 from tests._hostile import Request, hostile_server, replying, response
 from tests._widget_support import quick_sleep
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from qamera_widgets.client.models import Registration
-from qamera_widgets.journal import Journal, JournalUnavailableError, JournalWarning
+from qamera_widgets.engine.journal import Journal, JournalUnavailableError, JournalWarning
 
 BASE_URL = "https://app.example"
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from qamera_widgets import thumbnails
-from qamera_widgets.thumbnails import ThumbnailError, ThumbnailLoader, make_thumbnail
+from qamera_widgets.engine import thumbnails
+from qamera_widgets.engine.thumbnails import ThumbnailError, ThumbnailLoader, make_thumbnail
 from tests._hostile import Request, hostile_server, response
 from tests._images import encode
 

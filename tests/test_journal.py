@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from qamera_widgets import journal as journal_module
 from qamera_widgets.client.models import Registration
-from qamera_widgets.journal import HOME_ENV, Journal, JournalWarning, default_journal_path
+from qamera_widgets.engine import journal as journal_module
+from qamera_widgets.engine.journal import HOME_ENV, Journal, JournalWarning, default_journal_path
 
 BASE_URL = "http://127.0.0.1:8765"
 SECRET = "s3cr3tPart-0123456789abcdefABCDEF"

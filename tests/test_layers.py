@@ -46,7 +46,7 @@ def test_no_private_client_module_is_imported_outside_the_client() -> None:
 def test_importing_the_package_configures_no_logging_until_asked() -> None:
     script = """
 import logging
-import qamera_widgets, qamera_widgets.sandbox, qamera_widgets.widgets, qamera_widgets.tracking
+import qamera_widgets, qamera_widgets.sandbox, qamera_widgets.widgets, qamera_widgets.engine.tracking
 print(len(logging.getLogger("qamera_widgets").handlers), len(logging.getLogger("uvicorn.error").filters))
 qamera_widgets.AsyncQameraClient("mk_live_abc.secret", "http://127.0.0.1:9")
 print(len(logging.getLogger("qamera_widgets").handlers))

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from qamera_widgets.client import AsyncQameraClient, SubmissionUnconfirmedError
+from qamera_widgets.engine.thumbnails import ThumbnailLoader
 from qamera_widgets.sandbox import Sandbox
-from qamera_widgets.thumbnails import ThumbnailLoader
 
 MakeSandbox = Callable[..., Sandbox]
 

@@ -13,9 +13,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from qamera_widgets import thumbnails
-from qamera_widgets.sandbox import Sandbox
-from qamera_widgets.thumbnails import (
+from qamera_widgets.engine import thumbnails
+from qamera_widgets.engine.thumbnails import (
     PLACEHOLDER_KINDS,
     Thumbnail,
     ThumbnailError,
@@ -23,6 +22,7 @@ from qamera_widgets.thumbnails import (
     _guard_request,
     make_thumbnail,
 )
+from qamera_widgets.sandbox import Sandbox
 from tests._images import halves_jpeg, photo_jpeg, png_claiming, thirds_png
 
 PHOTO = photo_jpeg()

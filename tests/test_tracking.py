@@ -27,8 +27,7 @@ from qamera_widgets.client.errors import (
     WaitTimeoutError,
 )
 from qamera_widgets.client.models import Registration, Scenery
-from qamera_widgets.sandbox import Sandbox
-from qamera_widgets.tracking import (
+from qamera_widgets.engine.tracking import (
     TIMED_OUT,
     WAITING,
     JobTracker,
@@ -36,6 +35,7 @@ from qamera_widgets.tracking import (
     TrackerEvent,
     tracker_for,
 )
+from qamera_widgets.sandbox import Sandbox
 
 from ._widget_support import fast_client, quick_sleep
 
@@ -417,7 +417,7 @@ async def test_a_failing_callback_does_not_stop_polling_or_other_subscribers(
 
     tracker.subscribe(broken)
     events = recorder(tracker)
-    with caplog.at_level(logging.ERROR, logger="qamera_widgets.tracking"):
+    with caplog.at_level(logging.ERROR, logger="qamera_widgets.engine.tracking"):
         tracker.track("a")
         await finish(tracker)
 

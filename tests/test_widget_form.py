@@ -12,7 +12,7 @@ import pytest
 import traitlets
 
 from qamera_widgets.client import AsyncQameraClient, Registration
-from qamera_widgets.journal import Journal
+from qamera_widgets.engine.journal import Journal
 from qamera_widgets.widgets.form import UNCONFIRMED_MESSAGE, PromptForm, Submission, cost_text, field_errors
 
 from ._widget_support import assert_key_absent, fast_client, from_browser, live_models, tree

@@ -15,8 +15,8 @@ import pytest
 
 from qamera_widgets.client import QameraClient, Registration
 from qamera_widgets.connect import Connection
-from qamera_widgets.journal import Journal
-from qamera_widgets.tracking import tracker_for
+from qamera_widgets.engine.journal import Journal
+from qamera_widgets.engine.tracking import tracker_for
 from qamera_widgets.widgets import studio as studio_module
 from qamera_widgets.widgets.board import VISIBLE_RUNS, StatusBoard
 from qamera_widgets.widgets.studio import SANDBOX_BADGE_TEXT, Studio, account_text

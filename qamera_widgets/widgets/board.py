@@ -22,9 +22,9 @@ import traitlets
 from ..client import Registration, Scenery
 from ..client.rules import utc_now
 from ..contract import FAILED_STATUSES, PRICE_PER_ITEM, TERMINAL_STATUSES
-from ..journal import Journal, JournalBatch, UnconfirmedAttempt, batch_key
-from ..thumbnails import ThumbnailLoader
-from ..tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
+from ..engine.journal import Journal, JournalBatch, UnconfirmedAttempt, batch_key
+from ..engine.thumbnails import ThumbnailLoader
+from ..engine.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
 from ._common import AnyClient, Callbacks, as_async_client, escape, excerpt, logger, loop_running
 from .canvas import ResultsCanvas
 

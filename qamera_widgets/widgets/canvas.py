@@ -37,8 +37,8 @@ from PIL import Image, ImageDraw
 
 from ..client.models import Scenery
 from ..contract import FAILED_STATUSES
-from ..thumbnails import Thumbnail, ThumbnailLoader, load_font
-from ..tracking import TIMED_OUT, WAITING
+from ..engine.thumbnails import Thumbnail, ThumbnailLoader, load_font
+from ..engine.tracking import TIMED_OUT, WAITING
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
 
 __all__ = [

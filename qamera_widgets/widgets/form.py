@@ -32,7 +32,7 @@ from ..client import (
     SubmissionUnconfirmedError,
     rules,
 )
-from ..journal import Journal
+from ..engine.journal import Journal
 from ..variants import TemplateError, Variant, expand, is_template
 from ._common import AnyClient, Callbacks, TaskSet, as_async_client, describe_error, excerpt, loop_running
 from .canvas import STATIC

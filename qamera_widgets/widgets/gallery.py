@@ -16,8 +16,8 @@ from typing import Any
 import traitlets
 
 from ..client import AsyncQameraClient, Scenery
-from ..journal import Journal
-from ..thumbnails import ThumbnailLoader
+from ..engine.journal import Journal
+from ..engine.thumbnails import ThumbnailLoader
 from ._common import AnyClient, Callbacks, as_async_client, describe_error, logger, loop_running
 from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas, wait_for_tasks
 

@@ -21,8 +21,8 @@ from ..budget import Budget, kernel_budget
 from ..client import Registration, Scenery
 from ..connect import Connection, connect
 from ..contract import FAILED_STATUSES, PRICE_PER_ITEM
-from ..journal import Journal
-from ..tracking import TrackerEvent
+from ..engine.journal import Journal
+from ..engine.tracking import TrackerEvent
 from ._common import (
     AnyClient,
     StaticHTMLFallback,

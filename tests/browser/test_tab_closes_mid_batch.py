@@ -25,7 +25,7 @@ import pytest
 from playwright.sync_api import expect
 
 from qamera_widgets import sandbox
-from qamera_widgets.journal import Journal
+from qamera_widgets.engine.journal import Journal
 
 from .conftest import ARTIFACTS, VENV_BIN, free_port
 

@@ -26,10 +26,10 @@ from typing import Any
 
 import platformdirs
 
-from .client.models import Registration, parse_timestamp
-from .client.rules import utc_now
-from .contract import TERMINAL_STATUSES, key_id_of
-from .engine.registry import ProcessWide
+from ..client.models import Registration, parse_timestamp
+from ..client.rules import utc_now
+from ..contract import TERMINAL_STATUSES, key_id_of
+from .registry import ProcessWide
 
 try:
     import fcntl

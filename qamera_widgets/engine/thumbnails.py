@@ -18,9 +18,9 @@ from dataclasses import dataclass, field, replace
 import httpx
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
-from .client.errors import QameraError
-from .client.rules import backoff_delay
-from .engine.loops import PerLoop
+from ..client.errors import QameraError
+from ..client.rules import backoff_delay
+from .loops import PerLoop
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
