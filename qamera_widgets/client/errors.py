@@ -7,7 +7,7 @@ headers are never copied in.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from ..contract import parse_insufficient_credits
 
@@ -60,12 +60,29 @@ class APIStatusError(QameraError):
 
     `message` is the body's `error` field when there is one; `body` is the parsed JSON (or text). The
     sentence a person reads (`str(exc)`) is built by the class from `headline` and `hint`, so every view
-    shows the same words for the same error.
+    shows the same words for the same error. A subclass declares its status and words in its class line
+    (`class X(APIStatusError, status=..., headline=..., hint=...)`), which also files it in the one table
+    from status to class that `status_error_class` reads.
     """
 
     status_code: int = 0
     headline = "The server answered {status}"
     hint = ""
+    _by_status: ClassVar[dict[int, type[APIStatusError]]] = {}
+
+    def __init_subclass__(
+        cls, *, status: int | None = None, headline: str | None = None, hint: str | None = None, **kwargs: Any
+    ) -> None:
+        """A subclass without `status` (say, a user's own refinement) keeps its parent's words and entry."""
+        super().__init_subclass__(**kwargs)
+        cls.headline = headline if headline is not None else cls.headline
+        cls.hint = hint if hint is not None else cls.hint
+        if status is None:
+            return
+        if status in APIStatusError._by_status:
+            raise TypeError(f"Status {status} already has {APIStatusError._by_status[status].__name__}.")
+        cls.status_code = status
+        APIStatusError._by_status[status] = cls
 
     def __init__(
         self,
@@ -98,28 +115,31 @@ class APIStatusError(QameraError):
         return f"{text} ({', '.join(trace)})" if trace else text
 
 
-class BadRequestError(APIStatusError):
+class BadRequestError(
+    APIStatusError,
+    status=400,
+    headline="The server refused the request ({status})",
+    hint="Fix the field it names.",
+):
     """400: the server refused the request body or query."""
 
-    status_code = 400
-    headline = "The server refused the request ({status})"
-    hint = "Fix the field it names."
 
-
-class AuthenticationError(APIStatusError):
+class AuthenticationError(
+    APIStatusError,
+    status=401,
+    headline="The API key was rejected ({status})",
+    hint="Check QAMERA_API_KEY or create a new key in the Qamera dashboard.",
+):
     """401: the key is missing, unknown, expired or revoked."""
 
-    status_code = 401
-    headline = "The API key was rejected ({status})"
-    hint = "Check QAMERA_API_KEY or create a new key in the Qamera dashboard."
 
-
-class InsufficientCreditsError(APIStatusError):
+class InsufficientCreditsError(
+    APIStatusError,
+    status=402,
+    headline="Not enough credits ({status})",
+    hint="Nothing was charged. Top up credits or request fewer sceneries.",
+):
     """402: the account cannot cover the reservation; nothing was charged."""
-
-    status_code = 402
-    headline = "Not enough credits ({status})"
-    hint = "Nothing was charged. Top up credits or request fewer sceneries."
 
     @property
     def required(self) -> int | None:
@@ -137,56 +157,47 @@ class InsufficientCreditsError(APIStatusError):
         return f"Not enough credits: this needs {self.required}, the account has {self.available}."
 
 
-class PermissionDeniedError(APIStatusError):
+class PermissionDeniedError(
+    APIStatusError,
+    status=403,
+    headline="This key is not allowed to do that ({status})",
+    hint="Use a key with the scope it names.",
+):
     """403: the key lacks a scope the endpoint needs."""
 
-    status_code = 403
-    headline = "This key is not allowed to do that ({status})"
-    hint = "Use a key with the scope it names."
 
-
-class NotFoundError(APIStatusError):
+class NotFoundError(
+    APIStatusError,
+    status=404,
+    headline="The server does not know this endpoint ({status})",
+    hint="Check the base URL (QAMERA_BASE_URL).",
+):
     """404: unknown path or resource (often a wrong base URL)."""
 
-    status_code = 404
-    headline = "The server does not know this endpoint ({status})"
-    hint = "Check the base URL (QAMERA_BASE_URL)."
 
-
-class RateLimitError(APIStatusError):
+class RateLimitError(
+    APIStatusError,
+    status=429,
+    headline="Too many requests for this key ({status})",
+    hint="Wait a minute and try again.",
+):
     """429: too many requests for this key; retries were exhausted or would wait too long."""
 
-    status_code = 429
-    headline = "Too many requests for this key ({status})"
-    hint = "Wait a minute and try again."
 
-
-class InternalServerError(APIStatusError):
-    """5xx: the server failed."""
-
-    status_code = 500
-    headline = "The server failed ({status})"
-    hint = "Try again in a moment."
-
-
-_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
-    cls.status_code: cls
-    for cls in (
-        BadRequestError,
-        AuthenticationError,
-        InsufficientCreditsError,
-        PermissionDeniedError,
-        NotFoundError,
-        RateLimitError,
-    )
-}
+class InternalServerError(
+    APIStatusError,
+    status=500,
+    headline="The server failed ({status})",
+    hint="Try again in a moment.",
+):
+    """5xx: the server failed (any status from 500 up is this class)."""
 
 
 def status_error_class(status_code: int) -> type[APIStatusError]:
     """The one table from an error status to its class (any 5xx is `InternalServerError`)."""
     if status_code >= 500:
         return InternalServerError
-    return _STATUS_ERRORS.get(status_code, APIStatusError)
+    return APIStatusError._by_status.get(status_code, APIStatusError)
 
 
 class SubmissionUnconfirmedError(QameraError):
