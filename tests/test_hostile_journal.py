@@ -8,6 +8,7 @@ import os
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,29 @@ def test_an_unwritable_home_gets_a_sentence(tmp_path: Path) -> None:
             Journal(home / "journal.jsonl").record_final(BASE_URL, {"a1": "DONE"})
     finally:
         home.chmod(0o700)
+
+
+async def test_a_form_whose_journal_cannot_be_written_still_shows_the_job_and_says_to_keep_its_id(
+    tmp_path: Path, make_sandbox: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The job is registered (credits reserved); a refused write must not hide it or raise into the click."""
+    from qamera_widgets.widgets.form import PromptForm
+
+    from ._widget_support import fast_client
+
+    sandbox = make_sandbox()
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.path.mkdir()  # a folder where the file should be: every append fails with IsADirectoryError
+    client = fast_client(sandbox)
+    form = PromptForm(client, journal=journal)
+    try:
+        form.prompt, form.count = "oak table in the sun", 2
+        registration = await form.submit()
+        assert registration is not None and form.batch_id == registration.batch_id
+        assert form.status_kind == "error"
+        assert "Could not write the job journal" in form.status and "keep this batch id" in form.status
+        assert f"could not journal the job in {journal.path}" in caplog.text
+        assert sandbox.stats().registered_batches == 1
+    finally:
+        form.close()
+        await client.aclose()

@@ -159,6 +159,11 @@ def plan_text(jobs: Sequence[Submission]) -> str:
     )
 
 
+def _text(help: str, *, default: str = "") -> traitlets.Unicode[str, str | bytes]:
+    """A synced line of text: Python words it, the browser only draws it (as text, never as HTML)."""
+    return traitlets.Unicode(default, help=help).tag(sync=True)
+
+
 class PromptForm(anywidget.AnyWidget):
     """A prompt box with a live counter, a count, the cost, Generate (or Ctrl/Cmd+Enter) and the outcome.
 
@@ -170,19 +175,11 @@ class PromptForm(anywidget.AnyWidget):
     _esm = STATIC / "form.js"
     _css = STATIC / "canvas.css"
 
-    prompt = traitlets.Unicode("", help="The description of the scenery to generate.").tag(sync=True)
+    prompt = _text("The description of the scenery to generate.")
     count = traitlets.Int(contract.DEFAULT_COUNT, help=f"How many pictures ({MIN_COUNT}-{MAX_COUNT}).").tag(
         sync=True
     )
     max_chars = traitlets.Int(MAX_CHARS, read_only=True, help="The prompt's length limit.").tag(sync=True)
-    cost = traitlets.Unicode("", help="What Generate reserves, in one sentence.").tag(sync=True)
-    prompt_error = traitlets.Unicode("", help="Why the prompt cannot be sent ('' when it can).").tag(
-        sync=True
-    )
-    count_error = traitlets.Unicode("", help="Why the count cannot be sent ('' when it can).").tag(sync=True)
-    status = traitlets.Unicode("", help="The outcome of the last submission, in plain words.").tag(sync=True)
-    status_kind = traitlets.Unicode("info", help="'info', 'ok' or 'error'.").tag(sync=True)
-    batch_id = traitlets.Unicode("", help="The last confirmed job's batch id, shown copyable.").tag(sync=True)
     submitting = traitlets.Bool(
         False, help="True from the click until the server answered; Generate is disabled meanwhile."
     ).tag(sync=True)
@@ -190,20 +187,24 @@ class PromptForm(anywidget.AnyWidget):
     history = traitlets.List(
         traitlets.Dict(), help="Recent prompts, newest first: label, prompt, count."
     ).tag(sync=True)
-    heading = traitlets.Unicode("", help="A title line above the prompt (the Studio's).").tag(sync=True)
-    badge = traitlets.Unicode("", help="A short mark beside the heading, e.g. that this is the sandbox.").tag(
-        sync=True
-    )
-    notice = traitlets.Unicode("", help="One line about where this talks to.").tag(sync=True)
-    account = traitlets.Unicode("", help="The account's credits, when known.").tag(sync=True)
     variants = traitlets.List(
         traitlets.Dict(), help="What a template expands to before anything is sent: text and parts."
     ).tag(sync=True)
-    plan = traitlets.Unicode("", help="How many jobs, pictures and credits a template makes.").tag(sync=True)
-    confirm = traitlets.Unicode("", help="A question to answer before anything is sent ('' when none).").tag(
-        sync=True
-    )
-    budget_text = traitlets.Unicode("", help="What is left of the budget, when one is set.").tag(sync=True)
+
+    # What the form says, each a line of plain text that form.js shows as it is ('' hides it).
+    cost = _text("What Generate reserves, in one sentence.")
+    prompt_error = _text("Why the prompt cannot be sent.")
+    count_error = _text("Why the count cannot be sent.")
+    plan = _text("How many jobs, pictures and credits a template makes.")
+    confirm = _text("A question to answer before anything is sent.")
+    budget_text = _text("What is left of the budget, when one is set.")
+    status = _text("The outcome of the last submission, in plain words.")
+    status_kind = _text("'info', 'ok' or 'error': how the status line is styled.", default="info")
+    batch_id = _text("The last confirmed job's batch id, shown copyable.")
+    heading = _text("A title line above the prompt (the Studio's).")
+    badge = _text("A short mark beside the heading, e.g. that this is the sandbox.")
+    notice = _text("One line about where this talks to.")
+    account = _text("The account's credits, when known.")
 
     def __init__(
         self,
@@ -511,40 +512,39 @@ class PromptForm(anywidget.AnyWidget):
     async def _journal_registration(
         self, registration: Registration, submission: Submission
     ) -> OSError | None:
-        """On disk before anything reports success; fsync runs in a thread so the kernel's loop stays free."""
-        try:
-            await asyncio.to_thread(
-                self._journal.record_registration,
-                registration,
-                base_url=self._client.base_url,
-                key_id=self._client.key_id,
-                comparison=submission.comparison,
-                template=submission.template,
-                parts=submission.parts,
-            )
-        except OSError as exc:
-            logger.warning("could not write the journal %s: %s", self._journal.path, exc)
-            return exc
-        return None
+        """On disk before anything reports success."""
+        return await self._write_journal(
+            "the job",
+            self._journal.record_registration,
+            registration,
+            comparison=submission.comparison,
+            template=submission.template,
+            parts=submission.parts,
+        )
 
     async def _journal_unconfirmed(self, submission: Submission) -> None:
         """A job that may have been charged is written down too, so it can be checked after a restart."""
+        await self._write_journal(
+            f"the unconfirmed submission (idempotency key {submission.idempotency_key})",
+            self._journal.record_unconfirmed,
+            prompt=submission.preferences,
+            count=submission.count,
+            idempotency_key=submission.idempotency_key,
+        )
+
+    async def _write_journal(
+        self, what: str, write: Callable[..., object], *args: object, **fields: object
+    ) -> OSError | None:
+        """One journal write for this client's server and key, with fsync in a thread so the kernel's loop
+        stays free; a disk that refuses is logged and returned, never raised into the click."""
         try:
             await asyncio.to_thread(
-                self._journal.record_unconfirmed,
-                base_url=self._client.base_url,
-                key_id=self._client.key_id,
-                prompt=submission.preferences,
-                count=submission.count,
-                idempotency_key=submission.idempotency_key,
+                write, *args, base_url=self._client.base_url, key_id=self._client.key_id, **fields
             )
         except OSError as exc:
-            logger.warning(
-                "could not journal the unconfirmed submission (idempotency key %s) in %s: %s",
-                submission.idempotency_key,
-                self._journal.path,
-                exc,
-            )
+            logger.warning("could not journal %s in %s: %s", what, self._journal.path, exc)
+            return exc
+        return None
 
     def _note_slow_answer(self) -> None:
         if self.submitting and not self._closed:
