@@ -122,7 +122,7 @@ async def test_a_form_whose_journal_cannot_be_written_still_shows_the_job_and_sa
         assert form.status_kind == "error"
         assert "Could not write the job journal" in form.status and "keep this batch id" in form.status
         assert f"could not journal the job in {journal.path}" in caplog.text
-        assert sandbox.stats().registered_batches == 1
+        assert sandbox.stats()["registered_batches"] == 1
     finally:
         form.close()
         await client.aclose()
