@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
@@ -57,6 +57,19 @@ def configure_logging_from_env() -> None:
 
 
 Sleep = Callable[[float], Awaitable[Any]]
+
+
+class ClientOptions(TypedDict, total=False):
+    """How a client talks to the server, beside its key and base URL. Both clients take these as keywords
+    (`QameraClient` hands them to its `AsyncQameraClient` unchanged), so a new option is added here once."""
+
+    timeout: float  # seconds for a whole call, retries included (default 30)
+    max_retries: int  # attempts after the first, for what is safe to retry (default 3)
+    rate_limit_per_minute: int | None  # client-side pacing per key; None turns it off (default: the API's)
+    transport: httpx.AsyncBaseTransport | None  # for tests: an httpx transport instead of the network
+    sleep: Sleep | None  # for tests: how to wait between attempts (default asyncio.sleep)
+    clock: Callable[[], float]  # for tests: monotonic seconds (default time.monotonic)
+    rng: random.Random | None  # for tests: the backoff's jitter
 UpdateCallback = Callable[[dict[str, Scenery]], Any]
 
 
@@ -102,6 +115,11 @@ async def _close_pool(pool: httpx.AsyncClient) -> None:
 
 class _DeadlinePassed(Exception):
     """The call's overall deadline passed while an attempt was still sending or reading."""
+
+
+def describe(client: AsyncQameraClient | Any) -> str:
+    """The one repr of either client: where it talks to and the key's public id, never the key."""
+    return f"{type(client).__name__}(base_url={client.base_url!r}, key_id={client.key_id!r})"
 
 
 class AsyncQameraClient:
@@ -155,7 +173,7 @@ class AsyncQameraClient:
         return contract.key_id_of(key)
 
     def __repr__(self) -> str:
-        return f"AsyncQameraClient(base_url={self.base_url!r}, key_id={self.key_id!r})"
+        return describe(self)
 
     def _key(self) -> str:
         if self._api_key is None:

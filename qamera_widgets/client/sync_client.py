@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
-from collections.abc import Awaitable, Coroutine, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from ..contract import DEFAULT_COUNT, RATE_LIMIT_PER_MINUTE
 from ..engine import loops
-from .async_client import AsyncQameraClient, UpdateCallback
+from .async_client import AsyncQameraClient, ClientOptions, describe
 from .models import Registration, Scenery
+
+if TYPE_CHECKING:  # only in annotations, so Python 3.10 needs no typing_extensions at run time
+    from typing_extensions import Unpack
 
 __all__ = ["QameraClient"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def _blocking(
+    method: Callable[Concatenate[AsyncQameraClient, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[QameraClient, P], T]:
+    """The blocking form of an async client method: the same parameters, defaults and docstring (taken
+    from the async method, so they are written once), run to its end by `QameraClient._run`."""
+
+    @functools.wraps(method)
+    def blocking(self: QameraClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._run(method(self.async_client, *args, **kwargs))
+
+    return blocking
 
 
 class QameraClient:
@@ -27,23 +44,9 @@ class QameraClient:
     """
 
     def __init__(
-        self,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        *,
-        timeout: float = 30.0,
-        max_retries: int = 3,
-        rate_limit_per_minute: int | None = RATE_LIMIT_PER_MINUTE,
-        **options: Any,
+        self, api_key: str | None = None, base_url: str | None = None, **options: Unpack[ClientOptions]
     ) -> None:
-        self.async_client = AsyncQameraClient(
-            api_key,
-            base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            rate_limit_per_minute=rate_limit_per_minute,
-            **options,
-        )
+        self.async_client = AsyncQameraClient(api_key, base_url, **options)
         self._idle_loops: list[asyncio.AbstractEventLoop] = []
         self._loops_lock = threading.Lock()
         # Bumped by close(): a loop borrowed before it is shut down on return instead of kept.
@@ -58,7 +61,7 @@ class QameraClient:
         return self.async_client.key_id
 
     def __repr__(self) -> str:
-        return f"QameraClient(base_url={self.base_url!r}, key_id={self.key_id!r})"
+        return describe(self)
 
     @contextmanager
     def _private_loop(self) -> Iterator[asyncio.AbstractEventLoop]:
@@ -92,28 +95,9 @@ class QameraClient:
         private loop borrowed for the call."""
         return loops.block_on(coro, self._private_loop if loop is None else lambda: nullcontext(loop))
 
-    def list_sceneries(self, status_filter: str = "all") -> list[Scenery]:
-        return self._run(self.async_client.list_sceneries(status_filter))
-
-    def register_ideas(
-        self, preferences: str, count: int = DEFAULT_COUNT, *, idempotency_key: str | None = None
-    ) -> Registration:
-        return self._run(
-            self.async_client.register_ideas(preferences, count, idempotency_key=idempotency_key)
-        )
-
-    def wait_for(
-        self,
-        registration_or_ids: Registration | Iterable[str] | str,
-        timeout: float = 600.0,
-        poll_interval: float | None = None,
-        on_update: UpdateCallback | None = None,
-    ) -> list[Scenery]:
-        return self._run(
-            self.async_client.wait_for(
-                registration_or_ids, timeout=timeout, poll_interval=poll_interval, on_update=on_update
-            )
-        )
+    list_sceneries = _blocking(AsyncQameraClient.list_sceneries)
+    register_ideas = _blocking(AsyncQameraClient.register_ideas)
+    wait_for = _blocking(AsyncQameraClient.wait_for)
 
     def watch(
         self,
