@@ -19,10 +19,10 @@ import os
 import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import platformdirs
 
@@ -133,6 +133,21 @@ class UnconfirmedAttempt:
     attempted_at: datetime
 
 
+Replayed = TypeVar("Replayed", JournalBatch, UnconfirmedAttempt)
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls)) for cls in (JournalBatch, UnconfirmedAttempt)
+}
+
+
+def _from_entry(cls: type[Replayed], entry: Mapping[str, Any], **derived: Any) -> Replayed:
+    """A replayed record from a parsed line: every field the line has by its own name (the line format
+    and the dataclass share names on purpose), plus what was derived from other lines."""
+    own = {name: entry[name] for name in _FIELD_NAMES[cls] if name in entry and name not in derived}
+    return cls(**own, **derived)
+
+
 class Journal:
     """The JSON-lines journal at `path` (default: `default_journal_path()`, read when constructed)."""
 
@@ -237,25 +252,7 @@ class Journal:
             final = {i: finals[(url, i)] for i in ids if (url, i) in finals}
             if pending_only and len(final) == len(set(ids)):
                 continue
-            result.append(
-                JournalBatch(
-                    base_url=url,
-                    key_id=entry["key_id"],
-                    prompt=entry["prompt"],
-                    count=entry["count"],
-                    record_ids=tuple(ids),
-                    batch_id=entry["batch_id"],
-                    order_id=entry["order_id"],
-                    reservation_id=entry["reservation_id"],
-                    credits_reserved=entry["credits_reserved"],
-                    submitted_at=entry["submitted_at"],
-                    final=final,
-                    idempotency_key=entry["idempotency_key"],
-                    comparison=entry["comparison"],
-                    template=entry["template"],
-                    parts=entry["parts"],
-                )
-            )
+            result.append(_from_entry(JournalBatch, entry, record_ids=tuple(ids), final=final))
         return result
 
     def unconfirmed(
@@ -266,14 +263,7 @@ class Journal:
         attempts = list(self._read().attempts.values())
         wanted_key_id = _public_key_id(key_id)
         return [
-            UnconfirmedAttempt(
-                base_url=entry["base_url"],
-                key_id=entry["key_id"],
-                prompt=entry["prompt"],
-                count=entry["count"],
-                idempotency_key=entry["idempotency_key"],
-                attempted_at=entry["attempted_at"],
-            )
+            _from_entry(UnconfirmedAttempt, entry)
             for entry in attempts
             if (base_url is None or entry["base_url"] == base_url)
             and (wanted_key_id is None or entry["key_id"] == wanted_key_id)

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -212,6 +212,9 @@ class SceneryRow:
     status: str
     voting: str
     created_ms: int
+
+
+_SCENERY_COLUMNS = tuple(f.name for f in fields(SceneryRow))
 
 
 @dataclass(frozen=True)
@@ -545,15 +548,8 @@ def _write_ledger(db: sqlite3.Connection, account_id: int, ledger: Ledger) -> No
 
 
 def _scenery_of(row: sqlite3.Row, *, status: str | None = None) -> SceneryRow:
-    return SceneryRow(
-        seq=row["seq"],
-        id=row["id"],
-        account_id=row["account_id"],
-        batch_id=row["batch_id"],
-        name=row["name"],
-        prompt=row["prompt"],
-        item_index=row["item_index"],
-        status=status or row["status"],
-        voting=row["voting"],
-        created_ms=row["created_ms"],
-    )
+    """The row as stored (its columns carry the dataclass's names), or as it is about to be with `status`."""
+    values = {name: row[name] for name in _SCENERY_COLUMNS}
+    if status is not None:
+        values["status"] = status
+    return SceneryRow(**values)
