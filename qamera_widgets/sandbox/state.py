@@ -9,46 +9,53 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any, Literal
 
 from ..contract import RATE_WINDOW_SECONDS, SlidingWindow
 from .store import Store
 
 
+def _fault(unit: Literal["share", "ms", "count"], what: str) -> Any:
+    """A fault that is off (0) until set; `unit` is how `Faults.update` checks a new value."""
+    return field(default=0 if unit == "count" else 0.0, metadata={"unit": unit, "what": what})
+
+
 @dataclass
 class Faults:
-    """What can go wrong on purpose. `drop_after_register` counts down the register responses to cut off."""
+    """What can go wrong on purpose, each off until set (`sandbox.start(...)`, `set_faults`, or
+    `POST /sandbox/faults`)."""
 
-    api_error_rate: float = 0.0
-    api_latency_ms: float = 0.0
-    cdn_error_rate: float = 0.0
-    cdn_latency_ms: float = 0.0
-    drop_after_register: int = 0
+    api_error_rate: float = _fault("share", "of API requests answered 500 before anything is done")
+    api_latency_ms: float = _fault("ms", "added before every API answer")
+    cdn_error_rate: float = _fault("share", "of CDN requests answered 500")
+    cdn_latency_ms: float = _fault("ms", "added before every CDN answer")
+    drop_after_register: int = _fault("count", "register responses still to cut off after the job is saved")
 
     def update(self, **changes: float | int | None) -> None:
         """Apply the changes that are not None, after checking all of them, so a bad one changes nothing."""
-        known = {f.name for f in fields(self)}
+        units = {f.name: f.metadata["unit"] for f in fields(self)}
         checked: dict[str, float | int] = {}
         for name, value in changes.items():
-            if name not in known:
+            if name not in units:
                 raise ValueError(f"Unknown fault {name!r}.")
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"{name!r} must be a number.")
-            if name.endswith("_rate") and not 0.0 <= value <= 1.0:
+            if units[name] == "share" and not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name!r} must be between 0 and 1.")
-            if name == "drop_after_register" and value != int(value):
+            if units[name] == "count" and value != int(value):
                 raise ValueError(f"{name!r} must be an integer.")
             if value < 0:
                 raise ValueError(f"{name!r} must not be negative.")
-            checked[name] = int(value) if name == "drop_after_register" else float(value)
+            checked[name] = int(value) if units[name] == "count" else float(value)
         for name, value in checked.items():
             setattr(self, name, value)
 
-    def as_dict(self) -> dict[str, float | int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
@@ -71,8 +78,8 @@ class Stats:
         for f in fields(self):
             setattr(self, f.name, 0)
 
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 class SlidingWindowLimiter:
