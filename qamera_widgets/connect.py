@@ -58,19 +58,19 @@ class Connection:
     def is_sandbox(self) -> bool:
         return self.sandbox is not None
 
-    def describe(self) -> str:
+    def describe(self, *, say_sandbox: bool = True) -> str:
+        """Where this talks to and what it costs. `say_sandbox=False` leaves out "no real credits are
+        spent" for a view whose sandbox badge already says it; real credits are always named."""
+        sandbox_note = " (no real credits are spent)." if say_sandbox else "."
         if self.sandbox is None:
             said = (
                 f"Connected to {self.client.base_url} with key id {self.client.key_id}: "
                 "generating spends real credits."
             )
         elif self.started_sandbox:
-            said = (
-                f"No QAMERA_API_KEY set: started a local sandbox at {self.client.base_url} "
-                "(no real credits are spent)."
-            )
+            said = f"No QAMERA_API_KEY set: started a local sandbox at {self.client.base_url}{sandbox_note}"
         else:
-            said = f"Using the sandbox at {self.client.base_url} (no real credits are spent)."
+            said = f"Using the sandbox at {self.client.base_url}{sandbox_note}"
         if self.budget is not None:
             said += f" This notebook may reserve at most {self.budget.limit} credits (QAMERA_BUDGET)."
         return said

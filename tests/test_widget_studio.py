@@ -230,6 +230,7 @@ async def test_from_env_without_a_key_starts_a_sandbox_and_says_so(
         assert capsys.readouterr().out == "", "said once, inside the widget, not also printed"
         assert "No QAMERA_API_KEY set" in studio.form.notice and "sandbox" in studio.form.notice
         assert studio.form.badge == SANDBOX_BADGE_TEXT
+        assert "real credits" not in studio.form.notice, "the badge says it; the notice does not say it again"
         base_url = studio.sandbox.base_url
         assert port_is_open(base_url)
         assert_key_absent(studio, studio.sandbox.api_key)

@@ -126,7 +126,9 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         A sandbox started here is stopped, and the client closed, when the Studio is closed.
         """
         connection = connect(quiet=True, **sandbox_options)
-        studio = cls(connection.client, sandbox=connection.sandbox, notice=connection.describe())
+        studio = cls(
+            connection.client, sandbox=connection.sandbox, notice=connection.describe(say_sandbox=False)
+        )
         studio._connection = connection
         return studio
 
