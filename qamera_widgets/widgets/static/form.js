@@ -20,6 +20,7 @@ function render({ model, el }) {
   const notice = h("span", "qw-notice");
   head.append(heading, badge, account, notice);
 
+  const boxWrap = h("div", "qw-prompt-wrap");
   const box = h("textarea", "qw-prompt-box");
   box.rows = 3;
   box.placeholder = "Describe the scene, e.g. “sunlit white marble countertop, soft shadows”";
@@ -47,7 +48,12 @@ function render({ model, el }) {
   retry.title = "Resend the same job with the same idempotency key: it cannot be charged twice.";
   const kbd = h("span", "qw-kbd", "Ctrl+Enter");
   const counter = h("span", "qw-counter");
-  row.append(generate, retry, countLabel, cost, kbd, counter);
+  counter.setAttribute("aria-hidden", "true"); // the box's own length is what a screen reader says
+  boxWrap.append(box, counter);
+  const history = h("select", "qw-select qw-history");
+  history.setAttribute("aria-label", "Recent prompts");
+  // One row for everything that acts: on a narrow notebook it wraps instead of stacking a line each.
+  row.append(generate, retry, countLabel, cost, kbd, history);
   const countError = h("div", "qw-field-error qw-count-error");
   countError.setAttribute("role", "alert");
 
@@ -58,10 +64,8 @@ function render({ model, el }) {
   const budget = h("div", "qw-budget");
   const status = h("div", "qw-form-status");
   status.setAttribute("role", "status");
-  const history = h("select", "qw-select qw-history");
-  history.setAttribute("aria-label", "Recent prompts");
 
-  el.append(head, box, promptError, plan, row, countError, confirmBox, budget, status, history);
+  el.append(head, boxWrap, promptError, plan, row, countError, confirmBox, budget, status);
 
   const get = (name, fallback) => {
     const value = model.get(name);
