@@ -67,12 +67,15 @@ def test_studio_in_jupyterlab_runs_pictures_large_view_and_downloads(
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-studio-1400-dark.png"))
 
-    for width in (700, 1600):
-        page.set_viewport_size({"width": width, "height": 1000})
-        page.wait_for_timeout(500)
-        assert page.evaluate(OVERFLOWING) == [], f"horizontal overflow at {width} px"
-        page.screenshot(path=str(ARTIFACTS / f"jupyterlab-studio-{width}-dark.png"))
-    page.evaluate(THEME, "JupyterLab Light")
+    for theme in ("dark", "light"):
+        if theme == "light":
+            page.evaluate(THEME, "JupyterLab Light")
+            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'", timeout=20_000)
+        for width in (700, 1600, 2000):
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.wait_for_timeout(500)
+            assert page.evaluate(OVERFLOWING) == [], f"horizontal overflow at {width} px ({theme})"
+            page.screenshot(path=str(ARTIFACTS / f"jupyterlab-studio-{width}-{theme}.png"))
     page.set_viewport_size({"width": 1400, "height": 1000})
 
     page.keyboard.press("Control+s")
