@@ -298,3 +298,35 @@ async def test_the_tracker_stops_on_a_redirecting_base_url_instead_of_retrying()
             await asyncio.wait_for(tracker.wait(["r1"]), 30)
         await tracker.close()
         await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"timeout": -1}, "timeout must be a number of seconds above 0"),
+        ({"timeout": 0}, "timeout must be a number of seconds above 0"),
+        ({"timeout": "3"}, "timeout must be a number of seconds above 0, like 30, not '3'"),
+        ({"max_retries": -1}, "max_retries must be a whole number"),
+        ({"max_retries": 1.5}, "max_retries must be a whole number"),
+        ({"rate_limit_per_minute": -5}, "rate_limit_per_minute must be a whole number"),
+        ({"rate_limit_per_minute": True}, "rate_limit_per_minute must be a whole number"),
+    ],
+)
+def test_an_unusable_client_option_is_named_when_the_client_is_made_and_nothing_is_sent(
+    make_sandbox: Callable[..., Sandbox], options: dict[str, Any], named: str
+) -> None:
+    """These used to surface later as 'did not answer within -1 s', an IndexError or a TypeError."""
+    sandbox = make_sandbox()
+    before = sandbox.stats()["api_requests"]
+    with pytest.raises(ValueError, match=named):
+        QameraClient(sandbox.api_key, sandbox.base_url, **options)
+    with pytest.raises(ValueError, match=named):
+        AsyncQameraClient(sandbox.api_key, sandbox.base_url, **options)
+    assert sandbox.stats()["api_requests"] == before
+
+
+def test_zero_or_none_rate_limit_paces_nothing_and_lists(make_sandbox: Callable[..., Sandbox]) -> None:
+    sandbox = make_sandbox()
+    for limit in (0, None):
+        with QameraClient(sandbox.api_key, sandbox.base_url, rate_limit_per_minute=limit) as client:
+            assert isinstance(client.list_sceneries(), list)

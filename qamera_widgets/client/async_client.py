@@ -142,8 +142,7 @@ class AsyncQameraClient:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ValueError("max_retries must be 0 or more.")
+        rules.validate_options(timeout, max_retries, rate_limit_per_minute)
         configure_logging_from_env()
         self._explicit_key = api_key
         self._api_key: str | None = None

@@ -27,6 +27,7 @@ __all__ = [
     "ids_of",
     "next_poll_interval",
     "utc_now",
+    "validate_options",
     "validate_registration",
     "validate_status_filter",
 ]
@@ -36,6 +37,21 @@ API_KEY_ENV = "QAMERA_API_KEY"
 BASE_URL_ENV = "QAMERA_BASE_URL"
 POLL_MIN_INTERVAL, POLL_MAX_INTERVAL = 1.0, 5.0
 MAX_BACKOFF_ATTEMPT = 3  # backoff grows 1, 2, 4, 8 s and stays there: the service may come back any time
+
+
+def validate_options(timeout: object, max_retries: object, rate_limit_per_minute: object) -> None:
+    """Refuse a client option that would only fail later, deep inside a request, with a sentence that says
+    what to pass instead (a ValueError: it is the caller's argument, not the server's answer)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout must be a number of seconds above 0, like 30, not {timeout!r}.")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError(f"max_retries must be a whole number, 0 or more, not {max_retries!r}.")
+    limit = rate_limit_per_minute
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(
+            "rate_limit_per_minute must be a whole number of requests (0 or None paces nothing), "
+            f"not {limit!r}."
+        )
 
 
 def validate_status_filter(status_filter: str) -> str:
