@@ -69,6 +69,24 @@ def wait_until_terminal() -> Callable[..., dict[str, dict[str, Any]]]:
     return _wait_until_terminal
 
 
+def _assert_settled(handle: Sandbox, *, credits: int, done: int, failed: int) -> None:
+    """Nothing is held once every record has ended: 10 credits consumed per DONE, refunded per FAILED."""
+    assert handle.account() == {
+        "available": credits - 10 * done,
+        "reserved": 0,
+        "consumed": 10 * done,
+        "refunded": 10 * failed,
+    }
+    assert handle.audit() == []
+
+
+@pytest.fixture
+def assert_settled() -> Callable[..., None]:
+    """`assert_settled(sandbox, credits=, done=, failed=)`: the account of a start with `credits`
+    after `done` records ended DONE and `failed` FAILED, and a clean audit."""
+    return _assert_settled
+
+
 @pytest.fixture
 def widgets_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Journals go to the test's directory, never the real user data dir."""
