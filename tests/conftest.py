@@ -42,6 +42,12 @@ def sandbox(request: pytest.FixtureRequest, make_sandbox: Callable[..., Sandbox]
     return make_sandbox(**getattr(request, "param", {}))
 
 
+@pytest.fixture
+def slow_sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    """A sandbox whose jobs take 5 to 6 s, so they are still unfinished while the test acts on them."""
+    return make_sandbox(processing_seconds=(5.0, 6.0))
+
+
 def _wait_until_terminal(
     handle: Sandbox, ids: Sequence[str], *, api_key: str | None = None, timeout: float = 30.0
 ) -> dict[str, dict[str, Any]]:
