@@ -42,6 +42,12 @@ def sandbox(request: pytest.FixtureRequest, make_sandbox: Callable[..., Sandbox]
     return make_sandbox(**getattr(request, "param", {}))
 
 
+@pytest.fixture
+def slow_sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    """A sandbox whose jobs take 5 to 6 s, so they are still unfinished while the test acts on them."""
+    return make_sandbox(processing_seconds=(5.0, 6.0))
+
+
 def _wait_until_terminal(
     handle: Sandbox, ids: Sequence[str], *, api_key: str | None = None, timeout: float = 30.0
 ) -> dict[str, dict[str, Any]]:
@@ -67,6 +73,24 @@ def _wait_until_terminal(
 def wait_until_terminal() -> Callable[..., dict[str, dict[str, Any]]]:
     """`wait_until_terminal(sandbox, ids, api_key=None, timeout=30)`: the records once all have ended."""
     return _wait_until_terminal
+
+
+def _assert_settled(handle: Sandbox, *, credits: int, done: int, failed: int) -> None:
+    """Nothing is held once every record has ended: 10 credits consumed per DONE, refunded per FAILED."""
+    assert handle.account() == {
+        "available": credits - 10 * done,
+        "reserved": 0,
+        "consumed": 10 * done,
+        "refunded": 10 * failed,
+    }
+    assert handle.audit() == []
+
+
+@pytest.fixture
+def assert_settled() -> Callable[..., None]:
+    """`assert_settled(sandbox, credits=, done=, failed=)`: the account of a start with `credits`
+    after `done` records ended DONE and `failed` FAILED, and a clean audit."""
+    return _assert_settled
 
 
 @pytest.fixture

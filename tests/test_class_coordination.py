@@ -20,7 +20,7 @@ from qamera_widgets.engine.coordination import REDIS_URL_ENV
 from qamera_widgets.engine.tracking import tracker_for
 from qamera_widgets.sandbox import Sandbox
 
-from ._class_student import run_class
+from ._class_student import ClassRun, run_class
 from ._redis import RedisServer, free_port, redis_server
 from ._widget_support import quick_sleep
 
@@ -33,6 +33,22 @@ OFF_WARNING = "Class mode is off for now"
 def redis_srv() -> Iterator[RedisServer]:
     with redis_server() as server:
         yield server
+
+
+def _class_waits(
+    sandbox: Sandbox, students: int, sync_dir: Path, redis_url: str | None, **options: Any
+) -> ClassRun:
+    """`students` processes each register a job on the sandbox's key and wait until it has ended; every
+    one of them must finish without an error."""
+    run = run_class(
+        students,
+        ["wait", "--base-url", sandbox.base_url],
+        sync_dir,
+        env={API_KEY_ENV: sandbox.api_key, REDIS_URL_ENV: redis_url},
+        **options,
+    )
+    assert [r["error"] for r in run.results] == [""] * students
+    return run
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -72,13 +88,7 @@ def test_five_processes_waiting_on_one_key_make_one_list_call_per_tick(
     redis_srv: RedisServer, make_sandbox: Callable[..., Sandbox], tmp_path: Path
 ) -> None:
     sandbox = make_sandbox(rate_limit=60, processing_seconds=(1.0, 2.0))
-    run = run_class(
-        5,
-        ["wait", "--base-url", sandbox.base_url],
-        tmp_path,
-        env={API_KEY_ENV: sandbox.api_key, REDIS_URL_ENV: redis_srv.url},
-    )
-    assert [r["error"] for r in run.results] == [""] * 5
+    run = _class_waits(sandbox, 5, tmp_path, redis_srv.url)
     stats = sandbox.stats()
     polls = sum(r["polls"] for r in run.results)
     assert stats["list_requests"] <= run.seconds / POLL_MIN_INTERVAL + 1
@@ -126,13 +136,7 @@ def test_without_redis_each_process_lists_for_itself(
     make_sandbox: Callable[..., Sandbox], tmp_path: Path
 ) -> None:
     sandbox = make_sandbox(processing_seconds=(1.0, 2.0))
-    run = run_class(
-        3,
-        ["wait", "--base-url", sandbox.base_url],
-        tmp_path,
-        env={API_KEY_ENV: sandbox.api_key, REDIS_URL_ENV: None},
-    )
-    assert [r["error"] for r in run.results] == [""] * 3
+    run = _class_waits(sandbox, 3, tmp_path, None)
     assert sandbox.stats()["list_requests"] == sum(r["polls"] for r in run.results)
 
 
@@ -140,14 +144,7 @@ def test_students_finish_when_redis_stops_in_the_middle(
     redis_srv: RedisServer, make_sandbox: Callable[..., Sandbox], tmp_path: Path
 ) -> None:
     sandbox = make_sandbox(rate_limit=60, processing_seconds=(2.0, 3.0))
-    run = run_class(
-        3,
-        ["wait", "--base-url", sandbox.base_url],
-        tmp_path,
-        env={API_KEY_ENV: sandbox.api_key, REDIS_URL_ENV: redis_srv.url},
-        once_registered=redis_srv.stop,
-    )
-    assert [r["error"] for r in run.results] == [""] * 3
+    run = _class_waits(sandbox, 3, tmp_path, redis_srv.url, once_registered=redis_srv.stop)
     for text in run.stderr:
         assert text.count(OFF_WARNING) == 1, text
         assert "paces its own requests" in text

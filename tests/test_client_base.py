@@ -40,32 +40,29 @@ def decide(is_post: bool, outcome: AttemptOutcome, status: int | None = None, at
     )
 
 
+_GET_AND_POST_ACTIONS: list[tuple[tuple[Action, Action], list[tuple[AttemptOutcome, int | None]]]] = [
+    # (what a GET does, what a POST does) after each ending; a POST is resent only when it certainly
+    # registered nothing, so any failure after it was sent, and any 5xx, leaves it UNCONFIRMED.
+    ((Action.RETURN, Action.RETURN), [(AttemptOutcome.STATUS, 200)]),
+    ((Action.RETRY, Action.RETRY), [(AttemptOutcome.CONNECT_FAILED, None), (AttemptOutcome.STATUS, 429)]),
+    (
+        (Action.RETRY, Action.UNCONFIRMED),
+        [(AttemptOutcome.TIMEOUT, None), (AttemptOutcome.BROKEN, None)]
+        + [(AttemptOutcome.STATUS, status) for status in (500, 502, 503, 504)],
+    ),
+    ((Action.RAISE, Action.UNCONFIRMED), [(AttemptOutcome.STATUS, 501)]),
+    ((Action.RAISE, Action.RAISE), [(AttemptOutcome.STATUS, status) for status in (400, 401, 402, 404, 409)]),
+]
+
+
 @pytest.mark.parametrize(
     ("is_post", "outcome", "status", "action"),
     [
-        (False, AttemptOutcome.STATUS, 200, Action.RETURN),
-        (False, AttemptOutcome.CONNECT_FAILED, None, Action.RETRY),
-        (False, AttemptOutcome.TIMEOUT, None, Action.RETRY),
-        (False, AttemptOutcome.BROKEN, None, Action.RETRY),
-        (False, AttemptOutcome.STATUS, 429, Action.RETRY),
-        (False, AttemptOutcome.STATUS, 500, Action.RETRY),
-        (False, AttemptOutcome.STATUS, 502, Action.RETRY),
-        (False, AttemptOutcome.STATUS, 503, Action.RETRY),
-        (False, AttemptOutcome.STATUS, 504, Action.RETRY),
-        (False, AttemptOutcome.STATUS, 501, Action.RAISE),
-        (False, AttemptOutcome.STATUS, 400, Action.RAISE),
-        (False, AttemptOutcome.STATUS, 401, Action.RAISE),
-        (False, AttemptOutcome.STATUS, 404, Action.RAISE),
-        (True, AttemptOutcome.STATUS, 200, Action.RETURN),
-        (True, AttemptOutcome.CONNECT_FAILED, None, Action.RETRY),
-        (True, AttemptOutcome.STATUS, 429, Action.RETRY),
-        (True, AttemptOutcome.TIMEOUT, None, Action.UNCONFIRMED),
-        (True, AttemptOutcome.BROKEN, None, Action.UNCONFIRMED),
-        (True, AttemptOutcome.STATUS, 500, Action.UNCONFIRMED),
-        (True, AttemptOutcome.STATUS, 503, Action.UNCONFIRMED),
-        (True, AttemptOutcome.STATUS, 400, Action.RAISE),
-        (True, AttemptOutcome.STATUS, 402, Action.RAISE),
-        (True, AttemptOutcome.STATUS, 409, Action.RAISE),
+        pytest.param(is_post, outcome, status, actions[is_post],
+                     id=f"{'POST' if is_post else 'GET'}-{status or outcome.value}")
+        for actions, endings in _GET_AND_POST_ACTIONS
+        for outcome, status in endings
+        for is_post in (False, True)
     ],
 )
 def test_retry_table(is_post: bool, outcome: AttemptOutcome, status: int | None, action: Action) -> None:

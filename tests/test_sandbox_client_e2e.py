@@ -14,7 +14,9 @@ from qamera_widgets.sandbox import Sandbox
 MakeSandbox = Callable[..., Sandbox]
 
 
-async def test_client_registers_waits_and_the_account_settles_exactly(make_sandbox: MakeSandbox) -> None:
+async def test_client_registers_waits_and_the_account_settles_exactly(
+    make_sandbox: MakeSandbox, assert_settled: Callable[..., None]
+) -> None:
     sandbox = make_sandbox(failure_rate=0.3, seed=21, rate_limit=60, credits=1000)
     async with AsyncQameraClient(sandbox.api_key, sandbox.base_url) as client:
         library = await client.list_sceneries()
@@ -32,13 +34,7 @@ async def test_client_registers_waits_and_the_account_settles_exactly(make_sandb
     done = sum(record.status == "DONE" for record in records)
     failed = sum(record.status == "FAILED" for record in records)
     assert done + failed == 10 and done > 0 and failed > 0
-    assert sandbox.account() == {
-        "available": 1000 - 10 * done,
-        "reserved": 0,
-        "consumed": 10 * done,
-        "refunded": 10 * failed,
-    }
-    assert sandbox.audit() == []
+    assert_settled(sandbox, credits=1000, done=done, failed=failed)
     # Through the project's own thumbnail loader, so the credential counter checks project code.
     async with ThumbnailLoader() as loader:
         for record in records:

@@ -21,6 +21,7 @@ REGISTER = "/api/external/sceneries/register-ideas"
 
 MakeSandbox = Callable[..., Sandbox]
 WaitTerminal = Callable[..., dict[str, dict[str, Any]]]
+Settled = Callable[..., None]
 
 
 async def _post_all(
@@ -60,7 +61,7 @@ async def test_fifty_concurrent_registrations_never_overdraw(
 
 @pytest.mark.parametrize("sandbox", [{"failure_rate": 0.4, "seed": 3, "credits": 700}], indirect=True)
 async def test_ledger_stays_exact_with_refunds_racing_registrations(
-    sandbox: Sandbox, wait_until_terminal: WaitTerminal
+    sandbox: Sandbox, wait_until_terminal: WaitTerminal, assert_settled: Settled
 ) -> None:
     responses = await _post_all(sandbox, [{"preferences": "oak", "count": 2} for _ in range(50)], {})
     assert sandbox.audit() == []
@@ -73,13 +74,7 @@ async def test_ledger_stays_exact_with_refunds_racing_registrations(
     records = await asyncio.to_thread(wait_until_terminal, sandbox, ids)
     done = sum(record["status"] == "DONE" for record in records.values())
     failed = len(records) - done
-    assert sandbox.account() == {
-        "available": 700 - 10 * done,
-        "reserved": 0,
-        "consumed": 10 * done,
-        "refunded": 10 * failed,
-    }
-    assert sandbox.audit() == []
+    assert_settled(sandbox, credits=700, done=done, failed=failed)
 
 
 def _snapshot(data_dir: Path) -> tuple[dict[str, int], Counter[str]]:
@@ -94,7 +89,7 @@ def _snapshot(data_dir: Path) -> tuple[dict[str, int], Counter[str]]:
 
 
 def test_stop_and_start_mid_batch_resumes_and_accounts_for_every_credit(
-    make_sandbox: MakeSandbox, wait_until_terminal: WaitTerminal, tmp_path: Path
+    make_sandbox: MakeSandbox, wait_until_terminal: WaitTerminal, assert_settled: Settled, tmp_path: Path
 ) -> None:
     options = {
         "data_dir": tmp_path,
@@ -128,15 +123,9 @@ def test_stop_and_start_mid_batch_resumes_and_accounts_for_every_credit(
     assert httpx.get(second.base_url + LIST, headers={"X-Api-Key": old_key}, timeout=10).status_code == 200
     records = wait_until_terminal(second, ids, timeout=60)
     done = sum(record["status"] == "DONE" for record in records.values())
-    assert second.account() == {
-        "available": 1000 - 10 * done,
-        "reserved": 0,
-        "consumed": 10 * done,
-        "refunded": 10 * (20 - done),
-    }
+    assert_settled(second, credits=1000, done=done, failed=20 - done)
     listed = httpx.get(second.base_url + LIST, headers={"X-Api-Key": second.api_key}, timeout=10).json()
     assert listed["count"] == 23
-    assert second.audit() == []
 
 
 def test_same_idempotency_key_and_body_replays_without_a_new_charge(sandbox: Sandbox) -> None:

@@ -30,14 +30,18 @@ Handler = Callable[[httpx.Request], "httpx.Response | Awaitable[httpx.Response]"
 
 
 class FakeCdn:
-    """A MockTransport that records every request, serving PHOTO unless told otherwise."""
+    """A MockTransport that records every request, serving PHOTO (after `delay` seconds) unless told
+    otherwise."""
 
-    def __init__(self, handler: Handler | None = None) -> None:
+    def __init__(self, handler: Handler | None = None, *, delay: float = 0.0) -> None:
         self.requests: list[httpx.Request] = []
         self._handler = handler
+        self._delay = delay
 
     async def _handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        if self._delay:
+            await asyncio.sleep(self._delay)
         if self._handler is None:
             return httpx.Response(200, content=PHOTO, headers={"Content-Type": "image/jpeg"})
         response = self._handler(request)
@@ -228,11 +232,7 @@ async def test_thumbnail_larger_than_the_whole_cache_is_served_but_not_kept() ->
 
 
 async def test_ten_concurrent_loads_of_one_url_download_once() -> None:
-    async def slow(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0.02)
-        return httpx.Response(200, content=PHOTO)
-
-    cdn = FakeCdn(slow)
+    cdn = FakeCdn(delay=0.02)
     loader = loader_for(cdn)
     url = "https://cdn.test/shared.jpg"
 
@@ -381,21 +381,19 @@ async def test_503_is_retried_with_backoff_then_succeeds() -> None:
     await loader.aclose()
 
 
-async def test_persistent_5xx_gives_up_after_the_retries() -> None:
-    cdn = FakeCdn(lambda request: httpx.Response(500))
+@pytest.mark.parametrize(
+    ("status", "requests"),
+    [pytest.param(500, 3, id="persistent-5xx-gives-up-after-the-retries"),
+     pytest.param(404, 1, id="404-fails-without-retry")],
+)
+async def test_a_failing_status_gives_a_failed_placeholder_after_retrying_only_server_errors(
+    status: int, requests: int
+) -> None:
+    cdn = FakeCdn(lambda request: httpx.Response(status))
     loader = loader_for(cdn, retries=2)
 
     assert (await loader.load("https://cdn.test/a.jpg")).placeholder == "failed"
-    assert len(cdn.requests) == 3
-    await loader.aclose()
-
-
-async def test_404_fails_without_retry() -> None:
-    cdn = FakeCdn(lambda request: httpx.Response(404))
-    loader = loader_for(cdn, retries=2)
-
-    assert (await loader.load("https://cdn.test/gone.jpg")).placeholder == "failed"
-    assert len(cdn.requests) == 1
+    assert len(cdn.requests) == requests
     await loader.aclose()
 
 
@@ -414,11 +412,7 @@ async def test_connect_error_is_retried() -> None:
 
 
 async def test_slow_server_times_out_and_is_retried_then_fails() -> None:
-    async def stuck(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(5)
-        return httpx.Response(200, content=PHOTO)
-
-    cdn = FakeCdn(stuck)
+    cdn = FakeCdn(delay=5)
     loader = loader_for(cdn, timeout=0.05, retries=1)
 
     started = asyncio.get_running_loop().time()

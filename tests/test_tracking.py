@@ -377,32 +377,34 @@ async def test_a_timed_out_record_that_finishes_later_is_updated() -> None:
 
 
 async def test_close_cancels_the_task_and_pending_waits() -> None:
+    before = asyncio.all_tasks()
     client = FakeClient([{"a": "PENDING"}])
     tracker = JobTracker(client, sleep=sleep_forever)
     tracker.track("a")
     await settle()
-    task = tracker._task
-    assert task is not None and tracker.running
+    assert tracker.running and asyncio.all_tasks() - before, "polling runs in a task of its own"
     waiting = asyncio.ensure_future(tracker.wait())
     await settle()
 
     await tracker.close()
 
-    assert task.cancelled()
     assert not tracker.running
+    assert asyncio.all_tasks() - before <= {waiting}, "the polling task has ended when close() returns"
     with pytest.raises(asyncio.CancelledError):
         await waiting
     assert statuses(tracker.states) == {"a": "PENDING"}
 
 
 async def test_untracking_everything_unfinished_ends_the_task() -> None:
+    before = asyncio.all_tasks()
     tracker = JobTracker(FakeClient([{"a": "PENDING"}]), sleep=sleep_forever)
     tracker.track("a")
     await settle()
-    task = tracker._task
+    assert tracker.running and asyncio.all_tasks() - before, "polling runs in a task of its own"
     tracker.untrack("a")
     await settle()
-    assert task is not None and task.done()
+    assert not tracker.running
+    assert asyncio.all_tasks() - before == set(), "the polling task has ended"
     assert "a" not in tracker.states
 
 

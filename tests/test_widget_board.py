@@ -426,18 +426,15 @@ async def test_a_board_after_a_kernel_restart_resumes_the_pending_batch(
     assert Journal(journal_path).pending(base_url=after.base_url, key_id=after.key_id) == []
 
 
-async def test_a_revoked_key_stops_polling_and_says_so(
-    make_sandbox: Callable[..., Any], closing: list[Any]
-) -> None:
-    sandbox = make_sandbox(processing_seconds=(5.0, 6.0))
-    key = sandbox.issue_key()
-    client = fast_client(sandbox, key)
+async def test_a_revoked_key_stops_polling_and_says_so(slow_sandbox: Any, closing: list[Any]) -> None:
+    key = slow_sandbox.issue_key()
+    client = fast_client(slow_sandbox, key)
     closing.append(client)
     form, board = PromptForm(client), StatusBoard(client)
     closing.extend([form, board])
     form.on_submit(board.track)
     await submit(form, "Glass block wall", 2)
-    sandbox.revoke_key(key)
+    slow_sandbox.revoke_key(key)
     with pytest.raises(Exception, match="401"):
         await board.wait(timeout=20)
     assert "401" in board.message and board.message_kind == "error"
@@ -445,10 +442,9 @@ async def test_a_revoked_key_stops_polling_and_says_so(
 
 
 async def test_close_stops_polling_for_its_records_and_closes_its_models(
-    make_sandbox: Callable[..., Any], closing: list[Any]
+    slow_sandbox: Any, closing: list[Any]
 ) -> None:
-    sandbox = make_sandbox(processing_seconds=(5.0, 6.0))
-    client = fast_client(sandbox)
+    client = fast_client(slow_sandbox)
     closing.append(client)
     first, second = StatusBoard(client), StatusBoard(client)
     closing.append(second)

@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 import traitlets
 
+from qamera_widgets.budget import Budget
 from qamera_widgets.client import AsyncQameraClient, Registration
+from qamera_widgets.contract import key_id_of
 from qamera_widgets.engine.journal import Journal
+from qamera_widgets.sandbox import Sandbox
 from qamera_widgets.widgets.form import UNCONFIRMED_MESSAGE, PromptForm, Submission, cost_text, field_errors
 
 from ._widget_support import assert_key_absent, fast_client, from_browser, live_models, tree
@@ -21,15 +24,23 @@ pytestmark = pytest.mark.usefixtures("widgets_home")
 
 
 @pytest.fixture
-async def made() -> AsyncIterator[Callable[..., Any]]:
-    """Factory for forms and clients that are closed at teardown, even when the test fails."""
+async def made() -> AsyncIterator[Callable[..., PromptForm]]:
+    """`made(sandbox, api_key=None, *, journal=None, budget=None, **client_options)`: a form on its own
+    `fast_client`; both are closed at teardown, even when the test fails."""
     forms: list[PromptForm] = []
     clients: list[AsyncQameraClient] = []
 
-    def make(sandbox: Any, api_key: str | None = None, **options: Any) -> PromptForm:
-        client = fast_client(sandbox, api_key, **options)
+    def make(
+        sandbox: Any,
+        api_key: str | None = None,
+        *,
+        journal: Journal | None = None,
+        budget: Budget | None = None,
+        **client_options: Any,
+    ) -> PromptForm:
+        client = fast_client(sandbox, api_key, **client_options)
         clients.append(client)
-        form = PromptForm(client)
+        form = PromptForm(client, journal=journal, budget=budget)
         forms.append(form)
         return form
 
@@ -38,6 +49,19 @@ async def made() -> AsyncIterator[Callable[..., Any]]:
         form.close()
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+def dropping_sandbox(sandbox: Sandbox) -> Sandbox:
+    """The test's sandbox, set to register the first job but drop its answer, as a cut connection would."""
+    sandbox.set_faults(drop_after_register=1)
+    return sandbox
+
+
+@pytest.fixture
+def form(sandbox: Sandbox, made: Callable[..., PromptForm]) -> PromptForm:
+    """A form on the test's sandbox (the `sandbox` fixture), closed at teardown."""
+    return made(sandbox)
 
 
 PROMPT = "Sunlit marble countertop with soft shadows"
@@ -70,10 +94,8 @@ def test_cost_is_said_before_submitting_and_follows_the_count() -> None:
 
 @pytest.mark.parametrize("prompt", ["", "   \n ", "x" * 2001])
 async def test_an_invalid_prompt_is_explained_next_to_the_field_and_sends_nothing(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], prompt: str
+    sandbox: Sandbox, form: PromptForm, prompt: str
 ) -> None:
-    sandbox = make_sandbox()
-    form = made(sandbox)
     fill(form, prompt, 10)
     click_generate(form)
     assert await form.submit() is None
@@ -85,10 +107,7 @@ async def test_an_invalid_prompt_is_explained_next_to_the_field_and_sends_nothin
 
 
 @pytest.mark.parametrize("count", [0, 21, 2.5, True, "3"])
-async def test_the_count_never_holds_a_value_the_api_would_refuse(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], count: Any
-) -> None:
-    form = made(make_sandbox())
+async def test_the_count_never_holds_a_value_the_api_would_refuse(form: PromptForm, count: Any) -> None:
     assert "count" in field_errors(PROMPT, count)
     with pytest.raises(traitlets.TraitError):
         form.count = count
@@ -96,10 +115,7 @@ async def test_the_count_never_holds_a_value_the_api_would_refuse(
     assert form.count == 10 and form.count_error == ""
 
 
-async def test_generate_sends_the_fields_the_view_showed(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
-) -> None:
-    form = made(make_sandbox())
+async def test_generate_sends_the_fields_the_view_showed(form: PromptForm) -> None:
     fill(form, "an older prompt the kernel still holds", 2)
     from_browser(form, {"kind": "generate", "prompt": PROMPT, "count": 4})
     registration = await form.submit()
@@ -108,11 +124,7 @@ async def test_generate_sends_the_fields_the_view_showed(
     assert (form.prompt, form.count) == (PROMPT, 4)
 
 
-async def test_five_fast_clicks_send_exactly_one_post(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
-) -> None:
-    sandbox = make_sandbox()
-    form = made(sandbox)
+async def test_five_fast_clicks_send_exactly_one_post(sandbox: Sandbox, form: PromptForm) -> None:
     seen: list[Registration] = []
     form.on_submit(seen.append)
     fill(form)
@@ -128,10 +140,8 @@ async def test_five_fast_clicks_send_exactly_one_post(
 
 
 async def test_success_is_journaled_before_it_is_shown_then_summarised(
-    make_sandbox: Callable[..., Any], widgets_home: Path
+    sandbox: Sandbox, made: Callable[..., PromptForm], widgets_home: Path
 ) -> None:
-    sandbox = make_sandbox()
-    client = fast_client(sandbox)
     shown_when_journaled: list[str] = []
     journal_threads: list[int] = []
     journaled_when_called_back: list[int] = []
@@ -142,53 +152,38 @@ async def test_success_is_journaled_before_it_is_shown_then_summarised(
             journal_threads.append(threading.get_ident())
             super().record_registration(registration, **kwargs)
 
-    form = PromptForm(client, journal=WatchedJournal())
+    form = made(sandbox, journal=WatchedJournal())
     form.on_submit(lambda _reg: journaled_when_called_back.append(len(Journal().batches())))
-    try:
-        fill(form, count=2)
-        registration = await form.submit()
-        assert registration is not None
-        assert "Job registered" not in shown_when_journaled[0]
-        assert journaled_when_called_back == [1]
-        # fsync can take a while on a busy disk: it must not freeze the kernel's loop meanwhile.
-        assert journal_threads and journal_threads[0] != threading.get_ident()
-        pending = Journal(widgets_home / "journal.jsonl").pending()
-        assert [b.batch_id for b in pending] == [registration.batch_id]
-        assert pending[0].key_id == client.key_id
-        assert form.status == (
-            "Job registered: 2 pictures, 20 credits reserved (refunded for any that fail)."
-        )
-        assert (form.status_kind, form.batch_id) == ("ok", registration.batch_id)
-        assert form.last_registration == registration and not form.can_retry
-        assert_key_absent(form, sandbox.api_key)
-    finally:
-        form.close()
-        await client.aclose()
+    fill(form, count=2)
+    registration = await form.submit()
+    assert registration is not None
+    assert "Job registered" not in shown_when_journaled[0]
+    assert journaled_when_called_back == [1]
+    # fsync can take a while on a busy disk: it must not freeze the kernel's loop meanwhile.
+    assert journal_threads and journal_threads[0] != threading.get_ident()
+    pending = Journal(widgets_home / "journal.jsonl").pending()
+    assert [b.batch_id for b in pending] == [registration.batch_id]
+    assert pending[0].key_id == key_id_of(sandbox.api_key)
+    assert form.status == "Job registered: 2 pictures, 20 credits reserved (refunded for any that fail)."
+    assert (form.status_kind, form.batch_id) == ("ok", registration.batch_id)
+    assert form.last_registration == registration and not form.can_retry
+    assert_key_absent(form, sandbox.api_key)
 
 
 async def test_a_journal_that_cannot_be_written_is_said_with_the_batch_id(
-    make_sandbox: Callable[..., Any], widgets_home: Path
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], widgets_home: Path
 ) -> None:
-    sandbox = make_sandbox()
-    client = fast_client(sandbox)
     blocker = widgets_home / "not-a-directory"
     blocker.write_text("")
-    form = PromptForm(client, journal=Journal(blocker / "journal.jsonl"))
-    try:
-        fill(form, count=1)
-        registration = await form.submit()
-        assert registration is not None
-        assert "Could not write the job journal" in form.status and "keep this batch id" in form.status
-        assert form.status_kind == "error"
-    finally:
-        form.close()
-        await client.aclose()
+    form = made(make_sandbox(), journal=Journal(blocker / "journal.jsonl"))
+    fill(form, count=1)
+    registration = await form.submit()
+    assert registration is not None
+    assert "Could not write the job journal" in form.status and "keep this batch id" in form.status
+    assert form.status_kind == "error"
 
 
-async def test_history_keeps_submitted_prompts_to_pick_again(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
-) -> None:
-    form = made(make_sandbox())
+async def test_history_keeps_submitted_prompts_to_pick_again(form: PromptForm) -> None:
     fill(form, "first idea", 1)
     await form.submit()
     fill(form, "second idea", 2)
@@ -202,9 +197,8 @@ async def test_history_keeps_submitted_prompts_to_pick_again(
 
 
 async def test_402_says_what_is_needed_and_what_the_account_has(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
+    sandbox: Sandbox, made: Callable[..., PromptForm]
 ) -> None:
-    sandbox = make_sandbox()
     form = made(sandbox, sandbox.issue_key(credits=40))
     fill(form, count=10)
     assert await form.submit() is None
@@ -213,10 +207,7 @@ async def test_402_says_what_is_needed_and_what_the_account_has(
     assert sandbox.stats()["registered_batches"] == 0
 
 
-async def test_401_says_the_key_was_rejected(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
-) -> None:
-    sandbox = make_sandbox()
+async def test_401_says_the_key_was_rejected(sandbox: Sandbox, made: Callable[..., PromptForm]) -> None:
     key = sandbox.issue_key()
     sandbox.revoke_key(key)
     form = made(sandbox, key)
@@ -264,94 +255,81 @@ async def test_500_on_submit_is_unconfirmed_and_the_retry_reuses_the_key(
 
 
 async def test_dropped_answer_after_registration_retries_without_a_second_batch(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], widgets_home: Path
+    dropping_sandbox: Sandbox, made: Callable[..., PromptForm], widgets_home: Path
 ) -> None:
-    sandbox = make_sandbox()
-    sandbox.set_faults(drop_after_register=1)
-    form = made(sandbox)
+    form = made(dropping_sandbox)
     fill(form, count=4)
     click_generate(form)
     assert await form.submit() is None
     assert form.status == UNCONFIRMED_MESSAGE
-    assert sandbox.stats()["registered_batches"] == 1
+    assert dropping_sandbox.stats()["registered_batches"] == 1
     assert Journal(widgets_home / "journal.jsonl").batches() == []
     key = form.pending_retry_key
     from_browser(form, {"kind": "retry"})
     from_browser(form, {"kind": "retry"})
     registration = await form.retry_unconfirmed()
     assert registration is not None and registration.idempotency_key == key
-    stats = sandbox.stats()
+    stats = dropping_sandbox.stats()
     assert stats["registered_batches"] == 1 and stats["idempotent_replays"] == 1
     assert stats["register_requests"] == 2
-    ledger = sandbox.account()
+    ledger = dropping_sandbox.account()
     assert ledger["reserved"] + ledger["consumed"] + ledger["refunded"] == 40
     assert ledger["available"] + ledger["reserved"] + ledger["consumed"] == 1000
     assert [b.batch_id for b in Journal(widgets_home / "journal.jsonl").batches()] == [registration.batch_id]
-    assert sandbox.audit() == []
+    assert dropping_sandbox.audit() == []
 
 
 async def test_closing_the_form_mid_submission_still_journals_the_charged_job(
-    make_sandbox: Callable[..., Any], widgets_home: Path
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], widgets_home: Path
 ) -> None:
     sandbox = make_sandbox(api_latency_ms=300)
-    client = fast_client(sandbox)
-    form = PromptForm(client)
+    form = made(sandbox)
     models = tree(form)
     live_before = live_models()
     called_back: list[Registration] = []
     form.on_submit(called_back.append)
-    try:
-        fill(form, count=2)
-        click_generate(form)
-        assert form.submitting
-        await asyncio.sleep(0.05)
-        shown = form.status
-        form.close()
-        assert all(w.comm is None for w in models) and live_models() == live_before - len(models)
-        await asyncio.wait_for(form.wait_idle(), 10)
-        registration = form.last_registration
-        assert registration is not None
-        assert sandbox.stats()["registered_batches"] == 1
-        assert [b.batch_id for b in Journal(widgets_home / "journal.jsonl").pending()] == [
-            registration.batch_id
-        ]
-        assert form.status == shown and "Job registered" not in shown
-        assert called_back == [] and not form.submitting
-        assert await form.submit() is None, "a closed form sends nothing more"
-        assert sandbox.stats()["register_requests"] == 1
-    finally:
-        await client.aclose()
+    fill(form, count=2)
+    click_generate(form)
+    assert form.submitting
+    await asyncio.sleep(0.05)
+    shown = form.status
+    form.close()
+    assert all(w.comm is None for w in models) and live_models() == live_before - len(models)
+    await asyncio.wait_for(form.wait_idle(), 10)
+    registration = form.last_registration
+    assert registration is not None
+    assert sandbox.stats()["registered_batches"] == 1
+    assert [b.batch_id for b in Journal(widgets_home / "journal.jsonl").pending()] == [
+        registration.batch_id
+    ]
+    assert form.status == shown and "Job registered" not in shown
+    assert called_back == [] and not form.submitting
+    assert await form.submit() is None, "a closed form sends nothing more"
+    assert sandbox.stats()["register_requests"] == 1
 
 
 async def test_an_unconfirmed_submission_is_journaled_until_its_retry_is_confirmed(
-    make_sandbox: Callable[..., Any], widgets_home: Path
+    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], widgets_home: Path
 ) -> None:
     sandbox = make_sandbox(api_error_rate=1.0)
-    client = fast_client(sandbox)
-    form = PromptForm(client)
-    try:
-        fill(form, count=2)
-        assert await form.submit() is None
-        journal = Journal(widgets_home / "journal.jsonl")
-        [attempt] = journal.unconfirmed()
-        assert (attempt.prompt, attempt.count, attempt.idempotency_key) == (PROMPT, 2, form.pending_retry_key)
-        assert (attempt.base_url, attempt.key_id) == (client.base_url, client.key_id)
-        sandbox.set_faults(api_error_rate=0.0)
-        registration = await form.retry_unconfirmed()
-        assert registration is not None
-        assert journal.unconfirmed() == []
-        assert [b.batch_id for b in journal.pending()] == [registration.batch_id]
-    finally:
-        form.close()
-        await client.aclose()
+    form = made(sandbox)
+    fill(form, count=2)
+    assert await form.submit() is None
+    journal = Journal(widgets_home / "journal.jsonl")
+    [attempt] = journal.unconfirmed()
+    assert (attempt.prompt, attempt.count, attempt.idempotency_key) == (PROMPT, 2, form.pending_retry_key)
+    assert (attempt.base_url, attempt.key_id) == (sandbox.base_url, key_id_of(sandbox.api_key))
+    sandbox.set_faults(api_error_rate=0.0)
+    registration = await form.retry_unconfirmed()
+    assert registration is not None
+    assert journal.unconfirmed() == []
+    assert [b.batch_id for b in journal.pending()] == [registration.batch_id]
 
 
 async def test_generate_again_after_a_lost_answer_resends_the_same_job_under_its_key(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
+    dropping_sandbox: Sandbox, made: Callable[..., PromptForm]
 ) -> None:
-    sandbox = make_sandbox()
-    sandbox.set_faults(drop_after_register=1)
-    form = made(sandbox)
+    form = made(dropping_sandbox)
     started: list[Submission] = []
     form.on_start(started.append)
     fill(form, count=3)
@@ -361,22 +339,20 @@ async def test_generate_again_after_a_lost_answer_resends_the_same_job_under_its
     click_generate(form)
     registration = await form.submit()
     assert registration is not None and registration.idempotency_key == key
-    stats = sandbox.stats()
+    stats = dropping_sandbox.stats()
     assert stats["registered_batches"] == 1 and stats["idempotent_replays"] == 1
     assert [s.idempotency_key for s in started] == [key, key]
     fill(form, count=3)
     assert await form.submit() is None and "another batch" in form.confirm  # asks within a second
     again = await form.submit(confirmed=True)
     assert again is not None and again.idempotency_key != key, "a confirmed job is not resent"
-    assert sandbox.stats()["registered_batches"] == 2
+    assert dropping_sandbox.stats()["registered_batches"] == 2
 
 
 async def test_a_different_prompt_after_a_lost_answer_is_a_new_job_and_keeps_the_retry(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
+    dropping_sandbox: Sandbox, made: Callable[..., PromptForm]
 ) -> None:
-    sandbox = make_sandbox()
-    sandbox.set_faults(drop_after_register=1)
-    form = made(sandbox)
+    form = made(dropping_sandbox)
     fill(form, count=3)
     assert await form.submit() is None
     key = form.pending_retry_key
@@ -386,7 +362,7 @@ async def test_a_different_prompt_after_a_lost_answer_is_a_new_job_and_keeps_the
     assert form.pending_retry_key == key and form.can_retry
     retried = await form.retry_unconfirmed()
     assert retried is not None and retried.idempotency_key == key
-    assert sandbox.stats()["registered_batches"] == 2
+    assert dropping_sandbox.stats()["registered_batches"] == 2
 
 
 def test_a_click_without_a_running_loop_leaves_the_form_usable() -> None:
@@ -406,10 +382,8 @@ def test_a_click_without_a_running_loop_leaves_the_form_usable() -> None:
 
 
 async def test_five_clicks_50_ms_apart_make_one_job_on_a_fast_sandbox(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
+    sandbox: Sandbox, form: PromptForm
 ) -> None:
-    sandbox = make_sandbox()
-    form = made(sandbox)
     fill(form, count=2)
     for _ in range(5):
         click_generate(form)
@@ -422,10 +396,8 @@ async def test_five_clicks_50_ms_apart_make_one_job_on_a_fast_sandbox(
 
 
 async def test_a_repeat_after_the_window_is_a_new_job_without_a_question(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
+    sandbox: Sandbox, form: PromptForm
 ) -> None:
-    sandbox = make_sandbox()
-    form = made(sandbox)
     fill(form, count=1)
     assert await form.submit() is not None
     await asyncio.sleep(1.05)
@@ -434,10 +406,8 @@ async def test_a_repeat_after_the_window_is_a_new_job_without_a_question(
 
 
 async def test_a_template_shows_its_expansions_and_asks_before_sending_one_job_each(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm]
+    sandbox: Sandbox, form: PromptForm
 ) -> None:
-    sandbox = make_sandbox()
-    form = made(sandbox)
     fill(form, prompt="{oak|marble|concrete} countertop, soft light", count=2)
     assert [v["text"] for v in form.variants] == [
         "oak countertop, soft light", "marble countertop, soft light", "concrete countertop, soft light"
@@ -464,10 +434,8 @@ async def test_a_template_shows_its_expansions_and_asks_before_sending_one_job_e
     ],
 )
 async def test_a_bad_template_is_a_sentence_and_nothing_is_sent(
-    make_sandbox: Callable[..., Any], made: Callable[..., PromptForm], template: str, says: str
+    sandbox: Sandbox, form: PromptForm, template: str, says: str
 ) -> None:
-    sandbox = make_sandbox()
-    form = made(sandbox)
     fill(form, prompt=template, count=1)
     click_generate(form)
     assert says in form.prompt_error and form.confirm == ""
@@ -476,26 +444,17 @@ async def test_a_bad_template_is_a_sentence_and_nothing_is_sent(
 
 
 async def test_the_budget_refuses_a_job_beyond_it_before_anything_is_sent(
-    make_sandbox: Callable[..., Any]
+    sandbox: Sandbox, made: Callable[..., PromptForm]
 ) -> None:
-    from qamera_widgets.budget import Budget
-
-    sandbox = make_sandbox()
-    client = fast_client(sandbox)
-    budget = Budget(50)
-    form = PromptForm(client, budget=budget)
-    try:
-        assert form.budget_text == "Budget: 50 of 50 credits left"
-        fill(form, count=3)
-        assert await form.submit() is not None
-        assert form.budget_text == "Budget: 20 of 50 credits left"
-        fill(form, prompt="A different prompt entirely", count=3)
-        assert await form.submit(confirmed=True) is None
-        assert "only 20 of this notebook's 50-credit budget" in form.status and form.status_kind == "error"
-        fill(form, prompt="{a|b|c} chair", count=1)
-        click_generate(form)
-        assert form.confirm == "" and "budget" in form.status, "refused before any question"
-        assert sandbox.stats()["registered_batches"] == 1
-    finally:
-        form.close()
-        await client.aclose()
+    form = made(sandbox, budget=Budget(50))
+    assert form.budget_text == "Budget: 50 of 50 credits left"
+    fill(form, count=3)
+    assert await form.submit() is not None
+    assert form.budget_text == "Budget: 20 of 50 credits left"
+    fill(form, prompt="A different prompt entirely", count=3)
+    assert await form.submit(confirmed=True) is None
+    assert "only 20 of this notebook's 50-credit budget" in form.status and form.status_kind == "error"
+    fill(form, prompt="{a|b|c} chair", count=1)
+    click_generate(form)
+    assert form.confirm == "" and "budget" in form.status, "refused before any question"
+    assert sandbox.stats()["registered_batches"] == 1

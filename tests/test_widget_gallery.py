@@ -57,10 +57,18 @@ async def client_for() -> AsyncIterator[Callable[..., AsyncQameraClient]]:
 
 
 @pytest.fixture
-async def galleries() -> AsyncIterator[list[SceneryGallery]]:
-    """Galleries made by a test, closed (and their loaders shut) even when the test fails."""
+async def make_gallery() -> AsyncIterator[Callable[..., SceneryGallery]]:
+    """`make_gallery(client, **options)`: a SceneryGallery (`thumb_px=PX` unless given), closed and its
+    loader shut at teardown even when the test fails."""
     made: list[SceneryGallery] = []
-    yield made
+
+    def make(client: Any, **options: Any) -> SceneryGallery:
+        options.setdefault("thumb_px", PX)
+        gallery = SceneryGallery(client, **options)
+        made.append(gallery)
+        return gallery
+
+    yield make
     for gallery in made:
         gallery.close()
         await gallery.loader.aclose()
@@ -90,10 +98,9 @@ def decoded(gallery: SceneryGallery, scenery_id: str) -> Image.Image:
     return image
 
 
-async def test_first_page_shows_real_thumbnails_of_the_promised_size(make_sandbox, client_for, galleries):
+async def test_first_page_shows_real_thumbnails_of_the_promised_size(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=12)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), page_size=8, autoload=False)
     await gallery.refresh()
 
     assert len(gallery.cards) == 8
@@ -108,42 +115,38 @@ async def test_first_page_shows_real_thumbnails_of_the_promised_size(make_sandbo
     assert gallery.status_message == "" and gallery.message == ""
 
 
-async def test_autoload_starts_loading_without_a_call(make_sandbox, client_for, galleries):
+async def test_autoload_starts_loading_without_a_call(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=5)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), page_size=8)
     await gallery.wait_idle()
     assert len(gallery.sceneries) == 5
     assert all(card["thumb"] > 0 for card in gallery.cards)
 
 
 async def test_refresh_right_after_construction_returns_once_the_list_is_shown(
-    make_sandbox, client_for, galleries
+    make_sandbox, client_for, make_gallery
 ):
     sandbox = make_sandbox(library=6, api_latency_ms=150)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX)  # autoload starts its own refresh
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox))  # autoload starts its own refresh
     await gallery.refresh()
     assert len(gallery.sceneries) == 6 and len(gallery.cards) == 6
     assert gallery.count_text == "6 of 6" and gallery.message == ""
     assert all(card["thumb"] > 0 for card in gallery.cards), "and the page's pictures are loaded"
 
 
-async def test_sync_client_is_used_through_its_async_client(make_sandbox, galleries):
+async def test_sync_client_is_used_through_its_async_client(make_sandbox, make_gallery):
     sandbox = make_sandbox(library=3)
     client = QameraClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
-    gallery = SceneryGallery(client, thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client, autoload=False)
     await gallery.refresh()
     assert len(gallery.sceneries) == 3 and gallery.count_text == "3 of 3"
     await client.async_client.aclose()
 
 
-async def test_cdn_failures_leave_cards_without_a_picture(make_sandbox, client_for, galleries):
+async def test_cdn_failures_leave_cards_without_a_picture(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=6)
     sandbox.set_faults(cdn_error_rate=1.0)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), page_size=8, autoload=False)
     link = wire(gallery)
     await gallery.refresh()
     assert len(gallery.cards) == 6
@@ -156,11 +159,10 @@ async def test_cdn_failures_leave_cards_without_a_picture(make_sandbox, client_f
 
 
 async def test_unfinished_and_pictureless_sceneries_show_their_state_and_no_picture(
-    make_sandbox, client_for, galleries
+    make_sandbox, client_for, make_gallery
 ):
     sandbox = make_sandbox(library=0)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), autoload=False)
     gallery.show_sceneries([
         scenery(1, status="PENDING"),
         scenery(2, status="PROCESSING"),
@@ -179,11 +181,10 @@ async def test_unfinished_and_pictureless_sceneries_show_their_state_and_no_pict
 
 
 async def test_a_card_whose_picture_changes_drops_the_old_version_then_shows_the_new(
-    make_sandbox, client_for, galleries
+    make_sandbox, client_for, make_gallery
 ):
     sandbox = make_sandbox(library=2, cdn_latency_ms=300)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), autoload=False)
     await gallery.refresh()
     first = gallery.sceneries[0]
     old_version = gallery.cards[0]["thumb"]
@@ -196,13 +197,12 @@ async def test_a_card_whose_picture_changes_drops_the_old_version_then_shows_the
 
 
 async def test_a_hostile_name_is_data_for_the_view_and_escaped_in_the_static_copy(
-    make_sandbox, client_for, galleries
+    make_sandbox, client_for, make_gallery
 ):
     sandbox = make_sandbox(library=2, processing_seconds=(30, 30))
     client = client_for(sandbox)
     await client.register_ideas(MALICIOUS, count=1)
-    gallery = SceneryGallery(client, thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client, autoload=False)
     await gallery.refresh()
 
     [card] = [c for c in gallery.cards if c["name"].startswith(MALICIOUS)]
@@ -212,10 +212,11 @@ async def test_a_hostile_name_is_data_for_the_view_and_escaped_in_the_static_cop
     assert MALICIOUS not in html
 
 
-async def test_unknown_statuses_and_votes_are_shown_as_sent_and_escaped(make_sandbox, client_for, galleries):
+async def test_unknown_statuses_and_votes_are_shown_as_sent_and_escaped(
+    make_sandbox, client_for, make_gallery
+):
     sandbox = make_sandbox(library=0)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), autoload=False)
     gallery.show_sceneries([
         Scenery(id="x", name=MALICIOUS, thumbnail=None, status="<b>ODD</b>", voting="<script>1</script>",
                 created_at=None)
@@ -229,10 +230,9 @@ async def test_unknown_statuses_and_votes_are_shown_as_sent_and_escaped(make_san
     assert "&lt;b&gt;ODD&lt;/b&gt;" in html and "<b>" not in html and "<script>" not in html
 
 
-async def test_paging_and_refresh_keep_one_widget_model(make_sandbox, client_for, galleries):
+async def test_paging_and_refresh_keep_one_widget_model(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=20)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), page_size=8, autoload=False)
     await gallery.refresh()
     models = [w.model_id for w in tree(gallery)]
     live_before = live_models()
@@ -257,10 +257,9 @@ async def test_paging_and_refresh_keep_one_widget_model(make_sandbox, client_for
     assert ids(gallery) == first_page
 
 
-async def test_a_late_thumbnail_never_lands_on_a_card_that_moved_on(make_sandbox, client_for, galleries):
+async def test_a_late_thumbnail_never_lands_on_a_card_that_moved_on(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=16, cdn_latency_ms=150)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), page_size=8, autoload=False)
     link = wire(gallery)
     gallery.show_sceneries(await AsyncQameraClient(sandbox.api_key, sandbox.base_url).list_sceneries())
     gallery.page = 1  # while page 0's thumbnails are still downloading
@@ -279,11 +278,12 @@ async def test_a_late_thumbnail_never_lands_on_a_card_that_moved_on(make_sandbox
     assert all(v > 0 for v in cards_now.values())
 
 
-async def test_an_older_refresh_never_overwrites_a_list_shown_after_it(make_sandbox, client_for, galleries):
+async def test_an_older_refresh_never_overwrites_a_list_shown_after_it(
+    make_sandbox, client_for, make_gallery
+):
     sandbox = make_sandbox(library=3)
     client = client_for(sandbox)
-    gallery = SceneryGallery(client, thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client, autoload=False)
     listing = asyncio.Event()
     answer = asyncio.Event()
     list_sceneries = client.list_sceneries
@@ -307,11 +307,10 @@ async def test_an_older_refresh_never_overwrites_a_list_shown_after_it(make_sand
 
 
 async def test_show_sceneries_makes_no_request_and_sends_nothing_when_nothing_changed(
-    make_sandbox, client_for, galleries
+    make_sandbox, client_for, make_gallery
 ):
     sandbox = make_sandbox(library=6)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), autoload=False)
     await gallery.refresh()
     listed = sandbox.stats()["list_requests"]
     downloads = gallery.loader.stats["downloads"]
@@ -326,10 +325,9 @@ async def test_show_sceneries_makes_no_request_and_sends_nothing_when_nothing_ch
     assert link.sent == [], "an unchanged list sends the browser nothing"
 
 
-async def test_a_changed_vote_goes_out_as_a_patch_of_that_card_only(make_sandbox, client_for, galleries):
+async def test_a_changed_vote_goes_out_as_a_patch_of_that_card_only(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=8)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), autoload=False)
     await gallery.refresh()
     link = wire(gallery)
     from_browser(gallery, {"kind": "hello", "ids": []})  # a view is drawn and listening
@@ -347,10 +345,9 @@ async def test_a_changed_vote_goes_out_as_a_patch_of_that_card_only(make_sandbox
     assert gallery.get_state()["cards"][3]["vote"] == flipped.lower(), "and the trait holds the change"
 
 
-async def test_selection_is_a_trait_and_survives_paging(make_sandbox, client_for, galleries):
+async def test_selection_is_a_trait_and_survives_paging(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=12)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=4, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), page_size=4, autoload=False)
     await gallery.refresh()
     picked = [gallery.cards[0]["id"], gallery.cards[2]["id"]]
     gallery.selected_ids = picked  # what ticking two boxes in the view does
@@ -367,10 +364,9 @@ async def test_selection_is_a_trait_and_survives_paging(make_sandbox, client_for
     assert gallery.selected == []
 
 
-async def test_local_filters_search_and_sort(make_sandbox, client_for, galleries):
+async def test_local_filters_search_and_sort(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=0)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=2, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), page_size=2, autoload=False)
     gallery.show_sceneries([
         scenery(1, name="Beach at noon"),
         scenery(2, name="marble studio", status="PROCESSING"),
@@ -410,7 +406,7 @@ async def test_local_filters_search_and_sort(make_sandbox, client_for, galleries
     await gallery.wait_idle()
 
 
-async def test_search_matches_the_prompt_the_journal_knows(make_sandbox, client_for, galleries, tmp_path):
+async def test_search_matches_the_prompt_the_journal_knows(make_sandbox, client_for, make_gallery, tmp_path):
     sandbox = make_sandbox(library=6)
     client = client_for(sandbox)
     library = await client.list_sceneries()
@@ -425,8 +421,7 @@ async def test_search_matches_the_prompt_the_journal_knows(make_sandbox, client_
         ),
         base_url=client.base_url, key_id=client.key_id,
     )
-    gallery = SceneryGallery(client, thumb_px=PX, autoload=False, journal=journal)
-    galleries.append(gallery)
+    gallery = make_gallery(client, autoload=False, journal=journal)
     await gallery.refresh()
     assert not any("zebra" in s.name.casefold() for s in library)
     gallery.search = "zebra"
@@ -435,12 +430,11 @@ async def test_search_matches_the_prompt_the_journal_knows(make_sandbox, client_
     assert "Zebra-striped velvet chaise" in gallery.static_html(), "the caption is the prompt"
 
 
-async def test_one_batch_keeps_the_order_the_server_created_it_in(make_sandbox, client_for, galleries):
+async def test_one_batch_keeps_the_order_the_server_created_it_in(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=0, processing_seconds=(30, 30))
     client = client_for(sandbox)
     registration = await client.register_ideas("Five chairs in a row", count=5)
-    gallery = SceneryGallery(client, thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client, autoload=False)
     gallery.add_prompts({i: registration.preferences for i in registration.record_ids},
                         order=registration.record_ids)
     await gallery.refresh()
@@ -450,10 +444,9 @@ async def test_one_batch_keeps_the_order_the_server_created_it_in(make_sandbox, 
     assert ids(gallery) == list(registration.record_ids)
 
 
-async def test_approved_toggle_fetches_the_approved_list(make_sandbox, client_for, galleries):
+async def test_approved_toggle_fetches_the_approved_list(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=12)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=24, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), page_size=24, autoload=False)
     await gallery.refresh()
     everything = len(gallery.sceneries)
     listed = sandbox.stats()["list_requests"]
@@ -471,20 +464,18 @@ async def test_approved_toggle_fetches_the_approved_list(make_sandbox, client_fo
     assert sandbox.stats()["list_requests"] == listed + 2
 
 
-async def test_a_rejected_key_is_reported_in_plain_words(make_sandbox, client_for, galleries):
+async def test_a_rejected_key_is_reported_in_plain_words(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=3)
-    gallery = SceneryGallery(client_for(sandbox, "mk_live_nokey.secret"), thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox, "mk_live_nokey.secret"), autoload=False)
     await gallery.refresh()
     assert "rejected (401)" in gallery.status_message
     assert gallery.message_kind == "error" and "Traceback" not in gallery.message
     assert gallery.sceneries == [] and gallery.cards == []
 
 
-async def test_an_error_after_a_good_load_keeps_the_cards(make_sandbox, client_for, galleries):
+async def test_an_error_after_a_good_load_keeps_the_cards(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=3)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), autoload=False)
     await gallery.refresh()
     sandbox.set_faults(api_error_rate=1.0)
     await gallery.refresh()
@@ -496,10 +487,9 @@ async def test_an_error_after_a_good_load_keeps_the_cards(make_sandbox, client_f
     assert gallery.status_message == "" and gallery.message_kind == "info"
 
 
-async def test_loading_and_a_slow_server_are_said_in_plain_words(make_sandbox, client_for, galleries):
+async def test_loading_and_a_slow_server_are_said_in_plain_words(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=2, api_latency_ms=800)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False, slow_after=0.1)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), autoload=False, slow_after=0.1)
     refreshing = asyncio.ensure_future(gallery.refresh())
     await asyncio.sleep(0)
     assert gallery.status_message == LOADING_MESSAGE
@@ -510,19 +500,17 @@ async def test_loading_and_a_slow_server_are_said_in_plain_words(make_sandbox, c
     assert len(gallery.sceneries) == 2
 
 
-async def test_an_empty_account_invites_to_generate(make_sandbox, client_for, galleries):
+async def test_an_empty_account_invites_to_generate(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=0)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), autoload=False)
     await gallery.refresh()
     assert gallery.status_message == EMPTY_MESSAGE
     assert gallery.cards == [] and gallery.count_text == "0 of 0"
 
 
-async def test_contact_sheet_of_the_selection(make_sandbox, client_for, galleries, tmp_path: Path):
+async def test_contact_sheet_of_the_selection(make_sandbox, client_for, make_gallery, tmp_path: Path):
     sandbox = make_sandbox(library=8)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=4, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), page_size=4, autoload=False)
     await gallery.refresh()
     with pytest.raises(ValueError, match="select"):
         gallery.contact_sheet()
@@ -548,10 +536,9 @@ async def test_contact_sheet_of_the_selection(make_sandbox, client_for, gallerie
         gallery.save_contact_sheet(tmp_path / "review.gif")
 
 
-async def test_static_html_fallback_inlines_the_loaded_thumbnails(make_sandbox, client_for, galleries):
+async def test_static_html_fallback_inlines_the_loaded_thumbnails(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=5)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), autoload=False)
     await gallery.refresh()
     bundle = displayed(gallery)
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == gallery.model_id
@@ -562,10 +549,9 @@ async def test_static_html_fallback_inlines_the_loaded_thumbnails(make_sandbox, 
         assert s.name in html
 
 
-async def test_no_credentials_reach_the_cdn_or_the_widget_state(make_sandbox, client_for, galleries):
+async def test_no_credentials_reach_the_cdn_or_the_widget_state(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=12)
-    gallery = SceneryGallery(client_for(sandbox), thumb_px=PX, page_size=8, autoload=False)
-    galleries.append(gallery)
+    gallery = make_gallery(client_for(sandbox), page_size=8, autoload=False)
     link = wire(gallery)
     await gallery.refresh()
     gallery.page = 1

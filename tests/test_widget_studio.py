@@ -279,12 +279,9 @@ async def test_the_api_key_never_appears_in_any_widget_state(
     assert_key_absent(studio, sandbox.api_key, static, repr(studio))
 
 
-async def test_close_stops_the_tasks_and_closes_every_model(
-    make_sandbox: Callable[..., Any], closing: list[Any]
-) -> None:
-    sandbox = make_sandbox(processing_seconds=(5.0, 6.0))
+async def test_close_stops_the_tasks_and_closes_every_model(slow_sandbox: Any, closing: list[Any]) -> None:
     before = asyncio.all_tasks()
-    studio = studio_for(sandbox, closing)
+    studio = studio_for(slow_sandbox, closing)
     await generate(studio, "Unfinished when closed", 2)
     tracker = studio.board.tracker
     assert tracker.running
