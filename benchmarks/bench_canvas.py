@@ -10,7 +10,8 @@ Run from the repository root (loopback only; nothing is written into the reposit
    for ``SceneryGallery(client, page_size=48)`` against a plain ``IPython.display.HTML`` grid of
    ``<img src=CDN url>`` for the same 48 sceneries. Both run in one Lab page and one kernel, alternating,
    on a sandbox of this process with 50 ms of CDN latency (the kernel reaches it through
-   QAMERA_API_KEY / QAMERA_BASE_URL / QAMERA_SANDBOX_ADMIN_TOKEN, as tests/browser/conftest.py does).
+   QAMERA_API_KEY / QAMERA_BASE_URL / QAMERA_SANDBOX_ADMIN_TOKEN, set by qamera_widgets.serving as
+   for the browser tests).
    The grid cell lists the sceneries through the same client first, as the gallery does; a second grid
    whose URLs are known before its cell runs is shown as a stricter reference. Every grid run appends a
    fresh query string, so the browser's cache never serves a picture; every gallery makes a fresh
@@ -34,11 +35,7 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -58,12 +55,18 @@ from jupyter_client.session import Session
 from qamera_widgets.client import AsyncQameraClient
 from qamera_widgets.engine.journal import Journal
 from qamera_widgets.sandbox import Sandbox, start
+from qamera_widgets.serving import (
+    free_port,
+    isolated_jupyter_env,
+    lab_settings_dir,
+    open_jupyter_command,
+    running_server,
+)
 from qamera_widgets.widgets import SceneryGallery, Studio
 
 PAGE = 48
 LATENCY_MS = 50.0
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-VENV_BIN = Path(sys.executable).parent
 ONE_TIME = ("_esm", "_css")
 
 
@@ -533,12 +536,6 @@ NO_OUTPUTS = """() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea
   .every(area => area.querySelectorAll('img').length === 0)"""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def write_notebook(path: Path) -> list[str]:
     """The benchmark's notebook: setup, the three timed cells, an empty cell for Shift+Enter to land on."""
     order = ["setup", *CELLS, "end"]
@@ -561,73 +558,17 @@ def write_notebook(path: Path) -> list[str]:
 @contextlib.contextmanager
 def jupyter_lab(root: Path, sandbox: Sandbox) -> Iterator[str]:
     """A JupyterLab of our own in a temp dir; the sandbox reaches its kernels through the environment."""
-    settings = root / "labsettings" / "@jupyterlab"
-    (settings / "apputils-extension").mkdir(parents=True)
-    (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True})
-    )
+    env = isolated_jupyter_env(root, sandbox)
     # Every cell is rendered: a windowed notebook could skip painting an output scrolled out of view.
-    (settings / "notebook-extension").mkdir(parents=True)
-    (settings / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
-        json.dumps({"windowingMode": "none"})
-    )
-    env = dict(
-        os.environ,
-        HOME=str(root / "home"),
-        JUPYTER_CONFIG_DIR=str(root / "jcfg"),
-        JUPYTER_RUNTIME_DIR=str(root / "jrt"),
-        JUPYTER_DATA_DIR=str(root / "jdata"),
-        JUPYTER_PLATFORM_DIRS="1",
-        PYTHONUNBUFFERED="1",
-        QAMERA_API_KEY=sandbox.api_key,
-        QAMERA_BASE_URL=sandbox.base_url,
-        QAMERA_SANDBOX_ADMIN_TOKEN=sandbox.admin_token,
-        QAMERA_WIDGETS_HOME=str(root / "qw-home"),
-        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
+    tracker = lab_settings_dir(root) / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     port = free_port()
-    command = [
-        str(VENV_BIN / "jupyter"), "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-        "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root / 'nb'}",
-        "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-        f"--LabApp.user_settings_dir={root / 'labsettings'}", f"--LabApp.workspaces_dir={root / 'ws'}",
-    ]
-    log = open(root / "lab.log", "w")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root / "nb")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"JupyterLab exited early; see {root / 'lab.log'}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/api/status", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit("JupyterLab did not start within 90 s")
-            time.sleep(0.3)
+    command = open_jupyter_command("lab", port, root, root / "nb")
+    with running_server(
+        command, port=port, log=root / "lab.log", env=env, cwd=root / "nb", ready_path="/api/status"
+    ) as url:
         yield url
-    finally:
-        stop_process(proc)
-        log.close()
-
-
-def stop_process(proc: subprocess.Popen[Any]) -> None:
-    """SIGTERM our own server (it shuts its kernels down); kill it and its children if that hangs."""
-    if proc.poll() is not None:
-        return
-    import psutil
-
-    children = psutil.Process(proc.pid).children(recursive=True)
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-    for child in children:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
 
 
 @dataclass

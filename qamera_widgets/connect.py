@@ -18,7 +18,7 @@ from .client import QameraClient
 from .client.rules import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 
 if TYPE_CHECKING:  # the sandbox (Starlette, uvicorn) loads only when a notebook starts or attaches one
-    from .sandbox import SandboxHandle
+    from .sandbox import Sandbox, SandboxHandle
 
 SANDBOX_TOKEN_ENV = "QAMERA_SANDBOX_ADMIN_TOKEN"
 
@@ -42,6 +42,16 @@ def sandbox_in_env() -> SandboxHandle | None:
     except (ValueError, RuntimeError, httpx.HTTPError) as exc:
         logger.warning("%s is set but ignored: %s", SANDBOX_TOKEN_ENV, exc)
         return None
+
+
+def env_for_sandbox(sandbox: Sandbox) -> dict[str, str]:
+    """The variables that point a kernel started by another process at `sandbox`; `sandbox_in_env`
+    reads them back there, so the demo, the browser tests and the benchmarks name a sandbox alike."""
+    return {
+        API_KEY_ENV: sandbox.api_key,
+        BASE_URL_ENV: sandbox.base_url,
+        SANDBOX_TOKEN_ENV: sandbox.admin_token,
+    }
 
 
 @dataclass
@@ -101,4 +111,4 @@ def connect(*, quiet: bool = False, **sandbox_options: Any) -> Connection:
     return connection
 
 
-__all__ = ["SANDBOX_TOKEN_ENV", "Connection", "connect", "sandbox_in_env"]
+__all__ = ["SANDBOX_TOKEN_ENV", "Connection", "connect", "env_for_sandbox", "sandbox_in_env"]

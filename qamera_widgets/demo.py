@@ -14,8 +14,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +24,8 @@ from typing import Any
 
 from .budget import BUDGET_ENV
 from .client.rules import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
-from .connect import SANDBOX_TOKEN_ENV, sandbox_in_env
+from .connect import SANDBOX_TOKEN_ENV, env_for_sandbox, sandbox_in_env
+from .serving import ServerNotReady, free_port, stop_server, wait_until_serving
 
 STUDIO_NOTEBOOK = "02_prompt_studio.ipynb"
 TEACHING_NOTEBOOK = "03_teaching_demo.ipynb"
@@ -67,26 +66,6 @@ def fresh_copies(source: Path, workdir: Path) -> list[Path]:
     return copied
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(
-    port: int, process: subprocess.Popen[Any], host: str = "127.0.0.1", timeout: float = 90.0
-) -> None:
-    probe = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # a wildcard also listens on loopback
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"The server exited early with code {process.returncode}; see its output above.")
-        with contextlib.suppress(OSError), socket.create_connection((probe, port), timeout=0.5):
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"The server did not open port {port} within {timeout:.0f} s.")
-
-
 @contextlib.contextmanager
 def service_env(credits: int, budget: int | None = None) -> Iterator[dict[str, str]]:
     """Environment for kernels: the real key if one is set, else a sandbox running in this process;
@@ -109,22 +88,8 @@ def service_env(credits: int, budget: int | None = None) -> Iterator[dict[str, s
 
     with sandbox.start(credits=credits) as handle:
         print(f"Sandbox API at {handle.base_url}, thumbnails at {handle.cdn_url} (no real credits).")
-        env.update({
-            API_KEY_ENV: handle.api_key,
-            BASE_URL_ENV: handle.base_url,
-            SANDBOX_TOKEN_ENV: handle.admin_token,
-        })
+        env.update(env_for_sandbox(handle))
         yield env
-
-
-def _stop(process: subprocess.Popen[Any]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
 
 
 def voila_command(notebook: str, port: int, host: str = "127.0.0.1") -> list[str]:
@@ -169,14 +134,16 @@ def run_interactive(args: argparse.Namespace) -> int:
             command.append(f"--ServerApp.default_url=/lab/tree/{STUDIO_NOTEBOOK}")
         process = subprocess.Popen(command, env=env, cwd=workdir)
         try:
-            wait_for_port(port, process, args.host)
+            wait_until_serving(process, port, host=args.host)
             print(f"\nOpen {url}\n(Ctrl+C stops JupyterLab/Voila and the sandbox)\n")
             return process.wait()
+        except ServerNotReady as exc:
+            raise SystemExit(f"{exc}; see its output above.") from None
         except KeyboardInterrupt:
             print("\nStopping...")
             return 0
         finally:
-            _stop(process)
+            stop_server(process)
 
 
 def run_headless(args: argparse.Namespace) -> int:

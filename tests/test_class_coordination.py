@@ -19,9 +19,10 @@ from qamera_widgets.engine import coordination
 from qamera_widgets.engine.coordination import REDIS_URL_ENV
 from qamera_widgets.engine.tracking import tracker_for
 from qamera_widgets.sandbox import Sandbox
+from qamera_widgets.serving import free_port
 
 from ._class_student import ClassRun, run_class
-from ._redis import RedisServer, free_port, redis_server
+from ._redis import RedisServer, redis_server
 from ._widget_support import quick_sleep
 
 pytestmark = pytest.mark.timeout(180)

@@ -7,64 +7,22 @@ their environment, so the tests know its key and can scan everything saved for i
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-import psutil
 import pytest
 
 from qamera_widgets import sandbox
 from qamera_widgets.demo import STUDIO_NOTEBOOK, TEACHING_NOTEBOOK, voila_command
+from qamera_widgets.serving import free_port, isolated_jupyter_env, open_jupyter_command, running_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-VENV_BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.browser
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_port(port: int, proc: subprocess.Popen[Any], timeout: float = 90.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early with code {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"port {port} did not open")
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    """SIGTERM our own server (it shuts its kernels down), then kill whatever of its children is left."""
-    if proc.poll() is not None:
-        return
-    children = psutil.Process(proc.pid).children(recursive=True)
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-    for child in children:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
 
 
 @pytest.fixture(scope="session")
@@ -80,83 +38,43 @@ def jupyter_env(tmp_path_factory: pytest.TempPathFactory, service: Any) -> dict[
     root = tmp_path_factory.mktemp("jupyter")
     nbdir = root / "notebooks"
     shutil.copytree(REPO / "notebooks", nbdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    settings = root / "labsettings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True})
-    )
-    env = dict(
-        os.environ,
-        HOME=str(root / "home"),
-        JUPYTER_CONFIG_DIR=str(root / "jcfg"),
-        JUPYTER_RUNTIME_DIR=str(root / "jrt"),
-        JUPYTER_DATA_DIR=str(root / "jdata"),
-        JUPYTER_PLATFORM_DIRS="1",
-        PYTHONUNBUFFERED="1",
-        QAMERA_API_KEY=service.api_key,
-        QAMERA_BASE_URL=service.base_url,
-        QAMERA_SANDBOX_ADMIN_TOKEN=service.admin_token,
-        QAMERA_WIDGETS_HOME=str(root / "qw-home"),
-        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
-    return {"root": root, "nbdir": nbdir, "env": env}
+    return {"root": root, "nbdir": nbdir, "env": isolated_jupyter_env(root, service)}
 
 
 @contextlib.contextmanager
-def serving(name: str, command: list[str], jupyter_env: dict[str, Any], port: int) -> Iterator[str]:
-    """Run one Jupyter server of ours with its log in the temp root; stop it (and its kernels) after."""
-    log = open(jupyter_env["root"] / f"{name}-{port}.log", "w")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen(
-        command, env=jupyter_env["env"], stdout=log, stderr=subprocess.STDOUT, cwd=jupyter_env["nbdir"]
-    )
-    try:
-        wait_port(port, proc)  # only the port: a GET of Voila's / would already start a kernel
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
-        log.close()
+def serving(
+    name: str, command: list[str], jupyter_env: dict[str, Any], port: int, ready_path: str | None = None
+) -> Iterator[str]:
+    """One Jupyter server of ours with its log in the temp root, stopped (with its kernels) after."""
+    with running_server(
+        command, port=port, log=jupyter_env["root"] / f"{name}-{port}.log", env=jupyter_env["env"],
+        cwd=jupyter_env["nbdir"], ready_path=ready_path,
+    ) as url:
+        yield url
 
 
-def jupyter_server_args(app: str, port: int, jupyter_env: dict[str, Any]) -> list[str]:
-    return [
-        str(VENV_BIN / "jupyter"), app, "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-        "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={jupyter_env['nbdir']}",
-    ]
+def open_server(app: str, jupyter_env: dict[str, Any], ready_path: str | None = None) -> Iterator[str]:
+    """JupyterLab or Notebook 7 for the page to drive: no token, Lab's commands exposed to the page."""
+    port = free_port()
+    command = open_jupyter_command(app, port, jupyter_env["root"], jupyter_env["nbdir"])
+    with serving(app, command, jupyter_env, port, ready_path=ready_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def lab_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
-    port = free_port()
-    command = [
-        *jupyter_server_args("lab", port, jupyter_env), "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=None", f"--LabApp.user_settings_dir={jupyter_env['root'] / 'labsettings'}",
-        f"--LabApp.workspaces_dir={jupyter_env['root'] / 'ws'}",
-    ]
-    with serving("lab", command, jupyter_env, port) as url:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/api/status", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.3)
-        yield url
+    yield from open_server("lab", jupyter_env, ready_path="/api/status")
 
 
 @pytest.fixture(scope="module")
 def notebook7_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
-    port = free_port()
-    command = [
-        *jupyter_server_args("notebook", port, jupyter_env),
-        "--JupyterNotebookApp.expose_app_in_browser=True",
-        f"--JupyterNotebookApp.user_settings_dir={jupyter_env['root'] / 'labsettings'}",
-    ]
-    with serving("notebook", command, jupyter_env, port) as url:
-        yield url
+    yield from open_server("notebook", jupyter_env)
 
 
 @pytest.fixture(scope="module")
 def voila_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
-    """Voilà on the studio notebook, started as `qamera-widgets demo --voila` starts it."""
+    """Voilà on the studio notebook, started as `qamera-widgets demo --voila` starts it; only its port is
+    awaited: a GET of its page would already start a kernel."""
     port = free_port()
     with serving("voila", voila_command(STUDIO_NOTEBOOK, port), jupyter_env, port) as url:
         yield url

@@ -9,8 +9,6 @@ notebook below streams 100 KB pictures beside the studio, as a studio showing ma
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import signal
 import subprocess
@@ -26,8 +24,9 @@ from playwright.sync_api import expect
 
 from qamera_widgets import sandbox
 from qamera_widgets.engine.journal import Journal
+from qamera_widgets.serving import free_port, isolated_jupyter_env, stop_server
 
-from .conftest import ARTIFACTS, VENV_BIN, free_port
+from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -76,26 +75,7 @@ def service() -> Iterator[Any]:
 def demo(tmp_path: Path, service: Any) -> Iterator[dict[str, Any]]:
     """`qamera-widgets demo` (JupyterLab) on the test's sandbox, its whole output in one log file."""
     work = tmp_path / "work"
-    config = tmp_path / "jcfg"
-    settings = config / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True})
-    )
-    env = dict(
-        os.environ,
-        HOME=str(tmp_path / "home"),
-        JUPYTER_CONFIG_DIR=str(config),
-        JUPYTER_RUNTIME_DIR=str(tmp_path / "jrt"),
-        JUPYTER_DATA_DIR=str(tmp_path / "jdata"),
-        JUPYTER_PLATFORM_DIRS="1",
-        PYTHONUNBUFFERED="1",
-        QAMERA_API_KEY=service.api_key,
-        QAMERA_BASE_URL=service.base_url,
-        QAMERA_SANDBOX_ADMIN_TOKEN=service.admin_token,
-        QAMERA_WIDGETS_HOME=str(tmp_path / "qw-home"),
-        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
+    env = isolated_jupyter_env(tmp_path, service)  # the demo's Lab finds its settings there too
     log_path = tmp_path / "demo.log"
     port = free_port()
     with log_path.open("w") as log:
@@ -120,12 +100,7 @@ def demo(tmp_path: Path, service: Any) -> Iterator[dict[str, Any]]:
                 "journal": tmp_path / "qw-home" / "journal.jsonl",
             }
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop_server(proc, signal.SIGINT, grace=30)
 
 
 def test_closing_the_tab_mid_batch_keeps_the_log_small_and_the_batch_finishes(
