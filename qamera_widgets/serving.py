@@ -2,8 +2,8 @@
 the demo, the browser tests and the benchmarks (and the demo itself, which the tests run).
 
 One home, because each copy of this had drifted: one forgot to check that the server was still alive
-while waiting, another left the kernels running when the server had to be killed. Nothing here needs
-more than the package's base dependencies: the demo stops its server with it.
+while waiting, another left the kernels running when the server had to be killed. Stopping needs psutil,
+which the [demo] extra installs with the servers themselves.
 """
 
 from __future__ import annotations
@@ -106,12 +106,17 @@ def stop_server(
 
     `sig` is the caller's: SIGTERM makes Jupyter shut its kernels down; SIGINT is Ctrl+C for the demo.
     Jupyter starts each kernel in a session of its own, so a process group cannot reach them: the
-    descendants are listed before the signal (orphans lose their parent id) and each is killed only if
-    it is still the same process (same start time) afterwards.
+    descendants are listed before the signal (orphans lose their parent id), and psutil kills each only
+    if it is still the same process afterwards (it compares start times, so a reused pid is spared).
     """
+    import psutil  # in the [demo] extra: only the demo, the tests and the benchmarks run servers
+
     if process.poll() is not None:
         return Stopped(process.returncode, forced=False, leftovers=())
-    before = _descendants(process.pid, _process_table())
+    try:
+        before = psutil.Process(process.pid).children(recursive=True)
+    except psutil.Error:  # exited between the poll and now
+        before = []
     process.send_signal(sig)
     forced = False
     try:
@@ -120,51 +125,13 @@ def stop_server(
         forced = True
         process.kill()
         process.wait(5)
-    after = _process_table()
-    leftovers = tuple(pid for pid, started in before.items() if pid in after and after[pid][1] == started)
-    for pid in leftovers:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-    return Stopped(process.returncode, forced=forced, leftovers=leftovers)
-
-
-def _process_table() -> dict[int, tuple[int, str]]:
-    """Every live (not zombie) process: pid -> (parent pid, start time), from /proc on Linux, else `ps`."""
-    table: dict[int, tuple[int, str]] = {}
-    if Path("/proc/self/stat").exists():
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                pid, rest = stat.read_text().split(" (", 1)
-            except OSError:  # exited while we looked
-                continue
-            fields = rest.rsplit(") ", 1)[1].split()  # the command name may hold spaces and parentheses
-            if fields[0] != "Z":
-                table[int(pid)] = (int(fields[1]), fields[19])
-        return table
-    try:
-        listing = subprocess.run(
-            ["ps", "-A", "-o", "pid=,ppid=,stat=,lstart="], capture_output=True, text=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):  # no ps (Windows): the server's own shutdown only
-        return table
-    for line in listing.splitlines():
-        pid, ppid, state, started = line.split(maxsplit=3)
-        if not state.startswith("Z"):
-            table[int(pid)] = (int(ppid), started)
-    return table
-
-
-def _descendants(root: int, table: Mapping[int, tuple[int, str]]) -> dict[int, str]:
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    found: dict[int, str] = {}
-    todo = list(children.get(root, []))
-    while todo:
-        pid = todo.pop()
-        found[pid] = table[pid][1]
-        todo.extend(children.get(pid, []))
-    return found
+    leftovers: list[int] = []
+    for child in before:
+        with contextlib.suppress(psutil.Error):
+            if child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
+                leftovers.append(child.pid)
+                child.kill()
+    return Stopped(process.returncode, forced=forced, leftovers=tuple(leftovers))
 
 
 @contextlib.contextmanager
