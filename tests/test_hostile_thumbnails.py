@@ -79,3 +79,43 @@ async def test_pixels_decoded_at_once_stay_within_the_budget(monkeypatch: pytest
             tiles = await asyncio.gather(*(loader.load(f"{server.base_url}/{i}") for i in range(8)))
     assert all(tile.placeholder is None for tile in tiles)
     assert peak == 1
+
+
+async def test_a_gzip_bomb_served_as_a_picture_never_expands_past_the_cap_in_memory() -> None:
+    """200 MB of zeros gzipped to ~200 KB, sent as one picture: decoding one network chunk used to expand
+    it tens of MB at once before the cap was checked. Now zlib is asked for no more than the cap."""
+    import gzip
+    import tracemalloc
+
+    bomb = gzip.compress(bytes(200 * 2**20), compresslevel=9)
+    cap = 2 * 2**20
+
+    def cdn(request: Request, sock: socket.socket) -> None:
+        sock.sendall(response(200, bomb, {"Content-Type": "image/png", "Content-Encoding": "gzip"}))
+
+    with hostile_server(cdn) as server:
+        async with ThumbnailLoader(size=32, max_bytes=cap, retries=0) as loader:
+            tracemalloc.start()
+            try:
+                tile = await loader.load(f"{server.base_url}/bomb.png")
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+    assert tile.placeholder == "failed"
+    assert peak < 4 * cap, f"{peak / 2**20:.0f} MiB held at once for a {cap / 2**20:.0f} MiB cap"
+
+
+async def test_a_picture_in_an_encoding_not_asked_for_fails_once_without_retries() -> None:
+    requests: list[Request] = []
+
+    def cdn(request: Request, sock: socket.socket) -> None:
+        requests.append(request)
+        headers = {"Content-Type": "image/png", "Content-Encoding": "br"}
+        sock.sendall(response(200, b"\x1b\x00\x00 not brotli", headers))
+
+    with hostile_server(cdn) as server:
+        async with ThumbnailLoader(size=32, retries=2) as loader:
+            tile = await loader.load(f"{server.base_url}/a.png")
+    assert tile.placeholder == "failed"
+    assert len(requests) == 1, "an answer no retry can change is not asked for again"
+    assert requests[0].headers.get("accept-encoding") == "gzip, deflate"

@@ -13,7 +13,6 @@ import math
 import os
 import random
 import time
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -43,8 +42,6 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A decoded answer larger than this is refused: a 20,000-item list is about 6 MB, and a small gzip body
 # must not be able to expand into hundreds of megabytes in the kernel.
 MAX_RESPONSE_BYTES = 64 * 2**20
-# The encodings `BoundedDecoder` can undo with a bound on its output.
-ACCEPT_ENCODING = "gzip, deflate"
 
 
 def resolve_api_key(explicit: str | None) -> str:
@@ -257,51 +254,6 @@ def redirect_error(base_url: str, status_code: int, location: str | None) -> Con
         f"The base URL {base_url} redirects (HTTP {status_code}) to {where}. Set base_url=... or "
         f"{BASE_URL_ENV} to the address the API really answers on (often the https:// one)."
     )
-
-
-class BodyTooLarge(Exception):
-    """The decoded answer passed `MAX_RESPONSE_BYTES`."""
-
-
-class BoundedDecoder:
-    """Undoes a Content-Encoding (identity, gzip or deflate) chunk by chunk, never producing more than
-    `limit` bytes in all: zlib is asked for at most what is left, so a bomb stops at the limit instead of
-    expanding in memory first."""
-
-    def __init__(self, encoding: str, limit: int = MAX_RESPONSE_BYTES) -> None:
-        name = encoding.strip().lower()
-        if name in ("", "identity"):
-            self._zlib = None
-        elif name in ("gzip", "x-gzip"):
-            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif name == "deflate":
-            self._zlib = zlib.decompressobj(zlib.MAX_WBITS)  # zlib-wrapped, as RFC 9110 says
-        else:
-            raise ValueError(f"unsupported Content-Encoding {encoding!r}")
-        self.limit = limit
-        self.size = 0
-        self._parts: list[bytes] = []
-
-    def feed(self, raw: bytes) -> None:
-        if self._zlib is None:
-            self._keep(raw)
-            return
-        try:
-            data = raw
-            while data:
-                self._keep(self._zlib.decompress(data, self.limit - self.size + 1))
-                data = self._zlib.unconsumed_tail
-        except zlib.error as exc:
-            raise ValueError(f"the compressed body is damaged ({exc})") from None
-
-    def _keep(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.limit:
-            raise BodyTooLarge(f"the answer is larger than {self.limit // 2**20} MiB once decompressed")
-        self._parts.append(chunk)
-
-    def result(self) -> bytes:
-        return b"".join(self._parts)
 
 
 def parse_json_object(content: bytes, what: str) -> Mapping[str, Any]:

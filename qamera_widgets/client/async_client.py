@@ -32,7 +32,7 @@ from .errors import (
 from .models import Registration, Scenery
 from .polling import Poller, changes, is_permanent, wait_timeout_error
 
-__all__ = ["AsyncQameraClient"]
+__all__ = ["AsyncQameraClient", "read_bounded"]
 
 logger = logging.getLogger("qamera_widgets.client")
 
@@ -122,6 +122,24 @@ def describe(client: AsyncQameraClient | Any) -> str:
     return f"{type(client).__name__}(base_url={client.base_url!r}, key_id={client.key_id!r})"
 
 
+async def read_bounded(response: httpx.Response, limit: int) -> bytes:
+    """The body of a response sent with `stream=True`, decoded by `rules.BoundedDecoder` so it never
+    holds more than `limit` decoded bytes. The API client and the thumbnail loader both read this way.
+
+    Raises `rules.BodyTooLarge` past the limit, `rules.UnsupportedEncoding` for an encoding not asked for
+    (`rules.ACCEPT_ENCODING`), and ValueError for a damaged compressed body.
+    """
+    if response.is_stream_consumed:
+        # Handed over already read (an in-memory transport replaying one response): as it is, capped.
+        if len(response.content) > limit:
+            raise rules.BodyTooLarge(f"the answer is larger than {limit} bytes")
+        return response.content
+    decoder = rules.BoundedDecoder(response.headers.get("Content-Encoding", ""), limit)
+    async for chunk in response.aiter_raw():
+        decoder.feed(chunk)
+    return decoder.result()
+
+
 class AsyncQameraClient:
     """Async client for the Qamera sceneries API.
 
@@ -189,7 +207,7 @@ class AsyncQameraClient:
             timeout=httpx.Timeout(self.timeout, connect=_base.CONNECT_TIMEOUT),
             event_hooks={"request": [_key_only_to_origin(self._key, self._origin)]},
             transport=self._transport,
-            headers={"User-Agent": "qamera-widgets", "Accept-Encoding": _base.ACCEPT_ENCODING},
+            headers={"User-Agent": "qamera-widgets", "Accept-Encoding": rules.ACCEPT_ENCODING},
             follow_redirects=False,
         )
 
@@ -236,7 +254,7 @@ class AsyncQameraClient:
                 exchange = functools.partial(self._exchange, method, path, params, json_body, headers)
                 answer = await self._attempt(exchange, ends)
                 outcome = AttemptOutcome.STATUS
-            except (_base.BodyTooLarge, ResponseFormatError) as exc:
+            except (rules.BodyTooLarge, ResponseFormatError) as exc:
                 if is_post:
                     raise self._unconfirmed(idempotency_key or "", str(exc), None) from None
                 raise ResponseFormatError(f"The answer to {method} {path} was refused: {exc}") from None
@@ -301,24 +319,17 @@ class AsyncQameraClient:
         request = http.build_request(method, path, params=params, json=json_body, headers=headers)
         response = await http.send(request, stream=True)
         try:
-            if response.is_stream_consumed:
-                # Handed over already read (an in-memory transport replaying one response): as it is.
-                return _Answer(response.status_code, response.headers, response.content)
-            try:
-                decoder = _base.BoundedDecoder(response.headers.get("Content-Encoding", ""))
-            except ValueError:
-                raise ResponseFormatError(
-                    f"The server answered with an encoding this client did not ask for "
-                    f"({response.headers.get('Content-Encoding')!r})."
-                ) from None
-            async for chunk in response.aiter_raw():
-                try:
-                    decoder.feed(chunk)
-                except ValueError as exc:
-                    raise httpx.DecodingError(str(exc), request=request) from None
-            return _Answer(response.status_code, response.headers, decoder.result())
+            content = await read_bounded(response, _base.MAX_RESPONSE_BYTES)
+        except rules.UnsupportedEncoding:
+            raise ResponseFormatError(
+                f"The server answered with an encoding this client did not ask for "
+                f"({response.headers.get('Content-Encoding')!r})."
+            ) from None
+        except ValueError as exc:  # a damaged compressed body: the transport's fault, retried as such
+            raise httpx.DecodingError(str(exc), request=request) from None
         finally:
             await response.aclose()
+        return _Answer(response.status_code, response.headers, content)
 
     def _secrets(self) -> tuple[str, ...]:
         return _base.secrets_of(self._api_key or self._explicit_key)

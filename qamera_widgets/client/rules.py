@@ -7,6 +7,7 @@ Everything here is pure; the underscore modules beside it are the client's own.
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 
@@ -16,12 +17,16 @@ from .errors import InvalidRequestError
 from .models import Registration, Scenery
 
 __all__ = [
+    "ACCEPT_ENCODING",
     "API_KEY_ENV",
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "MAX_BACKOFF_ATTEMPT",
     "POLL_MAX_INTERVAL",
     "POLL_MIN_INTERVAL",
+    "BodyTooLarge",
+    "BoundedDecoder",
+    "UnsupportedEncoding",
     "backoff_delay",
     "diff_sceneries",
     "ids_of",
@@ -36,7 +41,58 @@ DEFAULT_BASE_URL = "https://app.qamera.ai"
 API_KEY_ENV = "QAMERA_API_KEY"
 BASE_URL_ENV = "QAMERA_BASE_URL"
 POLL_MIN_INTERVAL, POLL_MAX_INTERVAL = 1.0, 5.0
+ACCEPT_ENCODING = "gzip, deflate"  # what BoundedDecoder undoes; never br or zstd, whatever is installed
 MAX_BACKOFF_ATTEMPT = 3  # backoff grows 1, 2, 4, 8 s and stays there: the service may come back any time
+
+
+class BodyTooLarge(Exception):
+    """The decoded body passed its decoder's limit."""
+
+
+class UnsupportedEncoding(ValueError):
+    """A Content-Encoding the client never asked for (see `ACCEPT_ENCODING`)."""
+
+
+class BoundedDecoder:
+    """Undoes a Content-Encoding (identity, gzip or deflate) chunk by chunk, never producing more than
+    `limit` bytes in all: zlib is asked for at most what is left, so a bomb stops at the limit instead of
+    expanding in memory first. The API client and the thumbnail loader both read bodies through it, so
+    they ask for the same encodings (`ACCEPT_ENCODING`)."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        name = encoding.strip().lower()
+        if name in ("", "identity"):
+            self._zlib = None
+        elif name in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif name == "deflate":
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS)  # zlib-wrapped, as RFC 9110 says
+        else:
+            raise UnsupportedEncoding(f"unsupported Content-Encoding {encoding!r}")
+        self.limit = limit
+        self.size = 0
+        self._parts: list[bytes] = []
+
+    def feed(self, raw: bytes) -> None:
+        if self._zlib is None:
+            self._keep(raw)
+            return
+        try:
+            data = raw
+            while data:
+                self._keep(self._zlib.decompress(data, self.limit - self.size + 1))
+                data = self._zlib.unconsumed_tail
+        except zlib.error as exc:
+            raise ValueError(f"the compressed body is damaged ({exc})") from None
+
+    def _keep(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise BodyTooLarge(f"the answer is larger than {self.limit // 2**20} MiB once decompressed")
+        self._parts.append(chunk)
+
+    def result(self) -> bytes:
+        return b"".join(self._parts)
 
 
 def validate_options(timeout: object, max_retries: object, rate_limit_per_minute: object) -> None:

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field, replace
 import httpx
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
+from ..client.async_client import read_bounded
 from ..client.errors import QameraError
-from ..client.rules import backoff_delay
+from ..client.rules import ACCEPT_ENCODING, BodyTooLarge, backoff_delay
 from .loops import PerLoop
 
 __all__ = [
@@ -493,7 +494,11 @@ class ThumbnailLoader:
                 follow_redirects=True,
                 max_redirects=5,
                 timeout=httpx.Timeout(self._timeout),
-                headers={"Accept": "image/*", "User-Agent": "qamera-widgets-thumbnails"},
+                headers={
+                    "Accept": "image/*",
+                    "Accept-Encoding": ACCEPT_ENCODING,
+                    "User-Agent": "qamera-widgets-thumbnails",
+                },
                 event_hooks={"request": [_guard_request]},
             ),
             downloads=asyncio.Semaphore(self._max_concurrency),
@@ -607,10 +612,14 @@ class ThumbnailLoader:
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > self._max_bytes:
                 raise _FetchFailed(f"Content-Length {declared} over the cap", retryable=False)
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                self._bytes_downloaded += len(chunk)
-                if len(body) > self._max_bytes:
-                    raise _FetchFailed(f"body over the {self._max_bytes} byte cap", retryable=False)
-            return bytes(body)
+            replayed = response.is_stream_consumed  # an in-memory transport handed it over already read
+            try:
+                # Through the bounded decoder: a gzip bomb stops at the cap instead of expanding a whole
+                # network chunk (tens of MB) in memory first.
+                return await read_bounded(response, self._max_bytes)
+            except BodyTooLarge:
+                raise _FetchFailed(f"body over the {self._max_bytes} byte cap", retryable=False) from None
+            except ValueError as exc:  # an encoding we did not ask for, or a damaged compressed body
+                raise _FetchFailed(str(exc), retryable=False) from None
+            finally:
+                self._bytes_downloaded += len(response.content) if replayed else response.num_bytes_downloaded
