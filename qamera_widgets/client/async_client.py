@@ -70,6 +70,8 @@ class ClientOptions(TypedDict, total=False):
     sleep: Sleep | None  # for tests: how to wait between attempts (default asyncio.sleep)
     clock: Callable[[], float]  # for tests: monotonic seconds (default time.monotonic)
     rng: random.Random | None  # for tests: the backoff's jitter
+
+
 UpdateCallback = Callable[[dict[str, Scenery]], Any]
 
 
@@ -117,8 +119,9 @@ class _DeadlinePassed(Exception):
     """The call's overall deadline passed while an attempt was still sending or reading."""
 
 
-def describe(client: AsyncQameraClient | Any) -> str:
-    """The one repr of either client: where it talks to and the key's public id, never the key."""
+def describe(client: Any) -> str:
+    """The one repr of either client (anything with `base_url` and `key_id`): where it talks to and the
+    key's public id, never the key."""
     return f"{type(client).__name__}(base_url={client.base_url!r}, key_id={client.key_id!r})"
 
 
@@ -132,7 +135,7 @@ async def read_bounded(response: httpx.Response, limit: int) -> bytes:
     if response.is_stream_consumed:
         # Handed over already read (an in-memory transport replaying one response): as it is, capped.
         if len(response.content) > limit:
-            raise rules.BodyTooLarge(f"the answer is larger than {limit} bytes")
+            raise rules.BodyTooLarge(f"the answer is larger than {rules.size_text(limit)}")
         return response.content
     decoder = rules.BoundedDecoder(response.headers.get("Content-Encoding", ""), limit)
     async for chunk in response.aiter_raw():

@@ -31,6 +31,7 @@ __all__ = [
     "diff_sceneries",
     "ids_of",
     "next_poll_interval",
+    "size_text",
     "utc_now",
     "validate_options",
     "validate_registration",
@@ -43,6 +44,11 @@ BASE_URL_ENV = "QAMERA_BASE_URL"
 POLL_MIN_INTERVAL, POLL_MAX_INTERVAL = 1.0, 5.0
 ACCEPT_ENCODING = "gzip, deflate"  # what BoundedDecoder undoes; never br or zstd, whatever is installed
 MAX_BACKOFF_ATTEMPT = 3  # backoff grows 1, 2, 4, 8 s and stays there: the service may come back any time
+
+
+def size_text(nbytes: int) -> str:
+    """'64 MiB' for whole mebibytes, else '1,500 bytes': caps are named as they were set."""
+    return f"{nbytes // 2**20} MiB" if nbytes >= 2**20 and nbytes % 2**20 == 0 else f"{nbytes:,} bytes"
 
 
 class BodyTooLarge(Exception):
@@ -88,7 +94,7 @@ class BoundedDecoder:
     def _keep(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.size > self.limit:
-            raise BodyTooLarge(f"the answer is larger than {self.limit // 2**20} MiB once decompressed")
+            raise BodyTooLarge(f"the answer is larger than {size_text(self.limit)} once decompressed")
         self._parts.append(chunk)
 
     def result(self) -> bytes:
