@@ -16,7 +16,7 @@ from qamera_widgets.client import AsyncQameraClient, AuthenticationError
 from qamera_widgets.client.rules import API_KEY_ENV, POLL_MIN_INTERVAL
 from qamera_widgets.contract import key_id_of
 from qamera_widgets.engine import coordination
-from qamera_widgets.engine.coordination import REDIS_URL_ENV
+from qamera_widgets.engine.coordination import REDIS_URL_ENV, SOCKET_TIMEOUT
 from qamera_widgets.engine.tracking import tracker_for
 from qamera_widgets.sandbox import Sandbox
 from qamera_widgets.serving import free_port
@@ -186,6 +186,36 @@ async def test_a_redis_that_never_answers_does_not_hang_the_client(
                 assert await client.list_sceneries()
     [warning] = _warnings(caplog)
     assert "Timeout" in warning
+
+
+async def test_a_silent_redis_never_freezes_the_notebooks_loop(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Widgets draw from the kernel's loop: Redis calls wait in a thread, so a ticker on the loop keeps
+    running through the 0.5 s socket timeouts (it used to stop for each of them)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        monkeypatch.setenv(REDIS_URL_ENV, f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        gaps: list[float] = []
+        loop = asyncio.get_running_loop()
+
+        async def ticker() -> None:
+            last = loop.time()
+            while True:
+                await asyncio.sleep(0.01)
+                gaps.append(loop.time() - last)
+                last = loop.time()
+
+        ticking = asyncio.create_task(ticker())
+        await asyncio.sleep(0.02)  # ticking before the list starts
+        try:
+            async with AsyncQameraClient(sandbox.api_key, sandbox.base_url, sleep=quick_sleep) as client:
+                assert await client.list_sceneries()
+        finally:
+            ticking.cancel()
+    assert gaps, "the ticker never ran"
+    assert max(gaps) < SOCKET_TIMEOUT, f"the loop stood still for {max(gaps):.2f} s"
 
 
 async def test_no_part_of_the_key_secret_reaches_redis(

@@ -219,7 +219,7 @@ class AsyncQameraClient:
             return
         limit, key_id = self.rate_limit_per_minute, self.key_id or ""
         window = contract.RATE_WINDOW_SECONDS + _base.PACING_MARGIN_SECONDS
-        delay = coordination.reserve_slot(self._scope, key_id, limit, window)
+        delay = await coordination.booked_slot(self._scope, key_id, limit, window)
         if delay is None:
             delay = _base.shared_window(self._scope, key_id).reserve(self._clock(), limit)
         if delay > 0:

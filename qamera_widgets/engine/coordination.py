@@ -6,7 +6,8 @@ in one sliding window kept in Redis (a Lua script, so booking is atomic across p
 scenery list is fetched by one process per tick while the others read that tick's copy. Without the
 variable nothing here runs and each process paces itself as before.
 
-Redis must never make a notebook wait: every call has short socket timeouts and no retries. When
+Redis must never make a notebook wait: every call has short socket timeouts and no retries, and calls
+from the notebook's loop wait in a thread, so widgets keep drawing meanwhile. When
 Redis is unreachable or fails, the caller is told at once, a warning says so once per outage in plain
 words, the client paces per process, and Redis is tried again after `RETRY_REDIS_AFTER` seconds.
 
@@ -35,6 +36,7 @@ __all__ = [
     "REDIS_URL_ENV",
     "ClassCoordinator",
     "ClassModeOff",
+    "booked_slot",
     "coordinator",
     "display_url",
     "key_namespace",
@@ -219,6 +221,14 @@ def coordinator() -> ClassCoordinator | None:
     return _coordinators[url]
 
 
+async def booked_slot(origin: str, key_id: str, limit: int, window: float) -> float | None:
+    """`reserve_slot` for a caller on the notebook's loop: the Redis call waits in a thread, so a silent
+    Redis (up to `SOCKET_TIMEOUT` per call) never stops the widgets from drawing meanwhile."""
+    if coordinator() is None:
+        return None
+    return await asyncio.to_thread(reserve_slot, origin, key_id, limit, window)
+
+
 def reserve_slot(origin: str, key_id: str, limit: int, window: float) -> float | None:
     """Seconds until a request with this key may go, booked in the class's `window` in Redis.
 
@@ -255,7 +265,7 @@ async def shared_list(
     give_up = time.monotonic() + LIST_LOCK_SECONDS
     while True:
         try:
-            state, body = found.claim(cache_key, lock_key, token, LIST_LOCK_SECONDS)
+            state, body = await asyncio.to_thread(found.claim, cache_key, lock_key, token, LIST_LOCK_SECONDS)
         except ClassModeOff:
             return await fetch()
         if state == CACHED:
@@ -268,7 +278,7 @@ async def shared_list(
     shared = False
     try:
         body = await fetch()
-        found.publish(cache_key, lock_key, token, body, tick)
+        await asyncio.to_thread(found.publish, cache_key, lock_key, token, body, tick)
         shared = True
         return body
     except ClassModeOff:
@@ -276,4 +286,4 @@ async def shared_list(
     finally:
         if not shared:  # free the tick for the others now rather than when the lock expires
             with contextlib.suppress(ClassModeOff):
-                found.release(lock_key, token)
+                await asyncio.to_thread(found.release, lock_key, token)
