@@ -36,6 +36,7 @@ import json
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -44,6 +45,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the Jupyter test setup lives in tests/
 
 import comm
 import httpx
@@ -55,14 +58,9 @@ from jupyter_client.session import Session
 from qamera_widgets.client import AsyncQameraClient
 from qamera_widgets.engine.journal import Journal
 from qamera_widgets.sandbox import Sandbox, start
-from qamera_widgets.serving import (
-    free_port,
-    isolated_jupyter_env,
-    lab_settings_dir,
-    open_jupyter_command,
-    running_server,
-)
+from qamera_widgets.serving import free_port
 from qamera_widgets.widgets import SceneryGallery, Studio
+from tests._jupyter import isolated_jupyter_env, lab_settings_dir, open_jupyter_command, running_server
 
 PAGE = 48
 LATENCY_MS = 50.0

@@ -18,13 +18,8 @@ import pytest
 
 from qamera_widgets import sandbox
 from qamera_widgets.connect import sandbox_in_env
-from qamera_widgets.serving import (
-    ServerNotReady,
-    free_port,
-    isolated_jupyter_env,
-    stop_server,
-    wait_until_serving,
-)
+from qamera_widgets.serving import ServerNotReady, free_port, stop_server, wait_until_serving
+from tests._jupyter import isolated_jupyter_env
 
 # Like Jupyter with a kernel: the child runs in a session of its own, which a process group would miss,
 # and the parent exits on SIGTERM without stopping it.

@@ -24,7 +24,8 @@ from playwright.sync_api import expect
 
 from qamera_widgets import sandbox
 from qamera_widgets.engine.journal import Journal
-from qamera_widgets.serving import free_port, isolated_jupyter_env, stop_server
+from qamera_widgets.serving import free_port, stop_server
+from tests._jupyter import isolated_jupyter_env
 
 from .conftest import ARTIFACTS
 
