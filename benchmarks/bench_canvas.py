@@ -428,13 +428,19 @@ def report_models(first: ModelCount, last: ModelCount) -> str:
         ("", f"{f'after {first.batches} batch':>16} {f'after {last.batches} batches':>18}"),
         ("models reachable from the Studio", f"{first.reachable:>16} {last.reachable:>18}"),
         ("growth of the ipywidgets registry", f"{first.registry_growth:>16} {last.registry_growth:>18}"),
-        ("runs drawn in full / folded into one line", f"{first.runs_drawn:>13} / {first.folded:<2}"
-                                                      f"{last.runs_drawn:>15} / {last.folded:<2}"),
+        (
+            "runs drawn in full / folded into one line",
+            f"{first.runs_drawn:>13} / {first.folded:<2}{last.runs_drawn:>15} / {last.folded:<2}",
+        ),
         ("cards on the board", f"{first.cards:>16} {last.cards:>18}"),
-        ("board state without _esm/_css",
-         f"{first.board_state_bytes:>14,d} B {last.board_state_bytes:>16,d} B"),
-        ("target: at most 15 and equal", f"{verdict(worst <= 15 and equal)} (at most {worst}, "
-                                         f"{'equal' if equal else 'NOT equal'})"),
+        (
+            "board state without _esm/_css",
+            f"{first.board_state_bytes:>14,d} B {last.board_state_bytes:>16,d} B",
+        ),
+        (
+            "target: at most 15 and equal",
+            f"{verdict(worst <= 15 and equal)} (at most {worst}, {'equal' if equal else 'NOT equal'})",
+        ),
     ]
     return "2. Widget models in a Studio\n" + table(rows)
 
@@ -539,8 +545,14 @@ def write_notebook(path: Path) -> list[str]:
     order = ["setup", *CELLS, "end"]
     sources = {"setup": SETUP_CELL, **CELLS, "end": ""}
     cells = [
-        {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
-         "source": sources[name]}
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"c{i}",
+            "metadata": {},
+            "outputs": [],
+            "source": sources[name],
+        }
         for i, name in enumerate(order)
     ]
     notebook = {
@@ -626,8 +638,12 @@ def paint(runs: int) -> PaintResult:
             browser = p.chromium.launch(
                 executable_path=CHROMIUM,
                 args=[
-                    "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update",
+                    "--no-sandbox",
+                    "--disable-dev-shm-usage",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
                     # Nothing but loopback resolves. No page.route: routing disables the HTTP cache and
                     # adds a round trip through Playwright to every picture of the grid.
                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
@@ -644,7 +660,7 @@ def paint(runs: int) -> PaintResult:
                 page.wait_for_function(KERNEL_IDLE, timeout=60_000)
                 names = list(CELLS)
                 for round_ in range(runs + 1):  # round 0 warms the kernel and the browser: reported apart
-                    rotated = names[round_ % len(names):] + names[: round_ % len(names)]
+                    rotated = names[round_ % len(names) :] + names[: round_ % len(names)]
                     for name in rotated:
                         elapsed = run_cell(page, order.index(name), SELECTORS[name], DRAWN[name])
                         assert elapsed is not None
@@ -668,8 +684,11 @@ def report_paint(r: PaintResult) -> str:
     med = {name: statistics.median(t.last for t in values) for name, values in r.times.items()}
     ratio = med["canvas"] / med["grid"]
     rows = [
-        ("setup", f"JupyterLab + Chromium 1400x1000, sandbox of {PAGE} pictures, CDN latency "
-                  f"{LATENCY_MS:.0f} ms, {len(r.times['canvas'])} timed runs each after 1 warm-up"),
+        (
+            "setup",
+            f"JupyterLab + Chromium 1400x1000, sandbox of {PAGE} pictures, CDN latency "
+            f"{LATENCY_MS:.0f} ms, {len(r.times['canvas'])} timed runs each after 1 warm-up",
+        ),
     ]
     labels = {
         "grid": "HTML grid of <img src=CDN>, cell lists the sceneries",

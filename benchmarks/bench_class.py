@@ -62,13 +62,15 @@ class Run:
 
 def measure(students: int, redis: bool, processing: tuple[float, float], work: Path) -> Run:
     with ExitStack() as stack:
-        sandbox = stack.enter_context(start(
-            rate_limit=RATE_LIMIT,
-            processing_seconds=processing,
-            failure_rate=0.0,
-            worker_concurrency=max(4, 2 * students),
-            seed=13,
-        ))
+        sandbox = stack.enter_context(
+            start(
+                rate_limit=RATE_LIMIT,
+                processing_seconds=processing,
+                failure_rate=0.0,
+                worker_concurrency=max(4, 2 * students),
+                seed=13,
+            )
+        )
         url = stack.enter_context(redis_server()).url if redis else None
         run = run_class(
             students,
@@ -91,8 +93,14 @@ def measure(students: int, redis: bool, processing: tuple[float, float], work: P
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, nargs="+", default=[1, 10, 30], metavar="N")
-    parser.add_argument("--processing", type=float, nargs=2, default=(2.0, 6.0), metavar=("MIN", "MAX"),
-                        help="seconds each scenery takes in the sandbox (default: 2 6)")
+    parser.add_argument(
+        "--processing",
+        type=float,
+        nargs=2,
+        default=(2.0, 6.0),
+        metavar=("MIN", "MAX"),
+        help="seconds each scenery takes in the sandbox (default: 2 6)",
+    )
     args = parser.parse_args()
     processing = (args.processing[0], args.processing[1])
     runs: list[Run] = []
@@ -100,8 +108,10 @@ def main() -> None:
         "| students on one key | coordination | finished | median time to done | API requests "
         "| list calls | answered 429 |\n|---|---|---|---|---|---|---|"
     )
-    print(f"{RATE_LIMIT} requests/minute per key, processing {processing[0]:g}-{processing[1]:g} s, "
-          "each student registers 2 sceneries and waits with wait_for\n")
+    print(
+        f"{RATE_LIMIT} requests/minute per key, processing {processing[0]:g}-{processing[1]:g} s, "
+        "each student registers 2 sceneries and waits with wait_for\n"
+    )
     print(header, flush=True)
     with tempfile.TemporaryDirectory(prefix="qamera-bench-class-") as work:
         for students in args.students:
@@ -116,12 +126,16 @@ def main() -> None:
     lag = target.median_s - baseline.median_s
     print()
     met = target.share_429 <= MAX_429_SHARE
-    print(f"With Redis at N = {largest}: {target.share_429:.1%} of requests answered 429 "
-          f"(target at most {MAX_429_SHARE:.0%}): {'met' if met else 'NOT met'}")
+    print(
+        f"With Redis at N = {largest}: {target.share_429:.1%} of requests answered 429 "
+        f"(target at most {MAX_429_SHARE:.0%}): {'met' if met else 'NOT met'}"
+    )
     for interval, what in ((POLL_MAX_INTERVAL, "longest"), (POLL_MIN_INTERVAL, "shortest")):
         verdict = "met" if lag <= 2 * interval else "NOT met"
-        print(f"Median {target.median_s:.1f} s vs one student alone {baseline.median_s:.1f} s: {lag:+.1f} s; "
-              f"2 x the {what} poll interval is {2 * interval:.0f} s: {verdict}")
+        print(
+            f"Median {target.median_s:.1f} s vs one student alone {baseline.median_s:.1f} s: {lag:+.1f} s; "
+            f"2 x the {what} poll interval is {2 * interval:.0f} s: {verdict}"
+        )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,9 @@ class Run:
         return self.requests * 60 / max(self.studio_done_s, 60.0)
 
 
-def watch_ledger(sandbox: object, api_key: str, expected: int, started: float, done: list[float],
-                 stop: threading.Event) -> None:
+def watch_ledger(
+    sandbox: object, api_key: str, expected: int, started: float, done: list[float], stop: threading.Event
+) -> None:
     """The moment the sandbox's ledger has nothing reserved and every credit settled."""
     while not stop.is_set():
         ledger = sandbox.account(api_key)  # type: ignore[attr-defined]
@@ -101,17 +102,23 @@ def main() -> None:
     print(f"  {TEMPLATE!r}: 6 prompts x {PER_VARIANT} pictures, processing {low:g}-{high:g} s each,")
     print("  the service's limit of 60 requests a minute per key, 10% of pictures failing")
     for n, r in enumerate(runs, 1):
-        print(f"  run {n}: {r.requests} API requests ({r.refused} answered 429) in {r.studio_done_s:.1f} s; "
-              f"6 POSTs answered by {r.submitted_s:.2f} s; sandbox settled at {r.server_done_s:.1f} s, "
-              f"studio showed all at {r.studio_done_s:.1f} s (lag {r.lag_s:.2f} s)")
+        print(
+            f"  run {n}: {r.requests} API requests ({r.refused} answered 429) in {r.studio_done_s:.1f} s; "
+            f"6 POSTs answered by {r.submitted_s:.2f} s; sandbox settled at {r.server_done_s:.1f} s, "
+            f"studio showed all at {r.studio_done_s:.1f} s (lag {r.lag_s:.2f} s)"
+        )
     worst_rate = max(r.requests for r in runs)
     lag = statistics.median(r.lag_s for r in runs)
     bound = 2 * POLL_MAX_INTERVAL
     ok_rate = worst_rate < 60 and all(r.refused == 0 for r in runs)
-    print(f"  requests for the whole comparison (target: under 60 a minute): at most {worst_rate} "
-          f"-> {'met' if ok_rate else 'NOT MET'}")
-    print(f"  median lag behind the sandbox (target: at most 2 poll intervals = {bound:g} s): {lag:.2f} s "
-          f"-> {'met' if lag <= bound else 'NOT MET'}")
+    print(
+        f"  requests for the whole comparison (target: under 60 a minute): at most {worst_rate} "
+        f"-> {'met' if ok_rate else 'NOT MET'}"
+    )
+    print(
+        f"  median lag behind the sandbox (target: at most 2 poll intervals = {bound:g} s): {lag:.2f} s "
+        f"-> {'met' if lag <= bound else 'NOT MET'}"
+    )
 
 
 if __name__ == "__main__":

@@ -147,9 +147,7 @@ async def raw_floor(urls: list[str]) -> float:
 async def measure_gallery(
     sandbox: Sandbox, urls: list[str], refreshes: int, runs: int
 ) -> dict[str, float | int]:
-    client = AsyncQameraClient(
-        api_key=sandbox.api_key, base_url=sandbox.base_url, rate_limit_per_minute=None
-    )
+    client = AsyncQameraClient(api_key=sandbox.api_key, base_url=sandbox.base_url, rate_limit_per_minute=None)
     sceneries = await client.list_sceneries()
     fills = [await fill_page(client, sceneries) for _ in range(runs)]
     floors = [await raw_floor(urls) for _ in range(runs)]
@@ -199,7 +197,7 @@ def run(library: int, latency_ms: float, refreshes: int, runs: int) -> Results:
             ).json()["sceneries"]
         sceneries = [Scenery.from_api(item) for item in listed]
         urls = page_urls(sceneries)
-        second_page = filter_and_sort(sceneries, state="all", search="", order="newest")[PAGE:2 * PAGE]
+        second_page = filter_and_sort(sceneries, state="all", search="", order="newest")[PAGE : 2 * PAGE]
         warm_cdn(urls + [s.thumbnail for s in second_page if s.thumbnail])
         decodes = decode_times(urls)
         sandbox.set_faults(cdn_latency_ms=latency_ms)
@@ -230,8 +228,11 @@ def report(r: Results) -> str:
     bound_all = waves * r.latency_ms / 1000 + r.decode_total_s
     speedup = r.baseline_s / r.gallery_s
     rows = [
-        ("sandbox", f"{r.library} sceneries, CDN latency {r.latency_ms:.0f} ms, page of {PAGE}, "
-                    f"{THUMB_PX} px, max_concurrency {MAX_CONCURRENCY}"),
+        (
+            "sandbox",
+            f"{r.library} sceneries, CDN latency {r.latency_ms:.0f} ms, page of {PAGE}, "
+            f"{THUMB_PX} px, max_concurrency {MAX_CONCURRENCY}",
+        ),
         ("naive baseline (sequential httpx.get + resize)", f"{r.baseline_s:8.3f} s"),
         ("gallery: 48 thumbnails held for their cards, first in process", f"{r.gallery_first_s:8.3f} s"),
         (f"gallery: same, median of {max(1, r.runs - 1)} more cold fills", f"{r.gallery_s:8.3f} s"),
@@ -242,20 +243,30 @@ def report(r: Results) -> str:
         ("decode+resize+encode per thumbnail (mean)", f"{r.decode_mean_s * 1000:8.1f} ms"),
         ("decode for all 48, one after another", f"{r.decode_total_s * 1000:8.1f} ms"),
         (f"bound: ceil(48/{MAX_CONCURRENCY}) x latency + one decode", f"{bound:8.3f} s"),
-        ("gallery / bound", f"{r.gallery_s / bound:8.2f}x   (<= 1.5x: "
-                            f"{'yes' if r.gallery_s <= 1.5 * bound else 'NO'})"),
+        (
+            "gallery / bound",
+            f"{r.gallery_s / bound:8.2f}x   (<= 1.5x: {'yes' if r.gallery_s <= 1.5 * bound else 'NO'})",
+        ),
         (f"bound: ceil(48/{MAX_CONCURRENCY}) x latency + all 48 decodes", f"{bound_all:8.3f} s"),
-        ("gallery / that bound", f"{r.gallery_s / bound_all:8.2f}x   (<= 1.5x: "
-                                 f"{'yes' if r.gallery_s <= 1.5 * bound_all else 'NO'})"),
+        (
+            "gallery / that bound",
+            f"{r.gallery_s / bound_all:8.2f}x   (<= 1.5x: "
+            f"{'yes' if r.gallery_s <= 1.5 * bound_all else 'NO'})",
+        ),
         ("floor / first bound (HTTP overhead the bound leaves out)", f"{r.floor_s / bound:8.2f}x"),
         ("original bytes per thumbnail (mean)", f"{r.original_bytes_mean:8.0f} B"),
-        ("bytes held (and sent once per view) per thumbnail (mean)", f"{r.widget_bytes_mean:8.0f} B   "
-                                                     f"({r.widget_bytes_mean / r.original_bytes_mean:.1%} "
-                                                     "of the original)"),
+        (
+            "bytes held (and sent once per view) per thumbnail (mean)",
+            f"{r.widget_bytes_mean:8.0f} B   "
+            f"({r.widget_bytes_mean / r.original_bytes_mean:.1%} "
+            "of the original)",
+        ),
         ("baseline's resized JPEG per thumbnail (mean)", f"{r.baseline_bytes_mean:8.0f} B"),
         (f"peak traced memory over {r.refreshes} refreshes", f"{r.peak_bytes / 2**20:8.2f} MiB"),
-        ("live widgets (ipywidgets registry): before / first refresh / after the refreshes",
-         f"{r.widgets_before} / {r.widgets_first} / {r.widgets_after}"),
+        (
+            "live widgets (ipywidgets registry): before / first refresh / after the refreshes",
+            f"{r.widgets_before} / {r.widgets_first} / {r.widgets_after}",
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

@@ -31,15 +31,26 @@ def write_journal(path: Path) -> None:
     lines = []
     for i in range(REGISTRATIONS):
         ids = [f"r{i}a", f"r{i}b"]
-        lines.append({
-            "type": "registration", "base_url": "https://app.example", "key_id": "key42",
-            "prompt": f"white oak floor, soft light, variant {i}", "count": 2, "record_ids": ids,
-            "batch_id": f"b{i}", "order_id": f"o{i}", "reservation_id": f"v{i}", "credits_reserved": 20,
-            "idempotency_key": f"idem-{i}", "submitted_at": stamp,
-        })
+        lines.append(
+            {
+                "type": "registration",
+                "base_url": "https://app.example",
+                "key_id": "key42",
+                "prompt": f"white oak floor, soft light, variant {i}",
+                "count": 2,
+                "record_ids": ids,
+                "batch_id": f"b{i}",
+                "order_id": f"o{i}",
+                "reservation_id": f"v{i}",
+                "credits_reserved": 20,
+                "idempotency_key": f"idem-{i}",
+                "submitted_at": stamp,
+            }
+        )
         statuses = {ids[0]: "DONE"} if i % 10 == 0 else {ids[0]: "DONE", ids[1]: "FAILED"}
-        lines.append({"type": "final", "base_url": "https://app.example", "statuses": statuses,
-                      "recorded_at": stamp})
+        lines.append(
+            {"type": "final", "base_url": "https://app.example", "statuses": statuses, "recorded_at": stamp}
+        )
     path.write_text("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines))
 
 
@@ -69,12 +80,17 @@ def main() -> None:
     ms = {name: statistics.median(values) * 1000 for name, values in figures.items()}
     print(f"journal of {2 * REGISTRATIONS} entries, {pending} batches pending; median of 3 runs")
     print(f"  baseline, json.loads of every line:   {ms['baseline']:8.1f} ms")
-    print(f"  pending(), first read:                {ms['first']:8.1f} ms "
-          f"({ms['first'] / ms['baseline']:.2f}x the baseline)")
-    print(f"  pending(), read again:                {ms['again']:8.1f} ms "
-          f"({ms['again'] / ms['baseline']:.2f}x)")
-    print(f"  pending(), after one appended line:   {ms['after_append']:8.1f} ms "
-          f"({ms['after_append'] / ms['baseline']:.2f}x)")
+    print(
+        f"  pending(), first read:                {ms['first']:8.1f} ms "
+        f"({ms['first'] / ms['baseline']:.2f}x the baseline)"
+    )
+    print(
+        f"  pending(), read again:                {ms['again']:8.1f} ms ({ms['again'] / ms['baseline']:.2f}x)"
+    )
+    print(
+        f"  pending(), after one appended line:   {ms['after_append']:8.1f} ms "
+        f"({ms['after_append'] / ms['baseline']:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -64,7 +64,14 @@ async def freeze_of(poll: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 
 def start_sandbox(items: int) -> tuple[subprocess.Popen[str], str, str]:
     command = [
-        sys.executable, "-m", "qamera_widgets", "sandbox", "--library", str(items), "--rate-limit", "0"
+        sys.executable,
+        "-m",
+        "qamera_widgets",
+        "sandbox",
+        "--library",
+        str(items),
+        "--rate-limit",
+        "0",
     ]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -123,8 +130,10 @@ def main() -> None:
         ("list_sceneries (parse in a thread)", ms["freeze"], ms["taken"]),
     ):
         print(f"{label:36}{freeze:>13.1f} ms{taken:>15.1f} ms")
-    print(f"ratio to the baseline: freeze {ms['freeze'] / ms['baseline_freeze']:.2f}, "
-          f"loop time {ms['taken'] / ms['baseline_taken']:.2f}")
+    print(
+        f"ratio to the baseline: freeze {ms['freeze'] / ms['baseline_freeze']:.2f}, "
+        f"loop time {ms['taken'] / ms['baseline_taken']:.2f}"
+    )
     verdict = "met" if ms["taken"] <= 50 else "not met"
     print(f"target: at most 50 ms of loop time per poll: {verdict}")
 

@@ -97,8 +97,12 @@ def voila_command(notebook: str, port: int, host: str = "127.0.0.1") -> list[str
     run, instead of a blank page until the last one has. (Voilà refuses it with preheated kernels,
     which are off by default.)"""
     return [
-        str(Path(sys.executable).parent / "voila"), notebook, "--no-browser", f"--port={port}",
-        f"--Voila.ip={host}", "--VoilaConfiguration.progressive_rendering=True",
+        str(Path(sys.executable).parent / "voila"),
+        notebook,
+        "--no-browser",
+        f"--port={port}",
+        f"--Voila.ip={host}",
+        "--VoilaConfiguration.progressive_rendering=True",
         f"--Voila.kernel_websocket_connection_class={QUIET_CONNECTION}",
     ]
 
@@ -109,8 +113,13 @@ def _jupyter_command(args: argparse.Namespace, port: int, workdir: Path) -> tupl
         return voila_command(TEACHING_NOTEBOOK, port, args.host), f"http://{args.host}:{port}/"
     token = secrets.token_hex(24)
     command = [
-        str(bindir / "jupyter"), "lab", f"--ip={args.host}", f"--port={port}",
-        f"--ServerApp.root_dir={workdir}", "--LabApp.news_url=None", f"--IdentityProvider.token={token}",
+        str(bindir / "jupyter"),
+        "lab",
+        f"--ip={args.host}",
+        f"--port={port}",
+        f"--ServerApp.root_dir={workdir}",
+        "--LabApp.news_url=None",
+        f"--IdentityProvider.token={token}",
         f"--ServerApp.kernel_websocket_connection_class={QUIET_CONNECTION}",
     ]
     if args.no_browser:
@@ -166,7 +175,10 @@ def run_headless(args: argparse.Namespace) -> int:
                 started = time.monotonic()
                 notebook = nbformat.read(path, as_version=4)
                 client = NotebookClient(
-                    notebook, timeout=args.timeout, kernel_name="python3", store_widget_state=True,
+                    notebook,
+                    timeout=args.timeout,
+                    kernel_name="python3",
+                    store_widget_state=True,
                     resources={"metadata": {"path": str(output)}},  # files a notebook writes land here
                 )
                 try:
@@ -234,7 +246,10 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--credits", type=int, default=5000, help="starting credits of the sandbox account")
     parser.add_argument(
-        "--budget", type=_credits, default=None, metavar="CREDITS",
+        "--budget",
+        type=_credits,
+        default=None,
+        metavar="CREDITS",
         help=f"credits each notebook's kernel may reserve (sets {BUDGET_ENV}; default: no limit)",
     )
     parser.set_defaults(run=run)

@@ -145,11 +145,25 @@ def run_class(
         out = (sync_dir / f"out-{i}").open("wb")
         err = (sync_dir / f"err-{i}").open("wb")
         with out, err:
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "tests._class_student", *arguments,
-                 "--sync-dir", str(sync_dir), "--name", str(i)],
-                cwd=REPO, env=environment, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-            ))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "tests._class_student",
+                        *arguments,
+                        "--sync-dir",
+                        str(sync_dir),
+                        "--name",
+                        str(i),
+                    ],
+                    cwd=REPO,
+                    env=environment,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                )
+            )
     try:
         deadline = time.monotonic() + timeout
         for i in range(students):

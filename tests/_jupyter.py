@@ -82,8 +82,15 @@ def open_jupyter_command(app: str, port: int, root: Path, notebooks: Path) -> li
     `expose_app_in_browser` lets the page run Lab's commands."""
     app_class = _APP_CLASSES[app]
     command = [
-        str(VENV_BIN / "jupyter"), app, "--no-browser", "--allow-root", f"--ip={LOOPBACK}", f"--port={port}",
-        "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={notebooks}",
+        str(VENV_BIN / "jupyter"),
+        app,
+        "--no-browser",
+        "--allow-root",
+        f"--ip={LOOPBACK}",
+        f"--port={port}",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        f"--ServerApp.root_dir={notebooks}",
         f"--{app_class}.expose_app_in_browser=True",
         f"--{app_class}.user_settings_dir={lab_settings_dir(root)}",
     ]

@@ -80,8 +80,7 @@ def test_a_bad_qamera_budget_says_what_is_expected(raw: str) -> None:
     with pytest.raises(ConfigurationError) as bad:
         budget_from_env({"QAMERA_BUDGET": raw})
     assert str(bad.value) == (
-        "QAMERA_BUDGET must be a whole number of credits, 0 or more (e.g. QAMERA_BUDGET=200), "
-        f"not {raw!r}."
+        f"QAMERA_BUDGET must be a whole number of credits, 0 or more (e.g. QAMERA_BUDGET=200), not {raw!r}."
     )
 
 

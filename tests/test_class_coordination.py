@@ -60,8 +60,19 @@ def test_processes_on_one_key_book_slots_in_one_shared_window(redis_srv: RedisSe
     limit, students, slots, window = 5, 4, 6, 61.0
     run = run_class(
         students,
-        ["book", "--origin", "http://127.0.0.1:1", "--key-id", "class1", "--limit", str(limit),
-         "--slots", str(slots), "--window", str(window)],
+        [
+            "book",
+            "--origin",
+            "http://127.0.0.1:1",
+            "--key-id",
+            "class1",
+            "--limit",
+            str(limit),
+            "--slots",
+            str(slots),
+            "--window",
+            str(window),
+        ],
         tmp_path,
         env={REDIS_URL_ENV: redis_srv.url},
     )
@@ -254,8 +265,10 @@ async def test_a_mistyped_secret_never_reads_the_class_list(
 ) -> None:
     monkeypatch.setenv(REDIS_URL_ENV, redis_srv.url)
     prefix, secret = sandbox.api_key.split(".", 1)
-    async with AsyncQameraClient(sandbox.api_key, sandbox.base_url, sleep=quick_sleep) as good, \
-            AsyncQameraClient(f"{prefix}.{'x' * len(secret)}", sandbox.base_url, sleep=quick_sleep) as bad:
+    async with (
+        AsyncQameraClient(sandbox.api_key, sandbox.base_url, sleep=quick_sleep) as good,
+        AsyncQameraClient(f"{prefix}.{'x' * len(secret)}", sandbox.base_url, sleep=quick_sleep) as bad,
+    ):
         assert await good.list_sceneries()
         with pytest.raises(AuthenticationError):
             await bad.list_sceneries()

@@ -91,8 +91,14 @@ async def test_a_class_of_sixty_finishes_with_exact_ledgers_and_never_trips_the_
     make_sandbox: Callable[..., Sandbox],
 ) -> None:
     sandbox = make_sandbox(
-        keys=STUDENTS, credits=KEY_CREDITS, library=0, rate_limit=RATE_LIMIT, failure_rate=0.25,
-        processing_seconds=(0.05, 0.3), worker_concurrency=8, seed=12,
+        keys=STUDENTS,
+        credits=KEY_CREDITS,
+        library=0,
+        rate_limit=RATE_LIMIT,
+        failure_rate=0.25,
+        processing_seconds=(0.05, 0.3),
+        worker_concurrency=8,
+        seed=12,
     )
     shared_key = sandbox.issue_key(credits=5000)
     budgets = [Budget(STUDENT_BUDGET) for _ in range(STUDENTS)]
@@ -138,4 +144,3 @@ async def test_a_class_of_sixty_finishes_with_exact_ledgers_and_never_trips_the_
     assert stats["idempotent_replays"] == stats["injected_errors"] == 0
     polls_per_tracker = stats["list_requests"] / (2 * STUDENTS)
     assert 1 <= polls_per_tracker <= 1 + elapsed / POLL_MIN_INTERVAL, stats
-

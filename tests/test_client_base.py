@@ -35,8 +35,13 @@ KEY = "mk_live_abc123.s3cr3tvalue"
 
 def decide(is_post: bool, outcome: AttemptOutcome, status: int | None = None, attempt: int = 0, **kw: object):
     return _base.decide_retry(
-        is_post=is_post, outcome=outcome, status_code=status, attempt=attempt, max_retries=3,
-        rng=random.Random(0), **kw,
+        is_post=is_post,
+        outcome=outcome,
+        status_code=status,
+        attempt=attempt,
+        max_retries=3,
+        rng=random.Random(0),
+        **kw,
     )
 
 
@@ -58,8 +63,13 @@ _GET_AND_POST_ACTIONS: list[tuple[tuple[Action, Action], list[tuple[AttemptOutco
 @pytest.mark.parametrize(
     ("is_post", "outcome", "status", "action"),
     [
-        pytest.param(is_post, outcome, status, actions[is_post],
-                     id=f"{'POST' if is_post else 'GET'}-{status or outcome.value}")
+        pytest.param(
+            is_post,
+            outcome,
+            status,
+            actions[is_post],
+            id=f"{'POST' if is_post else 'GET'}-{status or outcome.value}",
+        )
         for actions, endings in _GET_AND_POST_ACTIONS
         for outcome, status in endings
         for is_post in (False, True)
@@ -88,7 +98,11 @@ def test_one_backoff_for_every_retry_stops_growing_at_eight_times_its_base() -> 
     assert all(8.0 <= rules.backoff_delay(attempt, rng) <= 8.5 for attempt in (3, 4, 10))
     assert 2.0 <= rules.backoff_delay(7, rng, base=0.25) <= 2.125
     late = _base.decide_retry(
-        is_post=False, outcome=AttemptOutcome.CONNECT_FAILED, status_code=None, attempt=6, max_retries=9,
+        is_post=False,
+        outcome=AttemptOutcome.CONNECT_FAILED,
+        status_code=None,
+        attempt=6,
+        max_retries=9,
         rng=rng,
     )
     assert late.action is Action.RETRY and late.delay <= 8.5
@@ -164,8 +178,17 @@ def test_error_bodies_that_are_not_json_still_give_a_message() -> None:
 
 @pytest.mark.parametrize(
     ("preferences", "count"),
-    [("", 5), ("   ", 5), ("x" * 2001, 5), ("ok", 0), ("ok", 21), ("ok", 5.5), ("ok", True), (None, 5),
-     ("\udcff", 5)],
+    [
+        ("", 5),
+        ("   ", 5),
+        ("x" * 2001, 5),
+        ("ok", 0),
+        ("ok", 21),
+        ("ok", 5.5),
+        ("ok", True),
+        (None, 5),
+        ("\udcff", 5),
+    ],
 )
 def test_invalid_registrations_are_refused_locally(preferences: object, count: object) -> None:
     with pytest.raises(InvalidRequestError) as info:
@@ -213,8 +236,15 @@ def test_base_url_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_scenery_parsing_is_tolerant() -> None:
     s = Scenery.from_api(
-        {"id": "r1", "name": "Room", "thumbnail": None, "status": "done", "voting": None,
-         "createdAt": "2026-03-20T13:00:00Z", "extra": 1}
+        {
+            "id": "r1",
+            "name": "Room",
+            "thumbnail": None,
+            "status": "done",
+            "voting": None,
+            "createdAt": "2026-03-20T13:00:00Z",
+            "extra": 1,
+        }
     )
     assert s.status == "DONE" and s.is_done and s.is_terminal and not s.is_failed
     assert s.created_at == datetime(2026, 3, 20, 13, tzinfo=timezone.utc)
@@ -234,7 +264,11 @@ def test_body_shape_errors_name_the_field() -> None:
         _base.parse_sceneries_body(b'{"items": []}')
     with pytest.raises(ResponseFormatError, match="createdRecordIds"):
         _base.parse_registration_body(
-            b'{"batchId": "b"}', preferences="p", count=1, idempotency_key="k", correlation_id=None,
+            b'{"batchId": "b"}',
+            preferences="p",
+            count=1,
+            idempotency_key="k",
+            correlation_id=None,
             submitted_at=datetime.now(timezone.utc),
         )
 
@@ -254,8 +288,9 @@ bodies = st.one_of(
         json_values,
     ).map(lambda v: json.dumps(v).encode()),
     st.lists(
-        st.dictionaries(st.sampled_from(["id", "name", "thumbnail", "status", "voting", "createdAt"]),
-                        json_values),
+        st.dictionaries(
+            st.sampled_from(["id", "name", "thumbnail", "status", "voting", "createdAt"]), json_values
+        ),
         max_size=4,
     ).map(lambda items: json.dumps({"sceneries": items, "count": len(items)}).encode()),
 )
@@ -267,7 +302,11 @@ def test_random_bodies_never_escape_as_anything_but_qamera_errors(content: bytes
     for parse in (
         _base.parse_sceneries_body,
         lambda c: _base.parse_registration_body(
-            c, preferences="p", count=1, idempotency_key="k", correlation_id=None,
+            c,
+            preferences="p",
+            count=1,
+            idempotency_key="k",
+            correlation_id=None,
             submitted_at=datetime.now(timezone.utc),
         ),
     ):
@@ -297,7 +336,11 @@ def test_non_finite_credits_are_a_format_error(credits: str) -> None:
     content = b'{"createdRecordIds": ["a"], "creditsReserved": ' + credits.encode() + b"}"
     with pytest.raises(ResponseFormatError, match="creditsReserved"):
         _base.parse_registration_body(
-            content, preferences="p", count=1, idempotency_key="k", correlation_id=None,
+            content,
+            preferences="p",
+            count=1,
+            idempotency_key="k",
+            correlation_id=None,
             submitted_at=datetime.now(timezone.utc),
         )
 

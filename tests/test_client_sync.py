@@ -16,10 +16,16 @@ KEY = "mk_live_key42.topsecretvalue"
 
 def handler(request: httpx.Request) -> httpx.Response:
     if request.method == "POST":
-        return httpx.Response(200, json={
-            "createdRecordIds": ["r1"], "batchId": "b", "orderId": "o", "reservationId": "v",
-            "creditsReserved": 10,
-        })
+        return httpx.Response(
+            200,
+            json={
+                "createdRecordIds": ["r1"],
+                "batchId": "b",
+                "orderId": "o",
+                "reservationId": "v",
+                "creditsReserved": 10,
+            },
+        )
     return httpx.Response(200, json={"sceneries": [{"id": "r1", "status": "DONE"}], "count": 1})
 
 
@@ -27,8 +33,9 @@ def test_sync_client_works_in_a_plain_thread() -> None:
     results: dict[str, object] = {}
 
     def work() -> None:
-        with QameraClient(KEY, "http://api.test", transport=httpx.MockTransport(handler),
-                          rate_limit_per_minute=None) as client:
+        with QameraClient(
+            KEY, "http://api.test", transport=httpx.MockTransport(handler), rate_limit_per_minute=None
+        ) as client:
             first = client.list_sceneries()
             registration = client.register_ideas("Concrete loft", count=1)
             done = client.wait_for(registration, timeout=5)

@@ -90,9 +90,9 @@ def test_the_client_refuses_exactly_what_the_sandbox_refuses(preferences: object
 
 def test_the_contract_imports_nothing_from_the_package() -> None:
     tree = ast.parse((PACKAGE / "contract.py").read_text(encoding="utf-8"))
-    imported = [
-        node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-    ] + [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    imported = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)] + [
+        alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    ]
     assert not [name for name in imported if name.startswith("qamera_widgets") or not name or name == "."]
     assert all(node.level == 0 for node in ast.walk(tree) if isinstance(node, ast.ImportFrom))
 

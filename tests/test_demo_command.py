@@ -28,8 +28,11 @@ STUDIO = "02_prompt_studio.ipynb"
 
 def git_status() -> str:
     return subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO, capture_output=True,
-        text=True, check=True,
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
 
 
@@ -42,7 +45,11 @@ def demo(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen[str],
     env.update(HOME=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path / "jc"), QAMERA_WIDGETS_HOME=str(tmp_path))
     proc = subprocess.Popen(
         [sys.executable, "-m", "qamera_widgets", "demo", "--no-browser", "--port", str(port), *options],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
     )
     lines: list[str] = []
     try:
@@ -90,7 +97,8 @@ def test_saving_in_the_demo_leaves_the_repository_alone_and_the_next_launch_is_c
         saved = httpx.put(
             f"http://127.0.0.1:{port}/api/contents/{STUDIO}",
             json={"type": "notebook", "format": "json", "content": notebook},
-            headers={"Authorization": f"token {token}"}, timeout=30,
+            headers={"Authorization": f"token {token}"},
+            timeout=30,
         )
         assert saved.status_code == 200, saved.text
         assert "saved" in (copy_dir / STUDIO).read_text()
@@ -132,7 +140,10 @@ def test_scripts_demo_installs_only_when_pyproject_changed(pyproject_changed: bo
     python3.chmod(0o755)
     env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(
-        ["bash", str(tmp_path / "scripts" / "demo"), "--voila"], env=env, capture_output=True, text=True,
+        ["bash", str(tmp_path / "scripts" / "demo"), "--voila"],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     if pyproject_changed:

@@ -63,7 +63,9 @@ def test_a_fresh_kernel_shows_the_earlier_prompts_with_their_pictures(
     assert shown["kinds"] == ["compare", "run"], "the comparison comes back as one, newest first"
     prompts = [run["prompt"] for run in shown["rows"]]
     assert set(prompts) == {
-        "Walnut desk by a rainy window", "linen backdrop, soft light", "velvet backdrop, soft light"
+        "Walnut desk by a rainy window",
+        "linen backdrop, soft light",
+        "velvet backdrop, soft light",
     }
     assert prompts[-1] == "Walnut desk by a rainy window", "newest first: the single prompt was sent first"
     for run in shown["rows"]:

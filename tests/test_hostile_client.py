@@ -39,7 +39,11 @@ from tests._widget_support import quick_sleep
 KEY = "mk_live_key42.topsecretvalue"
 SECRET = "topsecretvalue"
 REGISTERED = {
-    "createdRecordIds": ["r1"], "batchId": "b1", "orderId": "o1", "reservationId": "v1", "creditsReserved": 10
+    "createdRecordIds": ["r1"],
+    "batchId": "b1",
+    "orderId": "o1",
+    "reservationId": "v1",
+    "creditsReserved": 10,
 }
 
 
@@ -92,7 +96,9 @@ def test_one_sync_client_shared_by_a_notebook_loop_and_worker_threads_loses_noth
     )
     out = subprocess.run(
         [sys.executable, "-c", script, sandbox.base_url, sandbox.api_key],
-        capture_output=True, text=True, timeout=240,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -125,8 +131,10 @@ def test_a_list_in_one_thread_does_not_wait_behind_a_wait_for_in_another(make_sa
 
 
 async def test_a_confirmed_job_with_a_lone_surrogate_id_is_journaled(tmp_path: Path) -> None:
-    body = b'{"createdRecordIds": ["ok-1", "bad-\\ud800"], "batchId": "b\\udfff", "orderId": "o",' \
-           b' "reservationId": "v", "creditsReserved": 20}'
+    body = (
+        b'{"createdRecordIds": ["ok-1", "bad-\\ud800"], "batchId": "b\\udfff", "orderId": "o",'
+        b' "reservationId": "v", "creditsReserved": 20}'
+    )
     with hostile_server(replying(response(200, body, {"Content-Type": "application/json"}))) as server:
         client = client_for(server.base_url)
         registration = await client.register_ideas("surrogates", count=2)

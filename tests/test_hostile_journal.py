@@ -20,8 +20,15 @@ BASE_URL = "https://app.example"
 
 def registration(ids: tuple[str, ...], batch_id: str) -> Registration:
     return Registration(
-        record_ids=ids, batch_id=batch_id, order_id="o", reservation_id="v", credits_reserved=10 * len(ids),
-        correlation_id=None, idempotency_key=f"idem-{batch_id}", preferences="oak", count=len(ids),
+        record_ids=ids,
+        batch_id=batch_id,
+        order_id="o",
+        reservation_id="v",
+        credits_reserved=10 * len(ids),
+        correlation_id=None,
+        idempotency_key=f"idem-{batch_id}",
+        preferences="oak",
+        count=len(ids),
         submitted_at=datetime(2026, 3, 20, 13, 0, tzinfo=timezone.utc),
     )
 

@@ -63,7 +63,10 @@ async def test_worker_outlives_a_locked_database_and_settles_every_item(tmp_path
         )
         assert not running.done()
         assert store.ledger(account).as_dict() == {
-            "available": 70, "reserved": 0, "consumed": 30, "refunded": 0
+            "available": 70,
+            "reserved": 0,
+            "consumed": 30,
+            "refunded": 0,
         }
         assert store.audit(account) == []
     finally:

@@ -45,7 +45,10 @@ async def test_a_cdn_serving_eps_or_bmp_gets_a_failed_tile_and_web_formats_still
         async with ThumbnailLoader(size=32) as loader:
             tiles = {name: await loader.load(f"{server.base_url}/{name}") for name in images}
     assert {name: tile.placeholder for name, tile in tiles.items()} == {
-        "bmp": "failed", "tiff": "failed", "eps": "failed", "png": None
+        "bmp": "failed",
+        "tiff": "failed",
+        "eps": "failed",
+        "png": None,
     }
 
 

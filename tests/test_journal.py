@@ -133,11 +133,19 @@ def test_an_unconfirmed_submission_is_listed_until_a_registration_confirms_its_k
     journal = Journal(tmp_path / "journal.jsonl")
     attempted = datetime(2026, 3, 20, 12, 59, tzinfo=timezone.utc)
     journal.record_unconfirmed(
-        base_url=BASE_URL, key_id=FULL_KEY, prompt="a marble table", count=3,
-        idempotency_key="idem-b1", attempted_at=attempted,
+        base_url=BASE_URL,
+        key_id=FULL_KEY,
+        prompt="a marble table",
+        count=3,
+        idempotency_key="idem-b1",
+        attempted_at=attempted,
     )
     journal.record_unconfirmed(
-        base_url=BASE_URL, key_id="key42", prompt="a slate floor", count=2, idempotency_key="idem-other",
+        base_url=BASE_URL,
+        key_id="key42",
+        prompt="a slate floor",
+        count=2,
+        idempotency_key="idem-other",
     )
     line = lines_of(journal.path)[0]
     assert line["type"] == "unconfirmed" and line["key_id"] == "key42"
@@ -146,7 +154,10 @@ def test_an_unconfirmed_submission_is_listed_until_a_registration_confirms_its_k
     assert [a.idempotency_key for a in journal.unconfirmed()] == ["idem-b1", "idem-other"]
     first = journal.unconfirmed()[0]
     assert (first.prompt, first.count, first.attempted_at, first.key_id) == (
-        "a marble table", 3, attempted, "key42"
+        "a marble table",
+        3,
+        attempted,
+        "key42",
     )
 
     # A retry with the same key that was confirmed settles the doubt; the other attempt stays listed.

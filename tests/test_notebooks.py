@@ -42,9 +42,22 @@ def headless_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
             JUPYTER_PLATFORM_DIRS="1",
         )
         result = subprocess.run(
-            [sys.executable, "-m", "qamera_widgets", "demo", "--headless", "--output", str(out),
-             "--timeout", "180"],
-            env=env, capture_output=True, text=True, timeout=900, cwd=REPO,
+            [
+                sys.executable,
+                "-m",
+                "qamera_widgets",
+                "demo",
+                "--headless",
+                "--output",
+                str(out),
+                "--timeout",
+                "180",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=REPO,
         )
         yield {"result": result, "out": out, "sandbox": sb, "stats": sb.stats()}
 

@@ -229,8 +229,17 @@ def test_class_list_holds_one_working_key_per_student_readable_by_the_owner_alon
     class_list.write_text("an older list\n")
     class_list.chmod(0o644)
     running = _launch(
-        "--keys", "30", "--credits", "200", "--library", "0", "--class-list", str(class_list),
-        "--processing-seconds", "0.05", "0.1",
+        "--keys",
+        "30",
+        "--credits",
+        "200",
+        "--library",
+        "0",
+        "--class-list",
+        str(class_list),
+        "--processing-seconds",
+        "0.05",
+        "0.1",
     )
     try:
         assert class_list.stat().st_mode & 0o777 == 0o600
@@ -247,16 +256,22 @@ def test_class_list_holds_one_working_key_per_student_readable_by_the_owner_alon
 
         base_url = running.value("API")
         admin = {"X-Admin-Token": running.value("Admin token")}
-        for row in rows[:: 29]:
-            assert httpx.get(
-                base_url + "/api/external/sceneries", headers={"X-Api-Key": row["api_key"]}, timeout=10
-            ).json()["count"] == 0
+        for row in rows[::29]:
+            assert (
+                httpx.get(
+                    base_url + "/api/external/sceneries", headers={"X-Api-Key": row["api_key"]}, timeout=10
+                ).json()["count"]
+                == 0
+            )
             ledger = httpx.get(
                 base_url + "/sandbox/account", params={"key_id": row["key_id"]}, headers=admin, timeout=10
             ).json()
             assert ledger["available"] == 200
         env_curl = subprocess.run(
-            ["bash", "-c", running.curl_lines[0]], capture_output=True, text=True, timeout=30,
+            ["bash", "-c", running.curl_lines[0]],
+            capture_output=True,
+            text=True,
+            timeout=30,
             env={**os.environ, "QAMERA_API_KEY": keys[0]},
         )
         assert json.loads(env_curl.stdout)["count"] == 0
@@ -268,6 +283,8 @@ def test_class_list_holds_one_working_key_per_student_readable_by_the_owner_alon
 def test_class_list_that_cannot_be_written_stops_with_a_message(tmp_path: Path) -> None:
     done = subprocess.run(
         [str(COMMAND), "sandbox", "--class-list", str(tmp_path / "missing" / "class.csv")],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert done.returncode == 2 and "cannot write the class list" in done.stderr

@@ -383,8 +383,10 @@ async def test_503_is_retried_with_backoff_then_succeeds() -> None:
 
 @pytest.mark.parametrize(
     ("status", "requests"),
-    [pytest.param(500, 3, id="persistent-5xx-gives-up-after-the-retries"),
-     pytest.param(404, 1, id="404-fails-without-retry")],
+    [
+        pytest.param(500, 3, id="persistent-5xx-gives-up-after-the-retries"),
+        pytest.param(404, 1, id="404-fails-without-retry"),
+    ],
 )
 async def test_a_failing_status_gives_a_failed_placeholder_after_retrying_only_server_errors(
     status: int, requests: int

@@ -82,9 +82,16 @@ def state(record_id: str, status: str) -> RecordState:
 
 def registration(ids: tuple[str, ...], prompt: str = "Pastel podium", batch: str = "batch-1") -> Registration:
     return Registration(
-        record_ids=ids, batch_id=batch, order_id="order-1", reservation_id="res-1",
-        credits_reserved=10 * len(ids), correlation_id=None, idempotency_key=f"k-{batch}",
-        preferences=prompt, count=len(ids), submitted_at=NOW,
+        record_ids=ids,
+        batch_id=batch,
+        order_id="order-1",
+        reservation_id="res-1",
+        credits_reserved=10 * len(ids),
+        correlation_id=None,
+        idempotency_key=f"k-{batch}",
+        preferences=prompt,
+        count=len(ids),
+        submitted_at=NOW,
     )
 
 

@@ -58,8 +58,20 @@ def by_id(gallery: SceneryGallery) -> dict[str, Scenery]:
 
 
 def test_status_and_vote_never_share_a_value() -> None:
-    statuses = ["DONE", "FAILED", "ERROR", "REJECTED", "PENDING", "PROCESSING", "WAITING", "TIMED_OUT",
-                "APPROVED", "pending", "", "SOMETHING_NEW"]
+    statuses = [
+        "DONE",
+        "FAILED",
+        "ERROR",
+        "REJECTED",
+        "PENDING",
+        "PROCESSING",
+        "WAITING",
+        "TIMED_OUT",
+        "APPROVED",
+        "pending",
+        "",
+        "SOMETHING_NEW",
+    ]
     votes = ["APPROVED", "REJECTED", "PENDING", "DONE", "FAILED", "", None]
     states = {card_state(s)[0] for s in statuses}
     assert {vote_state(v) for v in votes} == VOTES
@@ -76,8 +88,18 @@ async def test_cards_are_small_dicts_and_status_and_vote_are_separate_fields(gal
     cards = gallery.get_state()["cards"]
     assert len(cards) == 4
     for card in cards:
-        assert set(card) == {"id", "name", "prompt", "state", "label", "vote", "created", "since", "thumb",
-                             "run"}
+        assert set(card) == {
+            "id",
+            "name",
+            "prompt",
+            "state",
+            "label",
+            "vote",
+            "created",
+            "since",
+            "thumb",
+            "run",
+        }
         assert card["state"] == "done" and card["label"] == ""
         assert card["vote"] in VOTES
         assert len(json.dumps(card)) < 400
@@ -187,8 +209,12 @@ async def test_unknown_or_malformed_intents_change_nothing(gallery_for) -> None:
     gallery, _ = await gallery_for(library=2)
     link = wire(gallery)
     before = gallery.get_state()
-    for content in ({"kind": "nonsense"}, {"kind": "want", "ids": "not a list"}, {"no": "kind"},
-                    {"kind": "download", "what": "everything", "ids": []}):
+    for content in (
+        {"kind": "nonsense"},
+        {"kind": "want", "ids": "not a list"},
+        {"no": "kind"},
+        {"kind": "download", "what": "everything", "ids": []},
+    ):
         from_browser(gallery, content)
     assert gallery.get_state() == before and link.messages() == []
 

@@ -190,7 +190,8 @@ async def test_history_keeps_submitted_prompts_to_pick_again(form: PromptForm) -
     await form.submit()
     assert form.history_prompts == [("second idea", 2), ("first idea", 1)]
     assert [(h["prompt"], h["count"], h["label"]) for h in form.history] == [
-        ("second idea", 2, "second idea (2)"), ("first idea", 1, "first idea (1)")
+        ("second idea", 2, "second idea (2)"),
+        ("first idea", 1, "first idea (1)"),
     ]
     from_browser(form, {"kind": "history", "index": 1})
     assert (form.prompt, form.count) == ("first idea", 1)
@@ -299,9 +300,7 @@ async def test_closing_the_form_mid_submission_still_journals_the_charged_job(
     registration = form.last_registration
     assert registration is not None
     assert sandbox.stats()["registered_batches"] == 1
-    assert [b.batch_id for b in Journal(widgets_home / "journal.jsonl").pending()] == [
-        registration.batch_id
-    ]
+    assert [b.batch_id for b in Journal(widgets_home / "journal.jsonl").pending()] == [registration.batch_id]
     assert form.status == shown and "Job registered" not in shown
     assert called_back == [] and not form.submitting
     assert await form.submit() is None, "a closed form sends nothing more"
@@ -410,7 +409,9 @@ async def test_a_template_shows_its_expansions_and_asks_before_sending_one_job_e
 ) -> None:
     fill(form, prompt="{oak|marble|concrete} countertop, soft light", count=2)
     assert [v["text"] for v in form.variants] == [
-        "oak countertop, soft light", "marble countertop, soft light", "concrete countertop, soft light"
+        "oak countertop, soft light",
+        "marble countertop, soft light",
+        "concrete countertop, soft light",
     ]
     assert form.variants[1]["parts"][0] == ["marble", True]
     assert form.plan == "3 prompts × 2 pictures = 6 pictures, 60 credits"

@@ -74,8 +74,14 @@ async def make_gallery() -> AsyncIterator[Callable[..., SceneryGallery]]:
         await gallery.loader.aclose()
 
 
-def scenery(index: int, *, status: str = "DONE", name: str | None = None, voting: str = "APPROVED",
-            thumbnail: str | None = "http://127.0.0.1:9/none.jpg") -> Scenery:
+def scenery(
+    index: int,
+    *,
+    status: str = "DONE",
+    name: str | None = None,
+    voting: str = "APPROVED",
+    thumbnail: str | None = "http://127.0.0.1:9/none.jpg",
+) -> Scenery:
     return Scenery(
         id=f"s{index}",
         name=name if name is not None else f"Scenery {index:02d}",
@@ -163,12 +169,14 @@ async def test_unfinished_and_pictureless_sceneries_show_their_state_and_no_pict
 ):
     sandbox = make_sandbox(library=0)
     gallery = make_gallery(client_for(sandbox), autoload=False)
-    gallery.show_sceneries([
-        scenery(1, status="PENDING"),
-        scenery(2, status="PROCESSING"),
-        scenery(3, status="FAILED"),
-        scenery(4, thumbnail=None),
-    ])
+    gallery.show_sceneries(
+        [
+            scenery(1, status="PENDING"),
+            scenery(2, status="PROCESSING"),
+            scenery(3, status="FAILED"),
+            scenery(4, thumbnail=None),
+        ]
+    )
     await gallery.wait_idle()
     shown = {c["id"]: (c["state"], c["label"], c["thumb"]) for c in gallery.cards}
     assert shown == {
@@ -217,14 +225,25 @@ async def test_unknown_statuses_and_votes_are_shown_as_sent_and_escaped(
 ):
     sandbox = make_sandbox(library=0)
     gallery = make_gallery(client_for(sandbox), autoload=False)
-    gallery.show_sceneries([
-        Scenery(id="x", name=MALICIOUS, thumbnail=None, status="<b>ODD</b>", voting="<script>1</script>",
-                created_at=None)
-    ])
+    gallery.show_sceneries(
+        [
+            Scenery(
+                id="x",
+                name=MALICIOUS,
+                thumbnail=None,
+                status="<b>ODD</b>",
+                voting="<script>1</script>",
+                created_at=None,
+            )
+        ]
+    )
     await gallery.wait_idle()
     [card] = gallery.cards
     assert (card["name"], card["state"], card["label"], card["vote"]) == (
-        MALICIOUS, "other", "<b>ODD</b>", "none"
+        MALICIOUS,
+        "other",
+        "<b>ODD</b>",
+        "none",
     )
     html = gallery.static_html()
     assert "&lt;b&gt;ODD&lt;/b&gt;" in html and "<b>" not in html and "<script>" not in html
@@ -367,13 +386,15 @@ async def test_selection_is_a_trait_and_survives_paging(make_sandbox, client_for
 async def test_local_filters_search_and_sort(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=0)
     gallery = make_gallery(client_for(sandbox), page_size=2, autoload=False)
-    gallery.show_sceneries([
-        scenery(1, name="Beach at noon"),
-        scenery(2, name="marble studio", status="PROCESSING"),
-        scenery(3, name="Aqua tiles", status="FAILED"),
-        scenery(4, name="Beach at dusk", status="PENDING"),
-        Scenery(id="s5", name="Undated", thumbnail=None, status="DONE", voting=None, created_at=None),
-    ])
+    gallery.show_sceneries(
+        [
+            scenery(1, name="Beach at noon"),
+            scenery(2, name="marble studio", status="PROCESSING"),
+            scenery(3, name="Aqua tiles", status="FAILED"),
+            scenery(4, name="Beach at dusk", status="PENDING"),
+            Scenery(id="s5", name="Undated", thumbnail=None, status="DONE", voting=None, created_at=None),
+        ]
+    )
     await gallery.wait_idle()
     assert [s.id for s in gallery.sceneries] == ["s4", "s3", "s2", "s1", "s5"]
     assert ids(gallery) == ["s4", "s3"] and gallery.page_count == 3
@@ -401,7 +422,11 @@ async def test_local_filters_search_and_sort(make_sandbox, client_for, make_gall
     assert [s.id for s in gallery.sceneries] == ["s1", "s2", "s3", "s4", "s5"]
     gallery.sort = "name"
     assert [s.name for s in gallery.sceneries] == [
-        "Aqua tiles", "Beach at dusk", "Beach at noon", "marble studio", "Undated"
+        "Aqua tiles",
+        "Beach at dusk",
+        "Beach at noon",
+        "marble studio",
+        "Undated",
     ]
     await gallery.wait_idle()
 
@@ -414,12 +439,19 @@ async def test_search_matches_the_prompt_the_journal_knows(make_sandbox, client_
     journal = Journal(tmp_path / "journal.jsonl")
     journal.record_registration(
         Registration(
-            record_ids=tuple(made_by), batch_id="b-1", order_id="o-1", reservation_id="r-1",
-            credits_reserved=20, correlation_id=None, idempotency_key="k-1",
-            preferences="Zebra-striped velvet chaise", count=2,
+            record_ids=tuple(made_by),
+            batch_id="b-1",
+            order_id="o-1",
+            reservation_id="r-1",
+            credits_reserved=20,
+            correlation_id=None,
+            idempotency_key="k-1",
+            preferences="Zebra-striped velvet chaise",
+            count=2,
             submitted_at=datetime(2026, 3, 20, tzinfo=timezone.utc),
         ),
-        base_url=client.base_url, key_id=client.key_id,
+        base_url=client.base_url,
+        key_id=client.key_id,
     )
     gallery = make_gallery(client, autoload=False, journal=journal)
     await gallery.refresh()
@@ -435,8 +467,9 @@ async def test_one_batch_keeps_the_order_the_server_created_it_in(make_sandbox, 
     client = client_for(sandbox)
     registration = await client.register_ideas("Five chairs in a row", count=5)
     gallery = make_gallery(client, autoload=False)
-    gallery.add_prompts({i: registration.preferences for i in registration.record_ids},
-                        order=registration.record_ids)
+    gallery.add_prompts(
+        {i: registration.preferences for i in registration.record_ids}, order=registration.record_ids
+    )
     await gallery.refresh()
     assert len({s.created_at for s in gallery.sceneries}) == 1, "one batch shares one creation time"
     assert ids(gallery) == list(registration.record_ids)

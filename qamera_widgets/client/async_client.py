@@ -223,8 +223,9 @@ class AsyncQameraClient:
         if delay is None:
             delay = _base.shared_window(self._scope, key_id).reserve(self._clock(), limit)
         if delay > 0:
-            logger.info("pacing: waiting %.1f s to stay under %d requests/minute", delay,
-                        self.rate_limit_per_minute)
+            logger.info(
+                "pacing: waiting %.1f s to stay under %d requests/minute", delay, self.rate_limit_per_minute
+            )
             await self._sleep(delay)
 
     async def _request(
@@ -271,13 +272,23 @@ class AsyncQameraClient:
                 _base.parse_retry_after(answer.headers.get("Retry-After")) if answer is not None else None
             )
             decision = _base.decide_retry(
-                is_post=is_post, outcome=outcome, status_code=status, attempt=attempt,
-                max_retries=self.max_retries, retry_after=retry_after, rng=self._rng,
+                is_post=is_post,
+                outcome=outcome,
+                status_code=status,
+                attempt=attempt,
+                max_retries=self.max_retries,
+                retry_after=retry_after,
+                rng=self._rng,
             )
             logger.info(
                 "%s %s -> %s (attempt %d, correlation id %s): %s %s",
-                method, path, status if status is not None else type(failure).__name__,
-                attempt + 1, correlation_id, decision.action.value, decision.reason,
+                method,
+                path,
+                status if status is not None else type(failure).__name__,
+                attempt + 1,
+                correlation_id,
+                decision.action.value,
+                decision.reason,
             )
             if decision.action is Action.RETURN:
                 assert answer is not None
@@ -294,7 +305,10 @@ class AsyncQameraClient:
                     location = answer.headers.get("Location")
                     raise _base.redirect_error(self.base_url, answer.status_code, location)
                 raise _base.error_from_response(
-                    answer.status_code, answer.content, correlation_id, secrets=self._secrets(),
+                    answer.status_code,
+                    answer.content,
+                    correlation_id,
+                    secrets=self._secrets(),
                     key_id=self.key_id,
                 )
             assert failure is not None
@@ -424,8 +438,9 @@ class AsyncQameraClient:
             )
         except ResponseFormatError as exc:
             # The server said 200: the job most likely exists and is charged, we just cannot read it.
-            raise self._unconfirmed(key, f"the server accepted it but its answer was unreadable: {exc}",
-                                    correlation_id) from exc
+            raise self._unconfirmed(
+                key, f"the server accepted it but its answer was unreadable: {exc}", correlation_id
+            ) from exc
 
     async def watch(
         self,

@@ -18,7 +18,6 @@ from .errors import ResponseFormatError
 __all__ = ["Registration", "Scenery", "parse_timestamp"]
 
 
-
 def parse_timestamp(value: object) -> datetime | None:
     """ISO-8601 to an aware datetime; naive times are taken as UTC, anything unreadable as None."""
     if not isinstance(value, str) or not value.strip():

@@ -118,9 +118,7 @@ def validate_options(timeout: object, max_retries: object, rate_limit_per_minute
 
 def validate_status_filter(status_filter: str) -> str:
     if status_filter not in STATUS_FILTERS:
-        raise InvalidRequestError(
-            f"status_filter must be 'all' or 'approved', not {status_filter!r}."
-        )
+        raise InvalidRequestError(f"status_filter must be 'all' or 'approved', not {status_filter!r}.")
     return status_filter
 
 
@@ -182,9 +180,7 @@ def next_poll_interval(current: float | None, changed: bool) -> float:
     return min(POLL_MAX_INTERVAL, current * 1.5)
 
 
-def diff_sceneries(
-    previous: Mapping[str, Scenery], current: Mapping[str, Scenery]
-) -> dict[str, Scenery]:
+def diff_sceneries(previous: Mapping[str, Scenery], current: Mapping[str, Scenery]) -> dict[str, Scenery]:
     """The records that are new or whose visible state (status, voting, thumbnail, name) changed."""
     changed: dict[str, Scenery] = {}
     for sid, scenery in current.items():
@@ -201,4 +197,3 @@ def diff_sceneries(
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-

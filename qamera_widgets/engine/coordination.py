@@ -170,8 +170,10 @@ class ClassCoordinator:
             with self._lock:
                 if self._outage:
                     self._outage = False
-                    logger.info("Redis at %s answers again: this kernel paces with the class again.",
-                                display_url(self.url))
+                    logger.info(
+                        "Redis at %s answers again: this kernel paces with the class again.",
+                        display_url(self.url),
+                    )
         return result
 
     def _connect(self) -> dict[str, Any]:
@@ -204,7 +206,11 @@ class ClassCoordinator:
             "Class mode is off for now: Redis at %s (set by %s) could not be used (%s: %s). This kernel "
             "paces its own requests to the API, so a class sharing one key may get 'too many requests' "
             "answers; it tries Redis again every %.0f s.",
-            display_url(self.url), REDIS_URL_ENV, type(exc).__name__, exc, RETRY_REDIS_AFTER,
+            display_url(self.url),
+            REDIS_URL_ENV,
+            type(exc).__name__,
+            exc,
+            RETRY_REDIS_AFTER,
         )
 
 

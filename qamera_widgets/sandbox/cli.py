@@ -151,8 +151,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"qamera-widgets sandbox: {exc}", file=sys.stderr)
         return 2
     try:
-        class_list = None if args.class_list is None else write_class_list(
-            args.class_list, sandbox.api_keys, args.credits
+        class_list = (
+            None
+            if args.class_list is None
+            else write_class_list(args.class_list, sandbox.api_keys, args.credits)
         )
     except OSError as exc:
         sandbox.stop()

@@ -127,7 +127,8 @@ class Worker:
                 if failures == 1:
                     log.warning(
                         "the worker could not %s (%s); retrying with backoff until the database is free",
-                        what, exc,
+                        what,
+                        exc,
                     )
                 await self._sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)

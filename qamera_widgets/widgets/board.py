@@ -95,7 +95,6 @@ def count_statuses(statuses: Iterable[str]) -> BatchCounts:
     return BatchCounts(done, failed, running, timed_out)
 
 
-
 # Process-wide because trackers are (one per client, shared by every board of it): closing one board
 # stops polling only for records that no other open board shows. Owned by StatusBoard's init and close.
 _open_boards: weakref.WeakSet[StatusBoard] = weakref.WeakSet()
@@ -245,8 +244,12 @@ class StatusBoard(ResultsCanvas):
         elif isinstance(target, JournalBatch):
             if slot is None and target.comparison:  # drawn with the other jobs of its comparison again
                 slot = BatchSection(
-                    key="", prompt=target.prompt, count=target.count, comparison=target.comparison,
-                    template=target.template, parts=target.parts,
+                    key="",
+                    prompt=target.prompt,
+                    count=target.count,
+                    comparison=target.comparison,
+                    template=target.template,
+                    parts=target.parts,
                 )
             self._add_batch(
                 target.key,
@@ -525,8 +528,7 @@ class StatusBoard(ResultsCanvas):
             parts.append(
                 f"<h5>{escape(run['prompt'] or 'Tracked records')}</h5>"
                 f"<p><small>{escape(run['meta'])} · {escape(run['progress'])} · {escape(run['credits'])}"
-                "</small></p>"
-                + self._static_figures(by_run.get(run["key"], []))
+                "</small></p>" + self._static_figures(by_run.get(run["key"], []))
             )
         if self.folded_runs:
             parts.append(f"<p><small>{escape(self.folded_runs['text'])}</small></p>")

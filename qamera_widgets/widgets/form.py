@@ -631,4 +631,3 @@ class PromptForm(anywidget.AnyWidget):
             self.batch_id = ""
         self.status_kind = kind
         self.status = text
-

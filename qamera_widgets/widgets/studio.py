@@ -274,7 +274,8 @@ class Studio(StaticHTMLFallback, widgets.VBox):
             return
         mine = set(self.board.record_ids)
         failed = [
-            i for i, state in event.changes.items()
+            i
+            for i, state in event.changes.items()
             if i in mine and i not in self._refunded and state.status in FAILED_STATUSES
         ]
         if failed:

@@ -48,8 +48,12 @@ def serving(
 ) -> Iterator[str]:
     """One Jupyter server of ours with its log in the temp root, stopped (with its kernels) after."""
     with running_server(
-        command, port=port, log=jupyter_env["root"] / f"{name}-{port}.log", env=jupyter_env["env"],
-        cwd=jupyter_env["nbdir"], ready_path=ready_path,
+        command,
+        port=port,
+        log=jupyter_env["root"] / f"{name}-{port}.log",
+        env=jupyter_env["env"],
+        cwd=jupyter_env["nbdir"],
+        ready_path=ready_path,
     ) as url:
         yield url
 
@@ -100,8 +104,14 @@ def browser() -> Iterator[Any]:
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                  "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-dev-shm-usage",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
         )
         yield b
         b.close()

@@ -37,8 +37,11 @@ def test_studio_in_jupyterlab_runs_pictures_large_view_and_downloads(
     prompt = "Pastel marble podium with soft shadow"
     generate(page, prompt, 3)
     # The run is there at once, as live placeholders, before any picture exists.
-    page.wait_for_function(f"(p) => {{ const c = ({RUN_CARDS})(p); return c !== null && c.length === 3; }}",
-                           arg=prompt, timeout=10_000)
+    page.wait_for_function(
+        f"(p) => {{ const c = ({RUN_CARDS})(p); return c !== null && c.length === 3; }}",
+        arg=prompt,
+        timeout=10_000,
+    )
     cards = wait_run_finished(page, prompt, 3)
     failed = [c for c in cards if c["state"] == "failed"]
     assert all("refunded" in c["label"] for c in failed), failed

@@ -32,7 +32,7 @@ from .conftest import ARTIFACTS
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "tab_closes_mid_batch.ipynb"
-CELL = '''
+CELL = """
 import asyncio, os
 import ipywidgets as widgets
 from qamera_widgets import Studio
@@ -59,7 +59,7 @@ async def batch():
 
 finished = asyncio.get_running_loop().create_future()
 tasks = [asyncio.ensure_future(batch()), asyncio.ensure_future(stream_pictures())]
-'''.strip()
+""".strip()
 RECORD_STATUSES = """() => Array.from(
   document.querySelectorAll('.qw-canvas[data-mode=runs] .qw-run .qw-card')).map(c => c.dataset.state)"""
 
@@ -81,9 +81,21 @@ def demo(tmp_path: Path, service: Any) -> Iterator[dict[str, Any]]:
     port = free_port()
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "qamera_widgets", "demo", "--no-browser", "--port", str(port),
-             "--workdir", str(work)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+            [
+                sys.executable,
+                "-m",
+                "qamera_widgets",
+                "demo",
+                "--no-browser",
+                "--port",
+                str(port),
+                "--workdir",
+                str(work),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
         )
         try:
             deadline = time.monotonic() + 90
