@@ -41,9 +41,11 @@ from qamera_widgets.engine.review import (
     mark_book,
     mark_books,
     mark_request,
+    mark_targets,
     marks_from_trait,
     origins_of,
     picture_file_name,
+    request_from_message,
     review_csv,
     review_rows,
     review_zip,
@@ -167,6 +169,29 @@ def test_ids_that_are_not_scenery_ids_are_refused(ids: object) -> None:
         mark_request(ids, flag="pick")
 
 
+@pytest.mark.parametrize(
+    ("message", "words"),
+    [
+        ({"kind": "mark", "ids": ["a"], "flag": "maybe"}, "not 'maybe'"),
+        ({"kind": "mark", "ids": ["a"], "stars": "3"}, "without quotes"),
+        ({"kind": "mark", "ids": "a", "flag": "pick"}, "list of scenery ids"),
+        ({"kind": "mark", "ids": ["elsewhere"], "flag": "pick"}, "not a picture this view shows"),
+        ({"kind": "mark", "ids": ["a"], "flag": "pick", "secret": 1}, "not secret"),
+        ({"kind": "mark", "ids": ["a"]}, "Say what to set"),
+    ],
+)
+def test_a_crafted_mark_message_from_the_browser_gets_the_same_sentence_and_stores_nothing(
+    message: dict[str, object], words: str
+) -> None:
+    shared = MemoryMarkStore()
+    book = book_on(shared)
+    with pytest.raises(MarkError, match=words):
+        book.apply(request_from_message(message, known={"a", "b"}))
+    assert book.marks() == {} and shared.writes == 0
+    good = request_from_message({"kind": "mark", "ids": ["a", "b"], "stars": 2}, known={"a", "b"})
+    assert book.apply(good) == {"a": Mark("", 2), "b": Mark("", 2)}
+
+
 def test_ids_may_be_one_id_sceneries_or_a_list_and_repeats_count_once() -> None:
     assert mark_request("a", flag="pick").ids == ("a",)
     assert mark_request([scenery("b"), "a", "b", "a"], stars=1).ids == ("b", "a")
@@ -177,13 +202,14 @@ def test_a_crafted_trait_value_is_read_back_only_when_every_entry_is_a_mark() ->
         "a": Mark("pick", 3),
         "b": Mark("", 1),
     }
-    for bad in (
+    crafted: list[object] = [
         [],
         {"a": "pick"},
         {"a": {"flag": "maybe"}},
         {"a": {"stars": 9}},
         {"a": {"flag": "", "x": 1}},
-    ):
+    ]
+    for bad in crafted:
         with pytest.raises(MarkError):
             marks_from_trait(bad)
 
@@ -468,7 +494,7 @@ def test_rows_carry_what_the_picture_is_where_it_came_from_and_what_was_decided(
     )
 
 
-CELL = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+CELL = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
 
 
 @given(st.lists(CELL, min_size=1, max_size=4))
@@ -502,7 +528,12 @@ def test_export_review_writes_utf8_csv_or_json_and_refuses_other_names(tmp_path:
         export_review(tmp_path / "review.xlsx", rows)
     with pytest.raises(ValueError, match="does not exist"):
         export_review(tmp_path / "missing" / "review.csv", rows)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["review.CSV", "review.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["review.CSV", "review.json"], (
+        "no partial file is left"
+    )
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert written.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777, "shareable like any new file"
 
 
 @given(CELL, CELL, st.sampled_from(["jpeg", "png", "webp", "tiff"]))
@@ -609,7 +640,7 @@ def test_lightrooms_culling_keys_mark_in_both_places(context: str) -> None:
         return None if intent is None else (intent.name, intent.stars)
 
     assert of("p") == of("P") == ("pick", None)
-    assert of("x") == ("reject", None) and of("u") == ("clear_flag", None)
+    assert of("x") == of("Delete") == ("reject", None) and of("u") == ("clear_flag", None)
     assert [of(str(n)) for n in range(1, 6)] == [("stars", n) for n in range(1, 6)]
     assert of("Digit3") == of("Numpad3") == ("stars", 3)
     assert of("0") == ("clear_stars", None) and of("6") is None
@@ -700,6 +731,12 @@ def test_help_lists_every_key_once_with_what_it_does() -> None:
     assert all(keys != "Z" for keys, _ in help_rows("grid"))
     assert help_text("grid").splitlines()[0].split() == ["P", "Pick"]
     assert {b.intent for b in BINDINGS} >= set(MARK_INTENTS)
+
+
+def test_a_mark_key_marks_the_selection_when_the_focused_picture_is_in_it_else_that_picture() -> None:
+    assert mark_targets("b", ["a", "b", "c"]) == ("a", "b", "c")
+    assert mark_targets("z", ["a", "b"]) == ("z",)
+    assert mark_targets("", []) == ()
 
 
 def test_compare_takes_two_to_four_pictures() -> None:

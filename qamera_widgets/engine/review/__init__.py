@@ -22,7 +22,16 @@ from .export import (
     review_rows,
     review_zip,
 )
-from .keys import Intent, compare_ids, help_rows, help_text, intent_from_message, key_intent, keymap_table
+from .keys import (
+    Intent,
+    compare_ids,
+    help_rows,
+    help_text,
+    intent_from_message,
+    key_intent,
+    keymap_table,
+    mark_targets,
+)
 from .marks import (
     FLAGS,
     MARK_FILTERS,
@@ -34,6 +43,7 @@ from .marks import (
     mark_request,
     marks_from_trait,
     marks_trait,
+    request_from_message,
     sort_by_rating,
 )
 
@@ -64,11 +74,13 @@ __all__ = [
     "mark_book",
     "mark_books",
     "mark_request",
+    "mark_targets",
     "marks_from_trait",
     "marks_trait",
     "open_default_store",
     "origins_of",
     "picture_file_name",
+    "request_from_message",
     "review_csv",
     "review_json",
     "review_rows",

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from ...contract import key_id_of
 from ..registry import ProcessWide
-from .marks import NO_MARK, Mark, MarkError, MarkRequest, mark_request, marks_trait
+from .marks import NO_MARK, Mark, MarkError, MarkRequest, apply_mark, mark_request, marks_trait
 
 __all__ = [
     "MarkBook",
@@ -171,10 +171,7 @@ class MarkBook:
         with self._lock:
             for scenery_id in request.ids:
                 old = self._marks.get(scenery_id, NO_MARK)
-                new = Mark(
-                    old.flag if request.flag is None else request.flag,
-                    old.stars if request.stars is None else request.stars,
-                )
+                new = apply_mark(old, flag=request.flag, stars=request.stars)
                 if new != old:
                     changed[scenery_id] = new
             if not changed:

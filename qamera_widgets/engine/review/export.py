@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -234,13 +234,14 @@ def export_review(path: str | os.PathLike[str], rows: Sequence[Mapping[str, obje
         raise ValueError(
             f"The folder {str(target.parent)!r} does not exist: create it first or choose another."
         )
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    # Opened like any new file (not mkstemp's owner-only mode), so the export is as shareable as others.
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+        with open(temporary, "x", encoding="utf-8", newline="") as out:
             out.write(text)
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return target
 

@@ -32,6 +32,7 @@ __all__ = [
     "intent_from_message",
     "key_intent",
     "keymap_table",
+    "mark_targets",
     "normalize_key",
 ]
 
@@ -81,7 +82,7 @@ _STARS = tuple(
 )
 BINDINGS: tuple[Binding, ...] = (
     Binding(("p",), "pick", BOTH, "P", "Pick"),
-    Binding(("x",), "reject", BOTH, "X", "Reject"),
+    Binding(("x", "Delete"), "reject", BOTH, "X / Delete", "Reject"),
     Binding(("u",), "clear_flag", BOTH, "U", "Clear the flag"),
     *_STARS,
     Binding(("0",), "clear_stars", BOTH, "0", "Clear the stars"),
@@ -222,6 +223,14 @@ def compare_ids(selected: Sequence[str]) -> tuple[str, ...]:
             f"{len(chosen)} {'is' if len(chosen) == 1 else 'are'} selected."
         )
     return chosen
+
+
+def mark_targets(focused: str, selected: Sequence[str]) -> tuple[str, ...]:
+    """Which pictures a mark key marks: the whole selection when the focused picture is part of it (as
+    Lightroom's grid does), else the focused picture alone."""
+    if focused in selected:
+        return tuple(dict.fromkeys(selected))
+    return (focused,) if focused else ()
 
 
 def help_rows(context: str | None = None) -> list[tuple[str, str]]:

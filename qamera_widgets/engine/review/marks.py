@@ -34,6 +34,7 @@ __all__ = [
     "marks_from_trait",
     "marks_trait",
     "matches_marks",
+    "request_from_message",
     "sort_by_rating",
 ]
 
@@ -191,6 +192,20 @@ def mark_request(
     checked_flag = None if flag is None else check_flag(flag)
     checked_stars = None if stars is None else check_stars(stars)
     return MarkRequest(check_ids(ids, known), checked_flag, checked_stars)
+
+
+def request_from_message(content: Mapping[str, object], known: Collection[str]) -> MarkRequest:
+    """A browser's ``{"kind": "mark", "ids": [...], "flag": ..., "stars": ...}`` checked like a Python call,
+    against the ids the view knows: a crafted message gets the same sentence and stores nothing."""
+    unexpected = set(content) - {"kind", "ids", "flag", "stars"}
+    if unexpected:
+        raise MarkError(
+            f"A mark message has ids, flag and stars only, not {', '.join(sorted(map(str, unexpected)))}."
+        )
+    ids = content.get("ids")
+    if not isinstance(ids, list):
+        raise MarkError(f"A mark message names its pictures as a list of scenery ids, not {_shown(ids)}.")
+    return mark_request(ids, flag=content.get("flag"), stars=content.get("stars"), known=known)
 
 
 def marks_trait(
