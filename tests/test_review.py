@@ -343,6 +343,18 @@ class OlderStore(MemoryMarkStore):
         return {"a": ("maybe", 3), "b": ("pick", 2), "c": "junk", "d": ("", 9)}  # type: ignore[dict-item]
 
 
+class FallenBackStore(MemoryMarkStore):
+    """A store that keeps marks in memory after its file failed, and says so (as LocalStore does)."""
+
+    problem = "The local store is kept in memory only: the disk is full."
+
+
+def test_a_store_that_fell_back_to_memory_is_reported_as_unsaved() -> None:
+    book = MarkBook(URL, "key1", store=FallenBackStore())
+    book.mark(["a"], flag="pick")
+    assert book.unsaved == FallenBackStore.problem and book.get("a") == Mark("pick", 0)
+
+
 def test_a_stored_value_this_version_cannot_read_is_ignored_not_fatal() -> None:
     assert MarkBook(URL, "key1", store=OlderStore()).marks() == {"b": Mark("pick", 2)}
 

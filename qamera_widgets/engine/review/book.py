@@ -73,7 +73,8 @@ class MemoryMarkStore:
 def open_default_store() -> MarkStore | None:
     """The store new books use: none yet, so marks last as long as the kernel.
 
-    The one line to change when `engine/store.py` lands: ``return LocalStore()`` (or its shared instance).
+    The one line to change when `engine/store.py` lands: ``from ..store import open_store`` at the top
+    and ``return open_store()`` here (the process-wide `LocalStore` of the current home folder).
     """
     return None
 
@@ -130,8 +131,10 @@ class MarkBook:
 
     @property
     def unsaved(self) -> str:
-        """Why some marks are only in memory ('' when the store has all of them)."""
-        return self._problem
+        """Why some marks are only in memory ('' when the store has all of them): a write that raised,
+        or the store's own `problem` sentence (a `LocalStore` that fell back to memory says so there)."""
+        own = getattr(self._store, "problem", "")
+        return self._problem or (own if isinstance(own, str) else "")
 
     def get(self, scenery_id: str) -> Mark:
         return self._marks.get(scenery_id, NO_MARK)
