@@ -8,6 +8,7 @@ trait), and the filters and sort a library or a run applies by marks.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -98,16 +99,17 @@ def check_flag(flag: object) -> str:
 
 def check_stars(stars: object) -> int:
     """The stars if they are a whole number from 0 to 5; else a MarkError naming the fix."""
-    if isinstance(stars, int) and not isinstance(stars, bool) and 0 <= stars <= MAX_STARS:
-        return stars
+    # Integral, not int: a rating read from a numpy array or a pandas column is a whole number too.
+    if isinstance(stars, numbers.Integral) and not isinstance(stars, bool) and 0 <= int(stars) <= MAX_STARS:
+        return int(stars)
     if isinstance(stars, bool):
         why = f"{stars!r} is a yes/no value, not a number"
     elif isinstance(stars, str):
         why = f"{_shown(stars)} is text: write the number without quotes"
     elif isinstance(stars, float):
         why = f"{stars!r} is not a whole number"
-    elif isinstance(stars, int):
-        why = f"{stars} is outside 0-5"
+    elif isinstance(stars, numbers.Integral):
+        why = f"{stars} is outside 0-{MAX_STARS}"
     else:
         why = f"{_shown(stars)} is not a number"
     raise MarkError(f"Stars are a whole number from 0 to {MAX_STARS} (0 clears them); {why}.")
@@ -117,7 +119,8 @@ NO_MARK = Mark()
 
 
 def check_ids(ids: object, known: Collection[str] | None = None) -> tuple[str, ...]:
-    """The scenery ids to mark, in order without repeats, from an id, a Scenery, or a list of either.
+    """The scenery ids to mark, in order without repeats, from an id, a Scenery, or a list of either
+    (an empty list marks nothing, so marking an empty selection is no error).
 
     With `known` (the ids a view shows or holds), an id outside it is refused with a sentence naming
     it: a mark for a picture nobody can see would be a mark nobody can undo from that view.
