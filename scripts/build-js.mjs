@@ -21,6 +21,7 @@ try {
     platform: "browser",
     target: "es2020",
     charset: "utf8",
+    minify: true, // sent in every widget model's state; the readable sources are in js/
     legalComments: "none",
     banner: { js: BANNER },
     logLevel: "warning",
