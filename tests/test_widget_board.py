@@ -366,7 +366,7 @@ async def test_placeholders_turn_into_pictures_that_the_view_pulls_once(
 
     from_browser(board, {"kind": "want", "ids": list(reg.record_ids)})
     [(message, buffers)] = link.messages("thumbs")
-    assert [item["id"] for item in message["items"]] == done
+    assert [item["id"] for item in message["pictures"]] == done
     assert buffers == [board.thumbnail_of(i).data for i in done]
 
     counts = count_statuses(board.statuses.values())

@@ -116,8 +116,8 @@ async def test_pictures_are_pulled_as_binary_buffers_that_cross_the_comm_once(ga
     from_browser(gallery, {"kind": "hello", "ids": []})
     from_browser(gallery, {"kind": "want", "ids": [c["id"] for c in cards]})
     [(message, buffers)] = link.messages("thumbs")
-    assert [item["id"] for item in message["items"]] == [c["id"] for c in cards]
-    for card, item, data in zip(cards, message["items"], buffers, strict=True):
+    assert [item["id"] for item in message["pictures"]] == [c["id"] for c in cards]
+    for card, item, data in zip(cards, message["pictures"], buffers, strict=True):
         thumb = gallery.thumbnail_of(card["id"])
         assert thumb is not None and data == thumb.data
         assert (item["v"], item.get("fmt", "jpeg")) == (card["thumb"], thumb.format)

@@ -409,7 +409,7 @@ class ResultsCanvas(anywidget.AnyWidget):
             if len(rest) > 1:
                 patch.append(rest)
         self._pending_patch, self._pending_thumbs = {}, {}
-        self.send({"kind": "patch", "cards": patch, "thumbs": items}, buffers=buffers or None)
+        self.send({"kind": "patch", "cards": patch, "pictures": items}, buffers=buffers or None)
 
     def _pictures_for(self, ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[bytes]]:
         items: list[dict[str, Any]] = []
@@ -506,7 +506,7 @@ class ResultsCanvas(anywidget.AnyWidget):
             elif kind == "hello":
                 self._heard()
                 if self._patch_log:  # the view was drawn from the synced list; these changed since
-                    self.send({"kind": "patch", "cards": list(self._patch_log.values()), "thumbs": []})
+                    self.send({"kind": "patch", "cards": list(self._patch_log.values()), "pictures": []})
                 self._send_wanted(content)
             elif kind == "use_prompt":
                 self._use_prompt(str(content.get("id", "")))
@@ -533,7 +533,7 @@ class ResultsCanvas(anywidget.AnyWidget):
             _url, big = self._preview_cache[preview_id]
             self.send({"kind": "preview", "id": preview_id, "fmt": big.format}, buffers=[big.data])
         if items:
-            self.send({"kind": "thumbs", "items": items}, buffers=buffers)
+            self.send({"kind": "thumbs", "pictures": items}, buffers=buffers)
 
     def _use_prompt(self, scenery_id: str) -> None:
         scenery = self._known.get(scenery_id)

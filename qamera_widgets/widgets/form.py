@@ -180,6 +180,19 @@ class PromptForm(anywidget.AnyWidget):
         sync=True
     )
     max_chars = traitlets.Int(MAX_CHARS, read_only=True, help="The prompt's length limit.").tag(sync=True)
+    # The limits form.js needs, from contract.py: the browser never types them itself.
+    min_count = traitlets.Int(MIN_COUNT, read_only=True, help="The fewest pictures a job may ask for.").tag(
+        sync=True
+    )
+    max_count = traitlets.Int(MAX_COUNT, read_only=True, help="The most pictures a job may ask for.").tag(
+        sync=True
+    )
+    max_prompt_chars = traitlets.Int(MAX_CHARS, read_only=True, help="The prompt's length limit.").tag(
+        sync=True
+    )
+    price_per_picture = traitlets.Int(
+        contract.PRICE_PER_ITEM, read_only=True, help="Credits one picture costs."
+    ).tag(sync=True)
     submitting = traitlets.Bool(
         False, help="True from the click until the server answered; Generate is disabled meanwhile."
     ).tag(sync=True)

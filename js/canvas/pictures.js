@@ -1,0 +1,132 @@
+// The pictures a view holds: each thumbnail and the one large picture as a blob URL, with the
+// version it shows. A URL is revoked as soon as nothing can show it (a newer version arrived, its
+// card left the view, the view was removed), so memory follows what is on screen.
+
+import { picturesOf } from "../protocol.js";
+
+/** @typedef {import("../types.js").Card} Card */
+/** @typedef {import("../types.js").Preview} Preview */
+/** @typedef {import("../protocol.js").Bytes} Bytes */
+
+/**
+ * @param {Bytes} buffer
+ * @param {string} [fmt]
+ */
+export function blobUrl(buffer, fmt) {
+  return URL.createObjectURL(new Blob([buffer], { type: `image/${fmt || "jpeg"}` }));
+}
+
+export class PictureStore {
+  constructor() {
+    /** @type {Map<string, {v: number, url: string}>} scenery id -> the thumbnail held */
+    this.thumbs = new Map();
+    /** @type {Map<string, number>} scenery id -> version asked for and not yet received */
+    this.asked = new Map();
+    /** @type {{id: string, url: string} | null} the large picture held */
+    this.large = null;
+    this.largeAsked = "";
+  }
+
+  /** @param {string} id */
+  thumb(id) {
+    return this.thumbs.get(id);
+  }
+
+  /** @param {string} id */
+  version(id) {
+    const pic = this.thumbs.get(id);
+    return pic ? pic.v : 0;
+  }
+
+  /**
+   * What to ask Python for: the cards' pictures not held nor asked for yet, and the large picture
+   * when the preview says it is ready. Marks them asked; null when nothing is missing.
+   * @param {Card[]} cards
+   * @param {Preview} preview
+   */
+  missing(cards, preview) {
+    /** @type {string[]} */
+    const ids = [];
+    for (const card of cards) {
+      if (!card.thumb) continue;
+      const have = this.thumbs.get(card.id);
+      if ((have && have.v === card.thumb) || this.asked.get(card.id) === card.thumb) continue;
+      this.asked.set(card.id, card.thumb);
+      ids.push(card.id);
+    }
+    let largeId = null;
+    const wanted = preview && preview.image === "ready" ? preview.id || "" : "";
+    if (wanted && (!this.large || this.large.id !== wanted) && this.largeAsked !== wanted) {
+      largeId = wanted;
+      this.largeAsked = wanted;
+    }
+    return ids.length || largeId ? { ids, preview: largeId } : null;
+  }
+
+  /**
+   * Takes the pictures of a "thumbs" or "patch" message; an older or equal version is ignored.
+   * A patch's picture also raises its card's `thumb` (the field rides along with the picture).
+   * @param {import("../protocol.js").ThumbsMessage | import("../protocol.js").PatchMessage} msg
+   * @param {ReadonlyArray<Bytes>} buffers
+   * @param {Map<string, Card>} byId
+   */
+  receive(msg, buffers, byId) {
+    for (const { ref, data } of picturesOf(msg, buffers)) {
+      const card = byId.get(ref.id);
+      if (card && msg.kind === "patch" && (card.thumb || 0) < ref.v) card.thumb = ref.v;
+      const old = this.thumbs.get(ref.id);
+      if (old && old.v >= ref.v) continue;
+      if (old) URL.revokeObjectURL(old.url);
+      this.thumbs.set(ref.id, { v: ref.v, url: blobUrl(data, ref.fmt) });
+      this.asked.delete(ref.id);
+    }
+  }
+
+  /**
+   * @param {string} id
+   * @param {Bytes} data
+   * @param {string} [fmt]
+   */
+  receiveLarge(id, data, fmt) {
+    if (this.large) URL.revokeObjectURL(this.large.url);
+    this.large = { id, url: blobUrl(data, fmt) };
+    this.largeAsked = "";
+  }
+
+  /**
+   * Drops (and revokes) the pictures of cards that left the view: if one comes back it is asked again.
+   * @param {Set<string>} keep
+   */
+  keepOnly(keep) {
+    for (const [id, pic] of this.thumbs) {
+      if (keep.has(id)) continue;
+      URL.revokeObjectURL(pic.url);
+      this.thumbs.delete(id);
+    }
+    for (const id of [...this.asked.keys()]) if (!keep.has(id)) this.asked.delete(id);
+  }
+
+  dispose() {
+    for (const pic of this.thumbs.values()) URL.revokeObjectURL(pic.url);
+    this.thumbs.clear();
+    this.asked.clear();
+    if (this.large) URL.revokeObjectURL(this.large.url);
+    this.large = null;
+  }
+}
+
+/**
+ * Saves a "file" message's bytes through a temporary link (a download the person asked for).
+ * @param {{name: string, mime: string}} msg
+ * @param {Bytes} data
+ */
+export function saveFile(msg, data) {
+  const url = URL.createObjectURL(new Blob([data], { type: msg.mime }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = msg.name;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}

@@ -1,0 +1,118 @@
+// "runs" mode: one section per run (newest first) with its header, its cards or comparison rows,
+// and a line for the runs folded away.
+
+import { button, h } from "../dom.js";
+import { progressBar } from "../format.js";
+import { send } from "../protocol.js";
+import { compareRow } from "./comparison.js";
+
+/** @typedef {import("../types.js").Run} Run */
+
+/**
+ * What drawing runs needs from its view.
+ * @typedef {object} RunsContext
+ * @property {(ids: string[]) => HTMLElement} grid the cards with these ids
+ * @property {(msg: object) => void} send
+ * @property {boolean} canUsePrompt
+ */
+
+/**
+ * @param {Run} run
+ * @param {RunsContext} ctx
+ */
+export function runHeader(run, ctx) {
+  const header = h("div", "qw-run-head");
+  const toggle = button(
+    run.collapsed ? "▸" : "▾",
+    "qw-run-toggle",
+    () => ctx.send(send.toggleRun(run.key)),
+    run.collapsed ? "Show this run" : "Fold this run",
+  );
+  toggle.setAttribute("aria-expanded", String(!run.collapsed));
+  const prompt = h("div", "qw-run-prompt", run.prompt || "Tracked records");
+  prompt.title = run.prompt || "";
+  const meta = h("div", "qw-run-meta");
+  meta.append(h("span", "", run.meta || ""));
+  if (run.credits) meta.append(h("span", "qw-run-credits", run.credits));
+  const progress = h("div", "qw-run-progress");
+  const bar = h("div", "qw-bar");
+  const widths = progressBar(run);
+  const done = h("span", "qw-bar-done");
+  done.style.width = `${widths.donePct}%`;
+  const failed = h("span", "qw-bar-failed");
+  failed.style.width = `${widths.failedPct}%`;
+  bar.append(done, failed);
+  bar.setAttribute("role", "progressbar");
+  bar.setAttribute("aria-valuemin", "0");
+  bar.setAttribute("aria-valuemax", String(widths.total));
+  bar.setAttribute("aria-valuenow", String(widths.now));
+  progress.append(bar, h("span", "qw-run-progress-text", run.progress || ""));
+  const text = h("div", "qw-run-text");
+  text.append(prompt, meta, progress);
+  header.append(toggle, text);
+  if (run.use_prompt && ctx.canUsePrompt) {
+    const actions = h("div", "qw-run-actions");
+    actions.append(
+      button(
+        "Run again",
+        "qw-run-again",
+        () => ctx.send(send.runAgain(run.key)),
+        "Generate this prompt again (asks first, with the cost)",
+      ),
+      button(
+        "Edit",
+        "qw-run-reuse",
+        () => ctx.send(send.useRunPrompt(run.key)),
+        "Put this prompt into the form to change it",
+      ),
+    );
+    header.append(actions);
+  }
+  return header;
+}
+
+/**
+ * Draws every run into `body`; returns the ids of the cards now drawn.
+ * @param {HTMLElement} body
+ * @param {Run[]} runs
+ * @param {{count?: number, text?: string}} folded
+ * @param {RunsContext} ctx
+ */
+export function drawRuns(body, runs, folded, ctx) {
+  /** @type {Set<string>} */
+  const live = new Set();
+  for (const run of runs) {
+    const compare = run.kind === "compare";
+    const section = h(
+      "section",
+      `qw-run${compare ? " qw-compare" : ""}${run.collapsed ? " qw-collapsed" : ""}`,
+    );
+    section.dataset.key = run.key;
+    section.append(runHeader(run, ctx));
+    if (!run.collapsed && compare) {
+      for (const row of run.rows || []) section.append(compareRow(row, ctx.grid));
+    } else if (!run.collapsed) {
+      section.append(ctx.grid(run.ids || []));
+    }
+    if (!run.collapsed) for (const id of run.ids || []) live.add(id);
+    body.append(section);
+  }
+  if (folded?.count) {
+    const line = h("div", "qw-folded");
+    line.append(h("span", "", folded.text || `${folded.count} earlier runs`));
+    line.append(button("Show more", "qw-show-more", () => ctx.send(send.moreRuns())));
+    body.append(line);
+  }
+  return live;
+}
+
+/**
+ * The ids in the order the large view steps through them: those of the unfolded runs.
+ * @param {Run[]} runs
+ */
+export function runOrder(runs) {
+  /** @type {string[]} */
+  const ids = [];
+  for (const run of runs) if (!run.collapsed) ids.push(...(run.ids || []));
+  return ids;
+}

@@ -1,0 +1,102 @@
+// The messages between Python and the browser, written once on this side; the Python side is
+// qamera_widgets/widgets/protocol.py with the same names, and docs/protocol.md is the table.
+// State travels as synced traits; these custom messages carry intents and binary pictures.
+
+/** Every message kind, the same strings as Python's. */
+export const KIND = Object.freeze({
+  // canvas, browser -> Python
+  HELLO: "hello",
+  WANT: "want",
+  ALIVE: "alive",
+  REFRESH: "refresh",
+  DOWNLOAD: "download",
+  USE_PROMPT: "use_prompt",
+  TOGGLE_RUN: "toggle_run",
+  RUN_AGAIN: "run_again",
+  USE_RUN_PROMPT: "use_run_prompt",
+  MORE_RUNS: "more_runs",
+  // canvas, Python -> browser
+  THUMBS: "thumbs",
+  PATCH: "patch",
+  PREVIEW: "preview",
+  FILE: "file",
+  // form, browser -> Python
+  GENERATE: "generate",
+  CONFIRM: "confirm",
+  RETRY: "retry",
+  HISTORY: "history",
+});
+
+/**
+ * A binary buffer of a message (ipywidgets hands them over as DataViews).
+ * @typedef {ArrayBuffer | ArrayBufferView<ArrayBuffer>} Bytes
+ */
+
+/**
+ * One picture in a "thumbs" or "patch" message; its bytes are the buffer at the same index.
+ * @typedef {{id: string, v: number, fmt?: string}} PictureRef
+ */
+
+/**
+ * @typedef {{kind: "thumbs", pictures?: PictureRef[]}} ThumbsMessage
+ * @typedef {{kind: "patch", cards?: Array<Partial<import("./types.js").Card> & {id: string}>,
+ *   pictures?: PictureRef[]}} PatchMessage
+ * @typedef {{kind: "preview", id: string, fmt?: string}} PreviewMessage
+ * @typedef {{kind: "file", name: string, mime: string}} FileMessage
+ * @typedef {ThumbsMessage | PatchMessage | PreviewMessage | FileMessage} ToBrowser
+ */
+
+/**
+ * The pictures a "thumbs" or "patch" message carries, paired with their buffers.
+ * @param {ThumbsMessage | PatchMessage} msg
+ * @param {ReadonlyArray<Bytes>} buffers
+ * @returns {Array<{ref: PictureRef, data: Bytes}>}
+ */
+export function picturesOf(msg, buffers) {
+  const refs = Array.isArray(msg.pictures) ? msg.pictures : [];
+  /** @type {Array<{ref: PictureRef, data: Bytes}>} */
+  const out = [];
+  refs.forEach((ref, index) => {
+    const data = buffers[index];
+    if (ref && typeof ref.id === "string" && typeof ref.v === "number" && data) out.push({ ref, data });
+  });
+  return out;
+}
+
+/**
+ * @param {unknown} msg
+ * @returns {msg is ToBrowser}
+ */
+export function isToBrowser(msg) {
+  if (!msg || typeof msg !== "object") return false;
+  const kind = /** @type {{kind?: unknown}} */ (msg).kind;
+  return kind === KIND.THUMBS || kind === KIND.PATCH || kind === KIND.PREVIEW || kind === KIND.FILE;
+}
+
+// What the browser sends: one builder per kind, so a field name is spelled once.
+export const send = {
+  /** @param {string[]} ids */
+  hello: (ids = []) => ({ kind: KIND.HELLO, ids }),
+  /** @param {string[]} ids @param {string | null} preview */
+  want: (ids, preview) => ({ kind: KIND.WANT, ids, preview }),
+  alive: () => ({ kind: KIND.ALIVE }),
+  refresh: () => ({ kind: KIND.REFRESH }),
+  /** @param {"sheet" | "zip"} what @param {string[]} ids */
+  download: (what, ids) => ({ kind: KIND.DOWNLOAD, what, ids }),
+  /** @param {string} id */
+  usePrompt: (id) => ({ kind: KIND.USE_PROMPT, id }),
+  /** @param {string} key */
+  toggleRun: (key) => ({ kind: KIND.TOGGLE_RUN, key }),
+  /** @param {string} key */
+  runAgain: (key) => ({ kind: KIND.RUN_AGAIN, key }),
+  /** @param {string} key */
+  useRunPrompt: (key) => ({ kind: KIND.USE_RUN_PROMPT, key }),
+  moreRuns: () => ({ kind: KIND.MORE_RUNS }),
+  /** @param {string} prompt @param {number} count */
+  generate: (prompt, count) => ({ kind: KIND.GENERATE, prompt, count }),
+  /** @param {boolean} yes */
+  confirm: (yes) => ({ kind: KIND.CONFIRM, yes }),
+  retry: () => ({ kind: KIND.RETRY }),
+  /** @param {number} index */
+  history: (index) => ({ kind: KIND.HISTORY, index }),
+};

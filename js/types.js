@@ -1,0 +1,117 @@
+// The synced traits of each widget as the browser reads them (mirrors of the Python traitlets).
+// Only typedefs: nothing here runs.
+
+/**
+ * One card (canvas.py `_card`).
+ * @typedef {object} Card
+ * @property {string} id
+ * @property {string} [name]
+ * @property {string} [prompt]
+ * @property {string} state "waiting" | "queued" | "processing" | "done" | "failed" | ...
+ * @property {string} [label]
+ * @property {string} [vote]
+ * @property {string} [created]
+ * @property {number} [since] epoch ms the job started (0: unknown)
+ * @property {number} [thumb] version of the picture the card shows (0: none yet)
+ * @property {string} [run]
+ */
+
+/**
+ * One row of a comparison (board.py `_run_dict`).
+ * @typedef {object} CompareRow
+ * @property {string} key
+ * @property {string} prompt
+ * @property {Array<[string, boolean]>} [parts]
+ * @property {string[]} [ids]
+ * @property {string} [progress]
+ * @property {string} [credits]
+ */
+
+/**
+ * One run header in "runs" mode (board.py `_run_dict` / `_comparison`).
+ * @typedef {object} Run
+ * @property {string} key
+ * @property {string} [kind] "compare" for a comparison
+ * @property {string} [prompt]
+ * @property {boolean} [collapsed]
+ * @property {string[]} [ids]
+ * @property {CompareRow[]} [rows]
+ * @property {number} [total]
+ * @property {number} [done]
+ * @property {number} [failed]
+ * @property {string} [meta]
+ * @property {string} [credits]
+ * @property {string} [progress]
+ * @property {boolean} [use_prompt]
+ */
+
+/**
+ * What the large view shows about `open_id` (canvas.py `_on_open_id`).
+ * @typedef {object} Preview
+ * @property {string} [id]
+ * @property {string} [name]
+ * @property {string} [prompt]
+ * @property {string} [state]
+ * @property {string} [label]
+ * @property {string} [vote]
+ * @property {string} [created]
+ * @property {string} [url]
+ * @property {"none" | "loading" | "ready" | "failed"} [image]
+ */
+
+/**
+ * ResultsCanvas (canvas.py) with SceneryGallery's (gallery.py) and StatusBoard's (board.py) traits.
+ * @typedef {object} CanvasModel
+ * @property {"library" | "runs"} mode
+ * @property {string} title
+ * @property {Card[]} cards
+ * @property {Run[]} runs
+ * @property {{count?: number, text?: string}} folded_runs
+ * @property {string[]} selected_ids
+ * @property {string} open_id
+ * @property {Preview} preview
+ * @property {string} message
+ * @property {"info" | "error"} message_kind
+ * @property {number} thumb_px
+ * @property {boolean} can_use_prompt
+ * @property {"all" | "approved"} status_filter gallery
+ * @property {string} state_filter gallery
+ * @property {string} search gallery
+ * @property {string} sort gallery
+ * @property {number} page gallery
+ * @property {number} page_count gallery
+ * @property {string} count_text gallery
+ */
+
+/**
+ * PromptForm (form.py).
+ * @typedef {object} FormModel
+ * @property {string} prompt
+ * @property {number} count
+ * @property {number} min_count
+ * @property {number} max_count
+ * @property {number} max_prompt_chars
+ * @property {number} price_per_picture
+ * @property {boolean} submitting
+ * @property {boolean} can_retry
+ * @property {Array<{label: string, prompt: string, count?: number}>} history
+ * @property {Array<{text?: string, parts: Array<[string, boolean]>}>} variants
+ * @property {string} cost
+ * @property {string} prompt_error
+ * @property {string} count_error
+ * @property {string} plan
+ * @property {string} confirm
+ * @property {string} budget_text
+ * @property {string} status
+ * @property {string} status_kind
+ * @property {string} batch_id
+ * @property {string} heading
+ * @property {string} badge
+ * @property {string} notice
+ * @property {string} account
+ */
+
+/** @typedef {import("@anywidget/types").AnyModel<CanvasModel>} CanvasAnyModel */
+/** @typedef {import("@anywidget/types").AnyModel<FormModel>} FormAnyModel */
+
+export {};
