@@ -269,6 +269,11 @@ def problem_sentence(exc: BaseException, path: Path) -> str:
                 f"Cannot write the local store {path}: its folder is read-only or not accessible. Give "
                 f"yourself write access to {path.parent}, {fix}, {then}"
             )
+        if code == sqlite3.SQLITE_IOERR:
+            return (
+                f"Cannot save the local store {path}: writing to the disk failed (is it full, or a file size "
+                f"limit reached?). Free some space, {fix}, {then}"
+            )
         if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
             return (
                 f"The local store {path} is damaged (not a readable database). Move that file away (it is "
@@ -1043,6 +1048,6 @@ def open_store(folder: str | os.PathLike[str] | None = None) -> LocalStore:
 
 def forget_stores() -> None:
     """Close and forget every process-wide store (tests that need a process as fresh as a new kernel)."""
-    for store in list(_stores._values.values()):
+    for store in _stores.values():
         store.close()
     _stores.clear()
