@@ -164,7 +164,7 @@ CREATE TABLE IF NOT EXISTS records (
     seq INTEGER NOT NULL REFERENCES registrations (seq),
     position INTEGER NOT NULL,
     PRIMARY KEY (seq, position)
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS records_by_id ON records (base_url, record_id);
 CREATE TABLE IF NOT EXISTS finals (
     base_url TEXT NOT NULL,
@@ -172,7 +172,7 @@ CREATE TABLE IF NOT EXISTS finals (
     status TEXT NOT NULL,
     recorded_at TEXT NOT NULL,
     PRIMARY KEY (base_url, record_id)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS unconfirmed (
     seq INTEGER PRIMARY KEY,
     base_url TEXT NOT NULL,
@@ -191,7 +191,7 @@ CREATE TABLE IF NOT EXISTS marks (
     stars INTEGER NOT NULL CHECK (stars BETWEEN 0 AND 5),
     updated_at TEXT NOT NULL,
     PRIMARY KEY (base_url, key_id, scenery_id)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS imports (
     sha256 TEXT PRIMARY KEY,
     source TEXT NOT NULL,
