@@ -98,7 +98,7 @@ class PictureCache:
                         size_limit=self.limit_bytes,
                         eviction_policy="least-recently-used",
                         disk_min_file_size=2**40,  # every value stays inside the database
-                        cull_limit=64,
+                        cull_limit=10,
                     )
                 except Exception as exc:  # a cache that cannot open only costs downloads
                     self._turn_off(exc)
