@@ -94,7 +94,9 @@ def assert_settled() -> Callable[..., None]:
 
 
 @pytest.fixture(autouse=True)
-def _private_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _private_store(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Every test's store and picture cache in a folder of its own, never the real user data dir, and
     closed afterwards (as a new kernel would start): nothing one test saved is seen by the next."""
     from qamera_widgets.engine.picture_cache import forget_caches

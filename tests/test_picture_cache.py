@@ -91,7 +91,10 @@ def test_a_tampered_cache_is_a_miss_and_never_unpickled_or_followed(tmp_path: Pa
     canary = tmp_path / "canary"
     with sqlite3.connect(folder / "cache.db") as db:
         # mode 4 is a pickle; mode 2 a file named by the row: neither may be read or removed
-        db.execute("UPDATE Cache SET mode = 4, value = ?", (b"cos\nsystem\n(S'touch " + str(canary).encode() + b"'\ntR.",))
+        db.execute(
+            "UPDATE Cache SET mode = 4, value = ?",
+            (b"cos\nsystem\n(S'touch " + str(canary).encode() + b"'\ntR.",),
+        )
     reopened = PictureCache(folder, limit_bytes=10_000_000)
     assert reopened.get("jpeg", "https://cdn.test/a.jpg", 176) is None
     assert not canary.exists()

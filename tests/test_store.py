@@ -94,7 +94,9 @@ def test_marks_round_trip_across_two_processes(tmp_path: Path) -> None:
     assert json.loads(read.stdout) == {"s2": ["reject", 0], "s3": ["pick", 2]}
 
 
-@pytest.mark.parametrize("mark", [("like", 1), ("pick", 6), ("pick", -1), ("pick", True), ("pick", 2.0), "pick"])
+@pytest.mark.parametrize(
+    "mark", [("like", 1), ("pick", 6), ("pick", -1), ("pick", True), ("pick", 2.0), "pick"]
+)
 def test_a_mark_out_of_range_is_refused_and_nothing_is_saved(tmp_path: Path, mark: object) -> None:
     store = open_store(tmp_path)
     with pytest.raises(ValueError):
@@ -110,11 +112,19 @@ def old_line(n: int) -> bytes:
     return json.dumps(entry).encode() + b"\n"
 
 
-def test_an_old_journal_is_imported_once_with_bad_lines_skipped_and_renamed_not_deleted(tmp_path: Path) -> None:
+def test_an_old_journal_is_imported_once_with_bad_lines_skipped_and_renamed_not_deleted(
+    tmp_path: Path,
+) -> None:
     legacy = tmp_path / "journal.jsonl"
     final = {"type": "final", "base_url": BASE_URL, "statuses": {"old-0": "DONE"}, "recorded_at": "x"}
     legacy.write_bytes(
-        old_line(0) + b"{not json\n" + old_line(1) + json.dumps(final).encode() + b"\n" + b"[1]\n" + old_line(2)[:30]
+        old_line(0)
+        + b"{not json\n"
+        + old_line(1)
+        + json.dumps(final).encode()
+        + b"\n"
+        + b"[1]\n"
+        + old_line(2)[:30]
     )
     with pytest.warns(StoreWarning) as caught:
         store = open_store(tmp_path)
@@ -144,7 +154,9 @@ def test_two_kernels_opening_while_a_big_journal_is_imported_both_see_all_of_it(
         """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     kernels = [
-        subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(tmp_path)], stdout=subprocess.PIPE, env=env)
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(code), str(tmp_path)], stdout=subprocess.PIPE, env=env
+        )
         for _ in range(2)
     ]
     seen = [int(k.communicate(timeout=300)[0]) for k in kernels]
@@ -173,7 +185,10 @@ for n in range(int(sys.argv[3])):
 def test_kill_9_mid_write_loses_at_most_that_write(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(tmp_path), "k", "1000000"], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-c", WRITER, str(tmp_path), "k", "1000000"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert writer.stdout is not None
     confirmed = -1
@@ -186,7 +201,9 @@ def test_kill_9_mid_write_loses_at_most_that_write(tmp_path: Path) -> None:
 
     assert integrity(tmp_path / DB_FILE) == "ok"
     saved = [j.batch_id for j in open_store(tmp_path).jobs()]
-    assert saved[: confirmed + 1] == [f"b-k-{n}" for n in range(confirmed + 1)]  # every reported write is there
+    assert saved[: confirmed + 1] == [
+        f"b-k-{n}" for n in range(confirmed + 1)
+    ]  # every reported write is there
     assert len(saved) - (confirmed + 1) <= 2  # the write in flight, and one the pipe had not carried yet
 
 
@@ -231,7 +248,9 @@ def read_only_folder(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "ro"
     folder.mkdir()
     if os.geteuid() == 0:
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True)
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True
+        )
         if mounted.returncode != 0:
             pytest.skip("cannot mount a filesystem to make read-only here")
     store = LocalStore(folder)
@@ -300,7 +319,9 @@ def test_a_store_file_that_links_outside_its_folder_is_refused(tmp_path: Path) -
     store = open_store(folder)
     with pytest.raises(StoreUnavailableError, match="symbolic link") as refused:
         store.record_registration(job(1))
-    assert str(outside) in (refused.value.strerror or "") and "not being saved" in (refused.value.strerror or "")
+    assert str(outside) in (refused.value.strerror or "") and "not being saved" in (
+        refused.value.strerror or ""
+    )
     assert outside.read_bytes() == b""
 
 
@@ -341,3 +362,50 @@ def test_two_processes_writing_10000_jobs_each_lose_nothing_and_keep_their_order
         mine = [j.batch_id for j in jobs if j.batch_id.startswith(f"b-{who}-")]
         assert mine == [f"b-{who}-{n}" for n in range(10_000)]
     assert integrity(tmp_path / DB_FILE) == "ok"
+
+
+# -- views reading the store at start ---------------------------------------------------------------
+
+
+def test_the_same_question_twice_is_read_once_until_anyone_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(tmp_path)
+    store.record_registration(job(1))
+    reads: list[object] = []
+    real = LocalStore._jobs
+    monkeypatch.setattr(LocalStore, "_jobs", lambda self, *a: reads.append(a) or real(self, *a))
+    assert store.jobs(base_url=BASE_URL) == store.jobs(base_url=BASE_URL)
+    assert len(reads) == 1
+    written = run_python(WRITER, str(tmp_path), "other", "1")  # another kernel writes
+    assert written.returncode == 0, written.stderr
+    assert [j.batch_id for j in store.jobs(base_url=BASE_URL)] == ["b-p-1", "b-other-0"]
+    store.record_final(BASE_URL, {"p-1": "DONE"})  # and this one
+    assert store.jobs(base_url=BASE_URL)[0].final == {"p-1": "DONE"}
+    assert len(reads) == 3
+
+
+async def test_a_new_studio_reads_the_store_once_for_its_runs_and_its_library(
+    make_sandbox: object, closing: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qamera_widgets.engine.journal import Journal
+    from qamera_widgets.widgets.studio import Studio
+
+    from ._widget_support import fast_client
+
+    sandbox = make_sandbox()  # type: ignore[operator]
+    client = fast_client(sandbox)
+    closing.append(client)
+    journal = Journal()
+    for n in range(3):
+        journal.store.record_registration({**job(n), "base_url": client.base_url, "key_id": client.key_id})
+    journal.record_final(client.base_url, {f"p-{n}": "DONE" for n in range(3)})
+    reads: list[object] = []
+    real = LocalStore._jobs
+    monkeypatch.setattr(LocalStore, "_jobs", lambda self, *a: reads.append(a) or real(self, *a))
+    studio = Studio(client, sandbox=sandbox, refresh_debounce=0.1, account_interval=0.1)
+    closing.append(studio)
+    await studio.wait_idle(timeout=10)
+    await studio.gallery.wait_idle()
+    assert len(reads) == 1
+    assert len(studio.board.get_state()["runs"]) == 3

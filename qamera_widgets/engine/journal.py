@@ -33,6 +33,7 @@ from .store import (
 )
 
 __all__ = [
+    "HISTORY_JOBS",
     "HOME_ENV",
     "Journal",
     "JournalBatch",
@@ -42,6 +43,10 @@ __all__ = [
     "batch_key",
     "default_journal_path",
 ]
+
+HISTORY_JOBS = 1000
+"""How many of the latest jobs a new view reads at start: what a person scrolls back to, and a bounded
+read however long the history (the store answers it from an index; `pending()` still lists every job)."""
 
 JournalBatch = JobRecord
 """One registered job as replayed from the store (the journal's old name for `JobRecord`)."""
@@ -73,7 +78,9 @@ class Journal:
     def store(self) -> LocalStore:
         """The store these jobs live in (an old journal at `path` imported on first use)."""
         store = open_store(self.path.parent)
-        if self.path.name not in (DB_FILE, LEGACY_JOURNAL) and (self.path.is_file() or self.path.is_symlink()):
+        if self.path.name not in (DB_FILE, LEGACY_JOURNAL) and (
+            self.path.is_file() or self.path.is_symlink()
+        ):
             store.import_journal(self.path)
         return store
 

@@ -75,7 +75,9 @@ def picture_key(kind: str, url: str, size: int) -> str:
 class PictureCache:
     """The disk cache in `folder` (default `<QAMERA_WIDGETS_HOME>/pictures`), at most `limit_bytes`."""
 
-    def __init__(self, folder: str | os.PathLike[str] | None = None, *, limit_bytes: int | None = None) -> None:
+    def __init__(
+        self, folder: str | os.PathLike[str] | None = None, *, limit_bytes: int | None = None
+    ) -> None:
         self.folder = Path(folder) if folder is not None else default_home() / CACHE_FOLDER
         self.limit_bytes = cache_limit_bytes() if limit_bytes is None else max(0, limit_bytes)
         self._cache: diskcache.Cache | None = None
@@ -153,7 +155,12 @@ class PictureCache:
         if cache is None:
             return {"entries": 0, "bytes": 0, "hits": self.hits, "misses": self.misses}
         try:
-            return {"entries": len(cache), "bytes": int(cache.volume()), "hits": self.hits, "misses": self.misses}
+            return {
+                "entries": len(cache),
+                "bytes": int(cache.volume()),
+                "hits": self.hits,
+                "misses": self.misses,
+            }
         except Exception as exc:
             self._turn_off(exc)
             return {"entries": 0, "bytes": 0, "hits": self.hits, "misses": self.misses}

@@ -313,6 +313,8 @@ class LocalStore:
         self._db: sqlite3.Connection | None = None
         self._warned = False
         self._imported: set[str] = set()
+        self._writes = 0
+        self._answers: dict[tuple[Any, ...], tuple[tuple[int, int], list[JobRecord]]] = {}
 
     def __repr__(self) -> str:
         state = "in memory only" if self.problem else "saved"
@@ -366,6 +368,7 @@ class LocalStore:
             return
         self.problem = problem_sentence(exc, self.path)
         logger.warning("%s", self.problem)
+        self._answers.clear()
         old, self._db = self._db, None
         memory = _copy_of(old, self.path) if copy else None
         if old is not None:
@@ -391,6 +394,7 @@ class LocalStore:
         with self._lock:
             db = self._connection()
             saved = not self.problem
+            self._writes += 1
             try:
                 db.execute("BEGIN IMMEDIATE")
                 try:
@@ -470,7 +474,35 @@ class LocalStore:
     ) -> list[JobRecord]:
         """Recorded jobs in the order they were saved (only the `latest` n when given), optionally of one
         server and key id, optionally only those with a record whose final status is unknown."""
-        where, params = _where(base_url, public_key_id(key_id))
+        wanted_key = public_key_id(key_id)
+        with self._lock:
+            version = self._version()
+            question = (base_url, wanted_key, pending_only, latest)
+            answer = self._answers.get(question)
+            if answer is not None and answer[0] == version:
+                self.warn_if_unsaved()
+                return list(answer[1])
+            jobs = self._jobs(base_url, wanted_key, pending_only, latest)
+            if self._answers and next(iter(self._answers.values()))[0] != version:
+                self._answers.clear()
+            self._answers[question] = (version, jobs)
+        self.warn_if_unsaved()
+        return list(jobs)
+
+    def _version(self) -> tuple[int, int]:
+        """Changes by this connection and by any other since it opened: an unchanged pair means an
+        answer computed before is still right (several views starting at once read the store once)."""
+        db = self._connection()
+        try:
+            other = int(db.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:
+            other = -1
+        return self._writes, other
+
+    def _jobs(
+        self, base_url: str | None, key_id: str | None, pending_only: bool, latest: int | None
+    ) -> list[JobRecord]:
+        where, params = _where(base_url, key_id)
         if pending_only:
             where.append("open_count > 0")
         clause = f"WHERE {' AND '.join(where)}" if where else ""
@@ -484,35 +516,25 @@ class LocalStore:
             rows = self._read(
                 f"SELECT {_REGISTRATION_COLUMNS} FROM registrations {clause} ORDER BY seq", params
             )
-        self.warn_if_unsaved()
         if not rows:
             return []
-        finals = self._finals_of([row[-1] for row in rows], base_url, public_key_id(key_id), pending_only)
+        finals = self._finals_of([row[-1] for row in rows], base_url, key_id)
         return [_job_of(row, finals.get(row[-1], {})) for row in rows]
 
     def _finals_of(
-        self, seqs: list[int], base_url: str | None, key_id: str | None, pending_only: bool
+        self, seqs: list[int], base_url: str | None, key_id: str | None
     ) -> dict[int, dict[str, str]]:
-        """The final statuses of the jobs `seqs`: by id for a few, else by the same filter in one join."""
-        if len(seqs) <= 500:
-            sql = (
-                "SELECT r.seq, r.record_id, f.status FROM records r JOIN finals f "
-                f"ON f.base_url = r.base_url AND f.record_id = r.record_id WHERE r.seq IN ({','.join('?' * len(seqs))})"
-            )
-            rows = self._read(sql, seqs)
-        else:
-            where, params = _where(base_url, key_id, "g.")
-            if pending_only:
-                where.append("g.open_count > 0")
-            clause = f"WHERE {' AND '.join(where)}" if where else ""
-            sql = (
-                "SELECT r.seq, r.record_id, f.status FROM registrations g JOIN records r ON r.seq = g.seq "
-                f"JOIN finals f ON f.base_url = r.base_url AND f.record_id = r.record_id {clause}"
-            )
-            rows = self._read(sql, params)
+        """The final statuses of the jobs `seqs` (ascending), in one join over their range of the table."""
+        where, params = _where(base_url, key_id, "g.")
+        where.append("g.seq BETWEEN ? AND ?")
+        params.extend((seqs[0], seqs[-1]))
+        sql = (
+            "SELECT r.seq, r.record_id, f.status FROM registrations g JOIN records r ON r.seq = g.seq "
+            f"JOIN finals f ON f.base_url = r.base_url AND f.record_id = r.record_id WHERE {' AND '.join(where)}"
+        )
         wanted = set(seqs)
         finals: dict[int, dict[str, str]] = {}
-        for seq, record_id, status in rows:
+        for seq, record_id, status in self._read(sql, params):
             if seq in wanted:
                 finals.setdefault(seq, {})[_untext(record_id)] = status
         return finals

@@ -595,7 +595,9 @@ class ThumbnailLoader:
         """Only finished pictures get here: a placeholder (a failure) is never saved as a picture."""
         disk = self._disk()
         if disk is not None and thumb.placeholder is None:
-            await asyncio.to_thread(disk.put, kind, url, size, thumb.data, thumb.format, thumb.width, thumb.height)
+            await asyncio.to_thread(
+                disk.put, kind, url, size, thumb.data, thumb.format, thumb.width, thumb.height
+            )
 
     async def _produce(self, session: _Session, url: str, px: int) -> Thumbnail:
         key = (url, px)
