@@ -31,7 +31,9 @@ def _add_store_parser(commands: Any) -> None:
         description="The local store (QAMERA_WIDGETS_HOME, else the platform's data folder): jobs and marks "
         "in store.sqlite3, pictures in pictures/ (deletable at any time).",
     )
-    parser.add_argument("--home", default=None, help="the store folder (default: QAMERA_WIDGETS_HOME or the data dir)")
+    parser.add_argument(
+        "--home", default=None, help="the store folder (default: QAMERA_WIDGETS_HOME or the data dir)"
+    )
     parser.add_argument("--prune-cache", action="store_true", help="drop every cached picture")
     parser.add_argument("--export", metavar="JOBS.CSV", default=None, help="write every job to this CSV file")
     parser.set_defaults(run=_run_store)

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from qamera_widgets.client.models import Registration
-from qamera_widgets.engine import journal as journal_module
 from qamera_widgets.engine.journal import HOME_ENV, Journal, JournalWarning, default_journal_path
 
 BASE_URL = "http://127.0.0.1:8765"
@@ -59,7 +58,7 @@ def test_registration_is_committed_with_full_sync_before_returning(tmp_path: Pat
 
     assert journal.store._connection().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     (row,) = rows_of(journal, "registrations")
-    assert {k: row[k] for k in row.keys() if k not in ("seq", "job_key", "open_count")} == {
+    assert {k: row[k] for k in row.keys() if k not in ("seq", "job_key", "open_count")} == {  # noqa: SIM118 (a Row iterates its values)
         "base_url": BASE_URL,
         "key_id": "key42",
         "prompt": "a marble table by a window, soft morning light",

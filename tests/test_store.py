@@ -70,7 +70,8 @@ def test_marks_round_trip_across_two_processes(tmp_path: Path) -> None:
         import sys
         from qamera_widgets.engine.store import open_store
         store = open_store(sys.argv[1])
-        store.set_marks("https://app.example", "key42", {"s1": ("pick", 5), "s2": ("reject", 0), "s3": ("", 2)})
+        marks = {"s1": ("pick", 5), "s2": ("reject", 0), "s3": ("", 2)}
+        store.set_marks("https://app.example", "key42", marks)
         """,
         str(tmp_path),
     )
@@ -176,7 +177,8 @@ for n in range(int(sys.argv[3])):
     store.record_registration({
         "base_url": "https://app.example", "key_id": "key42", "prompt": "p " + who, "count": 1,
         "record_ids": [f"{who}-{n}"], "batch_id": f"b-{who}-{n}", "order_id": "o", "reservation_id": "v",
-        "credits_reserved": 10, "idempotency_key": f"idem-{who}-{n}", "submitted_at": "2026-03-20T13:00:00+00:00",
+        "credits_reserved": 10, "idempotency_key": f"idem-{who}-{n}",
+        "submitted_at": "2026-03-20T13:00:00+00:00",
     })
     print(n, flush=True)
 """
@@ -201,23 +203,22 @@ def test_kill_9_mid_write_loses_at_most_that_write(tmp_path: Path) -> None:
 
     assert integrity(tmp_path / DB_FILE) == "ok"
     saved = [j.batch_id for j in open_store(tmp_path).jobs()]
-    assert saved[: confirmed + 1] == [
-        f"b-k-{n}" for n in range(confirmed + 1)
-    ]  # every reported write is there
+    # Every write reported done is there, in order.
+    assert saved[: confirmed + 1] == [f"b-k-{n}" for n in range(confirmed + 1)]
     assert len(saved) - (confirmed + 1) <= 2  # the write in flight, and one the pipe had not carried yet
 
 
 def test_a_full_disk_gives_one_sentence_and_jobs_stay_in_memory(tmp_path: Path) -> None:
     code = """
-        import resource, signal, sys, warnings
+        import json, resource, signal, sys, warnings
         from qamera_widgets.engine.store import open_store, StoreUnavailableError
         store = open_store(sys.argv[1])
-        store.record_registration(%s)
+        store.record_registration(json.loads(sys.argv[2]))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a killed process
         resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
         refused = []
         for n in range(1, 3000):
-            entry = %s
+            entry = json.loads(sys.argv[2])
             entry.update(batch_id=f"b-{n}", record_ids=[f"r-{n}"], prompt="x" * 500)
             try:
                 store.record_registration(entry)
@@ -228,8 +229,8 @@ def test_a_full_disk_gives_one_sentence_and_jobs_stay_in_memory(tmp_path: Path) 
             jobs = store.jobs()
         print(len(refused), len(set(refused)), len(jobs), len(caught))
         print(refused[0])
-        """ % (repr(job(0)), repr(job(0)))
-    out = run_python(code, str(tmp_path))
+        """
+    out = run_python(code, str(tmp_path), json.dumps(job(0)))
     assert out.returncode == 0, out.stderr
     counts, sentence = out.stdout.splitlines()[:2]
     refused, distinct, in_memory, warned = map(int, counts.split())

@@ -14,10 +14,12 @@ from qamera_widgets.engine.store import open_store
 from .test_store import BASE_URL, job
 
 
-def test_store_command_reports_counts_prunes_and_exports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_store_command_reports_counts_prunes_and_exports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     store = open_store(tmp_path)
     store.record_registration(job(1))
-    store.record_registration({**job(2), "prompt": "=HYPERLINK(\"http://x\")"})
+    store.record_registration({**job(2), "prompt": '=HYPERLINK("http://x")'})
     store.record_final(BASE_URL, {"p-1": "DONE"})
     store.set_marks(BASE_URL, "key42", {"s1": ("pick", 4)})
     pictures = picture_cache(tmp_path / "pictures")

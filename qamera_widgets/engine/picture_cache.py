@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import diskcache
+import diskcache  # type: ignore[import-untyped]
 
 from .registry import ProcessWide
 from .store import default_home

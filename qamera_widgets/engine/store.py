@@ -1,4 +1,4 @@
-"""The local store: a person's jobs and marks in one SQLite file in their data folder, shared by their kernels.
+"""The local store: a person's jobs and marks in one SQLite file in their data folder, shared by kernels.
 
 A job is money (credits are reserved the moment the server confirms it), so its registration is committed
 with `synchronous=FULL` before any view may report success; SQLite's WAL journal makes each write atomic,
@@ -23,7 +23,7 @@ import sqlite3
 import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -254,6 +254,11 @@ class _Refused(Exception):
     """The store file cannot be used; the message is the sentence for the person."""
 
 
+# SQLite's primary result codes (sqlite3 has them from Python 3.11 on, but its type stubs do not).
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 3, 8, 10, 11
+_SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
+
+
 def problem_sentence(exc: BaseException, path: Path) -> str:
     """The one sentence for a store that cannot be used, naming what to fix."""
     fix = f"or set {HOME_ENV} to a folder you can write to"
@@ -262,19 +267,19 @@ def problem_sentence(exc: BaseException, path: Path) -> str:
         return str(exc)
     if isinstance(exc, sqlite3.Error):
         code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-        if code == sqlite3.SQLITE_FULL:
+        if code == _SQLITE_FULL:
             return f"Cannot save the local store {path}: the disk is full. Free some space, {fix}, {then}"
-        if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN):
+        if code in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN):
             return (
                 f"Cannot write the local store {path}: its folder is read-only or not accessible. Give "
                 f"yourself write access to {path.parent}, {fix}, {then}"
             )
-        if code == sqlite3.SQLITE_IOERR:
+        if code == _SQLITE_IOERR:
             return (
                 f"Cannot save the local store {path}: writing to the disk failed (is it full, or a file size "
                 f"limit reached?). Free some space, {fix}, {then}"
             )
-        if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
             return (
                 f"The local store {path} is damaged (not a readable database). Move that file away (it is "
                 f"left as it is), {fix}, {then}"
@@ -284,7 +289,10 @@ def problem_sentence(exc: BaseException, path: Path) -> str:
         if exc.errno in (28, 27):  # ENOSPC, EFBIG
             return f"Cannot save the local store {path}: the disk is full. Free some space, {fix}, {then}"
         if isinstance(exc, IsADirectoryError):
-            return f"Cannot use the local store: {path} is a folder, not a file. Move that folder away, {fix}, {then}"
+            return (
+                f"Cannot use the local store: {path} is a folder, not a file. Move that folder away, {fix}, "
+                f"{then}"
+            )
         if isinstance(exc, (NotADirectoryError, FileExistsError)):
             return (
                 f"Cannot use the local store {path}: a part of its folder path ({path.parent}) is a file, "
@@ -372,10 +380,8 @@ class LocalStore:
         old, self._db = self._db, None
         memory = _copy_of(old, self.path) if copy else None
         if old is not None:
-            try:
+            with suppress(sqlite3.Error):
                 old.close()
-            except sqlite3.Error:
-                pass
         if memory is None:
             memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             _prepare(memory, self.path, wal=False)
@@ -530,7 +536,8 @@ class LocalStore:
         params.extend((seqs[0], seqs[-1]))
         sql = (
             "SELECT r.seq, r.record_id, f.status FROM registrations g JOIN records r ON r.seq = g.seq "
-            f"JOIN finals f ON f.base_url = r.base_url AND f.record_id = r.record_id WHERE {' AND '.join(where)}"
+            "JOIN finals f ON f.base_url = r.base_url AND f.record_id = r.record_id "
+            f"WHERE {' AND '.join(where)}"
         )
         wanted = set(seqs)
         finals: dict[int, dict[str, str]] = {}
@@ -571,7 +578,8 @@ class LocalStore:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = self._read(
-                "SELECT r.record_id, g.prompt, r.position FROM records r JOIN registrations g ON g.seq = r.seq "
+                "SELECT r.record_id, g.prompt, r.position FROM records r "
+                "JOIN registrations g ON g.seq = r.seq "
                 f"WHERE r.base_url = ? AND r.record_id IN ({','.join('?' * len(chunk))})",
                 [_text(base_url), *chunk],
             )
@@ -609,8 +617,9 @@ class LocalStore:
                     )
                 else:
                     db.execute(
-                        "INSERT INTO marks VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (base_url, key_id, scenery_id) "
-                        "DO UPDATE SET flag = excluded.flag, stars = excluded.stars, updated_at = excluded.updated_at",
+                        "INSERT INTO marks VALUES (?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (base_url, key_id, scenery_id) DO UPDATE SET flag = excluded.flag, "
+                        "stars = excluded.stars, updated_at = excluded.updated_at",
                         (url, kid, _text(sid), flag, stars, now),
                     )
 
@@ -645,8 +654,8 @@ class LocalStore:
             numbers = ", ".join(str(n) for n, _ in skipped[:10]) + (" ..." if len(skipped) > 10 else "")
             noun = "line" if len(skipped) == 1 else "lines"
             message = (
-                f"Skipped {noun} {numbers} of the journal {source} while moving it into the local store: not a "
-                f"complete entry ({skipped[0][1]}). The other entries were imported as usual."
+                f"Skipped {noun} {numbers} of the journal {source} while moving it into the local store: "
+                f"not a complete entry ({skipped[0][1]}). The other entries were imported as usual."
             )
             warnings.warn(message, StoreWarning, stacklevel=2)
             logger.warning("%s", message)
@@ -716,8 +725,8 @@ def _prepare(db: sqlite3.Connection, path: Path, *, wal: bool) -> None:
     if version > SCHEMA_VERSION:
         raise _Refused(
             f"The local store {path} was written by a newer qamera-widgets (schema {version}, this one reads "
-            f"{SCHEMA_VERSION}). Upgrade qamera-widgets, or set {HOME_ENV} to another folder, and restart the "
-            f"kernel; {_NOT_SAVED}"
+            f"{SCHEMA_VERSION}). Upgrade qamera-widgets, or set {HOME_ENV} to another folder, and restart "
+            f"the kernel; {_NOT_SAVED}"
         )
     if wal:
         mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -855,9 +864,9 @@ def _insert_registration(db: sqlite3.Connection, entry: Mapping[str, Any]) -> No
     comparison = str(entry.get("comparison") or "")
     parts = [list(p) for p in entry.get("parts") or ()] if comparison else []
     cursor = db.execute(
-        "INSERT OR IGNORE INTO registrations (base_url, job_key, key_id, prompt, count, record_ids, batch_id, "
-        "order_id, reservation_id, credits_reserved, idempotency_key, submitted_at, comparison, template, parts, "
-        "open_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+        "INSERT OR IGNORE INTO registrations (base_url, job_key, key_id, prompt, count, record_ids, "
+        "batch_id, order_id, reservation_id, credits_reserved, idempotency_key, submitted_at, comparison, "
+        "template, parts, open_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
         (
             _text(url),
             _text(key),
@@ -926,7 +935,8 @@ def _insert_finals(db: sqlite3.Connection, base_url: str, statuses: Mapping[str,
         chunk = ids[start : start + 500]
         _recount(
             db,
-            f"seq IN (SELECT seq FROM records WHERE base_url = ? AND record_id IN ({','.join('?' * len(chunk))}))",
+            "seq IN (SELECT seq FROM records WHERE base_url = ? "
+            f"AND record_id IN ({','.join('?' * len(chunk))}))",
             (url, *chunk),
         )
 

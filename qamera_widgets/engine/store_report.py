@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+from contextlib import suppress
 from pathlib import Path
 from typing import TextIO
 
@@ -19,10 +20,8 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def _size_of(paths: list[Path]) -> int:
     total = 0
     for path in paths:
-        try:
+        with suppress(OSError):
             total += path.stat().st_size
-        except OSError:
-            pass
     return total
 
 
@@ -34,7 +33,11 @@ def describe(store: LocalStore, pictures: PictureCache | None = None) -> list[st
     """The lines the command prints (location, sizes, counts, and the store's sentence if it is unsaved)."""
     cache = pictures if pictures is not None else picture_cache(store.folder / "pictures")
     counts = store.counts()
-    files = [store.path, store.path.with_name(store.path.name + "-wal"), store.path.with_name(store.path.name + "-shm")]
+    files = [
+        store.path,
+        store.path.with_name(store.path.name + "-wal"),
+        store.path.with_name(store.path.name + "-shm"),
+    ]
     figures = cache.stats()
     lines = [
         f"Store: {store.path} ({_mb(_size_of(files))})",

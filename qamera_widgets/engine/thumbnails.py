@@ -580,7 +580,7 @@ class ThumbnailLoader:
         return self._pictures
 
     async def _disk_get(self, kind: str, url: str, size: int) -> Thumbnail | None:
-        """A picture an earlier kernel (or this one) saved, read in a thread: the disk is never on the loop."""
+        """A picture an earlier kernel (or this one) saved, read in a thread: never the disk on the loop."""
         disk = self._disk()
         if disk is None:
             return None
