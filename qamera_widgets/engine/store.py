@@ -557,14 +557,16 @@ class LocalStore:
             )
         if not rows:
             return []
-        finals = self._finals_of([row[-1] for row in rows], base_url, key_id)
+        finals = self._finals_of([row[-1] for row in rows], base_url, key_id, pending_only)
         return [_job_of(row, finals.get(row[-1], {})) for row in rows]
 
     def _finals_of(
-        self, seqs: list[int], base_url: str | None, key_id: str | None
+        self, seqs: list[int], base_url: str | None, key_id: str | None, pending_only: bool
     ) -> dict[int, dict[str, str]]:
         """The final statuses of the jobs `seqs` (ascending), in one join over their range of the table."""
         where, params = _where(base_url, key_id, "g.")
+        if pending_only:
+            where.append("g.open_count > 0")
         where.append("g.seq BETWEEN ? AND ?")
         params.extend((seqs[0], seqs[-1]))
         sql = (
@@ -883,7 +885,7 @@ def _iso(value: object) -> str:
 _INSERT_REGISTRATION = (
     "INSERT OR IGNORE INTO registrations (base_url, job_key, key_id, prompt, count, record_ids, "
     "batch_id, order_id, reservation_id, credits_reserved, idempotency_key, submitted_at, comparison, "
-    "template, parts, open_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+    "template, parts, open_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -913,7 +915,7 @@ def _registration_row(entry: Mapping[str, Any]) -> tuple[Any, ...]:
 
 def _insert_registration(db: sqlite3.Connection, entry: Mapping[str, Any]) -> None:
     row = _registration_row(entry)
-    cursor = db.execute(_INSERT_REGISTRATION, row)
+    cursor = db.execute(_INSERT_REGISTRATION, (*row, 0))
     if cursor.rowcount == 1:  # a replayed POST confirms the same job twice: the first one stays
         seq = cursor.lastrowid
         ids = json.loads(row[5])
@@ -945,7 +947,12 @@ def _import_entries(db: sqlite3.Connection, entries: Sequence[Mapping[str, Any]]
             for record_id, status in entry["statuses"].items():
                 if status in TERMINAL_STATUSES:
                     finals[(url, record_id)] = (status, when)
-    db.executemany(_INSERT_REGISTRATION, registrations)
+    fresh = not before and not db.execute("SELECT 1 FROM finals LIMIT 1").fetchone()
+    # Into an empty store the open counts are known here; otherwise SQL counts them below.
+    db.executemany(
+        _INSERT_REGISTRATION,
+        [(*row, _open_count(row, finals) if fresh else 0) for row in registrations],
+    )
     added = db.execute("SELECT seq, base_url, record_ids FROM registrations WHERE seq > ?", (before,))
     db.executemany(
         "INSERT INTO records VALUES (?, ?, ?, ?)",
@@ -965,10 +972,13 @@ def _import_entries(db: sqlite3.Connection, entries: Sequence[Mapping[str, Any]]
         "INSERT OR REPLACE INTO finals VALUES (?, ?, ?, ?)",
         [(_text(url), _text(i), status, when) for (url, i), (status, when) in finals.items()],
     )
-    if before:  # finals may finish jobs the store already had
+    if not fresh:  # finals may finish jobs the store already had
         _recount(db, "1", ())
-    else:
-        _recount(db, "seq > ?", (before,))
+
+
+def _open_count(row: tuple[Any, ...], finals: Mapping[tuple[str, str], object]) -> int:
+    url = _untext(row[0])
+    return sum(1 for i in set(json.loads(row[5])) if (url, i) not in finals)
 
 
 def _recount(db: sqlite3.Connection, where: str, params: Sequence[Any]) -> None:
