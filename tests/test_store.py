@@ -410,3 +410,26 @@ async def test_a_new_studio_reads_the_store_once_for_its_runs_and_its_library(
     await studio.gallery.wait_idle()
     assert len(reads) == 1
     assert len(studio.board.get_state()["runs"]) == 3
+
+
+def test_a_store_held_too_long_by_another_kernel_refuses_the_write_but_stays_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qamera_widgets.engine import store as store_module
+
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 300)
+    store = open_store(tmp_path)
+    store.record_registration(job(1))
+    other = sqlite3.connect(tmp_path / DB_FILE, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a kernel stuck mid-write (it holds SQLite's lock, not ours)
+    try:
+        with pytest.raises(StoreUnavailableError, match="busy"):
+            store.record_registration(job(2))
+        with pytest.warns(StoreWarning, match="busy"):
+            store.set_marks(BASE_URL, "key42", {"s1": ("pick", 1)})
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.problem == ""
+    store.record_registration(job(3))
+    assert [j.batch_id for j in LocalStore(tmp_path).jobs()] == ["b-p-1", "b-p-3"]

@@ -21,6 +21,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -264,6 +265,18 @@ class _Refused(Exception):
 # SQLite's primary result codes (sqlite3 has them from Python 3.11 on, but its type stubs do not).
 _SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 3, 8, 10, 11
 _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+
+
+def _code_of(exc: BaseException) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _busy_sentence(path: Path) -> str:
+    return (
+        f"The local store {path} is busy: another kernel has held it for {BUSY_TIMEOUT_MS // 1000} s. This "
+        "write was not saved (for a job: keep its batch id); restart a kernel that seems stuck, then retry."
+    )
 
 
 def problem_sentence(exc: BaseException, path: Path) -> str:
@@ -273,7 +286,7 @@ def problem_sentence(exc: BaseException, path: Path) -> str:
     if isinstance(exc, _Refused):
         return str(exc)
     if isinstance(exc, sqlite3.Error):
-        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        code = _code_of(exc)
         if code == _SQLITE_FULL:
             return f"Cannot save the local store {path}: the disk is full. Free some space, {fix}, {then}"
         if code in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN):
@@ -420,6 +433,9 @@ class LocalStore:
             except (sqlite3.Error, OSError) as exc:
                 if not saved or isinstance(exc, sqlite3.IntegrityError):
                     raise
+                if _code_of(exc) in (_SQLITE_BUSY, _SQLITE_LOCKED):
+                    # Another kernel held the file too long: the file is fine, so no move to memory.
+                    raise StoreUnavailableError(0, _busy_sentence(self.path), str(self.path)) from exc
                 self._fall_back(exc, copy=True)
                 raise _Redo() from exc
             if not saved and durable_or_raise:
@@ -441,11 +457,21 @@ class LocalStore:
                 yield
                 return
         fd = self._lock_fd
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        held = False
+        while not held:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                if time.monotonic() > deadline:  # a kernel stuck mid-write: SQLite's timeout decides
+                    break
+                time.sleep(0.0005)
         try:
             yield
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            if held:
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _run(self, work: Any, *, durable_or_raise: bool) -> None:
         """`work(db)` in one write transaction, redone in memory if the file fails meanwhile."""
@@ -658,7 +684,11 @@ class LocalStore:
                         (url, kid, _text(sid), flag, stars, now),
                     )
 
-        self._run(work, durable_or_raise=False)
+        try:
+            self._run(work, durable_or_raise=False)
+        except StoreUnavailableError as exc:  # busy: marks never raise into a view
+            warnings.warn(exc.strerror or "", StoreWarning, stacklevel=2)
+            logger.warning("%s", exc.strerror)
         self.warn_if_unsaved()
 
     # -- the old journal --------------------------------------------------------------------------
