@@ -1,5 +1,8 @@
 """How long `Journal.pending()` takes on a journal of 100,000 entries, as a board's `resume()` calls it.
 
+Since the local store (issue 19) the first read is the old journal's import into the store's SQLite file,
+then a query; `bench_store.py` compares the store with the old journal itself.
+
 Run: ``.venv/bin/python benchmarks/bench_journal.py`` (a few seconds; a temporary file only).
 
 The journal holds 50,000 registrations and 50,000 final lines; one batch in ten is left unfinished. Figures,
@@ -68,7 +71,8 @@ def main() -> None:
     figures: dict[str, list[float]] = {"baseline": [], "first": [], "again": [], "after_append": []}
     with tempfile.TemporaryDirectory() as folder:
         for run in range(3):
-            path = Path(folder) / f"journal-{run}.jsonl"
+            path = Path(folder) / f"run-{run}" / "journal.jsonl"  # a store folder each: a first read each
+            path.parent.mkdir()
             write_journal(path)
             figures["baseline"].append(timed(partial(parse_every_line, path)))
             journal = Journal(path)

@@ -93,6 +93,21 @@ def assert_settled() -> Callable[..., None]:
     return _assert_settled
 
 
+@pytest.fixture(autouse=True)
+def _private_store(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Every test's store and picture cache in a folder of its own, never the real user data dir, and
+    closed afterwards (as a new kernel would start): nothing one test saved is seen by the next."""
+    from qamera_widgets.engine.picture_cache import forget_caches
+    from qamera_widgets.engine.store import forget_stores
+
+    monkeypatch.setenv("QAMERA_WIDGETS_HOME", str(tmp_path_factory.mktemp("qw-home")))
+    yield
+    forget_stores()
+    forget_caches()
+
+
 @pytest.fixture
 def widgets_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Journals go to the test's directory, never the real user data dir."""

@@ -203,7 +203,8 @@ async def test_cache_is_keyed_by_url_and_size() -> None:
 async def test_lru_evicts_least_recently_used_by_bytes() -> None:
     one = len(make_thumbnail(PHOTO, 176).data)
     cdn = FakeCdn()
-    loader = loader_for(cdn, cache_bytes=2 * one + one // 2)
+    # The memory cache is the subject: no disk cache behind it to serve what it evicted.
+    loader = loader_for(cdn, cache_bytes=2 * one + one // 2, pictures=None)
     a, b, c = (f"https://cdn.test/{name}.jpg" for name in "abc")
 
     await loader.load(a)

@@ -32,6 +32,11 @@ class ProcessWide(Generic[K, V]):
                 value = self._values[key] = self._make(key)
             return value
 
+    def values(self) -> list[V]:
+        """Every value made so far (to close them before `clear`)."""
+        with self._lock:
+            return list(self._values.values())
+
     def clear(self) -> None:
         """Forget every value (tests that need a process as fresh as a new kernel)."""
         with self._lock:

@@ -22,6 +22,7 @@ from ..client.async_client import read_bounded
 from ..client.errors import QameraError
 from ..client.rules import ACCEPT_ENCODING, BodyTooLarge, backoff_delay
 from .loops import PerLoop
+from .picture_cache import PictureCache, picture_cache
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
@@ -56,6 +57,13 @@ _JPEG_BACKGROUND = (255, 255, 255)
 _QUALITY = 80
 _CREDENTIAL_HEADERS = ("authorization", "x-api-key", "cookie")
 _MAX_REMEMBERED_FAILURES = 1024
+
+
+class _Default:
+    """The `pictures` default: the process-wide disk cache of the current store folder, found on first use."""
+
+
+DEFAULT_PICTURES = _Default()
 
 
 @dataclass(frozen=True)
@@ -313,7 +321,9 @@ class ThumbnailLoader:
     timeout, a network error or a 5xx, waiting the package's backoff from ``retry_backoff`` seconds;
     ``output_format`` jpeg, webp or png; ``transport`` an httpx transport (tests); ``failure_ttl`` how
     long a failed URL shows "failed" before it is tried again; ``clock`` and ``sleep`` injectable time;
-    ``pixel_budget`` source pixels decoded at once across all downloads.
+    ``pixel_budget`` source pixels decoded at once across all downloads; ``pictures`` the disk cache that
+    keeps finished thumbnails and previews across kernel restarts (default: the store folder's, see
+    `engine.picture_cache`; None for memory only).
     """
 
     def __init__(
@@ -332,6 +342,7 @@ class ThumbnailLoader:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         pixel_budget: int = MAX_IMAGE_PIXELS,
+        pictures: PictureCache | _Default | None = DEFAULT_PICTURES,
     ) -> None:
         if pixel_budget < 1:
             raise ValueError("pixel_budget must be at least 1")
@@ -361,6 +372,8 @@ class ThumbnailLoader:
         self._failed_until: dict[tuple[str, int], float] = {}
 
         self._sessions: PerLoop[_Session] = PerLoop(self._new_session, _close_session)
+        self._pictures = pictures
+        self._disk_hits = 0
 
         self._downloads = 0
         self._requests = 0
@@ -382,6 +395,7 @@ class ThumbnailLoader:
             "downloads": self._downloads,
             "requests": self._requests,
             "cache_hits": self._cache_hits,
+            "disk_hits": self._disk_hits,
             "bytes_downloaded": self._bytes_downloaded,
             "bytes_out": self._bytes_out,
             "cache_bytes_used": self._cache_used,
@@ -444,6 +458,10 @@ class ThumbnailLoader:
         cached = self._cache_get(key)
         if cached is not None:
             return cached
+        kept = await self._disk_get("preview", url, max_px)
+        if kept is not None:
+            self._cache_put(key, kept)
+            return kept
         session = self._sessions.get()
         big = await self._fetched(
             session, url, "preview", lambda body: asyncio.to_thread(make_preview, body, max_px)
@@ -451,6 +469,7 @@ class ThumbnailLoader:
         if big is None:
             return self.placeholder("failed")
         self._cache_put(key, big)
+        await self._disk_put("preview", url, max_px, big)
         return big
 
     async def original(self, url: str) -> tuple[bytes, str] | None:
@@ -555,8 +574,38 @@ class ThumbnailLoader:
             self._failures += 1
             return None
 
+    def _disk(self) -> PictureCache | None:
+        if isinstance(self._pictures, _Default):
+            self._pictures = picture_cache()
+        return self._pictures
+
+    async def _disk_get(self, kind: str, url: str, size: int) -> Thumbnail | None:
+        """A picture an earlier kernel (or this one) saved, read in a thread: never the disk on the loop."""
+        disk = self._disk()
+        if disk is None:
+            return None
+        found = await asyncio.to_thread(disk.get, kind, url, size)
+        if found is None:
+            return None
+        data, fmt, width, height = found
+        self._disk_hits += 1
+        return Thumbnail(data=data, format=fmt, width=width, height=height, source_bytes=0)
+
+    async def _disk_put(self, kind: str, url: str, size: int, thumb: Thumbnail) -> None:
+        """Only finished pictures get here: a placeholder (a failure) is never saved as a picture."""
+        disk = self._disk()
+        if disk is not None and thumb.placeholder is None:
+            await asyncio.to_thread(
+                disk.put, kind, url, size, thumb.data, thumb.format, thumb.width, thumb.height
+            )
+
     async def _produce(self, session: _Session, url: str, px: int) -> Thumbnail:
         key = (url, px)
+        kept = await self._disk_get(self._format, url, px)
+        if kept is not None:
+            self._failed_until.pop(key, None)
+            self._cache_put(key, kept)
+            return kept
         thumb = await self._fetched(
             session, url, "thumbnail", lambda body: self._decode_within_budget(session, body, px)
         )
@@ -567,6 +616,7 @@ class ThumbnailLoader:
         self._bytes_out += len(thumb.data)
         self._failed_until.pop(key, None)
         self._cache_put(key, thumb)
+        await self._disk_put(self._format, url, px, thumb)
         return thumb
 
     async def _decode_within_budget(self, session: _Session, body: bytes, px: int) -> Thumbnail:

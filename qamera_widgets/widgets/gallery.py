@@ -16,7 +16,7 @@ from typing import Any
 import traitlets
 
 from ..client import AsyncQameraClient, Scenery
-from ..engine.journal import Journal
+from ..engine.journal import HISTORY_JOBS, Journal
 from ..engine.thumbnails import ThumbnailLoader
 from ._common import AnyClient, Callbacks, as_async_client, describe_error, logger, loop_running
 from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas, wait_for_tasks
@@ -245,7 +245,10 @@ class SceneryGallery(ResultsCanvas):
         assert self._journal is not None
         try:
             batches = await asyncio.to_thread(
-                self._journal.batches, base_url=self._client.base_url, key_id=self._client.key_id
+                self._journal.batches,
+                base_url=self._client.base_url,
+                key_id=self._client.key_id,
+                latest=HISTORY_JOBS,
             )
         except Exception as exc:  # the journal only adds prompts: a bad one must not hide the pictures
             logger.warning("gallery: could not read prompts from the journal: %s", type(exc).__name__)

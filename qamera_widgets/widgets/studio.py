@@ -21,7 +21,7 @@ from ..budget import Budget, kernel_budget
 from ..client import Registration, Scenery
 from ..connect import Connection, connect
 from ..contract import FAILED_STATUSES, PRICE_PER_ITEM
-from ..engine.journal import Journal
+from ..engine.journal import HISTORY_JOBS, Journal
 from ..engine.tracking import TrackerEvent
 from ._common import (
     AnyClient,
@@ -185,8 +185,12 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         first list then gives their pictures.
         """
         try:
+            # The same question as the library's: the store answers it once for both.
             batches = await asyncio.to_thread(
-                self._journal.batches, base_url=self._async_client.base_url, key_id=self._async_client.key_id
+                self._journal.batches,
+                base_url=self._async_client.base_url,
+                key_id=self._async_client.key_id,
+                latest=HISTORY_JOBS,
             )
         except Exception as exc:  # history is a convenience: the studio works without it
             logger.warning("studio: could not read the job history: %s", type(exc).__name__)
