@@ -15,12 +15,13 @@ What Redis holds: key ids (public), a digest of the whole key (so a mistyped sec
 class's list) and the list bodies the server sent. Never the key. This module imports nothing from the
 package, so the client can use it without an import cycle.
 
-Redis is not trusted: anyone who can reach it can write any key. Every reply is checked for the shape the
-scripts return (anything else is "Redis unavailable", the fallback above), a pacing delay never exceeds
-the window, and the shared list copy is signed with an HMAC whose key is derived from the API key, so
-only a process holding the key can write a copy the others accept. Signing rather than holding picture
-URLs to known origins: a forged list on the real CDN origin (fake statuses, prompts, other accounts'
-pictures) passes an origin check, and the origins are not known before the first real answer anyway.
+Redis is not trusted: anyone who can reach it can write any key. Every reply is checked for the shape
+the scripts return (anything else is "Redis unavailable", the fallback above), bookings further ahead
+than the class's queue can reach are dropped, and the shared list copy is signed with an HMAC whose key
+is derived from the API key, so only a process holding the key can write a copy the others accept.
+Signing rather than holding picture URLs to known origins: a forged list on the real CDN origin (fake
+statuses, prompts, other accounts' pictures) passes an origin check, and the origins are not known
+before the first real answer anyway.
 """
 
 from __future__ import annotations
@@ -66,26 +67,30 @@ LIST_WAIT_SECONDS = 10.0  # a waiter fetches for itself after this long, whateve
 WAIT_STEP, WAIT_STEP_MAX = 0.05, 0.5  # a waiter's first pause, doubled up to the cap: a few calls per tick
 MAX_SHARED_LIST_BYTES = 64 * 2**20
 """The client's cap on a list answer (`_base.MAX_RESPONSE_BYTES`): a copy from Redis is held to the same."""
+MAX_QUEUE_WINDOWS = 10
+"""A booking further ahead than this many windows is not believed (a class queues a window per `limit`
+requests waiting; ten windows is ten minutes of a whole class waiting): Redis unavailable."""
 SIGNATURE_CLOCK_SLACK = 30.0  # kernels on several machines disagree on the time by up to this much
 _SIGNED = b"qw1"
 PREFIX = "qamera-widgets"
 
 # Book the next slot of a sliding window: at most ARGV[2] bookings in any ARGV[1] seconds. Slots may lie
 # in the future, so concurrent callers queue in order instead of all waking at once. Redis's own clock
-# is the one clock every process shares. No slot lies more than one window ahead: bookings further out
-# (written by something else, or left by a clock step) are dropped, and a full queue books at the
-# window's end rather than a day away; the server's 429 handles the rare overflow.
+# is the one clock every process shares. Honest bookings queue at most one window ahead per `limit` of
+# them, so any further out (written by something else, or left by a clock step) are dropped first: 60
+# bookings a day ahead no longer push every kernel's next request a day away.
 _RESERVE = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. (now + window), '+inf')
+local horizon = now + window * math.ceil(redis.call('ZCARD', KEYS[1]) / limit)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. horizon, '+inf')
 local at = now
 if redis.call('ZCARD', KEYS[1]) >= limit then
   local kth = redis.call('ZREVRANGE', KEYS[1], limit - 1, limit - 1, 'WITHSCORES')
-  at = math.min(now + window, math.max(now, tonumber(kth[2]) + window))
+  at = math.max(now, tonumber(kth[2]) + window)
 end
 redis.call('ZADD', KEYS[1], at, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], math.ceil((at - now + window) * 1000))
@@ -184,13 +189,14 @@ def verified_list(api_key: str, cache_key: str, stored: bytes, now: float, tick:
 
 
 def _delay_reply(reply: Any, window: float) -> float:
-    """The reserve script answers with its delay as text, from 0 to the window."""
+    """The reserve script answers with its delay as text: 0 while the window has room, a window more for
+    each `limit` requests queued before this one, never more than `MAX_QUEUE_WINDOWS` windows."""
     if not isinstance(reply, bytes):
         raise TypeError(f"a booking reply of type {type(reply).__name__}")
     delay = float(reply)
-    if not (math.isfinite(delay) and 0.0 <= delay <= window + 1e-3):
+    if not (math.isfinite(delay) and 0.0 <= delay <= window * MAX_QUEUE_WINDOWS):
         raise ValueError(f"a booking {delay!r} s away")
-    return min(max(delay, 0.0), window)
+    return delay
 
 
 def _claim_reply(reply: Any) -> tuple[int, bytes]:
@@ -226,7 +232,7 @@ class ClassCoordinator:
         return f"ClassCoordinator({display_url(self.url)!r}, available={not self._outage})"
 
     def reserve(self, namespace: str, limit: int, window: float) -> float:
-        """Seconds until the booked slot: 0 while the window has room, never more than `window`."""
+        """Seconds until the booked slot: 0 while the window has room, never past `MAX_QUEUE_WINDOWS`."""
         args = [window, limit, uuid.uuid4().hex]
         delay: float = self._call("reserve", [f"{namespace}:slots"], args, lambda r: _delay_reply(r, window))
         return delay
