@@ -29,7 +29,7 @@ CELL_CALLS = 2
 
 def main() -> None:
     base_url, rounds, watchdog = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-    sys.setswitchinterval(1e-5)  # switch threads often, so unlucky interleavings come sooner
+    sys.setswitchinterval(1e-4)  # switch threads often, so unlucky interleavings come sooner
     client = QameraClient(os.environ[API_KEY_ENV], base_url, rate_limit_per_minute=None)
     errors: list[str] = []
     policy = asyncio.get_event_loop_policy()
