@@ -28,7 +28,7 @@ from qamera_widgets.client.rules import API_KEY_ENV
 from qamera_widgets.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
-STRESS_ROUNDS = int(os.environ.get("QAMERA_STRESS_ROUNDS", "15"))
+STRESS_ROUNDS = int(os.environ.get("QAMERA_STRESS_ROUNDS", "30"))
 """Rounds of the stress test in the suite; QAMERA_STRESS_ROUNDS=500 for a long run by hand."""
 WATCHDOG_SECONDS = 20.0
 
