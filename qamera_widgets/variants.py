@@ -8,7 +8,6 @@ each group: that is what a comparison highlights. Pure functions, no I/O.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 
 from .contract import MAX_PREFERENCES_CHARS
@@ -17,6 +16,10 @@ __all__ = ["MAX_VARIANTS", "TemplateError", "Variant", "expand", "is_template", 
 
 MAX_VARIANTS = 20
 """One job per variant: twenty is already 400 credits at ten pictures each, and a screen of rows."""
+_SHOWN_COUNT_LIMIT = 10_000
+"""Past this a too-big template is "more than 10,000 prompts": an exact figure would be a number with
+thousands of digits (and Python refuses to print one past 4,300)."""
+_SHOWN_GROUPS = 8
 
 
 class TemplateError(ValueError):
@@ -80,24 +83,56 @@ def _parse(template: str) -> list[str | tuple[str, ...]]:
     return pieces
 
 
+def _too_long(template: str) -> TemplateError | None:
+    """A template longer than the API takes is refused before it is read: no expansion is longer than
+    its template, and parsing or counting a huge paste would hold up the notebook for nothing."""
+    if len(template) <= MAX_PREFERENCES_CHARS:
+        return None
+    return TemplateError(
+        f"The prompt is {len(template):,} characters long; the limit is {MAX_PREFERENCES_CHARS:,}. "
+        "Shorten the template."
+    )
+
+
+def _capped_count(groups: list[tuple[str, ...]], cap: int) -> int:
+    """The product of the group sizes, or `cap + 1` as soon as it passes `cap`: never a big integer."""
+    total = 1
+    for group in groups:
+        total *= len(group)
+        if total > cap:
+            return cap + 1
+    return total
+
+
 def variant_count(template: str) -> int:
-    """How many prompts a template makes (1 for plain text); raises TemplateError for a bad template."""
-    return math.prod(len(p) for p in _parse(template) if isinstance(p, tuple))
+    """How many prompts a template makes (1 for plain text), counted up to `MAX_VARIANTS + 1` (which
+    means "too many"); raises TemplateError for a bad or too long template."""
+    problem = _too_long(template)
+    if problem is not None:
+        raise problem
+    return _capped_count([p for p in _parse(template) if isinstance(p, tuple)], MAX_VARIANTS)
 
 
 def expand(template: str) -> list[Variant]:
     """Every prompt the template makes, first group varying slowest; checked before anything is sent.
 
-    Raises TemplateError for unbalanced braces, an empty alternative, more than MAX_VARIANTS prompts,
-    or a prompt over the API's length limit.
+    Raises TemplateError for a template over the API's length limit (before reading it), unbalanced
+    braces, an empty alternative, or more than MAX_VARIANTS prompts.
     """
+    problem = _too_long(template)
+    if problem is not None:
+        raise problem
     pieces = _parse(template)
     groups = [p for p in pieces if isinstance(p, tuple)]
-    total = math.prod(len(g) for g in groups)
+    total = _capped_count(groups, _SHOWN_COUNT_LIMIT)
     if total > MAX_VARIANTS:
-        sizes = " x ".join(str(len(g)) for g in groups)
+        varying = [len(g) for g in groups if len(g) > 1]
+        sizes = " x ".join(str(n) for n in varying[:_SHOWN_GROUPS])
+        if len(varying) > _SHOWN_GROUPS:
+            sizes += f" x … ({len(varying)} groups)"
+        makes = f"more than {_SHOWN_COUNT_LIMIT:,}" if total > _SHOWN_COUNT_LIMIT else f"{total:,}"
         raise TemplateError(
-            f"This template makes {total} prompts ({sizes}); the limit is {MAX_VARIANTS} per comparison. "
+            f"This template makes {makes} prompts ({sizes}); the limit is {MAX_VARIANTS} per comparison. "
             "Remove some alternatives."
         )
     variants = []
@@ -110,10 +145,5 @@ def expand(template: str) -> list[Variant]:
             elif piece:
                 parts.append((piece, False))
         text = "".join(t for t, _ in parts)
-        if len(text) > MAX_PREFERENCES_CHARS:
-            raise TemplateError(
-                f"The prompt “{text[:40]}…” would be {len(text):,} characters long; the limit is "
-                f"{MAX_PREFERENCES_CHARS:,}. Shorten the template."
-            )
         variants.append(Variant(text=text, choices=tuple(combination), parts=tuple(parts)))
     return variants

@@ -91,7 +91,7 @@ def test_the_example_from_the_issue_expands_to_six_with_the_varying_words_marked
         ("{oak| } countertop", "empty alternative"),
         ("{oak|{marble|slate}} countertop", "cannot be nested"),
         ("{a|b|c|d|e} {f|g|h|i|j}", "makes 25 prompts (5 x 5); the limit is 20"),
-        ("{a|b} " + "x" * MAX_PREFERENCES_CHARS, "2,002 characters long; the limit is 2,000"),
+        ("{a|b} " + "x" * MAX_PREFERENCES_CHARS, "2,006 characters long; the limit is 2,000"),
     ],
 )
 def test_bad_templates_say_what_to_fix(template: str, says: str) -> None:

@@ -41,18 +41,39 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+_nesting_lock = threading.Lock()
+_nesting_classes: dict[type[asyncio.AbstractEventLoop], type[asyncio.AbstractEventLoop]] = {}
+"""For each loop class met, its re-entrant subclass: patched once, when its first loop is this thread's."""
+
+
 def allow_nesting(loop: asyncio.AbstractEventLoop) -> None:
     """Let a cell block on a coroutine while the kernel's loop keeps running its other tasks.
 
-    Applied lazily, once per loop, and never at import, so merely importing the package does not
-    patch the user's asyncio.
+    Only `loop` changes, never its class or asyncio: `nest_asyncio2.apply` patches the loop's *class*
+    (so every loop of every thread) and asyncio's Task, Future, `run` and policy for the whole process, and
+    a loop running in another thread could enter the new `_run_once` before the closure it reads was set:
+    that loop lost the handle it had taken (a NameError on `curr_tasks`), and a task whose step was lost
+    never ends, so the thread waited in `select()` forever. Here `loop` becomes an instance of a subclass
+    patched by nest_asyncio2's `_patch_loop` while `loop` (running in this thread, inside the caller) is
+    its only instance, under a lock so two threads never patch at once. Applied lazily, never at import.
     """
-    if loop in _nested:
-        return
-    import nest_asyncio2  # type: ignore[import-untyped]
+    with _nesting_lock:
+        if loop in _nested:
+            return
+        if getattr(loop, "_nest_patched", False):  # re-entrant already (nest_asyncio2 applied by the user)
+            _nested.add(loop)
+            return
+        import nest_asyncio2  # type: ignore[import-untyped]
 
-    nest_asyncio2.apply(loop)  # a loop someone else patched already is left as it is
-    _nested.add(loop)
+        base = type(loop)
+        if not isinstance(loop, asyncio.BaseEventLoop):
+            raise ValueError(f"Cannot make a {base.__name__} re-entrant: only asyncio's own loops can be.")
+        nesting = _nesting_classes.get(base)
+        loop.__class__ = nesting or type(f"Reentrant{base.__name__}", (base,), {"__module__": __name__})
+        if nesting is None:
+            nest_asyncio2._patch_loop(loop)  # the new class, while its one instance runs here
+            _nesting_classes[base] = type(loop)
+        _nested.add(loop)
 
 
 def block_on(coro: Awaitable[T], idle_loop: LoopLender) -> T:

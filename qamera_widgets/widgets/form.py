@@ -33,7 +33,7 @@ from ..client import (
     rules,
 )
 from ..engine.journal import Journal
-from ..variants import TemplateError, Variant, expand, is_template
+from ..variants import MAX_VARIANTS, TemplateError, Variant, expand, is_template
 from ._common import AnyClient, Callbacks, TaskSet, as_async_client, describe_error, excerpt, loop_running
 from .canvas import STATIC
 
@@ -138,6 +138,16 @@ def compare_jobs(prompts: Sequence[str], count: int) -> list[Submission]:
     """Jobs for a list of prompts compared side by side; the words not shared by all are highlighted."""
     if not prompts:
         raise ValueError("Give at least one prompt to compare.")
+    # Sizes first, before a word of any prompt is read: a list can come from anywhere.
+    if len(prompts) > MAX_VARIANTS:
+        raise TemplateError(
+            f"This comparison has {len(prompts):,} prompts; the limit is {MAX_VARIANTS}. Compare fewer."
+        )
+    for text in prompts:
+        if len(text) > MAX_CHARS:
+            raise TemplateError(
+                f"A prompt to compare is {len(text):,} characters long; shorten it to {MAX_CHARS:,} or fewer."
+            )
     group = f"cmp-{uuid.uuid4().hex[:12]}"
     shared = set.intersection(*(set(p.casefold().split()) for p in prompts))
     jobs = []
