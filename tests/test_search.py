@@ -78,10 +78,10 @@ def test_any_order_and_any_case_of_the_prompts_words_matches(words: list[str], r
     assert matches(" ".join(w.upper() if rng.random() < 0.5 else w for w in query), "", prompt)
 
 
-@given(_words, _words)
-def test_adding_a_word_never_finds_more(prompt_words: list[str], query_words: list[str]) -> None:
+@given(_words, _words, _words)
+def test_a_query_is_the_conjunction_of_its_words(
+    prompt_words: list[str], left: list[str], right: list[str]
+) -> None:
     prompt = " ".join(prompt_words)
-    query = " ".join(query_words)
-    for extra in query_words:
-        if matches(f"{query} {extra}", "", prompt):
-            assert matches(query, "", prompt)
+    both = matches(" ".join(left + right), "", prompt)
+    assert both == (matches(" ".join(left), "", prompt) and matches(" ".join(right), "", prompt))
