@@ -30,6 +30,7 @@ __all__ = [
     "RATE_LIMIT_PER_MINUTE",
     "RATE_WINDOW_SECONDS",
     "REGISTER_PATH",
+    "START_COUNT",
     "STATUS_FILTERS",
     "TERMINAL_STATUSES",
     "KeyParts",
@@ -53,6 +54,9 @@ DEFAULT_STATUS_FILTER = "all"
 
 MAX_PREFERENCES_CHARS = 2000
 MIN_COUNT, MAX_COUNT, DEFAULT_COUNT = 1, 20, 10
+"""DEFAULT_COUNT is the API's: what a registration without a count gets (the sandbox and client keep it)."""
+START_COUNT = 4
+"""The prompt form's first count, not the API's: exploring at four pictures costs 40 credits, not 100."""
 PRICE_PER_ITEM = 10
 """Credits reserved per requested scenery; consumed when it is DONE, refunded when it fails."""
 

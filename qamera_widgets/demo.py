@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
+import platform
 import secrets
 import shutil
 import subprocess
@@ -31,6 +33,8 @@ STUDIO_NOTEBOOK = "02_prompt_studio.ipynb"
 TEACHING_NOTEBOOK = "03_teaching_demo.ipynb"
 WORKDIR_NAME = ".qamera-demo"  # listed in .gitignore
 QUIET_CONNECTION = "qamera_widgets.quiet_websocket.QuietKernelWebsocketConnection"
+LAB_SETTINGS_DIR = ".lab-user-settings"  # inside the working folder: the demo's Lab settings, not yours
+NOTIFICATION_SETTINGS = "@jupyterlab/apputils-extension/notification.jupyterlab-settings"
 AUTORUN_ENV = "QAMERA_DEMO_AUTORUN"
 """Set to 1 by `--headless`: the notebooks press their own buttons once, so the exports show results.
 Without it nothing is submitted until a person presses a button."""
@@ -60,10 +64,35 @@ def fresh_copies(source: Path, workdir: Path) -> list[Path]:
     copied = []
     for notebook in sorted(source.glob("*.ipynb")):
         target = workdir / notebook.name
-        shutil.copyfile(notebook, target)
+        target.write_text(_with_this_python(notebook.read_text(encoding="utf-8")), encoding="utf-8")
         (checkpoints / f"{notebook.stem}-checkpoint.ipynb").unlink(missing_ok=True)
         copied.append(target)
     return copied
+
+
+def _with_this_python(text: str) -> str:
+    """The notebook with the kernel's Python version in its `language_info`: Lab writes the version it
+    gets from the kernel into the metadata on open, and any difference marks the notebook unsaved before
+    anyone typed. The committed notebooks carry everything else Lab writes there."""
+    notebook = json.loads(text)
+    info = notebook.get("metadata", {}).get("language_info")
+    if not isinstance(info, dict) or info.get("name") != "python":
+        return text
+    info["version"] = platform.python_version()  # the kernels run on the Python that runs the demo
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
+def lab_settings(workdir: Path) -> Path:
+    """The demo's own Lab settings folder, with the news question answered (no): its toast would cover
+    the studio's library on first open, and `news_url=None` alone does not stop Lab from asking.
+    A setting changed in the demo's Lab stays for the next launch."""
+    settings = workdir / LAB_SETTINGS_DIR
+    notification = settings / NOTIFICATION_SETTINGS
+    if not notification.exists():
+        notification.parent.mkdir(parents=True, exist_ok=True)
+        answer = {"fetchNews": "false", "checkForUpdates": False}
+        notification.write_text(json.dumps(answer, indent=2) + "\n", encoding="utf-8")
+    return settings
 
 
 @contextlib.contextmanager
@@ -119,7 +148,12 @@ def _jupyter_command(args: argparse.Namespace, port: int, workdir: Path) -> tupl
         f"--port={port}",
         f"--ServerApp.root_dir={workdir}",
         "--LabApp.news_url=None",
+        f"--LabApp.user_settings_dir={lab_settings(workdir)}",
         f"--IdentityProvider.token={token}",
+        # notebook_shim reads every ServerApp trait to proxy them, including the deprecated ServerApp.token,
+        # which prints a DeprecationWarning although only IdentityProvider.token is set; nothing here needs
+        # the classic-notebook extension shim.
+        "--ServerApp.jpserver_extensions=notebook_shim=False",
         f"--ServerApp.kernel_websocket_connection_class={QUIET_CONNECTION}",
     ]
     if args.no_browser:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -108,8 +109,29 @@ def test_saving_in_the_demo_leaves_the_repository_alone_and_the_next_launch_is_c
     (tmp_path / "again").mkdir()
     with demo(tmp_path / "again") as (_, said, _):
         assert "Open http" in said, said
-        assert hashlib.sha256((copy_dir / STUDIO).read_bytes()).digest() == hashlib.sha256(committed).digest()
+        assert as_lab_opens_it(committed) == json.loads((copy_dir / STUDIO).read_bytes())
     assert git_status() == before
+
+
+def as_lab_opens_it(committed: bytes) -> Any:
+    """The committed notebook with the kernel's Python version, which Lab would write into it on open."""
+    notebook = json.loads(committed)
+    notebook["metadata"]["language_info"]["version"] = platform.python_version()
+    return notebook
+
+
+def test_the_demo_prints_no_deprecation_warning_and_answers_labs_news_question(tmp_path: Path) -> None:
+    """Lab asks "get notified about official Jupyter news?" in a toast over the studio unless a setting
+    answers it (`news_url=None` does not), and the demo's log said `ServerApp.token` is deprecated."""
+    work = tmp_path / "work"
+    with demo(tmp_path, "--workdir", str(work)) as (_, said, _):
+        assert "Open http" in said, said
+        assert "Warning" not in said and "ServerApp.token" not in said, said
+        setting = work / ".lab-user-settings" / "@jupyterlab" / "apputils-extension"
+        assert json.loads((setting / "notification.jupyterlab-settings").read_text())["fetchNews"] == "false"
+        copy = json.loads((work / STUDIO).read_text())
+        assert copy["metadata"]["language_info"]["version"] == platform.python_version()
+        assert copy["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="scripts/demo is a bash script")

@@ -108,6 +108,36 @@ def test_the_lesson_shows_each_step_once_its_button_is_pressed(headless_run: Any
     assert headless_run["sandbox"].api_key.split(".", 1)[1] not in text
 
 
+def widget_value(notebook: Any, css_class: str) -> str:
+    """The text the widget with this CSS class showed when the notebook finished."""
+    state = notebook["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    found = [m["state"]["value"] for m in state.values() if css_class in m["state"].get("_dom_classes", ())]
+    assert len(found) == 1, (css_class, found)
+    return html.unescape(found[0])
+
+
+def test_the_lessons_refusals_keep_their_own_answers_and_say_the_numbers_once(headless_run: Any) -> None:
+    """Step 5 presses both buttons: the 429 answer used to replace the 402 one (the headless run pasted
+    them together again), and the 402 box said "required 50, available 20" twice."""
+    notebook = json.loads((headless_run["out"] / TEACHING).read_text())
+    poor, hasty = widget_value(notebook, "lesson-402"), widget_value(notebook, "lesson-429")
+    assert "HTTP 402" in poor and "InsufficientCreditsError" in poor and "429" not in poor
+    assert "HTTP 429" in hasty and "RateLimitError -> Too many requests" in hasty and "402" not in hasty
+    assert poor.casefold().count("required") == 1 and poor.casefold().count("available: 20") == 1
+    assert "Nothing was charged." in poor
+
+
+def test_the_lessons_status_log_shows_what_its_text_says(headless_run: Any) -> None:
+    """Step 4 promised PENDING -> PROCESSING -> DONE in the log; a sandbox with idle workers takes every
+    record at once, so the first look is PROCESSING: the text now says when PENDING can appear."""
+    notebook = json.loads((headless_run["out"] / TEACHING).read_text())
+    step4 = next("".join(c["source"]) for c in notebook["cells"] if c.get("id") == "03-08")
+    log = html.unescape(widget_texts(notebook)).split("Statuses", 1)[1].split("</pre>", 1)[0]
+    assert "PROCESSING" in log and ("DONE" in log or "FAILED" in log)
+    if "PENDING" not in log:
+        assert "`PENDING` appears in the log only while the workers are busy" in step4
+
+
 def test_opening_the_studio_and_the_lesson_submits_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

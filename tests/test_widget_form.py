@@ -13,7 +13,7 @@ import traitlets
 
 from qamera_widgets.budget import Budget
 from qamera_widgets.client import AsyncQameraClient, Registration
-from qamera_widgets.contract import key_id_of
+from qamera_widgets.contract import DEFAULT_COUNT, START_COUNT, key_id_of
 from qamera_widgets.engine.journal import Journal
 from qamera_widgets.sandbox import Sandbox
 from qamera_widgets.widgets.form import UNCONFIRMED_MESSAGE, PromptForm, Submission, cost_text, field_errors
@@ -85,9 +85,9 @@ def test_cost_is_said_before_submitting_and_follows_the_count() -> None:
     client = AsyncQameraClient("mk_test_k1.secret", "http://127.0.0.1:9")
     form = PromptForm(client)
     try:
-        assert form.cost == cost_text(10)
-        form.count = 4
-        assert form.cost == "4 pictures · 40 credits reserved now, refunded for any that fail"
+        assert form.cost == cost_text(START_COUNT)
+        form.count = 10
+        assert form.cost == "10 pictures · 100 credits reserved now, refunded for any that fail"
     finally:
         form.close()
 
@@ -112,7 +112,21 @@ async def test_the_count_never_holds_a_value_the_api_would_refuse(form: PromptFo
     with pytest.raises(traitlets.TraitError):
         form.count = count
     from_browser(form, {"kind": "history", "index": 5})  # malformed intents are ignored too
-    assert form.count == 10 and form.count_error == ""
+    assert form.count == START_COUNT and form.count_error == ""
+
+
+async def test_a_new_form_starts_at_four_pictures_while_the_api_default_stays_ten(
+    sandbox: Sandbox, form: PromptForm
+) -> None:
+    assert (START_COUNT, DEFAULT_COUNT) == (4, 10)
+    assert form.count == 4
+    assert form.cost == "4 pictures · 40 credits reserved now, refunded for any that fail"
+    form.prompt = PROMPT
+    click_generate(form)
+    registration = await form.submit()
+    assert registration is not None and registration.count == 4 and registration.credits_reserved == 40
+    async with AsyncQameraClient(sandbox.issue_key(), base_url=sandbox.base_url) as client:
+        assert (await client.register_ideas(PROMPT)).count == DEFAULT_COUNT, "the client keeps the API's"
 
 
 async def test_generate_sends_the_fields_the_view_showed(form: PromptForm) -> None:

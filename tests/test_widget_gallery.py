@@ -629,3 +629,31 @@ async def test_bad_arguments_are_refused_before_anything_is_built(make_sandbox, 
     with pytest.raises(TypeError, match="QameraClient"):
         SceneryGallery("not a client", autoload=False)  # type: ignore[arg-type]
     assert live_models() == live_before
+
+
+async def test_search_needs_every_word_in_any_order_and_finds_a_template_by_its_text(
+    make_sandbox, client_for, make_gallery
+):
+    sandbox = make_sandbox(library=0)
+    gallery = make_gallery(client_for(sandbox), autoload=False)
+    gallery.show_sceneries([scenery(n, name=f"Picture {n}") for n in range(1, 5)])
+    gallery.add_prompts(
+        {
+            "s1": "Rustic walnut table, morning window light",
+            "s2": "oak countertop, warm light",
+            "s3": "marble countertop, warm light",
+            "s4": "Crème brûlée on an oak board",
+        }
+    )
+    await gallery.wait_idle()
+    gallery.search = "walnut morning"
+    assert [s.id for s in gallery.sceneries] == ["s1"]
+    gallery.search = "MORNING Walnut"
+    assert [s.id for s in gallery.sceneries] == ["s1"]
+    gallery.search = "creme brulee"
+    assert [s.id for s in gallery.sceneries] == ["s4"]
+    gallery.search = "{oak"
+    assert sorted(s.id for s in gallery.sceneries) == ["s2", "s4"]
+    gallery.search = "{oak|marble} countertop"
+    assert sorted(s.id for s in gallery.sceneries) == ["s2", "s3"]
+    await gallery.wait_idle()

@@ -186,7 +186,7 @@ class PromptForm(anywidget.AnyWidget):
     _css = STATIC / "canvas.css"
 
     prompt = _text("The description of the scenery to generate.")
-    count = traitlets.Int(contract.DEFAULT_COUNT, help=f"How many pictures ({MIN_COUNT}-{MAX_COUNT}).").tag(
+    count = traitlets.Int(contract.START_COUNT, help=f"How many pictures ({MIN_COUNT}-{MAX_COUNT}).").tag(
         sync=True
     )
     max_chars = traitlets.Int(MAX_CHARS, read_only=True, help="The prompt's length limit.").tag(sync=True)

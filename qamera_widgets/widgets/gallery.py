@@ -17,6 +17,8 @@ import traitlets
 
 from ..client import AsyncQameraClient, Scenery
 from ..engine.journal import HISTORY_JOBS, Journal
+from ..engine.search import matches as search_matches
+from ..engine.search import parse_query
 from ..engine.thumbnails import ThumbnailLoader
 from ._common import AnyClient, Callbacks, as_async_client, describe_error, logger, loop_running
 from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas, wait_for_tasks
@@ -59,14 +61,14 @@ def filter_and_sort(
     each in ``createdRecordIds`` when known, otherwise the list's own order, never the random ids.
     """
     prompts = prompts or {}
-    needle = search.strip().casefold()
+    needle = parse_query(search)
     index = {s.id: n for n, s in enumerate(sceneries)}
     rank = {i: positions.get(i, p) for i, p in index.items()} if positions else index
 
     def matches(s: Scenery) -> bool:
         if not _matches_state(s, state):
             return False
-        return not needle or needle in s.name.casefold() or needle in prompts.get(s.id, "").casefold()
+        return search_matches(needle, s.name, prompts.get(s.id, ""))
 
     kept = [s for s in sceneries if matches(s)]
     if order == "name":

@@ -138,3 +138,46 @@ def test_loading_the_lesson_five_times_spends_nothing(page: Page, lesson_server:
     page.screenshot(path=str(ARTIFACTS / "voila-lesson-1600-dark-full.png"), full_page=True)
     assert service.stats()["register_requests"] == registered
     assert service.account() == account
+
+
+def test_step_3_keeps_the_count_within_one_to_four_as_it_says(page: Page, lesson_server: str) -> None:
+    """The text says "choose 1 to 4 pictures"; the form alone accepts up to 20 (10 cost 100 credits)."""
+    open_lesson(page, f"{lesson_server}/")
+    form = page.locator(".lesson-form")
+    form.locator(".qw-prompt-box").fill("Ten pictures of a quiet harbour")
+    form.locator(".qw-count-input").fill("10")
+    form.locator("button.qw-generate").click()
+    request = page.locator(".lesson-box", has_text="The request").filter(has_text="register-ideas")
+    expect(request).to_contain_text('"count": 4', timeout=30_000)
+    expect(page.locator(".lesson-box", has_text="The reply: 200 OK")).to_contain_text(
+        '"creditsReserved": 40', timeout=30_000
+    )
+    expect(page.locator(".lesson-count-note")).to_contain_text("1 to 4 pictures")
+    expect(form.locator(".qw-count-input")).to_have_value("4")
+    page.set_viewport_size({"width": 700, "height": 1000})
+    page.wait_for_timeout(300)
+    page.locator(".lesson-count-note").evaluate("el => el.scrollIntoView({block: 'center'})")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "voila-lesson-step3-count-bound-700-light.png"))
+
+
+def test_step_5_keeps_both_answers_on_screen(page: Page, lesson_server: str) -> None:
+    """Pressing the 429 button used to replace the 402 answer; the 402 box said its numbers twice."""
+    open_lesson(page, f"{lesson_server}/")
+    page.set_viewport_size({"width": 700, "height": 1000})
+    page.get_by_role("button", name="Ask for 5 pictures with 20 credits").click()
+    poor = page.locator(".lesson-402")
+    expect(poor).to_contain_text("HTTP 402", timeout=30_000)
+    page.get_by_role("button", name="Send requests without pacing").click()
+    hasty = page.locator(".lesson-429")
+    # This suite's sandbox has no rate limit, so the second answer is "No 429 after 100 requests".
+    expect(hasty).to_contain_text("after 100 requests", timeout=60_000)
+    expect(poor).to_contain_text("HTTP 402")
+    expect(poor).to_be_visible()
+    expect(hasty).to_be_visible()
+    text = poor.inner_text().casefold()
+    assert text.count("required") == 1 and text.count("available: 20") == 1, text
+    assert page.evaluate(OVERFLOWING) == [], "horizontal overflow at 700 px"
+    poor.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "voila-lesson-step5-both-answers-700-light.png"))
