@@ -1,6 +1,6 @@
 """How long `Journal.pending()` takes on a journal of 100,000 entries, as a board's `resume()` calls it.
 
-Run: ``.venv/bin/python benchmarks/bench_journal.py`` (a few seconds; a temporary file only).
+Run: ``.venv/bin/python -m benchmarks.bench_journal`` (a few seconds; a temporary file only).
 
 The journal holds 50,000 registrations and 50,000 final lines; one batch in ten is left unfinished. Figures,
 each the median of 3 runs (a new file each time, so every first read starts from nothing):

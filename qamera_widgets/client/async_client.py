@@ -17,8 +17,8 @@ from typing import Any, TypedDict
 import httpx
 
 from .. import contract
-from ..engine import coordination
-from ..engine.loops import PerLoop
+from ..runtime import coordination
+from ..runtime.loops import PerLoop
 from . import _base, rules
 from ._base import Action, AttemptOutcome
 from .errors import (
@@ -510,7 +510,7 @@ class AsyncQameraClient:
         return [snapshot[i] for i in wanted]
 
     async def aclose(self) -> None:
-        """Close every pool, each on its own loop (`engine.loops`): one on a loop that is idle elsewhere
+        """Close every pool, each on its own loop (`runtime.loops`): one on a loop that is idle elsewhere
         cannot be awaited from here and is dropped (`QameraClient` closes its own loops' pools first)."""
         await self._pools.aclose()
 

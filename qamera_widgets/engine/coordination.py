@@ -1,36 +1,32 @@
-"""A class on one key: kernels that share an API key share one rate limit and one list call per tick.
+"""Moved to `runtime.coordination`, below the client; re-exported so old imports keep working."""
 
-The service allows 60 requests a minute per key, counted across everything that uses the key, and a
-class is many kernels on one key. With `QAMERA_REDIS_URL` set, every process books its request slots
-in one sliding window kept in Redis (a Lua script, so booking is atomic across processes), and the
-scenery list is fetched by one process per tick while the others read that tick's copy. Without the
-variable nothing here runs and each process paces itself as before.
-
-Redis must never make a notebook wait: every call has short socket timeouts and no retries, and calls
-from the notebook's loop wait in a thread, so widgets keep drawing meanwhile. When
-Redis is unreachable or fails, the caller is told at once, a warning says so once per outage in plain
-words, the client paces per process, and Redis is tried again after `RETRY_REDIS_AFTER` seconds.
-
-What Redis holds: key ids (public), a digest of the whole key (so a mistyped secret never reads the
-class's list) and the list bodies the server sent. Never the key. This module imports nothing from the
-package, so the client can use it without an import cycle.
-"""
-
-from __future__ import annotations
-
-import asyncio
-import contextlib
-import hashlib
-import logging
-import os
-import threading
-import time
-import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-
-from .registry import ProcessWide
+from ..runtime.coordination import (
+    REDIS_URL_ENV as REDIS_URL_ENV,
+)
+from ..runtime.coordination import (
+    ClassCoordinator as ClassCoordinator,
+)
+from ..runtime.coordination import (
+    ClassModeOff as ClassModeOff,
+)
+from ..runtime.coordination import (
+    booked_slot as booked_slot,
+)
+from ..runtime.coordination import (
+    coordinator as coordinator,
+)
+from ..runtime.coordination import (
+    display_url as display_url,
+)
+from ..runtime.coordination import (
+    key_namespace as key_namespace,
+)
+from ..runtime.coordination import (
+    reserve_slot as reserve_slot,
+)
+from ..runtime.coordination import (
+    shared_list as shared_list,
+)
 
 __all__ = [
     "REDIS_URL_ENV",
@@ -43,253 +39,3 @@ __all__ = [
     "reserve_slot",
     "shared_list",
 ]
-
-logger = logging.getLogger(__name__)
-
-REDIS_URL_ENV = "QAMERA_REDIS_URL"
-SOCKET_TIMEOUT = 0.5  # the longest one Redis call may hold up a request
-RETRY_REDIS_AFTER = 30.0
-LIST_LOCK_SECONDS = 10.0  # how long a tick stays claimed by a fetcher that died before sharing
-WAIT_STEP = 0.05
-PREFIX = "qamera-widgets"
-
-# Book the next slot of a sliding window: at most ARGV[2] bookings in any ARGV[1] seconds. Slots may lie
-# in the future, so concurrent callers queue in order instead of all waking at once. Redis's own clock
-# is the one clock every process shares.
-_RESERVE = """
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local window = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local at = now
-if redis.call('ZCARD', KEYS[1]) >= limit then
-  local kth = redis.call('ZREVRANGE', KEYS[1], limit - 1, limit - 1, 'WITHSCORES')
-  at = math.max(now, tonumber(kth[2]) + window)
-end
-redis.call('ZADD', KEYS[1], at, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], math.ceil((at - now + window) * 1000))
-return tostring(at - now)
-"""
-
-# This tick's list if someone already shared it (1), else the tick claimed for the caller (2), else
-# someone else is fetching it (0).
-_CLAIM = """
-local cached = redis.call('GET', KEYS[1])
-if cached then return {1, cached} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, ''} end
-return {0, ''}
-"""
-
-_PUBLISH = """
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-return 1
-"""
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-_SCRIPTS = {"reserve": _RESERVE, "claim": _CLAIM, "publish": _PUBLISH, "release": _RELEASE}
-
-WAITING, CACHED, CLAIMED = 0, 1, 2
-
-
-class ClassModeOff(Exception):
-    """Redis cannot help right now; the caller does what one process alone would do."""
-
-
-def display_url(url: str) -> str:
-    """The Redis URL without its password, fit for a warning."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-    except ValueError:
-        return "(an unreadable URL)"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def key_namespace(origin: str, key_id: str) -> str:
-    """Where one key's shared state lives: by API origin and public key id, never the secret."""
-    return f"{PREFIX}:{origin}:{key_id}"
-
-
-def _key_digest(api_key: str) -> str:
-    return hashlib.sha256(f"{PREFIX} shared list\0{api_key}".encode()).hexdigest()[:16]
-
-
-class ClassCoordinator:
-    """One Redis connection pool (per URL) and the scripts; each call answers or raises `ClassModeOff`."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._lock = threading.Lock()
-        self._redis: Any = None
-        self._scripts: dict[str, Any] = {}
-        self._retry_at = 0.0
-        self._outage = False
-
-    def __repr__(self) -> str:
-        return f"ClassCoordinator({display_url(self.url)!r}, available={not self._outage})"
-
-    def reserve(self, namespace: str, limit: int, window: float) -> float:
-        """Seconds until the booked slot: 0 while the window has room."""
-        reply = self._call("reserve", [f"{namespace}:slots"], [window, limit, uuid.uuid4().hex])
-        return max(0.0, float(reply))
-
-    def claim(self, cache_key: str, lock_key: str, token: str, lock_seconds: float) -> tuple[int, bytes]:
-        state, body = self._call("claim", [cache_key, lock_key], [token, int(lock_seconds * 1000)])
-        return int(state), bytes(body)
-
-    def publish(self, cache_key: str, lock_key: str, token: str, body: bytes, ttl: float) -> None:
-        self._call("publish", [cache_key, lock_key], [token, body, max(1, int(ttl * 1000))])
-
-    def release(self, lock_key: str, token: str) -> None:
-        self._call("release", [lock_key], [token])
-
-    def _call(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        with self._lock:
-            if time.monotonic() < self._retry_at:
-                raise ClassModeOff
-            try:
-                scripts = self._connect()
-            except Exception as exc:
-                self._failed(exc)
-                raise ClassModeOff from None
-        try:
-            result = scripts[script](keys=keys, args=args)
-        except Exception as exc:  # whatever Redis does wrong, the notebook carries on per process
-            with self._lock:
-                self._failed(exc)
-            raise ClassModeOff from None
-        if self._outage:
-            with self._lock:
-                if self._outage:
-                    self._outage = False
-                    logger.info(
-                        "Redis at %s answers again: this kernel paces with the class again.",
-                        display_url(self.url),
-                    )
-        return result
-
-    def _connect(self) -> dict[str, Any]:
-        if self._redis is None:
-            try:
-                import redis
-                from redis.backoff import NoBackoff
-                from redis.retry import Retry
-            except ImportError:
-                raise RuntimeError(
-                    "the redis library is not installed; install it with pip install 'qamera-widgets[class]'"
-                ) from None
-            client = redis.Redis.from_url(
-                self.url,
-                socket_timeout=SOCKET_TIMEOUT,
-                socket_connect_timeout=SOCKET_TIMEOUT,
-                retry=Retry(NoBackoff(), 0),
-            )
-            self._scripts = {name: client.register_script(source) for name, source in _SCRIPTS.items()}
-            self._redis = client
-        return self._scripts
-
-    def _failed(self, exc: BaseException) -> None:
-        """Called with the lock held: pace per process for a while, and say so once per outage."""
-        self._retry_at = time.monotonic() + RETRY_REDIS_AFTER
-        if self._outage:
-            return
-        self._outage = True
-        logger.warning(
-            "Class mode is off for now: Redis at %s (set by %s) could not be used (%s: %s). This kernel "
-            "paces its own requests to the API, so a class sharing one key may get 'too many requests' "
-            "answers; it tries Redis again every %.0f s.",
-            display_url(self.url),
-            REDIS_URL_ENV,
-            type(exc).__name__,
-            exc,
-            RETRY_REDIS_AFTER,
-        )
-
-
-_coordinators: ProcessWide[str, ClassCoordinator] = ProcessWide(ClassCoordinator)
-"""One coordinator per Redis URL. Process-wide because every client of this kernel takes part in the class
-through the same connection and the same share of the key's rate limit."""
-
-
-def coordinator() -> ClassCoordinator | None:
-    """The coordinator for `QAMERA_REDIS_URL` as it is now (a notebook may set it late), or None."""
-    url = os.environ.get(REDIS_URL_ENV, "").strip()
-    if not url:
-        return None
-    return _coordinators[url]
-
-
-async def booked_slot(origin: str, key_id: str, limit: int, window: float) -> float | None:
-    """`reserve_slot` for a caller on the notebook's loop: the Redis call waits in a thread, so a silent
-    Redis (up to `SOCKET_TIMEOUT` per call) never stops the widgets from drawing meanwhile."""
-    if coordinator() is None:
-        return None
-    return await asyncio.to_thread(reserve_slot, origin, key_id, limit, window)
-
-
-def reserve_slot(origin: str, key_id: str, limit: int, window: float) -> float | None:
-    """Seconds until a request with this key may go, booked in the class's `window` in Redis.
-
-    None when class mode is off or Redis is failing: the caller then paces in this process.
-    """
-    found = coordinator()
-    if found is None:
-        return None
-    try:
-        return found.reserve(key_namespace(origin, key_id), limit, window)
-    except ClassModeOff:
-        return None
-
-
-async def shared_list(
-    origin: str,
-    key_id: str,
-    api_key: str,
-    status_filter: str,
-    fetch: Callable[[], Awaitable[bytes]],
-    *,
-    tick: float,
-) -> bytes:
-    """This tick's list body: fetched by one process per key and tick, read from Redis by the others.
-
-    The copy expires after `tick` seconds. Without class mode, or when Redis fails, `fetch()` runs here.
-    """
-    found = coordinator()
-    if found is None:
-        return await fetch()
-    cache_key = f"{key_namespace(origin, key_id)}:{_key_digest(api_key)}:list:{status_filter}"
-    lock_key = f"{cache_key}:lock"
-    token = uuid.uuid4().hex
-    give_up = time.monotonic() + LIST_LOCK_SECONDS
-    while True:
-        try:
-            state, body = await asyncio.to_thread(found.claim, cache_key, lock_key, token, LIST_LOCK_SECONDS)
-        except ClassModeOff:
-            return await fetch()
-        if state == CACHED:
-            return body
-        if state == CLAIMED:
-            break
-        if time.monotonic() > give_up:
-            return await fetch()
-        await asyncio.sleep(WAIT_STEP)
-    shared = False
-    try:
-        body = await fetch()
-        await asyncio.to_thread(found.publish, cache_key, lock_key, token, body, tick)
-        shared = True
-        return body
-    except ClassModeOff:
-        return body
-    finally:
-        if not shared:  # free the tick for the others now rather than when the lock expires
-            with contextlib.suppress(ClassModeOff):
-                await asyncio.to_thread(found.release, lock_key, token)

@@ -28,7 +28,7 @@ from ..client.models import Registration, Scenery
 from ..client.polling import Poller, changes, duration, is_permanent, wait_timeout_error
 from ..client.rules import ids_of, utc_now
 from ..contract import TERMINAL_STATUSES
-from . import loops
+from ..runtime import loops
 
 __all__ = [
     "DEFAULT_DEADLINE",
