@@ -273,7 +273,7 @@ async def test_tracking_timed_out_records_again_watches_them_again(
         now[0] = 11
         await eventually(lambda: board.statuses["a"] == TIMED_OUT)
         assert "track them again" in board.message
-        assert cards_by_id(board)["a"]["state"] == "timeout"
+        assert cards_by_id(board)["a"]["state"] == "timed_out"
         await eventually(lambda: not tracker.running)
         board.track(["a"])
         assert board.statuses["a"] == "PROCESSING" and tracker.running
@@ -366,7 +366,7 @@ async def test_placeholders_turn_into_pictures_that_the_view_pulls_once(
 
     from_browser(board, {"kind": "want", "ids": list(reg.record_ids)})
     [(message, buffers)] = link.messages("thumbs")
-    assert [item["id"] for item in message["items"]] == done
+    assert [item["id"] for item in message["pictures"]] == done
     assert buffers == [board.thumbnail_of(i).data for i in done]
 
     counts = count_statuses(board.statuses.values())

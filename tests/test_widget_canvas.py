@@ -116,8 +116,8 @@ async def test_pictures_are_pulled_as_binary_buffers_that_cross_the_comm_once(ga
     from_browser(gallery, {"kind": "hello", "ids": []})
     from_browser(gallery, {"kind": "want", "ids": [c["id"] for c in cards]})
     [(message, buffers)] = link.messages("thumbs")
-    assert [item["id"] for item in message["items"]] == [c["id"] for c in cards]
-    for card, item, data in zip(cards, message["items"], buffers, strict=True):
+    assert [item["id"] for item in message["pictures"]] == [c["id"] for c in cards]
+    for card, item, data in zip(cards, message["pictures"], buffers, strict=True):
         thumb = gallery.thumbnail_of(card["id"])
         assert thumb is not None and data == thumb.data
         assert (item["v"], item.get("fmt", "jpeg")) == (card["thumb"], thumb.format)
@@ -232,9 +232,10 @@ async def test_a_silent_page_gets_no_more_pushes_until_a_view_speaks_again(
 ) -> None:
     import asyncio
 
+    from qamera_widgets.engine import pictures
     from qamera_widgets.widgets import canvas
 
-    monkeypatch.setattr(canvas, "LISTENER_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(pictures, "LISTENER_TIMEOUT_SECONDS", 0.2)
     gallery, _ = await gallery_for(library=3)
     link = wire(gallery)
     from_browser(gallery, {"kind": "hello", "ids": []})

@@ -287,8 +287,8 @@ async def test_a_late_thumbnail_never_lands_on_a_card_that_moved_on(make_sandbox
     shown = {s.id: s for s in gallery.sceneries}
     from_browser(gallery, {"kind": "want", "ids": ids(gallery)})
     [(message, buffers)] = link.messages("thumbs")
-    assert [item["id"] for item in message["items"]] == ids(gallery)
-    for item, data in zip(message["items"], buffers, strict=True):
+    assert [item["id"] for item in message["pictures"]] == ids(gallery)
+    for item, data in zip(message["pictures"], buffers, strict=True):
         expected = await gallery.loader.load(shown[item["id"]].thumbnail, size=PX)
         assert data == expected.data, "each card carries its own scenery's picture"
     patched = [c["id"] for m, _ in link.messages("patch") for c in m["cards"]]

@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..client import AsyncQameraClient, QameraClient, QameraError
+from ..engine.wording import excerpt as excerpt  # the widgets' labels share the engine's wording
 
 logger = logging.getLogger("qamera_widgets.widgets")
 
@@ -109,12 +110,6 @@ def loop_running() -> bool:
     except RuntimeError:
         return False
     return True
-
-
-def excerpt(text: object, limit: int = 80) -> str:
-    """One line of at most `limit` characters, for labels where a whole prompt would not fit."""
-    flat = " ".join(("" if text is None else str(text)).split())
-    return flat if len(flat) <= limit else flat[: max(limit - 1, 0)].rstrip() + "…"
 
 
 def descendants(root: Any) -> list[Any]:

@@ -22,6 +22,7 @@ from ..client import Registration, Scenery
 from ..connect import Connection, connect
 from ..contract import FAILED_STATUSES, PRICE_PER_ITEM
 from ..engine.journal import Journal
+from ..engine.runs import Run
 from ..engine.tracking import TrackerEvent
 from ._common import (
     AnyClient,
@@ -32,7 +33,7 @@ from ._common import (
     escape,
     loop_running,
 )
-from .board import BatchSection, StatusBoard
+from .board import StatusBoard
 from .form import PromptForm, Submission, compare_jobs, field_errors, plan_jobs
 from .gallery import SceneryGallery
 
@@ -87,7 +88,7 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         self._connection: Connection | None = None
         self._pending_refresh: asyncio.TimerHandle | None = None
         self._latest: Sequence[Scenery] = ()
-        self._slots: dict[str, BatchSection] = {}
+        self._runs: dict[str, Run] = {}
         self._closed = False
         self.gallery_updates = 0
 
@@ -213,10 +214,10 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         """In the click handler: the run appears at once, with a placeholder per picture."""
         if self._closed:
             return
-        previous = self._slots.pop(submission.idempotency_key, None)
+        previous = self._runs.pop(submission.idempotency_key, None)
         if previous is not None:
             self.board.release(previous)
-        self._slots[submission.idempotency_key] = self.board.prepare(
+        self._runs[submission.idempotency_key] = self.board.prepare(
             submission.preferences,
             submission.count,
             comparison=submission.comparison,
@@ -226,7 +227,7 @@ class Studio(StaticHTMLFallback, widgets.VBox):
 
     def _on_submit(self, registration: Registration) -> None:
         """The server confirmed: the prepared run becomes the real one, and the library learns the prompt."""
-        self.board.track(registration, slot=self._slots.pop(registration.idempotency_key, None))
+        self.board.track(registration, run=self._runs.pop(registration.idempotency_key, None))
         self.gallery.add_prompts(
             {i: registration.preferences for i in registration.record_ids}, order=registration.record_ids
         )
@@ -237,9 +238,9 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         """A submission ended without a confirmation: its prepared run goes away."""
         if change["new"] or self._closed:
             return
-        for slot in self._slots.values():
-            self.board.release(slot)
-        self._slots.clear()
+        for run in self._runs.values():
+            self.board.release(run)
+        self._runs.clear()
 
     async def compare(self, prompts: str | Sequence[str], count: int = 2) -> list[Registration]:
         """Generate several prompts side by side, one job each, shown as one comparison.

@@ -424,7 +424,7 @@ function render({ model, el }) {
         const card = byId.get(change.id);
         if (card) Object.assign(card, change);
       }
-      (msg.thumbs || msg.items || []).forEach((item, index) => {
+      (msg.pictures || []).forEach((item, index) => {
         const card = byId.get(item.id);
         if (card && msg.kind === "patch" && (card.thumb || 0) < item.v) card.thumb = item.v; // rides along
         const old = pictures.get(item.id);

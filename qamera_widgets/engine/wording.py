@@ -1,0 +1,27 @@
+"""The words every view shares: plurals and the sentences about pictures and credits, written once.
+
+Views never pluralise or price on their own: a number of pictures is said by `pictures`, credits by
+`contract.price_for`, so the form, the runs and the library agree word for word.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TIMED_OUT_WORDS", "excerpt", "pictures", "plural"]
+
+TIMED_OUT_WORDS = "no longer watched"
+"""What a run says of records this kernel stopped waiting for (the server may still finish them)."""
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`count` and the noun in the right number: "1 picture", "3 pictures", "2 runs"."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"
+
+
+def pictures(count: int) -> str:
+    return plural(count, "picture")
+
+
+def excerpt(text: object, limit: int = 80) -> str:
+    """One line of at most `limit` characters, for labels where a whole prompt would not fit."""
+    flat = " ".join(("" if text is None else str(text)).split())
+    return flat if len(flat) <= limit else flat[: max(limit - 1, 0)].rstrip() + "…"
