@@ -6,7 +6,9 @@ Views never pluralise or price on their own: a number of pictures is said by `pi
 
 from __future__ import annotations
 
-__all__ = ["TIMED_OUT_WORDS", "excerpt", "pictures", "plural"]
+from ..client import QameraError
+
+__all__ = ["TIMED_OUT_WORDS", "describe_error", "excerpt", "pictures", "plural"]
 
 TIMED_OUT_WORDS = "no longer watched"
 """What a run says of records this kernel stopped waiting for (the server may still finish them)."""
@@ -25,3 +27,12 @@ def excerpt(text: object, limit: int = 80) -> str:
     """One line of at most `limit` characters, for labels where a whole prompt would not fit."""
     flat = " ".join(("" if text is None else str(text)).split())
     return flat if len(flat) <= limit else flat[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def describe_error(exc: BaseException) -> str:
+    """One plain sentence for a person looking at a view; never a traceback, never the key.
+
+    The package's errors carry their own sentence; anything else is named by its type."""
+    if isinstance(exc, QameraError):
+        return str(exc)
+    return f"Something went wrong: {type(exc).__name__}: {exc}"

@@ -8,8 +8,9 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ..client import AsyncQameraClient, QameraClient, QameraError
-from ..engine.wording import excerpt as excerpt  # the widgets' labels share the engine's wording
+from ..client import AsyncQameraClient, QameraClient
+from ..engine.wording import describe_error as describe_error
+from ..engine.wording import excerpt as excerpt
 
 logger = logging.getLogger("qamera_widgets.widgets")
 
@@ -23,15 +24,6 @@ def as_async_client(client: AnyClient) -> AsyncQameraClient:
     if isinstance(client, AsyncQameraClient):
         return client
     raise TypeError(f"Expected an AsyncQameraClient or QameraClient, got {type(client).__name__}.")
-
-
-def describe_error(exc: BaseException) -> str:
-    """One plain sentence for a person looking at a widget; never a traceback, never the key.
-
-    The package's errors carry their own sentence; anything else is named by its type."""
-    if isinstance(exc, QameraError):
-        return str(exc)
-    return f"Something went wrong: {type(exc).__name__}: {exc}"
 
 
 def escape(text: object) -> str:
