@@ -20,6 +20,8 @@ __all__ = [
     "CONTACT_SHEET_LABEL_PX",
     "CONTACT_SHEET_MARGIN",
     "MAX_ZIP_BYTES",
+    "NOTHING_SELECTED",
+    "NOTHING_SHOWN",
     "SHEET_COLUMNS",
     "contact_sheet",
     "png_bytes",
@@ -34,6 +36,11 @@ CONTACT_SHEET_MARGIN = 8
 CONTACT_SHEET_LABEL_PX = 22
 """Height of the caption strip under each tile of a contact sheet."""
 SHEET_COLUMNS = 4
+NOTHING_SELECTED = (
+    "No sceneries are selected: tick some cards first "
+    "(or call contact_sheet(selected_only=False) for everything shown)."
+)
+NOTHING_SHOWN = "There are no sceneries to put on a contact sheet."
 _SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 

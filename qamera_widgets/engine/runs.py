@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..client import Registration
+from ..client.rules import utc_now
 from ..contract import price_for
-from .journal import Journal, UnconfirmedAttempt
+from .journal import Journal, JournalBatch, UnconfirmedAttempt, batch_key
 from .status import state_of
 from .tracking import WAITING
 from .wording import TIMED_OUT_WORDS, excerpt, pictures, plural
@@ -29,6 +31,7 @@ __all__ = [
     "newest_first",
     "pending_cards",
     "record_final",
+    "run_for",
     "run_header",
     "run_time",
     "settled_finals",
@@ -124,6 +127,38 @@ class Run:
         if not self.confirmed:
             return RunCounts(running=self.count)
         return count_statuses(status.get(i, WAITING) for i in self.record_ids)
+
+
+def run_for(target: Registration | JournalBatch | tuple[str, ...], key: str) -> tuple[Run, Mapping[str, str]]:
+    """The run a tracked target makes, and the final statuses already known (a journal's). Plain record
+    ids make a run without a prompt under `key`; a journaled job of a comparison is drawn with the others."""
+    if isinstance(target, Registration):
+        ids = target.record_ids
+        made = Run(
+            batch_key(target.batch_id, ids),
+            target.preferences,
+            len(ids),
+            target.batch_id,
+            target.submitted_at,
+            ids,
+        )
+        return made, {}
+    if isinstance(target, JournalBatch):
+        grouping = (target.comparison, target.template, target.parts) if target.comparison else ("", "", ())
+        comparison, template, parts = grouping
+        made = Run(
+            target.key,
+            target.prompt,
+            target.count,
+            target.batch_id,
+            target.submitted_at,
+            target.record_ids,
+            comparison=comparison,
+            template=template,
+            parts=parts,
+        )
+        return made, target.final
+    return Run(key, "", len(target), "", utc_now(), target), {}
 
 
 def newest_first(runs: Iterable[Run]) -> list[Run]:

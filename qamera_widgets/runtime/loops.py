@@ -22,7 +22,15 @@ from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
 
-__all__ = ["PerLoop", "allow_nesting", "block_on", "cancel_on_its_loop", "close_on_its_loop", "running_loop"]
+__all__ = [
+    "PerLoop",
+    "allow_nesting",
+    "block_on",
+    "cancel_on_its_loop",
+    "close_on_its_loop",
+    "running_loop",
+    "wait_for_tasks",
+]
 
 T = TypeVar("T")
 Closing = Callable[[], Coroutine[Any, Any, None]]
@@ -134,3 +142,13 @@ class PerLoop(Generic[T]):
             item = self._items.pop(asyncio.get_running_loop(), None)
         if item is not None:
             await self._close(item)
+
+
+async def wait_for_tasks(tasks: set[asyncio.Task[Any]]) -> None:
+    """Until every task in the set (which may gain tasks meanwhile) is done, except the caller itself."""
+    me = asyncio.current_task()
+    while True:
+        pending = {t for t in tasks if t is not me and not t.done()}
+        if not pending:
+            return
+        await asyncio.wait(pending)

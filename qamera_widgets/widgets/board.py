@@ -14,6 +14,7 @@ import functools
 import itertools
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ import traitlets
 from ..client import Registration, Scenery
 from ..client.rules import utc_now
 from ..contract import TERMINAL_STATUSES
-from ..engine.journal import Journal, JournalBatch, batch_key
+from ..engine.journal import Journal, JournalBatch
 from ..engine.runs import (
     Run,
     RunCounts,
@@ -34,6 +35,7 @@ from ..engine.runs import (
     newest_first,
     pending_cards,
     record_final,
+    run_for,
     run_header,
     settled_finals,
 )
@@ -163,42 +165,13 @@ class StatusBoard(ResultsCanvas):
         With `run` (from `prepare()`), the confirmed batch takes the prepared run's place (`slot` is its
         old name, still accepted).
         """
-        slot = run if run is not None else slot
         if self._closed:
             raise RuntimeError("This StatusBoard is closed; create a new one.")
-        if isinstance(target, Registration):
-            self._add_batch(
-                batch_key(target.batch_id, target.record_ids),
-                target.preferences,
-                target.batch_id,
-                target.submitted_at,
-                target.record_ids,
-                {},
-                slot,
-            )
-        elif isinstance(target, JournalBatch):
-            if slot is None and target.comparison:  # drawn with the other jobs of its comparison again
-                slot = Run(
-                    key="",
-                    prompt=target.prompt,
-                    count=target.count,
-                    comparison=target.comparison,
-                    template=target.template,
-                    parts=target.parts,
-                )
-            self._add_batch(
-                target.key,
-                target.prompt,
-                target.batch_id,
-                target.submitted_at,
-                target.record_ids,
-                target.final,
-                slot,
-            )
-        else:
-            ids = (target,) if isinstance(target, str) else tuple(str(i) for i in target)
+        if not isinstance(target, (Registration, JournalBatch)):
+            target = (target,) if isinstance(target, str) else tuple(str(i) for i in target)
             self._adhoc += 1
-            self._add_batch(f"records-{self._adhoc}", "", "", utc_now(), ids, {}, slot)
+        found, final = run_for(target, f"records-{self._adhoc}")
+        self._add_batch(found, final, run if run is not None else slot)
 
     def resume(self) -> list[JournalBatch]:
         """Re-attach to this server's and key's unfinished batches from the journal (after a restart).
@@ -272,34 +245,25 @@ class StatusBoard(ResultsCanvas):
             self._tracker.untrack(orphans)
         super().close()
 
-    def _add_batch(
-        self,
-        key: str,
-        prompt: str,
-        batch_id: str,
-        submitted_at: datetime,
-        record_ids: tuple[str, ...],
-        final: Mapping[str, str],
-        slot: Run | None,
-    ) -> None:
-        self._track_timed_out_again(record_ids)
-        new_ids = tuple(dict.fromkeys(i for i in record_ids if i not in self._run_of))
+    def _add_batch(self, found: Run, final: Mapping[str, str], slot: Run | None) -> None:
+        """Show `found` (from `run_for`) in place of the prepared run `slot`, watching what is unfinished."""
+        self._track_timed_out_again(found.record_ids)
+        new_ids = tuple(dict.fromkeys(i for i in found.record_ids if i not in self._run_of))
         if slot is not None and self._runs.get(slot.key) is slot and not slot.confirmed:
             del self._runs[slot.key]
-        if key in self._runs or not new_ids:
+        if found.key in self._runs or not new_ids:
             self._redraw()
             return
-        run = Run(
-            comparison=slot.comparison if slot is not None else "",
-            template=slot.template if slot is not None else "",
-            parts=slot.parts if slot is not None else (),
-            key=key,
-            prompt=prompt,
+        grouping = slot if slot is not None else found
+        run = replace(
+            found,
             count=len(new_ids),
-            batch_id=batch_id,
-            submitted_at=submitted_at,
             record_ids=new_ids,
+            comparison=grouping.comparison,
+            template=grouping.template,
+            parts=grouping.parts,
         )
+        key, prompt, submitted_at = run.key, run.prompt, run.submitted_at
         run.journaled.update(i for i in new_ids if i in final)
         known = self._tracker.states
         for record_id in new_ids:
@@ -311,7 +275,7 @@ class StatusBoard(ResultsCanvas):
                 self._remember(state)
             else:
                 status = final.get(record_id, WAITING)
-                self._remember(RecordState(record_id, status, None, submitted_at))
+                self._remember(RecordState(record_id, status, None, submitted_at or utc_now()))
         self._runs[key] = run
         self._redraw()
         self._journal_settled(new_ids)

@@ -1,28 +1,18 @@
 """ResultsCanvas: the one front-end view for pictures (library pages, runs of a prompt, the large view).
 
 One anywidget model draws every card, run header, the selection bar and the large view, so a studio
-stays a handful of widget models however long the session. The split of work is strict:
-
-- Python holds the state as traits (``cards``, ``runs``, ``selected_ids``, ``open_id``, ...) and does
-  all I/O (thumbnails, originals, contact sheets, zips) on the kernel's loop.
-- The browser (``static/canvas.js``) only draws and sends intents back: "I need these thumbnails",
-  "open this card", "download the selection".
-
-Thumbnails are pulled, not pushed: a card names the version of its thumbnail that Python holds, and
-each view asks for the versions it lacks. A reloaded page, a second view of the same widget, or a
-Voila page that connects after the kernel already ran all get their pictures the same way, and a
-picture crosses the comm once per view, as a binary buffer.
-
-A status change never resends the card list: it goes out as a small "patch" message and is applied
-in place to the trait's value, so ``get_state()`` and any view that starts later see it too.
+stays a handful of widget models however long the session. Python holds the state as traits (``cards``,
+``runs``, ``selected_ids``, ``open_id``, ...) and does the I/O on the kernel's loop; the browser
+(``static/canvas.js``) only draws and sends intents back (`protocol`). Which picture each view has and
+what changed since it was drawn is `engine.pictures`; what a card says, `engine.cards`; files that
+leave the kernel (contact sheet, zip), `engine.exports`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +21,17 @@ import traitlets
 from PIL import Image
 
 from ..client.models import Scenery
+from ..engine import cards as card_words
 from ..engine import exports
 from ..engine.exports import CONTACT_SHEET_LABEL_PX as CONTACT_SHEET_LABEL_PX
 from ..engine.exports import CONTACT_SHEET_MARGIN as CONTACT_SHEET_MARGIN
 from ..engine.exports import MAX_ZIP_BYTES as MAX_ZIP_BYTES
 from ..engine.pictures import PictureSync
-from ..engine.status import card_state, vote_state
+from ..engine.status import card_state as card_state
+from ..engine.status import vote_state as vote_state
 from ..engine.thumbnails import Thumbnail, ThumbnailLoader
+from ..engine.wording import pictures, plural
+from ..runtime.loops import wait_for_tasks as wait_for_tasks
 from . import protocol
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
 
@@ -56,16 +50,6 @@ PREVIEW_MAX_PX = 1600
 """The large view's longest side: sharp on a 4K screen at full width, far smaller than most originals."""
 PATCH_WINDOW_SECONDS = 0.04
 LOADER_CONCURRENCY = 24
-
-
-def format_created(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _epoch_ms(moment: datetime | None) -> int:
-    return 0 if moment is None else int(moment.timestamp() * 1000)
 
 
 class ResultsCanvas(anywidget.AnyWidget):
@@ -161,12 +145,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         """
         chosen = self.selected if selected_only else self._shown_sceneries()
         if not chosen:
-            if selected_only:
-                raise ValueError(
-                    "No sceneries are selected: tick some cards first "
-                    "(or call contact_sheet(selected_only=False) for everything shown)."
-                )
-            raise ValueError("There are no sceneries to put on a contact sheet.")
+            raise ValueError(exports.NOTHING_SELECTED if selected_only else exports.NOTHING_SHOWN)
         return exports.contact_sheet([(self._caption(s), self._tile(s)) for s in chosen], self.thumb_px)
 
     def save_contact_sheet(self, path: str | Path, selected_only: bool = True) -> Path:
@@ -208,23 +187,12 @@ class ResultsCanvas(anywidget.AnyWidget):
         return self._static_figures(self.cards)
 
     def _static_figures(self, cards: Iterable[Mapping[str, Any]]) -> str:
-        figures = []
-        for card in cards:
-            scenery = self._known.get(card["id"])
-            if scenery is None:
-                continue
-            thumb = self._tile(scenery)
-            data = base64.b64encode(thumb.data).decode("ascii")
-            caption = escape(self._caption(scenery))
-            status = escape(card.get("label") or "")
-            figures.append(
-                f'<figure style="display:inline-block;vertical-align:top;margin:4px;width:{self.thumb_px}px">'
-                f'<img src="data:image/{thumb.format};base64,{data}" width="{self.thumb_px}" '
-                f'height="{self.thumb_px}" alt="{caption}" style="object-fit:cover">'
-                f'<figcaption style="font-size:12px">{caption}'
-                f"{'<br><small>' + status + '</small>' if status else ''}</figcaption></figure>"
-            )
-        return "".join(figures)
+        shown = [(c, self._known[c["id"]]) for c in cards if c["id"] in self._known]
+        px = self.thumb_px
+        return "".join(
+            card_words.figure_html(self._caption(s), c.get("label") or "", self._tile(s), px)
+            for c, s in shown
+        )
 
     def _caption(self, scenery: Scenery) -> str:
         return self._prompt_of.get(scenery.id) or scenery.name or "(no name)"
@@ -233,13 +201,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         picture = self._sync.current(scenery.id, scenery.thumbnail)
         if picture is not None:
             return picture.thumb
-        if scenery.is_failed:
-            kind = "failed"
-        elif scenery.is_done:
-            kind = "no preview"
-        else:
-            kind = "rendering"
-        return self.loader.placeholder(kind, size=self.thumb_px)
+        return self.loader.placeholder(card_words.placeholder_kind(scenery), size=self.thumb_px)
 
     def _shown_sceneries(self) -> list[Scenery]:
         return [self._known[c["id"]] for c in self.cards if c["id"] in self._known]
@@ -248,27 +210,13 @@ class ResultsCanvas(anywidget.AnyWidget):
         self, scenery: Scenery, *, status: str | None = None, since: datetime | None = None, run: str = ""
     ) -> dict[str, Any]:
         """The small dict the browser draws for one scenery (see canvas.js `drawCard`)."""
-        facts = self._facts(scenery, status)
         picture = self._sync.current(scenery.id, scenery.thumbnail)
-        return {
-            **facts,
-            "since": _epoch_ms(since),
-            "thumb": picture.version if picture is not None and facts["state"] == "done" else 0,
-            "run": run,
-        }
+        version = 0 if picture is None else picture.version
+        prompt = self._prompt_of.get(scenery.id, "")
+        return card_words.card(scenery, prompt, version, status=status, since=since, run=run)
 
-    def _facts(self, scenery: Scenery, status: str | None = None) -> dict[str, Any]:
-        """What a card and the large view both say about a scenery."""
-        state, label = card_state(status or scenery.status)
-        return {
-            "id": scenery.id,
-            "name": _sendable(scenery.name),
-            "prompt": _sendable(self._prompt_of.get(scenery.id, "")),
-            "state": state,
-            "label": label,
-            "vote": vote_state(scenery.voting),
-            "created": format_created(scenery.created_at),
-        }
+    def _facts(self, scenery: Scenery) -> dict[str, Any]:
+        return card_words.card_facts(scenery, self._prompt_of.get(scenery.id, ""))
 
     def _show_cards(self, cards: list[dict[str, Any]]) -> None:
         """Replace the drawn cards (a new page, a new run) and load the thumbnails they need."""
@@ -473,15 +421,15 @@ class ResultsCanvas(anywidget.AnyWidget):
             if what == "sheet":
                 self._say("Making the contact sheet…")
                 await self.wait_pictures()
-                sheet = self.contact_sheet(selected_only=True)
-                data = await asyncio.to_thread(exports.png_bytes, sheet)
+                data = await asyncio.to_thread(exports.png_bytes, self.contact_sheet(selected_only=True))
                 name, mime = "contact-sheet.png", "image/png"
             else:
-                self._say(f"Fetching {len(chosen)} original(s)…")
-                data, skipped = await self._zip_originals(chosen)
+                self._say(f"Fetching {plural(len(chosen), 'original')}…")
+                files, skipped = await exports.zip_originals(chosen, self._caption, self.loader.original)
+                data = await asyncio.to_thread(exports.zip_bytes, files)
                 name, mime = "sceneries.zip", "application/zip"
                 if skipped:
-                    self._say(f"{skipped} picture(s) had no original to download and were left out.")
+                    self._say(f"{pictures(skipped)} had no original to download and were left out.")
         except Exception as exc:
             logger.warning("canvas: download failed: %s", type(exc).__name__)
             self._say(f"The download could not be made: {exc}", error=True)
@@ -492,27 +440,8 @@ class ResultsCanvas(anywidget.AnyWidget):
             self._say("")
         self.send({"kind": protocol.FILE, "name": name, "mime": mime}, buffers=[data])
 
-    async def _zip_originals(self, chosen: Sequence[Scenery]) -> tuple[bytes, int]:
-        files, skipped = await exports.zip_originals(chosen, self._caption, self.loader.original)
-        return await asyncio.to_thread(exports.zip_bytes, files), skipped
-
     def _say(self, text: str, *, error: bool = False) -> None:
         if self._closed:
             return
         self.message_kind = "error" if error else "info"
         self.message = text
-
-
-async def wait_for_tasks(tasks: set[asyncio.Task[Any]]) -> None:
-    """Until every task in the set (which may gain tasks meanwhile) is done, except the caller itself."""
-    me = asyncio.current_task()
-    while True:
-        pending = {t for t in tasks if t is not me and not t.done()}
-        if not pending:
-            return
-        await asyncio.wait(pending)
-
-
-def _sendable(text: str) -> str:
-    """Text the comm can encode: a lone surrogate from a server would make the whole update fail."""
-    return text.encode("utf-8", "replace").decode("utf-8")
