@@ -27,15 +27,3 @@ from ..runtime.coordination import (
 from ..runtime.coordination import (
     shared_list as shared_list,
 )
-
-__all__ = [
-    "REDIS_URL_ENV",
-    "ClassCoordinator",
-    "ClassModeOff",
-    "booked_slot",
-    "coordinator",
-    "display_url",
-    "key_namespace",
-    "reserve_slot",
-    "shared_list",
-]

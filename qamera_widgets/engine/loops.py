@@ -18,5 +18,3 @@ from ..runtime.loops import (
 from ..runtime.loops import (
     running_loop as running_loop,
 )
-
-__all__ = ["PerLoop", "allow_nesting", "block_on", "cancel_on_its_loop", "close_on_its_loop", "running_loop"]

@@ -3,5 +3,3 @@
 from ..runtime.registry import (
     ProcessWide as ProcessWide,
 )
-
-__all__ = ["ProcessWide"]
