@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..contract import DONE, FAILED_STATUSES
 from .tracking import TIMED_OUT, WAITING
+from .wording import TIMED_OUT_WORDS
 
 __all__ = ["LABELS", "STATES", "card_state", "state_of", "vote_state"]
 
@@ -18,7 +19,7 @@ LABELS = {
     "queued": "Queued",
     "processing": "Processing",
     "waiting": "Waiting to appear",
-    "timed_out": "Stopped watching",
+    "timed_out": TIMED_OUT_WORDS.capitalize(),
     "failed": "Failed · credits refunded",
     "done": "",
 }

@@ -11,7 +11,8 @@ from ..client import QameraError
 __all__ = ["TIMED_OUT_WORDS", "describe_error", "excerpt", "pictures", "plural"]
 
 TIMED_OUT_WORDS = "no longer watched"
-"""What a run says of records this kernel stopped waiting for (the server may still finish them)."""
+"""The one way a view says that this kernel stopped waiting for a record (the server may still finish
+it): the card's label, a run's progress and the tracker's notice all use these words."""
 
 
 def plural(count: int, noun: str, many: str | None = None) -> str:

@@ -131,7 +131,7 @@ class StatusBoard(ResultsCanvas):
         """Show a run for a submission whose answer is still on its way, with `count` queued cards.
 
         `track(registration, run=prepared)` turns it into the confirmed run in the same place;
-        `release(section)` removes it when the submission was not confirmed. Runs prepared with the
+        `release(prepared)` removes it when the submission was not confirmed. Runs prepared with the
         same `comparison` are drawn as the rows of one comparison, `parts` marking the words that vary.
         """
         if self._closed:
@@ -139,17 +139,17 @@ class StatusBoard(ResultsCanvas):
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"count must be a whole number of at least 1, not {count!r}.")
         key = f"pending-{next(_pending_keys)}"
-        section = Run(
+        prepared = Run(
             key=key, prompt=prompt, count=count, comparison=comparison, template=template, parts=tuple(parts)
         )
-        self._runs[key] = section
+        self._runs[key] = prepared
         self._redraw()
-        return section
+        return prepared
 
-    def release(self, slot: Run) -> None:
+    def release(self, run: Run) -> None:
         """Remove a prepared run whose submission was not confirmed."""
-        if not slot.confirmed and self._runs.get(slot.key) is slot:
-            del self._runs[slot.key]
+        if not run.confirmed and self._runs.get(run.key) is run:
+            del self._runs[run.key]
             self._redraw()
 
     def track(
@@ -245,16 +245,16 @@ class StatusBoard(ResultsCanvas):
             self._tracker.untrack(orphans)
         super().close()
 
-    def _add_batch(self, found: Run, final: Mapping[str, str], slot: Run | None) -> None:
-        """Show `found` (from `run_for`) in place of the prepared run `slot`, watching what is unfinished."""
+    def _add_batch(self, found: Run, final: Mapping[str, str], prepared: Run | None) -> None:
+        """Show `found` (from `run_for`) in place of its `prepared` run, watching what is unfinished."""
         self._track_timed_out_again(found.record_ids)
         new_ids = tuple(dict.fromkeys(i for i in found.record_ids if i not in self._run_of))
-        if slot is not None and self._runs.get(slot.key) is slot and not slot.confirmed:
-            del self._runs[slot.key]
+        if prepared is not None and self._runs.get(prepared.key) is prepared and not prepared.confirmed:
+            del self._runs[prepared.key]
         if found.key in self._runs or not new_ids:
             self._redraw()
             return
-        grouping = slot if slot is not None else found
+        grouping = prepared if prepared is not None else found
         run = replace(
             found,
             count=len(new_ids),
