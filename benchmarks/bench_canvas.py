@@ -202,7 +202,7 @@ class PlayedView:
                     if change["id"] in self.cards:
                         self.cards[change["id"]].update(change)
                 # A patch carries the new pictures for a view that said hello; "thumbs" answers a want.
-                items = content.get("thumbs") or content.get("items") or []
+                items = content.get("pictures") or []
                 for item, blob in zip(items, buffers, strict=True):
                     card = self.cards.get(item["id"])
                     if card is not None and content["kind"] == "patch" and card.get("thumb", 0) < item["v"]:
