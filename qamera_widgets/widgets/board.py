@@ -41,6 +41,7 @@ from ..engine.runs import (
 )
 from ..engine.thumbnails import ThumbnailLoader
 from ..engine.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
+from . import protocol
 from ._common import AnyClient, Callbacks, as_async_client, escape, logger, loop_running
 from .canvas import ResultsCanvas
 
@@ -382,7 +383,7 @@ class StatusBoard(ResultsCanvas):
         return "".join(parts)
 
     def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
-        if kind == "toggle_run":
+        if kind == protocol.TOGGLE_RUN:
             key = str(content.get("key", ""))
             group = [r for r in self._runs.values() if key in (r.key, r.comparison)]
             if group:
@@ -390,13 +391,13 @@ class StatusBoard(ResultsCanvas):
                 for member in group:
                     member.collapsed = collapsed
                 self._redraw()
-        elif kind == "more_runs":
+        elif kind == protocol.MORE_RUNS:
             self.visible_runs += MORE_RUNS_STEP
-        elif kind == "run_again":
+        elif kind == protocol.RUN_AGAIN:
             chosen = self._run_or_comparison(str(content.get("key", "")))
             if chosen is not None and (chosen.template or chosen.prompt):
                 self._run_again_callbacks(chosen.template or chosen.prompt, chosen.count)
-        elif kind == "use_run_prompt":
+        elif kind == protocol.USE_RUN_PROMPT:
             named = self._run_or_comparison(str(content.get("key", "")))
             prompt = (named.template or named.prompt) if named is not None else ""
             if prompt:

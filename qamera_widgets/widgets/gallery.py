@@ -18,6 +18,7 @@ import traitlets
 from ..client import AsyncQameraClient, Scenery
 from ..engine.journal import Journal
 from ..engine.thumbnails import ThumbnailLoader
+from . import protocol
 from ._common import AnyClient, Callbacks, as_async_client, describe_error, logger, loop_running
 from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas, wait_for_tasks
 
@@ -382,5 +383,5 @@ class SceneryGallery(ResultsCanvas):
             self._spawn_refresh()
 
     def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
-        if kind == "refresh":
+        if kind == protocol.REFRESH:
             self._spawn_refresh()
