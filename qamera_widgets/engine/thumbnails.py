@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 from ..client.async_client import read_bounded
 from ..client.errors import QameraError
 from ..client.rules import ACCEPT_ENCODING, BodyTooLarge, backoff_delay
-from ..runtime.loops import PerLoop
+from .loops import PerLoop
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
