@@ -2,8 +2,8 @@
 
 Run from the repository root (loopback only; nothing is written into the repository):
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_canvas.py            # all three, about 2-3 min
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_canvas.py --only bytes,models   # no browser
+    PYTHONPATH=$PWD .venv/bin/python -m benchmarks.bench_canvas            # all three, about 2-3 min
+    PYTHONPATH=$PWD .venv/bin/python -m benchmarks.bench_canvas --only bytes,models   # no browser
 
 1. ``paint``: in JupyterLab driven by Debian's Chromium (Playwright), the time from the Shift+Enter that
    runs a cell to 48 real thumbnails painted (``img.complete``, ``naturalWidth > 0``, a non-zero box),
@@ -36,7 +36,6 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -45,8 +44,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the Jupyter test setup lives in tests/
 
 import comm
 import httpx
@@ -60,7 +57,7 @@ from qamera_widgets.engine.journal import Journal
 from qamera_widgets.sandbox import Sandbox, start
 from qamera_widgets.serving import free_port
 from qamera_widgets.widgets import SceneryGallery, Studio
-from tests._jupyter import isolated_jupyter_env, lab_settings_dir, open_jupyter_command, running_server
+from tests.helpers.jupyter import isolated_jupyter_env, lab_settings_dir, open_jupyter_command, running_server
 
 PAGE = 48
 LATENCY_MS = 50.0

@@ -1,7 +1,7 @@
 """A class on one key: N student processes against one sandbox at 60 requests a minute, with and without
 Redis coordination (QAMERA_REDIS_URL), side by side in one run.
 
-Run from the repository root: ``.venv/bin/python benchmarks/bench_class.py`` (a few minutes; loopback
+Run from the repository root: ``.venv/bin/python -m benchmarks.bench_class`` (a few minutes; loopback
 only; needs Debian's ``redis-server``, which ``scripts/test`` installs).
 
 Each student is a separate Python process on the same key (as kernels of a class are): it registers one
@@ -19,19 +19,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the students live in tests/
-
 from qamera_widgets.client.rules import API_KEY_ENV, POLL_MAX_INTERVAL, POLL_MIN_INTERVAL
-from qamera_widgets.engine.coordination import REDIS_URL_ENV
+from qamera_widgets.runtime.coordination import REDIS_URL_ENV
 from qamera_widgets.sandbox import start
-from tests._class_student import run_class
-from tests._redis import redis_server
+from tests.helpers.class_student import run_class
+from tests.helpers.redis_server import redis_server
 
 RATE_LIMIT = 60
 MAX_429_SHARE = 0.05

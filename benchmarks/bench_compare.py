@@ -1,6 +1,6 @@
 """A 6-variant comparison with 2 pictures each: requests per minute and time to done, in one run.
 
-Run: ``.venv/bin/python benchmarks/bench_compare.py [--runs 2]`` (about half a minute per run; loopback only).
+Run: ``.venv/bin/python -m benchmarks.bench_compare [--runs 2]`` (about half a minute per run; loopback only).
 
 What it measures, on a sandbox with the service's real limit of 60 requests a minute per key and
 2-6 s of processing per picture, for ``Studio.compare("{a|b|c|d|e|f} ...", count=2)``:

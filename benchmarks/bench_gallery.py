@@ -1,6 +1,6 @@
 """How fast SceneryGallery fills a 48-card page, against a naive loop, on a sandbox with a slow CDN.
 
-Run from the repository root: ``.venv/bin/python benchmarks/bench_gallery.py`` (about half a minute;
+Run from the repository root: ``.venv/bin/python -m benchmarks.bench_gallery`` (about half a minute;
 loopback only).
 
 Measures in one run, on the sandbox with 200 sceneries and 50 ms of CDN latency:

@@ -3,7 +3,7 @@
 Since the local store (issue 19) the first read is the old journal's import into the store's SQLite file,
 then a query; `bench_store.py` compares the store with the old journal itself.
 
-Run: ``.venv/bin/python benchmarks/bench_journal.py`` (a few seconds; a temporary file only).
+Run: ``.venv/bin/python -m benchmarks.bench_journal`` (a few seconds; a temporary file only).
 
 The journal holds 50,000 registrations and 50,000 final lines; one batch in ten is left unfinished. Figures,
 each the median of 3 runs (a new file each time, so every first read starts from nothing):

@@ -1,6 +1,6 @@
 """How long one poll of a 20,000-item scenery list holds the event loop (widgets freeze meanwhile).
 
-Run: ``.venv/bin/python benchmarks/bench_list_loop.py`` (about half a minute; loopback only).
+Run: ``.venv/bin/python -m benchmarks.bench_list_loop`` (about half a minute; loopback only).
 
 A sandbox in a child process (so its JSON encoding does not compete for this interpreter's lock) holds
 20,000 sceneries. Two figures per poll:

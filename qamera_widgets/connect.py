@@ -6,6 +6,7 @@ whether real credits are at stake.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -89,6 +90,13 @@ class Connection:
         self.client.close()
         if self.started_sandbox and self.sandbox is not None:
             self.sandbox.stop()
+
+    async def aclose(self) -> None:
+        """`close()` from the kernel's loop: the client closes on it, and stopping a sandbox we started
+        (which joins its server thread) waits in a worker thread instead of the loop."""
+        await self.client.async_client.aclose()
+        if self.started_sandbox and self.sandbox is not None:
+            await asyncio.to_thread(self.sandbox.stop)
 
 
 def connect(*, quiet: bool = False, **sandbox_options: Any) -> Connection:

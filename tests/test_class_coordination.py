@@ -15,15 +15,15 @@ import pytest
 from qamera_widgets.client import AsyncQameraClient, AuthenticationError
 from qamera_widgets.client.rules import API_KEY_ENV, POLL_MIN_INTERVAL
 from qamera_widgets.contract import key_id_of
-from qamera_widgets.engine import coordination
-from qamera_widgets.engine.coordination import REDIS_URL_ENV, SOCKET_TIMEOUT
 from qamera_widgets.engine.tracking import tracker_for
+from qamera_widgets.runtime import coordination
+from qamera_widgets.runtime.coordination import REDIS_URL_ENV, SOCKET_TIMEOUT
 from qamera_widgets.sandbox import Sandbox
 from qamera_widgets.serving import free_port
 
-from ._class_student import ClassRun, run_class
-from ._redis import RedisServer, redis_server
 from ._widget_support import quick_sleep
+from .helpers.class_student import ClassRun, run_class
+from .helpers.redis_server import RedisServer, redis_server
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -1,4 +1,4 @@
-"""The loop rules in `engine.loops`: rebuild what belongs to a dead loop, close what belongs to a live one
+"""The loop rules in `runtime.loops`: rebuild what belongs to a dead loop, close what belongs to a live one
 on that loop. (Blocking on the running loop from a cell is covered by tests/test_client_sync.py.)"""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from itertools import count
 
 import pytest
 
-from qamera_widgets.engine import loops
-from qamera_widgets.engine.loops import PerLoop
+from qamera_widgets.runtime import loops
+from qamera_widgets.runtime.loops import PerLoop
 
 
 class Thing:

@@ -19,7 +19,7 @@ import pytest
 from qamera_widgets import sandbox
 from qamera_widgets.connect import sandbox_in_env
 from qamera_widgets.serving import ServerNotReady, free_port, stop_server, wait_until_serving
-from tests._jupyter import isolated_jupyter_env
+from tests.helpers.jupyter import isolated_jupyter_env
 
 # Like Jupyter with a kernel: the child runs in a session of its own, which a process group would miss,
 # and the parent exits on SIGTERM without stopping it.

@@ -273,7 +273,7 @@ async def test_tracking_timed_out_records_again_watches_them_again(
         now[0] = 11
         await eventually(lambda: board.statuses["a"] == TIMED_OUT)
         assert "track them again" in board.message
-        assert cards_by_id(board)["a"]["state"] == "timeout"
+        assert cards_by_id(board)["a"]["state"] == "timed_out"
         await eventually(lambda: not tracker.running)
         board.track(["a"])
         assert board.statuses["a"] == "PROCESSING" and tracker.running

@@ -232,9 +232,10 @@ async def test_a_silent_page_gets_no_more_pushes_until_a_view_speaks_again(
 ) -> None:
     import asyncio
 
+    from qamera_widgets.engine import pictures
     from qamera_widgets.widgets import canvas
 
-    monkeypatch.setattr(canvas, "LISTENER_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(pictures, "LISTENER_TIMEOUT_SECONDS", 0.2)
     gallery, _ = await gallery_for(library=3)
     link = wire(gallery)
     from_browser(gallery, {"kind": "hello", "ids": []})

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from .. import contract
 from ..contract import RATE_WINDOW_SECONDS, SlidingWindow
-from ..engine.registry import ProcessWide
+from ..runtime.registry import ProcessWide
 from .errors import (
     APIStatusError,
     ConfigurationError,

@@ -11,14 +11,13 @@ import random
 import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
 import httpx
 
 from .. import contract
-from ..engine import coordination
-from ..engine.loops import PerLoop
+from ..runtime import coordination
+from ..runtime.loops import PerLoop
 from . import _base, rules
 from ._base import Action, AttemptOutcome
 from .errors import (
@@ -31,116 +30,24 @@ from .errors import (
 )
 from .models import Registration, Scenery
 from .polling import Poller, changes, is_permanent, wait_timeout_error
+from .transport import (
+    Answer,
+    ClientOptions,
+    DeadlinePassed,
+    Sleep,
+    classify,
+    close_pool,
+    configure_logging_from_env,
+    describe,
+    key_only_to_origin,
+    read_bounded,
+)
 
-__all__ = ["AsyncQameraClient", "read_bounded"]
+__all__ = ["AsyncQameraClient", "ClientOptions", "describe", "read_bounded"]
 
 logger = logging.getLogger("qamera_widgets.client")
 
-_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
-
-
-def configure_logging_from_env() -> None:
-    """`QAMERA_LOG=info` should show something in a notebook, where no handler is configured.
-
-    Asked for by setting the variable; applied when a client is made, never at import, and a handler is
-    added only when the package's logger has none, so an application's own logging setup wins.
-    """
-    level = _LOG_LEVELS.get(os.environ.get("QAMERA_LOG", "").strip().lower())
-    if level is None:
-        return
-    package_logger = logging.getLogger("qamera_widgets")
-    package_logger.setLevel(level)
-    if not package_logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        package_logger.addHandler(handler)
-
-
-Sleep = Callable[[float], Awaitable[Any]]
-
-
-class ClientOptions(TypedDict, total=False):
-    """How a client talks to the server, beside its key and base URL. Both clients take these as keywords
-    (`QameraClient` hands them to its `AsyncQameraClient` unchanged), so a new option is added here once."""
-
-    timeout: float  # seconds for a whole call, retries included (default 30)
-    max_retries: int  # attempts after the first, for what is safe to retry (default 3)
-    rate_limit_per_minute: int | None  # client-side pacing per key; None turns it off (default: the API's)
-    transport: httpx.AsyncBaseTransport | None  # for tests: an httpx transport instead of the network
-    sleep: Sleep | None  # for tests: how to wait between attempts (default asyncio.sleep)
-    clock: Callable[[], float]  # for tests: monotonic seconds (default time.monotonic)
-    rng: random.Random | None  # for tests: the backoff's jitter
-
-
 UpdateCallback = Callable[[dict[str, Scenery]], Any]
-
-
-def _classify(exc: httpx.HTTPError) -> AttemptOutcome:
-    """Whether the server can have seen the request: only a failed connect proves it did not."""
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
-        return AttemptOutcome.CONNECT_FAILED
-    if isinstance(exc, httpx.TimeoutException):
-        return AttemptOutcome.TIMEOUT
-    return AttemptOutcome.BROKEN
-
-
-def _key_only_to_origin(key_source: Callable[[], str], origin: tuple[str, str, int]) -> Any:
-    """A request hook that attaches the key for the API's own origin and strips it everywhere else.
-
-    A hook rather than an `httpx.Auth`: httpx copies custom headers onto redirects, and hooks run for
-    every request actually sent, redirects included.
-    """
-
-    async def hook(request: httpx.Request) -> None:
-        if _base.origin_of(str(request.url)) == origin:
-            request.headers["X-Api-Key"] = key_source()
-        else:
-            request.headers.pop("X-Api-Key", None)
-            request.headers.pop("Authorization", None)
-
-    return hook
-
-
-@dataclass(frozen=True)
-class _Answer:
-    """A response read in full (within the size cap) before the connection went back to the pool."""
-
-    status_code: int
-    headers: httpx.Headers
-    content: bytes
-
-
-async def _close_pool(pool: httpx.AsyncClient) -> None:
-    if not pool.is_closed:
-        await pool.aclose()
-
-
-class _DeadlinePassed(Exception):
-    """The call's overall deadline passed while an attempt was still sending or reading."""
-
-
-def describe(client: Any) -> str:
-    """The one repr of either client (anything with `base_url` and `key_id`): where it talks to and the
-    key's public id, never the key."""
-    return f"{type(client).__name__}(base_url={client.base_url!r}, key_id={client.key_id!r})"
-
-
-async def read_bounded(response: httpx.Response, limit: int) -> bytes:
-    """The body of a response sent with `stream=True`, decoded by `rules.BoundedDecoder` so it never
-    holds more than `limit` decoded bytes. The API client and the thumbnail loader both read this way.
-
-    Raises `rules.BodyTooLarge` past the limit, `rules.UnsupportedEncoding` for an encoding not asked for
-    (`rules.ACCEPT_ENCODING`), and ValueError for a damaged compressed body.
-    """
-    if response.is_stream_consumed:
-        # Handed over already read (an in-memory transport replaying one response): as it is, capped.
-        if len(response.content) > limit:
-            raise rules.BodyTooLarge(f"the answer is larger than {rules.size_text(limit)}")
-        return response.content
-    decoder = rules.BoundedDecoder(response.headers.get("Content-Encoding", ""), limit)
-    async for chunk in response.aiter_raw():
-        decoder.feed(chunk)
-    return decoder.result()
 
 
 class AsyncQameraClient:
@@ -180,7 +87,7 @@ class AsyncQameraClient:
         # One pool per event loop: a pool belongs to the loop it was made on, and a client shared by the
         # notebook's loop and a worker thread's loop must never close the other's pool mid-request.
         self._pools: PerLoop[httpx.AsyncClient] = PerLoop(
-            self._new_pool, _close_pool, is_spent=lambda pool: pool.is_closed
+            self._new_pool, close_pool, is_spent=lambda pool: pool.is_closed
         )
         self._last_skipped_message = ""
 
@@ -208,7 +115,7 @@ class AsyncQameraClient:
         return httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(self.timeout, connect=_base.CONNECT_TIMEOUT),
-            event_hooks={"request": [_key_only_to_origin(self._key, self._origin)]},
+            event_hooks={"request": [key_only_to_origin(self._key, self._origin)]},
             transport=self._transport,
             headers={"User-Agent": "qamera-widgets", "Accept-Encoding": rules.ACCEPT_ENCODING},
             follow_redirects=False,
@@ -237,7 +144,7 @@ class AsyncQameraClient:
         json_body: Any = None,
         idempotency_key: str | None = None,
         deadline: float | None = None,
-    ) -> _Answer:
+    ) -> Answer:
         """One call, retries included, within `timeout` seconds of the first attempt (or by `deadline`,
         on this client's clock, when that comes first): a server trickling bytes cannot stretch it."""
         self._key()  # a missing or malformed key fails here, before anything is sent
@@ -252,7 +159,7 @@ class AsyncQameraClient:
                 ends = self._clock() + self.timeout
                 if deadline is not None:
                     ends = min(ends, deadline)
-            answer: _Answer | None = None
+            answer: Answer | None = None
             failure: Exception | None = None
             try:
                 exchange = functools.partial(self._exchange, method, path, params, json_body, headers)
@@ -262,10 +169,10 @@ class AsyncQameraClient:
                 if is_post:
                     raise self._unconfirmed(idempotency_key or "", str(exc), None) from None
                 raise ResponseFormatError(f"The answer to {method} {path} was refused: {exc}") from None
-            except _DeadlinePassed as exc:
+            except DeadlinePassed as exc:
                 failure, outcome = exc, AttemptOutcome.TIMEOUT
             except httpx.HTTPError as exc:
-                failure, outcome = exc, _classify(exc)
+                failure, outcome = exc, classify(exc)
             status = answer.status_code if answer is not None else None
             correlation_id = answer.headers.get("X-Correlation-Id") if answer is not None else None
             retry_after = (
@@ -314,15 +221,15 @@ class AsyncQameraClient:
             assert failure is not None
             raise self._connection_error(failure, outcome) from None
 
-    async def _attempt(self, exchange: Callable[[], Awaitable[_Answer]], ends: float) -> _Answer:
+    async def _attempt(self, exchange: Callable[[], Awaitable[Answer]], ends: float) -> Answer:
         """Send once and read the whole answer, decompressing within the size cap, before `ends`."""
         remaining = ends - self._clock()
         if remaining <= 0:
-            raise _DeadlinePassed(f"no time left of the {self.timeout:g} s timeout")
+            raise DeadlinePassed(f"no time left of the {self.timeout:g} s timeout")
         try:
             return await asyncio.wait_for(exchange(), remaining)
         except asyncio.TimeoutError:
-            raise _DeadlinePassed(f"the answer took longer than the {self.timeout:g} s timeout") from None
+            raise DeadlinePassed(f"the answer took longer than the {self.timeout:g} s timeout") from None
 
     async def _exchange(
         self,
@@ -331,7 +238,7 @@ class AsyncQameraClient:
         params: Mapping[str, str] | None,
         json_body: Any,
         headers: Mapping[str, str] | None,
-    ) -> _Answer:
+    ) -> Answer:
         http = self._http()
         request = http.build_request(method, path, params=params, json=json_body, headers=headers)
         response = await http.send(request, stream=True)
@@ -346,7 +253,7 @@ class AsyncQameraClient:
             raise httpx.DecodingError(str(exc), request=request) from None
         finally:
             await response.aclose()
-        return _Answer(response.status_code, response.headers, content)
+        return Answer(response.status_code, response.headers, content)
 
     def _secrets(self) -> tuple[str, ...]:
         return _base.secrets_of(self._api_key or self._explicit_key)
@@ -510,7 +417,7 @@ class AsyncQameraClient:
         return [snapshot[i] for i in wanted]
 
     async def aclose(self) -> None:
-        """Close every pool, each on its own loop (`engine.loops`): one on a loop that is idle elsewhere
+        """Close every pool, each on its own loop (`runtime.loops`): one on a loop that is idle elsewhere
         cannot be awaited from here and is dropped (`QameraClient` closes its own loops' pools first)."""
         await self._pools.aclose()
 

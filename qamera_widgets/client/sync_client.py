@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from ..engine import loops
+from ..runtime import loops
 from .async_client import AsyncQameraClient, ClientOptions, describe
 from .models import Registration, Scenery
 

@@ -1,3 +1,5 @@
 """What keeps running beside a notebook's cells: the one poller (`tracking`), the thumbnail and original
-loader (`thumbnails`), the journal of submitted jobs (`journal`), the event-loop rules (`loops`), the
-process-wide registries (`registry`) and class coordination through Redis (`coordination`)."""
+loader (`thumbnails`), the journal of submitted jobs (`journal`), and the pure models the views draw.
+
+The event-loop rules, the process-wide registries and class coordination moved below the client, to
+`qamera_widgets.runtime`; `engine.loops`, `engine.registry` and `engine.coordination` re-export them."""

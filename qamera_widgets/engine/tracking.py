@@ -28,7 +28,8 @@ from ..client.models import Registration, Scenery
 from ..client.polling import Poller, changes, duration, is_permanent, wait_timeout_error
 from ..client.rules import ids_of, utc_now
 from ..contract import TERMINAL_STATUSES
-from . import loops
+from ..runtime import loops
+from .wording import TIMED_OUT_WORDS, plural
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -390,12 +391,13 @@ class JobTracker:
         changes = {i: RecordState(i, TIMED_OUT, self._states[i].scenery, stamp) for i in expired}
         self._states.update(changes)
         span = max(self._deadlines[i][1] for i in expired)
-        noun = "record" if len(expired) == 1 else "records"
+        verb = "is" if len(expired) == 1 else "are"
         event = TrackerEvent(
             "timed_out",
             MappingProxyType(changes),
-            f"{len(expired)} {noun} did not finish within {duration(span)} and are marked timed out here. "
-            "They may still finish on the server; track them again to keep watching.",
+            f"{plural(len(expired), 'record')} did not finish within {duration(span)} and {verb} "
+            f"{TIMED_OUT_WORDS} here. They may still finish on the server; track them again to keep "
+            "watching.",
         )
         self._emit(event)
         return event

@@ -8,11 +8,9 @@ stays exact however many requests arrive at once and whenever the process stops.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import sqlite3
 import threading
@@ -22,12 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import IO, Any
-
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; one sandbox per folder is then up to the user
-    fcntl = None  # type: ignore[assignment]
+from typing import Any
 
 from ..contract import (
     DONE,
@@ -35,162 +28,27 @@ from ..contract import (
     LIVE_KEY_ENV,
     PRICE_PER_ITEM,
     format_key,
-    insufficient_credits_message,
     parse_key,
     price_for,
 )
+from .datadir import LOCK_FILE as LOCK_FILE
+from .datadir import DataDirLock as DataDirLock
+from .datadir import SandboxDataError as SandboxDataError
+from .ledger import InsufficientCredits as InsufficientCredits
+from .ledger import Ledger as Ledger
+from .ledger import reserve as reserve
+from .ledger import settle as settle
+from .schema import SCHEMA
 
 REGISTER_SCOPE = "content.register"
 IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
 # SQLite's INTEGER is a signed 64-bit number: a larger grant cannot be stored, let alone added up.
 MAX_CREDITS = 2**63 - 1
 BUSY_TIMEOUT_SECONDS = 5.0
-LOCK_FILE = "sandbox.lock"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS accounts (
-    id INTEGER PRIMARY KEY,
-    origin TEXT NOT NULL,
-    granted INTEGER NOT NULL,
-    available INTEGER NOT NULL,
-    reserved INTEGER NOT NULL,
-    consumed INTEGER NOT NULL,
-    refunded INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    key_id TEXT PRIMARY KEY,
-    account_id INTEGER NOT NULL REFERENCES accounts(id),
-    secret_sha256 TEXT NOT NULL,
-    scopes TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    expires_ms INTEGER,
-    revoked_ms INTEGER
-);
-CREATE TABLE IF NOT EXISTS batches (
-    id TEXT PRIMARY KEY,
-    account_id INTEGER NOT NULL REFERENCES accounts(id),
-    order_id TEXT NOT NULL,
-    reservation_id TEXT NOT NULL,
-    preferences TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    credits_reserved INTEGER NOT NULL,
-    created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sceneries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    account_id INTEGER NOT NULL REFERENCES accounts(id),
-    batch_id TEXT REFERENCES batches(id),
-    name TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    item_index INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    voting TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    price INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS sceneries_by_account ON sceneries(account_id, created_ms);
-CREATE INDEX IF NOT EXISTS sceneries_by_status ON sceneries(status, seq);
-CREATE TABLE IF NOT EXISTS idempotency (
-    account_id INTEGER NOT NULL,
-    key TEXT NOT NULL,
-    body_sha256 TEXT NOT NULL,
-    response TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    PRIMARY KEY (account_id, key)
-);
-"""
-
-
-@dataclass(frozen=True)
-class Ledger:
-    """An account's credits. `available + reserved + consumed` never changes: refunds go back to available."""
-
-    available: int
-    reserved: int = 0
-    consumed: int = 0
-    refunded: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "available": self.available,
-            "reserved": self.reserved,
-            "consumed": self.consumed,
-            "refunded": self.refunded,
-        }
-
-
-class InsufficientCredits(Exception):
-    """A batch costs more than the account has available; carries the numbers the 402 message names."""
-
-    def __init__(self, required: int, available: int) -> None:
-        self.required = required
-        self.available = available
-        super().__init__(insufficient_credits_message(required, available))
 
 
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was already used with a different body."""
-
-
-class SandboxDataError(RuntimeError):
-    """The data folder cannot be used as it is (in use by another sandbox, corrupt, empty, foreign);
-    the message names the file and what to do."""
-
-
-class DataDirLock:
-    """An exclusive hold on a data folder for this sandbox's lifetime, so a second sandbox cannot start on
-    it and requeue the first one's in-flight items. The lock file records the holder's pid for the message
-    the second one prints; the kernel releases the lock when the process dies, however it dies."""
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / LOCK_FILE
-        self._handle: IO[str] | None = None
-        if fcntl is None:
-            return
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (held until release())
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
-            handle.close()
-            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise
-            raise SandboxDataError(
-                f"The data folder {directory} is in use by another sandbox (process {holder}); stop that "
-                "one first, or pass another data folder (--data-dir)."
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._handle = handle
-
-    def release(self) -> None:
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            handle.close()  # closing the only descriptor releases the flock
-
-
-def reserve(ledger: Ledger, amount: int) -> Ledger:
-    """Move `amount` from available to reserved, or refuse without touching anything."""
-    if amount < 0:
-        raise ValueError("amount must not be negative")
-    if amount > ledger.available:
-        raise InsufficientCredits(amount, ledger.available)
-    return Ledger(ledger.available - amount, ledger.reserved + amount, ledger.consumed, ledger.refunded)
-
-
-def settle(ledger: Ledger, amount: int, *, succeeded: bool) -> Ledger:
-    """Release one item's reservation: spent when it succeeded, returned to available when it failed."""
-    if not 0 <= amount <= ledger.reserved:
-        raise ValueError(f"cannot settle {amount} with {ledger.reserved} reserved")
-    if succeeded:
-        return Ledger(ledger.available, ledger.reserved - amount, ledger.consumed + amount, ledger.refunded)
-    return Ledger(
-        ledger.available + amount, ledger.reserved - amount, ledger.consumed, ledger.refunded + amount
-    )
 
 
 @dataclass(frozen=True)
@@ -249,7 +107,7 @@ def _required_columns() -> dict[str, set[str]]:
     """Each table's columns as the schema above declares them, to recognise a file of another schema."""
     probe = sqlite3.connect(":memory:")
     try:
-        probe.executescript(_SCHEMA)
+        probe.executescript(SCHEMA)
         tables = [row[0] for row in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         return {
             table: {row[1] for row in probe.execute(f"PRAGMA table_info({table})")}
@@ -277,7 +135,7 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
             self._check_schema()
         except sqlite3.DatabaseError as exc:
             self._db.close()

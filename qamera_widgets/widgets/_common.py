@@ -8,7 +8,9 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ..client import AsyncQameraClient, QameraClient, QameraError
+from ..client import AsyncQameraClient, QameraClient
+from ..engine.wording import describe_error as describe_error
+from ..engine.wording import excerpt as excerpt
 
 logger = logging.getLogger("qamera_widgets.widgets")
 
@@ -22,15 +24,6 @@ def as_async_client(client: AnyClient) -> AsyncQameraClient:
     if isinstance(client, AsyncQameraClient):
         return client
     raise TypeError(f"Expected an AsyncQameraClient or QameraClient, got {type(client).__name__}.")
-
-
-def describe_error(exc: BaseException) -> str:
-    """One plain sentence for a person looking at a widget; never a traceback, never the key.
-
-    The package's errors carry their own sentence; anything else is named by its type."""
-    if isinstance(exc, QameraError):
-        return str(exc)
-    return f"Something went wrong: {type(exc).__name__}: {exc}"
 
 
 def escape(text: object) -> str:
@@ -109,12 +102,6 @@ def loop_running() -> bool:
     except RuntimeError:
         return False
     return True
-
-
-def excerpt(text: object, limit: int = 80) -> str:
-    """One line of at most `limit` characters, for labels where a whole prompt would not fit."""
-    flat = " ".join(("" if text is None else str(text)).split())
-    return flat if len(flat) <= limit else flat[: max(limit - 1, 0)].rstrip() + "…"
 
 
 def descendants(root: Any) -> list[Any]:

@@ -10,10 +10,11 @@ so the board's height and its widget state stay bounded however long the session
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -21,110 +22,44 @@ import traitlets
 
 from ..client import Registration, Scenery
 from ..client.rules import utc_now
-from ..contract import FAILED_STATUSES, PRICE_PER_ITEM, TERMINAL_STATUSES
-from ..engine.journal import Journal, JournalBatch, UnconfirmedAttempt, batch_key
+from ..contract import TERMINAL_STATUSES
+from ..engine.journal import Journal, JournalBatch
+from ..engine.runs import (
+    Run,
+    RunCounts,
+    comparison_header,
+    count_statuses,
+    doubt_message,
+    folded_line,
+    grouped,
+    newest_first,
+    pending_cards,
+    record_final,
+    run_for,
+    run_header,
+    settled_finals,
+)
 from ..engine.thumbnails import ThumbnailLoader
 from ..engine.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
-from ._common import AnyClient, Callbacks, as_async_client, escape, excerpt, logger, loop_running
+from . import protocol
+from ._common import AnyClient, Callbacks, as_async_client, escape, logger, loop_running
 from .canvas import ResultsCanvas
 
-__all__ = ["BatchCounts", "BatchSection", "StatusBoard", "count_statuses"]
+__all__ = ["BatchCounts", "Run", "RunCounts", "StatusBoard", "count_statuses"]
 
 VISIBLE_RUNS = 4
 """Runs drawn in full; older ones fold into one line. Four runs of up to 20 cards fill a screen or two."""
 MORE_RUNS_STEP = 4
 
-
-@dataclass(frozen=True)
-class BatchCounts:
-    """How a batch stands, and what that means for credits at the contract's 10 per item."""
-
-    done: int = 0
-    failed: int = 0
-    running: int = 0
-    timed_out: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.done + self.failed + self.running + self.timed_out
-
-    @property
-    def finished(self) -> int:
-        return self.done + self.failed
-
-    @property
-    def settled(self) -> bool:
-        """Nothing is still expected to change (timed-out records count: the board stopped waiting)."""
-        return self.running == 0
-
-    def text(self) -> str:
-        parts = [f"{self.done} of {self.total} done"]
-        if self.failed:
-            parts.append(f"{self.failed} failed")
-        if self.running:
-            parts.append(f"{self.running} in progress")
-        if self.timed_out:
-            parts.append(f"{self.timed_out} no longer watched")
-        return " · ".join(parts)
-
-    def credits_text(self) -> str:
-        consumed = self.done * PRICE_PER_ITEM
-        refunded = self.failed * PRICE_PER_ITEM
-        reserved = (self.running + self.timed_out) * PRICE_PER_ITEM
-        parts = []
-        if reserved:
-            parts.append(f"{reserved} credits reserved")
-        if consumed:
-            parts.append(f"{consumed} consumed")
-        if refunded:
-            parts.append(f"{refunded} refunded")
-        return " · ".join(parts) or "no credits"
-
-
-def count_statuses(statuses: Iterable[str]) -> BatchCounts:
-    done = failed = running = timed_out = 0
-    for status in statuses:
-        if status == "DONE":
-            done += 1
-        elif status in FAILED_STATUSES:
-            failed += 1
-        elif status == TIMED_OUT:
-            timed_out += 1
-        else:
-            running += 1
-    return BatchCounts(done, failed, running, timed_out)
-
+Run = Run
+"""The old name of `Run`, kept so existing imports work."""
+BatchCounts = RunCounts
+"""The old name of `RunCounts`, kept so existing imports work."""
 
 # Process-wide because trackers are (one per client, shared by every board of it): closing one board
 # stops polling only for records that no other open board shows. Owned by StatusBoard's init and close.
 _open_boards: weakref.WeakSet[StatusBoard] = weakref.WeakSet()
 _pending_keys = itertools.count(1)
-
-
-@dataclass(eq=False)
-class BatchSection:
-    """One run: a submitted prompt and its records.
-
-    `StatusBoard.prepare()` returns one waiting for its server's confirmation (drawn at once with
-    placeholder cards); hand it to `track(registration, slot=...)` or `release()`.
-    """
-
-    key: str
-    prompt: str
-    count: int
-    batch_id: str = ""
-    submitted_at: datetime | None = None
-    record_ids: tuple[str, ...] = ()
-    journaled: set[str] = field(default_factory=set)
-    collapsed: bool = False
-    comparison: str = ""
-    """Shared by the runs of one comparison, drawn together as rows; '' for a run of its own."""
-    template: str = ""
-    parts: tuple[tuple[str, bool], ...] = ()
-
-    @property
-    def confirmed(self) -> bool:
-        return self.submitted_at is not None
 
 
 def _stub(record_id: str, status: str) -> Scenery:
@@ -154,7 +89,7 @@ class StatusBoard(ResultsCanvas):
         self._client = as_async_client(client)
         self._tracker = tracker if tracker is not None else tracker_for(self._client)
         self._journal = journal if journal is not None else Journal()
-        self._runs: dict[str, BatchSection] = {}
+        self._runs: dict[str, Run] = {}
         self._run_of: dict[str, str] = {}
         self._status: dict[str, str] = {}
         self._since: dict[str, datetime] = {}
@@ -181,7 +116,7 @@ class StatusBoard(ResultsCanvas):
         return {record_id: self._status[record_id] for record_id in self._run_of}
 
     @property
-    def sections(self) -> list[BatchSection]:
+    def sections(self) -> list[Run]:
         """Every run, newest first, folded ones included."""
         return list(reversed(self._runs.values()))
 
@@ -193,11 +128,11 @@ class StatusBoard(ResultsCanvas):
         comparison: str = "",
         template: str = "",
         parts: Sequence[tuple[str, bool]] = (),
-    ) -> BatchSection:
+    ) -> Run:
         """Show a run for a submission whose answer is still on its way, with `count` queued cards.
 
-        `track(registration, slot=section)` turns it into the confirmed run in the same place;
-        `release(section)` removes it when the submission was not confirmed. Runs prepared with the
+        `track(registration, run=prepared)` turns it into the confirmed run in the same place;
+        `release(prepared)` removes it when the submission was not confirmed. Runs prepared with the
         same `comparison` are drawn as the rows of one comparison, `parts` marking the words that vary.
         """
         if self._closed:
@@ -205,65 +140,39 @@ class StatusBoard(ResultsCanvas):
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"count must be a whole number of at least 1, not {count!r}.")
         key = f"pending-{next(_pending_keys)}"
-        section = BatchSection(
+        prepared = Run(
             key=key, prompt=prompt, count=count, comparison=comparison, template=template, parts=tuple(parts)
         )
-        self._runs[key] = section
+        self._runs[key] = prepared
         self._redraw()
-        return section
+        return prepared
 
-    def release(self, slot: BatchSection) -> None:
+    def release(self, run: Run) -> None:
         """Remove a prepared run whose submission was not confirmed."""
-        if not slot.confirmed and self._runs.get(slot.key) is slot:
-            del self._runs[slot.key]
+        if not run.confirmed and self._runs.get(run.key) is run:
+            del self._runs[run.key]
             self._redraw()
 
     def track(
         self,
         target: Registration | JournalBatch | Iterable[str] | str,
         *,
-        slot: BatchSection | None = None,
+        run: Run | None = None,
+        slot: Run | None = None,
     ) -> None:
         """Show a batch (or plain record ids) as a run and follow it live; records already shown are
         skipped, except that timed-out ones are watched again.
 
-        With `slot` (from `prepare()`), the confirmed batch takes the prepared run's place.
+        With `run` (from `prepare()`), the confirmed batch takes the prepared run's place (`slot` is its
+        old name, still accepted).
         """
         if self._closed:
             raise RuntimeError("This StatusBoard is closed; create a new one.")
-        if isinstance(target, Registration):
-            self._add_batch(
-                batch_key(target.batch_id, target.record_ids),
-                target.preferences,
-                target.batch_id,
-                target.submitted_at,
-                target.record_ids,
-                {},
-                slot,
-            )
-        elif isinstance(target, JournalBatch):
-            if slot is None and target.comparison:  # drawn with the other jobs of its comparison again
-                slot = BatchSection(
-                    key="",
-                    prompt=target.prompt,
-                    count=target.count,
-                    comparison=target.comparison,
-                    template=target.template,
-                    parts=target.parts,
-                )
-            self._add_batch(
-                target.key,
-                target.prompt,
-                target.batch_id,
-                target.submitted_at,
-                target.record_ids,
-                target.final,
-                slot,
-            )
-        else:
-            ids = (target,) if isinstance(target, str) else tuple(str(i) for i in target)
+        if not isinstance(target, (Registration, JournalBatch)):
+            target = (target,) if isinstance(target, str) else tuple(str(i) for i in target)
             self._adhoc += 1
-            self._add_batch(f"records-{self._adhoc}", "", "", utc_now(), ids, {}, slot)
+        found, final = run_for(target, f"records-{self._adhoc}")
+        self._add_batch(found, final, run if run is not None else slot)
 
     def resume(self) -> list[JournalBatch]:
         """Re-attach to this server's and key's unfinished batches from the journal (after a restart).
@@ -280,7 +189,7 @@ class StatusBoard(ResultsCanvas):
         doubtful = self._journal.unconfirmed(**where)
         if doubtful:
             # Nothing to track (no ids came back), but the user must not forget they may exist.
-            self._set_banner(_doubt_message(doubtful), kind="unconfirmed")
+            self._set_banner(doubt_message(doubtful), kind="unconfirmed")
         return resumed
 
     def show_history(self, batches: Sequence[JournalBatch]) -> None:
@@ -337,34 +246,25 @@ class StatusBoard(ResultsCanvas):
             self._tracker.untrack(orphans)
         super().close()
 
-    def _add_batch(
-        self,
-        key: str,
-        prompt: str,
-        batch_id: str,
-        submitted_at: datetime,
-        record_ids: tuple[str, ...],
-        final: Mapping[str, str],
-        slot: BatchSection | None,
-    ) -> None:
-        self._track_timed_out_again(record_ids)
-        new_ids = tuple(dict.fromkeys(i for i in record_ids if i not in self._run_of))
-        if slot is not None and self._runs.get(slot.key) is slot and not slot.confirmed:
-            del self._runs[slot.key]
-        if key in self._runs or not new_ids:
+    def _add_batch(self, found: Run, final: Mapping[str, str], prepared: Run | None) -> None:
+        """Show `found` (from `run_for`) in place of its `prepared` run, watching what is unfinished."""
+        self._track_timed_out_again(found.record_ids)
+        new_ids = tuple(dict.fromkeys(i for i in found.record_ids if i not in self._run_of))
+        if prepared is not None and self._runs.get(prepared.key) is prepared and not prepared.confirmed:
+            del self._runs[prepared.key]
+        if found.key in self._runs or not new_ids:
             self._redraw()
             return
-        run = BatchSection(
-            comparison=slot.comparison if slot is not None else "",
-            template=slot.template if slot is not None else "",
-            parts=slot.parts if slot is not None else (),
-            key=key,
-            prompt=prompt,
+        grouping = prepared if prepared is not None else found
+        run = replace(
+            found,
             count=len(new_ids),
-            batch_id=batch_id,
-            submitted_at=submitted_at,
             record_ids=new_ids,
+            comparison=grouping.comparison,
+            template=grouping.template,
+            parts=grouping.parts,
         )
+        key, prompt, submitted_at = run.key, run.prompt, run.submitted_at
         run.journaled.update(i for i in new_ids if i in final)
         known = self._tracker.states
         for record_id in new_ids:
@@ -376,9 +276,10 @@ class StatusBoard(ResultsCanvas):
                 self._remember(state)
             else:
                 status = final.get(record_id, WAITING)
-                self._remember(RecordState(record_id, status, None, submitted_at))
+                self._remember(RecordState(record_id, status, None, submitted_at or utc_now()))
         self._runs[key] = run
         self._redraw()
+        self._journal_settled(new_ids)
         unfinished = [i for i in new_ids if i not in final]
         if unfinished:
             self._tracker.track(unfinished)
@@ -431,34 +332,18 @@ class StatusBoard(ResultsCanvas):
                 touched.add(scenery.id)
         if touched:
             self._redraw(changed=touched)
+            self._journal_settled(touched)
 
-    def _card_for(self, record_id: str, run: BatchSection) -> dict[str, Any]:
+    def _card_for(self, record_id: str, run: Run) -> dict[str, Any]:
         status = self._status.get(record_id, WAITING)
         scenery = self._known.get(record_id) or _stub(record_id, status)
         return self._card(scenery, status=status, since=self._since.get(record_id), run=run.key)
-
-    def _pending_cards(self, run: BatchSection) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": f"{run.key}-{n}",
-                "name": "",
-                "prompt": run.prompt,
-                "state": "waiting",
-                "label": "Sending…",
-                "vote": "none",
-                "created": "",
-                "since": 0,
-                "thumb": 0,
-                "run": run.key,
-            }
-            for n in range(run.count)
-        ]
 
     def _redraw(self, changed: set[str] | None = None) -> None:
         """Recompute run headers and the drawn cards; only changed cards go out as a patch."""
         if self._closed:
             return
-        entries = _entries(_newest_first(self._runs.values()))
+        entries = grouped(newest_first(self._runs.values()))
         shown, folded = entries[: self.visible_runs], entries[self.visible_runs :]
         runs: list[dict[str, Any]] = []
         cards: list[dict[str, Any]] = []
@@ -467,56 +352,19 @@ class StatusBoard(ResultsCanvas):
             for run in entry:
                 if run.confirmed:
                     run_cards = [self._card_for(i, run) for i in run.record_ids]
-                    counts = count_statuses(self._status.get(i, WAITING) for i in run.record_ids)
-                    self._journal_finals(run, counts)
                 else:
-                    run_cards = self._pending_cards(run)
-                    counts = BatchCounts(running=run.count)
-                rows.append(self._run_dict(run, counts, [c["id"] for c in run_cards]))
+                    run_cards = pending_cards(run)
+                rows.append(run_header(run, run.counts(self._status), [c["id"] for c in run_cards]))
                 if not entry[0].collapsed:
                     cards.extend(run_cards)
-            runs.append(rows[0] if len(entry) == 1 and not entry[0].comparison else _comparison(entry, rows))
-        for run in (run for entry in folded for run in entry):
-            if run.confirmed:
-                self._journal_finals(
-                    run, count_statuses(self._status.get(i, WAITING) for i in run.record_ids)
-                )
+            single = len(entry) == 1 and not entry[0].comparison
+            runs.append(rows[0] if single else comparison_header(entry, rows))
         self.runs = runs
-        self.folded_runs = _folded([run for entry in folded for run in entry], self._status)
+        self.folded_runs = folded_line([run for entry in folded for run in entry], self._status)
         if [c["id"] for c in cards] == [c["id"] for c in self.cards]:
             self._update_cards(c for c in cards if changed is None or c["id"] in changed)
         else:
             self._show_cards(cards)
-
-    def _run_dict(self, run: BatchSection, counts: BatchCounts, ids: list[str]) -> dict[str, Any]:
-        if run.submitted_at is None:
-            noun = "picture" if run.count == 1 else "pictures"
-            meta = f"{run.count} {noun} · waiting for the server to confirm"
-            credits = f"{run.count * PRICE_PER_ITEM} credits to reserve"
-        else:
-            when = _when(run.submitted_at)
-            noun = "picture" if len(run.record_ids) == 1 else "pictures"
-            short = run.batch_id if len(run.batch_id) <= 9 else run.batch_id[:8] + "…"
-            batch = f" · batch {short}" if short else ""
-            meta = f"{len(run.record_ids)} {noun} · {when}{batch}"
-            credits = counts.credits_text()
-        return {
-            "key": run.key,
-            "prompt": run.prompt,
-            "collapsed": run.collapsed,
-            "ids": ids,
-            "total": counts.total,
-            "done": counts.done,
-            "failed": counts.failed,
-            "meta": meta,
-            "credits": credits,
-            "progress": counts.text() if run.confirmed else "sending…",
-            "use_prompt": bool(run.prompt),
-            "parts": [list(p) for p in run.parts],
-            "pending": counts.running,
-            "consumed": counts.done,
-            "refunded": counts.failed,
-        }
 
     def _static_body(self) -> str:
         """Each drawn run as a heading (prompt, progress, credits) over its pictures."""
@@ -535,7 +383,7 @@ class StatusBoard(ResultsCanvas):
         return "".join(parts)
 
     def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
-        if kind == "toggle_run":
+        if kind == protocol.TOGGLE_RUN:
             key = str(content.get("key", ""))
             group = [r for r in self._runs.values() if key in (r.key, r.comparison)]
             if group:
@@ -543,53 +391,53 @@ class StatusBoard(ResultsCanvas):
                 for member in group:
                     member.collapsed = collapsed
                 self._redraw()
-        elif kind == "more_runs":
+        elif kind == protocol.MORE_RUNS:
             self.visible_runs += MORE_RUNS_STEP
-        elif kind == "run_again":
+        elif kind == protocol.RUN_AGAIN:
             chosen = self._run_or_comparison(str(content.get("key", "")))
             if chosen is not None and (chosen.template or chosen.prompt):
                 self._run_again_callbacks(chosen.template or chosen.prompt, chosen.count)
-        elif kind == "use_run_prompt":
+        elif kind == protocol.USE_RUN_PROMPT:
             named = self._run_or_comparison(str(content.get("key", "")))
             prompt = (named.template or named.prompt) if named is not None else ""
             if prompt:
                 self._use_prompt_callbacks(prompt)
 
-    def _run_or_comparison(self, key: str) -> BatchSection | None:
+    def _run_or_comparison(self, key: str) -> Run | None:
         """The run a header's key names: a run's own key, or the first run of a comparison."""
         run = self._runs.get(key)
         return run if run is not None else next((r for r in self._runs.values() if r.comparison == key), None)
 
-    def _journal_finals(self, run: BatchSection, counts: BatchCounts) -> None:
+    def _journal_settled(self, record_ids: Iterable[str]) -> None:
         """Record what the server finished, once per record, so `resume()` stops going back to it.
 
-        Tracker events arrive on the kernel's loop, so the write and its fsync go to a worker thread;
-        it is handed over at once, so closing the board does not stop it.
+        Called where statuses change (never from drawing). Tracker events arrive on the kernel's loop,
+        so the write and its fsync go to a worker thread; it is handed over at once, so closing the
+        board does not stop it.
         """
-        if not counts.settled:
-            return
-        final = {
-            i: self._status[i]
-            for i in run.record_ids
-            if self._status.get(i) in TERMINAL_STATUSES and i not in run.journaled
-        }
-        if not final:
-            return
-        run.journaled.update(final)
-        base_url = self._client.base_url
-        if not loop_running():
-            self._finals_written(run, final, _record_final(self._journal, base_url, final))
-            return
-        write = asyncio.get_running_loop().run_in_executor(
-            None, _record_final, self._journal, base_url, final
-        )
-        self._journal_writes.add(write)
-        write.add_done_callback(self._journal_writes.discard)
-        write.add_done_callback(
-            lambda done: None if done.cancelled() else self._finals_written(run, final, done.result())
-        )
+        keys = {self._run_of[i] for i in record_ids if i in self._run_of}
+        for key in keys:
+            run = self._runs.get(key)
+            final = settled_finals(run, self._status) if run is not None else {}
+            if run is None or not final:
+                continue
+            run.journaled.update(final)
+            base_url = self._client.base_url
+            if not loop_running():
+                self._finals_written(run, final, record_final(self._journal, base_url, final))
+                continue
+            write = asyncio.get_running_loop().run_in_executor(
+                None, record_final, self._journal, base_url, final
+            )
+            self._journal_writes.add(write)
+            write.add_done_callback(self._journal_writes.discard)
+            write.add_done_callback(functools.partial(self._write_done, run, final))
 
-    def _finals_written(self, run: BatchSection, final: Mapping[str, str], error: OSError | None) -> None:
+    def _write_done(self, run: Run, final: Mapping[str, str], done: asyncio.Future[OSError | None]) -> None:
+        if not done.cancelled():
+            self._finals_written(run, final, done.result())
+
+    def _finals_written(self, run: Run, final: Mapping[str, str], error: OSError | None) -> None:
         if error is not None:
             logger.warning("could not record final statuses in %s: %s", self._journal.path, error)
             run.journaled.difference_update(final)
@@ -597,97 +445,3 @@ class StatusBoard(ResultsCanvas):
     def _set_banner(self, message: str, *, kind: str) -> None:
         self._banner_kind = kind
         self._say(message, error=kind in ("stopped", "unconfirmed"))
-
-
-def _newest_first(runs: Iterable[BatchSection]) -> list[BatchSection]:
-    """By submission time, newest first; runs still waiting for their server come before all."""
-    ordered = list(runs)
-    ordered.reverse()  # among equal times, the one added last is the newer
-    return sorted(
-        ordered,
-        key=lambda r: (r.submitted_at is not None, -(r.submitted_at.timestamp() if r.submitted_at else 0)),
-    )
-
-
-def _entries(newest_first: Sequence[BatchSection]) -> list[list[BatchSection]]:
-    """Runs as drawn: a comparison's runs together (in the order they were sent), others alone."""
-    entries: list[list[BatchSection]] = []
-    index: dict[str, list[BatchSection]] = {}
-    for run in newest_first:
-        if run.comparison and run.comparison in index:
-            index[run.comparison].insert(0, run)
-            continue
-        entry = [run]
-        entries.append(entry)
-        if run.comparison:
-            index[run.comparison] = entry
-    return entries
-
-
-def _comparison(entry: Sequence[BatchSection], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One header over a comparison's rows: the template, and the sums of its jobs."""
-    first = entry[0]
-    total = sum(r["total"] for r in rows)
-    counts = BatchCounts(
-        done=sum(r["done"] for r in rows),
-        failed=sum(r["failed"] for r in rows),
-        running=sum(r["pending"] for r in rows),
-    )
-    per = first.count
-    when = _when(first.submitted_at) if first.submitted_at else "sending…"
-    return {
-        "key": first.comparison,
-        "kind": "compare",
-        "prompt": first.template or " | ".join(r.prompt for r in entry),
-        "collapsed": first.collapsed,
-        "rows": list(rows),
-        "ids": [i for r in rows for i in r["ids"]],
-        "total": total,
-        "done": counts.done,
-        "failed": counts.failed,
-        "meta": f"Comparison · {len(rows)} prompts × {per} {'picture' if per == 1 else 'pictures'} · {when}",
-        "credits": counts.credits_text(),
-        "progress": counts.text(),
-        "use_prompt": True,
-    }
-
-
-def _when(moment: datetime) -> str:
-    """The time of day for today's runs, the date too for older ones (history from the journal)."""
-    local = moment.astimezone()
-    if local.date() == datetime.now(local.tzinfo).date():
-        return local.strftime("%H:%M:%S")
-    return local.strftime("%Y-%m-%d %H:%M")
-
-
-def _folded(runs: Sequence[BatchSection], status: Mapping[str, str]) -> dict[str, Any]:
-    if not runs:
-        return {}
-    ids = [i for run in runs for i in run.record_ids]
-    counts = count_statuses(status.get(i, WAITING) for i in ids)
-    noun = "run" if len(runs) == 1 else "runs"
-    return {
-        "count": len(runs),
-        "text": f"{len(runs)} earlier {noun} · {len(ids)} pictures · {counts.credits_text()}",
-    }
-
-
-def _record_final(journal: Journal, base_url: str, final: Mapping[str, str]) -> OSError | None:
-    """The journal write, for a worker thread: a failure comes back as a value for the loop to report."""
-    try:
-        journal.record_final(base_url, final)
-    except OSError as exc:
-        return exc
-    return None
-
-
-def _doubt_message(attempts: Sequence[UnconfirmedAttempt]) -> str:
-    listed = "; ".join(
-        f"\u201c{excerpt(a.prompt, 40)}\u201d ({a.count}, idempotency key {a.idempotency_key})"
-        for a in attempts
-    )
-    return (
-        f"{len(attempts)} earlier submission(s) were never confirmed by the server and may exist: {listed}. "
-        "Check the library before submitting them again; register_ideas(..., idempotency_key=...) with "
-        "that key is the safe way to retry."
-    )

@@ -1,44 +1,38 @@
 """ResultsCanvas: the one front-end view for pictures (library pages, runs of a prompt, the large view).
 
 One anywidget model draws every card, run header, the selection bar and the large view, so a studio
-stays a handful of widget models however long the session. The split of work is strict:
-
-- Python holds the state as traits (``cards``, ``runs``, ``selected_ids``, ``open_id``, ...) and does
-  all I/O (thumbnails, originals, contact sheets, zips) on the kernel's loop.
-- The browser (``static/canvas.js``) only draws and sends intents back: "I need these thumbnails",
-  "open this card", "download the selection".
-
-Thumbnails are pulled, not pushed: a card names the version of its thumbnail that Python holds, and
-each view asks for the versions it lacks. A reloaded page, a second view of the same widget, or a
-Voila page that connects after the kernel already ran all get their pictures the same way, and a
-picture crosses the comm once per view, as a binary buffer.
-
-A status change never resends the card list: it goes out as a small "patch" message and is applied
-in place to the trait's value, so ``get_state()`` and any view that starts later see it too.
+stays a handful of widget models however long the session. Python holds the state as traits (``cards``,
+``runs``, ``selected_ids``, ``open_id``, ...) and does the I/O on the kernel's loop; the browser
+(``static/canvas.js``) only draws and sends intents back (`protocol`). Which picture each view has and
+what changed since it was drawn is `engine.pictures`; what a card says, `engine.cards`; files that
+leave the kernel (contact sheet, zip), `engine.exports`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
-import math
-import time
-import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from ..client.models import Scenery
-from ..contract import FAILED_STATUSES
-from ..engine.thumbnails import Thumbnail, ThumbnailLoader, load_font
-from ..engine.tracking import TIMED_OUT, WAITING
+from ..engine import cards as card_words
+from ..engine import exports
+from ..engine.exports import CONTACT_SHEET_LABEL_PX as CONTACT_SHEET_LABEL_PX
+from ..engine.exports import CONTACT_SHEET_MARGIN as CONTACT_SHEET_MARGIN
+from ..engine.exports import MAX_ZIP_BYTES as MAX_ZIP_BYTES
+from ..engine.pictures import PictureSync
+from ..engine.status import card_state as card_state
+from ..engine.status import vote_state as vote_state
+from ..engine.thumbnails import Thumbnail, ThumbnailLoader
+from ..engine.wording import pictures, plural
+from ..runtime.loops import wait_for_tasks as wait_for_tasks
+from . import protocol
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
 
 __all__ = [
@@ -54,79 +48,8 @@ __all__ = [
 STATIC = Path(__file__).parent / "static"
 PREVIEW_MAX_PX = 1600
 """The large view's longest side: sharp on a 4K screen at full width, far smaller than most originals."""
-MAX_ZIP_BYTES = 200 * 2**20
-"""A browser download of the selection's originals stops here rather than filling the kernel's memory."""
-CONTACT_SHEET_MARGIN = 8
-CONTACT_SHEET_LABEL_PX = 22
-"""Height of the caption strip under each tile of a contact sheet."""
-_SHEET_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
-_SHEET_COLUMNS = 4
 PATCH_WINDOW_SECONDS = 0.04
-LISTENER_TIMEOUT_SECONDS = 60.0
-"""Views say they are alive every 20 s (canvas.js); after a minute of silence the widget stops pushing."""
 LOADER_CONCURRENCY = 24
-
-
-_STATE_LABELS = {
-    "queued": "Queued",
-    "processing": "Processing",
-    "waiting": "Waiting to appear",
-    "timeout": "Stopped watching",
-    "failed": "Failed · credits refunded",
-    "done": "",
-}
-
-
-def card_state(status: str) -> tuple[str, str]:
-    """The generation state a card draws, and the words it shows (none once the picture is there).
-
-    Unknown statuses are shown as the server wrote them, never guessed into a known one.
-    """
-    upper = (status or "").upper()
-    if upper == "DONE":
-        state = "done"
-    elif upper in FAILED_STATUSES:
-        state = "failed"
-    elif upper == "PENDING":
-        state = "queued"
-    elif upper == "PROCESSING":
-        state = "processing"
-    elif upper == WAITING:
-        state = "waiting"
-    elif upper == TIMED_OUT:
-        state = "timeout"
-    else:
-        return "other", status or "Unknown status"
-    return state, _STATE_LABELS[state]
-
-
-def vote_state(voting: str | None) -> str:
-    """The review mark: approved, rejected, or none (not reviewed, which includes the API's PENDING)."""
-    upper = (voting or "").upper()
-    if upper == "APPROVED":
-        return "approved"
-    if upper == "REJECTED":
-        return "rejected"
-    return "none"
-
-
-def format_created(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _epoch_ms(moment: datetime | None) -> int:
-    return 0 if moment is None else int(moment.timestamp() * 1000)
-
-
-@dataclass
-class _Picture:
-    """What Python holds for one card's thumbnail: the URL it came from and the encoded bytes."""
-
-    url: str
-    thumb: Thumbnail
-    version: int
 
 
 class ResultsCanvas(anywidget.AnyWidget):
@@ -176,16 +99,9 @@ class ResultsCanvas(anywidget.AnyWidget):
             size=thumb_px, max_concurrency=LOADER_CONCURRENCY
         )
         self._tasks = TaskSet()
-        self._pictures: dict[str, _Picture] = {}
+        self._sync = PictureSync()
         self._loading: dict[str, str] = {}
-        self._versions = 0
-        self._pending_patch: dict[str, dict[str, Any]] = {}
-        self._pending_thumbs: dict[str, None] = {}
         self._patch_scheduled = False
-        self._heard_until = 0.0
-        """Changes and pictures are pushed only until then: a view renews it while its page is open."""
-        self._patch_log: dict[str, dict[str, Any]] = {}
-        """Every field changed in place since `cards` was last synced: what a view starting now lacks."""
         self._preview_cache: dict[str, tuple[str, Thumbnail]] = {}
         self._known: dict[str, Scenery] = {}
         self._prompt_of: dict[str, str] = {}
@@ -211,14 +127,14 @@ class ResultsCanvas(anywidget.AnyWidget):
 
     def thumbnail_of(self, scenery_id: str) -> Thumbnail | None:
         """The thumbnail loaded for a card, if any (what the browser shows and contact sheets use)."""
-        picture = self._pictures.get(scenery_id)
+        picture = self._sync.get(scenery_id)
         return None if picture is None else picture.thumb
 
     async def wait_pictures(self) -> None:
         """Until every thumbnail the current cards and the selection need is loaded (or has failed) and
         the browser has been told."""
         await wait_for_tasks(self._thumb_work)
-        if self._pending_patch or self._pending_thumbs:
+        if self._sync.pending():
             self._flush_patch()
 
     def contact_sheet(self, selected_only: bool = True) -> Image.Image:
@@ -229,28 +145,12 @@ class ResultsCanvas(anywidget.AnyWidget):
         """
         chosen = self.selected if selected_only else self._shown_sceneries()
         if not chosen:
-            if selected_only:
-                raise ValueError(
-                    "No sceneries are selected: tick some cards first "
-                    "(or call contact_sheet(selected_only=False) for everything shown)."
-                )
-            raise ValueError("There are no sceneries to put on a contact sheet.")
-        return _contact_sheet(
-            [(self._caption(s), self._tile(s)) for s in chosen], self.thumb_px, _SHEET_COLUMNS
-        )
+            raise ValueError(exports.NOTHING_SELECTED if selected_only else exports.NOTHING_SHOWN)
+        return exports.contact_sheet([(self._caption(s), self._tile(s)) for s in chosen], self.thumb_px)
 
     def save_contact_sheet(self, path: str | Path, selected_only: bool = True) -> Path:
         """Write the contact sheet as PNG, JPEG or WebP, chosen by the file extension."""
-        target = Path(path)
-        fmt = _SHEET_FORMATS.get(target.suffix.lower())
-        if fmt is None:
-            raise ValueError(f"Use a .png, .jpg, .jpeg or .webp file name, not {target.name!r}.")
-        sheet = self.contact_sheet(selected_only=selected_only)
-        if fmt == "JPEG":
-            sheet.save(target, fmt, quality=90)
-        else:
-            sheet.save(target, fmt)
-        return target
+        return exports.save_sheet(lambda: self.contact_sheet(selected_only=selected_only), path)
 
     def close(self) -> None:
         """Stop loading, drop the pictures and close the model (and the loader it made)."""
@@ -273,7 +173,7 @@ class ResultsCanvas(anywidget.AnyWidget):
             return None
         # Displayed: a view is on its way, so changes and pictures go out as they happen rather than
         # waiting for its "hello" (which would turn a progressive fill into one burst at the end).
-        self._heard()
+        self._sync.heard()
         data, metadata = bundle  # anywidget answers (data, metadata), not one dict like ipywidgets
         return {**data, "text/html": self.static_html()}, metadata
 
@@ -287,38 +187,21 @@ class ResultsCanvas(anywidget.AnyWidget):
         return self._static_figures(self.cards)
 
     def _static_figures(self, cards: Iterable[Mapping[str, Any]]) -> str:
-        figures = []
-        for card in cards:
-            scenery = self._known.get(card["id"])
-            if scenery is None:
-                continue
-            thumb = self._tile(scenery)
-            data = base64.b64encode(thumb.data).decode("ascii")
-            caption = escape(self._caption(scenery))
-            status = escape(card.get("label") or "")
-            figures.append(
-                f'<figure style="display:inline-block;vertical-align:top;margin:4px;width:{self.thumb_px}px">'
-                f'<img src="data:image/{thumb.format};base64,{data}" width="{self.thumb_px}" '
-                f'height="{self.thumb_px}" alt="{caption}" style="object-fit:cover">'
-                f'<figcaption style="font-size:12px">{caption}'
-                f"{'<br><small>' + status + '</small>' if status else ''}</figcaption></figure>"
-            )
-        return "".join(figures)
+        shown = [(c, self._known[c["id"]]) for c in cards if c["id"] in self._known]
+        px = self.thumb_px
+        return "".join(
+            card_words.figure_html(self._caption(s), c.get("label") or "", self._tile(s), px)
+            for c, s in shown
+        )
 
     def _caption(self, scenery: Scenery) -> str:
         return self._prompt_of.get(scenery.id) or scenery.name or "(no name)"
 
     def _tile(self, scenery: Scenery) -> Thumbnail:
-        picture = self._pictures.get(scenery.id)
-        if picture is not None and picture.url == scenery.thumbnail:
+        picture = self._sync.current(scenery.id, scenery.thumbnail)
+        if picture is not None:
             return picture.thumb
-        if scenery.is_failed:
-            kind = "failed"
-        elif scenery.is_done:
-            kind = "no preview"
-        else:
-            kind = "rendering"
-        return self.loader.placeholder(kind, size=self.thumb_px)
+        return self.loader.placeholder(card_words.placeholder_kind(scenery), size=self.thumb_px)
 
     def _shown_sceneries(self) -> list[Scenery]:
         return [self._known[c["id"]] for c in self.cards if c["id"] in self._known]
@@ -327,34 +210,17 @@ class ResultsCanvas(anywidget.AnyWidget):
         self, scenery: Scenery, *, status: str | None = None, since: datetime | None = None, run: str = ""
     ) -> dict[str, Any]:
         """The small dict the browser draws for one scenery (see canvas.js `drawCard`)."""
-        facts = self._facts(scenery, status)
-        picture = self._pictures.get(scenery.id)
-        has_picture = picture is not None and picture.url == scenery.thumbnail and facts["state"] == "done"
-        return {
-            **facts,
-            "since": _epoch_ms(since),
-            "thumb": picture.version if has_picture and picture is not None else 0,
-            "run": run,
-        }
+        picture = self._sync.current(scenery.id, scenery.thumbnail)
+        version = 0 if picture is None else picture.version
+        prompt = self._prompt_of.get(scenery.id, "")
+        return card_words.card(scenery, prompt, version, status=status, since=since, run=run)
 
-    def _facts(self, scenery: Scenery, status: str | None = None) -> dict[str, Any]:
-        """What a card and the large view both say about a scenery."""
-        state, label = card_state(status or scenery.status)
-        return {
-            "id": scenery.id,
-            "name": _sendable(scenery.name),
-            "prompt": _sendable(self._prompt_of.get(scenery.id, "")),
-            "state": state,
-            "label": label,
-            "vote": vote_state(scenery.voting),
-            "created": format_created(scenery.created_at),
-        }
+    def _facts(self, scenery: Scenery) -> dict[str, Any]:
+        return card_words.card_facts(scenery, self._prompt_of.get(scenery.id, ""))
 
     def _show_cards(self, cards: list[dict[str, Any]]) -> None:
         """Replace the drawn cards (a new page, a new run) and load the thumbnails they need."""
-        self._pending_patch = {
-            k: v for k, v in self._pending_patch.items() if any(c["id"] == k for c in cards)
-        }
+        self._sync.cards_replaced({c["id"] for c in cards})
         self.cards = cards
         self._load_missing()
 
@@ -369,20 +235,10 @@ class ResultsCanvas(anywidget.AnyWidget):
             if not delta:
                 continue
             current.update(delta)
-            self._patch_log.setdefault(card["id"], {"id": card["id"]}).update(delta)
-            if self._listening():
-                self._pending_patch.setdefault(card["id"], {"id": card["id"]}).update(delta)
-        if self._pending_patch or self._pending_thumbs:
+            self._sync.changed(card["id"], delta)
+        if self._sync.pending():
             self._schedule_patch()
         self._load_missing()
-
-    def _heard(self) -> None:
-        self._heard_until = time.monotonic() + LISTENER_TIMEOUT_SECONDS
-
-    def _listening(self) -> bool:
-        """Whether a view is probably there: a closed tab says nothing, so silence means nobody, and
-        nothing more is pushed (the changes are kept for the next view's hello)."""
-        return time.monotonic() < self._heard_until
 
     def _schedule_patch(self) -> None:
         if self._patch_scheduled:
@@ -398,35 +254,15 @@ class ResultsCanvas(anywidget.AnyWidget):
         """One message with the changed fields and the new pictures, for the views listening: a
         picture costs no round trip, and a card whose picture rides along needs no "thumb" field."""
         self._patch_scheduled = False
-        if self._closed or not (self._pending_patch or self._pending_thumbs):
-            self._pending_patch, self._pending_thumbs = {}, {}
+        patch = self._sync.take_patch()
+        if self._closed or patch is None:
+            self._sync.drop_pending()
             return
-        items, buffers = self._pictures_for(self._pending_thumbs)
-        carried = {item["id"] for item in items}
-        patch = []
-        for scenery_id, delta in self._pending_patch.items():
-            rest = {k: v for k, v in delta.items() if not (k == "thumb" and scenery_id in carried)}
-            if len(rest) > 1:
-                patch.append(rest)
-        self._pending_patch, self._pending_thumbs = {}, {}
-        self.send({"kind": "patch", "cards": patch, "pictures": items}, buffers=buffers or None)
-
-    def _pictures_for(self, ids: Iterable[str]) -> tuple[list[dict[str, Any]], list[bytes]]:
-        items: list[dict[str, Any]] = []
-        buffers: list[bytes] = []
-        for scenery_id in ids:
-            picture = self._pictures.get(scenery_id)
-            if picture is None:
-                continue
-            item: dict[str, Any] = {"id": scenery_id, "v": picture.version}
-            if picture.thumb.format != "jpeg":
-                item["fmt"] = picture.thumb.format
-            items.append(item)
-            buffers.append(picture.thumb.data)
-        return items, buffers
+        cards, pictures, buffers = patch
+        self.send({"kind": protocol.PATCH, "cards": cards, "pictures": pictures}, buffers=buffers or None)
 
     def _on_cards_synced(self, _change: dict[str, Any]) -> None:
-        self._patch_log = {}
+        self._sync.cards_synced()
 
     def _load_missing(self) -> None:
         """Start loading the thumbnail of every DONE card that has none yet."""
@@ -436,8 +272,8 @@ class ResultsCanvas(anywidget.AnyWidget):
             scenery = self._known.get(card["id"])
             if scenery is None or card["state"] != "done" or not scenery.thumbnail:
                 continue
-            picture = self._pictures.get(scenery.id)
-            if picture is not None and picture.url == scenery.thumbnail:
+            picture = self._sync.current(scenery.id, scenery.thumbnail)
+            if picture is not None:
                 if card["thumb"] != picture.version:
                     self._update_cards([{**card, "thumb": picture.version}])
                 continue
@@ -448,8 +284,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         if self._closed or not loop_running():
             return
         for scenery in self.selected:
-            picture = self._pictures.get(scenery.id)
-            loaded = picture is not None and picture.url == scenery.thumbnail
+            loaded = self._sync.current(scenery.id, scenery.thumbnail) is not None
             if scenery.is_done and scenery.thumbnail and not loaded:
                 self._start_loading(scenery.id, scenery.thumbnail)
 
@@ -477,20 +312,18 @@ class ResultsCanvas(anywidget.AnyWidget):
             # A failed download stays a placeholder; the next change of the list tries again, and the
             # loader's failure memory keeps that from hammering a broken CDN.
             return
-        self._versions += 1
-        self._pictures[scenery_id] = _Picture(url, thumb, self._versions)
         card = next((c for c in self.cards if c["id"] == scenery_id), None)
-        if card is not None and card["state"] == "done":
-            if self._listening():
-                self._pending_thumbs[scenery_id] = None
-            self._update_cards([{**card, "thumb": self._versions}])
+        shown = card is not None and card["state"] == "done"
+        version = self._sync.add(scenery_id, url, thumb, push=shown)
+        if card is not None and shown:
+            self._update_cards([{**card, "thumb": version}])
             me = asyncio.current_task()
             if self._patch_scheduled and all(t is me or t.done() for t in self._thumb_work):
                 self._flush_patch()  # the last picture of a burst: nothing to wait for
 
     def _forget_pictures(self, keep: set[str]) -> None:
         """Drop pictures of sceneries no longer in the list, so memory follows what can be shown."""
-        self._pictures = {i: p for i, p in self._pictures.items() if i in keep}
+        self._sync.keep_only(keep)
         self._preview_cache = {i: p for i, p in self._preview_cache.items() if i in keep}
 
     def _on_browser_message(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
@@ -498,19 +331,22 @@ class ResultsCanvas(anywidget.AnyWidget):
             return
         kind = content.get("kind")
         try:
-            if kind == "alive":
-                self._heard()
-            elif kind == "want":
-                self._heard()
+            if kind == protocol.ALIVE:
+                self._sync.heard()
+            elif kind == protocol.WANT:
+                self._sync.heard()
                 self._send_wanted(content)
-            elif kind == "hello":
-                self._heard()
-                if self._patch_log:  # the view was drawn from the synced list; these changed since
-                    self.send({"kind": "patch", "cards": list(self._patch_log.values()), "pictures": []})
+            elif kind == protocol.HELLO:
+                self._sync.heard()
+                changed = (
+                    self._sync.catch_up()
+                )  # the view was drawn from the synced list; these changed since
+                if changed:
+                    self.send({"kind": protocol.PATCH, "cards": changed, "pictures": []})
                 self._send_wanted(content)
-            elif kind == "use_prompt":
+            elif kind == protocol.USE_PROMPT:
                 self._use_prompt(str(content.get("id", "")))
-            elif kind == "download":
+            elif kind == protocol.DOWNLOAD:
                 ids = content.get("ids")
                 if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
                     self.selected_ids = ids  # what the browser showed as selected when the button was pressed
@@ -527,13 +363,13 @@ class ResultsCanvas(anywidget.AnyWidget):
         ids = content.get("ids") or []
         if not isinstance(ids, list):
             return
-        items, buffers = self._pictures_for(str(i) for i in ids[:500])
+        pictures, buffers = self._sync.refs(str(i) for i in ids[:500])
         preview_id = content.get("preview")
         if isinstance(preview_id, str) and preview_id in self._preview_cache:
             _url, big = self._preview_cache[preview_id]
-            self.send({"kind": "preview", "id": preview_id, "fmt": big.format}, buffers=[big.data])
-        if items:
-            self.send({"kind": "thumbs", "pictures": items}, buffers=buffers)
+            self.send({"kind": protocol.PREVIEW, "id": preview_id, "fmt": big.format}, buffers=[big.data])
+        if pictures:
+            self.send({"kind": protocol.THUMBS, "pictures": pictures}, buffers=buffers)
 
     def _use_prompt(self, scenery_id: str) -> None:
         scenery = self._known.get(scenery_id)
@@ -585,15 +421,15 @@ class ResultsCanvas(anywidget.AnyWidget):
             if what == "sheet":
                 self._say("Making the contact sheet…")
                 await self.wait_pictures()
-                sheet = self.contact_sheet(selected_only=True)
-                data = await asyncio.to_thread(_png_bytes, sheet)
+                data = await asyncio.to_thread(exports.png_bytes, self.contact_sheet(selected_only=True))
                 name, mime = "contact-sheet.png", "image/png"
             else:
-                self._say(f"Fetching {len(chosen)} original(s)…")
-                data, skipped = await self._zip_originals(chosen)
+                self._say(f"Fetching {plural(len(chosen), 'original')}…")
+                files, skipped = await exports.zip_originals(chosen, self._caption, self.loader.original)
+                data = await asyncio.to_thread(exports.zip_bytes, files)
                 name, mime = "sceneries.zip", "application/zip"
                 if skipped:
-                    self._say(f"{skipped} picture(s) had no original to download and were left out.")
+                    self._say(f"{pictures(skipped)} had no original to download and were left out.")
         except Exception as exc:
             logger.warning("canvas: download failed: %s", type(exc).__name__)
             self._say(f"The download could not be made: {exc}", error=True)
@@ -602,107 +438,10 @@ class ResultsCanvas(anywidget.AnyWidget):
             return
         if what == "sheet" or self.message.startswith("Fetching"):
             self._say("")
-        self.send({"kind": "file", "name": name, "mime": mime}, buffers=[data])
-
-    async def _zip_originals(self, chosen: Sequence[Scenery]) -> tuple[bytes, int]:
-        files: list[tuple[str, bytes]] = []
-        total = skipped = 0
-        for index, scenery in enumerate(chosen, start=1):
-            if not scenery.is_done or not scenery.thumbnail:
-                skipped += 1
-                continue
-            original = await self.loader.original(scenery.thumbnail)
-            if original is None:
-                skipped += 1
-                continue
-            data, fmt = original
-            total += len(data)
-            if total > MAX_ZIP_BYTES:
-                raise ValueError(
-                    f"the originals add up to more than {MAX_ZIP_BYTES // 2**20} MB: select fewer pictures"
-                )
-            files.append((f"{index:03d}-{_safe_name(self._caption(scenery))}.{_extension(fmt)}", data))
-        if not files:
-            raise ValueError("none of the selected pictures is finished, so there is nothing to download")
-        return await asyncio.to_thread(_zip, files), skipped
+        self.send({"kind": protocol.FILE, "name": name, "mime": mime}, buffers=[data])
 
     def _say(self, text: str, *, error: bool = False) -> None:
         if self._closed:
             return
         self.message_kind = "error" if error else "info"
         self.message = text
-
-
-async def wait_for_tasks(tasks: set[asyncio.Task[Any]]) -> None:
-    """Until every task in the set (which may gain tasks meanwhile) is done, except the caller itself."""
-    me = asyncio.current_task()
-    while True:
-        pending = {t for t in tasks if t is not me and not t.done()}
-        if not pending:
-            return
-        await asyncio.wait(pending)
-
-
-def _sendable(text: str) -> str:
-    """Text the comm can encode: a lone surrogate from a server would make the whole update fail."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def _png_bytes(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "PNG", optimize=True)
-    return out.getvalue()
-
-
-def _zip(files: Sequence[tuple[str, bytes]]) -> bytes:
-    out = io.BytesIO()
-    # Pictures are already compressed: storing them is as small and much faster.
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, data in files:
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
-def _safe_name(text: str, limit: int = 60) -> str:
-    kept = "".join(ch if ch.isalnum() else "-" for ch in text.casefold())
-    return "-".join(part for part in kept.split("-") if part)[:limit] or "scenery"
-
-
-def _extension(fmt: str) -> str:
-    return {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif"}.get(fmt.lower(), "img")
-
-
-def _fit_text(draw: ImageDraw.ImageDraw, text: str, font: Any, width: int) -> str:
-    if draw.textlength(text, font=font) <= width:
-        return text
-    while text and draw.textlength(text + "...", font=font) > width:
-        text = text[:-1]
-    return text + "..."
-
-
-def _contact_sheet(tiles: Sequence[tuple[str, Thumbnail]], px: int, columns: int) -> Image.Image:
-    """Tiles in rows with a caption strip under each: pure, so it can be tested and run in a thread."""
-    margin, label = CONTACT_SHEET_MARGIN, CONTACT_SHEET_LABEL_PX
-    cols = min(columns, len(tiles))
-    rows = math.ceil(len(tiles) / cols)
-    sheet = Image.new(
-        "RGB", (cols * (px + margin) + margin, rows * (px + label + margin) + margin), (255, 255, 255)
-    )
-    draw = ImageDraw.Draw(sheet)
-    font = load_font(max(9, label - 8))
-    for index, (caption, thumb) in enumerate(tiles):
-        row, col = divmod(index, cols)
-        x = margin + col * (px + margin)
-        y = margin + row * (px + label + margin)
-        with Image.open(io.BytesIO(thumb.data)) as tile:
-            picture = tile.convert("RGB")
-        if picture.size != (px, px):
-            picture = picture.resize((px, px))
-        sheet.paste(picture, (x, y))
-        draw.text(
-            (x, y + px + 3),
-            _fit_text(draw, " ".join(caption.split()), font, px),
-            fill=(31, 41, 55),
-            font=font,
-        )
-    return sheet

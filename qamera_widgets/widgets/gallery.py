@@ -20,6 +20,7 @@ from ..engine.journal import HISTORY_JOBS, Journal
 from ..engine.search import matches as search_matches
 from ..engine.search import parse_query
 from ..engine.thumbnails import ThumbnailLoader
+from . import protocol
 from ._common import AnyClient, Callbacks, as_async_client, describe_error, logger, loop_running
 from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas, wait_for_tasks
 
@@ -387,5 +388,5 @@ class SceneryGallery(ResultsCanvas):
             self._spawn_refresh()
 
     def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
-        if kind == "refresh":
+        if kind == protocol.REFRESH:
             self._spawn_refresh()

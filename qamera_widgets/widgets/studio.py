@@ -11,8 +11,7 @@ Three anywidget models and one box: the widget count does not grow with the sess
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -20,8 +19,11 @@ import ipywidgets as widgets
 from ..budget import Budget, kernel_budget
 from ..client import Registration, Scenery
 from ..connect import Connection, connect
-from ..contract import FAILED_STATUSES, PRICE_PER_ITEM
+from ..contract import FAILED_STATUSES, price_for
+from ..engine.account import ACCOUNT_INTERVAL_SECONDS, account_line, watch_account
+from ..engine.account import account_text as account_text
 from ..engine.journal import HISTORY_JOBS, Journal
+from ..engine.runs import Run
 from ..engine.tracking import TrackerEvent
 from ._common import (
     AnyClient,
@@ -30,9 +32,10 @@ from ._common import (
     as_async_client,
     descendants,
     escape,
+    logger,
     loop_running,
 )
-from .board import BatchSection, StatusBoard
+from .board import StatusBoard
 from .form import PromptForm, Submission, compare_jobs, field_errors, plan_jobs
 from .gallery import SceneryGallery
 
@@ -41,17 +44,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SANDBOX_BADGE_TEXT", "Studio", "account_text"]
 
-logger = logging.getLogger("qamera_widgets.widgets")
-
 SANDBOX_BADGE_TEXT = "Sandbox: no real credits are spent"
 REFRESH_DEBOUNCE_SECONDS = 1.5
-ACCOUNT_INTERVAL_SECONDS = 2.0
-_LEDGER_FIELDS = ("available", "reserved", "consumed", "refunded")
-
-
-def account_text(ledger: Mapping[str, int]) -> str:
-    """The sandbox ledger in one line, in the order a person reads their balance."""
-    return " · ".join(f"{ledger.get(name, 0)} {name}" for name in _LEDGER_FIELDS)
 
 
 class Studio(StaticHTMLFallback, widgets.VBox):
@@ -87,7 +81,7 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         self._connection: Connection | None = None
         self._pending_refresh: asyncio.TimerHandle | None = None
         self._latest: Sequence[Scenery] = ()
-        self._slots: dict[str, BatchSection] = {}
+        self._runs: dict[str, Run] = {}
         self._closed = False
         self.gallery_updates = 0
 
@@ -169,14 +163,9 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         self._tasks.spawn(self._release_later(connection), name="qamera-studio-release")
 
     async def _release_later(self, connection: Connection) -> None:
-        """Close the client and stop a sandbox we started once the form's POST in flight is answered.
-
-        Stopping the sandbox joins its server thread; a worker thread waits for that instead of the loop.
-        """
+        """Release what from_env started once the form's POST in flight is answered."""
         await self.form.wait_idle()
-        await connection.client.async_client.aclose()
-        if connection.started_sandbox and connection.sandbox is not None:
-            await asyncio.to_thread(connection.sandbox.stop)
+        await connection.aclose()
 
     async def _load_history(self) -> None:
         """This server's and key's earlier jobs from the journal, as runs: prompts survive a restart.
@@ -217,10 +206,10 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         """In the click handler: the run appears at once, with a placeholder per picture."""
         if self._closed:
             return
-        previous = self._slots.pop(submission.idempotency_key, None)
+        previous = self._runs.pop(submission.idempotency_key, None)
         if previous is not None:
             self.board.release(previous)
-        self._slots[submission.idempotency_key] = self.board.prepare(
+        self._runs[submission.idempotency_key] = self.board.prepare(
             submission.preferences,
             submission.count,
             comparison=submission.comparison,
@@ -230,7 +219,7 @@ class Studio(StaticHTMLFallback, widgets.VBox):
 
     def _on_submit(self, registration: Registration) -> None:
         """The server confirmed: the prepared run becomes the real one, and the library learns the prompt."""
-        self.board.track(registration, slot=self._slots.pop(registration.idempotency_key, None))
+        self.board.track(registration, run=self._runs.pop(registration.idempotency_key, None))
         self.gallery.add_prompts(
             {i: registration.preferences for i in registration.record_ids}, order=registration.record_ids
         )
@@ -241,9 +230,9 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         """A submission ended without a confirmation: its prepared run goes away."""
         if change["new"] or self._closed:
             return
-        for slot in self._slots.values():
-            self.board.release(slot)
-        self._slots.clear()
+        for run in self._runs.values():
+            self.board.release(run)
+        self._runs.clear()
 
     async def compare(self, prompts: str | Sequence[str], count: int = 2) -> list[Registration]:
         """Generate several prompts side by side, one job each, shown as one comparison.
@@ -284,7 +273,7 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         ]
         if failed:
             self._refunded.update(failed)
-            self.budget.release(len(failed) * PRICE_PER_ITEM)
+            self.budget.release(price_for(len(failed)))
             self.form.refresh_budget()
 
     def _update_gallery(self) -> None:
@@ -295,20 +284,15 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         self.gallery.show_sceneries(list(self._latest))
 
     async def _watch_account(self) -> None:
-        """Only sets a trait: safe in Voila, where nothing may be displayed from a task."""
-        while not self._closed:
-            await self._show_account()
-            await asyncio.sleep(self._account_interval)
+        assert self.sandbox is not None
+        await watch_account(
+            self.sandbox.account, self._show_account_line, lambda: self._closed, self._account_interval
+        )
 
     async def _show_account(self) -> None:
         assert self.sandbox is not None
-        try:
-            # The handle reads the sandbox's database; a thread keeps that off the kernel's loop.
-            ledger = await asyncio.to_thread(self.sandbox.account)
-        except Exception as exc:
-            logger.info("sandbox account unavailable: %s", type(exc).__name__)
-            text = "Sandbox account unavailable (is the sandbox stopped?)"
-        else:
-            text = f"Credits: {account_text(ledger)}"
+        self._show_account_line(await account_line(self.sandbox.account))
+
+    def _show_account_line(self, text: str) -> None:
         if not self._closed and self.form.account != text:
             self.form.account = text

@@ -17,7 +17,7 @@ import pytest
 from qamera_widgets import sandbox
 from qamera_widgets.demo import STUDIO_NOTEBOOK, TEACHING_NOTEBOOK, voila_command
 from qamera_widgets.serving import free_port
-from tests._jupyter import isolated_jupyter_env, open_jupyter_command, running_server
+from tests.helpers.jupyter import isolated_jupyter_env, open_jupyter_command, running_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]

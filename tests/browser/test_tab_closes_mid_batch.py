@@ -25,7 +25,7 @@ from playwright.sync_api import expect
 from qamera_widgets import sandbox
 from qamera_widgets.engine.journal import Journal
 from qamera_widgets.serving import free_port, stop_server
-from tests._jupyter import isolated_jupyter_env
+from tests.helpers.jupyter import isolated_jupyter_env
 
 from .conftest import ARTIFACTS
 

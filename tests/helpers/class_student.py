@@ -1,6 +1,6 @@
 """A "student": one Python process on the class's key, and the launcher that starts many at once.
 
-`python -m tests._class_student wait ...` registers sceneries and waits for them with
+`python -m tests.helpers.class_student wait ...` registers sceneries and waits for them with
 `AsyncQameraClient.wait_for`; `book ...` books request slots in the class's shared window. Both start
 on a common "go" (a file) once every student has imported everything, and print one JSON line.
 The key comes from QAMERA_API_KEY and class mode from QAMERA_REDIS_URL, as in a classroom kernel.
@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from qamera_widgets.client import AsyncQameraClient, QameraError
-from qamera_widgets.engine import coordination
+from qamera_widgets.runtime import coordination
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STEP = 0.01
 
 
@@ -94,7 +94,7 @@ def _book(args: argparse.Namespace, sync: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests._class_student")
+    parser = argparse.ArgumentParser(prog="python -m tests.helpers.class_student")
     parser.add_argument("mode", choices=["wait", "book"])
     parser.add_argument("--sync-dir", required=True)
     parser.add_argument("--name", required=True)
@@ -150,7 +150,7 @@ def run_class(
                     [
                         sys.executable,
                         "-m",
-                        "tests._class_student",
+                        "tests.helpers.class_student",
                         *arguments,
                         "--sync-dir",
                         str(sync_dir),

@@ -1,0 +1,311 @@
+"""The submit state machine: at most one POST at a time, questions before spending, the budget, a safe
+retry under the same idempotency key, and the journal before any success is reported. No traitlets:
+`PromptForm` is its `Screen` (what the person sees) and routes clicks here.
+
+A submission already sent is never cut off: closing the form lets it finish and journals what the
+server confirmed; only the screen updates are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+from ..budget import Budget, BudgetExceededError
+from ..client import AsyncQameraClient, RateLimitError, Registration, SubmissionUnconfirmedError
+from .jobs import (
+    RATE_LIMITED_MESSAGE,
+    UNCONFIRMED_MESSAGE,
+    Submission,
+    cost_text,
+    field_errors,
+    jobs_credits,
+    plan_jobs,
+    plan_text,
+    repeat_question,
+)
+from .journal import Journal
+from .wording import describe_error
+
+__all__ = ["HISTORY_LIMIT", "REPEAT_WINDOW_SECONDS", "SLOW_ANSWER_SECONDS", "Screen", "Submitter"]
+
+logger = logging.getLogger(__name__)
+
+SLOW_ANSWER_SECONDS = 3.0
+REPEAT_WINDOW_SECONDS = 1.0
+"""A second Generate of the same prompt and count this soon after a confirmed job asks before paying."""
+HISTORY_LIMIT = 30
+
+
+class Screen(Protocol):
+    """What the submit machine shows; the form implements it with traits."""
+
+    @property
+    def closed(self) -> bool: ...
+    def say(self, text: str, *, kind: str = "info") -> None: ...
+    def said(self) -> str: ...
+    def ask(self, question: str) -> None: ...
+    def busy(self, submitting: bool) -> None: ...
+    def offer_retry(self, offered: bool) -> None: ...
+    def show_errors(self, errors: Mapping[str, str]) -> None: ...
+    def confirmed(self, registration: Registration, journal_error: OSError | None) -> None: ...
+
+
+class Submitter:
+    """One form's submissions: what is in flight, in doubt, awaiting a yes, and recently confirmed."""
+
+    def __init__(
+        self,
+        client: AsyncQameraClient,
+        journal: Journal,
+        budget: Budget | None,
+        screen: Screen,
+        *,
+        clock: Callable[[], float],
+        on_start: Callable[[Submission], object],
+    ) -> None:
+        self._client = client
+        self.journal = journal
+        self.budget = budget
+        self._screen = screen
+        self._clock = clock
+        self._on_start = on_start
+        self.awaiting: list[Submission] = []
+        self._last_confirmed: tuple[str, int, float] | None = None
+        self.inflight: asyncio.Task[list[Registration]] | None = None
+        self.unconfirmed: Submission | None = None
+        self.last_registrations: list[Registration] = []
+        self.last_registration: Registration | None = None
+        self.history: list[tuple[str, int]] = []
+
+    @property
+    def sending(self) -> bool:
+        return self.inflight is not None and not self.inflight.done()
+
+    def start(
+        self, jobs: list[Submission] | None, fields: tuple[str, int], *, confirmed: bool = False
+    ) -> asyncio.Task[list[Registration]] | None:
+        """Everything before the first await: the guard, validation, the questions, the budget,
+        `on_start` and the busy state. `fields` are the prompt and count shown, used when `jobs` is None.
+
+        Runs synchronously inside the click handler, so a second click arriving before the POST went
+        out already finds `inflight` set and joins it.
+        """
+        screen = self._screen
+        if screen.closed:
+            return None
+        if self.inflight is not None and not self.inflight.done():
+            return self.inflight
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            screen.say("No running event loop: submit from a notebook cell or `await form.submit()`.")
+            return None
+        if jobs is None:
+            jobs = self._plan(fields, confirmed=confirmed)
+            if jobs is None:
+                return None
+        self.awaiting = []
+        screen.ask("")
+        if self.budget is not None and not any(job is self.unconfirmed for job in jobs):
+            try:
+                self.budget.reserve(jobs_credits(jobs))
+            except BudgetExceededError as exc:
+                screen.say(str(exc), kind="error")
+                return None
+        for job in jobs:
+            self._on_start(job)
+        task = loop.create_task(self._post_all(jobs), name="qamera-form-submit")
+        self.inflight = task
+        screen.busy(True)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _plan(self, fields: tuple[str, int], *, confirmed: bool) -> list[Submission] | None:
+        """The jobs the fields ask for, or None when they cannot be sent yet (an error, a question)."""
+        screen = self._screen
+        errors = field_errors(*fields)
+        screen.show_errors(errors)
+        if errors:
+            screen.say("")
+            return None
+        unconfirmed = self._same_as_unconfirmed(fields)
+        jobs = [unconfirmed] if unconfirmed is not None else plan_jobs(*fields)
+        if self.budget is not None and unconfirmed is None:
+            try:  # said before any question: a yes the budget would refuse is no choice at all
+                self.budget.check(jobs_credits(jobs))
+            except BudgetExceededError as exc:
+                screen.say(str(exc), kind="error")
+                return None
+        question = "" if confirmed or unconfirmed is not None else self._question(jobs)
+        if question:
+            self.awaiting = jobs
+            screen.ask(question)
+            return None
+        return jobs
+
+    def offer(self, prompt: str, count: int) -> None:
+        """Ask before running a past prompt again ("Run again" on a run); the fields already show it."""
+        errors = field_errors(prompt, count)
+        self._screen.show_errors(errors)
+        if errors:
+            return
+        jobs = plan_jobs(prompt, count)
+        if self.budget is not None:
+            try:
+                self.budget.check(jobs_credits(jobs))
+            except BudgetExceededError as exc:
+                self._screen.say(str(exc), kind="error")
+                return
+        self.awaiting = jobs
+        what = plan_text(jobs) if len(jobs) > 1 else cost_text(count).split(" reserved")[0]
+        self._screen.ask(f"Run this prompt again: {what}?")
+
+    def answer(self, yes: bool) -> None:
+        """The person answered the question: send what it was about, or nothing."""
+        jobs, self.awaiting = self.awaiting, []
+        self._screen.ask("")
+        if yes and jobs:
+            self.start(jobs, ("", 0), confirmed=True)
+        elif not yes:
+            self._screen.say("Nothing was sent.")
+
+    def _question(self, jobs: Sequence[Submission]) -> str:
+        """What to ask before spending: a comparison (several jobs at once), or the same job again
+        within a second of the last confirmed one (a double click)."""
+        if len(jobs) > 1:
+            return f"Generate {plan_text(jobs)}? Each prompt is its own job."
+        last = self._last_confirmed
+        job = jobs[0]
+        recent = last is not None and self._clock() - last[2] < REPEAT_WINDOW_SECONDS
+        if recent and last is not None and (job.preferences, job.count) == last[:2]:
+            return repeat_question(job)
+        return ""
+
+    def _same_as_unconfirmed(self, fields: tuple[str, int]) -> Submission | None:
+        """The job in doubt when the fields still ask for exactly it: Generate then resends it under its
+        key, so pressing Generate again after a lost answer cannot charge for the same job twice."""
+        pending = self.unconfirmed
+        if pending is None or fields != (pending.preferences, pending.count):
+            return None
+        return pending
+
+    def _finished(self, task: asyncio.Task[list[Registration]]) -> None:
+        if self.inflight is task:
+            self.inflight = None
+        self._screen.busy(False)  # also once closed: the POST has its answer, whoever still asks
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("a submission failed unexpectedly", exc_info=task.exception())
+
+    async def _post_all(self, jobs: Sequence[Submission]) -> list[Registration]:
+        """Send the jobs one after the other under the client's pacing; stop at the first that was not
+        confirmed or was refused, so nothing more is spent while something is in doubt."""
+        confirmed: list[Registration] = []
+        for index, job in enumerate(jobs):
+            registration = await self._post(job)
+            if registration is None:
+                unsent = jobs[index + 1 :]
+                if self.budget is not None:
+                    self.budget.release(jobs_credits((job, *unsent)))
+                if unsent and not self._screen.closed:
+                    self._screen.say(
+                        f"{self._screen.said()} {len(confirmed)} of {len(jobs)} jobs were registered; the "
+                        f"other {len(unsent)} were not sent.",
+                        kind="error",
+                    )
+                break
+            confirmed.append(registration)
+        self.last_registrations = confirmed
+        return confirmed
+
+    async def _post(self, submission: Submission) -> Registration | None:
+        screen = self._screen
+        verb = "Retrying with the same idempotency key" if submission is self.unconfirmed else "Submitting"
+        screen.say(f"{verb}: {cost_text(submission.count)}…")
+        slow_note = asyncio.get_running_loop().call_later(SLOW_ANSWER_SECONDS, self._note_slow_answer)
+        try:
+            registration = await self._client.register_ideas(
+                submission.preferences, submission.count, idempotency_key=submission.idempotency_key
+            )
+        except asyncio.CancelledError:
+            logger.warning(
+                "a submission was cancelled before the server answered; the job may exist "
+                "(idempotency key %s): check the scenery list before submitting it again",
+                submission.idempotency_key,
+            )
+            raise
+        except SubmissionUnconfirmedError as exc:
+            self.unconfirmed = Submission(
+                submission.preferences, submission.count, exc.idempotency_key or submission.idempotency_key
+            )
+            await self._journal_unconfirmed(self.unconfirmed)
+            if not screen.closed:
+                screen.offer_retry(True)
+                screen.say(UNCONFIRMED_MESSAGE, kind="error")
+            return None
+        except RateLimitError:
+            screen.say(RATE_LIMITED_MESSAGE, kind="error")
+            return None
+        except Exception as exc:
+            logger.info("submission refused: %s", type(exc).__name__)
+            screen.say(describe_error(exc), kind="error")
+            return None
+        finally:
+            slow_note.cancel()
+        journal_error = await self._write_journal(
+            "the job",
+            self.journal.record_registration,
+            registration,
+            comparison=submission.comparison,
+            template=submission.template,
+            parts=submission.parts,
+        )
+        self._confirmed(registration, journal_error)
+        return registration
+
+    async def _journal_unconfirmed(self, submission: Submission) -> None:
+        """A job that may have been charged is written down too, so it can be checked after a restart."""
+        await self._write_journal(
+            f"the unconfirmed submission (idempotency key {submission.idempotency_key})",
+            self.journal.record_unconfirmed,
+            prompt=submission.preferences,
+            count=submission.count,
+            idempotency_key=submission.idempotency_key,
+        )
+
+    async def _write_journal(
+        self, what: str, write: Callable[..., object], *args: object, **fields: object
+    ) -> OSError | None:
+        """One journal write for this client's server and key, with fsync in a thread so the kernel's loop
+        stays free; a disk that refuses is logged and returned, never raised into the click."""
+        try:
+            await asyncio.to_thread(
+                write, *args, base_url=self._client.base_url, key_id=self._client.key_id, **fields
+            )
+        except OSError as exc:
+            logger.warning("could not journal %s in %s: %s", what, self.journal.path, exc)
+            return exc
+        return None
+
+    def _note_slow_answer(self) -> None:
+        if self.sending and not self._screen.closed:
+            self._screen.say(
+                "Still waiting for the server (it may be busy or rate limiting; a refused attempt is "
+                "retried with the same idempotency key)…"
+            )
+
+    def _confirmed(self, registration: Registration, journal_error: OSError | None) -> None:
+        """Tell the person, after the journal: a job the UI reported must survive a kernel restart."""
+        if self.unconfirmed is not None and self.unconfirmed.idempotency_key == registration.idempotency_key:
+            self.unconfirmed = None
+        self.last_registration = registration
+        self._last_confirmed = (registration.preferences, registration.count, self._clock())
+        if self._screen.closed:
+            return
+        prompt, count = registration.preferences, registration.count
+        self.history = [(prompt, count)] + [entry for entry in self.history if entry[0] != prompt]
+        del self.history[HISTORY_LIMIT:]
+        self._screen.offer_retry(self.unconfirmed is not None)
+        self._screen.confirmed(registration, journal_error)
