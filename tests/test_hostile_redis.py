@@ -27,8 +27,8 @@ from qamera_widgets.engine import coordination
 from qamera_widgets.engine.coordination import REDIS_URL_ENV
 from qamera_widgets.sandbox import Sandbox
 
-from .helpers.redis_server import RedisServer, redis_server
 from ._widget_support import quick_sleep
+from .helpers.redis_server import RedisServer, redis_server
 
 pytestmark = pytest.mark.timeout(120)
 
