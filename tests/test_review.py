@@ -54,8 +54,8 @@ from qamera_widgets.engine.review import (
 )
 from qamera_widgets.engine.review.book import open_default_store
 from qamera_widgets.engine.review.keys import BINDINGS, INTENTS, MARK_INTENTS, normalize_key
+from qamera_widgets.engine.runs import Run
 from qamera_widgets.engine.thumbnails import ThumbnailLoader
-from qamera_widgets.widgets.board import BatchSection
 
 URL = "http://127.0.0.1:8123"
 WHEN = datetime(2026, 12, 1, 21, 14, 5, tzinfo=timezone.utc)
@@ -459,7 +459,7 @@ def comparison_batch() -> JournalBatch:
 
 
 def test_rows_carry_what_the_picture_is_where_it_came_from_and_what_was_decided() -> None:
-    run = BatchSection(key="k", prompt="a red chair", count=1, batch_id="batch-8", record_ids=("plain",))
+    run = Run(key="k", prompt="a red chair", count=1, batch_id="batch-8", record_ids=("plain",))
     origins = origins_of([comparison_batch(), run])
     sceneries = [
         scenery("c1", createdAt="2026-12-01T21:14:05Z", thumbnail="http://cdn/c1.jpg", voting="APPROVED"),
