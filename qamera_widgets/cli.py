@@ -1,4 +1,5 @@
-"""The `qamera-widgets` command: `sandbox` runs the local server, `demo` runs the notebooks on it."""
+"""The `qamera-widgets` command: `sandbox` runs the local server, `demo` runs the notebooks on it,
+`notebooks` copies them out."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import demo
 
     demo.add_parser(commands)
+    demo.add_notebooks_parser(commands)
     return parser
 
 

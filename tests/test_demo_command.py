@@ -85,7 +85,7 @@ def test_saving_in_the_demo_leaves_the_repository_alone_and_the_next_launch_is_c
     """Lab's autosave writes through the contents API: it must land in the working copy the demo names,
     outside git's view, and the next launch must serve the notebook as committed again."""
     before = git_status()
-    committed = (REPO / "notebooks" / STUDIO).read_bytes()
+    committed = (REPO / "qamera_widgets" / "notebooks" / STUDIO).read_bytes()
     with demo(tmp_path) as (_, said, port):
         url = re.search(r"Open (\S+)", said)
         assert url, said
@@ -102,7 +102,7 @@ def test_saving_in_the_demo_leaves_the_repository_alone_and_the_next_launch_is_c
         )
         assert saved.status_code == 200, saved.text
         assert "saved" in (copy_dir / STUDIO).read_text()
-    assert (REPO / "notebooks" / STUDIO).read_bytes() == committed
+    assert (REPO / "qamera_widgets" / "notebooks" / STUDIO).read_bytes() == committed
     assert git_status() == before
 
     (tmp_path / "again").mkdir()
