@@ -507,7 +507,10 @@ function render({ model, el }) {
     const card = byId.get(id) || {};
     overlay.replaceChildren();
     overlay.hidden = false;
-    if (!overlay.isConnected) document.body.appendChild(overlay);
+    // Outside the output's containers, so it covers the page; inside the view's shadow root when the
+    // host draws widgets in one (marimo), since the widget's CSS reaches only that root.
+    const root = el.getRootNode();
+    if (!overlay.isConnected) (root instanceof ShadowRoot ? root : document.body).appendChild(overlay);
     const panel = h("div", "qw-large");
     const stage = h("div", "qw-stage");
     const caption = p.prompt || p.name || card.prompt || card.name || "(no name)";
