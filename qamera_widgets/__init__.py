@@ -6,12 +6,16 @@ Widgets and the sandbox load on first use, so `import qamera_widgets` stays ligh
 from __future__ import annotations
 
 import importlib
+from importlib import metadata as _metadata
 from typing import Any
 
 from .client import *  # noqa: F403
 from .client import __all__ as _client_names
 
-__version__ = "0.1.0"
+try:  # the one version source is pyproject.toml; the installed metadata carries it
+    __version__ = _metadata.version("qamera-widgets")
+except _metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 _LAZY = {
     "SceneryGallery": "qamera_widgets.widgets",

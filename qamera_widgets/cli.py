@@ -1,5 +1,6 @@
-"""The `qamera-widgets` command: `sandbox` runs the local server, `demo` runs the notebooks on it, `store`
-says what the local store holds (and prunes the picture cache, exports the jobs)."""
+"""The `qamera-widgets` command: `sandbox` runs the local server, `demo` runs the notebooks on it,
+`notebooks` copies them out, `store` says what the local store holds (and prunes the picture cache, exports
+the jobs)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo.add_parser(commands)
     _add_store_parser(commands)
+    demo.add_notebooks_parser(commands)
     return parser
 
 

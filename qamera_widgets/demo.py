@@ -1,7 +1,9 @@
 """`qamera-widgets demo`: the sandbox plus JupyterLab (or Voilà) on the studio notebook, in one command.
 
-JupyterLab and Voilà serve fresh copies of the notebooks in a working folder (default `.qamera-demo/`
-in the clone, ignored by git), so autosave never writes outputs into the repository. `--headless`
+The notebooks ship inside the package (`qamera_widgets/notebooks/`), so the demo works the same from a
+wheel as from a clone. JupyterLab and Voilà serve fresh copies of them in a working folder (default
+`.qamera-demo/` in a clone, ignored by git; `./qamera-demo/` under the current directory otherwise), so
+autosave never writes outputs into the repository or site-packages. `--headless`
 executes every notebook with nbclient instead and writes executed copies and HTML exports, for
 machines without a browser; there the notebooks press their own buttons once (`AUTORUN_ENV`), since
 nobody else can.
@@ -31,7 +33,8 @@ from .serving import ServerNotReady, free_port, stop_server, wait_until_serving
 
 STUDIO_NOTEBOOK = "02_prompt_studio.ipynb"
 TEACHING_NOTEBOOK = "03_teaching_demo.ipynb"
-WORKDIR_NAME = ".qamera-demo"  # listed in .gitignore
+WORKDIR_NAME = ".qamera-demo"  # in a clone; listed in .gitignore
+INSTALLED_WORKDIR_NAME = "qamera-demo"  # under the current directory, when installed from a wheel
 QUIET_CONNECTION = "qamera_widgets.quiet_websocket.QuietKernelWebsocketConnection"
 LAB_SETTINGS_DIR = ".lab-user-settings"  # inside the working folder: the demo's Lab settings, not yours
 NOTIFICATION_SETTINGS = "@jupyterlab/apputils-extension/notification.jupyterlab-settings"
@@ -41,15 +44,42 @@ Without it nothing is submitted until a person presses a button."""
 
 
 def notebooks_dir() -> Path:
-    """The repository's notebooks (the demo runs from a checkout)."""
-    here = Path(__file__).resolve().parent.parent / "notebooks"
+    """The notebooks shipped inside the package: the same folder in a clone and in site-packages."""
+    here = Path(__file__).resolve().parent / "notebooks"
     if not here.is_dir():
-        raise SystemExit(f"No notebooks folder at {here}: run the demo from a clone of the repository.")
+        raise SystemExit(f"No notebooks folder at {here}: the installed package is incomplete; reinstall it.")
     return here
 
 
+def clone_root() -> Path | None:
+    """The repository root when the package runs from a clone (editable install or PYTHONPATH), else None."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / ".git").exists() and (root / "pyproject.toml").is_file() else None
+
+
 def default_workdir() -> Path:
-    return notebooks_dir().parent / WORKDIR_NAME
+    """`.qamera-demo/` in a clone (ignored by git); `./qamera-demo/` otherwise, never inside site-packages."""
+    root = clone_root()
+    return root / WORKDIR_NAME if root is not None else Path.cwd() / INSTALLED_WORKDIR_NAME
+
+
+def copy_notebooks(target: Path, *, force: bool = False) -> tuple[list[Path], list[Path]]:
+    """Copy the shipped notebooks (Jupyter and marimo) into `target`; returns (copied, kept).
+
+    A file already there is kept unless `force`: it may be someone's edited copy."""
+    target.mkdir(parents=True, exist_ok=True)
+    copied: list[Path] = []
+    kept: list[Path] = []
+    for source in sorted(notebooks_dir().iterdir()):
+        if source.suffix not in {".ipynb", ".py"} or source.name.startswith(("_", ".")):
+            continue
+        destination = target / source.name
+        if destination.exists() and not force:
+            kept.append(destination)
+            continue
+        shutil.copyfile(source, destination)
+        copied.append(destination)
+    return copied, kept
 
 
 def fresh_copies(source: Path, workdir: Path) -> list[Path]:
@@ -178,7 +208,8 @@ def run_interactive(args: argparse.Namespace) -> int:
         process = subprocess.Popen(command, env=env, cwd=workdir)
         try:
             wait_until_serving(process, port, host=args.host)
-            print(f"\nOpen {url}\n(Ctrl+C stops JupyterLab/Voila and the sandbox)\n")
+            # flush: someone reading the demo through a pipe or a log needs the URL now, not at exit.
+            print(f"\nOpen {url}\n(Ctrl+C stops JupyterLab/Voila and the sandbox)\n", flush=True)
             return process.wait()
         except ServerNotReady as exc:
             raise SystemExit(f"{exc}; see its output above.") from None
@@ -251,7 +282,9 @@ def run(args: argparse.Namespace) -> int:
     bindir = str(Path(sys.executable).parent)
     missing = [tool for tool in ("jupyter", "voila") if shutil.which(tool, path=bindir) is None]
     if missing:
-        raise SystemExit(f"Missing {', '.join(missing)}: install the demo extra: pip install -e '.[demo]'")
+        raise SystemExit(
+            f"Missing {', '.join(missing)}: install the demo extra: pip install 'qamera-widgets[demo]'"
+        )
     return run_interactive(args)
 
 
@@ -276,7 +309,10 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--workdir",
         default=None,
-        help=f"folder for the served copies of the notebooks (default: {WORKDIR_NAME}/ in the clone)",
+        help=(
+            f"folder for the served copies of the notebooks (default: {WORKDIR_NAME}/ in a clone, "
+            f"./{INSTALLED_WORKDIR_NAME}/ otherwise)"
+        ),
     )
     parser.add_argument("--credits", type=int, default=5000, help="starting credits of the sandbox account")
     parser.add_argument(
@@ -287,3 +323,26 @@ def add_parser(commands: Any) -> None:
         help=f"credits each notebook's kernel may reserve (sets {BUDGET_ENV}; default: no limit)",
     )
     parser.set_defaults(run=run)
+
+
+def run_copy(args: argparse.Namespace) -> int:
+    target = Path(args.directory).resolve()
+    copied, kept = copy_notebooks(target, force=args.force)
+    for path in copied:
+        print(f"copied {path}")
+    for path in kept:
+        print(f"kept {path} (already there; --force replaces it)")
+    print(f"{len(copied)} notebooks copied to {target}" + (f", {len(kept)} kept" if kept else ""))
+    return 0
+
+
+def add_notebooks_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "notebooks",
+        help="copy the example notebooks (Jupyter and marimo) into a folder",
+        description="Copy the example notebooks shipped with the package into DIRECTORY, to open them in "
+        "your own JupyterLab, Voilà or marimo. Files already there are kept unless --force.",
+    )
+    parser.add_argument("directory", metavar="DIRECTORY", help="where to copy them (created if missing)")
+    parser.add_argument("--force", action="store_true", help="replace notebooks already in DIRECTORY")
+    parser.set_defaults(run=run_copy)

@@ -1,4 +1,4 @@
-// Bundles js/canvas.js and js/form.js into the files the widgets load (qamera_widgets/widgets/static/),
+// Bundles js/canvas.js, js/form.js and js/studio.js into the files the widgets load (qamera_widgets/widgets/static/),
 // as ES modules with nothing fetched at run time. `--check` builds into a temporary folder instead and
 // fails when the committed files differ from a fresh build (someone edited js/ and did not rebuild).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { build } from "esbuild";
 
 const STATIC = "qamera_widgets/widgets/static";
-const ENTRIES = ["canvas", "form"];
+const ENTRIES = ["canvas", "form", "studio"];
 const BANNER = "// Built from js/ by `npm run build` (esbuild): edit the sources there, not this file.";
 
 const check = process.argv.includes("--check");

@@ -86,7 +86,7 @@ def test_saving_in_the_demo_leaves_the_repository_alone_and_the_next_launch_is_c
     """Lab's autosave writes through the contents API: it must land in the working copy the demo names,
     outside git's view, and the next launch must serve the notebook as committed again."""
     before = git_status()
-    committed = (REPO / "notebooks" / STUDIO).read_bytes()
+    committed = (REPO / "qamera_widgets" / "notebooks" / STUDIO).read_bytes()
     with demo(tmp_path) as (_, said, port):
         url = re.search(r"Open (\S+)", said)
         assert url, said
@@ -103,7 +103,7 @@ def test_saving_in_the_demo_leaves_the_repository_alone_and_the_next_launch_is_c
         )
         assert saved.status_code == 200, saved.text
         assert "saved" in (copy_dir / STUDIO).read_text()
-    assert (REPO / "notebooks" / STUDIO).read_bytes() == committed
+    assert (REPO / "qamera_widgets" / "notebooks" / STUDIO).read_bytes() == committed
     assert git_status() == before
 
     (tmp_path / "again").mkdir()
@@ -135,30 +135,34 @@ def test_the_demo_prints_no_deprecation_warning_and_answers_labs_news_question(t
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="scripts/demo is a bash script")
-@pytest.mark.parametrize("pyproject_changed", [False, True], ids=["unchanged", "changed"])
-def test_scripts_demo_installs_only_when_pyproject_changed(pyproject_changed: bool, tmp_path: Path) -> None:
-    """A stand-in checkout: the installed command is a stub that records its arguments, and `python3`
-    on PATH records every install step (and refuses it) but still hashes."""
+@pytest.mark.parametrize("bootstrapped", [True, False], ids=["uv-present", "fresh-machine"])
+def test_scripts_demo_installs_the_lock_then_runs_the_demo(bootstrapped: bool, tmp_path: Path) -> None:
+    """A stand-in checkout: the pinned uv and the installed command are stubs that record their arguments,
+    and `python3` on PATH records every bootstrap step (and refuses it). With uv present, the demo syncs
+    .venv to the lock (frozen, demo extra) and runs; on a fresh machine it first installs the pinned uv
+    from PyPI, and stops when that fails instead of running anything."""
     (tmp_path / "scripts").mkdir()
-    shutil.copy(REPO / "scripts" / "demo", tmp_path / "scripts" / "demo")
-    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    for name in ("demo", "_uv.sh"):
+        shutil.copy(REPO / "scripts" / name, tmp_path / "scripts" / name)
+    version = re.search(r"^UV_VERSION=(\S+)$", (REPO / "scripts" / "_uv.sh").read_text(), re.M)
+    assert version, "scripts/_uv.sh pins no uv version"
+    if bootstrapped:
+        uv = tmp_path / ".uv-bootstrap" / "bin" / "uv"
+        uv.parent.mkdir(parents=True)
+        uv.write_text(
+            f'#!/bin/sh\nif [ "$1" = "--version" ]; then echo "uv {version.group(1)} (stub)"; exit 0; fi\n'
+            f'echo "$@" >> {tmp_path}/uv-calls\n'
+        )
+        uv.chmod(0o755)
     venv_bin = tmp_path / ".venv" / "bin"
     venv_bin.mkdir(parents=True)
     stub = venv_bin / "qamera-widgets"
     stub.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/ran\n')
     stub.chmod(0o755)
-    stamp = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
-    (tmp_path / ".venv" / ".qamera-demo-installed").write_text(stamp + "\n")
-    if pyproject_changed:
-        with (tmp_path / "pyproject.toml").open("a") as f:
-            f.write("\n# a new dependency\n")
     shims = tmp_path / "shims"
     shims.mkdir()
     python3 = shims / "python3"
-    python3.write_text(
-        f'#!/bin/sh\nif [ "$1" = "-m" ]; then echo "$@" >> {tmp_path}/installs; exit 1; fi\n'
-        f'exec {sys.executable} "$@"\n'
-    )
+    python3.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/bootstrap\nexit 1\n')
     python3.chmod(0o755)
     env = {**os.environ, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(
@@ -168,14 +172,17 @@ def test_scripts_demo_installs_only_when_pyproject_changed(pyproject_changed: bo
         text=True,
         timeout=60,
     )
-    if pyproject_changed:
-        assert result.returncode != 0
-        assert (tmp_path / "installs").read_text().startswith("-m venv .venv")
-        assert not (tmp_path / "ran").exists()
-    else:
+    if bootstrapped:
         assert result.returncode == 0, result.stderr
-        assert not (tmp_path / "installs").exists()
+        assert not (tmp_path / "bootstrap").exists()
+        calls = (tmp_path / "uv-calls").read_text().splitlines()
+        assert calls[0].startswith("lock --check")
+        assert calls[1].split()[:2] == ["sync", "--frozen"] and "--extra demo" in calls[1]
         assert (tmp_path / "ran").read_text().split() == ["demo", "--voila"]
+    else:
+        assert result.returncode != 0
+        assert (tmp_path / "bootstrap").read_text().startswith("-m venv .uv-bootstrap")
+        assert not (tmp_path / "ran").exists()
 
 
 def test_demo_budget_reaches_the_kernels_environment(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:

@@ -22,7 +22,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TEACHING = "03_teaching_demo.ipynb"
-NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9]*.ipynb"))
+NOTEBOOKS = sorted(p.name for p in (REPO / "qamera_widgets" / "notebooks").glob("[0-9]*.ipynb"))
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def outputs_of_node(notebook: Any) -> list[dict[str, Any]]:
 
 def test_notebooks_are_committed_without_outputs() -> None:
     for name in NOTEBOOKS:
-        notebook = json.loads((REPO / "notebooks" / name).read_text())
+        notebook = json.loads((REPO / "qamera_widgets" / "notebooks" / name).read_text())
         for cell in notebook["cells"]:
             if cell["cell_type"] == "code":
                 assert cell["outputs"] == [] and cell["execution_count"] is None, name
@@ -154,7 +154,7 @@ def test_opening_the_studio_and_the_lesson_submits_nothing(
         monkeypatch.setenv("QAMERA_WIDGETS_HOME", str(tmp_path))
         monkeypatch.delenv("QAMERA_DEMO_AUTORUN", raising=False)
         for name in ("02_prompt_studio.ipynb", TEACHING):
-            notebook = nbformat.read(REPO / "notebooks" / name, as_version=4)
+            notebook = nbformat.read(REPO / "qamera_widgets" / "notebooks" / name, as_version=4)
             NotebookClient(notebook, timeout=120, kernel_name="python3", store_widget_state=True).execute()
             assert [o for o in outputs_of_node(notebook) if o["output_type"] == "error"] == [], name
         assert sb.stats()["register_requests"] == 0

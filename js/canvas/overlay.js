@@ -124,7 +124,10 @@ export function createLargeView(ctx) {
     const card = ctx.card(id);
     overlay.replaceChildren();
     overlay.hidden = false;
-    if (!overlay.isConnected) document.body.appendChild(overlay);
+    // Outside the output's containers, so it covers the page; inside the view's shadow root when the
+    // host draws widgets in one (marimo), since the widget's CSS reaches only that root.
+    const root = el.getRootNode();
+    if (!overlay.isConnected) (root instanceof ShadowRoot ? root : document.body).appendChild(overlay);
     const caption = p.prompt || p.name || captionOf(card || {});
     const panel = h("div", "qw-large");
     panel.append(stage(id, p, card, caption), side(id, p, caption));

@@ -131,9 +131,11 @@ class StaticHTMLFallback:
     def static_html(self) -> str:
         raise NotImplementedError
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        bundle: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
         if bundle is None:
             return None
-        bundle["text/html"] = self.static_html()
-        return bundle
+        if isinstance(bundle, tuple):  # anywidget answers (data, metadata), ipywidgets one dict
+            data, metadata = bundle
+            return {**data, "text/html": self.static_html()}, metadata
+        return {**bundle, "text/html": self.static_html()}

@@ -5,7 +5,10 @@ placeholders turn into pictures in place, and finished pictures land in the libr
 library is fed from the tracker's own poll (no extra request), after a short quiet spell, so twenty
 pictures finishing together cause one library update rather than twenty.
 
-Three anywidget models and one box: the widget count does not grow with the session.
+Four anywidget models: the studio hosts the form, the runs and the library through anywidget's widget
+composition (each child is handed to the studio's view as a value, `host.getWidget`), not an ipywidgets
+box, so it renders wherever anywidgets do: JupyterLab, Notebook 7, Voilà and marimo (which draws no
+ipywidgets containers). The widget count does not grow with the session.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import anywidget
 import ipywidgets as widgets
 
 from ..budget import Budget, kernel_budget
@@ -36,6 +40,7 @@ from ._common import (
     loop_running,
 )
 from .board import StatusBoard
+from .canvas import STATIC
 from .form import PromptForm, Submission, compare_jobs, field_errors, plan_jobs
 from .gallery import SceneryGallery
 
@@ -48,7 +53,7 @@ SANDBOX_BADGE_TEXT = "Sandbox: no real credits are spent"
 REFRESH_DEBOUNCE_SECONDS = 1.5
 
 
-class Studio(StaticHTMLFallback, widgets.VBox):
+class Studio(StaticHTMLFallback, anywidget.AnyWidget):
     """PromptForm + StatusBoard (runs) + SceneryGallery (library) sharing one client, tracker and journal.
 
     `sandbox` is the handle from `qamera_widgets.sandbox.start()` when the client talks to one: the
@@ -56,6 +61,13 @@ class Studio(StaticHTMLFallback, widgets.VBox):
     the credits this studio may reserve (default: `QAMERA_BUDGET`, see `qamera_widgets.budget`); the
     form shows what is left and refuses a job beyond it before sending anything.
     """
+
+    _esm = STATIC / "studio.js"
+    _css = STATIC / "studio.css"
+    # Synced as "anywidget:<model id>" references; the annotations keep the children typed for callers.
+    form: PromptForm = anywidget.WidgetTrait().tag(sync=True)  # type: ignore[assignment]
+    board: StatusBoard = anywidget.WidgetTrait().tag(sync=True)  # type: ignore[assignment]
+    gallery: SceneryGallery = anywidget.WidgetTrait().tag(sync=True)  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -105,13 +117,18 @@ class Studio(StaticHTMLFallback, widgets.VBox):
         self.gallery.on_use_prompt(self.form.use_prompt)
         self.gallery.on_list(self.board.show_sceneries)
 
-        super().__init__(children=[self.form, self.board, self.gallery], layout=widgets.Layout(width="100%"))
+        super().__init__(layout=widgets.Layout(width="100%"))
         self.add_class("qw-studio")
 
         self._unsubscribe = self.board.tracker.subscribe(self._on_tracker_event)
         self._history = self._tasks.spawn(self._load_history(), name="qamera-studio-history")
         if sandbox is not None:
             self._tasks.spawn(self._watch_account(), name="qamera-studio-account")
+
+    @property
+    def children(self) -> tuple[PromptForm, StatusBoard, SceneryGallery]:
+        """The hosted views, in the order they are drawn (what a box's children were)."""
+        return (self.form, self.board, self.gallery)
 
     @classmethod
     def from_env(cls, **sandbox_options: Any) -> Studio:

@@ -38,7 +38,9 @@ def service() -> Iterator[Any]:
 def jupyter_env(tmp_path_factory: pytest.TempPathFactory, service: Any) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("jupyter")
     nbdir = root / "notebooks"
-    shutil.copytree(REPO / "notebooks", nbdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        REPO / "qamera_widgets" / "notebooks", nbdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+    )
     return {"root": root, "nbdir": nbdir, "env": isolated_jupyter_env(root, service)}
 
 

@@ -27,7 +27,7 @@ STUDENT_PROMPT = "Terracotta tiles in late afternoon sun"
 
 
 def last_code_cell_index() -> int:
-    notebook = nbformat.read(REPO / "notebooks" / TEACHING_NOTEBOOK, as_version=4)
+    notebook = nbformat.read(REPO / "qamera_widgets" / "notebooks" / TEACHING_NOTEBOOK, as_version=4)
     return max(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code")
 
 

@@ -1,0 +1,2 @@
+// Built from js/ by `npm run build` (esbuild): edit the sources there, not this file.
+var s=["form","board","gallery"];async function c({model:d,el:e,signal:o,host:r}){e.classList.add("qw-studio");let i=s.map(a=>{let t=document.createElement("div");return t.className=`qw-studio-part qw-studio-${a}`,e.appendChild(t),t});await Promise.all(s.map(async(a,t)=>{let n=await r.getWidget(d.get(a));o.aborted||await n.render({el:i[t],signal:o})}))}var l={render:c};export{s as PARTS,l as default};
