@@ -26,7 +26,7 @@ async def test_the_form_sends_the_contracts_limits_to_the_browser() -> None:
         assert (state["min_count"], state["max_count"]) == (contract.MIN_COUNT, contract.MAX_COUNT)
         assert state["max_prompt_chars"] == contract.MAX_PREFERENCES_CHARS
         assert state["price_per_picture"] == contract.price_for(1)
-        assert state["count"] == contract.DEFAULT_COUNT
+        assert state["count"] == contract.START_COUNT
     finally:
         form.close()
         await client.aclose()
