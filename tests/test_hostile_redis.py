@@ -23,8 +23,8 @@ import pytest
 
 from qamera_widgets.client import AsyncQameraClient, _base
 from qamera_widgets.contract import key_id_of
-from qamera_widgets.engine import coordination
-from qamera_widgets.engine.coordination import REDIS_URL_ENV
+from qamera_widgets.runtime import coordination
+from qamera_widgets.runtime.coordination import REDIS_URL_ENV
 from qamera_widgets.sandbox import Sandbox
 
 from ._widget_support import quick_sleep
