@@ -8,26 +8,55 @@ huge or hostile file) turns into a generated placeholder tile instead of an exce
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import httpx
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from ..client.async_client import read_bounded
-from ..client.errors import QameraError
 from ..client.rules import ACCEPT_ENCODING, BodyTooLarge, backoff_delay
+from .fetching import (
+    _close_session,
+    _fetchable,
+    _FetchFailed,
+    _forget_inflight,
+    _guard_request,
+    _is_retryable,
+    _loggable,
+    _Session,
+)
+from .images import (
+    _PLACEHOLDER_LABELS,
+    MAX_IMAGE_PIXELS,
+    MAX_PREVIEW_PX,
+    MAX_THUMBNAIL_PX,
+    OUTPUT_FORMATS,
+    PLACEHOLDER_KINDS,
+    WEB_FORMATS,
+    Thumbnail,
+    ThumbnailError,
+    _check_format,
+    _check_size,
+    _render_placeholder,
+    load_font,
+    make_preview,
+    make_thumbnail,
+    open_web_image,
+    sniff_web_format,
+)
 from .loops import PerLoop
 from .picture_cache import PictureCache, picture_cache
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
+    "MAX_PREVIEW_PX",
+    "MAX_THUMBNAIL_PX",
     "OUTPUT_FORMATS",
     "PLACEHOLDER_KINDS",
+    "WEB_FORMATS",
     "Thumbnail",
     "ThumbnailError",
     "ThumbnailLoader",
@@ -35,27 +64,11 @@ __all__ = [
     "make_preview",
     "make_thumbnail",
     "open_web_image",
+    "sniff_web_format",
 ]
 
 logger = logging.getLogger(__name__)
 
-MAX_IMAGE_PIXELS = 50_000_000
-"""Largest source image we agree to decode; checked from the header, before any pixel is decoded."""
-
-WEB_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
-"""The only formats decoded from downloaded bytes: others (EPS runs Ghostscript, and many rarely used
-plugins are fuzzing targets) are refused before any plugin but these four looks at the data."""
-
-MAX_THUMBNAIL_PX = 1024
-OUTPUT_FORMATS = ("jpeg", "webp", "png")
-PLACEHOLDER_KINDS = ("rendering", "failed", "no preview")
-
-_PLACEHOLDER_LABELS = {"rendering": "rendering...", "failed": "failed", "no preview": "no preview"}
-_PLACEHOLDER_BACKGROUND = (229, 231, 235)
-_PLACEHOLDER_TEXT = (75, 85, 99)
-_JPEG_BACKGROUND = (255, 255, 255)
-_QUALITY = 80
-_CREDENTIAL_HEADERS = ("authorization", "x-api-key", "cookie")
 _MAX_REMEMBERED_FAILURES = 1024
 
 
@@ -64,248 +77,6 @@ class _Default:
 
 
 DEFAULT_PICTURES = _Default()
-
-
-@dataclass(frozen=True)
-class Thumbnail:
-    """A small encoded square image, ready for ``ipywidgets.Image(value=data, format=format)``."""
-
-    data: bytes = field(repr=False)
-    format: str
-    width: int
-    height: int
-    source_bytes: int
-    placeholder: str | None = None
-
-
-class ThumbnailError(QameraError):
-    """The bytes are not an image we are willing to decode (garbage, truncated, or a pixel bomb)."""
-
-
-class _FetchFailed(Exception):
-    """One download attempt failed; ``retryable`` says whether another attempt could help."""
-
-    def __init__(self, reason: str, *, retryable: bool) -> None:
-        super().__init__(reason)
-        self.retryable = retryable
-
-
-def _check_size(size: int) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_THUMBNAIL_PX:
-        raise ValueError(f"thumbnail size must be an int from 1 to {MAX_THUMBNAIL_PX}, got {size!r}")
-    return size
-
-
-def _check_format(output_format: str) -> str:
-    fmt = output_format.lower()
-    if fmt == "jpg":
-        fmt = "jpeg"
-    if fmt not in OUTPUT_FORMATS:
-        raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, got {output_format!r}")
-    return fmt
-
-
-def _cover_box(width: int, height: int) -> tuple[int, int, int, int]:
-    """The centred square of the source that a cover-fit square thumbnail shows."""
-    side = min(width, height)
-    left = (width - side) // 2
-    top = (height - side) // 2
-    return left, top, left + side, top + side
-
-
-def _has_alpha(img: Image.Image) -> bool:
-    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
-
-
-def _to_output_mode(img: Image.Image, fmt: str) -> Image.Image:
-    if not _has_alpha(img):
-        return img if img.mode == "RGB" else img.convert("RGB")
-    rgba = img.convert("RGBA")
-    if fmt != "jpeg":
-        return rgba
-    flat = Image.new("RGB", rgba.size, _JPEG_BACKGROUND)
-    flat.paste(rgba, mask=rgba.getchannel("A"))
-    return flat
-
-
-def _encode(img: Image.Image, fmt: str) -> bytes:
-    out = io.BytesIO()
-    if fmt == "jpeg":
-        img.save(out, "JPEG", quality=_QUALITY, optimize=True)
-    elif fmt == "webp":
-        img.save(out, "WEBP", quality=_QUALITY, method=4)
-    else:
-        img.save(out, "PNG", optimize=True)
-    return out.getvalue()
-
-
-def _pixel_limit() -> int:
-    """Ours, or Pillow's global if someone set it lower: past Pillow's limit it only warns, we refuse.
-
-    Comparing numbers instead of turning DecompressionBombWarning into an error keeps this
-    thread-safe, since warning filters are process-wide and decoding runs in worker threads.
-    """
-    pillow = Image.MAX_IMAGE_PIXELS
-    return MAX_IMAGE_PIXELS if pillow is None else min(MAX_IMAGE_PIXELS, int(pillow))
-
-
-def open_web_image(data: bytes) -> Image.Image:
-    """Open downloaded bytes as one of `WEB_FORMATS` (header only, nothing decoded yet), checking the
-    pixel limit; raises `ThumbnailError` for anything else. Thumbnails and originals both open this way."""
-    try:
-        img = Image.open(io.BytesIO(data), formats=WEB_FORMATS)
-    except UnidentifiedImageError:
-        raise ThumbnailError(
-            f"not an image in a web format ({', '.join(WEB_FORMATS)}); other formats are not decoded"
-        ) from None
-    except Exception as exc:
-        raise ThumbnailError(f"cannot decode image: {type(exc).__name__}: {exc}") from exc
-    width, height = img.size
-    limit = _pixel_limit()
-    if width * height > limit:
-        img.close()
-        raise ThumbnailError(f"image claims {width}x{height} pixels, over the {limit} pixel limit")
-    return img
-
-
-def make_thumbnail(data: bytes, size: int, output_format: str = "jpeg") -> Thumbnail:
-    """Decode ``data`` and cover-crop it to a ``size`` x ``size`` square, encoded small.
-
-    Pure and blocking, so callers on an event loop run it in a thread. The pixel limit is checked
-    on the header Pillow reads at open, so a tiny file that claims a huge canvas costs nothing.
-    """
-    px = _check_size(size)
-    fmt = _check_format(output_format)
-    try:
-        with open_web_image(data) as img:
-            img.draft("RGB", (px, px))
-            upright = ImageOps.exif_transpose(img)
-            ready = _to_output_mode(upright, fmt)
-            square = ready.resize(
-                (px, px), Image.Resampling.LANCZOS, box=_cover_box(*ready.size), reducing_gap=3.0
-            )
-            encoded = _encode(square, fmt)
-    except ThumbnailError:
-        raise
-    # Pillow's plugins raise a zoo of types on hostile input (OSError, SyntaxError, struct.error,
-    # zlib.error, DecompressionBombError, ...): for untrusted bytes they all mean "not decodable".
-    except Exception as exc:
-        raise ThumbnailError(f"cannot decode image: {type(exc).__name__}: {exc}") from exc
-    return Thumbnail(data=encoded, format=fmt, width=px, height=px, source_bytes=len(data))
-
-
-MAX_PREVIEW_PX = 2048
-
-
-def make_preview(data: bytes, max_px: int) -> Thumbnail:
-    """Decode ``data`` and shrink it to fit ``max_px`` on its longest side, keeping its shape.
-
-    For the large view: unlike a thumbnail nothing is cropped, and a small original is not enlarged.
-    """
-    if isinstance(max_px, bool) or not isinstance(max_px, int) or not 16 <= max_px <= MAX_PREVIEW_PX:
-        raise ValueError(f"max_px must be an int from 16 to {MAX_PREVIEW_PX}, got {max_px!r}")
-    try:
-        with open_web_image(data) as img:
-            img.draft("RGB", (max_px, max_px))
-            ready = _to_output_mode(ImageOps.exif_transpose(img), "jpeg")
-            ready.thumbnail((max_px, max_px), Image.Resampling.LANCZOS, reducing_gap=3.0)
-            out = io.BytesIO()
-            ready.save(out, "JPEG", quality=88, optimize=True)
-            size = ready.size
-    except ThumbnailError:
-        raise
-    except Exception as exc:  # hostile input raises many types; all mean "not decodable"
-        raise ThumbnailError(f"cannot decode image: {type(exc).__name__}: {exc}") from exc
-    width, height = size
-    return Thumbnail(data=out.getvalue(), format="jpeg", width=width, height=height, source_bytes=len(data))
-
-
-def sniff_web_format(data: bytes) -> str:
-    """The web format of an original (jpeg, png, webp or gif), read from its header only."""
-    try:  # no pixel limit: an original is handed over as it is, never decoded here
-        with Image.open(io.BytesIO(data), formats=WEB_FORMATS) as img:
-            return str(img.format).lower()
-    except Exception as exc:
-        raise ThumbnailError(f"not a web picture: {type(exc).__name__}") from exc
-
-
-def load_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    """Pillow's bundled font at `size` px, or its fixed bitmap font where sizing is unsupported."""
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, OSError, ImportError):
-        return ImageFont.load_default()
-
-
-def _render_placeholder(kind: str, px: int) -> Thumbnail:
-    label = _PLACEHOLDER_LABELS[kind]
-    tile = Image.new("RGB", (px, px), _PLACEHOLDER_BACKGROUND)
-    draw = ImageDraw.Draw(tile)
-    font = load_font(max(8, px // 9))
-    left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
-    x = (px - (right - left)) / 2 - left
-    y = (px - (bottom - top)) / 2 - top
-    draw.text((x, y), label, fill=_PLACEHOLDER_TEXT, font=font)
-    data = _encode(tile, "png")
-    return Thumbnail(data=data, format="png", width=px, height=px, source_bytes=0, placeholder=kind)
-
-
-def _fetchable(url: str) -> bool:
-    """Only plain http(s) URLs with a host and no userinfo, which httpx would turn into Basic auth."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError):
-        return False
-    return parsed.scheme in ("http", "https") and bool(parsed.host) and not parsed.userinfo
-
-
-def _loggable(url: str) -> str:
-    """Scheme, host and path only: CDN URLs may carry signing tokens in the query."""
-    parsed = httpx.URL(url)
-    return f"{parsed.scheme}://{parsed.host}{parsed.path}"
-
-
-async def _guard_request(request: httpx.Request) -> None:
-    """Runs on every hop, redirects included: a redirect cannot lead to file: or userinfo URLs,
-    and nothing can ever put a credential on a CDN request."""
-    if not _fetchable(str(request.url)):
-        raise httpx.UnsupportedProtocol(f"refusing to fetch {request.url.scheme}: URL", request=request)
-    for name in _CREDENTIAL_HEADERS:
-        request.headers.pop(name, None)
-
-
-def _forget_inflight(session: _Session, key: tuple[str, int], task: asyncio.Task[Thumbnail]) -> None:
-    if session.inflight.get(key) is task:
-        del session.inflight[key]
-
-
-async def _close_session(session: _Session) -> None:
-    session.closed = True
-    for task in list(session.inflight.values()):
-        task.cancel()
-    session.inflight.clear()
-    await session.client.aclose()
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, _FetchFailed):
-        return exc.retryable
-    return isinstance(
-        exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, asyncio.TimeoutError)
-    )
-
-
-@dataclass(eq=False)
-class _Session:
-    """What the loader keeps per event loop: these belong to the loop they were made on."""
-
-    client: httpx.AsyncClient
-    downloads: asyncio.Semaphore
-    prefetches: asyncio.Semaphore
-    pixels_freed: asyncio.Condition
-    pixels_in_use: int = 0
-    inflight: dict[tuple[str, int], asyncio.Task[Thumbnail]] = field(default_factory=dict)
-    closed: bool = False
 
 
 class ThumbnailLoader:
