@@ -541,7 +541,7 @@ def write_notebook(path: Path) -> list[str]:
     """The benchmark's notebook: setup, the three timed cells, an empty cell for Shift+Enter to land on."""
     order = ["setup", *CELLS, "end"]
     sources = {"setup": SETUP_CELL, **CELLS, "end": ""}
-    cells = [
+    cells: list[dict[str, Any]] = [
         {
             "cell_type": "code",
             "execution_count": None,

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from qamera_widgets.client import AsyncQameraClient
 from qamera_widgets.client.rules import POLL_MAX_INTERVAL
@@ -62,7 +63,12 @@ def watch_ledger(
 
 
 async def one_run(seed: int) -> Run:
-    options = {"processing_seconds": PROCESSING, "failure_rate": 0.1, "rate_limit": 60, "library": 0}
+    options: dict[str, Any] = {
+        "processing_seconds": PROCESSING,
+        "failure_rate": 0.1,
+        "rate_limit": 60,
+        "library": 0,
+    }
     with start(seed=seed, **options) as sandbox:
         client = AsyncQameraClient(sandbox.api_key, sandbox.base_url)  # default pacing and polling
         studio = Studio(client, sandbox=None, refresh_debounce=0.5)

@@ -91,6 +91,7 @@ def displayed(widget: widgets.Widget) -> dict[str, Any]:
     """What a notebook stores for ``display(widget)``: the MIME bundle, through IPython's formatter."""
     from IPython.core.formatters import DisplayFormatter
 
+    data: dict[str, Any]
     data, _metadata = DisplayFormatter().format(widget)
     return data
 

@@ -89,7 +89,7 @@ def test_the_kernel_has_one_budget_shared_by_every_caller(monkeypatch: pytest.Mo
     first = kernel_budget()
     assert first is not None
     first.reserve(50)
-    assert kernel_budget() is first and kernel_budget().remaining == 150
+    assert kernel_budget() is first and first.remaining == 150
 
 
 def test_connect_shows_the_budget_and_refuses_a_bad_one_before_starting_anything(
@@ -100,7 +100,8 @@ def test_connect_shows_the_budget_and_refuses_a_bad_one_before_starting_anything
     monkeypatch.setenv("QAMERA_BUDGET", "200")
     connection = connect()
     try:
-        assert connection.budget is kernel_budget() and connection.budget.limit == 200
+        assert connection.budget is not None and connection.budget is kernel_budget()
+        assert connection.budget.limit == 200
         assert "may reserve at most 200 credits (QAMERA_BUDGET)" in capsys.readouterr().out
     finally:
         connection.close()

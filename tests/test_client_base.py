@@ -6,6 +6,7 @@ import contextlib
 import json
 import random
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -33,7 +34,7 @@ from qamera_widgets.contract import key_id_of
 KEY = "mk_live_abc123.s3cr3tvalue"
 
 
-def decide(is_post: bool, outcome: AttemptOutcome, status: int | None = None, attempt: int = 0, **kw: object):
+def decide(is_post: bool, outcome: AttemptOutcome, status: int | None = None, attempt: int = 0, **kw: Any):
     return _base.decide_retry(
         is_post=is_post,
         outcome=outcome,

@@ -77,7 +77,7 @@ def fresh_rate_windows() -> None:
 
 def make_client(recorder: Recorder, fake: FakeTime | None = None, **kw: object) -> AsyncQameraClient:
     fake = fake or FakeTime()
-    options: dict = {"rate_limit_per_minute": None, "sleep": fake.sleep, "clock": fake.clock}
+    options: dict[str, Any] = {"rate_limit_per_minute": None, "sleep": fake.sleep, "clock": fake.clock}
     options.update(kw)
     return AsyncQameraClient(KEY, BASE, transport=httpx.MockTransport(recorder), **options)
 
@@ -184,7 +184,7 @@ async def test_retry_after_within_a_minute_is_honoured() -> None:
         (402, {"error": "Insufficient credits. Required: 100, available: 40."}, InsufficientCreditsError),
     ],
 )
-async def test_final_errors_are_raised_at_once(status: int, body: dict, cls: type) -> None:
+async def test_final_errors_are_raised_at_once(status: int, body: dict[str, Any], cls: type) -> None:
     rec = Recorder(json_response(status, body))
     with pytest.raises(cls):
         await make_client(rec).register_ideas("Beach")
@@ -295,7 +295,7 @@ async def test_wait_for_polls_once_per_tick_for_all_ids_until_terminal() -> None
         listing(("r1", "PROCESSING"), ("r2", "PENDING")),
         listing(("r1", "DONE"), ("r2", "FAILED")),
     )
-    updates: list[dict] = []
+    updates: list[dict[str, Any]] = []
     result = await make_client(rec, fake, max_retries=0).wait_for(
         ["r1", "r2"], timeout=600, on_update=updates.append
     )

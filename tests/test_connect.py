@@ -28,7 +28,7 @@ def test_a_key_and_token_from_the_demo_attach_to_that_sandbox(
     monkeypatch.setenv("QAMERA_BASE_URL", sandbox.base_url)
     monkeypatch.setenv("QAMERA_SANDBOX_ADMIN_TOKEN", sandbox.admin_token)
     connection = connect()
-    assert connection.is_sandbox and not connection.started_sandbox
+    assert connection.is_sandbox and not connection.started_sandbox and connection.sandbox is not None
     assert connection.sandbox.account() == sandbox.account()
     assert capsys.readouterr().out.startswith("Using the sandbox at")
     connection.close()

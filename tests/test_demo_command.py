@@ -3,7 +3,6 @@ and the repository never changes: the servers work on fresh copies of the notebo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -73,7 +72,9 @@ def test_demo_serves_the_studio_and_stops_everything_on_ctrl_c(mode: list[str], 
         url = re.search(r"Open (\S+)", said)
         assert url, said
         assert "Sandbox API at http://127.0.0.1:" in said
-        sandbox_port = int(re.search(r"Sandbox API at http://127.0.0.1:(\d+)", said).group(1))
+        port = re.search(r"Sandbox API at http://127.0.0.1:(\d+)", said)
+        assert port, said
+        sandbox_port = int(port.group(1))
         if not mode:
             page = httpx.get(url.group(1), timeout=30, follow_redirects=True)
             assert page.status_code == 200 and "JupyterLab" in page.text
@@ -90,9 +91,13 @@ def test_saving_in_the_demo_leaves_the_repository_alone_and_the_next_launch_is_c
     with demo(tmp_path) as (_, said, port):
         url = re.search(r"Open (\S+)", said)
         assert url, said
-        copy_dir = Path(re.search(r"notebooks from (\S+)", said).group(1))
+        copied = re.search(r"notebooks from (\S+)", said)
+        assert copied, said
+        copy_dir = Path(copied.group(1))
         assert copy_dir == REPO / ".qamera-demo"
-        token = re.search(r"token=(\w+)", url.group(1)).group(1)
+        token_match = re.search(r"token=(\w+)", url.group(1))
+        assert token_match, said
+        token = token_match.group(1)
         notebook = json.loads(committed)
         notebook["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "saved\n"}]
         saved = httpx.put(

@@ -4,6 +4,7 @@ plan, the store's transactions, and the renderer."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -167,9 +168,9 @@ def test_library_has_approved_pending_and_one_rejected_spread_over_time() -> Non
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store(tmp_path / "s.sqlite3")
-    yield opened  # type: ignore[misc]
+    yield opened
     opened.close()
 
 

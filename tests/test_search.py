@@ -58,7 +58,7 @@ def test_the_query_is_parsed_into_terms_of_alternatives() -> None:
     )
 
 
-_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
 _words = st.lists(st.from_regex(r"[A-Za-zÀ-ÿ]{1,8}", fullmatch=True), min_size=1, max_size=6)
 
 

@@ -13,11 +13,13 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from qamera_widgets.engine.store import (
     DB_FILE,
+    JobRecord,
     LocalStore,
     StoreUnavailableError,
     StoreWarning,
@@ -368,14 +370,25 @@ def test_two_processes_writing_10000_jobs_each_lose_nothing_and_keep_their_order
 # -- views reading the store at start ---------------------------------------------------------------
 
 
+def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The arguments of every file read behind `LocalStore.jobs` from now on (a cached answer adds none)."""
+    reads: list[object] = []
+    real = LocalStore._jobs
+
+    def counted(self: LocalStore, *args: Any) -> list[JobRecord]:
+        reads.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(LocalStore, "_jobs", counted)
+    return reads
+
+
 def test_the_same_question_twice_is_read_once_until_anyone_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = open_store(tmp_path)
     store.record_registration(job(1))
-    reads: list[object] = []
-    real = LocalStore._jobs
-    monkeypatch.setattr(LocalStore, "_jobs", lambda self, *a: reads.append(a) or real(self, *a))
+    reads = count_reads(monkeypatch)
     assert store.jobs(base_url=BASE_URL) == store.jobs(base_url=BASE_URL)
     assert len(reads) == 1
     written = run_python(WRITER, str(tmp_path), "other", "1")  # another kernel writes
@@ -401,9 +414,7 @@ async def test_a_new_studio_reads_the_store_once_for_its_runs_and_its_library(
     for n in range(3):
         journal.store.record_registration({**job(n), "base_url": client.base_url, "key_id": client.key_id})
     journal.record_final(client.base_url, {f"p-{n}": "DONE" for n in range(3)})
-    reads: list[object] = []
-    real = LocalStore._jobs
-    monkeypatch.setattr(LocalStore, "_jobs", lambda self, *a: reads.append(a) or real(self, *a))
+    reads = count_reads(monkeypatch)
     studio = Studio(client, sandbox=sandbox, refresh_debounce=0.1, account_interval=0.1)
     closing.append(studio)
     await studio.wait_idle(timeout=10)

@@ -32,6 +32,7 @@ async def test_the_studio_is_one_anywidget_that_references_its_three_views(
     assert [state[name] for name in ("form", "board", "gallery")] == [
         f"anywidget:{part.model_id}" for part in studio.children
     ]
+    assert isinstance(studio._esm, str)
     assert ".getWidget(" in studio._esm  # the view renders its children through anywidget's host
     bundle = displayed(studio)
     view = bundle["application/vnd.jupyter.widget-view+json"]

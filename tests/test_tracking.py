@@ -128,7 +128,7 @@ async def settle(steps: int = 20) -> None:
 
 def statuses(changes: dict[str, RecordState] | object) -> dict[str, str]:
     assert isinstance(changes, dict) or hasattr(changes, "items")
-    return {i: s.status for i, s in changes.items()}  # type: ignore[union-attr]
+    return {i: s.status for i, s in changes.items()}
 
 
 async def test_one_list_call_per_tick_for_the_ids_of_every_subscriber() -> None:

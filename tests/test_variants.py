@@ -12,7 +12,7 @@ from qamera_widgets.client.rules import validate_registration
 from qamera_widgets.contract import MAX_PREFERENCES_CHARS
 from qamera_widgets.variants import MAX_VARIANTS, TemplateError, expand, is_template, variant_count
 
-PLAIN = st.characters(blacklist_characters="{}|", blacklist_categories=("Cs",))
+PLAIN = st.characters(blacklist_characters="{}|", blacklist_categories=["Cs"])
 WORD = st.text(alphabet=PLAIN, min_size=1, max_size=12).filter(lambda w: w.strip() != "")
 LITERAL = st.text(alphabet=PLAIN, max_size=20)
 

@@ -159,6 +159,7 @@ async def test_success_is_journaled_before_it_is_shown_then_summarised(
     shown_when_journaled: list[str] = []
     journal_threads: list[int] = []
     journaled_when_called_back: list[int] = []
+    form: PromptForm  # made below; the journal reads its status when the form writes to it
 
     class WatchedJournal(Journal):
         def record_registration(self, registration: Registration, **kwargs: Any) -> None:

@@ -308,12 +308,12 @@ async def test_an_older_refresh_never_overwrites_a_list_shown_after_it(
     list_sceneries = client.list_sceneries
 
     async def held_list(status_filter: str = "all") -> list[Scenery]:
-        found = await list_sceneries(status_filter)
+        found: list[Scenery] = await list_sceneries(status_filter)
         listing.set()
         await answer.wait()
         return found
 
-    client.list_sceneries = held_list  # type: ignore[method-assign]
+    client.list_sceneries = held_list
     refreshing = asyncio.ensure_future(gallery.refresh())
     await asyncio.wait_for(listing.wait(), 10)
     newer = [scenery(n, status="PROCESSING") for n in range(5)]

@@ -41,10 +41,12 @@ def test_every_message_kind_in_the_widgets_is_a_protocol_name() -> None:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "kind":
-                typed += [f"{path.name}: {c.value}" for c in node.comparators if isinstance(c, ast.Constant)]
+                typed += [
+                    f"{path.name}: {c.value!s}" for c in node.comparators if isinstance(c, ast.Constant)
+                ]
             if isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values, strict=True):
                     kind_key = isinstance(key, ast.Constant) and key.value == "kind"
                     if kind_key and isinstance(value, ast.Constant):
-                        typed.append(f"{path.name}: {value.value}")
+                        typed.append(f"{path.name}: {value.value!s}")
     assert [entry for entry in typed if entry.split(": ")[1] in names] == []

@@ -8,7 +8,7 @@ import json
 import socket
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,6 +17,7 @@ from qamera_widgets.client import QameraClient, Registration
 from qamera_widgets.connect import Connection
 from qamera_widgets.engine.journal import Journal
 from qamera_widgets.engine.tracking import tracker_for
+from qamera_widgets.sandbox import SandboxHandle
 from qamera_widgets.widgets import studio as studio_module
 from qamera_widgets.widgets.board import VISIBLE_RUNS, StatusBoard
 from qamera_widgets.widgets.studio import SANDBOX_BADGE_TEXT, Studio, account_text
@@ -233,6 +234,7 @@ async def test_from_env_without_a_key_starts_a_sandbox_and_says_so(
         assert "real credits" not in studio.form.notice, "the badge says it; the notice does not say it again"
         base_url = studio.sandbox.base_url
         assert port_is_open(base_url)
+        assert studio.sandbox.api_key is not None
         assert_key_absent(studio, studio.sandbox.api_key)
     finally:
         studio.close()
@@ -302,7 +304,7 @@ async def test_closing_mid_submission_journals_the_job_before_stopping_its_sandb
         monkeypatch.delenv(name, raising=False)
     before = asyncio.all_tasks()
     studio = Studio.from_env(processing_seconds=(0.05, 0.2), rate_limit=None, api_latency_ms=300)
-    assert studio.sandbox is not None
+    assert studio.sandbox is not None and isinstance(studio.client, QameraClient)
     base_url = studio.sandbox.base_url
     journal = Journal(widgets_home / "journal.jsonl")
     journaled_at_client_close: list[int] = []
@@ -334,7 +336,8 @@ async def test_closing_does_not_block_the_loop_while_its_sandbox_stops(
         api_key = sandbox.api_key
 
         def account(self) -> dict[str, int]:
-            return sandbox.account()
+            account: dict[str, int] = sandbox.account()
+            return account
 
         def stop(self) -> None:
             may_stop.wait(10)  # on the loop's thread this would hold the loop for the whole wait
@@ -342,7 +345,9 @@ async def test_closing_does_not_block_the_loop_while_its_sandbox_stops(
 
     client = QameraClient(sandbox.api_key, sandbox.base_url, rate_limit_per_minute=None)
     monkeypatch.setattr(
-        studio_module, "connect", lambda **_options: Connection(client, SlowToStop(), started_sandbox=True)
+        studio_module,
+        "connect",
+        lambda **_options: Connection(client, cast(SandboxHandle, SlowToStop()), started_sandbox=True),
     )
     before = asyncio.all_tasks()
     studio = Studio.from_env()

@@ -114,7 +114,8 @@ def test_studio_height_stays_bounded_after_30_batches(
     # One fold line more than after 4 runs, nothing else: the studio does not grow per batch.
     assert after_30 <= after_4 + 80, (after_4, after_30)
     assert views_30 == views_4
-    assert after_30 < page.viewport_size["height"] * 4
+    viewport = page.viewport_size
+    assert viewport is not None and after_30 < viewport["height"] * 4
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-studio-after-30-batches.png"))
 
 

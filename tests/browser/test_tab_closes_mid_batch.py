@@ -106,7 +106,9 @@ def demo(tmp_path: Path, service: Any) -> Iterator[dict[str, Any]]:
             notebook.cells = [nbformat.v4.new_code_cell(CELL)]
             notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
             nbformat.write(notebook, work / NOTEBOOK)
-            token = re.search(r"token=(\w+)", url.group(1)).group(1)
+            token_match = re.search(r"token=(\w+)", url.group(1))
+            assert token_match, url.group(1)
+            token = token_match.group(1)
             yield {
                 "url": f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK}?reset&token={token}",
                 "log": log_path,
