@@ -19,7 +19,7 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -29,32 +29,34 @@ from qamera_widgets.engine.journal import Journal
 REGISTRATIONS = 50_000
 
 
-def write_journal(path: Path) -> None:
+def journal_entries(jobs: int) -> Iterator[dict[str, object]]:
+    """The lines of an old `journal.jsonl`: `jobs` registrations of two pictures, each followed by its
+    final statuses (one in ten with a picture still open). `bench_store` reads the same journal."""
     stamp = datetime(2026, 3, 20, 13, 0, tzinfo=timezone.utc).isoformat()
-    lines = []
-    for i in range(REGISTRATIONS):
+    for i in range(jobs):
         ids = [f"r{i}a", f"r{i}b"]
-        lines.append(
-            {
-                "type": "registration",
-                "base_url": "https://app.example",
-                "key_id": "key42",
-                "prompt": f"white oak floor, soft light, variant {i}",
-                "count": 2,
-                "record_ids": ids,
-                "batch_id": f"b{i}",
-                "order_id": f"o{i}",
-                "reservation_id": f"v{i}",
-                "credits_reserved": 20,
-                "idempotency_key": f"idem-{i}",
-                "submitted_at": stamp,
-            }
-        )
+        yield {
+            "type": "registration",
+            "base_url": "https://app.example",
+            "key_id": "key42",
+            "prompt": f"white oak floor, soft light, variant {i}",
+            "count": 2,
+            "record_ids": ids,
+            "batch_id": f"b{i}",
+            "order_id": f"o{i}",
+            "reservation_id": f"v{i}",
+            "credits_reserved": 20,
+            "idempotency_key": f"idem-{i}",
+            "submitted_at": stamp,
+        }
         statuses = {ids[0]: "DONE"} if i % 10 == 0 else {ids[0]: "DONE", ids[1]: "FAILED"}
-        lines.append(
-            {"type": "final", "base_url": "https://app.example", "statuses": statuses, "recorded_at": stamp}
-        )
-    path.write_text("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines))
+        yield {"type": "final", "base_url": "https://app.example", "statuses": statuses, "recorded_at": stamp}
+
+
+def write_journal(path: Path, jobs: int = REGISTRATIONS) -> None:
+    with open(path, "w") as out:
+        for entry in journal_entries(jobs):
+            out.write(json.dumps(entry, separators=(",", ":")) + "\n")
 
 
 def timed(action: Callable[[], object]) -> float:

@@ -17,21 +17,20 @@ Figures:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-from datetime import datetime, timezone
 from pathlib import Path
+
+from benchmarks.bench_journal import write_journal
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "8ce8a26"
 """The last commit with the JSON-lines journal."""
 JOBS = 200_000
-URL = "https://app.example"
 
 
 def old_journal_module(folder: Path) -> Path:
@@ -47,31 +46,6 @@ def old_journal_module(folder: Path) -> Path:
     )
     (folder / "old_journal.py").write_text(source)
     return folder
-
-
-def write_jsonl(path: Path, jobs: int) -> None:
-    stamp = datetime(2026, 3, 20, 13, 0, tzinfo=timezone.utc).isoformat()
-    with open(path, "w") as out:
-        for i in range(jobs):
-            ids = [f"r{i}a", f"r{i}b"]
-            entry = {
-                "type": "registration",
-                "base_url": URL,
-                "key_id": "key42",
-                "prompt": f"white oak floor, soft light, variant {i}",
-                "count": 2,
-                "record_ids": ids,
-                "batch_id": f"b{i}",
-                "order_id": f"o{i}",
-                "reservation_id": f"v{i}",
-                "credits_reserved": 20,
-                "idempotency_key": f"idem-{i}",
-                "submitted_at": stamp,
-            }
-            out.write(json.dumps(entry, separators=(",", ":")) + "\n")
-            statuses = {ids[0]: "DONE"} if i % 10 == 0 else {ids[0]: "DONE", ids[1]: "FAILED"}
-            final = {"type": "final", "base_url": URL, "statuses": statuses, "recorded_at": stamp}
-            out.write(json.dumps(final, separators=(",", ":")) + "\n")
 
 
 def in_child(code: str, *args: str, extra_path: Path | None = None) -> str:
@@ -180,7 +154,7 @@ def main() -> None:
         base = Path(scratch)
         old = old_journal_module(base)
         source = base / "history.jsonl"
-        write_jsonl(source, args.jobs)
+        write_journal(source, args.jobs)
         legacy = base / "legacy" / "journal.jsonl"
         legacy.parent.mkdir()
         legacy.write_bytes(source.read_bytes())
