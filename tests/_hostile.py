@@ -89,10 +89,17 @@ def hostile_server(answer: Answer) -> Iterator[Hostile]:
     server = Server(("127.0.0.1", 0), Handler)
     hostile = Hostile(f"http://127.0.0.1:{server.server_address[1]}")
     server_ref.append(hostile)
+    with served_in_thread(server):
+        yield hostile
+
+
+@contextmanager
+def served_in_thread(server: socketserver.BaseServer) -> Iterator[None]:
+    """`server` answering on a daemon thread for the block, then shut down, closed and its thread joined."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield hostile
+        yield
     finally:
         server.shutdown()
         server.server_close()

@@ -14,7 +14,6 @@ import socketserver
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,6 +26,7 @@ from qamera_widgets.runtime import coordination
 from qamera_widgets.runtime.coordination import REDIS_URL_ENV
 from qamera_widgets.sandbox import Sandbox
 
+from ._hostile import served_in_thread
 from ._widget_support import quick_sleep
 from .helpers.redis_server import RedisServer, redis_server
 
@@ -114,13 +114,8 @@ GARBAGE = {
 @pytest.fixture(params=list(GARBAGE), ids=list(GARBAGE))
 def lying_redis(request: pytest.FixtureRequest) -> Iterator[_FakeRedis]:
     server = _FakeRedis(GARBAGE[request.param])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served_in_thread(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_any_unexpected_reply_to_a_booking_is_redis_unavailable(lying_redis: _FakeRedis) -> None:
