@@ -58,6 +58,7 @@ from qamera_widgets.sandbox import Sandbox, start
 from qamera_widgets.serving import free_port
 from qamera_widgets.widgets import SceneryGallery, Studio
 from tests.helpers.jupyter import isolated_jupyter_env, lab_settings_dir, open_jupyter_command, running_server
+from tests.helpers.listing import thumbnail_urls
 
 PAGE = 48
 LATENCY_MS = 50.0
@@ -76,11 +77,8 @@ def table(rows: Sequence[tuple[str, str]]) -> str:
 
 def warm_cdn(sandbox: Sandbox) -> list[str]:
     """The sandbox renders a picture the first time it is asked for it: do that before any timing."""
+    urls = thumbnail_urls(sandbox, timeout=60)
     with httpx.Client(timeout=60) as http:
-        listed = http.get(
-            f"{sandbox.base_url}/api/external/sceneries", headers={"X-Api-Key": sandbox.api_key}
-        ).json()["sceneries"]
-        urls = [item["thumbnail"] for item in listed if item.get("thumbnail")]
         for url in urls:
             http.get(url).raise_for_status()
     return urls

@@ -36,6 +36,7 @@ from qamera_widgets.client import AsyncQameraClient, Scenery
 from qamera_widgets.engine.thumbnails import ThumbnailLoader, make_thumbnail
 from qamera_widgets.sandbox import Sandbox, start
 from qamera_widgets.widgets.gallery import SceneryGallery, filter_and_sort
+from tests.helpers.listing import listed_sceneries
 
 PAGE = 48
 THUMB_PX = 176
@@ -191,11 +192,7 @@ async def measure_gallery(
 def run(library: int, latency_ms: float, refreshes: int, runs: int) -> Results:
     sandbox = start(library=library, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0)
     try:
-        with httpx.Client(timeout=30) as http:
-            listed = http.get(
-                f"{sandbox.base_url}/api/external/sceneries", headers={"X-Api-Key": sandbox.api_key}
-            ).json()["sceneries"]
-        sceneries = [Scenery.from_api(item) for item in listed]
+        sceneries = [Scenery.from_api(item) for item in listed_sceneries(sandbox)]
         urls = page_urls(sceneries)
         second_page = filter_and_sort(sceneries, state="all", search="", order="newest")[PAGE : 2 * PAGE]
         warm_cdn(urls + [s.thumbnail for s in second_page if s.thumbnail])

@@ -20,9 +20,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-import httpx
-
 from qamera_widgets.sandbox import start
+from tests.helpers.listing import thumbnail_urls
 
 ROOT = Path(__file__).resolve().parent.parent
 PICTURES = 148
@@ -63,11 +62,7 @@ def kernel(home: Path, urls: list[str]) -> dict[str, float]:
 def main() -> None:
     sandbox = start(library=PICTURES, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0)
     try:
-        with httpx.Client(timeout=30) as http:
-            listed = http.get(
-                f"{sandbox.base_url}/api/external/sceneries", headers={"X-Api-Key": sandbox.api_key}
-            ).json()["sceneries"]
-        urls = [s["thumbnail"] for s in listed if s.get("thumbnail")][:PICTURES]
+        urls = thumbnail_urls(sandbox)[:PICTURES]
         with tempfile.TemporaryDirectory() as scratch:
             kernel(Path(scratch) / "warm-up", urls)  # the sandbox renders each picture once
             sandbox.set_faults(cdn_latency_ms=50)

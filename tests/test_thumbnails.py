@@ -24,6 +24,7 @@ from qamera_widgets.engine.thumbnails import (
 )
 from qamera_widgets.sandbox import Sandbox
 from tests._images import halves_jpeg, photo_jpeg, png_claiming, thirds_png
+from tests.helpers.listing import thumbnail_urls
 
 PHOTO = photo_jpeg()
 Handler = Callable[[httpx.Request], "httpx.Response | Awaitable[httpx.Response]"]
@@ -613,11 +614,7 @@ def test_module_has_no_widget_code() -> None:
 
 
 def _sandbox_thumbnail_urls(sb: Sandbox) -> list[str]:
-    response = httpx.get(
-        f"{sb.base_url}/api/external/sceneries", headers={"X-Api-Key": sb.api_key}, timeout=10
-    )
-    response.raise_for_status()
-    return [item["thumbnail"] for item in response.json()["sceneries"] if item["thumbnail"]]
+    return thumbnail_urls(sb, timeout=10)
 
 
 async def test_real_thumbnails_from_the_sandbox_cdn_carry_no_credentials(sandbox: Sandbox) -> None:
