@@ -75,6 +75,7 @@ class StatusBoard(ResultsCanvas):
     """
 
     visible_runs = traitlets.Int(VISIBLE_RUNS, help="How many of the newest runs are drawn in full.")
+    message_kinds = protocol.RUNS_KINDS
 
     def __init__(
         self,
@@ -384,7 +385,7 @@ class StatusBoard(ResultsCanvas):
 
     def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
         if kind == protocol.TOGGLE_RUN:
-            key = str(content.get("key", ""))
+            key = content["key"]
             group = [r for r in self._runs.values() if key in (r.key, r.comparison)]
             if group:
                 collapsed = not group[0].collapsed

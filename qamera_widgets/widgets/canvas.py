@@ -33,6 +33,7 @@ from ..engine.thumbnails import Thumbnail, ThumbnailLoader
 from ..engine.wording import pictures, plural
 from ..runtime.loops import wait_for_tasks as wait_for_tasks
 from . import protocol
+from .protocol import web_link
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
 
 __all__ = [
@@ -50,9 +51,13 @@ PREVIEW_MAX_PX = 1600
 """The large view's longest side: sharp on a 4K screen at full width, far smaller than most originals."""
 PATCH_WINDOW_SECONDS = 0.04
 LOADER_CONCURRENCY = 24
+MIN_THUMB_PX, MAX_THUMB_PX = 16, 1024
+MAX_SELECTED = protocol.MAX_IDS
+"""The largest selection: a contact sheet takes at most `exports.MAX_SHEET_TILES` of it, a zip is capped
+by bytes."""
 
 
-class ResultsCanvas(anywidget.AnyWidget):
+class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
     """Cards of sceneries with thumbnails, a selection with actions, and a large view.
 
     Subclasses decide which cards exist (`SceneryGallery`: a page of the account's list;
@@ -88,11 +93,15 @@ class ResultsCanvas(anywidget.AnyWidget):
         sync=True
     )
 
+    browser_writable = frozenset({"selected_ids", "open_id"})
+    """What the view may change; everything else it only draws (see `protocol.BrowserWrites`)."""
+    message_kinds: frozenset[str] = protocol.CANVAS_KINDS
+
     _ready = False  # a constructor that raised leaves a half-built object that ipywidgets still closes
 
     def __init__(self, *, loader: ThumbnailLoader | None = None, thumb_px: int = 176, **kwargs: Any) -> None:
-        if not 16 <= thumb_px <= 1024:
-            raise ValueError("thumb_px must be between 16 and 1024.")
+        if isinstance(thumb_px, bool) or not isinstance(thumb_px, int) or not 16 <= thumb_px <= 1024:
+            raise ValueError(f"thumb_px must be a whole number between 16 and 1024, not {thumb_px!r}.")
         self._owns_loader = loader is None
         # More connections than a browser's six per host: the kernel fetches a page in fewer waves.
         self.loader: ThumbnailLoader = loader or ThumbnailLoader(
@@ -114,6 +123,18 @@ class ResultsCanvas(anywidget.AnyWidget):
         self.observe(self._on_cards_synced, "cards")
         self.observe(self._on_selected, "selected_ids")
         self._ready = True
+
+    @traitlets.validate("thumb_px")
+    def _valid_thumb_px(self, proposal: dict[str, Any]) -> int:
+        return protocol.bounded_int(proposal["value"], MIN_THUMB_PX, MAX_THUMB_PX, "thumb_px")
+
+    @traitlets.validate("selected_ids")
+    def _valid_selection(self, proposal: dict[str, Any]) -> list[str]:
+        return protocol.bounded_ids(proposal["value"], limit=MAX_SELECTED)
+
+    @traitlets.validate("open_id")
+    def _valid_open_id(self, proposal: dict[str, Any]) -> str:
+        return protocol.bounded_text(proposal["value"], protocol.MAX_ID_CHARS, "open_id")
 
     def on_use_prompt(self, callback: Callable[[str], Any], remove: bool = False) -> None:
         """Call `callback(prompt)` when a person presses "Use this prompt" in the large view."""
@@ -327,9 +348,12 @@ class ResultsCanvas(anywidget.AnyWidget):
         self._preview_cache = {i: p for i, p in self._preview_cache.items() if i in keep}
 
     def _on_browser_message(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
-        if self._closed or not isinstance(content, Mapping):
+        if self._closed:
             return
-        kind = content.get("kind")
+        checked = protocol.checked_message(content, self.message_kinds)
+        if checked is None:
+            return
+        content, kind = checked, checked["kind"]
         try:
             if kind == protocol.ALIVE:
                 self._sync.heard()
@@ -345,12 +369,11 @@ class ResultsCanvas(anywidget.AnyWidget):
                     self.send({"kind": protocol.PATCH, "cards": changed, "pictures": []})
                 self._send_wanted(content)
             elif kind == protocol.USE_PROMPT:
-                self._use_prompt(str(content.get("id", "")))
+                self._use_prompt(content["id"])
             elif kind == protocol.DOWNLOAD:
-                ids = content.get("ids")
-                if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
-                    self.selected_ids = ids  # what the browser showed as selected when the button was pressed
-                self._start_download(str(content.get("what", "")))
+                if "ids" in content:
+                    self.selected_ids = content["ids"]  # the selection shown when the button was pressed
+                self._start_download(content["what"])
             else:
                 self._on_intent(kind, content)
         except Exception:  # an intent must never take the kernel's comm handler down
@@ -360,10 +383,8 @@ class ResultsCanvas(anywidget.AnyWidget):
         """Subclasses handle their own intents (paging, folding runs)."""
 
     def _send_wanted(self, content: Mapping[str, Any]) -> None:
-        ids = content.get("ids") or []
-        if not isinstance(ids, list):
-            return
-        pictures, buffers = self._sync.refs(str(i) for i in ids[:500])
+        ids = content.get("ids") or []  # checked: deduplicated, at most protocol.MAX_IDS
+        pictures, buffers = self._sync.refs(ids)
         preview_id = content.get("preview")
         if isinstance(preview_id, str) and preview_id in self._preview_cache:
             _url, big = self._preview_cache[preview_id]
@@ -386,7 +407,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         if scenery is None:
             self.preview = {}
             return
-        details = {**self._facts(scenery), "url": scenery.thumbnail or ""}
+        details = {**self._facts(scenery), "url": web_link(scenery.thumbnail)}
         cached = self._preview_cache.get(scenery.id)
         if details["state"] != "done" or not scenery.thumbnail:
             self.preview = {**details, "image": "none"}
