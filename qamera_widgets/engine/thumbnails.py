@@ -28,6 +28,8 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "OUTPUT_FORMATS",
     "PLACEHOLDER_KINDS",
+    "PREVIEW_CACHE_BYTES",
+    "PreviewCache",
     "Thumbnail",
     "ThumbnailError",
     "ThumbnailLoader",
@@ -76,6 +78,49 @@ class Thumbnail:
     height: int
     source_bytes: int
     placeholder: str | None = None
+
+
+PREVIEW_CACHE_BYTES = 48 * 2**20
+"""Encoded large-view pictures one view keeps; older ones are loaded again (from the disk cache)."""
+
+
+class PreviewCache:
+    """The large view's pictures by scenery id, least recently used dropped past `max_bytes`."""
+
+    def __init__(self, max_bytes: int = PREVIEW_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[str, tuple[str, Thumbnail]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, scenery_id: object) -> bool:
+        return scenery_id in self._items
+
+    def __getitem__(self, scenery_id: str) -> tuple[str, Thumbnail]:
+        self._items.move_to_end(scenery_id)
+        return self._items[scenery_id]
+
+    def get(self, scenery_id: str) -> tuple[str, Thumbnail] | None:
+        return self[scenery_id] if scenery_id in self._items else None
+
+    def __setitem__(self, scenery_id: str, entry: tuple[str, Thumbnail]) -> None:
+        self._drop(scenery_id)
+        self._items[scenery_id] = entry
+        self.bytes += len(entry[1].data)
+        while self.bytes > self.max_bytes and len(self._items) > 1:
+            self._drop(next(iter(self._items)))
+
+    def keep_only(self, keep: Iterable[str]) -> None:
+        kept = set(keep)
+        for scenery_id in [i for i in self._items if i not in kept]:
+            self._drop(scenery_id)
+
+    def _drop(self, scenery_id: str) -> None:
+        entry = self._items.pop(scenery_id, None)
+        if entry is not None:
+            self.bytes -= len(entry[1].data)
 
 
 class ThumbnailError(QameraError):
@@ -274,6 +319,11 @@ async def _guard_request(request: httpx.Request) -> None:
         request.headers.pop(name, None)
 
 
+def _forget_original(session: _Session, url: str, task: asyncio.Task[tuple[bytes, str] | None]) -> None:
+    if session.originals.get(url) is task:
+        del session.originals[url]
+
+
 def _forget_inflight(session: _Session, key: tuple[str, int], task: asyncio.Task[Thumbnail]) -> None:
     if session.inflight.get(key) is task:
         del session.inflight[key]
@@ -281,9 +331,10 @@ def _forget_inflight(session: _Session, key: tuple[str, int], task: asyncio.Task
 
 async def _close_session(session: _Session) -> None:
     session.closed = True
-    for task in list(session.inflight.values()):
+    for task in [*session.inflight.values(), *session.originals.values()]:
         task.cancel()
     session.inflight.clear()
+    session.originals.clear()
     await session.client.aclose()
 
 
@@ -305,6 +356,7 @@ class _Session:
     pixels_freed: asyncio.Condition
     pixels_in_use: int = 0
     inflight: dict[tuple[str, int], asyncio.Task[Thumbnail]] = field(default_factory=dict)
+    originals: dict[str, asyncio.Task[tuple[bytes, str] | None]] = field(default_factory=dict)
     closed: bool = False
 
 
@@ -464,7 +516,7 @@ class ThumbnailLoader:
             return kept
         session = self._sessions.get()
         big = await self._fetched(
-            session, url, "preview", lambda body: asyncio.to_thread(make_preview, body, max_px)
+            session, url, "preview", lambda body: self._within_budget(session, body, make_preview, max_px)
         )
         if big is None:
             return self.placeholder("failed")
@@ -478,6 +530,16 @@ class ThumbnailLoader:
         if not _fetchable(url):
             return None
         session = self._sessions.get()
+        # Downloads of the same picture at once (two pages' zips, a double click) share one fetch and
+        # one copy of its bytes.
+        task = session.originals.get(url)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._fetch_original(session, url))
+            session.originals[url] = task
+            task.add_done_callback(lambda done: _forget_original(session, url, done))
+        return await asyncio.shield(task)
+
+    async def _fetch_original(self, session: _Session, url: str) -> tuple[bytes, str] | None:
         try:
             body = await self._download(session, url)
             return body, sniff_web_format(body)
@@ -621,6 +683,15 @@ class ThumbnailLoader:
 
     async def _decode_within_budget(self, session: _Session, body: bytes, px: int) -> Thumbnail:
         """`make_thumbnail` in a thread once the image's pixels (read from its header) fit the budget."""
+        return await self._within_budget(
+            session, body, lambda data, side: make_thumbnail(data, side, self._format), px
+        )
+
+    async def _within_budget(
+        self, session: _Session, body: bytes, make: Callable[[bytes, int], Thumbnail], px: int
+    ) -> Thumbnail:
+        """`make(body, px)` in a thread once the image's pixels (read from its header) fit the budget that
+        thumbnails and large-view previews share: twelve 49-megapixel previews queue like thumbnails."""
         with open_web_image(body) as header:
             pixels = header.size[0] * header.size[1]
         freed = session.pixels_freed
@@ -630,7 +701,7 @@ class ThumbnailLoader:
             )
             session.pixels_in_use += pixels
         try:
-            return await asyncio.to_thread(make_thumbnail, body, px, self._format)
+            return await asyncio.to_thread(make, body, px)
         finally:
             async with freed:
                 session.pixels_in_use -= pixels

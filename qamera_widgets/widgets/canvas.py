@@ -29,12 +29,12 @@ from ..engine.exports import MAX_ZIP_BYTES as MAX_ZIP_BYTES
 from ..engine.pictures import PictureSync
 from ..engine.status import card_state as card_state
 from ..engine.status import vote_state as vote_state
-from ..engine.thumbnails import Thumbnail, ThumbnailLoader
+from ..engine.thumbnails import PreviewCache, Thumbnail, ThumbnailLoader
 from ..engine.wording import pictures, plural
 from ..runtime.loops import wait_for_tasks as wait_for_tasks
 from . import protocol
-from .protocol import web_link
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
+from .protocol import web_link
 
 __all__ = [
     "CONTACT_SHEET_LABEL_PX",
@@ -111,12 +111,13 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
         self._sync = PictureSync()
         self._loading: dict[str, str] = {}
         self._patch_scheduled = False
-        self._preview_cache: dict[str, tuple[str, Thumbnail]] = {}
+        self._preview_cache = PreviewCache()
         self._known: dict[str, Scenery] = {}
         self._prompt_of: dict[str, str] = {}
         self._use_prompt_callbacks = Callbacks("use-prompt")
         self._thumb_work: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._downloading: asyncio.Task[Any] | None = None
         super().__init__(thumb_px=thumb_px, **kwargs)
         self.on_msg(self._on_browser_message)
         self.observe(self._on_open_id, "open_id")
@@ -164,14 +165,37 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
         ``selected_only=False`` takes every card shown. Cards without a loaded picture get the
         loader's placeholder tile for their state.
         """
+        return exports.contact_sheet(self._sheet_tiles(selected_only), title=self._sheet_title())
+
+    def save_contact_sheet(self, path: str | Path, selected_only: bool = True) -> Path:
+        """Write the contact sheet as PNG, JPEG, WebP or PDF, chosen by the file extension."""
+        return exports.save_sheet(lambda: self.contact_sheet(selected_only=selected_only), path)
+
+    def _sheet_tiles(self, selected_only: bool) -> list[exports.SheetTile]:
+        """What a sheet shows, gathered on the loop (cheap) so the drawing can go to a thread."""
         chosen = self.selected if selected_only else self._shown_sceneries()
         if not chosen:
             raise ValueError(exports.NOTHING_SELECTED if selected_only else exports.NOTHING_SHOWN)
-        return exports.contact_sheet([(self._caption(s), self._tile(s)) for s in chosen], self.thumb_px)
+        if len(chosen) > exports.MAX_SHEET_TILES:
+            raise ValueError(
+                f"A contact sheet holds at most {exports.MAX_SHEET_TILES} pictures; {len(chosen)} are "
+                "selected. Select fewer, or make several sheets."
+            )
+        return [exports.SheetTile(self._caption(s), self._tile(s), *self._mark_of(s.id)) for s in chosen]
 
-    def save_contact_sheet(self, path: str | Path, selected_only: bool = True) -> Path:
-        """Write the contact sheet as PNG, JPEG or WebP, chosen by the file extension."""
-        return exports.save_sheet(lambda: self.contact_sheet(selected_only=selected_only), path)
+    def _sheet_title(self) -> str:
+        return self.title or "Contact sheet"
+
+    def _mark_of(self, scenery_id: str) -> tuple[str, int]:
+        """The review mark (flag, stars) a sheet prints, from the canvas's `mark_book` when it has one."""
+        book = getattr(self, "mark_book", None)
+        if book is None:
+            return "", 0
+        try:
+            mark = book.get(scenery_id)
+            return str(mark.flag), int(mark.stars)
+        except Exception:  # marks are a nicety on a sheet, never a reason it cannot be made
+            return "", 0
 
     def close(self) -> None:
         """Stop loading, drop the pictures and close the model (and the loader it made)."""
@@ -345,7 +369,7 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
     def _forget_pictures(self, keep: set[str]) -> None:
         """Drop pictures of sceneries no longer in the list, so memory follows what can be shown."""
         self._sync.keep_only(keep)
-        self._preview_cache = {i: p for i, p in self._preview_cache.items() if i in keep}
+        self._preview_cache.keep_only(keep)
 
     def _on_browser_message(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
         if self._closed:
@@ -429,35 +453,43 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
             self.preview = {**self.preview, **extra}
 
     def _start_download(self, what: str) -> None:
-        if what not in ("sheet", "zip"):
+        if what not in ("sheet", "pdf", "zip"):
             return
         if not self.selected:
             self._say("Select some pictures first: tick the box on a card.", error=True)
             return
-        self._tasks.spawn(self._download(what), name=f"canvas-download-{what}")
+        if self._downloading is not None and not self._downloading.done():
+            # One download at a time per canvas: eight clicks must not hold eight zips in memory.
+            self._say("A download is being made already; it arrives in a moment.")
+            return
+        self._downloading = self._tasks.spawn(self._download(what), name=f"canvas-download-{what}")
 
     async def _download(self, what: str) -> None:
         chosen = self.selected
         try:
-            if what == "sheet":
-                self._say("Making the contact sheet…")
-                await self.wait_pictures()
-                data = await asyncio.to_thread(exports.png_bytes, self.contact_sheet(selected_only=True))
-                name, mime = "contact-sheet.png", "image/png"
-            else:
-                self._say(f"Fetching {plural(len(chosen), 'original')}…")
-                files, skipped = await exports.zip_originals(chosen, self._caption, self.loader.original)
-                data = await asyncio.to_thread(exports.zip_bytes, files)
-                name, mime = "sceneries.zip", "application/zip"
-                if skipped:
-                    self._say(f"{pictures(skipped)} had no original to download and were left out.")
+            async with exports.download_slot():
+                if what in ("sheet", "pdf"):
+                    self._say("Making the contact sheet…")
+                    await self.wait_pictures()
+                    tiles, title = self._sheet_tiles(selected_only=True), self._sheet_title()
+                    fmt = "pdf" if what == "pdf" else "png"
+                    data = await asyncio.to_thread(exports.sheet_file, tiles, title, fmt)
+                    name, mime = f"contact-sheet.{fmt}", "application/pdf" if fmt == "pdf" else "image/png"
+                else:
+                    self._say(f"Fetching {plural(len(chosen), 'original')}…")
+                    files, skipped = await exports.zip_originals(chosen, self._caption, self.loader.original)
+                    data = await asyncio.to_thread(exports.zip_bytes, files)
+                    del files
+                    name, mime = "sceneries.zip", "application/zip"
+                    if skipped:
+                        self._say(f"{pictures(skipped)} had no original to download and were left out.")
         except Exception as exc:
             logger.warning("canvas: download failed: %s", type(exc).__name__)
             self._say(f"The download could not be made: {exc}", error=True)
             return
         if self._closed:
             return
-        if what == "sheet" or self.message.startswith("Fetching"):
+        if what != "zip" or self.message.startswith("Fetching"):
             self._say("")
         self.send({"kind": protocol.FILE, "name": name, "mime": mime}, buffers=[data])
 

@@ -113,7 +113,13 @@ class SceneryGallery(ResultsCanvas):
     page_count = traitlets.Int(1, help="How many pages the filtered list fills.").tag(sync=True)
     count_text = traitlets.Unicode("", help="'N of M': shown after filtering, of all loaded.").tag(sync=True)
 
-    browser_writable = ResultsCanvas.browser_writable | {"status_filter", "state_filter", "search", "sort", "page"}
+    browser_writable = ResultsCanvas.browser_writable | {
+        "status_filter",
+        "state_filter",
+        "search",
+        "sort",
+        "page",
+    }
     message_kinds = protocol.LIBRARY_KINDS
 
     def __init__(

@@ -34,13 +34,13 @@ __all__ = [
     "USE_RUN_PROMPT",
     "WANT",
     "BrowserWrites",
-    "checked_message",
-    "web_link",
     "FileMessage",
     "PatchMessage",
     "PictureRef",
     "PreviewMessage",
     "ThumbsMessage",
+    "checked_message",
+    "web_link",
 ]
 
 # Browser -> Python, any results canvas (library or runs).
@@ -48,7 +48,7 @@ HELLO = "hello"  # a view was drawn: fields `ids` (thumbnails it lacks); answere
 ALIVE = "alive"  # a view is still open (every 20 s); silence for a minute stops pushes
 WANT = "want"  # fields `ids` (thumbnails) and `preview` (the large view's id, or null)
 USE_PROMPT = "use_prompt"  # field `id`: put that card's prompt into the form
-DOWNLOAD = "download"  # fields `what` ("sheet" or "zip") and `ids` (the selection as shown)
+DOWNLOAD = "download"  # fields `what` ("sheet", "pdf" or "zip") and `ids` (the selection as shown)
 # Browser -> Python, the library.
 REFRESH = "refresh"
 # Browser -> Python, the runs.
@@ -111,35 +111,37 @@ MAX_ID_CHARS = 128
 """Server ids are UUIDs; anything much longer is not one."""
 
 
-def _ids(value: object) -> list[str] | None:
-    """A list of ids, each a short string, deduplicated in order and capped at MAX_IDS; None when malformed."""
+_BAD = object()
+"""What a field check answers for a value of the wrong shape."""
+
+
+def _ids(value: object) -> object:
+    """A list of ids, each a short string, deduplicated in order and capped at MAX_IDS."""
     if not isinstance(value, list) or not all(isinstance(i, str) and len(i) <= MAX_ID_CHARS for i in value):
-        return None
+        return _BAD
     return list(dict.fromkeys(value))[:MAX_IDS]
 
 
-def _short_text(value: object) -> str | None:
-    return value if isinstance(value, str) and len(value) <= MAX_ID_CHARS else None
+def _short_text(value: object) -> object:
+    return value if isinstance(value, str) and len(value) <= MAX_ID_CHARS else _BAD
 
 
-def _optional_id(value: object) -> str | None | bool:
-    """The large view's id or null; False (malformed) otherwise."""
-    if value is None:
-        return None
-    text = _short_text(value)
-    return False if text is None else text
+def _optional_id(value: object) -> object:
+    """The large view's id, or null."""
+    return None if value is None else _short_text(value)
 
 
-def _what(value: object) -> str | None:
-    return value if value in ("sheet", "zip") else None
+def _what(value: object) -> object:
+    return value if value in ("sheet", "pdf", "zip") else _BAD
 
 
-def _yes(value: object) -> bool | None:
-    return value if isinstance(value, bool) else None
+def _yes(value: object) -> object:
+    return value if isinstance(value, bool) else _BAD
 
 
-def _index(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1000 else None
+def _index(value: object) -> object:
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1000
+    return value if ok else _BAD
 
 
 def _any(value: object) -> object:
@@ -147,13 +149,13 @@ def _any(value: object) -> object:
     return value
 
 
-def _prompt(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+def _prompt(value: object) -> object:
+    return value if isinstance(value, str) else _BAD
 
 
 _Check = Callable[[object], object]
 _FIELDS: dict[str, tuple[dict[str, _Check], dict[str, _Check]]] = {
-    # kind: (required fields, optional fields); a check answering None (or False) means malformed.
+    # kind: (required fields, optional fields); a check answering _BAD means malformed.
     ALIVE: ({}, {}),
     HELLO: ({}, {"ids": _ids}),
     WANT: ({}, {"ids": _ids, "preview": _optional_id}),
@@ -191,7 +193,7 @@ def checked_message(content: object, kinds: Iterable[str]) -> dict[str, Any] | N
                 return None
             continue
         value = check(content[name])
-        if value is None and content[name] is not None or value is False:
+        if value is _BAD:
             logger.debug("dropped a %s message with a malformed field %r", kind, name)
             return None
         clean[name] = value
