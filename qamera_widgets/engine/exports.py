@@ -35,6 +35,7 @@ __all__ = [
     "png_bytes",
     "save_sheet",
     "sheet_bytes",
+    "sheet_grid",
     "wrap_text",
     "zip_bytes",
     "zip_originals",
@@ -233,6 +234,14 @@ def sheet_columns(count: int) -> int:
     return 4 if count <= 16 else 6
 
 
+def sheet_grid(count: int, width: int = SHEET_WIDTH_PX) -> tuple[int, int, int]:
+    """Columns, the side of a tile and the top of the first row, for a sheet of `count` pictures: tile
+    `i` of the first row starts at x = SHEET_MARGIN_PX + i * (tile + SHEET_GAP_PX)."""
+    cols = sheet_columns(count)
+    tile = (width - 2 * SHEET_MARGIN_PX - (cols - 1) * SHEET_GAP_PX) // cols
+    return cols, tile, SHEET_MARGIN_PX + TITLE_FONT_PX + 16 + INFO_FONT_PX + 32
+
+
 def contact_sheet(
     tiles: Sequence[SheetTile | tuple[str, Thumbnail]],
     *,
@@ -255,9 +264,8 @@ def contact_sheet(
             "Select fewer, or make several sheets."
         )
     width = max(SHEET_WIDTH_PX, min(int(width), 2 * SHEET_WIDTH_PX))
-    cols = sheet_columns(len(chosen))
+    cols, tile, header = sheet_grid(len(chosen), width)
     margin, gap = SHEET_MARGIN_PX, SHEET_GAP_PX
-    tile = (width - 2 * margin - (cols - 1) * gap) // cols
     title_font, info_font = load_font(TITLE_FONT_PX), load_font(INFO_FONT_PX)
     font, line = load_font(CAPTION_FONT_PX), CAPTION_FONT_PX + 8
     has_marks = any(t.flag or t.stars for t in chosen)
@@ -266,7 +274,6 @@ def contact_sheet(
     row_heights = [
         tile + 12 + (line if has_marks else 0) + max(len(wrapped[i]) for i in row) * line for row in rows
     ]
-    header = margin + TITLE_FONT_PX + 16 + INFO_FONT_PX + 32
     height = header + sum(row_heights) + gap * (len(rows) - 1) + margin
     if width * height > MAX_SHEET_PIXELS:
         raise ValueError(
