@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import ipywidgets as widgets
 
-from ..budget import Budget, kernel_budget
+from ..budget import Budget
 from ..client import Registration, Scenery
 from ..connect import Connection, connect
 from ..contract import FAILED_STATUSES, price_for
 from ..engine.account import ACCOUNT_INTERVAL_SECONDS, account_line, watch_account
 from ..engine.account import account_text as account_text
 from ..engine.journal import HISTORY_JOBS, Journal
+from ..engine.key_budget import budget_for
 from ..engine.runs import Run
 from ..engine.tracking import TrackerEvent
 from ._common import (
@@ -83,9 +84,12 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
     ) -> None:
         self.client = client
         self.sandbox = sandbox
-        self.budget = budget if budget is not None else kernel_budget()
-        self._refunded: set[str] = set()
         self._async_client = as_async_client(client)
+        self.budget = (
+            budget
+            if budget is not None
+            else budget_for(self._async_client.base_url, self._async_client.key_id)
+        )
         self._journal = journal if journal is not None else Journal()
         self._refresh_debounce = refresh_debounce
         self._account_interval = account_interval
@@ -282,15 +286,10 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
         """The server refunds a failed item's credits; the budget gets them back too, once per item."""
         if self.budget is None:
             return
-        mine = set(self.board.record_ids)
-        failed = [
-            i
-            for i, state in event.changes.items()
-            if i in mine and i not in self._refunded and state.status in FAILED_STATUSES
-        ]
-        if failed:
-            self._refunded.update(failed)
-            self.budget.release(price_for(len(failed)))
+        # Only this kernel's own reservations come back (Budget.give_back): another student's failed items
+        # in a run loaded from the shared journal never top up this budget.
+        failed = [i for i, state in event.changes.items() if state.status in FAILED_STATUSES]
+        if failed and self.budget.give_back(failed, price_for):
             self.form.refresh_budget()
 
     def _update_gallery(self) -> None:
