@@ -121,6 +121,8 @@ class SceneryGallery(ResultsCanvas):
         "page",
     }
     message_kinds = protocol.LIBRARY_KINDS
+    only_ids: set[str] | None = None
+    """When set, the library shows only these sceneries (a Studio in a class: its own jobs' pictures)."""
 
     def __init__(
         self,
@@ -334,6 +336,8 @@ class SceneryGallery(ResultsCanvas):
             return
         if self.status_filter == "approved":
             sceneries = [s for s in sceneries if s.is_approved]
+        if self.only_ids is not None:  # a class's kernel: only its own pictures (engine.classroom)
+            sceneries = [s for s in sceneries if s.id in self.only_ids]
         self._all = sceneries
         self._known = {s.id: s for s in sceneries}
         self._list_callbacks(sceneries)

@@ -26,6 +26,7 @@ from ..connect import Connection, connect
 from ..contract import FAILED_STATUSES, price_for
 from ..engine.account import ACCOUNT_INTERVAL_SECONDS, account_line, watch_account
 from ..engine.account import account_text as account_text
+from ..engine.classroom import history_scope
 from ..engine.journal import HISTORY_JOBS, Journal
 from ..engine.key_budget import budget_for
 from ..engine.runs import Run
@@ -101,7 +102,14 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
         self._closed = False
         self.gallery_updates = 0
 
-        self.gallery = SceneryGallery(client, journal=self._journal, page_size=page_size, title="Library")
+        # In a class (Voilà, a shared key) a kernel shows only its own jobs: see engine.classroom.
+        self.history_scope = history_scope()
+        own = self.history_scope == "own"
+        self.gallery = SceneryGallery(
+            client, journal=None if own else self._journal, page_size=page_size, title="Library"
+        )
+        if own:
+            self.gallery.only_ids = set()
         self.board = StatusBoard(client, loader=self.gallery.loader, journal=self._journal, title="Runs")
         key_id = self._async_client.key_id
         where = self._async_client.base_url + (f" · key id {key_id}" if key_id else "")
@@ -125,7 +133,7 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
         self.add_class("qw-studio")
 
         self._unsubscribe = self.board.tracker.subscribe(self._on_tracker_event)
-        self._history = self._tasks.spawn(self._load_history(), name="qamera-studio-history")
+        self._history = None if own else self._tasks.spawn(self._load_history(), name="qamera-studio-history")
         if sandbox is not None:
             self._tasks.spawn(self._watch_account(), name="qamera-studio-account")
 
@@ -241,6 +249,8 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
     def _on_submit(self, registration: Registration) -> None:
         """The server confirmed: the prepared run becomes the real one, and the library learns the prompt."""
         self.board.track(registration, run=self._runs.pop(registration.idempotency_key, None))
+        if self.gallery.only_ids is not None:
+            self.gallery.only_ids.update(registration.record_ids)
         self.gallery.add_prompts(
             {i: registration.preferences for i in registration.record_ids}, order=registration.record_ids
         )
