@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from ..client.models import Scenery
 from .loops import PerLoop
 from .thumbnails import Thumbnail, load_font
-from .wording import pictures
+from .wording import pictures, plural
 
 __all__ = [
     "CONTACT_SHEET_LABEL_PX",
@@ -31,7 +31,10 @@ __all__ = [
     "SHEET_COLUMNS",
     "SHEET_WIDTH_PX",
     "SheetTile",
+    "check_sheet_size",
     "contact_sheet",
+    "make_download",
+    "mark_of",
     "png_bytes",
     "save_sheet",
     "sheet_bytes",
@@ -127,6 +130,34 @@ def download_slot() -> asyncio.Semaphore:
     """`async with download_slot():` around making a download, so a class of pages clicking "zip" at once
     queues instead of holding every selection's originals together."""
     return _download_slots.get()
+
+
+async def make_download(
+    what: str,
+    chosen: Sequence[Scenery],
+    *,
+    sheet: Callable[[], tuple[Sequence[SheetTile], str]],
+    wait_pictures: Callable[[], Awaitable[None]],
+    caption: Callable[[Scenery], str],
+    original: Callable[[str], Awaitable[tuple[bytes, str] | None]],
+    say: Callable[[str], None],
+) -> tuple[str, str, bytes]:
+    """(file name, MIME type, bytes) of a download: "sheet" (PNG), "pdf" or "zip" of originals. Made in
+    one of the process's `download_slot`s, drawn and zipped in a thread, never on the loop."""
+    async with download_slot():
+        if what in ("sheet", "pdf"):
+            say("Making the contact sheet…")
+            await wait_pictures()
+            tiles, title = sheet()  # gathered on the loop: cheap; the drawing goes to a thread
+            fmt = "pdf" if what == "pdf" else "png"
+            data = await asyncio.to_thread(sheet_file, tiles, title, fmt)
+            return f"contact-sheet.{fmt}", "application/pdf" if fmt == "pdf" else "image/png", data
+        say(f"Fetching {plural(len(chosen), 'original')}…")
+        files, skipped = await zip_originals(chosen, caption, original)
+        data = await asyncio.to_thread(zip_bytes, files)
+        if skipped:
+            say(f"{pictures(skipped)} had no original to download and were left out.")
+        return "sceneries.zip", "application/zip", data
 
 
 def sheet_file(tiles: Sequence[SheetTile], title: str, fmt: str = "png") -> bytes:
@@ -229,6 +260,27 @@ class SheetTile:
 _FLAG_WORDS = {"pick": "Picked", "reject": "Rejected"}
 
 
+def check_sheet_size(count: int) -> None:
+    """A ValueError that says to select fewer when `count` pictures are more than one sheet holds."""
+    if count > MAX_SHEET_TILES:
+        raise ValueError(
+            f"A contact sheet holds at most {MAX_SHEET_TILES} pictures; {count} are selected. "
+            "Select fewer, or make several sheets."
+        )
+
+
+def mark_of(book: Any, scenery_id: str) -> tuple[str, int]:
+    """(flag, stars) of a picture in a review `MarkBook` (or anything with `get(id)` answering a Mark);
+    ("", 0) without one: marks are a nicety on a sheet, never a reason it cannot be made."""
+    if book is None:
+        return "", 0
+    try:
+        mark = book.get(scenery_id)
+        return str(mark.flag), int(mark.stars)
+    except Exception:
+        return "", 0
+
+
 def sheet_columns(count: int) -> int:
     """Four big tiles across an A4 landscape page, six when there are many."""
     return 4 if count <= 16 else 6
@@ -258,11 +310,7 @@ def contact_sheet(
     chosen = [t if isinstance(t, SheetTile) else SheetTile(t[0], t[1]) for t in tiles]
     if not chosen:
         raise ValueError(NOTHING_SHOWN)
-    if len(chosen) > MAX_SHEET_TILES:
-        raise ValueError(
-            f"A contact sheet holds at most {MAX_SHEET_TILES} pictures; {len(chosen)} are selected. "
-            "Select fewer, or make several sheets."
-        )
+    check_sheet_size(len(chosen))
     width = max(SHEET_WIDTH_PX, min(int(width), 2 * SHEET_WIDTH_PX))
     cols, tile, header = sheet_grid(len(chosen), width)
     margin, gap = SHEET_MARGIN_PX, SHEET_GAP_PX

@@ -711,7 +711,7 @@ class LocalStore:
             reserved = int(row[0]) if row else 0
             wanted = max(0, reserved + credits)
             booked = credits <= 0 or wanted <= limit
-            if booked:
+            if booked and credits:
                 db.execute(
                     "INSERT INTO key_budgets VALUES (?, ?, ?) ON CONFLICT (scope) DO UPDATE SET "
                     "reserved = excluded.reserved, updated_at = excluded.updated_at",

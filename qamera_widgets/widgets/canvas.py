@@ -30,7 +30,6 @@ from ..engine.pictures import PictureSync
 from ..engine.status import card_state as card_state
 from ..engine.status import vote_state as vote_state
 from ..engine.thumbnails import PreviewCache, Thumbnail, ThumbnailLoader
-from ..engine.wording import pictures, plural
 from ..runtime.loops import wait_for_tasks as wait_for_tasks
 from . import protocol
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
@@ -176,26 +175,14 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
         chosen = self.selected if selected_only else self._shown_sceneries()
         if not chosen:
             raise ValueError(exports.NOTHING_SELECTED if selected_only else exports.NOTHING_SHOWN)
-        if len(chosen) > exports.MAX_SHEET_TILES:
-            raise ValueError(
-                f"A contact sheet holds at most {exports.MAX_SHEET_TILES} pictures; {len(chosen)} are "
-                "selected. Select fewer, or make several sheets."
-            )
-        return [exports.SheetTile(self._caption(s), self._tile(s), *self._mark_of(s.id)) for s in chosen]
+        exports.check_sheet_size(len(chosen))
+        book = getattr(self, "mark_book", None)  # the review's MarkBook, when this canvas has one
+        return [
+            exports.SheetTile(self._caption(s), self._tile(s), *exports.mark_of(book, s.id)) for s in chosen
+        ]
 
     def _sheet_title(self) -> str:
         return self.title or "Contact sheet"
-
-    def _mark_of(self, scenery_id: str) -> tuple[str, int]:
-        """The review mark (flag, stars) a sheet prints, from the canvas's `mark_book` when it has one."""
-        book = getattr(self, "mark_book", None)
-        if book is None:
-            return "", 0
-        try:
-            mark = book.get(scenery_id)
-            return str(mark.flag), int(mark.stars)
-        except Exception:  # marks are a nicety on a sheet, never a reason it cannot be made
-            return "", 0
 
     def close(self) -> None:
         """Stop loading, drop the pictures and close the model (and the loader it made)."""
@@ -465,30 +452,23 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
         self._downloading = self._tasks.spawn(self._download(what), name=f"canvas-download-{what}")
 
     async def _download(self, what: str) -> None:
-        chosen = self.selected
         try:
-            async with exports.download_slot():
-                if what in ("sheet", "pdf"):
-                    self._say("Making the contact sheet…")
-                    await self.wait_pictures()
-                    tiles, title = self._sheet_tiles(selected_only=True), self._sheet_title()
-                    fmt = "pdf" if what == "pdf" else "png"
-                    data = await asyncio.to_thread(exports.sheet_file, tiles, title, fmt)
-                    name, mime = f"contact-sheet.{fmt}", "application/pdf" if fmt == "pdf" else "image/png"
-                else:
-                    self._say(f"Fetching {plural(len(chosen), 'original')}…")
-                    files, skipped = await exports.zip_originals(chosen, self._caption, self.loader.original)
-                    data = await asyncio.to_thread(exports.zip_bytes, files)
-                    del files
-                    name, mime = "sceneries.zip", "application/zip"
-                    if skipped:
-                        self._say(f"{pictures(skipped)} had no original to download and were left out.")
+            made = await exports.make_download(
+                what,
+                self.selected,
+                sheet=lambda: (self._sheet_tiles(selected_only=True), self._sheet_title()),
+                wait_pictures=self.wait_pictures,
+                caption=self._caption,
+                original=self.loader.original,
+                say=self._say,
+            )
         except Exception as exc:
             logger.warning("canvas: download failed: %s", type(exc).__name__)
             self._say(f"The download could not be made: {exc}", error=True)
             return
         if self._closed:
             return
+        name, mime, data = made
         if what != "zip" or self.message.startswith("Fetching"):
             self._say("")
         self.send({"kind": protocol.FILE, "name": name, "mime": mime}, buffers=[data])

@@ -60,8 +60,9 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
 
     `sandbox` is the handle from `qamera_widgets.sandbox.start()` when the client talks to one: the
     Studio then says that no real credits are spent and shows the sandbox account live. `budget` caps
-    the credits this studio may reserve (default: `QAMERA_BUDGET`, see `qamera_widgets.budget`); the
-    form shows what is left and refuses a job beyond it before sending anything.
+    the credits this studio may reserve (default: `QAMERA_BUDGET`, with `QAMERA_KEY_BUDGET` for the whole
+    key on top, see `qamera_widgets.budget`); the form shows what is left and refuses a job beyond it
+    before sending anything. In a class (`engine.classroom`) it shows only this kernel's own jobs.
     """
 
     _esm = STATIC / "studio.js"
