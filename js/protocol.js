@@ -81,7 +81,7 @@ export const send = {
   want: (ids, preview) => ({ kind: KIND.WANT, ids, preview }),
   alive: () => ({ kind: KIND.ALIVE }),
   refresh: () => ({ kind: KIND.REFRESH }),
-  /** @param {"sheet" | "zip"} what @param {string[]} ids */
+  /** @param {"sheet" | "pdf" | "zip"} what @param {string[]} ids */
   download: (what, ids) => ({ kind: KIND.DOWNLOAD, what, ids }),
   /** @param {string} id */
   usePrompt: (id) => ({ kind: KIND.USE_PROMPT, id }),

@@ -119,3 +119,10 @@ async def eventually(condition: Callable[[], bool], timeout: float = 10.0, step:
         if loop.time() > deadline:
             raise AssertionError(f"condition still false after {timeout} s")
         await asyncio.sleep(step)
+
+
+def browser_sets(widget: widgets.Widget, **state: Any) -> None:
+    """Deliver a trait update as the comm does when the view calls ``model.set(...); save_changes()``."""
+    widget._handle_msg(
+        {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []}
+    )

@@ -46,6 +46,6 @@ async def test_closing_the_studio_closes_the_views_it_hosts(
     client = fast_client(make_sandbox())
     closing.append(client)
     studio = Studio(client)
-    parts = list(studio.children)
+    parts: list[anywidget.AnyWidget] = list(studio.children)
     studio.close()
     assert studio.comm is None and all(part.comm is None for part in parts)

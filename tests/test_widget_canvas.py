@@ -15,6 +15,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from qamera_widgets.client import AsyncQameraClient, Scenery
+from qamera_widgets.engine.exports import SHEET_GAP_PX, sheet_grid
 from qamera_widgets.widgets.canvas import CONTACT_SHEET_MARGIN as MARGIN
 from qamera_widgets.widgets.canvas import PREVIEW_MAX_PX, card_state, vote_state
 from qamera_widgets.widgets.gallery import SceneryGallery
@@ -173,7 +174,9 @@ async def test_a_contact_sheet_download_sends_one_png_of_the_selection(gallery_f
     assert gallery.selected_ids == [on_page, off_page], "the download takes the selection the view showed"
     with Image.open(io.BytesIO(data)) as sheet:
         assert sheet.format == "PNG" and sheet.size == gallery.contact_sheet().size
-        tile = sheet.convert("RGB").crop((2 * MARGIN + PX, MARGIN, 2 * MARGIN + 2 * PX, MARGIN + PX))
+        _cols, side, top = sheet_grid(2)
+        left = MARGIN + side + SHEET_GAP_PX
+        tile = sheet.convert("RGB").crop((left, top, left + side, top + side))
     # The picture from another page is the real one, not a placeholder tile.
     real = await gallery.loader.load(by_id(gallery)[off_page].thumbnail, size=PX)
     assert real.placeholder is None

@@ -61,6 +61,13 @@ export function drawSelection(bar, ctx) {
     "One image of the selected pictures with their prompts",
   );
   sheet.disabled = none;
+  const pdf = button(
+    "⤓ Sheet (PDF)",
+    "qw-download-pdf",
+    () => ctx.send(send.download("pdf", ctx.selected())),
+    "The contact sheet as a PDF page, for printing",
+  );
+  pdf.disabled = none;
   const zip = button(
     "⤓ Originals (zip)",
     "qw-download-zip",
@@ -68,5 +75,5 @@ export function drawSelection(bar, ctx) {
     "The full-size files of the selected pictures",
   );
   zip.disabled = none;
-  bar.append(label, all, clear, sheet, zip);
+  bar.append(label, all, clear, sheet, pdf, zip);
 }

@@ -46,6 +46,11 @@ async def _guard_request(request: httpx.Request) -> None:
         request.headers.pop(name, None)
 
 
+def _forget_original(session: _Session, url: str, task: asyncio.Task[tuple[bytes, str] | None]) -> None:
+    if session.originals.get(url) is task:
+        del session.originals[url]
+
+
 def _forget_inflight(session: _Session, key: tuple[str, int], task: asyncio.Task[Thumbnail]) -> None:
     if session.inflight.get(key) is task:
         del session.inflight[key]
@@ -53,9 +58,10 @@ def _forget_inflight(session: _Session, key: tuple[str, int], task: asyncio.Task
 
 async def _close_session(session: _Session) -> None:
     session.closed = True
-    for task in list(session.inflight.values()):
+    for task in [*session.inflight.values(), *session.originals.values()]:
         task.cancel()
     session.inflight.clear()
+    session.originals.clear()
     await session.client.aclose()
 
 
@@ -77,4 +83,5 @@ class _Session:
     pixels_freed: asyncio.Condition
     pixels_in_use: int = 0
     inflight: dict[tuple[str, int], asyncio.Task[Thumbnail]] = field(default_factory=dict)
+    originals: dict[str, asyncio.Task[tuple[bytes, str] | None]] = field(default_factory=dict)
     closed: bool = False

@@ -79,6 +79,7 @@ class Submitter:
         self.last_registrations: list[Registration] = []
         self.last_registration: Registration | None = None
         self.history: list[tuple[str, int]] = []
+        self._lost_key = ""  # the idempotency key of the job whose answer was lost last
 
     @property
     def sending(self) -> bool:
@@ -207,8 +208,11 @@ class Submitter:
             registration = await self._post(job)
             if registration is None:
                 unsent = jobs[index + 1 :]
+                # A lost answer keeps its job's reservation until the job is known ("Retry safely" under
+                # the same key does not reserve again); a refused job and the unsent ones come back.
+                lost = self.unconfirmed is not None and self._lost_key == job.idempotency_key
                 if self.budget is not None:
-                    self.budget.release(jobs_credits((job, *unsent)))
+                    self.budget.release(jobs_credits(unsent if lost else (job, *unsent)))
                 if unsent and not self._screen.closed:
                     self._screen.say(
                         f"{self._screen.said()} {len(confirmed)} of {len(jobs)} jobs were registered; the "
@@ -222,6 +226,7 @@ class Submitter:
 
     async def _post(self, submission: Submission) -> Registration | None:
         screen = self._screen
+        self._lost_key = ""
         verb = "Retrying with the same idempotency key" if submission is self.unconfirmed else "Submitting"
         screen.say(f"{verb}: {cost_text(submission.count)}…")
         slow_note = asyncio.get_running_loop().call_later(SLOW_ANSWER_SECONDS, self._note_slow_answer)
@@ -240,6 +245,7 @@ class Submitter:
             self.unconfirmed = Submission(
                 submission.preferences, submission.count, exc.idempotency_key or submission.idempotency_key
             )
+            self._lost_key = submission.idempotency_key
             await self._journal_unconfirmed(self.unconfirmed)
             if not screen.closed:
                 screen.offer_retry(True)
@@ -300,6 +306,8 @@ class Submitter:
         """Tell the person, after the journal: a job the UI reported must survive a kernel restart."""
         if self.unconfirmed is not None and self.unconfirmed.idempotency_key == registration.idempotency_key:
             self.unconfirmed = None
+        if self.budget is not None:
+            self.budget.claim(registration.record_ids)  # only these can give credits back
         self.last_registration = registration
         self._last_confirmed = (registration.preferences, registration.count, self._clock())
         if self._screen.closed:

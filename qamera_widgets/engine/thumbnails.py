@@ -23,6 +23,7 @@ from .fetching import (
     _fetchable,
     _FetchFailed,
     _forget_inflight,
+    _forget_original,
     _guard_request,
     _is_retryable,
     _loggable,
@@ -49,6 +50,7 @@ from .images import (
 )
 from .loops import PerLoop
 from .picture_cache import PictureCache, picture_cache
+from .previews import PREVIEW_CACHE_BYTES, PreviewCache
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
@@ -56,7 +58,9 @@ __all__ = [
     "MAX_THUMBNAIL_PX",
     "OUTPUT_FORMATS",
     "PLACEHOLDER_KINDS",
+    "PREVIEW_CACHE_BYTES",
     "WEB_FORMATS",
+    "PreviewCache",
     "Thumbnail",
     "ThumbnailError",
     "ThumbnailLoader",
@@ -235,7 +239,7 @@ class ThumbnailLoader:
             return kept
         session = self._sessions.get()
         big = await self._fetched(
-            session, url, "preview", lambda body: asyncio.to_thread(make_preview, body, max_px)
+            session, url, "preview", lambda body: self._within_budget(session, body, make_preview, max_px)
         )
         if big is None:
             return self.placeholder("failed")
@@ -249,6 +253,16 @@ class ThumbnailLoader:
         if not _fetchable(url):
             return None
         session = self._sessions.get()
+        # Downloads of the same picture at once (two pages' zips, a double click) share one fetch and
+        # one copy of its bytes.
+        task = session.originals.get(url)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._fetch_original(session, url))
+            session.originals[url] = task
+            task.add_done_callback(lambda done: _forget_original(session, url, done))
+        return await asyncio.shield(task)
+
+    async def _fetch_original(self, session: _Session, url: str) -> tuple[bytes, str] | None:
         try:
             body = await self._download(session, url)
             return body, sniff_web_format(body)
@@ -392,6 +406,15 @@ class ThumbnailLoader:
 
     async def _decode_within_budget(self, session: _Session, body: bytes, px: int) -> Thumbnail:
         """`make_thumbnail` in a thread once the image's pixels (read from its header) fit the budget."""
+        return await self._within_budget(
+            session, body, lambda data, side: make_thumbnail(data, side, self._format), px
+        )
+
+    async def _within_budget(
+        self, session: _Session, body: bytes, make: Callable[[bytes, int], Thumbnail], px: int
+    ) -> Thumbnail:
+        """`make(body, px)` in a thread once the image's pixels (read from its header) fit the budget that
+        thumbnails and large-view previews share: twelve 49-megapixel previews queue like thumbnails."""
         with open_web_image(body) as header:
             pixels = header.size[0] * header.size[1]
         freed = session.pixels_freed
@@ -401,7 +424,7 @@ class ThumbnailLoader:
             )
             session.pixels_in_use += pixels
         try:
-            return await asyncio.to_thread(make_thumbnail, body, px, self._format)
+            return await asyncio.to_thread(make, body, px)
         finally:
             async with freed:
                 session.pixels_in_use -= pixels

@@ -122,7 +122,27 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 """
 
-_SCRIPTS = {"reserve": _RESERVE, "claim": _CLAIM, "publish": _PUBLISH, "release": _RELEASE, "renew": _RENEW}
+# A key's budget (QAMERA_KEY_BUDGET): add ARGV[2] credits (negative gives back, never below 0) to what the
+# key's kernels reserved unless that passes the limit ARGV[1]; answers {booked 0/1, total reserved}.
+_BOOK = """
+local reserved = tonumber(redis.call('GET', KEYS[1]) or '0')
+if reserved == nil or reserved < 0 or reserved ~= math.floor(reserved) then reserved = 0 end
+local limit, credits = tonumber(ARGV[1]), tonumber(ARGV[2])
+local wanted = reserved + credits
+if wanted < 0 then wanted = 0 end
+if credits > 0 and wanted > limit then return {0, reserved} end
+if credits ~= 0 then redis.call('SET', KEYS[1], wanted) end
+return {1, wanted}
+"""
+
+_SCRIPTS = {
+    "reserve": _RESERVE,
+    "claim": _CLAIM,
+    "publish": _PUBLISH,
+    "release": _RELEASE,
+    "renew": _RENEW,
+    "book": _BOOK,
+}
 
 WAITING, CACHED, CLAIMED = 0, 1, 2
 
@@ -211,6 +231,15 @@ def _claim_reply(reply: Any) -> tuple[int, bytes]:
     return state, body
 
 
+def _book_reply(reply: Any) -> tuple[bool, int]:
+    if not isinstance(reply, (list, tuple)) or len(reply) != 2:
+        raise TypeError(f"a budget reply of type {type(reply).__name__}")
+    booked, reserved = reply
+    if type(booked) is not int or booked not in (0, 1) or type(reserved) is not int or reserved < 0:
+        raise ValueError("a budget reply of an unknown shape")
+    return bool(booked), reserved
+
+
 def _flag_reply(reply: Any, allowed: tuple[int, ...]) -> int:
     if type(reply) is not int or reply not in allowed:
         raise ValueError(f"a reply {reply!r:.40} where {allowed} was expected")
@@ -253,6 +282,11 @@ class ClassCoordinator:
         """Keep this process's claim on a tick alive while its fetch runs."""
         args = [token, int(lock_seconds * 1000)]
         self._call("renew", [lock_key], args, lambda r: _flag_reply(r, (0, 1)))
+
+    def book_credits(self, namespace: str, limit: int, credits: int) -> tuple[bool, int]:
+        """`QAMERA_KEY_BUDGET`'s ledger for every kernel on the key: see `_BOOK`."""
+        booked: tuple[bool, int] = self._call("book", [f"{namespace}:budget"], [limit, credits], _book_reply)
+        return booked
 
     def refuse(self, reason: str) -> ClassModeOff:
         """A reply that passed the script but not the caller's checks (a forged list): Redis unavailable."""

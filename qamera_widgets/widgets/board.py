@@ -75,6 +75,9 @@ class StatusBoard(ResultsCanvas):
     """
 
     visible_runs = traitlets.Int(VISIBLE_RUNS, help="How many of the newest runs are drawn in full.")
+    message_kinds = protocol.RUNS_KINDS
+    _holding_redraws = False  # set while show_history adds many runs: they are drawn once at the end
+    _redraw_held = False
 
     def __init__(
         self,
@@ -196,9 +199,17 @@ class StatusBoard(ResultsCanvas):
         """Show journaled jobs as runs, placed by the time they were submitted: the prompts of earlier
         sessions with their pictures (once a list supplies the URLs, see `show_sceneries`). Unfinished
         ones are followed live again, as `resume()` does."""
-        for batch in batches:
-            if batch.key not in self._runs:
-                self.track(batch)
+        # Added first, drawn once: a class's shared journal holds thousands of jobs, and a redraw per
+        # batch made opening it quadratic (8,000 jobs held the loop two minutes).
+        self._holding_redraws, self._redraw_held = True, False
+        try:
+            for batch in batches:
+                if batch.key not in self._runs:
+                    self.track(batch)
+        finally:
+            self._holding_redraws = False
+        if self._redraw_held:
+            self._redraw()
 
     def show_sceneries(self, sceneries: Sequence[Scenery]) -> None:
         """Take pictures and review votes from a list someone else fetched (the library's), for records
@@ -343,6 +354,9 @@ class StatusBoard(ResultsCanvas):
         """Recompute run headers and the drawn cards; only changed cards go out as a patch."""
         if self._closed:
             return
+        if self._holding_redraws:
+            self._redraw_held = True
+            return
         entries = grouped(newest_first(self._runs.values()))
         shown, folded = entries[: self.visible_runs], entries[self.visible_runs :]
         runs: list[dict[str, Any]] = []
@@ -384,7 +398,7 @@ class StatusBoard(ResultsCanvas):
 
     def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
         if kind == protocol.TOGGLE_RUN:
-            key = str(content.get("key", ""))
+            key = content["key"]
             group = [r for r in self._runs.values() if key in (r.key, r.comparison)]
             if group:
                 collapsed = not group[0].collapsed

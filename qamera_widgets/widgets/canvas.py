@@ -29,11 +29,11 @@ from ..engine.exports import MAX_ZIP_BYTES as MAX_ZIP_BYTES
 from ..engine.pictures import PictureSync
 from ..engine.status import card_state as card_state
 from ..engine.status import vote_state as vote_state
-from ..engine.thumbnails import Thumbnail, ThumbnailLoader
-from ..engine.wording import pictures, plural
+from ..engine.thumbnails import PreviewCache, Thumbnail, ThumbnailLoader
 from ..runtime.loops import wait_for_tasks as wait_for_tasks
 from . import protocol
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
+from .protocol import web_link
 
 __all__ = [
     "CONTACT_SHEET_LABEL_PX",
@@ -50,9 +50,13 @@ PREVIEW_MAX_PX = 1600
 """The large view's longest side: sharp on a 4K screen at full width, far smaller than most originals."""
 PATCH_WINDOW_SECONDS = 0.04
 LOADER_CONCURRENCY = 24
+MIN_THUMB_PX, MAX_THUMB_PX = 16, 1024
+MAX_SELECTED = protocol.MAX_IDS
+"""The largest selection: a contact sheet takes at most `exports.MAX_SHEET_TILES` of it, a zip is capped
+by bytes."""
 
 
-class ResultsCanvas(anywidget.AnyWidget):
+class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
     """Cards of sceneries with thumbnails, a selection with actions, and a large view.
 
     Subclasses decide which cards exist (`SceneryGallery`: a page of the account's list;
@@ -88,11 +92,15 @@ class ResultsCanvas(anywidget.AnyWidget):
         sync=True
     )
 
+    browser_writable = frozenset({"selected_ids", "open_id"})
+    """What the view may change; everything else it only draws (see `protocol.BrowserWrites`)."""
+    message_kinds: frozenset[str] = protocol.CANVAS_KINDS
+
     _ready = False  # a constructor that raised leaves a half-built object that ipywidgets still closes
 
     def __init__(self, *, loader: ThumbnailLoader | None = None, thumb_px: int = 176, **kwargs: Any) -> None:
-        if not 16 <= thumb_px <= 1024:
-            raise ValueError("thumb_px must be between 16 and 1024.")
+        if isinstance(thumb_px, bool) or not isinstance(thumb_px, int) or not 16 <= thumb_px <= 1024:
+            raise ValueError(f"thumb_px must be a whole number between 16 and 1024, not {thumb_px!r}.")
         self._owns_loader = loader is None
         # More connections than a browser's six per host: the kernel fetches a page in fewer waves.
         self.loader: ThumbnailLoader = loader or ThumbnailLoader(
@@ -102,18 +110,31 @@ class ResultsCanvas(anywidget.AnyWidget):
         self._sync = PictureSync()
         self._loading: dict[str, str] = {}
         self._patch_scheduled = False
-        self._preview_cache: dict[str, tuple[str, Thumbnail]] = {}
+        self._preview_cache = PreviewCache()
         self._known: dict[str, Scenery] = {}
         self._prompt_of: dict[str, str] = {}
         self._use_prompt_callbacks = Callbacks("use-prompt")
         self._thumb_work: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._downloading: asyncio.Task[Any] | None = None
         super().__init__(thumb_px=thumb_px, **kwargs)
         self.on_msg(self._on_browser_message)
         self.observe(self._on_open_id, "open_id")
         self.observe(self._on_cards_synced, "cards")
         self.observe(self._on_selected, "selected_ids")
         self._ready = True
+
+    @traitlets.validate("thumb_px")
+    def _valid_thumb_px(self, proposal: dict[str, Any]) -> int:
+        return protocol.bounded_int(proposal["value"], MIN_THUMB_PX, MAX_THUMB_PX, "thumb_px")
+
+    @traitlets.validate("selected_ids")
+    def _valid_selection(self, proposal: dict[str, Any]) -> list[str]:
+        return protocol.bounded_ids(proposal["value"], limit=MAX_SELECTED)
+
+    @traitlets.validate("open_id")
+    def _valid_open_id(self, proposal: dict[str, Any]) -> str:
+        return protocol.bounded_text(proposal["value"], protocol.MAX_ID_CHARS, "open_id")
 
     def on_use_prompt(self, callback: Callable[[str], Any], remove: bool = False) -> None:
         """Call `callback(prompt)` when a person presses "Use this prompt" in the large view."""
@@ -143,14 +164,25 @@ class ResultsCanvas(anywidget.AnyWidget):
         ``selected_only=False`` takes every card shown. Cards without a loaded picture get the
         loader's placeholder tile for their state.
         """
+        return exports.contact_sheet(self._sheet_tiles(selected_only), title=self._sheet_title())
+
+    def save_contact_sheet(self, path: str | Path, selected_only: bool = True) -> Path:
+        """Write the contact sheet as PNG, JPEG, WebP or PDF, chosen by the file extension."""
+        return exports.save_sheet(lambda: self.contact_sheet(selected_only=selected_only), path)
+
+    def _sheet_tiles(self, selected_only: bool) -> list[exports.SheetTile]:
+        """What a sheet shows, gathered on the loop (cheap) so the drawing can go to a thread."""
         chosen = self.selected if selected_only else self._shown_sceneries()
         if not chosen:
             raise ValueError(exports.NOTHING_SELECTED if selected_only else exports.NOTHING_SHOWN)
-        return exports.contact_sheet([(self._caption(s), self._tile(s)) for s in chosen], self.thumb_px)
+        exports.check_sheet_size(len(chosen))
+        book = getattr(self, "mark_book", None)  # the review's MarkBook, when this canvas has one
+        return [
+            exports.SheetTile(self._caption(s), self._tile(s), *exports.mark_of(book, s.id)) for s in chosen
+        ]
 
-    def save_contact_sheet(self, path: str | Path, selected_only: bool = True) -> Path:
-        """Write the contact sheet as PNG, JPEG or WebP, chosen by the file extension."""
-        return exports.save_sheet(lambda: self.contact_sheet(selected_only=selected_only), path)
+    def _sheet_title(self) -> str:
+        return self.title or "Contact sheet"
 
     def close(self) -> None:
         """Stop loading, drop the pictures and close the model (and the loader it made)."""
@@ -324,12 +356,15 @@ class ResultsCanvas(anywidget.AnyWidget):
     def _forget_pictures(self, keep: set[str]) -> None:
         """Drop pictures of sceneries no longer in the list, so memory follows what can be shown."""
         self._sync.keep_only(keep)
-        self._preview_cache = {i: p for i, p in self._preview_cache.items() if i in keep}
+        self._preview_cache.keep_only(keep)
 
     def _on_browser_message(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
-        if self._closed or not isinstance(content, Mapping):
+        if self._closed:
             return
-        kind = content.get("kind")
+        checked = protocol.checked_message(content, self.message_kinds)
+        if checked is None:
+            return
+        content, kind = checked, checked["kind"]
         try:
             if kind == protocol.ALIVE:
                 self._sync.heard()
@@ -345,12 +380,11 @@ class ResultsCanvas(anywidget.AnyWidget):
                     self.send({"kind": protocol.PATCH, "cards": changed, "pictures": []})
                 self._send_wanted(content)
             elif kind == protocol.USE_PROMPT:
-                self._use_prompt(str(content.get("id", "")))
+                self._use_prompt(content["id"])
             elif kind == protocol.DOWNLOAD:
-                ids = content.get("ids")
-                if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
-                    self.selected_ids = ids  # what the browser showed as selected when the button was pressed
-                self._start_download(str(content.get("what", "")))
+                if "ids" in content:
+                    self.selected_ids = content["ids"]  # the selection shown when the button was pressed
+                self._start_download(content["what"])
             else:
                 self._on_intent(kind, content)
         except Exception:  # an intent must never take the kernel's comm handler down
@@ -360,10 +394,8 @@ class ResultsCanvas(anywidget.AnyWidget):
         """Subclasses handle their own intents (paging, folding runs)."""
 
     def _send_wanted(self, content: Mapping[str, Any]) -> None:
-        ids = content.get("ids") or []
-        if not isinstance(ids, list):
-            return
-        pictures, buffers = self._sync.refs(str(i) for i in ids[:500])
+        ids = content.get("ids") or []  # checked: deduplicated, at most protocol.MAX_IDS
+        pictures, buffers = self._sync.refs(ids)
         preview_id = content.get("preview")
         if isinstance(preview_id, str) and preview_id in self._preview_cache:
             _url, big = self._preview_cache[preview_id]
@@ -386,7 +418,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         if scenery is None:
             self.preview = {}
             return
-        details = {**self._facts(scenery), "url": scenery.thumbnail or ""}
+        details = {**self._facts(scenery), "url": web_link(scenery.thumbnail)}
         cached = self._preview_cache.get(scenery.id)
         if details["state"] != "done" or not scenery.thumbnail:
             self.preview = {**details, "image": "none"}
@@ -408,35 +440,36 @@ class ResultsCanvas(anywidget.AnyWidget):
             self.preview = {**self.preview, **extra}
 
     def _start_download(self, what: str) -> None:
-        if what not in ("sheet", "zip"):
+        if what not in ("sheet", "pdf", "zip"):
             return
         if not self.selected:
             self._say("Select some pictures first: tick the box on a card.", error=True)
             return
-        self._tasks.spawn(self._download(what), name=f"canvas-download-{what}")
+        if self._downloading is not None and not self._downloading.done():
+            # One download at a time per canvas: eight clicks must not hold eight zips in memory.
+            self._say("A download is being made already; it arrives in a moment.")
+            return
+        self._downloading = self._tasks.spawn(self._download(what), name=f"canvas-download-{what}")
 
     async def _download(self, what: str) -> None:
-        chosen = self.selected
         try:
-            if what == "sheet":
-                self._say("Making the contact sheet…")
-                await self.wait_pictures()
-                data = await asyncio.to_thread(exports.png_bytes, self.contact_sheet(selected_only=True))
-                name, mime = "contact-sheet.png", "image/png"
-            else:
-                self._say(f"Fetching {plural(len(chosen), 'original')}…")
-                files, skipped = await exports.zip_originals(chosen, self._caption, self.loader.original)
-                data = await asyncio.to_thread(exports.zip_bytes, files)
-                name, mime = "sceneries.zip", "application/zip"
-                if skipped:
-                    self._say(f"{pictures(skipped)} had no original to download and were left out.")
+            made = await exports.make_download(
+                what,
+                self.selected,
+                sheet=lambda: (self._sheet_tiles(selected_only=True), self._sheet_title()),
+                wait_pictures=self.wait_pictures,
+                caption=self._caption,
+                original=self.loader.original,
+                say=self._say,
+            )
         except Exception as exc:
             logger.warning("canvas: download failed: %s", type(exc).__name__)
             self._say(f"The download could not be made: {exc}", error=True)
             return
         if self._closed:
             return
-        if what == "sheet" or self.message.startswith("Fetching"):
+        name, mime, data = made
+        if what != "zip" or self.message.startswith("Fetching"):
             self._say("")
         self.send({"kind": protocol.FILE, "name": name, "mime": mime}, buffers=[data])
 

@@ -58,6 +58,9 @@ __all__ = [
     "plan_text",
 ]
 
+KEPT_PROMPT_CHARS = 4 * MAX_CHARS
+"""What the form keeps of a pasted prompt: enough to say it is too long, never a megabyte on the loop."""
+
 SubmitCallback = Callable[[Registration], Any]
 StartCallback = Callable[[Submission], Any]
 
@@ -67,7 +70,7 @@ def _text(help: str, *, default: str = "") -> traitlets.Unicode[str, str | bytes
     return traitlets.Unicode(default, help=help).tag(sync=True)
 
 
-class PromptForm(anywidget.AnyWidget):
+class PromptForm(protocol.BrowserWrites, anywidget.AnyWidget):
     """A prompt box with a live counter, a count, the cost, Generate (or Ctrl/Cmd+Enter) and the outcome.
 
     `await form.submit()` does what the button does; while a submission is in flight every further
@@ -122,6 +125,9 @@ class PromptForm(anywidget.AnyWidget):
     notice = _text("One line about where this talks to.")
     account = _text("The account's credits, when known.")
 
+    browser_writable = frozenset({"prompt", "count"})
+    """What the view may change; the rest it only draws (see `protocol.BrowserWrites`)."""
+
     def __init__(
         self,
         client: AnyClient,
@@ -171,6 +177,14 @@ class PromptForm(anywidget.AnyWidget):
     @property
     def last_registrations(self) -> list[Registration]:
         return self._submitter.last_registrations
+
+    @traitlets.validate("prompt")
+    def _bounded_prompt(self, proposal: dict[str, Any]) -> str:
+        """Kept past the limit (so the form can say it is too long) but never without bound."""
+        value = proposal["value"]
+        if not isinstance(value, str):
+            raise traitlets.TraitError(f"The prompt is text, not {type(value).__name__}.")
+        return value[:KEPT_PROMPT_CHARS]
 
     @traitlets.validate("count")
     def _whole_count(self, proposal: dict[str, Any]) -> int:
@@ -266,13 +280,16 @@ class PromptForm(anywidget.AnyWidget):
         return self._submitter.start(jobs, (self.prompt, self.count), confirmed=confirmed)
 
     def _on_browser_message(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
-        if self.closed or not isinstance(content, Mapping):
+        if self.closed:
             return
-        kind = content.get("kind")
+        checked = protocol.checked_message(content, protocol.FORM_KINDS)
+        if checked is None:
+            return
+        content, kind = checked, checked["kind"]
         unconfirmed = self._submitter.unconfirmed
         if kind == protocol.GENERATE:
-            self._take_fields(content)
-            self._start(None)
+            if self._take_fields(content):
+                self._start(None)
         elif kind == protocol.CONFIRM:
             self._submitter.answer(bool(content.get("yes")))
         elif kind == protocol.RETRY and unconfirmed is not None:
@@ -283,14 +300,21 @@ class PromptForm(anywidget.AnyWidget):
             if isinstance(index, int) and 0 <= index < len(history):
                 self.use_prompt(*history[index])
 
-    def _take_fields(self, content: Mapping[str, Any]) -> None:
-        """The fields as the browser showed them when Generate was pressed (see form.js `submit`)."""
+    def _take_fields(self, content: Mapping[str, Any]) -> bool:
+        """The fields as the browser showed them when Generate was pressed (see form.js `submit`); False,
+        with a sentence and nothing sent, when the count is not one the form offers (never the last one)."""
+        count = content.get("count", self.count)
+        if isinstance(count, bool) or not isinstance(count, int) or not valid_count(count):
+            self._screen.say(
+                f"Choose a whole number of pictures from {MIN_COUNT} to {MAX_COUNT}; nothing was sent.",
+                kind="error",
+            )
+            return False
         prompt = content.get("prompt")
         if isinstance(prompt, str) and not self._submitter.sending:
             self.prompt = prompt
-        count = content.get("count")
-        if isinstance(count, int) and valid_count(count):
-            self.count = count
+        self.count = count
+        return True
 
     def _on_count_change(self, _change: dict[str, Any]) -> None:
         self.cost = cost_text(self.count)

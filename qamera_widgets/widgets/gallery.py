@@ -86,6 +86,10 @@ def filter_and_sort(
     )
 
 
+MAX_SEARCH_CHARS = 500
+"""Longer than any prompt the API takes: a search past it cannot match and only costs time."""
+
+
 class SceneryGallery(ResultsCanvas):
     """The account's sceneries as picture cards: filters, search, sort, pages, selection, large view.
 
@@ -108,6 +112,17 @@ class SceneryGallery(ResultsCanvas):
     page = traitlets.Int(0, help="The visible page, counted from 0.").tag(sync=True)
     page_count = traitlets.Int(1, help="How many pages the filtered list fills.").tag(sync=True)
     count_text = traitlets.Unicode("", help="'N of M': shown after filtering, of all loaded.").tag(sync=True)
+
+    browser_writable = ResultsCanvas.browser_writable | {
+        "status_filter",
+        "state_filter",
+        "search",
+        "sort",
+        "page",
+    }
+    message_kinds = protocol.LIBRARY_KINDS
+    only_ids: set[str] | None = None
+    """When set, the library shows only these sceneries (a Studio in a class: its own jobs' pictures)."""
 
     def __init__(
         self,
@@ -321,6 +336,8 @@ class SceneryGallery(ResultsCanvas):
             return
         if self.status_filter == "approved":
             sceneries = [s for s in sceneries if s.is_approved]
+        if self.only_ids is not None:  # a class's kernel: only its own pictures (engine.classroom)
+            sceneries = [s for s in sceneries if s.id in self.only_ids]
         self._all = sceneries
         self._known = {s.id: s for s in sceneries}
         self._list_callbacks(sceneries)
@@ -373,7 +390,12 @@ class SceneryGallery(ResultsCanvas):
 
     @traitlets.validate("page")
     def _valid_page(self, proposal: dict[str, Any]) -> int:
-        return min(max(int(proposal["value"]), 0), max(self.page_count - 1, 0))
+        page = protocol.bounded_int(proposal["value"], -(2**31), 2**31, "page")
+        return min(max(page, 0), max(self.page_count - 1, 0))
+
+    @traitlets.validate("search")
+    def _valid_search(self, proposal: dict[str, Any]) -> str:
+        return protocol.bounded_text(proposal["value"], MAX_SEARCH_CHARS, "The search")
 
     def _on_page(self, _change: dict[str, Any]) -> None:
         if not self._quiet and not self._closed and self._all is not None:

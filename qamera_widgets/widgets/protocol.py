@@ -7,7 +7,12 @@ as binary buffers, in the order of the message's `pictures` list. `docs/protocol
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+import logging
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Literal, TypedDict
+
+import traitlets
 
 __all__ = [
     "ALIVE",
@@ -28,11 +33,14 @@ __all__ = [
     "USE_PROMPT",
     "USE_RUN_PROMPT",
     "WANT",
+    "BrowserWrites",
     "FileMessage",
     "PatchMessage",
     "PictureRef",
     "PreviewMessage",
     "ThumbsMessage",
+    "checked_message",
+    "web_link",
 ]
 
 # Browser -> Python, any results canvas (library or runs).
@@ -40,7 +48,7 @@ HELLO = "hello"  # a view was drawn: fields `ids` (thumbnails it lacks); answere
 ALIVE = "alive"  # a view is still open (every 20 s); silence for a minute stops pushes
 WANT = "want"  # fields `ids` (thumbnails) and `preview` (the large view's id, or null)
 USE_PROMPT = "use_prompt"  # field `id`: put that card's prompt into the form
-DOWNLOAD = "download"  # fields `what` ("sheet" or "zip") and `ids` (the selection as shown)
+DOWNLOAD = "download"  # fields `what` ("sheet", "pdf" or "zip") and `ids` (the selection as shown)
 # Browser -> Python, the library.
 REFRESH = "refresh"
 # Browser -> Python, the runs.
@@ -93,3 +101,166 @@ class FileMessage(TypedDict):
     kind: Literal["file"]
     name: str
     mime: str
+
+
+logger = logging.getLogger("qamera_widgets.widgets")
+
+MAX_IDS = 500
+"""The most ids one message or the selection carries: more than any page or run shows."""
+MAX_ID_CHARS = 128
+"""Server ids are UUIDs; anything much longer is not one."""
+
+
+_BAD = object()
+"""What a field check answers for a value of the wrong shape."""
+
+
+def _ids(value: object) -> object:
+    """A list of ids, each a short string, deduplicated in order and capped at MAX_IDS."""
+    if not isinstance(value, list) or not all(isinstance(i, str) and len(i) <= MAX_ID_CHARS for i in value):
+        return _BAD
+    return list(dict.fromkeys(value))[:MAX_IDS]
+
+
+def _short_text(value: object) -> object:
+    return value if isinstance(value, str) and len(value) <= MAX_ID_CHARS else _BAD
+
+
+def _optional_id(value: object) -> object:
+    """The large view's id, or null."""
+    return None if value is None else _short_text(value)
+
+
+def _what(value: object) -> object:
+    return value if value in ("sheet", "pdf", "zip") else _BAD
+
+
+def _yes(value: object) -> object:
+    return value if isinstance(value, bool) else _BAD
+
+
+def _index(value: object) -> object:
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1000
+    return value if ok else _BAD
+
+
+def _any(value: object) -> object:
+    """Checked by the widget itself, which answers a bad value with a sentence (the form's count)."""
+    return value
+
+
+def _prompt(value: object) -> object:
+    return value if isinstance(value, str) else _BAD
+
+
+_Check = Callable[[object], object]
+_FIELDS: dict[str, tuple[dict[str, _Check], dict[str, _Check]]] = {
+    # kind: (required fields, optional fields); a check answering _BAD means malformed.
+    ALIVE: ({}, {}),
+    HELLO: ({}, {"ids": _ids}),
+    WANT: ({}, {"ids": _ids, "preview": _optional_id}),
+    USE_PROMPT: ({"id": _short_text}, {}),
+    DOWNLOAD: ({"what": _what}, {"ids": _ids}),
+    REFRESH: ({}, {}),
+    TOGGLE_RUN: ({"key": _short_text}, {}),
+    RUN_AGAIN: ({"key": _short_text}, {}),
+    USE_RUN_PROMPT: ({"key": _short_text}, {}),
+    MORE_RUNS: ({}, {}),
+    GENERATE: ({}, {"prompt": _prompt, "count": _any}),
+    CONFIRM: ({"yes": _yes}, {}),
+    RETRY: ({}, {}),
+    HISTORY: ({"index": _index}, {}),
+}
+
+
+def checked_message(content: object, kinds: Iterable[str]) -> dict[str, Any] | None:
+    """The message with its fields checked (ids deduplicated and capped), or None, logged once at debug
+    level, when it is not one of `kinds` or a field has the wrong shape: a page's devtools can send
+    anything, and the kernel answers only what its own view would send."""
+    if not isinstance(content, Mapping):
+        logger.debug("dropped a browser message that is not an object: %s", type(content).__name__)
+        return None
+    kind = content.get("kind")
+    if not isinstance(kind, str) or kind not in kinds or kind not in _FIELDS:
+        logger.debug("dropped a browser message of unknown kind %.40r", kind)
+        return None
+    required, optional = _FIELDS[kind]
+    clean: dict[str, Any] = {"kind": kind}
+    for name, check in (*required.items(), *optional.items()):
+        if name not in content:
+            if name in required:
+                logger.debug("dropped a %s message without its field %r", kind, name)
+                return None
+            continue
+        value = check(content[name])
+        if value is _BAD:
+            logger.debug("dropped a %s message with a malformed field %r", kind, name)
+            return None
+        clean[name] = value
+    return clean
+
+
+CANVAS_KINDS = frozenset({ALIVE, HELLO, WANT, USE_PROMPT, DOWNLOAD})
+LIBRARY_KINDS = CANVAS_KINDS | {REFRESH}
+RUNS_KINDS = CANVAS_KINDS | {TOGGLE_RUN, RUN_AGAIN, USE_RUN_PROMPT, MORE_RUNS}
+FORM_KINDS = frozenset({GENERATE, CONFIRM, RETRY, HISTORY})
+
+
+def bounded_ids(value: object, *, limit: int = MAX_IDS) -> list[str]:
+    """A validator's body for an id list trait: strings of at most MAX_ID_CHARS, deduplicated in order,
+    at most `limit` of them; a TraitError that says what to fix otherwise."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(i, str) for i in value):
+        raise traitlets.TraitError(f"Expected a list of scenery ids (strings), not {type(value).__name__}.")
+    ids = list(dict.fromkeys(value))
+    if len(ids) > limit:
+        raise traitlets.TraitError(f"At most {limit} pictures can be selected at once, not {len(ids)}.")
+    if any(len(i) > MAX_ID_CHARS for i in ids):
+        raise traitlets.TraitError(f"A scenery id is at most {MAX_ID_CHARS} characters long.")
+    return ids
+
+
+def bounded_int(value: object, low: int, high: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise traitlets.TraitError(f"{what} must be a whole number from {low} to {high}, not {value!r}.")
+    return value
+
+
+def bounded_text(value: object, limit: int, what: str) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise traitlets.TraitError(f"{what} is at most {limit} characters long.")
+    return value
+
+
+class BrowserWrites:
+    """Only the traits named in `browser_writable` are taken from the browser; each is checked by its
+    trait's type and validators like any Python write. A refused update (a trait the browser must not
+    write, or a bad value) is dropped with one debug line and the browser is sent the kernel's value again,
+    so its view cannot drift from what Python holds."""
+
+    browser_writable: ClassVar[frozenset[str]] = frozenset()
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        refused = [name for name in sync_data if name not in self.browser_writable]
+        for name, value in sync_data.items():
+            if name in refused:
+                continue
+            try:
+                super().set_state({name: value})  # type: ignore[misc]
+            except (traitlets.TraitError, TypeError, ValueError) as exc:
+                logger.debug("refused a browser update of %s: %s", name, exc)
+                refused.append(name)
+        if refused:
+            logger.debug("restored traits the browser may not set this way: %s", ", ".join(refused))
+            self.send_state(refused)  # type: ignore[attr-defined]
+
+
+def web_link(url: object) -> str:
+    """`url` when it is a plain http(s) address with a host, else '': "Open original" must never be a
+    `javascript:` or `data:` link, whatever a server (or a forged shared list) put there."""
+    if not isinstance(url, str) or len(url) > 4096 or any(ch.isspace() for ch in url):
+        return ""
+    try:
+        parsed = urllib.parse.urlsplit(url)
+    except ValueError:
+        return ""
+    return url if parsed.scheme in ("http", "https") and parsed.hostname else ""

@@ -20,13 +20,15 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import ipywidgets as widgets
 
-from ..budget import Budget, kernel_budget
+from ..budget import Budget
 from ..client import Registration, Scenery
 from ..connect import Connection, connect
 from ..contract import FAILED_STATUSES, price_for
 from ..engine.account import ACCOUNT_INTERVAL_SECONDS, account_line, watch_account
 from ..engine.account import account_text as account_text
+from ..engine.classroom import history_scope
 from ..engine.journal import HISTORY_JOBS, Journal
+from ..engine.key_budget import budget_for
 from ..engine.runs import Run
 from ..engine.tracking import TrackerEvent
 from ._common import (
@@ -58,8 +60,9 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
 
     `sandbox` is the handle from `qamera_widgets.sandbox.start()` when the client talks to one: the
     Studio then says that no real credits are spent and shows the sandbox account live. `budget` caps
-    the credits this studio may reserve (default: `QAMERA_BUDGET`, see `qamera_widgets.budget`); the
-    form shows what is left and refuses a job beyond it before sending anything.
+    the credits this studio may reserve (default: `QAMERA_BUDGET`, with `QAMERA_KEY_BUDGET` for the whole
+    key on top, see `qamera_widgets.budget`); the form shows what is left and refuses a job beyond it
+    before sending anything. In a class (`engine.classroom`) it shows only this kernel's own jobs.
     """
 
     _esm = STATIC / "studio.js"
@@ -83,9 +86,12 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
     ) -> None:
         self.client = client
         self.sandbox = sandbox
-        self.budget = budget if budget is not None else kernel_budget()
-        self._refunded: set[str] = set()
         self._async_client = as_async_client(client)
+        self.budget = (
+            budget
+            if budget is not None
+            else budget_for(self._async_client.base_url, self._async_client.key_id)
+        )
         self._journal = journal if journal is not None else Journal()
         self._refresh_debounce = refresh_debounce
         self._account_interval = account_interval
@@ -97,7 +103,14 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
         self._closed = False
         self.gallery_updates = 0
 
-        self.gallery = SceneryGallery(client, journal=self._journal, page_size=page_size, title="Library")
+        # In a class (Voilà, a shared key) a kernel shows only its own jobs: see engine.classroom.
+        self.history_scope = history_scope()
+        own = self.history_scope == "own"
+        self.gallery = SceneryGallery(
+            client, journal=None if own else self._journal, page_size=page_size, title="Library"
+        )
+        if own:
+            self.gallery.only_ids = set()
         self.board = StatusBoard(client, loader=self.gallery.loader, journal=self._journal, title="Runs")
         key_id = self._async_client.key_id
         where = self._async_client.base_url + (f" · key id {key_id}" if key_id else "")
@@ -121,7 +134,7 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
         self.add_class("qw-studio")
 
         self._unsubscribe = self.board.tracker.subscribe(self._on_tracker_event)
-        self._history = self._tasks.spawn(self._load_history(), name="qamera-studio-history")
+        self._history = None if own else self._tasks.spawn(self._load_history(), name="qamera-studio-history")
         if sandbox is not None:
             self._tasks.spawn(self._watch_account(), name="qamera-studio-account")
 
@@ -237,6 +250,8 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
     def _on_submit(self, registration: Registration) -> None:
         """The server confirmed: the prepared run becomes the real one, and the library learns the prompt."""
         self.board.track(registration, run=self._runs.pop(registration.idempotency_key, None))
+        if self.gallery.only_ids is not None:
+            self.gallery.only_ids.update(registration.record_ids)
         self.gallery.add_prompts(
             {i: registration.preferences for i in registration.record_ids}, order=registration.record_ids
         )
@@ -282,15 +297,10 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
         """The server refunds a failed item's credits; the budget gets them back too, once per item."""
         if self.budget is None:
             return
-        mine = set(self.board.record_ids)
-        failed = [
-            i
-            for i, state in event.changes.items()
-            if i in mine and i not in self._refunded and state.status in FAILED_STATUSES
-        ]
-        if failed:
-            self._refunded.update(failed)
-            self.budget.release(price_for(len(failed)))
+        # Only this kernel's own reservations come back (Budget.give_back): another student's failed items
+        # in a run loaded from the shared journal never top up this budget.
+        failed = [i for i, state in event.changes.items() if state.status in FAILED_STATUSES]
+        if failed and self.budget.give_back(failed, price_for):
             self.form.refresh_budget()
 
     def _update_gallery(self) -> None:

@@ -62,6 +62,10 @@ def test_studio_in_jupyterlab_runs_pictures_large_view_and_downloads(
     assert download.suggested_filename == "contact-sheet.png"
     sheet = Path(download.path()).read_bytes()
     assert sheet.startswith(b"\x89PNG\r\n\x1a\n") and len(sheet) > 1000
+    with page.expect_download(timeout=30_000) as pdf_info:
+        board.locator("button.qw-download-pdf").click()
+    assert pdf_info.value.suggested_filename == "contact-sheet.pdf"
+    assert Path(pdf_info.value.path()).read_bytes().startswith(b"%PDF")
     board.locator("button.qw-clear").click()
     expect(board.locator(".qw-selected-count")).to_have_text("Nothing selected")
 

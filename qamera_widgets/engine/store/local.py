@@ -51,6 +51,12 @@ from .schema import _REGISTRATION_COLUMNS, _text, _untext
 logger = logging.getLogger(__name__)
 
 
+_BUDGET_TABLE = (
+    "CREATE TABLE IF NOT EXISTS key_budgets (scope TEXT PRIMARY KEY, reserved INTEGER NOT NULL, "
+    "updated_at TEXT NOT NULL)"
+)
+
+
 class LocalStore(StoreConnection):
     """The store in `folder` (default `default_home()`): `folder/store.sqlite3`, plus the picture cache in
     `folder/pictures/` (see `engine.picture_cache`). Use `open_store()` for the process-wide one per
@@ -269,6 +275,32 @@ class LocalStore(StoreConnection):
             warnings.warn(exc.strerror or "", StoreWarning, stacklevel=2)
             logger.warning("%s", exc.strerror)
         self.warn_if_unsaved()
+
+    # -- a key's budget (QAMERA_KEY_BUDGET) -------------------------------------------------------
+
+    def book_credits(self, scope: str, limit: int, credits: int) -> tuple[bool, int]:
+        """Add `credits` (negative: give back) to what every kernel on `scope` (a key) reserved, unless that
+        would pass `limit`; (booked, reserved total) in one transaction, so kernels cannot both slip under.
+        The table is made on first use (no schema step: older versions just never look at it)."""
+        result: list[tuple[bool, int]] = []
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(_BUDGET_TABLE)
+            row = db.execute("SELECT reserved FROM key_budgets WHERE scope = ?", (scope,)).fetchone()
+            reserved = int(row[0]) if row else 0
+            wanted = max(0, reserved + credits)
+            booked = credits <= 0 or wanted <= limit
+            if booked and credits:
+                db.execute(
+                    "INSERT INTO key_budgets VALUES (?, ?, ?) ON CONFLICT (scope) DO UPDATE SET "
+                    "reserved = excluded.reserved, updated_at = excluded.updated_at",
+                    (scope, wanted, utc_now().isoformat()),
+                )
+            result.clear()
+            result.append((booked, wanted if booked else reserved))
+
+        self._run(work, durable_or_raise=False)
+        return result[0]
 
     # -- the old journal --------------------------------------------------------------------------
 
