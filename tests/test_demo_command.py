@@ -3,7 +3,6 @@ and the repository never changes: the servers work on fresh copies of the notebo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform

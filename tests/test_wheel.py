@@ -1,7 +1,7 @@
 """The package as someone who installs it gets it: build the sdist and, from it, the wheel (`uv build`),
-install the wheel with `[demo]` into a fresh virtualenv at the versions in locks/demo.txt, and run the demo from
-there, outside any clone. A file the wheel lacks (a notebook, the widgets' JavaScript or CSS, the
-licence) fails here rather than on a user's machine."""
+install the wheel with `[demo]` into a fresh virtualenv at the versions in locks/demo.txt, and run the
+demo from there, outside any clone. A file the wheel lacks (a notebook, the widgets' JavaScript or CSS,
+the licence) fails here rather than on a user's machine."""
 
 from __future__ import annotations
 
