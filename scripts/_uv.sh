@@ -72,6 +72,13 @@ uv_lock_fresh() {
   [ ! -d .venv ] || echo "$digest" >"$stamp"
 }
 
+# project_current: the package is installed editable from this pyproject.toml (its entry points and
+# metadata come from there), so installing it again would change nothing.
+project_current() {
+  [ "$(cat .venv/.project-installed 2>/dev/null)" = "$(sha256sum <pyproject.toml)" ] &&
+    compgen -G ".venv/lib/python*/site-packages/qamera_widgets-*.dist-info" >/dev/null
+}
+
 same_pins() { cmp -s <(grep -v '^[[:space:]]*#' "$1") <(grep -v '^[[:space:]]*#' "$2"); }
 
 # uv_sync NAME: .venv as locks/NAME.txt says (NAME is test or demo), the package itself editable, or a
@@ -86,9 +93,22 @@ uv_sync() {
     # install, not sync: sync would remove the test tools scripts/test put into the same .venv. The demo
     # lock holds the test lock's versions, so nothing already installed changes version either way.
     "$UV" pip install --quiet --python .venv/bin/python --require-hashes -r "$lock" || return 1
+    if project_current; then return 0; fi
   else
-    "$UV" pip sync --quiet --python .venv/bin/python --require-hashes "$lock" || return 1
+    # A real sync removes the editable package (the lock cannot hold it: no hash), which then has to be
+    # built again (1-5 s on a busy machine). When a dry run plans nothing but that removal and the
+    # package was installed from this pyproject.toml, .venv already is the lock plus the package; any
+    # other plan, or a failed dry run, gets the real sync.
+    local plan
+    plan="$("$UV" pip sync --dry-run --python .venv/bin/python --require-hashes "$lock" 2>&1)" || plan=" + ?"
+    if printf '%s\n' "$plan" | grep '^ [-+~] ' | grep -qv '^ - qamera-widgets=='; then
+      "$UV" pip sync --quiet --python .venv/bin/python --require-hashes "$lock" || return 1
+    elif project_current && printf '%s\n' "$plan" | grep -q '^ - qamera-widgets=='; then
+      return 0
+    fi
   fi
   # The project is not in the lock (a lock pins what it depends on); its dependencies are all there.
-  "$UV" pip install --quiet --python .venv/bin/python --no-deps -e .
+  rm -f .venv/.project-installed
+  "$UV" pip install --quiet --python .venv/bin/python --no-deps -e . || return 1
+  sha256sum <pyproject.toml >.venv/.project-installed
 }
