@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The install step of scripts/test, before (pip, resolving the newest releases each run) and after (uv from
-# the committed uv.lock), in three states each: cold (a fresh clone, empty package caches), a new clone with
+# the committed locks/test.txt), in three states each: cold (a fresh clone, empty package caches), a new clone with
 # warm caches (what CI meets on a machine that ran it before), and a warm rerun in the same clone.
 #
 # Run from the repository root: benchmarks/bench_install.sh [BEFORE_COMMIT] [ROUNDS]
@@ -24,7 +24,7 @@ pip_step() {  # what scripts/test ran before uv
   python3 -m venv .venv && .venv/bin/python -m pip install -q --upgrade pip &&
     .venv/bin/python -m pip install -q -e '.[test]'
 }
-uv_step() { bash -c '. scripts/_uv.sh && uv_sync --extra test'; }
+uv_step() { bash -c '. scripts/_uv.sh && uv_sync test'; }
 clone() { git clone -q "$repo" "$work/$1" && git -C "$work/$1" checkout -q "$2"; }
 
 head_commit="$(git -C "$repo" rev-parse --short HEAD)"

@@ -140,23 +140,30 @@ def test_the_demo_prints_no_deprecation_warning_and_answers_labs_news_question(t
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="scripts/demo is a bash script")
-@pytest.mark.parametrize("bootstrapped", [True, False], ids=["uv-present", "fresh-machine"])
-def test_scripts_demo_installs_the_lock_then_runs_the_demo(bootstrapped: bool, tmp_path: Path) -> None:
+@pytest.mark.parametrize("state", ["uv-present", "fresh-machine", "stale-lock"])
+def test_scripts_demo_installs_the_lock_then_runs_the_demo(state: str, tmp_path: Path) -> None:
     """A stand-in checkout: the pinned uv and the installed command are stubs that record their arguments,
-    and `python3` on PATH records every bootstrap step (and refuses it). With uv present, the demo syncs
-    .venv to the lock (frozen, demo extra) and runs; on a fresh machine it first installs the pinned uv
-    from PyPI, and stops when that fails instead of running anything."""
+    and `python3` on PATH records every bootstrap step (and refuses it). With uv present, the demo checks
+    locks/demo.txt against pyproject.toml (a re-compile into a copy of the lock that changes nothing),
+    installs the lock with hashes into .venv (install, not sync: the test tools stay), the package
+    editable without dependencies, and runs; when the re-compile changes a pin it stops with the command
+    that re-locks; on a fresh machine it first installs the pinned uv from PyPI, and stops when that fails
+    instead of running anything."""
     (tmp_path / "scripts").mkdir()
     for name in ("demo", "_uv.sh"):
         shutil.copy(REPO / "scripts" / name, tmp_path / "scripts" / name)
+    shutil.copytree(REPO / "locks", tmp_path / "locks")
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     version = re.search(r"^UV_VERSION=(\S+)$", (REPO / "scripts" / "_uv.sh").read_text(), re.M)
     assert version, "scripts/_uv.sh pins no uv version"
-    if bootstrapped:
+    if state != "fresh-machine":
+        # A stale lock: the re-compile writes a different pin into the copy it is given (-o FILE).
+        stale = 'for a; do [ "$prev" = -o ] && echo "six==1.0" >> "$a"; prev="$a"; done\n'
         uv = tmp_path / ".uv-bootstrap" / "bin" / "uv"
         uv.parent.mkdir(parents=True)
         uv.write_text(
             f'#!/bin/sh\nif [ "$1" = "--version" ]; then echo "uv {version.group(1)} (stub)"; exit 0; fi\n'
-            f'echo "$@" >> {tmp_path}/uv-calls\n'
+            f'echo "$@" >> {tmp_path}/uv-calls\n' + (stale if state == "stale-lock" else "")
         )
         uv.chmod(0o755)
     venv_bin = tmp_path / ".venv" / "bin"
@@ -177,13 +184,25 @@ def test_scripts_demo_installs_the_lock_then_runs_the_demo(bootstrapped: bool, t
         text=True,
         timeout=60,
     )
-    if bootstrapped:
+    if state == "uv-present":
         assert result.returncode == 0, result.stderr
         assert not (tmp_path / "bootstrap").exists()
         calls = (tmp_path / "uv-calls").read_text().splitlines()
-        assert calls[0].startswith("lock --check")
-        assert calls[1].split()[:2] == ["sync", "--frozen"] and "--extra demo" in calls[1]
+        assert calls[0] == "venv --quiet .venv"
+        assert calls[1].startswith("pip compile") and "--extra demo -c locks/test.txt" in calls[1]
+        assert "--generate-hashes" in calls[1] and "-o locks/demo.txt" not in calls[1]
+        assert calls[2].startswith("pip install") and "--require-hashes -r locks/demo.txt" in calls[2]
+        assert calls[3].startswith("pip install") and calls[3].endswith("--no-deps -e .")
+        assert not any(call.startswith("pip sync") for call in calls)
         assert (tmp_path / "ran").read_text().split() == ["demo", "--voila"]
+    elif state == "stale-lock":
+        assert result.returncode == 1
+        assert "locks/demo.txt does not match pyproject.toml: run .uv-bootstrap/bin/uv pip compile" in (
+            result.stderr
+        )
+        calls = (tmp_path / "uv-calls").read_text().splitlines()
+        assert not any(call.startswith("pip install") for call in calls)
+        assert not (tmp_path / "ran").exists()
     else:
         assert result.returncode != 0
         assert (tmp_path / "bootstrap").read_text().startswith("-m venv .uv-bootstrap")

@@ -1,7 +1,7 @@
 """The package as someone who installs it gets it: build the sdist and, from it, the wheel (`uv build`),
-install the wheel with `[demo]` into a fresh virtualenv at the versions in uv.lock, and run the demo from
-there, outside any clone. A file the wheel lacks (a notebook, the widgets' JavaScript or CSS, the
-licence) fails here rather than on a user's machine."""
+install the wheel with `[demo]` into a fresh virtualenv at the versions in locks/demo.txt, and run the
+demo from there, outside any clone. A file the wheel lacks (a notebook, the widgets' JavaScript or CSS,
+the licence) fails here rather than on a user's machine."""
 
 from __future__ import annotations
 
@@ -65,9 +65,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     run(uv, "build", "--quiet", "--out-dir", dist, REPO, cwd=REPO)  # the wheel is built from the sdist
     (wheel,) = dist.glob("*.whl")
     (sdist,) = dist.glob("*.tar.gz")
-    constraints = root / "constraints.txt"
-    exported = run(uv, "export", "--frozen", "--extra", "demo", "--no-emit-project", "--no-hashes", cwd=REPO)
-    constraints.write_text(exported.stdout)
     venv = root / "venv"
     run(uv, "venv", "--quiet", "--python", sys.executable, venv)
     run(
@@ -78,8 +75,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "--python",
         venv / "bin" / "python",
         f"{wheel}[demo]",
-        "-c",
-        constraints,
+        "-c",  # uv takes the lock's hashes in a constraints file and checks them
+        REPO / "locks" / "demo.txt",
     )
     home = root / "home"
     home.mkdir()
@@ -104,7 +101,7 @@ def test_the_wheel_carries_every_package_file_the_notebooks_and_the_licence(
     assert "License-Expression: MIT" in metadata and "Project-URL: " in metadata
 
 
-def test_the_sdist_carries_the_sources_the_lock_and_the_changelog(installed: dict[str, Any]) -> None:
+def test_the_sdist_carries_the_sources_the_locks_and_the_changelog(installed: dict[str, Any]) -> None:
     with tarfile.open(installed["sdist"]) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     expected = tracked("qamera_widgets") | {
@@ -112,7 +109,8 @@ def test_the_sdist_carries_the_sources_the_lock_and_the_changelog(installed: dic
         "CHANGELOG.md",
         "README.md",
         "pyproject.toml",
-        "uv.lock",
+        "locks/test.txt",
+        "locks/demo.txt",
     }
     assert sorted(expected - names) == []
 
