@@ -17,6 +17,7 @@ __all__ = [
     "GENERATE",
     "HELLO",
     "HISTORY",
+    "MARK",
     "MORE_RUNS",
     "PATCH",
     "PREVIEW",
@@ -40,7 +41,8 @@ HELLO = "hello"  # a view was drawn: fields `ids` (thumbnails it lacks); answere
 ALIVE = "alive"  # a view is still open (every 20 s); silence for a minute stops pushes
 WANT = "want"  # fields `ids` (thumbnails) and `preview` (the large view's id, or null)
 USE_PROMPT = "use_prompt"  # field `id`: put that card's prompt into the form
-DOWNLOAD = "download"  # fields `what` ("sheet" or "zip") and `ids` (the selection as shown)
+DOWNLOAD = "download"  # fields `what` ("sheet", "zip", "review", "picks_sheet", "picks_zip") and `ids`
+MARK = "mark"  # fields `ids`, `flag` ("pick" | "reject" | "" | null), `stars` (0-5 | null): set marks
 # Browser -> Python, the library.
 REFRESH = "refresh"
 # Browser -> Python, the runs.
