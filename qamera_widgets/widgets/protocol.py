@@ -18,6 +18,7 @@ __all__ = [
     "HELLO",
     "HISTORY",
     "MARK",
+    "MARKED",
     "MORE_RUNS",
     "PATCH",
     "PREVIEW",
@@ -61,6 +62,7 @@ THUMBS = "thumbs"  # `pictures` with one buffer each: the answer to `want` and `
 PATCH = "patch"  # `cards` (changed fields by id) and `pictures` (new thumbnails riding along)
 PREVIEW = "preview"  # fields `id`, `fmt`; one buffer: the large view's picture
 FILE = "file"  # fields `name`, `mime`; one buffer: a download for the browser to save
+MARKED = "marked"  # the answer to `mark` (after `marks` is synced): drop the marks drawn ahead of it
 
 
 class _PictureId(TypedDict):

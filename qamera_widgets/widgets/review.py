@@ -177,10 +177,10 @@ class Reviewing(traitlets.HasTraits):
             request = review.request_from_message(content, self._review_ids())
         except MarkError as exc:
             self._say(str(exc), error=True)
-            self._resend_marks()
-            return
-        if not self._book.apply(request):
-            self._resend_marks()  # nothing changed: the card's optimistic drawing may still differ
+        else:
+            self._book.apply(request)
+        send: Callable[[dict[str, Any]], None] = getattr(self, "send")  # noqa: B009 (anywidget's)
+        send({"kind": protocol.MARKED})
 
     def _resend_marks(self) -> None:
         send_state: Callable[[str], None] = getattr(self, "send_state")  # noqa: B009 (from ipywidgets)
@@ -200,10 +200,6 @@ class Reviewing(traitlets.HasTraits):
         raise NotImplementedError
 
 
-def is_mark_message(kind: object) -> bool:
-    return kind == protocol.MARK
-
-
 def picks_of(views: Sequence[Reviewing]) -> list[Scenery]:
     """Picks across views (runs and library), each picture once, in the order of the first view."""
     seen: dict[str, Scenery] = {}
@@ -211,3 +207,50 @@ def picks_of(views: Sequence[Reviewing]) -> list[Scenery]:
         for scenery in view.picks():
             seen.setdefault(scenery.id, scenery)
     return list(seen.values())
+
+
+class ReviewingStudio:
+    """The review API of a view made of other views (the Studio: runs and library): one account, one
+    book, so a mark made here shows on both, and picks span both."""
+
+    def _review_views(self) -> Sequence[Reviewing]:
+        raise NotImplementedError
+
+    @property
+    def marks(self) -> dict[str, dict[str, str | int]]:
+        """Every marked picture the views know: {scenery_id: {'flag': ..., 'stars': ...}}."""
+        merged: dict[str, dict[str, str | int]] = {}
+        for view in self._review_views():
+            merged.update(view.marks)
+        return merged
+
+    def mark(self, ids: object, *, flag: object = None, stars: object = None) -> dict[str, dict[str, Any]]:
+        """`ResultsCanvas.mark` over the runs and the library: an id either of them knows may be named."""
+        views = self._review_views()
+        known = set().union(*(view._review_ids() for view in views))
+        changed = views[0].mark_book.mark(ids, flag=flag, stars=stars, known=known)
+        return {i: m.as_dict() for i, m in changed.items()}
+
+    def picks(self) -> list[Scenery]:
+        """The picked pictures of the runs and the library, each once."""
+        return picks_of(self._review_views())
+
+    def rejects(self) -> list[Scenery]:
+        """The rejected pictures of the runs and the library, each once."""
+        seen: dict[str, Scenery] = {}
+        for view in self._review_views():
+            for scenery in view.rejects():
+                seen.setdefault(scenery.id, scenery)
+        return list(seen.values())
+
+    def review_rows(self) -> list[ReviewRow]:
+        """One row per picture of the runs (with their run and template), then the library's others."""
+        rows: dict[str, ReviewRow] = {}
+        for view in self._review_views():
+            for row in view.review_rows():
+                rows.setdefault(row["id"], row)
+        return list(rows.values())
+
+    def export_review(self, path: str | os.PathLike[str]) -> Path:
+        """Write `review_rows()` to `path` (.csv or .json, by its suffix); returns the path."""
+        return review.export_review(path, self.review_rows())
