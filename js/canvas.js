@@ -222,9 +222,20 @@ function render({ model, el }) {
     ["change:page", onPage],
     ["change:page_count", onPage],
     ["msg:custom", onMessage],
-    ...["title", "status_filter", "state_filter", "search", "sort", "count_text", "mode"].map(
-      (name) => /** @type {[string, () => void]} */ ([`change:${name}`, onTools]),
-    ),
+    ...[
+      "title",
+      "status_filter",
+      "state_filter",
+      "vote_filter",
+      "mark_filter",
+      "min_stars",
+      "rating_first",
+      "marks",
+      "search",
+      "sort",
+      "count_text",
+      "mode",
+    ].map((name) => /** @type {[string, () => void]} */ ([`change:${name}`, onTools])),
   ]);
 
   onTools();

@@ -78,6 +78,10 @@
  * @property {import("./canvas/marks.js").Binding[]} keymap engine.review's key map
  * @property {Array<[string, string]>} key_help what `?` shows
  * @property {number} confirm_clear_above Esc asks before clearing a larger selection
+ * @property {"all" | "picks" | "rejects" | "unmarked"} mark_filter
+ * @property {number} min_stars
+ * @property {boolean} rating_first
+ * @property {string} vote_filter gallery: "all" | "approved" | "rejected" | "not reviewed"
  * @property {"all" | "approved"} status_filter gallery
  * @property {string} state_filter gallery
  * @property {string} search gallery

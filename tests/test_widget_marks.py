@@ -183,3 +183,110 @@ async def test_a_studio_marks_a_run_and_the_library_shows_it_and_picks_span_both
     assert set(studio.marks) == {fresh[0], fresh[1], older[0]}
     with pytest.raises(MarkError):
         studio.mark("no-such-picture", flag="pick")
+
+
+async def test_the_library_filters_by_marks_and_sorts_by_rating(make_sandbox, library):
+    gallery = await library(make_sandbox(library=6))
+    a, b, c, d, *_ = ids(gallery)
+    gallery.mark(a, flag="pick", stars=2)
+    gallery.mark(b, flag="pick", stars=5)
+    gallery.mark(c, flag="reject", stars=1)
+    gallery.mark_filter = "picks"
+    assert ids(gallery) == [a, b] and [card["id"] for card in gallery.cards] == [a, b]
+    gallery.mark(d, flag="pick")
+    assert ids(gallery) == [a, b, d], "a new pick joins the filtered list at once"
+    gallery.mark_filter, gallery.min_stars = "all", 2
+    assert ids(gallery) == [a, b]
+    gallery.min_stars, gallery.sort = 0, "rating"
+    assert ids(gallery)[:3] == [b, a, c], "best first, the newest first among equals"
+    gallery.sort = "newest"
+    gallery.min_stars = 3
+    gallery.mark_filter = "unmarked"
+    assert gallery.min_stars == 0, "unmarked pictures have no stars"
+    assert set(ids(gallery)) == set(ids_all(gallery)) - {a, b, c, d}
+
+
+def ids_all(gallery: SceneryGallery) -> list[str]:
+    return [s.id for s in gallery._all or []]
+
+
+async def test_the_library_filters_by_the_services_review(make_sandbox, library):
+    gallery = await library(make_sandbox(library=8))
+    votes = {s.id: s.voting for s in gallery.sceneries}
+    gallery.vote_filter = "approved"
+    assert ids(gallery) and all(votes[i] == "APPROVED" for i in ids(gallery))
+    gallery.vote_filter = "not reviewed"
+    assert all(votes[i] not in ("APPROVED", "REJECTED") for i in ids(gallery))
+
+
+async def test_bad_filter_values_are_refused_with_a_sentence(make_sandbox, library):
+    import traitlets
+
+    gallery = await library(make_sandbox(library=2))
+    with pytest.raises(traitlets.TraitError, match="0 to 5"):
+        gallery.min_stars = 6
+    with pytest.raises(traitlets.TraitError):
+        gallery.mark_filter = "maybe"
+    assert (gallery.mark_filter, gallery.min_stars) == ("all", 0)
+    assert len(ids(gallery)) == 2, "the view keeps working"
+
+
+async def test_the_runs_filter_by_marks(make_sandbox: Callable[..., Any], closing: list[Any]) -> None:
+    from .test_widget_studio import generate, studio_for
+
+    studio = studio_for(make_sandbox(processing_seconds=(0.05, 0.2)), closing)
+    registration = await generate(studio, "Slate floor, cool light", 3)
+    await studio.wait_idle(timeout=30)
+    first, second, third = registration.record_ids
+    studio.board.mark(second, flag="pick", stars=1)
+    studio.board.mark(third, stars=4)
+    studio.board.mark_filter = "picks"
+    assert [c["id"] for c in studio.board.cards] == [second]
+    assert studio.board.runs[0]["ids"] == [second]
+    studio.board.mark_filter, studio.board.rating_first = "all", True
+    assert [c["id"] for c in studio.board.cards] == [third, second, first]
+
+
+async def test_export_review_from_the_browser_downloads_rows_that_match_marks(make_sandbox, library):
+    from ._widget_support import eventually
+
+    gallery = await library(make_sandbox(library=4))
+    a, b, *_ = ids(gallery)
+    gallery.mark(a, flag="pick", stars=3)
+    gallery.mark(b, flag="reject")
+    link = wire(gallery)
+    from_browser(gallery, {"kind": "download", "what": "review", "ids": []})
+    await eventually(lambda: bool(link.messages("file")))
+    [(message, [data])] = link.messages("file")
+    assert (message["name"], message["mime"]) == ("review.csv", "text/csv")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    marked = {
+        r["id"]: {"flag": r["flag"], "stars": int(r["stars"])} for r in rows if r["flag"] or r["stars"] != "0"
+    }
+    assert marked == gallery.marks
+
+
+async def test_picks_as_a_contact_sheet_and_as_a_zip(make_sandbox, library, tmp_path: Path):
+    import zipfile
+
+    from PIL import Image
+
+    from ._widget_support import eventually
+
+    gallery = await library(make_sandbox(library=4))
+    link = wire(gallery)
+    from_browser(gallery, {"kind": "download", "what": "picks_zip", "ids": []})
+    assert "Nothing is picked yet" in gallery.message and not link.messages("file")
+    a, b, *_ = ids(gallery)
+    gallery.mark([a, b], flag="pick")
+    sheet = await gallery.save_picks_contact_sheet(tmp_path / "picks.png")
+    with Image.open(sheet) as image:
+        assert image.width > 0
+    saved = await gallery.save_picks_zip(tmp_path / "picks.zip")
+    with zipfile.ZipFile(saved) as archive:
+        names = archive.namelist()
+    assert names[0] == "review.csv" and len(names) == 3
+    from_browser(gallery, {"kind": "download", "what": "picks_sheet", "ids": []})
+    await eventually(lambda: bool(link.messages("file")))
+    [(message, [data])] = link.messages("file")
+    assert message["name"] == "picks-contact-sheet.png" and data[:4] == b"\x89PNG"

@@ -352,7 +352,7 @@ class StatusBoard(ResultsCanvas):
             rows = []
             for run in entry:
                 if run.confirmed:
-                    run_cards = [self._card_for(i, run) for i in run.record_ids]
+                    run_cards = self.by_marks([self._card_for(i, run) for i in run.record_ids])
                 else:
                     run_cards = pending_cards(run)
                 rows.append(run_header(run, run.counts(self._status), [c["id"] for c in run_cards]))

@@ -142,8 +142,7 @@ class ResultsCanvas(Reviewing, anywidget.AnyWidget):
     def contact_sheet(self, selected_only: bool = True) -> Image.Image:
         """One image of the chosen thumbnails with their prompt (or name) underneath, for sharing.
 
-        ``selected_only=False`` takes every card shown. Cards without a loaded picture get the
-        loader's placeholder tile for their state.
+        ``selected_only=False`` takes every card shown; a card with no picture loaded, its placeholder.
         """
         chosen = self.selected if selected_only else self._shown_sceneries()
         if not chosen:
@@ -352,7 +351,8 @@ class ResultsCanvas(Reviewing, anywidget.AnyWidget):
                 ids = content.get("ids")
                 if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
                     self.selected_ids = ids  # what the browser showed as selected when the button was pressed
-                self._start_download(str(content.get("what", "")))
+                if not self._review_download(str(content.get("what", ""))):
+                    self._start_download(str(content.get("what", "")))
             else:
                 self._on_intent(kind, content)
         except Exception:  # an intent must never take the kernel's comm handler down
@@ -427,8 +427,7 @@ class ResultsCanvas(Reviewing, anywidget.AnyWidget):
                 name, mime = "contact-sheet.png", "image/png"
             else:
                 self._say(f"Fetching {plural(len(chosen), 'original')}…")
-                files, skipped = await exports.zip_originals(chosen, self._caption, self.loader.original)
-                data = await asyncio.to_thread(exports.zip_bytes, files)
+                data, skipped = await self._review_zip(chosen)  # with review.csv beside the pictures
                 name, mime = "sceneries.zip", "application/zip"
                 if skipped:
                     self._say(f"{pictures(skipped)} had no original to download and were left out.")

@@ -10,21 +10,28 @@ never writes `marks`: what it sends is an intent, checked exactly like a Python 
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import traitlets
+from PIL import Image
 
 from ..client.models import Scenery
-from ..engine import review
+from ..engine import exports, review
 from ..engine.review import Mark, MarkBook, MarkError, ReviewRow
+from ..engine.review.marks import Item
+from ..engine.thumbnails import Thumbnail, ThumbnailLoader
+from ..engine.wording import pictures
 from . import protocol
+from ._common import TaskSet
 
 __all__ = ["MarkError", "Reviewing"]
 
-SORTS_BY_RATING = "rating"
+REVIEW_DOWNLOADS = ("review", "picks_sheet", "picks_zip")
+NO_PICKS = "Nothing is picked yet: focus a card and press P (or call mark(ids, flag='pick'))."
 
 
 class Reviewing(traitlets.HasTraits):
@@ -45,6 +52,17 @@ class Reviewing(traitlets.HasTraits):
     key_help = traitlets.List(
         traitlets.List(traitlets.Unicode()), help="(keys, what they do) rows that `?` shows."
     ).tag(sync=True)
+    mark_filter = traitlets.Enum(
+        review.MARK_FILTERS,
+        default_value="all",
+        help="Show all pictures, or only 'picks', 'rejects' or 'unmarked' ones (your marks).",
+    ).tag(sync=True)
+    min_stars = traitlets.Int(0, help="Show only pictures rated at least this many stars (0: any).").tag(
+        sync=True
+    )
+    rating_first = traitlets.Bool(
+        False, help="Order the pictures by your stars, best first (the view's own order among equals)."
+    ).tag(sync=True)
     confirm_clear_above = traitlets.Int(
         review.keys.CONFIRM_CLEAR_ABOVE,
         help="Esc clears a selection at once up to this size; above, it asks.",
@@ -54,7 +72,53 @@ class Reviewing(traitlets.HasTraits):
     _known: dict[str, Scenery]
     _prompt_of: dict[str, str]
     _closed: bool
+    _tasks: TaskSet
     cards: list[dict[str, Any]]
+    thumb_px: int
+    loader: ThumbnailLoader
+
+    @traitlets.validate("min_stars")
+    def _valid_min_stars(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= review.MAX_STARS:
+            raise traitlets.TraitError(
+                f"min_stars is a whole number of stars from 0 to {review.MAX_STARS}, not {value!r}."
+            )
+        return value
+
+    @traitlets.observe("mark_filter")
+    def _unmarked_has_no_stars(self, change: dict[str, Any]) -> None:
+        if change["new"] == "unmarked":
+            self.min_stars = 0  # unmarked pictures have no stars: a leftover minimum would hide them all
+
+    @traitlets.observe("min_stars")
+    def _stars_are_a_mark(self, change: dict[str, Any]) -> None:
+        if change["new"] and self.mark_filter == "unmarked":
+            self.mark_filter = "all"
+
+    def by_marks(self, items: Sequence[Item], *, rating_first: bool | None = None) -> list[Item]:
+        """`items` (sceneries or cards) through this view's marks filter and, when asked, rating order."""
+        marks = self._book.marks()
+        # Observers run in any order: an 'unmarked' filter with a leftover minimum is about to lose it.
+        least = 0 if self.mark_filter == "unmarked" else self.min_stars
+        kept = review.filter_by_marks(items, marks, show=self.mark_filter, min_stars=least)
+        by_rating = self.rating_first if rating_first is None else rating_first
+        return review.sort_by_rating(kept, marks) if by_rating else kept
+
+    @traitlets.observe("mark_filter", "min_stars", "rating_first")
+    def _on_mark_filter(self, _change: dict[str, Any]) -> None:
+        if getattr(self, "_book", None) is not None and not self._closed:
+            self._refilter()
+
+    def _filters_by_marks(self) -> bool:
+        return self.mark_filter != "all" or self.min_stars > 0 or self.rating_first
+
+    def _refilter(self) -> None:
+        """Draw again after the marks filter, or a mark it depends on, changed: a board redraws its runs
+        (its `_redraw`); the library overrides this to filter its whole list again."""
+        redraw = getattr(self, "_redraw", None)
+        if callable(redraw):
+            redraw()
 
     def _start_reviewing(self) -> None:
         self._book: MarkBook = MarkBook("", None)
@@ -146,9 +210,6 @@ class Reviewing(traitlets.HasTraits):
         statuses = getattr(self, "statuses", None)
         return statuses if isinstance(statuses, dict) else {}
 
-    def _on_my_marks_changed(self, changed: Mapping[str, Mark]) -> None:
-        """After the marks of some of this view's pictures changed (a filter by marks redraws)."""
-
     # -- keeping the trait in step ---------------------------------------------------------------------
 
     def _flagged(self, flag: str) -> list[Scenery]:
@@ -168,7 +229,8 @@ class Reviewing(traitlets.HasTraits):
         if not mine.intersection(changed):
             return
         self._mirror_marks()
-        self._on_my_marks_changed({i: m for i, m in changed.items() if i in mine})
+        if self._filters_by_marks():
+            self._refilter()
 
     def _on_mark_message(self, content: Mapping[str, Any]) -> None:
         """The browser's `mark` intent, checked like `mark()`: a refused one is said under the toolbar,
@@ -196,7 +258,106 @@ class Reviewing(traitlets.HasTraits):
         if refused:
             self._resend_marks()
 
+    # -- picks and the review as files ----------------------------------------------------------------
+
+    def picks_contact_sheet(self) -> Image.Image:
+        """One image of your picks with their prompts underneath (placeholders where no picture is
+        loaded yet: `await save_picks_contact_sheet(path)` waits for them)."""
+        return self._sheet(self.picks())
+
+    async def save_picks_contact_sheet(self, path: str | Path) -> Path:
+        """Load the picks' thumbnails, then write their contact sheet (.png, .jpg or .webp)."""
+        await self._load_tiles(self.picks())
+        return exports.save_sheet(self.picks_contact_sheet, path)
+
+    async def picks_zip(self) -> bytes:
+        """A zip of your picks' originals with `review.csv` beside them (a file name leads to its row)."""
+        data, _skipped = await self._review_zip(self.picks())
+        return data
+
+    async def save_picks_zip(self, path: str | Path) -> Path:
+        """Write `picks_zip()` to `path`; returns it."""
+        target = Path(path)
+        data = await self.picks_zip()
+        await asyncio.to_thread(target.write_bytes, data)
+        return target
+
+    def _sheet(self, chosen: Sequence[Scenery]) -> Image.Image:
+        if not chosen:
+            raise ValueError(NO_PICKS)
+        return exports.contact_sheet([(self._caption(s), self._tile(s)) for s in chosen], self.thumb_px)
+
+    async def _load_tiles(self, chosen: Sequence[Scenery]) -> None:
+        for scenery in chosen:
+            if scenery.is_done and scenery.thumbnail and self.thumbnail_of(scenery.id) is None:
+                self._start_loading(scenery.id, scenery.thumbnail)
+        await self.wait_pictures()
+
+    async def _review_zip(self, chosen: Sequence[Scenery]) -> tuple[bytes, int]:
+        """The originals of `chosen` and their review rows as one zip; how many had no original."""
+        if not chosen:
+            raise ValueError(NO_PICKS)
+        rows = self.review_rows([s.id for s in chosen])
+        pictures, skipped = await review.collect_originals(rows, self.loader.original)
+        return await asyncio.to_thread(review.review_zip, rows, pictures), len(skipped)
+
+    def _review_download(self, what: str) -> bool:
+        """The review's downloads (the review's CSV, picks as a sheet or a zip); False for others."""
+        if what not in REVIEW_DOWNLOADS:
+            return False
+        if what != "review" and not self.picks():
+            self._say(NO_PICKS, error=True)
+        else:
+            self._tasks.spawn(self._send_review_file(what), name=f"canvas-download-{what}")
+        return True
+
+    async def _send_review_file(self, what: str) -> None:
+        try:
+            if what == "review":
+                data, name, mime = (
+                    review.review_csv(self.review_rows()).encode("utf-8"),
+                    "review.csv",
+                    "text/csv",
+                )
+            elif what == "picks_sheet":
+                self._say("Making the contact sheet of your picks…")
+                await self._load_tiles(self.picks())
+                data = await asyncio.to_thread(exports.png_bytes, self.picks_contact_sheet())
+                name, mime = "picks-contact-sheet.png", "image/png"
+            else:
+                self._say("Fetching the originals of your picks…")
+                data, skipped = await self._review_zip(self.picks())
+                name, mime = "picks.zip", "application/zip"
+        except Exception as exc:
+            self._say(f"The download could not be made: {exc}", error=True)
+            return
+        if self._closed:
+            return
+        self._say(
+            ""
+            if what != "picks_zip" or not skipped
+            else f"{pictures(skipped)} had no original and were left out."
+        )
+        send: Callable[..., None] = getattr(self, "send")  # noqa: B009 (anywidget's)
+        send({"kind": protocol.FILE, "name": name, "mime": mime}, buffers=[data])
+
+    # Provided by ResultsCanvas (stubs so the mixin type-checks on its own).
     def _say(self, text: str, *, error: bool = False) -> None:
+        raise NotImplementedError
+
+    def _caption(self, scenery: Scenery) -> str:
+        raise NotImplementedError
+
+    def _tile(self, scenery: Scenery) -> Thumbnail:
+        raise NotImplementedError
+
+    def thumbnail_of(self, scenery_id: str) -> Thumbnail | None:
+        raise NotImplementedError
+
+    def _start_loading(self, scenery_id: str, url: str) -> None:
+        raise NotImplementedError
+
+    async def wait_pictures(self) -> None:
         raise NotImplementedError
 
 
