@@ -183,6 +183,12 @@ async def test_a_studio_marks_a_run_and_the_library_shows_it_and_picks_span_both
     assert set(studio.marks) == {fresh[0], fresh[1], older[0]}
     with pytest.raises(MarkError):
         studio.mark("no-such-picture", flag="pick")
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(await studio.picks_zip())) as archive:
+        table = list(csv.DictReader(io.StringIO(archive.read("review.csv").decode("utf-8"))))
+    assert [row["id"] for row in table] == [fresh[0], older[0]] and all(row["file"] for row in table)
+    assert studio.picks_contact_sheet().width > 0
 
 
 async def test_the_library_filters_by_marks_and_sorts_by_rating(make_sandbox, library):

@@ -28,7 +28,7 @@ from ..engine.wording import pictures
 from . import protocol
 from ._common import TaskSet
 
-__all__ = ["MarkError", "Reviewing"]
+__all__ = ["NO_PICKS", "MarkError", "Reviewing"]
 
 REVIEW_DOWNLOADS = ("review", "picks_sheet", "picks_zip")
 NO_PICKS = "Nothing is picked yet: focus a card and press P (or call mark(ids, flag='pick'))."
@@ -220,7 +220,12 @@ class Reviewing(traitlets.HasTraits):
         """Set `marks` to the book's marks of the pictures this view knows (synced only when it changed)."""
         if self._closed:
             return
-        self.marks = self._book.trait(self._review_ids())
+        mine = self._review_ids()
+        self.marks = self._book.trait(mine)
+        selected: list[str] = getattr(self, "selected_ids", [])
+        if any(i not in mine for i in selected):
+            # "N selected" counts what can still be acted on: a picture that left the view leaves it too.
+            self.selected_ids = [i for i in selected if i in mine]
 
     def _on_book_changed(self, changed: Mapping[str, Mark]) -> None:
         if self._closed:
@@ -359,59 +364,3 @@ class Reviewing(traitlets.HasTraits):
 
     async def wait_pictures(self) -> None:
         raise NotImplementedError
-
-
-def picks_of(views: Sequence[Reviewing]) -> list[Scenery]:
-    """Picks across views (runs and library), each picture once, in the order of the first view."""
-    seen: dict[str, Scenery] = {}
-    for view in views:
-        for scenery in view.picks():
-            seen.setdefault(scenery.id, scenery)
-    return list(seen.values())
-
-
-class ReviewingStudio:
-    """The review API of a view made of other views (the Studio: runs and library): one account, one
-    book, so a mark made here shows on both, and picks span both."""
-
-    def _review_views(self) -> Sequence[Reviewing]:
-        raise NotImplementedError
-
-    @property
-    def marks(self) -> dict[str, dict[str, str | int]]:
-        """Every marked picture the views know: {scenery_id: {'flag': ..., 'stars': ...}}."""
-        merged: dict[str, dict[str, str | int]] = {}
-        for view in self._review_views():
-            merged.update(view.marks)
-        return merged
-
-    def mark(self, ids: object, *, flag: object = None, stars: object = None) -> dict[str, dict[str, Any]]:
-        """`ResultsCanvas.mark` over the runs and the library: an id either of them knows may be named."""
-        views = self._review_views()
-        known = set().union(*(view._review_ids() for view in views))
-        changed = views[0].mark_book.mark(ids, flag=flag, stars=stars, known=known)
-        return {i: m.as_dict() for i, m in changed.items()}
-
-    def picks(self) -> list[Scenery]:
-        """The picked pictures of the runs and the library, each once."""
-        return picks_of(self._review_views())
-
-    def rejects(self) -> list[Scenery]:
-        """The rejected pictures of the runs and the library, each once."""
-        seen: dict[str, Scenery] = {}
-        for view in self._review_views():
-            for scenery in view.rejects():
-                seen.setdefault(scenery.id, scenery)
-        return list(seen.values())
-
-    def review_rows(self) -> list[ReviewRow]:
-        """One row per picture of the runs (with their run and template), then the library's others."""
-        rows: dict[str, ReviewRow] = {}
-        for view in self._review_views():
-            for row in view.review_rows():
-                rows.setdefault(row["id"], row)
-        return list(rows.values())
-
-    def export_review(self, path: str | os.PathLike[str]) -> Path:
-        """Write `review_rows()` to `path` (.csv or .json, by its suffix); returns the path."""
-        return review.export_review(path, self.review_rows())

@@ -43,7 +43,7 @@ from .board import StatusBoard
 from .canvas import STATIC
 from .form import PromptForm, Submission, compare_jobs, field_errors, plan_jobs
 from .gallery import SceneryGallery
-from .review import ReviewingStudio
+from .studio_review import ReviewingStudio
 
 if TYPE_CHECKING:
     from ..sandbox import SandboxHandle
