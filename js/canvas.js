@@ -80,9 +80,10 @@ function render({ model, el }) {
     if (!intent) return;
     const name = intent.name;
     if (name === "open") large.open(id);
-    else if (name === "toggle_select")
+    else if (name === "toggle_select") {
       t.set("selected_ids", toggled(selectedIds, id, !selectedIds.includes(id)));
-    else if (name === "clear_selection") clearSelection(selectedIds.length);
+      lastTicked = id; // Shift+click then ticks the range from here
+    } else if (name === "clear_selection") clearSelection(selectedIds.length);
     else if (name === "help") showHelp(id);
     else if (name === "next" || name === "prev") focusStep(id, name === "next" ? 1 : -1);
     if (intent.advance) focusStep(id, 1);

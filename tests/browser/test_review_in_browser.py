@@ -79,6 +79,20 @@ def test_marks_with_keys_in_jupyterlab_show_on_cards_filter_and_export(page: Pag
     page.keyboard.press("Escape")
     check_picks_filter(page, next(iter(expected)))
 
+    # Space ticks the focused card, Shift+click ticks a range, Esc clears; the bar counts them.
+    first, _second, third = list(expected)
+    count = page.locator(f"{BOARD} .qw-selected-count")
+    page.locator(f"{BOARD} .qw-card[data-id='{first}']").focus()
+    page.keyboard.press("Space")
+    expect(count).to_have_text("1 selected")
+    page.locator(f"{BOARD} .qw-card[data-id='{third}'] input.qw-pick").click(modifiers=["Shift"])
+    expect(count).to_have_text("3 selected")
+    selection_bar = page.locator(f"{BOARD} .qw-selection")
+    assert selection_bar.evaluate("(el) => getComputedStyle(el).position") == "sticky"
+    page.locator(f"{BOARD} .qw-card[data-id='{first}']").focus()
+    page.keyboard.press("Escape")
+    expect(count).to_have_text("Nothing selected")
+
     # ? shows every key, from Python's table.
     page.locator(f"{BOARD} .qw-card").first.focus()
     page.keyboard.press("?")
