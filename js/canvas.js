@@ -3,10 +3,11 @@
 // buffers in "thumbs" and "preview" messages, which it asks for with "want".
 
 import { CardCache } from "./canvas/cards.js";
+import { createMarks, helpPanel } from "./canvas/marks.js";
 import { createLargeView } from "./canvas/overlay.js";
 import { PictureStore, saveFile } from "./canvas/pictures.js";
 import { drawRuns, runOrder } from "./canvas/runs.js";
-import { drawSelection, toggled } from "./canvas/selection.js";
+import { drawSelection, ranged, toggled } from "./canvas/selection.js";
 import { drawMessage, drawPager, drawTools, keepSearchFocus } from "./canvas/toolbar.js";
 import { h, listen, traits } from "./dom.js";
 import { elapsed } from "./format.js";
@@ -44,6 +45,10 @@ function render({ model, el }) {
   const pager = h("div", "qw-pager");
   el.append(head, messageNode, selectionBar, body, pager);
 
+  const review = createMarks(t, sendMsg, () => drawBody());
+  /** @type {string[]} ids of the cards drawn now, in display order */
+  let drawnOrder = [];
+  let lastTicked = "";
   const large = createLargeView({
     el,
     t,
@@ -52,13 +57,62 @@ function render({ model, el }) {
     order: () => (t.get("mode", "library") === "runs" ? runOrder(t.get("runs", [])) : cards.map((c) => c.id)),
     send: sendMsg,
     askForPictures,
+    review,
   });
   const cache = new CardCache({
     picture: (id) => store.thumb(id),
     thumbPx: () => t.get("thumb_px", 176),
     open: (id) => large.open(id),
-    select: (id, on) => t.set("selected_ids", toggled(t.get("selected_ids", []), id, on)),
+    select: (id, on, range) => {
+      const selected = t.get("selected_ids", []);
+      const from = range && lastTicked ? lastTicked : id;
+      t.set("selected_ids", ranged(selected, drawnOrder, from, id, on));
+      lastTicked = id;
+    },
+    mark: (id) => review.get(id),
+    key: onCardKey,
   });
+
+  /** A key on a focused card: marks (engine.review's key map), selection, moving, help. */
+  function onCardKey(/** @type {KeyboardEvent} */ event, /** @type {string} */ id) {
+    const selectedIds = t.get("selected_ids", []);
+    const intent = review.handleReviewKey(event, { context: "grid", focusedId: id, selectedIds });
+    if (!intent) return;
+    const name = intent.name;
+    if (name === "open") large.open(id);
+    else if (name === "toggle_select") {
+      t.set("selected_ids", toggled(selectedIds, id, !selectedIds.includes(id)));
+      lastTicked = id; // Shift+click then ticks the range from here
+    } else if (name === "clear_selection") clearSelection(selectedIds.length);
+    else if (name === "help") showHelp(id);
+    else if (name === "next" || name === "prev") focusStep(id, name === "next" ? 1 : -1);
+    if (intent.advance) focusStep(id, 1);
+  }
+
+  /** @param {number} count Esc clears at once up to the limit Python sets, and asks above it */
+  function clearSelection(count) {
+    const limit = t.get("confirm_clear_above", 10);
+    if (count > limit && !window.confirm(`Clear the selection of ${count} pictures?`)) return;
+    t.set("selected_ids", []);
+  }
+
+  /** @param {string} id @param {number} delta */
+  function focusStep(id, delta) {
+    const at = drawnOrder.indexOf(id);
+    const next = drawnOrder[at + delta];
+    if (at >= 0 && next) cache.get(next)?.focus();
+  }
+
+  /** @param {string} id the card to go back to */
+  function showHelp(id) {
+    el.querySelector(".qw-keys-help")?.remove();
+    const panel = helpPanel(t.get("key_help", []), () => {
+      panel.remove();
+      cache.get(id)?.focus();
+    });
+    el.insertBefore(panel, body);
+    panel.focus();
+  }
 
   function syncCards() {
     cards = t.get("cards", []).map((card) => ({ ...card }));
@@ -88,9 +142,13 @@ function render({ model, el }) {
       live = new Set(ids);
     }
     cache.keepOnly(live);
+    drawnOrder = [...body.querySelectorAll(".qw-card")].map(
+      (n) => /** @type {HTMLElement} */ (n).dataset.id || "",
+    );
     if (focusedId) cache.get(focusedId)?.focus({ preventScroll: true });
     drawSelection(selectionBar, {
       shown: cards.map((card) => card.id),
+      drawn: new Set(drawnOrder),
       selected: () => t.get("selected_ids", []),
       setSelected: (ids) => t.set("selected_ids", ids),
       send: sendMsg,
@@ -127,6 +185,8 @@ function render({ model, el }) {
       large.draw();
     } else if (msg.kind === KIND.FILE) {
       saveFile(msg, buffers[0]);
+    } else if (msg.kind === KIND.MARKED) {
+      onMarks();
     }
   }
 
@@ -144,8 +204,14 @@ function render({ model, el }) {
   const onMessageLine = () => drawMessage(messageNode, t);
   const onPage = () => drawPager(pager, t);
   const onOpen = () => large.draw();
+  const onMarks = () => {
+    review.confirmed();
+    drawBody();
+    large.draw();
+  };
   const unlisten = listen(model, [
     ["change:cards", syncCards],
+    ["change:marks", onMarks],
     ["change:runs", drawBody],
     ["change:folded_runs", drawBody],
     ["change:selected_ids", drawBody],
@@ -157,9 +223,20 @@ function render({ model, el }) {
     ["change:page", onPage],
     ["change:page_count", onPage],
     ["msg:custom", onMessage],
-    ...["title", "status_filter", "state_filter", "search", "sort", "count_text", "mode"].map(
-      (name) => /** @type {[string, () => void]} */ ([`change:${name}`, onTools]),
-    ),
+    ...[
+      "title",
+      "status_filter",
+      "state_filter",
+      "vote_filter",
+      "mark_filter",
+      "min_stars",
+      "rating_first",
+      "marks",
+      "search",
+      "sort",
+      "count_text",
+      "mode",
+    ].map((name) => /** @type {[string, () => void]} */ ([`change:${name}`, onTools])),
   ]);
 
   onTools();

@@ -15,11 +15,13 @@ export const KIND = Object.freeze({
   RUN_AGAIN: "run_again",
   USE_RUN_PROMPT: "use_run_prompt",
   MORE_RUNS: "more_runs",
+  MARK: "mark",
   // canvas, Python -> browser
   THUMBS: "thumbs",
   PATCH: "patch",
   PREVIEW: "preview",
   FILE: "file",
+  MARKED: "marked",
   // form, browser -> Python
   GENERATE: "generate",
   CONFIRM: "confirm",
@@ -43,7 +45,8 @@ export const KIND = Object.freeze({
  *   pictures?: PictureRef[]}} PatchMessage
  * @typedef {{kind: "preview", id: string, fmt?: string}} PreviewMessage
  * @typedef {{kind: "file", name: string, mime: string}} FileMessage
- * @typedef {ThumbsMessage | PatchMessage | PreviewMessage | FileMessage} ToBrowser
+ * @typedef {{kind: "marked"}} MarkedMessage
+ * @typedef {ThumbsMessage | PatchMessage | PreviewMessage | FileMessage | MarkedMessage} ToBrowser
  */
 
 /**
@@ -70,7 +73,13 @@ export function picturesOf(msg, buffers) {
 export function isToBrowser(msg) {
   if (!msg || typeof msg !== "object") return false;
   const kind = /** @type {{kind?: unknown}} */ (msg).kind;
-  return kind === KIND.THUMBS || kind === KIND.PATCH || kind === KIND.PREVIEW || kind === KIND.FILE;
+  return (
+    kind === KIND.THUMBS ||
+    kind === KIND.PATCH ||
+    kind === KIND.PREVIEW ||
+    kind === KIND.FILE ||
+    kind === KIND.MARKED
+  );
 }
 
 // What the browser sends: one builder per kind, so a field name is spelled once.
@@ -81,8 +90,10 @@ export const send = {
   want: (ids, preview) => ({ kind: KIND.WANT, ids, preview }),
   alive: () => ({ kind: KIND.ALIVE }),
   refresh: () => ({ kind: KIND.REFRESH }),
-  /** @param {"sheet" | "pdf" | "zip"} what @param {string[]} ids */
+  /** @param {"sheet" | "pdf" | "zip" | "review" | "picks_sheet" | "picks_zip"} what @param {string[]} ids */
   download: (what, ids) => ({ kind: KIND.DOWNLOAD, what, ids }),
+  /** @param {string[]} ids @param {string | null} flag @param {number | null} stars */
+  mark: (ids, flag, stars) => ({ kind: KIND.MARK, ids, flag, stars }),
   /** @param {string} id */
   usePrompt: (id) => ({ kind: KIND.USE_PROMPT, id }),
   /** @param {string} key */

@@ -74,6 +74,14 @@
  * @property {"info" | "error"} message_kind
  * @property {number} thumb_px
  * @property {boolean} can_use_prompt
+ * @property {Record<string, import("./canvas/marks.js").Mark>} marks the person's marks (read-only here)
+ * @property {import("./canvas/marks.js").Binding[]} keymap engine.review's key map
+ * @property {Array<[string, string]>} key_help what `?` shows
+ * @property {number} confirm_clear_above Esc asks before clearing a larger selection
+ * @property {"all" | "picks" | "rejects" | "unmarked"} mark_filter
+ * @property {number} min_stars
+ * @property {boolean} rating_first
+ * @property {string} vote_filter gallery: "all" | "approved" | "rejected" | "not reviewed"
  * @property {"all" | "approved"} status_filter gallery
  * @property {string} state_filter gallery
  * @property {string} search gallery

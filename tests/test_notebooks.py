@@ -187,7 +187,8 @@ def test_no_saved_notebook_or_export_contains_the_api_key(headless_run: Any) -> 
     token = headless_run["sandbox"].admin_token
     saved = [p for p in headless_run["out"].iterdir() if p.suffix in (".ipynb", ".html")]
     assert len(saved) == 2 * len(NOTEBOOKS)
-    assert (headless_run["out"] / "contact_sheet.png").exists()
+    assert (headless_run["out"] / "picks_contact_sheet.png").exists()
+    assert (headless_run["out"] / "review.csv").exists() and (headless_run["out"] / "picks.zip").exists()
     hits = scan_for_secrets(
         headless_run["out"], [key, secret, token], lambda p: p.read_text(errors="replace")
     )

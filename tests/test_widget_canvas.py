@@ -4,6 +4,7 @@ as binary buffers that cross once, the large view, selection downloads, and stat
 from __future__ import annotations
 
 import base64
+import csv
 import io
 import json
 import zipfile
@@ -195,8 +196,13 @@ async def test_an_originals_download_is_a_zip_of_the_files_at_their_urls(gallery
     async with httpx.AsyncClient() as http:
         originals = [(await http.get(by_id(gallery)[i].thumbnail or "")).content for i in chosen]
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        members = [archive.read(name) for name in archive.namelist()]
+        names = archive.namelist()
+        members = [archive.read(name) for name in names[1:]]
+        table = list(csv.DictReader(io.StringIO(archive.read("review.csv").decode("utf-8"))))
+    assert names[0] == "review.csv", "the review's table sits beside the pictures"
     assert members == originals
+    assert [row["id"] for row in table] == chosen
+    assert [row["file"] for row in table] == names[1:], "each file name leads to its row"
     assert sandbox.stats()["cdn_requests_with_credentials"] == 0
 
 

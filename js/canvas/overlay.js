@@ -70,6 +70,7 @@ let owner = null;
  * @property {() => string[]} order ids in the order Previous/Next step through
  * @property {(msg: object) => void} send
  * @property {() => void} askForPictures
+ * @property {ReturnType<typeof import("./marks.js").createMarks>} [review] marks and their keys
  */
 
 /** @param {LargeViewContext} ctx */
@@ -216,6 +217,12 @@ export function createLargeView(ctx) {
   }
 
   overlay.addEventListener("keydown", (event) => {
+    const id = t.get("open_id", "");
+    const marked = ctx.review?.handleReviewKey(event, { context: "large", focusedId: id, selectedIds: [] });
+    if (marked && marked.name !== "next" && marked.name !== "prev" && marked.name !== "close") {
+      if (marked.advance) step(1);
+      return;
+    }
     if (event.key === "Escape") close();
     else if (event.key === "ArrowRight") step(1);
     else if (event.key === "ArrowLeft") step(-1);

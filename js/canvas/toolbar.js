@@ -6,9 +6,25 @@ import { send } from "../protocol.js";
 
 /** @typedef {ReturnType<typeof import("../dom.js").traits<import("../types.js").CanvasModel>>} CanvasTraits */
 
-const SCOPES = [
-  ["all", "All"],
+const VOTES = [
+  ["all", "Any"],
   ["approved", "Approved"],
+  ["rejected", "Rejected"],
+  ["not reviewed", "Not reviewed"],
+];
+const MARKS = [
+  ["all", "Any"],
+  ["picks", "Picks"],
+  ["rejects", "Rejects"],
+  ["unmarked", "Unmarked"],
+];
+const STARS = [
+  ["0", "Any stars"],
+  ["1", "★ or more"],
+  ["2", "★★ or more"],
+  ["3", "★★★ or more"],
+  ["4", "★★★★ or more"],
+  ["5", "★★★★★"],
 ];
 const STATES = [
   ["all", "Any status"],
@@ -20,6 +36,7 @@ const SORTS = [
   ["newest", "Newest first"],
   ["oldest", "Oldest first"],
   ["name", "By name"],
+  ["rating", "By your stars"],
 ];
 
 /**
@@ -43,6 +60,67 @@ function select(className, label, choices, current, onChange) {
 }
 
 /**
+ * A labelled group of controls: the label says what they filter by.
+ * @param {string} className
+ * @param {string} label
+ * @param {HTMLElement[]} controls
+ */
+function group(className, label, controls) {
+  const node = h("div", `qw-group ${className}`);
+  node.setAttribute("role", "group");
+  node.setAttribute("aria-label", label);
+  node.append(h("span", "qw-group-label", label), ...controls);
+  return node;
+}
+
+/**
+ * Your marks as filters, and the review's downloads: the same in the library and the runs.
+ * @param {CanvasTraits} t
+ * @param {(msg: object) => void} sendMsg
+ */
+function reviewTools(t, sendMsg) {
+  const marks = select("qw-mark-filter", "Your marks", MARKS, t.get("mark_filter", "all"), (v) =>
+    t.set("mark_filter", /** @type {"all" | "picks" | "rejects" | "unmarked"} */ (v)),
+  );
+  const stars = select("qw-stars-filter", "At least", STARS, String(t.get("min_stars", 0)), (v) =>
+    t.set("min_stars", Number(v)),
+  );
+  /** @type {HTMLElement[]} */
+  const controls = [marks, stars];
+  if (t.get("mode", "library") === "runs") {
+    const best = button(
+      "Best first",
+      t.get("rating_first", false) ? "qw-on qw-rating-first" : "qw-rating-first",
+      () => t.set("rating_first", !t.get("rating_first", false)),
+    );
+    best.setAttribute("aria-pressed", String(t.get("rating_first", false)));
+    controls.push(best);
+  }
+  const picked = Object.values(t.get("marks", {})).some((m) => m.flag === "pick");
+  const exportReview = button(
+    "⤓ Export review",
+    "qw-export-review",
+    () => sendMsg(send.download("review", [])),
+    "A CSV with one row per picture: prompt, run, your flag and stars, status, the service's vote",
+  );
+  const picksSheet = button(
+    "⤓ Picks as contact sheet",
+    "qw-picks-sheet",
+    () => sendMsg(send.download("picks_sheet", [])),
+    "One image of the pictures you picked",
+  );
+  const picksZip = button(
+    "⤓ Picks as zip",
+    "qw-picks-zip",
+    () => sendMsg(send.download("picks_zip", [])),
+    "The originals of the pictures you picked, with review.csv beside them",
+  );
+  picksSheet.disabled = !picked;
+  picksZip.disabled = !picked;
+  return [group("qw-group-marks", "Your marks", controls), exportReview, picksSheet, picksZip];
+}
+
+/**
  * @param {HTMLElement} titleNode
  * @param {HTMLElement} tools
  * @param {CanvasTraits} t
@@ -51,21 +129,20 @@ function select(className, label, choices, current, onChange) {
 export function drawTools(titleNode, tools, t, sendMsg) {
   titleNode.textContent = t.get("title", "");
   tools.replaceChildren();
-  if (t.get("mode", "library") !== "library") return;
-  const scope = h("div", "qw-segmented");
-  scope.setAttribute("role", "group");
-  scope.setAttribute("aria-label", "Which sceneries");
-  const filter = t.get("status_filter", "all");
-  for (const [value, label] of SCOPES) {
-    const b = button(label, filter === value ? "qw-on" : "", () =>
-      t.set("status_filter", /** @type {"all" | "approved"} */ (value)),
-    );
-    b.setAttribute("aria-pressed", String(filter === value));
-    scope.append(b);
+  if (t.get("mode", "library") !== "library") {
+    tools.append(...reviewTools(t, sendMsg));
+    return;
   }
   const state = select("qw-state-filter", "Generation status", STATES, t.get("state_filter", "all"), (v) =>
     t.set("state_filter", v),
   );
+  const vote = select("qw-vote-filter", "The service's review", VOTES, t.get("vote_filter", "all"), (v) =>
+    t.set("vote_filter", v),
+  );
+  const groups = [
+    group("qw-group-status", "Generation status", [state]),
+    group("qw-group-vote", "Service's review", [vote]),
+  ];
   const search = h("input", "qw-input qw-search");
   search.type = "search";
   search.placeholder = "Search prompts and names";
@@ -80,7 +157,8 @@ export function drawTools(titleNode, tools, t, sendMsg) {
   const sort = select("qw-sort", "Order", SORTS, t.get("sort", "newest"), (v) => t.set("sort", v));
   const refresh = button("↻ Refresh", "qw-refresh", () => sendMsg(send.refresh()), "Load the list again");
   const count = h("span", "qw-count", t.get("count_text", ""));
-  tools.append(scope, state, search, sort, refresh, count);
+  const [marks, ...downloads] = reviewTools(t, sendMsg);
+  tools.append(...groups, marks, search, sort, refresh, count, ...downloads);
 }
 
 /**

@@ -141,9 +141,11 @@ async def make_download(
     caption: Callable[[Scenery], str],
     original: Callable[[str], Awaitable[tuple[bytes, str] | None]],
     say: Callable[[str], None],
+    zipped: Callable[[Sequence[Scenery]], Awaitable[tuple[bytes, int]]] | None = None,
 ) -> tuple[str, str, bytes]:
     """(file name, MIME type, bytes) of a download: "sheet" (PNG), "pdf" or "zip" of originals. Made in
-    one of the process's `download_slot`s, drawn and zipped in a thread, never on the loop."""
+    one of the process's `download_slot`s, drawn and zipped in a thread, never on the loop. `zipped`, when
+    given, makes the zip instead (the review's: originals with review.csv) and says how many it left out."""
     async with download_slot():
         if what in ("sheet", "pdf"):
             say("Making the contact sheet…")
@@ -153,8 +155,11 @@ async def make_download(
             data = await asyncio.to_thread(sheet_file, tiles, title, fmt)
             return f"contact-sheet.{fmt}", "application/pdf" if fmt == "pdf" else "image/png", data
         say(f"Fetching {plural(len(chosen), 'original')}…")
-        files, skipped = await zip_originals(chosen, caption, original)
-        data = await asyncio.to_thread(zip_bytes, files)
+        if zipped is not None:
+            data, skipped = await zipped(chosen)
+        else:
+            files, left_out = await zip_originals(chosen, caption, original)
+            data, skipped = await asyncio.to_thread(zip_bytes, files), left_out
         if skipped:
             say(f"{pictures(skipped)} had no original to download and were left out.")
         return "sceneries.zip", "application/zip", data

@@ -101,6 +101,7 @@ class StatusBoard(ResultsCanvas):
         self._banner_kind = ""
         self._run_again_callbacks = Callbacks("run-again")
         super().__init__(loader=loader, thumb_px=thumb_px, mode="runs", title=title)
+        self._use_account(self._client.base_url, self._client.key_id)
         self._unsubscribe = self._tracker.subscribe(self._on_event)
         self.observe(lambda _change: self._redraw(), "visible_runs")
         _open_boards.add(self)
@@ -365,7 +366,7 @@ class StatusBoard(ResultsCanvas):
             rows = []
             for run in entry:
                 if run.confirmed:
-                    run_cards = [self._card_for(i, run) for i in run.record_ids]
+                    run_cards = self.by_marks([self._card_for(i, run) for i in run.record_ids])
                 else:
                     run_cards = pending_cards(run)
                 rows.append(run_header(run, run.counts(self._status), [c["id"] for c in run_cards]))

@@ -34,6 +34,7 @@ from ..runtime.loops import wait_for_tasks as wait_for_tasks
 from . import protocol
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
 from .protocol import web_link
+from .review import Reviewing
 
 __all__ = [
     "CONTACT_SHEET_LABEL_PX",
@@ -56,7 +57,7 @@ MAX_SELECTED = protocol.MAX_IDS
 by bytes."""
 
 
-class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
+class ResultsCanvas(Reviewing, protocol.BrowserWrites, anywidget.AnyWidget):
     """Cards of sceneries with thumbnails, a selection with actions, and a large view.
 
     Subclasses decide which cards exist (`SceneryGallery`: a page of the account's list;
@@ -92,7 +93,7 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
         sync=True
     )
 
-    browser_writable = frozenset({"selected_ids", "open_id"})
+    browser_writable = frozenset({"selected_ids", "open_id", "mark_filter", "min_stars", "rating_first"})
     """What the view may change; everything else it only draws (see `protocol.BrowserWrites`)."""
     message_kinds: frozenset[str] = protocol.CANVAS_KINDS
 
@@ -118,9 +119,10 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
         self._closed = False
         self._downloading: asyncio.Task[Any] | None = None
         super().__init__(thumb_px=thumb_px, **kwargs)
+        self._start_reviewing()  # marks in memory until a subclass names the account (`_use_account`)
         self.on_msg(self._on_browser_message)
         self.observe(self._on_open_id, "open_id")
-        self.observe(self._on_cards_synced, "cards")
+        self.observe(lambda _change: self._sync.cards_synced(), "cards")
         self.observe(self._on_selected, "selected_ids")
         self._ready = True
 
@@ -161,8 +163,7 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
     def contact_sheet(self, selected_only: bool = True) -> Image.Image:
         """One image of the chosen thumbnails with their prompt (or name) underneath, for sharing.
 
-        ``selected_only=False`` takes every card shown. Cards without a loaded picture get the
-        loader's placeholder tile for their state.
+        ``selected_only=False`` takes every card shown; a card with no picture loaded, its placeholder.
         """
         return exports.contact_sheet(self._sheet_tiles(selected_only), title=self._sheet_title())
 
@@ -192,6 +193,7 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
         if self._closed:
             return
         self._closed = True
+        self._stop_reviewing()
         self._tasks.cancel_all()
         if self._owns_loader and loop_running():
             asyncio.get_running_loop().create_task(self.loader.aclose())
@@ -254,6 +256,7 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
         """Replace the drawn cards (a new page, a new run) and load the thumbnails they need."""
         self._sync.cards_replaced({c["id"] for c in cards})
         self.cards = cards
+        self._mirror_marks()
         self._load_missing()
 
     def _update_cards(self, changed: Iterable[dict[str, Any]]) -> None:
@@ -270,6 +273,7 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
             self._sync.changed(card["id"], delta)
         if self._sync.pending():
             self._schedule_patch()
+        self._mirror_marks()
         self._load_missing()
 
     def _schedule_patch(self) -> None:
@@ -292,9 +296,6 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
             return
         cards, pictures, buffers = patch
         self.send({"kind": protocol.PATCH, "cards": cards, "pictures": pictures}, buffers=buffers or None)
-
-    def _on_cards_synced(self, _change: dict[str, Any]) -> None:
-        self._sync.cards_synced()
 
     def _load_missing(self) -> None:
         """Start loading the thumbnail of every DONE card that has none yet."""
@@ -373,18 +374,19 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
                 self._send_wanted(content)
             elif kind == protocol.HELLO:
                 self._sync.heard()
-                changed = (
-                    self._sync.catch_up()
-                )  # the view was drawn from the synced list; these changed since
+                changed = self._sync.catch_up()  # the view was drawn from the synced list; changed since
                 if changed:
                     self.send({"kind": protocol.PATCH, "cards": changed, "pictures": []})
                 self._send_wanted(content)
+            elif kind == protocol.MARK:
+                self._on_mark_message(content)
             elif kind == protocol.USE_PROMPT:
                 self._use_prompt(content["id"])
             elif kind == protocol.DOWNLOAD:
                 if "ids" in content:
                     self.selected_ids = content["ids"]  # the selection shown when the button was pressed
-                self._start_download(content["what"])
+                if not self._review_download(content["what"]):
+                    self._start_download(content["what"])
             else:
                 self._on_intent(kind, content)
         except Exception:  # an intent must never take the kernel's comm handler down
@@ -461,6 +463,7 @@ class ResultsCanvas(protocol.BrowserWrites, anywidget.AnyWidget):
                 caption=self._caption,
                 original=self.loader.original,
                 say=self._say,
+                zipped=self._review_zip,  # the originals with review.csv beside them
             )
         except Exception as exc:
             logger.warning("canvas: download failed: %s", type(exc).__name__)

@@ -17,6 +17,7 @@ import traitlets
 
 from ..client import AsyncQameraClient, Scenery
 from ..engine.journal import HISTORY_JOBS, Journal
+from ..engine.review.export import service_vote
 from ..engine.search import matches as search_matches
 from ..engine.search import parse_query
 from ..engine.thumbnails import ThumbnailLoader
@@ -27,8 +28,9 @@ from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas,
 __all__ = ["CONTACT_SHEET_LABEL_PX", "CONTACT_SHEET_MARGIN", "SceneryGallery", "filter_and_sort"]
 
 API_FILTERS = ("all", "approved")
+VOTE_FILTERS = ("all", "approved", "rejected", "not reviewed")
 STATE_FILTERS = ("all", "done", "in progress", "failed")
-SORTS = ("newest", "oldest", "name")
+SORTS = ("newest", "oldest", "name", "rating")
 
 EMPTY_MESSAGE = "No sceneries yet: generate some with the prompt form."
 NO_MATCH_MESSAGE = "No sceneries match these filters."
@@ -105,15 +107,19 @@ class SceneryGallery(ResultsCanvas):
     state_filter = traitlets.Enum(
         STATE_FILTERS, default_value="all", help="Local filter on the generation status of each scenery."
     ).tag(sync=True)
+    vote_filter = traitlets.Enum(
+        VOTE_FILTERS, default_value="all", help="Local filter on the service's review of each scenery."
+    ).tag(sync=True)
     search = traitlets.Unicode("", help="Local, case-insensitive filter on names and prompts.").tag(sync=True)
     sort = traitlets.Enum(
-        SORTS, default_value="newest", help="Order of the cards: newest, oldest or name."
+        SORTS, default_value="newest", help="Order of the cards: newest, oldest, name, or your stars."
     ).tag(sync=True)
     page = traitlets.Int(0, help="The visible page, counted from 0.").tag(sync=True)
     page_count = traitlets.Int(1, help="How many pages the filtered list fills.").tag(sync=True)
     count_text = traitlets.Unicode("", help="'N of M': shown after filtering, of all loaded.").tag(sync=True)
 
     browser_writable = ResultsCanvas.browser_writable | {
+        "vote_filter",
         "status_filter",
         "state_filter",
         "search",
@@ -162,8 +168,9 @@ class SceneryGallery(ResultsCanvas):
         super().__init__(
             loader=loader, thumb_px=thumb_px, mode="library", title=title, status_filter=status_filter
         )
+        self._use_account(self._client.base_url, self._client.key_id)
         self.observe(self._on_api_filter, "status_filter")
-        self.observe(self._on_local_filter, ["state_filter", "search", "sort"])
+        self.observe(self._on_local_filter, ["state_filter", "vote_filter", "search", "sort"])
         self.observe(self._on_page, "page")
         if autoload:
             self._start()
@@ -347,14 +354,18 @@ class SceneryGallery(ResultsCanvas):
             self._recompute(reset_page=False)
 
     def _recompute(self, *, reset_page: bool) -> None:
-        self._view = filter_and_sort(
-            self._all or [],
+        voted = [s for s in self._all or [] if self.vote_filter in ("all", service_vote(s.voting))]
+        rating = self.sort == "rating"  # best first, newest first among equals
+        order = "newest" if rating else self.sort
+        found = filter_and_sort(
+            voted,
             state=self.state_filter,
             search=self.search,
-            order=self.sort,
+            order=order,
             prompts=self._prompt_of,
             positions=self._positions,
         )
+        self._view = self.by_marks(found, rating_first=rating or None)
         self.page_count = max(1, math.ceil(len(self._view) / self.page_size))
         self._quiet = True
         try:
@@ -400,6 +411,10 @@ class SceneryGallery(ResultsCanvas):
     def _on_page(self, _change: dict[str, Any]) -> None:
         if not self._quiet and not self._closed and self._all is not None:
             self._render()
+
+    def _refilter(self) -> None:
+        if self._all is not None:
+            self._recompute(reset_page=False)
 
     def _on_local_filter(self, _change: dict[str, Any]) -> None:
         if not self._closed and self._all is not None:

@@ -22,6 +22,8 @@ __all__ = [
     "GENERATE",
     "HELLO",
     "HISTORY",
+    "MARK",
+    "MARKED",
     "MORE_RUNS",
     "PATCH",
     "PREVIEW",
@@ -48,7 +50,8 @@ HELLO = "hello"  # a view was drawn: fields `ids` (thumbnails it lacks); answere
 ALIVE = "alive"  # a view is still open (every 20 s); silence for a minute stops pushes
 WANT = "want"  # fields `ids` (thumbnails) and `preview` (the large view's id, or null)
 USE_PROMPT = "use_prompt"  # field `id`: put that card's prompt into the form
-DOWNLOAD = "download"  # fields `what` ("sheet", "pdf" or "zip") and `ids` (the selection as shown)
+DOWNLOAD = "download"  # fields `what` ("sheet", "pdf", "zip", "review", "picks_sheet", "picks_zip") and `ids`
+MARK = "mark"  # fields `ids`, `flag` ("pick" | "reject" | "" | null), `stars` (0-5 | null): set marks
 # Browser -> Python, the library.
 REFRESH = "refresh"
 # Browser -> Python, the runs.
@@ -67,6 +70,7 @@ THUMBS = "thumbs"  # `pictures` with one buffer each: the answer to `want` and `
 PATCH = "patch"  # `cards` (changed fields by id) and `pictures` (new thumbnails riding along)
 PREVIEW = "preview"  # fields `id`, `fmt`; one buffer: the large view's picture
 FILE = "file"  # fields `name`, `mime`; one buffer: a download for the browser to save
+MARKED = "marked"  # the answer to `mark` (after `marks` is synced): drop the marks drawn ahead of it
 
 
 class _PictureId(TypedDict):
@@ -132,7 +136,7 @@ def _optional_id(value: object) -> object:
 
 
 def _what(value: object) -> object:
-    return value if value in ("sheet", "pdf", "zip") else _BAD
+    return value if value in ("sheet", "pdf", "zip", "review", "picks_sheet", "picks_zip") else _BAD
 
 
 def _yes(value: object) -> object:
@@ -161,6 +165,7 @@ _FIELDS: dict[str, tuple[dict[str, _Check], dict[str, _Check]]] = {
     WANT: ({}, {"ids": _ids, "preview": _optional_id}),
     USE_PROMPT: ({"id": _short_text}, {}),
     DOWNLOAD: ({"what": _what}, {"ids": _ids}),
+    MARK: ({"ids": _ids}, {"flag": _any, "stars": _any}),  # flag and stars: checked like mark() is
     REFRESH: ({}, {}),
     TOGGLE_RUN: ({"key": _short_text}, {}),
     RUN_AGAIN: ({"key": _short_text}, {}),
@@ -200,7 +205,7 @@ def checked_message(content: object, kinds: Iterable[str]) -> dict[str, Any] | N
     return clean
 
 
-CANVAS_KINDS = frozenset({ALIVE, HELLO, WANT, USE_PROMPT, DOWNLOAD})
+CANVAS_KINDS = frozenset({ALIVE, HELLO, WANT, USE_PROMPT, DOWNLOAD, MARK})
 LIBRARY_KINDS = CANVAS_KINDS | {REFRESH}
 RUNS_KINDS = CANVAS_KINDS | {TOGGLE_RUN, RUN_AGAIN, USE_RUN_PROMPT, MORE_RUNS}
 FORM_KINDS = frozenset({GENERATE, CONFIRM, RETRY, HISTORY})

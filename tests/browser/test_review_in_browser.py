@@ -1,0 +1,133 @@
+"""Review in the browser: marks set with keys on focused cards, drawn on the cards, kept by Python (the
+review CSV the browser downloads is Python's `review_rows`), the library filtered to picks, in JupyterLab
+(notebook 04) and in Voilà (the studio), with screenshots at 700 and 1600 px, light and dark."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from ._canvas import OVERFLOWING, generate, run_all_cells, wait_run_finished
+from .conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+THEME = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
+BOARD = ".qw-canvas[data-mode=runs]"
+LIBRARY = ".qw-canvas[data-mode=library]"
+
+
+def run_ids(page: Page, prompt: str) -> list[str]:
+    ids: list[str] = page.evaluate(
+        """(prompt) => { const run = [...document.querySelectorAll('.qw-canvas[data-mode=runs] .qw-run')]
+             .find(r => r.querySelector('.qw-run-prompt').textContent === prompt);
+           return [...run.querySelectorAll('.qw-card')].map(c => c.dataset.id); }""",
+        prompt,
+    )
+    return ids
+
+
+def mark_with_keys(page: Page, prompt: str) -> dict[str, tuple[str, int]]:
+    """P on the first card, X on the second, 3 on the third: each drawn on its card at once."""
+    first, second, third = run_ids(page, prompt)[:3]
+    expected = {first: ("pick", 0), second: ("reject", 0), third: ("", 3)}
+    for card_id, key in ((first, "p"), (second, "x"), (third, "3")):
+        page.locator(f"{BOARD} .qw-card[data-id='{card_id}']").focus()
+        page.keyboard.press(key)
+    expect(page.locator(f"{BOARD} .qw-card[data-id='{first}'] .qw-mark-pick")).to_be_visible()
+    expect(page.locator(f"{BOARD} .qw-card[data-id='{second}'] .qw-mark-reject")).to_be_visible()
+    expect(page.locator(f"{BOARD} .qw-card[data-id='{third}'] .qw-mark-stars")).to_have_text("★★★")
+    return expected
+
+
+def exported_review(page: Page, view: str) -> dict[str, tuple[str, int]]:
+    """Press Export review in `view`; the downloaded CSV's marks by id."""
+    with page.expect_download(timeout=30_000) as download_info:
+        page.locator(f"{view} button.qw-export-review").click()
+    download = download_info.value
+    assert download.suggested_filename == "review.csv"
+    rows = csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8")))
+    return {r["id"]: (r["flag"], int(r["stars"])) for r in rows}
+
+
+def check_picks_filter(page: Page, picked: str) -> None:
+    """The library's Your marks group set to Picks: only picked cards, this one among them."""
+    expect(page.locator(f"{LIBRARY} .qw-card[data-id='{picked}'] .qw-mark-pick")).to_be_visible(
+        timeout=30_000
+    )
+    page.locator(f"{LIBRARY} select.qw-mark-filter").select_option("picks")
+    expect(page.locator(f"{LIBRARY} .qw-card[data-id='{picked}']")).to_be_visible(timeout=10_000)
+    expect(page.locator(f"{LIBRARY} .qw-card:not(:has(.qw-mark-pick))")).to_have_count(0, timeout=10_000)
+    expect(page.locator(f"{LIBRARY} .qw-card[data-id='{picked}']")).to_be_visible()
+    page.locator(f"{LIBRARY} select.qw-mark-filter").select_option("all")
+
+
+def test_marks_with_keys_in_jupyterlab_show_on_cards_filter_and_export(page: Page, lab_server: str) -> None:
+    run_all_cells(page, f"{lab_server}/lab/tree/04_visual_review.ipynb?reset")
+    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
+    prompt = "Travertine plinth under a skylight"
+    generate(page, prompt, 3)
+    wait_run_finished(page, prompt, 3)
+    expected = mark_with_keys(page, prompt)
+
+    exported = exported_review(page, BOARD)
+    assert {i: exported[i] for i in expected} == expected, "the CSV (Python's marks) matches the keys"
+    page.keyboard.press("Escape")
+    check_picks_filter(page, next(iter(expected)))
+
+    # Space ticks the focused card, Shift+click ticks a range, Esc clears; the bar counts them.
+    first, _second, third = list(expected)
+    count = page.locator(f"{BOARD} .qw-selected-count")
+    page.locator(f"{BOARD} .qw-card[data-id='{first}']").focus()
+    page.keyboard.press("Space")
+    expect(count).to_have_text("1 selected")
+    page.locator(f"{BOARD} .qw-card[data-id='{third}'] input.qw-pick").click(modifiers=["Shift"])
+    expect(count).to_have_text("3 selected")
+    selection_bar = page.locator(f"{BOARD} .qw-selection")
+    assert selection_bar.evaluate("(el) => getComputedStyle(el).position") == "sticky"
+    page.locator(f"{BOARD} .qw-card[data-id='{first}']").focus()
+    page.keyboard.press("Escape")
+    expect(count).to_have_text("Nothing selected")
+
+    # ? shows every key, from Python's table.
+    page.locator(f"{BOARD} .qw-card").first.focus()
+    page.keyboard.press("?")
+    expect(page.locator(f"{BOARD} .qw-keys-help")).to_contain_text("Pick")
+    page.keyboard.press("Escape")
+    expect(page.locator(f"{BOARD} .qw-keys-help")).to_have_count(0)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    board = page.locator(BOARD)
+    for theme, name in (("light", "JupyterLab Light"), ("dark", "JupyterLab Dark")):
+        page.evaluate(THEME, name)
+        light = "true" if theme == "light" else "false"
+        page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=20_000)
+        for width in (700, 1600):
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.wait_for_timeout(500)
+            board.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / f"review-lab-{width}-{theme}.png"))
+            assert page.evaluate(OVERFLOWING) == [], f"horizontal overflow at {width} px ({theme})"
+    page.evaluate(THEME, "JupyterLab Light")
+
+
+def test_marks_with_keys_in_voila(page: Page, voila_server: str) -> None:
+    page.goto(f"{voila_server}/", wait_until="domcontentloaded")
+    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
+    prompt = "Terrazzo bench by a window"
+    generate(page, prompt, 3)
+    wait_run_finished(page, prompt, 3)
+    expected = mark_with_keys(page, prompt)
+    exported = exported_review(page, BOARD)
+    assert {i: exported[i] for i in expected} == expected
+    check_picks_filter(page, next(iter(expected)))
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width in (700, 1600):
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_timeout(500)
+        page.locator(BOARD).scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"review-voila-{width}.png"))
