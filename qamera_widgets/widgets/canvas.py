@@ -27,13 +27,15 @@ from ..engine.exports import CONTACT_SHEET_LABEL_PX as CONTACT_SHEET_LABEL_PX
 from ..engine.exports import CONTACT_SHEET_MARGIN as CONTACT_SHEET_MARGIN
 from ..engine.exports import MAX_ZIP_BYTES as MAX_ZIP_BYTES
 from ..engine.pictures import PictureSync
+from ..engine.previews import PreviewCache
 from ..engine.status import card_state as card_state
 from ..engine.status import vote_state as vote_state
-from ..engine.thumbnails import Thumbnail, ThumbnailLoader
+from ..engine.thumbnails import MAX_PREVIEW_PX, Thumbnail, ThumbnailLoader
 from ..engine.wording import pictures, plural
 from ..runtime.loops import wait_for_tasks as wait_for_tasks
 from . import protocol
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
+from ._large import LargeView
 
 __all__ = [
     "CONTACT_SHEET_LABEL_PX",
@@ -46,13 +48,13 @@ __all__ = [
 ]
 
 STATIC = Path(__file__).parent / "static"
-PREVIEW_MAX_PX = 1600
-"""The large view's longest side: sharp on a 4K screen at full width, far smaller than most originals."""
+PREVIEW_MAX_PX = MAX_PREVIEW_PX
+"""The large view's longest side at most (the browser asks for its size, `preview_px`, up to this)."""
 PATCH_WINDOW_SECONDS = 0.04
 LOADER_CONCURRENCY = 24
 
 
-class ResultsCanvas(anywidget.AnyWidget):
+class ResultsCanvas(LargeView, anywidget.AnyWidget):
     """Cards of sceneries with thumbnails, a selection with actions, and a large view.
 
     Subclasses decide which cards exist (`SceneryGallery`: a page of the account's list;
@@ -78,7 +80,6 @@ class ResultsCanvas(anywidget.AnyWidget):
     open_id = traitlets.Unicode("", help="The card shown in the large view ('' when it is closed).").tag(
         sync=True
     )
-    preview = traitlets.Dict(help="What the large view shows about `open_id`.").tag(sync=True)
     message = traitlets.Unicode(
         "", help="One sentence under the toolbar: loading, empty, or what failed."
     ).tag(sync=True)
@@ -102,7 +103,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         self._sync = PictureSync()
         self._loading: dict[str, str] = {}
         self._patch_scheduled = False
-        self._preview_cache: dict[str, tuple[str, Thumbnail]] = {}
+        self._previews = PreviewCache()
         self._known: dict[str, Scenery] = {}
         self._prompt_of: dict[str, str] = {}
         self._use_prompt_callbacks = Callbacks("use-prompt")
@@ -324,9 +325,9 @@ class ResultsCanvas(anywidget.AnyWidget):
     def _forget_pictures(self, keep: set[str]) -> None:
         """Drop pictures of sceneries no longer in the list, so memory follows what can be shown."""
         self._sync.keep_only(keep)
-        self._preview_cache = {i: p for i, p in self._preview_cache.items() if i in keep}
+        self._previews.keep_only(keep)
 
-    def _on_browser_message(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
+    def _on_browser_message(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
         if self._closed or not isinstance(content, Mapping):
             return
         kind = content.get("kind")
@@ -344,6 +345,9 @@ class ResultsCanvas(anywidget.AnyWidget):
                 if changed:
                     self.send({"kind": protocol.PATCH, "cards": changed, "pictures": []})
                 self._send_wanted(content)
+                self._send_product()
+            elif kind == protocol.PRODUCT:
+                self._tasks.spawn(self._product_from_browser(buffers), name="canvas-product")
             elif kind == protocol.USE_PROMPT:
                 self._use_prompt(str(content.get("id", "")))
             elif kind == protocol.DOWNLOAD:
@@ -364,10 +368,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         if not isinstance(ids, list):
             return
         pictures, buffers = self._sync.refs(str(i) for i in ids[:500])
-        preview_id = content.get("preview")
-        if isinstance(preview_id, str) and preview_id in self._preview_cache:
-            _url, big = self._preview_cache[preview_id]
-            self.send({"kind": protocol.PREVIEW, "id": preview_id, "fmt": big.format}, buffers=[big.data])
+        self._send_previews(content)
         if pictures:
             self.send({"kind": protocol.THUMBS, "pictures": pictures}, buffers=buffers)
 
@@ -378,34 +379,6 @@ class ResultsCanvas(anywidget.AnyWidget):
             return
         self._use_prompt_callbacks(prompt)
         self.open_id = ""
-
-    def _on_open_id(self, change: dict[str, Any]) -> None:
-        if self._closed:
-            return
-        scenery = self._known.get(change["new"])
-        if scenery is None:
-            self.preview = {}
-            return
-        details = {**self._facts(scenery), "url": scenery.thumbnail or ""}
-        cached = self._preview_cache.get(scenery.id)
-        if details["state"] != "done" or not scenery.thumbnail:
-            self.preview = {**details, "image": "none"}
-        elif cached is not None and cached[0] == scenery.thumbnail:
-            self.preview = {**details, "image": "ready", "w": cached[1].width, "h": cached[1].height}
-        else:
-            self.preview = {**details, "image": "loading"}
-            self._tasks.spawn(self._load_preview(scenery.id, scenery.thumbnail), name="canvas-preview")
-
-    async def _load_preview(self, scenery_id: str, url: str) -> None:
-        big = await self.loader.preview(url, max_px=PREVIEW_MAX_PX)
-        if self._closed:
-            return
-        ok = big.placeholder is None
-        if ok:
-            self._preview_cache[scenery_id] = (url, big)
-        if self.preview.get("id") == scenery_id:
-            extra = {"image": "ready", "w": big.width, "h": big.height} if ok else {"image": "failed"}
-            self.preview = {**self.preview, **extra}
 
     def _start_download(self, what: str) -> None:
         if what not in ("sheet", "zip"):

@@ -20,6 +20,7 @@ __all__ = [
     "MORE_RUNS",
     "PATCH",
     "PREVIEW",
+    "PRODUCT",
     "REFRESH",
     "RETRY",
     "RUN_AGAIN",
@@ -38,8 +39,9 @@ __all__ = [
 # Browser -> Python, any results canvas (library or runs).
 HELLO = "hello"  # a view was drawn: fields `ids` (thumbnails it lacks); answered with a `patch` of changes
 ALIVE = "alive"  # a view is still open (every 20 s); silence for a minute stops pushes
-WANT = "want"  # fields `ids` (thumbnails) and `preview` (the large view's id, or null)
+WANT = "want"  # fields `ids` (thumbnails), `preview` (the large view's id, or null), `previews` (to prefetch)
 USE_PROMPT = "use_prompt"  # field `id`: put that card's prompt into the form
+PRODUCT = "product"  # both ways, one buffer: a cutout picked in the browser / the checked one (`fmt`, `v`)
 DOWNLOAD = "download"  # fields `what` ("sheet" or "zip") and `ids` (the selection as shown)
 # Browser -> Python, the library.
 REFRESH = "refresh"
@@ -57,7 +59,7 @@ HISTORY = "history"  # field `index`: reuse a recent prompt
 # Python -> browser (canvas).
 THUMBS = "thumbs"  # `pictures` with one buffer each: the answer to `want` and `hello`
 PATCH = "patch"  # `cards` (changed fields by id) and `pictures` (new thumbnails riding along)
-PREVIEW = "preview"  # fields `id`, `fmt`; one buffer: the large view's picture
+PREVIEW = "preview"  # fields `id`, `fmt`, `w`, `h`; one buffer: the large view's picture
 FILE = "file"  # fields `name`, `mime`; one buffer: a download for the browser to save
 
 
