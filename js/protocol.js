@@ -20,6 +20,7 @@ export const KIND = Object.freeze({
   PATCH: "patch",
   PREVIEW: "preview",
   FILE: "file",
+  PRODUCT: "product",
   // form, browser -> Python
   GENERATE: "generate",
   CONFIRM: "confirm",
@@ -41,9 +42,10 @@ export const KIND = Object.freeze({
  * @typedef {{kind: "thumbs", pictures?: PictureRef[]}} ThumbsMessage
  * @typedef {{kind: "patch", cards?: Array<Partial<import("./types.js").Card> & {id: string}>,
  *   pictures?: PictureRef[]}} PatchMessage
- * @typedef {{kind: "preview", id: string, fmt?: string}} PreviewMessage
+ * @typedef {{kind: "preview", id: string, fmt?: string, w?: number, h?: number}} PreviewMessage
+ * @typedef {{kind: "product", fmt?: string, v?: number}} ProductMessage
  * @typedef {{kind: "file", name: string, mime: string}} FileMessage
- * @typedef {ThumbsMessage | PatchMessage | PreviewMessage | FileMessage} ToBrowser
+ * @typedef {ThumbsMessage | PatchMessage | PreviewMessage | FileMessage | ProductMessage} ToBrowser
  */
 
 /**
@@ -70,15 +72,24 @@ export function picturesOf(msg, buffers) {
 export function isToBrowser(msg) {
   if (!msg || typeof msg !== "object") return false;
   const kind = /** @type {{kind?: unknown}} */ (msg).kind;
-  return kind === KIND.THUMBS || kind === KIND.PATCH || kind === KIND.PREVIEW || kind === KIND.FILE;
+  return (
+    kind === KIND.THUMBS ||
+    kind === KIND.PATCH ||
+    kind === KIND.PREVIEW ||
+    kind === KIND.FILE ||
+    kind === KIND.PRODUCT
+  );
 }
 
 // What the browser sends: one builder per kind, so a field name is spelled once.
 export const send = {
   /** @param {string[]} ids */
   hello: (ids = []) => ({ kind: KIND.HELLO, ids }),
-  /** @param {string[]} ids @param {string | null} preview */
-  want: (ids, preview) => ({ kind: KIND.WANT, ids, preview }),
+  /** @param {string[]} ids @param {string | null} preview @param {string[]} [previews] to prefetch */
+  want: (ids, preview, previews = []) =>
+    previews.length ? { kind: KIND.WANT, ids, preview, previews } : { kind: KIND.WANT, ids, preview },
+  /** A cutout chosen in the file picker; its bytes go as the one buffer. */
+  product: () => ({ kind: KIND.PRODUCT }),
   alive: () => ({ kind: KIND.ALIVE }),
   refresh: () => ({ kind: KIND.REFRESH }),
   /** @param {"sheet" | "zip"} what @param {string[]} ids */

@@ -57,6 +57,8 @@
  * @property {string} [created]
  * @property {string} [url]
  * @property {"none" | "loading" | "ready" | "failed"} [image]
+ * @property {number} [w] the large picture's size, once ready
+ * @property {number} [h]
  */
 
 /**
@@ -73,6 +75,8 @@
  * @property {string} message
  * @property {"info" | "error"} message_kind
  * @property {number} thumb_px
+ * @property {number} preview_px the longest side the large view fetches at (Python caps it)
+ * @property {{w?: number, h?: number, v?: number}} product the product cutout held, {} when none
  * @property {boolean} can_use_prompt
  * @property {"all" | "approved"} status_filter gallery
  * @property {string} state_filter gallery

@@ -4,7 +4,7 @@
 // in step. A product cutout can sit over a single picture, at the bottom centre. The numbers are zoom.js.
 
 import { h } from "../dom.js";
-import { clampPan, fitView, panBy, percent, STEP, toggleFull, zoomAt } from "./zoom.js";
+import { clampPan, fitView, panBy, percent, STEP, zoomAt } from "./zoom.js";
 
 /** @typedef {import("./zoom.js").Size} Size */
 /** @typedef {import("./zoom.js").View} View */
@@ -33,7 +33,15 @@ import { clampPan, fitView, panBy, percent, STEP, toggleFull, zoomAt } from "./z
 
 /** @returns {StageState} */
 export function stageState() {
-  return { view: null, key: "", tiled: false, slider: false, divider: 0.5, productOn: true, productScale: 0.4 };
+  return {
+    view: null,
+    key: "",
+    tiled: false,
+    slider: false,
+    divider: 0.5,
+    productOn: true,
+    productScale: 0.4,
+  };
 }
 
 /**
@@ -240,10 +248,12 @@ export function createStage({ pictures, state, product, changed }) {
     zoomOut: () => set(zoomAt(view(), 1 / STEP, centre(), size, box())),
     /** Z: 100 % and back to fit (fit is "no view": it follows the window). */
     toggleFull() {
-      const next = toggleFull(view(), centre(), size, box());
-      set(next);
-      if (Math.abs(next.scale - 1) > 1e-6) state.view = null;
-      apply();
+      const now = view();
+      if (state.view && Math.abs(now.scale - 1) < 1e-6) {
+        state.view = null;
+        apply();
+        changed();
+      } else set(zoomAt(now, 1 / now.scale, centre(), size, box()));
     },
     /** Lays the picture out again once the window has its final size. */
     apply,
