@@ -63,6 +63,21 @@ def _too_big() -> str:
     return f"The product file is over {MAX_PRODUCT_BYTES // (1024 * 1024)} MB: save a smaller cutout."
 
 
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR, read by hand (Pillow will not open a pixel bomb)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or len(data) < 24:
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _too_many_pixels(size: tuple[int, int] | None) -> str:
+    what = f"is {size[0]} x {size[1]} pixels" if size else "has more pixels than that"
+    return (
+        f"The product picture {what}, over the limit of {MAX_IMAGE_PIXELS:,} pixels: scale it down"
+        f" (for example to {MAX_PRODUCT_PX} px on its longest side) and try again."
+    )
+
+
 def read_cutout(source: str | Path | bytes | bytearray | memoryview) -> Cutout:
     """Check a cutout and return it fitted into MAX_PRODUCT_PX as PNG; `ProductError` says what is wrong.
 
@@ -71,6 +86,8 @@ def read_cutout(source: str | Path | bytes | bytearray | memoryview) -> Cutout:
     data = _bytes_of(source)
     try:
         img = Image.open(io.BytesIO(data), formats=PRODUCT_FORMATS)
+    except Image.DecompressionBombError:  # Pillow refuses a far too large header already at open
+        raise ProductError(_too_many_pixels(_png_size(data))) from None
     except Exception:
         raise ProductError(
             "The product file is not a PNG or WebP picture: save the cutout as PNG or WebP with transparency."
@@ -78,11 +95,7 @@ def read_cutout(source: str | Path | bytes | bytearray | memoryview) -> Cutout:
     with img:
         width, height = img.size
         if width * height > MAX_IMAGE_PIXELS:
-            raise ProductError(
-                f"The product picture is {width} x {height} pixels, over the limit of "
-                f"{MAX_IMAGE_PIXELS:,} pixels: scale it down"
-                f" (for example to {MAX_PRODUCT_PX} px) and try again."
-            )
+            raise ProductError(_too_many_pixels((width, height)))
         try:
             img.load()
             upright = ImageOps.exif_transpose(img)

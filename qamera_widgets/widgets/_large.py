@@ -57,12 +57,10 @@ class LargeView(traitlets.HasTraits):
     def set_product(self, source: str | Path | bytes | bytearray | memoryview | None) -> None:
         """Preview a product cutout (a PNG or WebP with transparency) over the backgrounds in the large
         view; None removes it. Raises `ProductError` with what to fix, and keeps the previous cutout."""
-        if source is None:
-            self._keep_cutout(None)
-            return
-        self._keep_cutout(read_cutout(source))
+        self.show_cutout(None if source is None else read_cutout(source))
 
-    def _keep_cutout(self, cutout: Cutout | None) -> None:
+    def show_cutout(self, cutout: Cutout | None) -> None:
+        """Show an already checked cutout (what `Studio.set_product` hands each of its views)."""
         self._cutout = cutout
         version = int(self.product.get("v", 0)) + 1
         self.product = {} if cutout is None else {"w": cutout.width, "h": cutout.height, "v": version}
@@ -87,7 +85,7 @@ class LargeView(traitlets.HasTraits):
             return
         if not self._closed:
             self._say("")
-            self._keep_cutout(cutout)
+            self.show_cutout(cutout)
 
     def _on_open_id(self, change: dict[str, Any]) -> None:
         if self._closed:
