@@ -4,10 +4,11 @@
 
 import { CardCache } from "./canvas/cards.js";
 import { canCompare } from "./canvas/compare.js";
+import { createMarks, helpPanel } from "./canvas/marks.js";
 import { createLargeView } from "./canvas/overlay.js";
 import { PictureStore, saveFile } from "./canvas/pictures.js";
 import { drawRuns, runOrder } from "./canvas/runs.js";
-import { drawSelection, toggled } from "./canvas/selection.js";
+import { drawSelection, ranged, toggled } from "./canvas/selection.js";
 import { drawMessage, drawPager, drawTools, keepSearchFocus } from "./canvas/toolbar.js";
 import { wantedPx } from "./canvas/zoom.js";
 import { button, h, listen, traits } from "./dom.js";
@@ -48,6 +49,13 @@ function render({ model, el }) {
   const pager = h("div", "qw-pager");
   el.append(head, messageNode, selectionBar, compareButton, body, pager);
 
+  const review = createMarks(t, sendMsg, () => {
+    drawBody();
+    large.draw(); // the mark shows in the large view (and on a compared pane) at once too
+  });
+  /** @type {string[]} ids of the cards drawn now, in display order */
+  let drawnOrder = [];
+  let lastTicked = "";
   const large = createLargeView({
     el,
     t,
@@ -56,13 +64,62 @@ function render({ model, el }) {
     order: () => (t.get("mode", "library") === "runs" ? runOrder(t.get("runs", [])) : cards.map((c) => c.id)),
     send: sendMsg,
     askForPictures,
+    review,
   });
   const cache = new CardCache({
     picture: (id) => store.thumb(id),
     thumbPx: () => t.get("thumb_px", 176),
     open: (id) => large.open(id),
-    select: (id, on) => t.set("selected_ids", toggled(t.get("selected_ids", []), id, on)),
+    select: (id, on, range) => {
+      const selected = t.get("selected_ids", []);
+      const from = range && lastTicked ? lastTicked : id;
+      t.set("selected_ids", ranged(selected, drawnOrder, from, id, on));
+      lastTicked = id;
+    },
+    mark: (id) => review.get(id),
+    key: onCardKey,
   });
+
+  /** A key on a focused card: marks (engine.review's key map), selection, moving, help. */
+  function onCardKey(/** @type {KeyboardEvent} */ event, /** @type {string} */ id) {
+    const selectedIds = t.get("selected_ids", []);
+    const intent = review.handleReviewKey(event, { context: "grid", focusedId: id, selectedIds });
+    if (!intent) return;
+    const name = intent.name;
+    if (name === "open") large.open(id);
+    else if (name === "toggle_select")
+      t.set("selected_ids", toggled(selectedIds, id, !selectedIds.includes(id)));
+    else if (name === "clear_selection") clearSelection(selectedIds.length);
+    else if (name === "help") showHelp(id);
+    else if (name === "compare") compareSelected();
+    else if (name === "next" || name === "prev") focusStep(id, name === "next" ? 1 : -1);
+    if (intent.advance) focusStep(id, 1);
+  }
+
+  /** @param {number} count Esc clears at once up to the limit Python sets, and asks above it */
+  function clearSelection(count) {
+    const limit = t.get("confirm_clear_above", 10);
+    if (count > limit && !window.confirm(`Clear the selection of ${count} pictures?`)) return;
+    t.set("selected_ids", []);
+  }
+
+  /** @param {string} id @param {number} delta */
+  function focusStep(id, delta) {
+    const at = drawnOrder.indexOf(id);
+    const next = drawnOrder[at + delta];
+    if (at >= 0 && next) cache.get(next)?.focus();
+  }
+
+  /** @param {string} id the card to go back to */
+  function showHelp(id) {
+    el.querySelector(".qw-keys-help")?.remove();
+    const panel = helpPanel(t.get("key_help", []), () => {
+      panel.remove();
+      cache.get(id)?.focus();
+    });
+    el.insertBefore(panel, body);
+    panel.focus();
+  }
 
   function syncCards() {
     cards = t.get("cards", []).map((card) => ({ ...card }));
@@ -92,11 +149,15 @@ function render({ model, el }) {
       live = new Set(ids);
     }
     cache.keepOnly(live);
+    drawnOrder = [...body.querySelectorAll(".qw-card")].map(
+      (n) => /** @type {HTMLElement} */ (n).dataset.id || "",
+    );
     if (focusedId) cache.get(focusedId)?.focus({ preventScroll: true });
     const chosen = t.get("selected_ids", []).filter((id) => byId.has(id));
     compareButton.hidden = !canCompare(chosen.length);
     drawSelection(selectionBar, {
       shown: cards.map((card) => card.id),
+      drawn: new Set(drawnOrder),
       selected: () => t.get("selected_ids", []),
       setSelected: (ids) => t.set("selected_ids", ids),
       send: sendMsg,
@@ -136,6 +197,8 @@ function render({ model, el }) {
       large.draw();
     } else if (msg.kind === KIND.FILE) {
       saveFile(msg, buffers[0]);
+    } else if (msg.kind === KIND.MARKED) {
+      onMarks();
     }
   }
 
@@ -176,8 +239,14 @@ function render({ model, el }) {
     sizeTimer = setTimeout(sizeUp, 300);
   };
   window.addEventListener("resize", onResize);
+  const onMarks = () => {
+    review.confirmed();
+    drawBody();
+    large.draw();
+  };
   const unlisten = listen(model, [
     ["change:cards", syncCards],
+    ["change:marks", onMarks],
     ["change:runs", drawBody],
     ["change:folded_runs", drawBody],
     ["change:selected_ids", drawBody],

@@ -15,12 +15,14 @@ export const KIND = Object.freeze({
   RUN_AGAIN: "run_again",
   USE_RUN_PROMPT: "use_run_prompt",
   MORE_RUNS: "more_runs",
+  MARK: "mark",
   // canvas, Python -> browser
   THUMBS: "thumbs",
   PATCH: "patch",
   PREVIEW: "preview",
   FILE: "file",
   PRODUCT: "product",
+  MARKED: "marked",
   // form, browser -> Python
   GENERATE: "generate",
   CONFIRM: "confirm",
@@ -45,7 +47,8 @@ export const KIND = Object.freeze({
  * @typedef {{kind: "preview", id: string, fmt?: string, w?: number, h?: number}} PreviewMessage
  * @typedef {{kind: "product", fmt?: string, v?: number}} ProductMessage
  * @typedef {{kind: "file", name: string, mime: string}} FileMessage
- * @typedef {ThumbsMessage | PatchMessage | PreviewMessage | FileMessage | ProductMessage} ToBrowser
+ * @typedef {{kind: "marked"}} MarkedMessage
+ * @typedef {ThumbsMessage | PatchMessage | PreviewMessage | FileMessage | ProductMessage | MarkedMessage} ToBrowser
  */
 
 /**
@@ -77,7 +80,8 @@ export function isToBrowser(msg) {
     kind === KIND.PATCH ||
     kind === KIND.PREVIEW ||
     kind === KIND.FILE ||
-    kind === KIND.PRODUCT
+    kind === KIND.PRODUCT ||
+    kind === KIND.MARKED
   );
 }
 
@@ -92,8 +96,10 @@ export const send = {
   product: () => ({ kind: KIND.PRODUCT }),
   alive: () => ({ kind: KIND.ALIVE }),
   refresh: () => ({ kind: KIND.REFRESH }),
-  /** @param {"sheet" | "zip"} what @param {string[]} ids */
+  /** @param {"sheet" | "zip" | "review" | "picks_sheet" | "picks_zip"} what @param {string[]} ids */
   download: (what, ids) => ({ kind: KIND.DOWNLOAD, what, ids }),
+  /** @param {string[]} ids @param {string | null} flag @param {number | null} stars */
+  mark: (ids, flag, stars) => ({ kind: KIND.MARK, ids, flag, stars }),
   /** @param {string} id */
   usePrompt: (id) => ({ kind: KIND.USE_PROMPT, id }),
   /** @param {string} key */

@@ -100,10 +100,13 @@ def _private_store(
     """Every test's store and picture cache in a folder of its own, never the real user data dir, and
     closed afterwards (as a new kernel would start): nothing one test saved is seen by the next."""
     from qamera_widgets.engine.picture_cache import forget_caches
+    from qamera_widgets.engine.review import mark_books
     from qamera_widgets.engine.store import forget_stores
 
     monkeypatch.setenv("QAMERA_WIDGETS_HOME", str(tmp_path_factory.mktemp("qw-home")))
+    mark_books.clear()  # a book holds its store: a test's marks must not reach the next test's
     yield
+    mark_books.clear()
     forget_stores()
     forget_caches()
 

@@ -4,7 +4,14 @@ import canvas from "../canvas.js";
 import { card, fakeModel, mount, tick } from "./fake-model.js";
 
 /** @param {{v: number, url: string} | undefined} pic */
-const ctx = (pic = undefined) => ({ picture: () => pic, thumbPx: () => 176, open: vi.fn(), select: vi.fn() });
+const ctx = (pic = undefined) => ({
+  picture: () => pic,
+  thumbPx: () => 176,
+  open: vi.fn(),
+  select: vi.fn(),
+  mark: () => ({ flag: /** @type {const} */ (""), stars: 0 }),
+  key: vi.fn(),
+});
 
 let urls = 0;
 beforeEach(() => {
@@ -62,7 +69,7 @@ describe("a card's DOM for each state", () => {
     );
     expect(node.querySelector(".qw-spinner")).toBeNull();
     expect(node.querySelector(".qw-state-label")?.textContent).toBe("Failed");
-    expect(node.querySelector(".qw-vote")?.textContent).toBe("✕ Rejected");
+    expect(node.querySelector(".qw-vote")?.textContent).toBe("✕ Service: Rejected");
     expect(node.querySelector(".qw-created")?.textContent).toBe("today");
   });
 });

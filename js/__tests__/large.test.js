@@ -173,3 +173,50 @@ describe("compare", () => {
     cleanup();
   });
 });
+
+const KEYMAP = [
+  { keys: ["p"], intent: "pick", contexts: ["grid", "large"] },
+  { keys: ["x"], intent: "reject", contexts: ["grid", "large"] },
+  { keys: ["3"], intent: "stars", contexts: ["grid", "large"], stars: 3 },
+  { keys: ["c"], intent: "compare", contexts: ["grid", "large"] },
+  { keys: ["z"], intent: "zoom_toggle", contexts: ["large"] },
+  { keys: ["t"], intent: "tile", contexts: ["large"] },
+  { keys: ["ArrowRight"], intent: "next", contexts: ["grid", "large"] },
+  { keys: ["Escape"], intent: "close", contexts: ["large"] },
+];
+
+describe("marks in the large view", () => {
+  it("P marks the open picture and moves on; the toggle off or Shift stays", async () => {
+    const { model, overlay, stage, cleanup } = await opened({ keymap: KEYMAP, marks: {} });
+    press(overlay, "p");
+    expect(model.sent.filter((m) => m.kind === "mark").at(-1)).toMatchObject({ ids: ["a"], flag: "pick" });
+    expect(model.state.open_id).toBe("b");
+    press(overlay, "x", { shiftKey: true });
+    expect(model.sent.filter((m) => m.kind === "mark").at(-1)).toMatchObject({ ids: ["b"], flag: "reject" });
+    expect(model.state.open_id).toBe("b");
+    const toggle = /** @type {HTMLInputElement} */ (overlay.querySelector(".qw-advance-on"));
+    expect(toggle.checked).toBe(true);
+    toggle.checked = false;
+    toggle.dispatchEvent(new Event("change"));
+    press(overlay, "3");
+    expect(model.state.open_id).toBe("b");
+    expect(overlay.querySelector(".qw-large-side .qw-mark")).not.toBeNull();
+    press(overlay, "t"); // the key map's tile reaches the stage
+    expect(stage().querySelectorAll(".qw-layer img")).toHaveLength(9);
+    cleanup();
+  });
+
+  it("in the compare view a key marks the picture chosen with →", async () => {
+    const { model, el, overlay, cleanup } = await opened({ keymap: KEYMAP, marks: {} });
+    press(overlay, "Escape");
+    model.set("selected_ids", ["c", "d"]);
+    press(/** @type {HTMLElement} */ (el.querySelector('[data-id="a"]')), "c"); // the key map's compare
+    const view = /** @type {HTMLElement} */ (document.querySelector(".qw-overlay"));
+    expect(view.querySelectorAll(".qw-stage-compare .qw-pane")).toHaveLength(2);
+    press(view, "ArrowRight");
+    press(view, "p", { shiftKey: true });
+    expect(model.sent.filter((m) => m.kind === "mark").at(-1)).toMatchObject({ ids: ["d"], flag: "pick" });
+    expect(view.querySelectorAll(".qw-pane")[1].querySelector(".qw-mark")).not.toBeNull();
+    cleanup();
+  });
+});

@@ -4,6 +4,7 @@
 
 import { h } from "../dom.js";
 import { captionOf, elapsed, LIVE_STATES, TIMED_STATES, voteOf } from "../format.js";
+import { markBadge } from "./marks.js";
 
 /** @typedef {import("../types.js").Card} Card */
 
@@ -13,7 +14,9 @@ import { captionOf, elapsed, LIVE_STATES, TIMED_STATES, voteOf } from "../format
  * @property {(id: string) => {v: number, url: string} | undefined} picture the thumbnail held
  * @property {() => number} thumbPx side of a thumbnail, in pixels
  * @property {(id: string) => void} open
- * @property {(id: string, on: boolean) => void} select
+ * @property {(id: string, on: boolean, range: boolean) => void} select `range`: Shift was held
+ * @property {(id: string) => import("./marks.js").Mark} mark the person's mark on it
+ * @property {(event: KeyboardEvent, id: string) => void} key a key on a focused card (review keys)
  */
 
 /**
@@ -48,19 +51,28 @@ export function fillCard(node, card, selected, ctx) {
   pick.type = "checkbox";
   pick.checked = selected;
   pick.setAttribute("aria-label", `Select ${caption}`);
-  pick.addEventListener("click", (event) => event.stopPropagation());
-  pick.addEventListener("change", () => ctx.select(card.id, pick.checked));
+  let range = false;
+  pick.addEventListener("click", (event) => {
+    event.stopPropagation();
+    range = event.shiftKey;
+  });
+  pick.addEventListener("change", () => ctx.select(card.id, pick.checked, range));
   tile.append(pick);
+  const badge = markBadge(ctx.mark(card.id));
+  if (badge) tile.append(badge);
 
   const figcaption = h("figcaption", "qw-caption");
   const text = h("div", "qw-caption-text", caption);
   text.title = caption;
   const meta = h("div", "qw-meta");
-  const [icon, word] = voteOf(card.vote);
-  const vote = h("span", `qw-vote qw-vote-${card.vote}`);
-  vote.title = `Review: ${word}`;
-  vote.append(h("span", "qw-vote-icon", icon), document.createTextNode(` ${word}`));
-  meta.append(vote);
+  if (card.vote === "approved" || card.vote === "rejected") {
+    // The service's vote only when it says something; "not reviewed" on every card says nothing.
+    const [icon, word] = voteOf(card.vote);
+    const vote = h("span", `qw-vote qw-vote-${card.vote}`);
+    vote.title = `The service's review: ${word}`;
+    vote.append(h("span", "qw-vote-icon", icon), document.createTextNode(` Service: ${word}`));
+    meta.append(vote);
+  }
   if (card.created) meta.append(h("span", "qw-created", card.created));
   figcaption.append(text, meta);
   node.replaceChildren(tile, figcaption);
@@ -96,10 +108,8 @@ export function drawCard(card, selected, ctx) {
   fillCard(node, card, selected, ctx);
   node.addEventListener("click", () => ctx.open(id));
   node.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" || event.key === " ") {
-      event.preventDefault();
-      ctx.open(id);
-    }
+    if (event.target !== node) return; // the checkbox's own Space
+    ctx.key(event, id);
   });
   return node;
 }
@@ -119,7 +129,7 @@ export class CardCache {
    * @param {boolean} selected
    */
   node(card, selected) {
-    const key = JSON.stringify([card, selected, this.ctx.picture(card.id)?.v || 0]);
+    const key = JSON.stringify([card, selected, this.ctx.picture(card.id)?.v || 0, this.ctx.mark(card.id)]);
     const entry = this.drawn.get(card.id);
     if (!entry) {
       const node = drawCard(card, selected, this.ctx);

@@ -99,3 +99,16 @@ export function facts({ id, p, caption, where, comparing, canUse, send: sendMsg 
   node.append(h("div", "qw-hint", `${keys} · wheel or + − zoom · drag pans · Z 100 % · Esc closes`));
   return node;
 }
+
+/**
+ * What the stage says while the large picture is not there.
+ * @param {import("../types.js").Preview} p
+ * @param {import("../types.js").Card | undefined} card
+ * @param {boolean} held
+ */
+export function noteOf(p, card, held) {
+  if (held) return "";
+  if (p.image === "failed") return "The full picture could not be loaded.";
+  if (p.image === "none") return p.label || card?.label || "No picture yet";
+  return "Loading the full picture…";
+}

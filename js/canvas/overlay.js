@@ -3,11 +3,12 @@
 // It is a modal dialog attached to document.body only while open; Tab stays inside it, Esc and the
 // backdrop close it, and the focus goes back where it was. The picture area is stage.js.
 
-import { button, h } from "../dom.js";
+import { h } from "../dom.js";
 import { captionOf, stepId } from "../format.js";
 import { canCompare, comparisonOf, neighbours, stepOrder } from "./compare.js";
-import { facts, trapTab } from "./facts.js";
-import { productControls } from "./product.js";
+import { facts, noteOf, trapTab } from "./facts.js";
+import { fallbackKey, largeBar } from "./largebar.js";
+import { markBadge } from "./marks.js";
 import { createStage, stageState } from "./stage.js";
 
 /** @typedef {import("../types.js").Card} Card */
@@ -30,6 +31,7 @@ let owner = null;
  * @property {() => string[]} order ids in the order Previous/Next step through
  * @property {(msg: object, buffers?: ArrayBuffer[]) => void} send
  * @property {() => void} askForPictures
+ * @property {ReturnType<typeof import("./marks.js").createMarks>} [review] marks and their keys
  */
 
 /** @param {LargeViewContext} ctx */
@@ -140,7 +142,14 @@ export function createLargeView(ctx) {
           zoomText.textContent = stage ? stage.zoomText() : "";
         },
       });
-      stage.node.querySelectorAll(".qw-pane")[ids.indexOf(id)]?.classList.add("qw-pane-active");
+      const panes = stage.node.querySelectorAll(".qw-pane");
+      panes[ids.indexOf(id)]?.classList.add("qw-pane-active");
+      if (ctx.review && ids.length > 1 && panes.length === ids.length) {
+        ids.forEach((x, i) => {
+          const badge = markBadge(ctx.review?.get(x));
+          if (badge) panes[i].append(badge);
+        });
+      }
       picture = stage.node;
       zoomText.textContent = stage.zoomText();
     } else {
@@ -150,11 +159,10 @@ export function createLargeView(ctx) {
     if (ids.length === 1) picture.append(h("div", "qw-stage-note", noteOf(p, card, !!store.large(id))));
     const where = comparisonOf(runs(), id);
     const canUse = t.get("can_use_prompt", false);
-    panel.append(
-      bar(id, zoomText),
-      picture,
-      facts({ id, p, caption, where, comparing: comparing(), canUse, send: ctx.send }),
-    );
+    const side = facts({ id, p, caption, where, comparing: comparing(), canUse, send: ctx.send });
+    const badge = ctx.review ? markBadge(ctx.review.get(id)) : null;
+    if (badge) side.prepend(badge);
+    panel.append(bar(id, zoomText), picture, side);
     overlay.append(panel);
     overlay.setAttribute("aria-label", `Large view: ${caption}`);
     stage?.apply();
@@ -169,52 +177,20 @@ export function createLargeView(ctx) {
     return store.product ? { url: store.product.url, w: info.w || 1, h: info.h || 1 } : null;
   }
 
-  /**
-   * @param {import("../types.js").Preview} p
-   * @param {Card | undefined} card
-   * @param {boolean} held
-   */
-  function noteOf(p, card, held) {
-    if (held) return "";
-    if (p.image === "failed") return "The full picture could not be loaded.";
-    if (p.image === "none") return p.label || card?.label || "No picture yet";
-    return "Loading the full picture…";
-  }
-
-  /** The controls that stay in sight at the top, whatever the window's height. @param {string} id @param {HTMLElement} zoomText */
+  /** @param {string} id @param {HTMLElement} zoomText */
   function bar(id, zoomText) {
-    const node = h("div", "qw-large-bar");
-    const nav = h("div", "qw-large-nav");
-    nav.append(
-      button("‹ Previous", "qw-large-prev", () => step(-1), "Previous picture (←)"),
-      button("Next ›", "qw-large-next", () => step(1), "Next picture (→)"),
-    );
     const where = comparing() ? null : comparisonOf(runs(), id);
-    if (where) nav.append(h("span", "qw-large-where", `${where.index} of ${where.total}`));
-    const zoom = h("div", "qw-zoom");
-    zoom.append(
-      button("−", "qw-zoom-out", () => stage?.zoomOut(), "Zoom out (-)"),
+    return largeBar({
       zoomText,
-      button("+", "qw-zoom-in", () => stage?.zoomIn(), "Zoom in (+)"),
-      button("100 % / fit", "qw-zoom-full", () => stage?.toggleFull(), "100 % or fit (Z)"),
-    );
-    if (comparing()) {
-      if (compared.length === 2) {
-        const label = state.slider ? "Side by side" : "Slider";
-        zoom.append(button(label, "qw-slider-toggle", toggleSlider, "Slider or side by side (S)"));
-      }
-    } else {
-      const tile = button("Tile 3 × 3", "qw-tile", toggleTiles, "Show the picture tiled 3 × 3 (T)");
-      tile.setAttribute("aria-pressed", String(state.tiled));
-      zoom.append(tile);
-    }
-    node.append(nav, zoom);
-    if (!comparing()) {
-      const held = !!(store.product && t.get("product", {}).w);
-      node.append(productControls({ state, held, sendBytes: ctx.send, redraw: draw }));
-    }
-    node.append(button("Close ✕", "qw-large-close", close, "Close (Esc)"));
-    return node;
+      where: where ? `${where.index} of ${where.total}` : "",
+      comparing: comparing() ? compared.length : 0,
+      state,
+      productHeld: !!(store.product && t.get("product", {}).w),
+      marks: !!ctx.review,
+      act: (name) => ACTIONS[name]?.(),
+      sendBytes: ctx.send,
+      redraw: draw,
+    });
   }
 
   const toggleTiles = () => {
@@ -226,21 +202,42 @@ export function createLargeView(ctx) {
     draw();
   };
 
+  /** What each key of the large view does; a mark's `advance` moves on (the toggle, Shift inverts). */
+  /** @type {Record<string, () => void>} */
+  const ACTIONS = {
+    close,
+    next: () => step(1),
+    prev: () => step(-1),
+    zoom_in: () => stage?.zoomIn(),
+    zoom_out: () => stage?.zoomOut(),
+    zoom_toggle: () => stage?.toggleFull(),
+    tile: () => (comparing() ? undefined : toggleTiles()),
+    slider: () => (comparing() && compared.length === 2 ? toggleSlider() : undefined),
+    toggle_select: () => {
+      const id = t.get("open_id", "");
+      const selected = t.get("selected_ids", []);
+      t.set("selected_ids", selected.includes(id) ? selected.filter((x) => x !== id) : [...selected, id]);
+    },
+  };
+
   overlay.addEventListener("keydown", (event) => {
-    const plain = !event.ctrlKey && !event.metaKey && !event.altKey;
     const onSlider = event.target instanceof HTMLElement && event.target.classList.contains("qw-divider");
-    const key = event.key;
-    if (key === "Escape") close();
-    else if (key === "ArrowRight" && !onSlider) step(1);
-    else if (key === "ArrowLeft" && !onSlider) step(-1);
-    else if (plain && (key === "+" || key === "=")) stage?.zoomIn();
-    else if (plain && key === "-") stage?.zoomOut();
-    else if (plain && (key === "z" || key === "Z")) stage?.toggleFull();
-    else if (plain && (key === "t" || key === "T") && !comparing()) toggleTiles();
-    else if (plain && (key === "s" || key === "S") && comparing() && compared.length === 2) toggleSlider();
-    else if (!trapTab(overlay, event)) return;
-    event.preventDefault();
-    event.stopPropagation();
+    if (onSlider && (event.key === "ArrowLeft" || event.key === "ArrowRight")) return;
+    const id = t.get("open_id", "");
+    // The compare view marks the picture chosen with ←/→ (the open one), so choosing is one key.
+    const where = { context: /** @type {"large"} */ ("large"), focusedId: id, selectedIds: [] };
+    const marked = ctx.review?.handleReviewKey(event, { ...where, autoAdvance: state.autoAdvance });
+    const name = marked ? marked.name : fallbackKey(event);
+    if (name === "slider" || (!marked && name)) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+    if (name && ACTIONS[name]) ACTIONS[name]();
+    else if (marked?.advance) step(1);
+    else if (!name && trapTab(overlay, event)) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
   });
   overlay.addEventListener("click", (event) => {
     if (event.target === overlay) close();

@@ -7,6 +7,7 @@ import { send } from "../protocol.js";
  * What the selection bar needs from its view.
  * @typedef {object} SelectionContext
  * @property {string[]} shown ids of the cards drawn now
+ * @property {Set<string>} drawn ids whose card is on screen (not folded away)
  * @property {() => string[]} selected the selected ids, read when a button is pressed
  * @property {(ids: string[]) => void} setSelected
  * @property {(msg: object) => void} send
@@ -36,6 +37,37 @@ export function toggled(selected, id, on) {
 }
 
 /**
+ * The selection after Shift+click: every card from `from` to `to` in display order set to `on`
+ * (a plain click, or `from` no longer drawn, is a toggle of `to` alone).
+ * @param {string[]} selected
+ * @param {string[]} order ids in display order
+ * @param {string} from the card ticked before
+ * @param {string} to the card ticked now
+ * @param {boolean} on
+ */
+export function ranged(selected, order, from, to, on) {
+  const a = order.indexOf(from);
+  const b = order.indexOf(to);
+  if (from === to || a < 0 || b < 0) return toggled(selected, to, on);
+  let ids = selected;
+  for (const id of order.slice(Math.min(a, b), Math.max(a, b) + 1)) ids = toggled(ids, id, on);
+  return ids;
+}
+
+/**
+ * What the bar says: how many are selected, and how many of those are folded away.
+ * @param {string[]} selected
+ * @param {Set<string>} drawn
+ */
+export function selectionLabel(selected, drawn) {
+  if (!selected.length) return "Nothing selected";
+  const away = selected.filter((id) => !drawn.has(id)).length;
+  return away
+    ? `${selected.length} selected · ${away} not in sight (folded or on another page)`
+    : `${selected.length} selected`;
+}
+
+/**
  * @param {HTMLElement} bar
  * @param {SelectionContext} ctx
  */
@@ -48,7 +80,8 @@ export function drawSelection(bar, ctx) {
   }
   bar.hidden = false;
   const none = selected.length === 0;
-  const label = h("span", "qw-selected-count", none ? "Nothing selected" : `${selected.length} selected`);
+  const label = h("span", "qw-selected-count", selectionLabel(selected, ctx.drawn));
+  label.setAttribute("aria-live", "polite");
   const all = button("Select all shown", "qw-select-page", () =>
     ctx.setSelected(withAll(selected, ctx.shown)),
   );

@@ -29,6 +29,7 @@ import { clampPan, fitView, panBy, percent, STEP, zoomAt } from "./zoom.js";
  * @property {number} divider the slider's position, 0-1 of the pane's width
  * @property {boolean} productOn
  * @property {number} productScale the cutout's width as a share of the picture's
+ * @property {boolean} autoAdvance a mark in the large view moves to the next picture
  */
 
 /** @returns {StageState} */
@@ -41,6 +42,7 @@ export function stageState() {
     divider: 0.5,
     productOn: true,
     productScale: 0.4,
+    autoAdvance: true,
   };
 }
 

@@ -98,6 +98,7 @@ class StatusBoard(ResultsCanvas):
         self._banner_kind = ""
         self._run_again_callbacks = Callbacks("run-again")
         super().__init__(loader=loader, thumb_px=thumb_px, mode="runs", title=title)
+        self._use_account(self._client.base_url, self._client.key_id)
         self._unsubscribe = self._tracker.subscribe(self._on_event)
         self.observe(lambda _change: self._redraw(), "visible_runs")
         _open_boards.add(self)

@@ -36,6 +36,7 @@ from ..runtime.loops import wait_for_tasks as wait_for_tasks
 from . import protocol
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
 from ._large import LargeView
+from .review import Reviewing
 
 __all__ = [
     "CONTACT_SHEET_LABEL_PX",
@@ -54,7 +55,7 @@ PATCH_WINDOW_SECONDS = 0.04
 LOADER_CONCURRENCY = 24
 
 
-class ResultsCanvas(LargeView, anywidget.AnyWidget):
+class ResultsCanvas(LargeView, Reviewing, anywidget.AnyWidget):
     """Cards of sceneries with thumbnails, a selection with actions, and a large view.
 
     Subclasses decide which cards exist (`SceneryGallery`: a page of the account's list;
@@ -110,9 +111,10 @@ class ResultsCanvas(LargeView, anywidget.AnyWidget):
         self._thumb_work: set[asyncio.Task[Any]] = set()
         self._closed = False
         super().__init__(thumb_px=thumb_px, **kwargs)
+        self._start_reviewing()  # marks in memory until a subclass names the account (`_use_account`)
         self.on_msg(self._on_browser_message)
         self.observe(self._on_open_id, "open_id")
-        self.observe(self._on_cards_synced, "cards")
+        self.observe(lambda _change: self._sync.cards_synced(), "cards")
         self.observe(self._on_selected, "selected_ids")
         self._ready = True
 
@@ -161,6 +163,7 @@ class ResultsCanvas(LargeView, anywidget.AnyWidget):
         if self._closed:
             return
         self._closed = True
+        self._stop_reviewing()
         self._tasks.cancel_all()
         if self._owns_loader and loop_running():
             asyncio.get_running_loop().create_task(self.loader.aclose())
@@ -223,6 +226,7 @@ class ResultsCanvas(LargeView, anywidget.AnyWidget):
         """Replace the drawn cards (a new page, a new run) and load the thumbnails they need."""
         self._sync.cards_replaced({c["id"] for c in cards})
         self.cards = cards
+        self._mirror_marks()
         self._load_missing()
 
     def _update_cards(self, changed: Iterable[dict[str, Any]]) -> None:
@@ -239,6 +243,7 @@ class ResultsCanvas(LargeView, anywidget.AnyWidget):
             self._sync.changed(card["id"], delta)
         if self._sync.pending():
             self._schedule_patch()
+        self._mirror_marks()
         self._load_missing()
 
     def _schedule_patch(self) -> None:
@@ -261,9 +266,6 @@ class ResultsCanvas(LargeView, anywidget.AnyWidget):
             return
         cards, pictures, buffers = patch
         self.send({"kind": protocol.PATCH, "cards": cards, "pictures": pictures}, buffers=buffers or None)
-
-    def _on_cards_synced(self, _change: dict[str, Any]) -> None:
-        self._sync.cards_synced()
 
     def _load_missing(self) -> None:
         """Start loading the thumbnail of every DONE card that has none yet."""
@@ -339,15 +341,15 @@ class ResultsCanvas(LargeView, anywidget.AnyWidget):
                 self._send_wanted(content)
             elif kind == protocol.HELLO:
                 self._sync.heard()
-                changed = (
-                    self._sync.catch_up()
-                )  # the view was drawn from the synced list; these changed since
+                changed = self._sync.catch_up()  # the view was drawn from the synced list; changed since
                 if changed:
                     self.send({"kind": protocol.PATCH, "cards": changed, "pictures": []})
                 self._send_wanted(content)
                 self._send_product()
             elif kind == protocol.PRODUCT:
                 self._tasks.spawn(self._product_from_browser(buffers), name="canvas-product")
+            elif kind == protocol.MARK:
+                self._on_mark_message(content)
             elif kind == protocol.USE_PROMPT:
                 self._use_prompt(str(content.get("id", "")))
             elif kind == protocol.DOWNLOAD:

@@ -147,6 +147,7 @@ class SceneryGallery(ResultsCanvas):
         super().__init__(
             loader=loader, thumb_px=thumb_px, mode="library", title=title, status_filter=status_filter
         )
+        self._use_account(self._client.base_url, self._client.key_id)
         self.observe(self._on_api_filter, "status_filter")
         self.observe(self._on_local_filter, ["state_filter", "search", "sort"])
         self.observe(self._on_page, "page")

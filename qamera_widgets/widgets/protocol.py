@@ -17,6 +17,8 @@ __all__ = [
     "GENERATE",
     "HELLO",
     "HISTORY",
+    "MARK",
+    "MARKED",
     "MORE_RUNS",
     "PATCH",
     "PREVIEW",
@@ -43,6 +45,8 @@ WANT = "want"  # fields `ids` (thumbnails), `preview` (the large view's id, or n
 USE_PROMPT = "use_prompt"  # field `id`: put that card's prompt into the form
 PRODUCT = "product"  # both ways, one buffer: a cutout picked in the browser / the checked one (`fmt`, `v`)
 DOWNLOAD = "download"  # fields `what` ("sheet" or "zip") and `ids` (the selection as shown)
+DOWNLOAD = "download"  # fields `what` ("sheet", "zip", "review", "picks_sheet", "picks_zip") and `ids`
+MARK = "mark"  # fields `ids`, `flag` ("pick" | "reject" | "" | null), `stars` (0-5 | null): set marks
 # Browser -> Python, the library.
 REFRESH = "refresh"
 # Browser -> Python, the runs.
@@ -61,6 +65,7 @@ THUMBS = "thumbs"  # `pictures` with one buffer each: the answer to `want` and `
 PATCH = "patch"  # `cards` (changed fields by id) and `pictures` (new thumbnails riding along)
 PREVIEW = "preview"  # fields `id`, `fmt`, `w`, `h`; one buffer: the large view's picture
 FILE = "file"  # fields `name`, `mime`; one buffer: a download for the browser to save
+MARKED = "marked"  # the answer to `mark` (after `marks` is synced): drop the marks drawn ahead of it
 
 
 class _PictureId(TypedDict):

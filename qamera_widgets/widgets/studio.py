@@ -45,6 +45,7 @@ from .board import StatusBoard
 from .canvas import STATIC
 from .form import PromptForm, Submission, compare_jobs, field_errors, plan_jobs
 from .gallery import SceneryGallery
+from .review import ReviewingStudio
 
 if TYPE_CHECKING:
     from ..sandbox import SandboxHandle
@@ -55,7 +56,7 @@ SANDBOX_BADGE_TEXT = "Sandbox: no real credits are spent"
 REFRESH_DEBOUNCE_SECONDS = 1.5
 
 
-class Studio(StaticHTMLFallback, anywidget.AnyWidget):
+class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
     """PromptForm + StatusBoard (runs) + SceneryGallery (library) sharing one client, tracker and journal.
 
     `sandbox` is the handle from `qamera_widgets.sandbox.start()` when the client talks to one: the
@@ -138,6 +139,9 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
         cutout = None if source is None else read_cutout(source)
         for view in (self.board, self.gallery):
             view.show_cutout(cutout)
+
+    def _review_views(self) -> tuple[StatusBoard, SceneryGallery]:
+        return (self.board, self.gallery)
 
     @classmethod
     def from_env(cls, **sandbox_options: Any) -> Studio:

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from ...contract import key_id_of
 from ..registry import ProcessWide
+from ..store import open_store
 from .marks import NO_MARK, Mark, MarkError, MarkRequest, apply_mark, mark_request, marks_trait
 
 __all__ = [
@@ -71,12 +72,13 @@ class MemoryMarkStore:
 
 
 def open_default_store() -> MarkStore | None:
-    """The store new books use: none yet, so marks last as long as the kernel.
+    """The store new books use: the process-wide `LocalStore` of the current home folder
+    (`QAMERA_WIDGETS_HOME`), the one file every kernel of the user shares, so a mark outlives the kernel.
 
-    The one line to change when `engine/store.py` lands: ``from ..store import open_store`` at the top
-    and ``return open_store()`` here (the process-wide `LocalStore` of the current home folder).
+    A store that cannot be opened is not a reason to stop reviewing: the store falls back to memory and
+    says why in its `problem`, which the book shows as `unsaved`.
     """
-    return None
+    return open_store()
 
 
 _store_opener: Callable[[], MarkStore | None] = open_default_store
