@@ -9,6 +9,7 @@ import { createLargeView } from "./canvas/overlay.js";
 import { PictureStore, saveFile } from "./canvas/pictures.js";
 import { drawRuns, runOrder } from "./canvas/runs.js";
 import { drawSelection, ranged, toggled } from "./canvas/selection.js";
+import { drawSizes } from "./canvas/sizes.js";
 import { drawMessage, drawPager, drawTools, keepSearchFocus } from "./canvas/toolbar.js";
 import { wantedPx } from "./canvas/zoom.js";
 import { button, h, listen, traits } from "./dom.js";
@@ -39,7 +40,8 @@ function render({ model, el }) {
   const head = h("div", "qw-head");
   const titleNode = h("div", "qw-title");
   const tools = h("div", "qw-tools");
-  head.append(titleNode, tools);
+  const sizes = h("div", "qw-sizes");
+  head.append(titleNode, tools, sizes);
   const messageNode = h("div", "qw-message");
   messageNode.setAttribute("role", "status");
   const selectionBar = h("div", "qw-selection");
@@ -215,6 +217,7 @@ function render({ model, el }) {
   const onTools = () => keepSearchFocus(el, () => drawTools(titleNode, tools, t, sendMsg));
   const onMessageLine = () => drawMessage(messageNode, t);
   const onPage = () => drawPager(pager, t);
+  const onSize = () => drawSizes(el, sizes, t);
   const onOpen = () => large.draw();
   /** Opens the selection side by side when it is 2-4 pictures of this view. */
   function compareSelected() {
@@ -257,6 +260,7 @@ function render({ model, el }) {
     ["change:preview", onOpen],
     ["change:product", onOpen],
     ["change:page", onPage],
+    ["change:thumb_size", onSize],
     ["change:page_count", onPage],
     ["msg:custom", onMessage],
     ...["title", "status_filter", "state_filter", "search", "sort", "count_text", "mode"].map(
@@ -267,6 +271,7 @@ function render({ model, el }) {
   onTools();
   onMessageLine();
   onPage();
+  onSize();
   syncCards();
   sizeUp();
   large.draw();

@@ -75,6 +75,7 @@
  * @property {string} message
  * @property {"info" | "error"} message_kind
  * @property {number} thumb_px
+ * @property {"small" | "medium" | "large"} thumb_size how large the grid draws thumbnails
  * @property {number} preview_px the longest side the large view fetches at (Python caps it)
  * @property {{w?: number, h?: number, v?: number}} product the product cutout held, {} when none
  * @property {boolean} can_use_prompt

@@ -88,3 +88,12 @@ async def test_neighbours_asked_ahead_are_sent_when_loaded(gallery: SceneryGalle
     # Stepping to it: ready at once, from what was fetched ahead.
     gallery.open_id = ids[1]
     assert gallery.preview["image"] == "ready"
+
+
+async def test_the_thumbnail_size_is_one_of_three(gallery: SceneryGallery) -> None:
+    assert gallery.thumb_size == "medium"
+    gallery.set_state({"thumb_size": "large"})  # the browser's size control
+    assert gallery.thumb_size == "large"
+    with pytest.raises(traitlets.TraitError):
+        gallery.set_state({"thumb_size": "huge"})  # a crafted update
+    assert gallery.thumb_size == "large"

@@ -220,3 +220,17 @@ describe("marks in the large view", () => {
     cleanup();
   });
 });
+
+describe("the thumbnail size", () => {
+  it("offers small / medium / large and draws the grid at the chosen one", async () => {
+    const { model, el, cleanup } = await opened({ thumb_size: "medium" });
+    expect(el.dataset.size).toBe("medium");
+    const large = /** @type {HTMLElement} */ (el.querySelector(".qw-size-large"));
+    expect(el.querySelector(".qw-size-medium")?.getAttribute("aria-pressed")).toBe("true");
+    large.click();
+    expect(model.state.thumb_size).toBe("large");
+    expect(el.dataset.size).toBe("large");
+    expect(el.querySelector(".qw-size-large")?.getAttribute("aria-pressed")).toBe("true");
+    cleanup();
+  });
+});

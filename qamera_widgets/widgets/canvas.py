@@ -86,6 +86,9 @@ class ResultsCanvas(LargeView, Reviewing, anywidget.AnyWidget):
     ).tag(sync=True)
     message_kind = traitlets.Unicode("info", help="'info' or 'error': how `message` is drawn.").tag(sync=True)
     thumb_px = traitlets.Int(176, help="Side of the square thumbnails, in pixels.").tag(sync=True)
+    thumb_size = traitlets.Enum(
+        ("small", "medium", "large"), "medium", help="How large the grid draws thumbnails (browser-writable)."
+    ).tag(sync=True)
     can_use_prompt = traitlets.Bool(False, help="Whether the large view offers 'Use this prompt'.").tag(
         sync=True
     )
