@@ -234,7 +234,9 @@ function render({ model, el }) {
   // The large view fetches pictures at the size the window can show (Python caps it for memory).
   const sizeUp = () => {
     const px = wantedPx({ w: window.innerWidth, h: window.innerHeight }, window.devicePixelRatio || 1);
-    if (t.get("preview_px", 0) !== px) t.set("preview_px", px);
+    // Not saved on its own: it rides along with the next change the view saves (opening a picture),
+    // so Python reads both in one update and fetches the open picture at this size.
+    if (t.get("preview_px", 0) !== px) model.set("preview_px", px);
   };
   let sizeTimer = /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined);
   const onResize = () => {
