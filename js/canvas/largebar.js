@@ -35,7 +35,12 @@ export function largeBar(o) {
     const label = o.state.slider ? "Side by side" : "Slider";
     zoom.append(button(label, "qw-slider-toggle", () => o.act("slider"), "Slider or side by side (S)"));
   } else if (!o.comparing) {
-    const tile = button("Tile 3 × 3", "qw-tile-toggle", () => o.act("tile"), "Show the picture tiled 3 × 3 (T)");
+    const tile = button(
+      "Tile 3 × 3",
+      "qw-tile-toggle",
+      () => o.act("tile"),
+      "Show the picture tiled 3 × 3 (T)",
+    );
     tile.setAttribute("aria-pressed", String(o.state.tiled));
     zoom.append(tile);
   }

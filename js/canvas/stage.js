@@ -101,8 +101,13 @@ export function createStage({ pictures, state, product, changed }) {
     node.style.width = `${size.w}px`;
     node.style.height = `${size.h}px`;
     if (tiled) {
+      // One repeated background rather than nine pictures: no seams where copies meet when zoomed.
       node.classList.add("qw-tiled");
-      for (let i = 0; i < 9; i += 1) node.append(img(pic));
+      node.dataset.tiles = "9";
+      node.setAttribute("role", "img");
+      node.setAttribute("aria-label", `${pic.alt}, tiled 3 × 3`);
+      node.style.backgroundImage = `url("${pic.url}")`;
+      node.style.backgroundSize = `${pic.w}px ${pic.h}px`;
     } else node.append(img(pic));
     if (!compared && !tiled && product && state.productOn) {
       const box = productBox(size, product, state.productScale);

@@ -77,7 +77,8 @@ def test_large_view_zooms_tiles_composites_and_compares_in_jupyterlab(page: Page
     page.wait_for_function(f"() => document.querySelector('{OVERLAY} .qw-stage').dataset.fit === 'yes'")
     page.keyboard.press("t")
     page.wait_for_function(
-        f"() => document.querySelectorAll('{OVERLAY} .qw-layer.qw-tiled img.qw-large-img').length === 9"
+        f"() => {{ const t = document.querySelector('{OVERLAY} .qw-layer.qw-tiled');"
+        " return Boolean(t) && t.dataset.tiles === '9' && t.style.backgroundImage.startsWith('url('); }}"
     )
     shot(page, "large-tiled-1600-light.png")
     page.keyboard.press("t")
