@@ -78,7 +78,7 @@ def test_large_view_zooms_tiles_composites_and_compares_in_jupyterlab(page: Page
     page.keyboard.press("t")
     page.wait_for_function(
         f"() => {{ const t = document.querySelector('{OVERLAY} .qw-layer.qw-tiled');"
-        " return Boolean(t) && t.dataset.tiles === '9' && t.style.backgroundImage.startsWith('url('); }}"
+        " return Boolean(t) && t.dataset.tiles === '9' && t.style.backgroundImage.startsWith('url('); }"
     )
     shot(page, "large-tiled-1600-light.png")
     page.keyboard.press("t")
