@@ -192,12 +192,12 @@ export function createStage({ pictures, state, product, changed }) {
     for (const node of layers) node.style.transform = `translate(${v.x}px, ${v.y}px) scale(${v.scale})`;
     node.dataset.zoom = String(Math.round(v.scale * 1000) / 1000);
     node.dataset.fit = state.view ? "no" : "yes";
+    changed(); // the box is known only once laid out: the shown zoom follows it
   }
   /** @param {View} next */
   const set = (next) => {
     state.view = next;
     apply();
-    changed();
   };
   const centre = () => {
     const b = box();
@@ -259,7 +259,6 @@ export function createStage({ pictures, state, product, changed }) {
       if (state.view && Math.abs(now.scale - 1) < 1e-6) {
         state.view = null;
         apply();
-        changed();
       } else set(zoomAt(now, 1 / now.scale, centre(), size, box()));
     },
     /** Lays the picture out again once the window has its final size. */
