@@ -236,3 +236,64 @@ describe("the thumbnail size", () => {
     cleanup();
   });
 });
+
+describe("a comparison's picture in the large view", () => {
+  it("says its template, its cell and '3 of 4', and ←/→ stay inside the comparison", async () => {
+    const ids = ["a", "b", "c", "d"];
+    const run = {
+      key: "cmp",
+      kind: "compare",
+      prompt: "{marble|oak} counter, {warm|cold} light",
+      ids,
+      rows: [
+        {
+          key: "1",
+          prompt: "marble counter, warm light",
+          parts: [
+            ["marble", true],
+            [" counter, ", false],
+            ["warm", true],
+          ],
+          ids: ["a", "b"],
+          progress: "",
+          credits: "",
+        },
+        {
+          key: "2",
+          prompt: "oak counter, cold light",
+          parts: [
+            ["oak", true],
+            [" counter, ", false],
+            ["cold", true],
+          ],
+          ids: ["c", "d"],
+          progress: "",
+          credits: "",
+        },
+      ],
+    };
+    const other = { key: "solo", prompt: "solo", ids: ["z"] };
+    const model = fakeModel({
+      mode: "runs",
+      runs: [other, run],
+      folded_runs: {},
+      cards: [...ids, "z"].map((id) => card({ id, thumb: 1 })),
+      preview: {},
+      open_id: "",
+      selected_ids: [],
+      product: {},
+    });
+    const view = await mount(canvas, model);
+    /** @type {HTMLElement} */ (view.el.querySelector('[data-id="c"]')).click();
+    const overlay = /** @type {HTMLElement} */ (document.querySelector(".qw-overlay"));
+    expect(overlay.querySelector(".qw-large-template")?.textContent).toBe(
+      "Template: {marble|oak} counter, {warm|cold} light",
+    );
+    expect(overlay.querySelector(".qw-large-cell")?.textContent).toBe("oak × cold · 3 of 4");
+    expect(overlay.querySelector(".qw-large-where")?.textContent).toBe("3 of 4");
+    press(overlay, "ArrowRight");
+    press(overlay, "ArrowRight");
+    expect(model.state.open_id).toBe("a"); // wrapped inside the comparison, never to "z"
+    view.cleanup();
+  });
+});
