@@ -3,13 +3,16 @@
 // buffers in "thumbs" and "preview" messages, which it asks for with "want".
 
 import { CardCache } from "./canvas/cards.js";
+import { canCompare } from "./canvas/compare.js";
 import { createMarks, helpPanel } from "./canvas/marks.js";
 import { createLargeView } from "./canvas/overlay.js";
 import { PictureStore, saveFile } from "./canvas/pictures.js";
 import { drawRuns, runOrder } from "./canvas/runs.js";
 import { drawSelection, ranged, toggled } from "./canvas/selection.js";
+import { drawSizes } from "./canvas/sizes.js";
 import { drawMessage, drawPager, drawTools, keepSearchFocus } from "./canvas/toolbar.js";
-import { h, listen, traits } from "./dom.js";
+import { wantedPx } from "./canvas/zoom.js";
+import { button, h, listen, traits } from "./dom.js";
 import { elapsed } from "./format.js";
 import { isToBrowser, KIND, send } from "./protocol.js";
 
@@ -28,8 +31,8 @@ function render({ model, el }) {
   let byId = new Map();
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let wantTimer;
-  /** @param {object} msg */
-  const sendMsg = (msg) => model.send(msg);
+  /** @param {object} msg @param {ArrayBuffer[]} [buffers] */
+  const sendMsg = (msg, buffers) => (buffers ? model.send(msg, undefined, buffers) : model.send(msg));
 
   el.classList.add("qw-canvas");
   el.dataset.mode = t.get("mode", "library");
@@ -37,15 +40,21 @@ function render({ model, el }) {
   const head = h("div", "qw-head");
   const titleNode = h("div", "qw-title");
   const tools = h("div", "qw-tools");
-  head.append(titleNode, tools);
+  const sizes = h("div", "qw-sizes");
+  head.append(titleNode, tools, sizes);
   const messageNode = h("div", "qw-message");
   messageNode.setAttribute("role", "status");
   const selectionBar = h("div", "qw-selection");
+  const compareButton = button("Compare (C)", "qw-compare-open", () => compareSelected(), "Side by side (C)");
+  compareButton.hidden = true;
   const body = h("div", "qw-body");
   const pager = h("div", "qw-pager");
-  el.append(head, messageNode, selectionBar, body, pager);
+  el.append(head, messageNode, selectionBar, compareButton, body, pager);
 
-  const review = createMarks(t, sendMsg, () => drawBody());
+  const review = createMarks(t, sendMsg, () => {
+    drawBody();
+    large.draw(); // the mark shows in the large view (and on a compared pane) at once too
+  });
   /** @type {string[]} ids of the cards drawn now, in display order */
   let drawnOrder = [];
   let lastTicked = "";
@@ -85,6 +94,7 @@ function render({ model, el }) {
       lastTicked = id; // Shift+click then ticks the range from here
     } else if (name === "clear_selection") clearSelection(selectedIds.length);
     else if (name === "help") showHelp(id);
+    else if (name === "compare") compareSelected();
     else if (name === "next" || name === "prev") focusStep(id, name === "next" ? 1 : -1);
     if (intent.advance) focusStep(id, 1);
   }
@@ -146,6 +156,8 @@ function render({ model, el }) {
       (n) => /** @type {HTMLElement} */ (n).dataset.id || "",
     );
     if (focusedId) cache.get(focusedId)?.focus({ preventScroll: true });
+    const chosen = t.get("selected_ids", []).filter((id) => byId.has(id));
+    compareButton.hidden = !canCompare(chosen.length);
     drawSelection(selectionBar, {
       shown: cards.map((card) => card.id),
       drawn: new Set(drawnOrder),
@@ -159,8 +171,8 @@ function render({ model, el }) {
   function askForPictures() {
     clearTimeout(wantTimer);
     wantTimer = setTimeout(() => {
-      const missing = store.missing(cards, t.get("preview", {}));
-      if (missing) sendMsg(send.want(missing.ids, missing.preview));
+      const missing = store.missing(cards, t.get("preview", {}), large.ahead());
+      if (missing) sendMsg(send.want(missing.ids, missing.preview, missing.previews));
     }, 0);
   }
 
@@ -181,7 +193,10 @@ function render({ model, el }) {
       drawBody();
       if (msg.kind === KIND.THUMBS) large.draw();
     } else if (msg.kind === KIND.PREVIEW) {
-      store.receiveLarge(msg.id, buffers[0], msg.fmt);
+      store.receiveLarge(msg.id, buffers[0], msg.fmt, msg.w, msg.h);
+      if (large.shows(msg.id)) large.draw(); // a prefetched neighbour waits for its turn
+    } else if (msg.kind === KIND.PRODUCT) {
+      store.receiveProduct(buffers[0], msg.fmt, msg.v);
       large.draw();
     } else if (msg.kind === KIND.FILE) {
       saveFile(msg, buffers[0]);
@@ -203,7 +218,33 @@ function render({ model, el }) {
   const onTools = () => keepSearchFocus(el, () => drawTools(titleNode, tools, t, sendMsg));
   const onMessageLine = () => drawMessage(messageNode, t);
   const onPage = () => drawPager(pager, t);
+  const onSize = () => drawSizes(el, sizes, t);
   const onOpen = () => large.draw();
+  /** Opens the selection side by side when it is 2-4 pictures of this view. */
+  function compareSelected() {
+    return large.compare(t.get("selected_ids", []).filter((id) => byId.has(id)));
+  }
+  /** @param {KeyboardEvent} event */
+  const onKey = (event) => {
+    if ((event.key !== "c" && event.key !== "C") || event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement) return;
+    if (compareSelected()) event.preventDefault();
+  };
+  el.addEventListener("keydown", onKey);
+  // The large view fetches pictures at the size the window can show (Python caps it for memory).
+  const sizeUp = () => {
+    const px = wantedPx({ w: window.innerWidth, h: window.innerHeight }, window.devicePixelRatio || 1);
+    // Not saved on its own: it rides along with the next change the view saves (opening a picture),
+    // so Python reads both in one update and fetches the open picture at this size.
+    if (t.get("preview_px", 0) !== px) model.set("preview_px", px);
+  };
+  let sizeTimer = /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined);
+  const onResize = () => {
+    clearTimeout(sizeTimer);
+    sizeTimer = setTimeout(sizeUp, 300);
+  };
+  window.addEventListener("resize", onResize);
   const onMarks = () => {
     review.confirmed();
     drawBody();
@@ -220,7 +261,9 @@ function render({ model, el }) {
     ["change:message_kind", onMessageLine],
     ["change:open_id", onOpen],
     ["change:preview", onOpen],
+    ["change:product", onOpen],
     ["change:page", onPage],
+    ["change:thumb_size", onSize],
     ["change:page_count", onPage],
     ["msg:custom", onMessage],
     ...[
@@ -242,12 +285,17 @@ function render({ model, el }) {
   onTools();
   onMessageLine();
   onPage();
+  onSize();
   syncCards();
+  sizeUp();
   large.draw();
   sendMsg(send.hello([]));
 
   return () => {
     clearInterval(ticker);
+    clearTimeout(sizeTimer);
+    window.removeEventListener("resize", onResize);
+    el.removeEventListener("keydown", onKey);
     clearTimeout(wantTimer);
     unlisten();
     store.dispose();

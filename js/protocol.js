@@ -21,6 +21,7 @@ export const KIND = Object.freeze({
   PATCH: "patch",
   PREVIEW: "preview",
   FILE: "file",
+  PRODUCT: "product",
   MARKED: "marked",
   // form, browser -> Python
   GENERATE: "generate",
@@ -43,10 +44,11 @@ export const KIND = Object.freeze({
  * @typedef {{kind: "thumbs", pictures?: PictureRef[]}} ThumbsMessage
  * @typedef {{kind: "patch", cards?: Array<Partial<import("./types.js").Card> & {id: string}>,
  *   pictures?: PictureRef[]}} PatchMessage
- * @typedef {{kind: "preview", id: string, fmt?: string}} PreviewMessage
+ * @typedef {{kind: "preview", id: string, fmt?: string, w?: number, h?: number}} PreviewMessage
+ * @typedef {{kind: "product", fmt?: string, v?: number}} ProductMessage
  * @typedef {{kind: "file", name: string, mime: string}} FileMessage
  * @typedef {{kind: "marked"}} MarkedMessage
- * @typedef {ThumbsMessage | PatchMessage | PreviewMessage | FileMessage | MarkedMessage} ToBrowser
+ * @typedef {ThumbsMessage | PatchMessage | PreviewMessage | FileMessage | ProductMessage | MarkedMessage} ToBrowser
  */
 
 /**
@@ -78,6 +80,7 @@ export function isToBrowser(msg) {
     kind === KIND.PATCH ||
     kind === KIND.PREVIEW ||
     kind === KIND.FILE ||
+    kind === KIND.PRODUCT ||
     kind === KIND.MARKED
   );
 }
@@ -86,8 +89,11 @@ export function isToBrowser(msg) {
 export const send = {
   /** @param {string[]} ids */
   hello: (ids = []) => ({ kind: KIND.HELLO, ids }),
-  /** @param {string[]} ids @param {string | null} preview */
-  want: (ids, preview) => ({ kind: KIND.WANT, ids, preview }),
+  /** @param {string[]} ids @param {string | null} preview @param {string[]} [previews] to prefetch */
+  want: (ids, preview, previews = []) =>
+    previews.length ? { kind: KIND.WANT, ids, preview, previews } : { kind: KIND.WANT, ids, preview },
+  /** A cutout chosen in the file picker; its bytes go as the one buffer. */
+  product: () => ({ kind: KIND.PRODUCT }),
   alive: () => ({ kind: KIND.ALIVE }),
   refresh: () => ({ kind: KIND.REFRESH }),
   /** @param {"sheet" | "pdf" | "zip" | "review" | "picks_sheet" | "picks_zip"} what @param {string[]} ids */

@@ -57,6 +57,8 @@
  * @property {string} [created]
  * @property {string} [url]
  * @property {"none" | "loading" | "ready" | "failed"} [image]
+ * @property {number} [w] the large picture's size, once ready
+ * @property {number} [h]
  */
 
 /**
@@ -73,6 +75,9 @@
  * @property {string} message
  * @property {"info" | "error"} message_kind
  * @property {number} thumb_px
+ * @property {"small" | "medium" | "large"} thumb_size how large the grid draws thumbnails
+ * @property {number} preview_px the longest side the large view fetches at (Python caps it)
+ * @property {{w?: number, h?: number, v?: number}} product the product cutout held, {} when none
  * @property {boolean} can_use_prompt
  * @property {Record<string, import("./canvas/marks.js").Mark>} marks the person's marks (read-only here)
  * @property {import("./canvas/marks.js").Binding[]} keymap engine.review's key map

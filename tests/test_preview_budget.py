@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from qamera_widgets.engine import thumbnails
-from qamera_widgets.engine.thumbnails import PreviewCache, Thumbnail, ThumbnailLoader
+from qamera_widgets.engine.previews import PreviewCache
+from qamera_widgets.engine.thumbnails import Thumbnail, ThumbnailLoader
 from tests._hostile import Request, hostile_server, response
 from tests._images import encode
 
@@ -58,15 +59,15 @@ def picture(size: int) -> Thumbnail:
 
 
 def test_the_preview_cache_is_bounded_in_bytes() -> None:
-    cache = PreviewCache(max_bytes=1000)
+    cache = PreviewCache(limit=100, max_bytes=1000)
     for n in range(50):
-        cache[f"id-{n}"] = ("http://cdn/x", picture(300))
+        cache.put(f"id-{n}", "http://cdn/x", 1600, picture(300))
         assert cache.bytes <= 1000
     assert len(cache) == 3 and "id-49" in cache and "id-0" not in cache
-    cache.get("id-47")  # used: kept over the older one
-    cache["id-50"] = ("http://cdn/y", picture(300))
+    assert cache.get("id-47", "http://cdn/x", 1600) is not None  # used: kept over the older one
+    cache.put("id-50", "http://cdn/y", 1600, picture(300))
     assert "id-47" in cache and "id-48" not in cache
-    cache["huge"] = ("http://cdn/z", picture(5000))  # one over the budget is kept alone
+    cache.put("huge", "http://cdn/z", 1600, picture(5000))  # one over the budget is kept alone
     assert len(cache) == 1 and cache.bytes == 5000
     cache.keep_only(set())
     assert len(cache) == 0 and cache.bytes == 0

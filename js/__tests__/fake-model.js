@@ -9,6 +9,8 @@ export function fakeModel(state) {
   const handlers = new Map();
   /** @type {any[]} */
   const sent = [];
+  /** @type {ArrayBuffer[][]} */
+  const sentBuffers = [];
   /** @param {string} event @param {...any} args */
   const trigger = (event, ...args) => {
     for (const handler of [...(handlers.get(event) || [])]) handler(...args);
@@ -34,10 +36,12 @@ export function fakeModel(state) {
     off(event, handler) {
       handlers.get(event)?.delete(handler);
     },
-    /** @param {any} msg */
-    send(msg) {
+    /** @param {any} msg @param {unknown} [_callbacks] @param {ArrayBuffer[]} [buffers] */
+    send(msg, _callbacks, buffers) {
       sent.push(msg);
+      sentBuffers.push(buffers || []);
     },
+    sentBuffers,
     /** How many handlers are subscribed (0 after a view is removed). */
     listenerCount: () => [...handlers.values()].reduce((n, set) => n + set.size, 0),
     widget_manager: {},

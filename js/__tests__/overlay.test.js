@@ -56,8 +56,9 @@ describe("the large view", () => {
     const focusable = /** @type {HTMLElement[]} */ ([...overlay.querySelectorAll("a[href], button")]);
     const first = focusable[0];
     const last = focusable[focusable.length - 1];
-    expect(first.classList.contains("qw-copy")).toBe(true);
-    expect(last.classList.contains("qw-large-close")).toBe(true);
+    // The bar comes first, so Previous/Next/Close are the first stops (and stay in sight).
+    expect(first.classList.contains("qw-large-prev")).toBe(true);
+    expect(last.classList.contains("qw-use-prompt")).toBe(true);
 
     last.focus();
     expect(press(last, "Tab").defaultPrevented).toBe(true);

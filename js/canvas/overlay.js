@@ -1,57 +1,18 @@
-// The large view: one picture over the page with its facts, Previous/Next, Copy id and Close.
+// The large view: one picture (or 2-4 compared) over the whole window with its facts, a bar of
+// controls that stays at the top (Previous/Next/Close, zoom, tiles, compare modes, product), Copy id.
 // It is a modal dialog attached to document.body only while open; Tab stays inside it, Esc and the
-// backdrop close it, and the focus goes back where it was.
+// backdrop close it, and the focus goes back where it was. The picture area is stage.js.
 
-import { button, h } from "../dom.js";
-import { captionOf, stepId, voteOf } from "../format.js";
-import { send } from "../protocol.js";
+import { h } from "../dom.js";
+import { captionOf, stepId } from "../format.js";
+import { canCompare, comparisonOf, neighbours, stepOrder } from "./compare.js";
+import { facts, noteOf, trapTab } from "./facts.js";
+import { fallbackKey, largeBar } from "./largebar.js";
+import { markBadge } from "./marks.js";
+import { createStage, stageState } from "./stage.js";
 
 /** @typedef {import("../types.js").Card} Card */
 /** @typedef {import("./toolbar.js").CanvasTraits} CanvasTraits */
-
-/** What a focus trap may land on. */
-const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex="0"]';
-
-/**
- * Keeps Tab and Shift+Tab inside `container`: from the last control to the first and back.
- * Returns whether it moved the focus (the event is then handled).
- * @param {HTMLElement} container
- * @param {KeyboardEvent} event
- */
-export function trapTab(container, event) {
-  if (event.key !== "Tab") return false;
-  const items = /** @type {HTMLElement[]} */ ([...container.querySelectorAll(FOCUSABLE)]);
-  if (!items.length) return false;
-  const first = items[0];
-  const last = items[items.length - 1];
-  const active = document.activeElement;
-  const inside = active instanceof HTMLElement && container.contains(active) && active !== container;
-  if (event.shiftKey && (!inside || active === first)) {
-    last.focus();
-    return true;
-  }
-  if (!event.shiftKey && (!inside || active === last)) {
-    first.focus();
-    return true;
-  }
-  return false;
-}
-
-/**
- * @param {string} text
- * @param {HTMLElement} node
- */
-async function copyText(text, node) {
-  try {
-    await navigator.clipboard.writeText(text);
-    node.textContent = "Copied";
-  } catch {
-    node.textContent = "Select and copy";
-  }
-  setTimeout(() => {
-    node.textContent = "Copy id";
-  }, 1500);
-}
 
 /**
  * Which view shows the large view when a widget is displayed more than once (or an old view was
@@ -68,7 +29,7 @@ let owner = null;
  * @property {import("./pictures.js").PictureStore} store
  * @property {(id: string) => Card | undefined} card
  * @property {() => string[]} order ids in the order Previous/Next step through
- * @property {(msg: object) => void} send
+ * @property {(msg: object, buffers?: ArrayBuffer[]) => void} send
  * @property {() => void} askForPictures
  * @property {ReturnType<typeof import("./marks.js").createMarks>} [review] marks and their keys
  */
@@ -86,24 +47,54 @@ export function createLargeView(ctx) {
   /** @type {Element | null} */
   let lastFocus = null;
   let lastOpened = "";
+  const state = stageState();
+  /** The pictures compared, while the open one is among them. @type {string[]} */
+  let compared = [];
+  /** @type {ReturnType<typeof createStage> | null} */
+  let stage = null;
 
   const close = () => t.set("open_id", "");
+  const comparing = () => compared.length > 1 && compared.includes(t.get("open_id", ""));
+  const runs = () => (t.get("mode", "library") === "runs" ? t.get("runs", []) : []);
   /** @param {number} delta */
   const step = (delta) => {
-    const next = stepId(ctx.order(), t.get("open_id", ""), delta);
+    const id = t.get("open_id", "");
+    const order = comparing() ? compared : stepOrder(runs(), ctx.order(), id);
+    const next = stepId(order, id, delta);
     if (next !== null) t.set("open_id", next);
   };
 
   function hide() {
     overlay.hidden = true;
+    stage?.dispose();
+    stage = null;
     overlay.replaceChildren();
     overlay.remove();
+  }
+
+  /**
+   * The picture to lay out for `id`: the large one when held, else its thumbnail at the large size.
+   * @param {string} id
+   * @returns {import("./stage.js").StagePicture | null}
+   */
+  function pictureOf(id) {
+    const p = t.get("preview", {});
+    const caption = captionOf(ctx.card(id) || {}) || id;
+    const big = store.large(id);
+    const known = p.id === id && p.w && p.h ? { w: p.w, h: p.h } : null;
+    if (big)
+      return { url: big.url, alt: caption, w: big.w || known?.w || 1024, h: big.h || known?.h || 1024 };
+    const pic = store.thumb(id);
+    if (!pic) return null;
+    const side = t.get("thumb_px", 176);
+    return { url: pic.url, alt: caption, low: true, w: known?.w || side, h: known?.h || side };
   }
 
   function draw() {
     const id = t.get("open_id", "");
     const p = t.get("preview", {});
     if (!id) {
+      compared = [];
       if (!overlay.hidden) {
         hide();
         if (lastFocus instanceof HTMLElement && document.contains(lastFocus)) lastFocus.focus();
@@ -121,8 +112,12 @@ export function createLargeView(ctx) {
       hide();
       return;
     }
+    if (!compared.includes(id)) compared = [];
     lastOpened = id;
+    const active = document.activeElement;
+    const focusClass = active instanceof HTMLElement && overlay.contains(active) ? active.className : "";
     const card = ctx.card(id);
+    stage?.dispose();
     overlay.replaceChildren();
     overlay.hidden = false;
     // Outside the output's containers, so it covers the page; inside the view's shadow root when the
@@ -130,105 +125,119 @@ export function createLargeView(ctx) {
     const root = el.getRootNode();
     if (!overlay.isConnected) (root instanceof ShadowRoot ? root : document.body).appendChild(overlay);
     const caption = p.prompt || p.name || captionOf(card || {});
+    const ids = comparing() ? compared : [id];
+    const pics = ids.map((x) => pictureOf(x));
     const panel = h("div", "qw-large");
-    panel.append(stage(id, p, card, caption), side(id, p, caption));
+    panel.classList.toggle("qw-large-comparing", ids.length > 1);
+    const zoomText = h("span", "qw-zoom-text");
+    /** @type {HTMLElement} */
+    let picture;
+    if (pics.every((x) => x !== null)) {
+      const withLabels = pics.map((x, i) => ({ ...x, label: captionOf(ctx.card(ids[i]) || {}) }));
+      stage = createStage({
+        pictures: withLabels,
+        state,
+        product: ids.length === 1 && store.product && t.get("product", {}).w ? productSize() : null,
+        changed: () => {
+          zoomText.textContent = stage ? stage.zoomText() : "";
+        },
+      });
+      const panes = stage.node.querySelectorAll(".qw-pane");
+      panes[ids.indexOf(id)]?.classList.add("qw-pane-active");
+      if (ctx.review && ids.length > 1 && panes.length === ids.length) {
+        ids.forEach((x, i) => {
+          const badge = markBadge(ctx.review?.get(x));
+          if (badge) panes[i].append(badge);
+        });
+      }
+      picture = stage.node;
+      zoomText.textContent = stage.zoomText();
+    } else {
+      stage = null;
+      picture = h("div", "qw-stage qw-stage-empty");
+    }
+    if (ids.length === 1) picture.append(h("div", "qw-stage-note", noteOf(p, card, !!store.large(id))));
+    const where = comparisonOf(runs(), id);
+    const canUse = t.get("can_use_prompt", false);
+    const side = facts({ id, p, caption, where, comparing: comparing(), canUse, send: ctx.send });
+    const badge = ctx.review ? markBadge(ctx.review.get(id)) : null;
+    if (badge) side.prepend(badge);
+    panel.append(bar(id, zoomText), picture, side);
     overlay.append(panel);
     overlay.setAttribute("aria-label", `Large view: ${caption}`);
-    if (!overlay.contains(document.activeElement)) overlay.focus();
+    stage?.apply();
+    const again = focusClass ? overlay.getElementsByClassName(focusClass.split(" ")[0])[0] : null;
+    if (again instanceof HTMLElement) again.focus();
+    else if (!overlay.contains(document.activeElement)) overlay.focus();
     ctx.askForPictures();
   }
 
-  /**
-   * @param {string} id
-   * @param {import("../types.js").Preview} p
-   * @param {Card | undefined} card
-   * @param {string} caption
-   */
-  function stage(id, p, card, caption) {
-    const node = h("div", "qw-stage");
-    if (p.id === id && p.image === "ready" && store.large && store.large.id === id) {
-      const img = h("img", "qw-large-img");
-      img.src = store.large.url;
-      img.alt = caption;
-      node.append(img);
-      return node;
-    }
-    const pic = store.thumb(id);
-    if (pic) {
-      const img = h("img", "qw-large-img qw-large-low");
-      img.src = pic.url;
-      img.alt = caption;
-      node.append(img);
-    }
-    const note =
-      p.image === "failed"
-        ? "The full picture could not be loaded."
-        : p.image === "none"
-          ? p.label || card?.label || "No picture yet"
-          : "Loading the full picture…";
-    node.append(h("div", "qw-stage-note", note));
-    return node;
+  function productSize() {
+    const info = t.get("product", {});
+    return store.product ? { url: store.product.url, w: info.w || 1, h: info.h || 1 } : null;
   }
 
-  /**
-   * @param {string} id
-   * @param {import("../types.js").Preview} p
-   * @param {string} caption
-   */
-  function side(id, p, caption) {
-    const node = h("div", "qw-large-side");
-    node.append(h("h3", "qw-large-prompt", caption));
-    if (p.prompt && p.name && p.name !== p.prompt) node.append(h("div", "qw-large-name", `Name: ${p.name}`));
-    const facts = h("dl", "qw-facts");
-    /** @param {string} term @param {string | undefined} value */
-    const fact = (term, value) => {
-      if (value) facts.append(h("dt", "", term), h("dd", "", value));
-    };
-    fact("Status", p.label || (p.state === "done" ? "Done" : ""));
-    const [icon, word] = voteOf(p.vote);
-    fact("Review", `${icon} ${word}`);
-    fact("Created", p.created);
-    node.append(facts);
-    const idRow = h("div", "qw-id-row");
-    idRow.append(h("code", "qw-id", id));
-    const copy = button("Copy id", "qw-copy", () => copyText(id, copy));
-    idRow.append(copy);
-    node.append(idRow);
-    const actions = h("div", "qw-large-actions");
-    if (p.url) {
-      const link = h("a", "qw-btn qw-original", "Open original ↗");
-      link.href = p.url;
-      link.target = "_blank";
-      link.rel = "noopener noreferrer";
-      actions.append(link);
-    }
-    if (t.get("can_use_prompt", false)) {
-      actions.append(button("Use this prompt", "qw-use-prompt", () => ctx.send(send.usePrompt(id))));
-    }
-    node.append(actions);
-    const nav = h("div", "qw-large-nav");
-    nav.append(
-      button("‹ Previous", "qw-large-prev", () => step(-1), "Previous picture (←)"),
-      button("Next ›", "qw-large-next", () => step(1), "Next picture (→)"),
-      button("Close ✕", "qw-large-close", close, "Close (Esc)"),
-    );
-    node.append(nav, h("div", "qw-hint", "← → move · Esc closes"));
-    return node;
+  /** @param {string} id @param {HTMLElement} zoomText */
+  function bar(id, zoomText) {
+    const where = comparing() ? null : comparisonOf(runs(), id);
+    return largeBar({
+      zoomText,
+      where: where ? `${where.index} of ${where.total}` : "",
+      comparing: comparing() ? compared.length : 0,
+      state,
+      productHeld: !!(store.product && t.get("product", {}).w),
+      marks: !!ctx.review,
+      act: (name) => ACTIONS[name]?.(),
+      sendBytes: ctx.send,
+      redraw: draw,
+    });
   }
+
+  const toggleTiles = () => {
+    state.tiled = !state.tiled;
+    draw();
+  };
+  const toggleSlider = () => {
+    state.slider = !state.slider;
+    draw();
+  };
+
+  /** What each key of the large view does; a mark's `advance` moves on (the toggle, Shift inverts). */
+  /** @type {Record<string, () => void>} */
+  const ACTIONS = {
+    close,
+    next: () => step(1),
+    prev: () => step(-1),
+    zoom_in: () => stage?.zoomIn(),
+    zoom_out: () => stage?.zoomOut(),
+    zoom_toggle: () => stage?.toggleFull(),
+    tile: () => (comparing() ? undefined : toggleTiles()),
+    slider: () => (comparing() && compared.length === 2 ? toggleSlider() : undefined),
+    toggle_select: () => {
+      const id = t.get("open_id", "");
+      const selected = t.get("selected_ids", []);
+      t.set("selected_ids", selected.includes(id) ? selected.filter((x) => x !== id) : [...selected, id]);
+    },
+  };
 
   overlay.addEventListener("keydown", (event) => {
+    const onSlider = event.target instanceof HTMLElement && event.target.classList.contains("qw-divider");
+    if (onSlider && (event.key === "ArrowLeft" || event.key === "ArrowRight")) return;
     const id = t.get("open_id", "");
-    const marked = ctx.review?.handleReviewKey(event, { context: "large", focusedId: id, selectedIds: [] });
-    if (marked && marked.name !== "next" && marked.name !== "prev" && marked.name !== "close") {
-      if (marked.advance) step(1);
-      return;
+    // The compare view marks the picture chosen with ←/→ (the open one), so choosing is one key.
+    const where = { context: /** @type {"large"} */ ("large"), focusedId: id, selectedIds: [] };
+    const marked = ctx.review?.handleReviewKey(event, { ...where, autoAdvance: state.autoAdvance });
+    const name = marked ? marked.name : fallbackKey(event);
+    if (name === "slider" || (!marked && name)) {
+      event.preventDefault();
+      event.stopPropagation();
     }
-    if (event.key === "Escape") close();
-    else if (event.key === "ArrowRight") step(1);
-    else if (event.key === "ArrowLeft") step(-1);
-    else if (!trapTab(overlay, event)) return;
-    event.preventDefault();
-    event.stopPropagation();
+    if (name && ACTIONS[name]) ACTIONS[name]();
+    else if (marked?.advance) step(1);
+    else if (!name && trapTab(overlay, event)) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
   });
   overlay.addEventListener("click", (event) => {
     if (event.target === overlay) close();
@@ -243,8 +252,34 @@ export function createLargeView(ctx) {
       lastFocus = document.activeElement;
       t.set("open_id", id);
     },
+    /**
+     * Opens 2-4 pictures side by side (C with a selection, or the Compare button); false otherwise.
+     * @param {string[]} ids
+     */
+    compare(ids) {
+      if (!canCompare(ids.length)) return false;
+      owner = self;
+      lastFocus = document.activeElement;
+      compared = [...ids];
+      if (t.get("open_id", "") === ids[0]) draw();
+      else t.set("open_id", ids[0]);
+      return true;
+    },
+    /** Whether `id` is on the stage now. @param {string} id */
+    shows(id) {
+      const open = t.get("open_id", "");
+      return id === open || (comparing() && compared.includes(id));
+    },
+    /** The large pictures to have ready: the compared ones, else the open one's neighbours. */
+    ahead() {
+      const id = t.get("open_id", "");
+      if (!id) return [];
+      if (comparing()) return compared;
+      return neighbours(stepOrder(runs(), ctx.order(), id), id);
+    },
     dispose() {
       if (owner === self) owner = null;
+      stage?.dispose();
       overlay.remove();
     },
   };

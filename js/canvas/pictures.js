@@ -16,15 +16,26 @@ export function blobUrl(buffer, fmt) {
   return URL.createObjectURL(new Blob([buffer], { type: `image/${fmt || "jpeg"}` }));
 }
 
+/** Large pictures a view keeps: the open one, its prefetched neighbours, up to four compared. */
+const LARGE_HELD = 8;
+
 export class PictureStore {
   constructor() {
     /** @type {Map<string, {v: number, url: string}>} scenery id -> the thumbnail held */
     this.thumbs = new Map();
     /** @type {Map<string, number>} scenery id -> version asked for and not yet received */
     this.asked = new Map();
-    /** @type {{id: string, url: string} | null} the large picture held */
-    this.large = null;
-    this.largeAsked = "";
+    /** @type {Map<string, {url: string, w: number, h: number}>} large pictures held, oldest first */
+    this.larges = new Map();
+    /** @type {Set<string>} large pictures asked for and not yet received */
+    this.largeAsked = new Set();
+    /** @type {{url: string, v: number} | null} the product cutout */
+    this.product = null;
+  }
+
+  /** @param {string} id */
+  large(id) {
+    return this.larges.get(id);
   }
 
   /** @param {string} id */
@@ -39,12 +50,14 @@ export class PictureStore {
   }
 
   /**
-   * What to ask Python for: the cards' pictures not held nor asked for yet, and the large picture
-   * when the preview says it is ready. Marks them asked; null when nothing is missing.
+   * What to ask Python for: the cards' pictures not held nor asked for yet, the large picture
+   * when the preview says it is ready, and the large pictures of `ahead` (neighbours to prefetch,
+   * pictures compared). Marks them asked; null when nothing is missing.
    * @param {Card[]} cards
    * @param {Preview} preview
+   * @param {string[]} [ahead]
    */
-  missing(cards, preview) {
+  missing(cards, preview, ahead = []) {
     /** @type {string[]} */
     const ids = [];
     for (const card of cards) {
@@ -56,11 +69,13 @@ export class PictureStore {
     }
     let largeId = null;
     const wanted = preview && preview.image === "ready" ? preview.id || "" : "";
-    if (wanted && (!this.large || this.large.id !== wanted) && this.largeAsked !== wanted) {
+    if (wanted && !this.larges.has(wanted) && !this.largeAsked.has(wanted)) {
       largeId = wanted;
-      this.largeAsked = wanted;
+      this.largeAsked.add(wanted);
     }
-    return ids.length || largeId ? { ids, preview: largeId } : null;
+    const previews = ahead.filter((id) => id !== wanted && !this.larges.has(id) && !this.largeAsked.has(id));
+    for (const id of previews) this.largeAsked.add(id);
+    return ids.length || largeId || previews.length ? { ids, preview: largeId, previews } : null;
   }
 
   /**
@@ -83,14 +98,30 @@ export class PictureStore {
   }
 
   /**
+   * Keeps a large picture; past LARGE_HELD the oldest is revoked, so prefetching stays bounded.
    * @param {string} id
    * @param {Bytes} data
    * @param {string} [fmt]
+   * @param {number} [w]
+   * @param {number} [h]
    */
-  receiveLarge(id, data, fmt) {
-    if (this.large) URL.revokeObjectURL(this.large.url);
-    this.large = { id, url: blobUrl(data, fmt) };
-    this.largeAsked = "";
+  receiveLarge(id, data, fmt, w = 0, h = 0) {
+    const old = this.larges.get(id);
+    if (old) URL.revokeObjectURL(old.url);
+    this.larges.delete(id);
+    this.larges.set(id, { url: blobUrl(data, fmt), w, h });
+    this.largeAsked.delete(id);
+    while (this.larges.size > LARGE_HELD) {
+      const [oldest, pic] = /** @type {[string, {url: string}]} */ (this.larges.entries().next().value);
+      URL.revokeObjectURL(pic.url);
+      this.larges.delete(oldest);
+    }
+  }
+
+  /** @param {Bytes} data @param {string} [fmt] @param {number} [v] */
+  receiveProduct(data, fmt, v = 0) {
+    if (this.product) URL.revokeObjectURL(this.product.url);
+    this.product = { url: blobUrl(data, fmt || "png"), v };
   }
 
   /**
@@ -110,8 +141,11 @@ export class PictureStore {
     for (const pic of this.thumbs.values()) URL.revokeObjectURL(pic.url);
     this.thumbs.clear();
     this.asked.clear();
-    if (this.large) URL.revokeObjectURL(this.large.url);
-    this.large = null;
+    for (const pic of this.larges.values()) URL.revokeObjectURL(pic.url);
+    this.larges.clear();
+    this.largeAsked.clear();
+    if (this.product) URL.revokeObjectURL(this.product.url);
+    this.product = null;
   }
 }
 

@@ -50,7 +50,6 @@ from .images import (
 )
 from .loops import PerLoop
 from .picture_cache import PictureCache, picture_cache
-from .previews import PREVIEW_CACHE_BYTES, PreviewCache
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
@@ -58,9 +57,7 @@ __all__ = [
     "MAX_THUMBNAIL_PX",
     "OUTPUT_FORMATS",
     "PLACEHOLDER_KINDS",
-    "PREVIEW_CACHE_BYTES",
     "WEB_FORMATS",
-    "PreviewCache",
     "Thumbnail",
     "ThumbnailError",
     "ThumbnailLoader",

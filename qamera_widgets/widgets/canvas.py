@@ -27,13 +27,14 @@ from ..engine.exports import CONTACT_SHEET_LABEL_PX as CONTACT_SHEET_LABEL_PX
 from ..engine.exports import CONTACT_SHEET_MARGIN as CONTACT_SHEET_MARGIN
 from ..engine.exports import MAX_ZIP_BYTES as MAX_ZIP_BYTES
 from ..engine.pictures import PictureSync
+from ..engine.previews import PreviewCache
 from ..engine.status import card_state as card_state
 from ..engine.status import vote_state as vote_state
-from ..engine.thumbnails import PreviewCache, Thumbnail, ThumbnailLoader
+from ..engine.thumbnails import MAX_PREVIEW_PX, Thumbnail, ThumbnailLoader
 from ..runtime.loops import wait_for_tasks as wait_for_tasks
 from . import protocol
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
-from .protocol import web_link
+from ._large import LargeView
 from .review import Reviewing
 
 __all__ = [
@@ -47,8 +48,8 @@ __all__ = [
 ]
 
 STATIC = Path(__file__).parent / "static"
-PREVIEW_MAX_PX = 1600
-"""The large view's longest side: sharp on a 4K screen at full width, far smaller than most originals."""
+PREVIEW_MAX_PX = MAX_PREVIEW_PX
+"""The large view's longest side at most (the browser asks for its size, `preview_px`, up to this)."""
 PATCH_WINDOW_SECONDS = 0.04
 LOADER_CONCURRENCY = 24
 MIN_THUMB_PX, MAX_THUMB_PX = 16, 1024
@@ -57,7 +58,7 @@ MAX_SELECTED = protocol.MAX_IDS
 by bytes."""
 
 
-class ResultsCanvas(Reviewing, protocol.BrowserWrites, anywidget.AnyWidget):
+class ResultsCanvas(LargeView, Reviewing, protocol.BrowserWrites, anywidget.AnyWidget):
     """Cards of sceneries with thumbnails, a selection with actions, and a large view.
 
     Subclasses decide which cards exist (`SceneryGallery`: a page of the account's list;
@@ -83,17 +84,21 @@ class ResultsCanvas(Reviewing, protocol.BrowserWrites, anywidget.AnyWidget):
     open_id = traitlets.Unicode("", help="The card shown in the large view ('' when it is closed).").tag(
         sync=True
     )
-    preview = traitlets.Dict(help="What the large view shows about `open_id`.").tag(sync=True)
     message = traitlets.Unicode(
         "", help="One sentence under the toolbar: loading, empty, or what failed."
     ).tag(sync=True)
     message_kind = traitlets.Unicode("info", help="'info' or 'error': how `message` is drawn.").tag(sync=True)
     thumb_px = traitlets.Int(176, help="Side of the square thumbnails, in pixels.").tag(sync=True)
+    thumb_size = traitlets.Enum(
+        ("small", "medium", "large"), "medium", help="How large the grid draws thumbnails (browser-writable)."
+    ).tag(sync=True)
     can_use_prompt = traitlets.Bool(False, help="Whether the large view offers 'Use this prompt'.").tag(
         sync=True
     )
 
-    browser_writable = frozenset({"selected_ids", "open_id", "mark_filter", "min_stars", "rating_first"})
+    browser_writable = frozenset(
+        {"selected_ids", "open_id", "mark_filter", "min_stars", "rating_first", "preview_px", "thumb_size"}
+    )
     """What the view may change; everything else it only draws (see `protocol.BrowserWrites`)."""
     message_kinds: frozenset[str] = protocol.CANVAS_KINDS
 
@@ -111,7 +116,7 @@ class ResultsCanvas(Reviewing, protocol.BrowserWrites, anywidget.AnyWidget):
         self._sync = PictureSync()
         self._loading: dict[str, str] = {}
         self._patch_scheduled = False
-        self._preview_cache = PreviewCache()
+        self._previews = PreviewCache()
         self._known: dict[str, Scenery] = {}
         self._prompt_of: dict[str, str] = {}
         self._use_prompt_callbacks = Callbacks("use-prompt")
@@ -357,9 +362,9 @@ class ResultsCanvas(Reviewing, protocol.BrowserWrites, anywidget.AnyWidget):
     def _forget_pictures(self, keep: set[str]) -> None:
         """Drop pictures of sceneries no longer in the list, so memory follows what can be shown."""
         self._sync.keep_only(keep)
-        self._preview_cache.keep_only(keep)
+        self._previews.keep_only(keep)
 
-    def _on_browser_message(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
+    def _on_browser_message(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
         if self._closed:
             return
         checked = protocol.checked_message(content, self.message_kinds)
@@ -378,6 +383,9 @@ class ResultsCanvas(Reviewing, protocol.BrowserWrites, anywidget.AnyWidget):
                 if changed:
                     self.send({"kind": protocol.PATCH, "cards": changed, "pictures": []})
                 self._send_wanted(content)
+                self._send_product()
+            elif kind == protocol.PRODUCT:
+                self._tasks.spawn(self._product_from_browser(buffers), name="canvas-product")
             elif kind == protocol.MARK:
                 self._on_mark_message(content)
             elif kind == protocol.USE_PROMPT:
@@ -398,10 +406,7 @@ class ResultsCanvas(Reviewing, protocol.BrowserWrites, anywidget.AnyWidget):
     def _send_wanted(self, content: Mapping[str, Any]) -> None:
         ids = content.get("ids") or []  # checked: deduplicated, at most protocol.MAX_IDS
         pictures, buffers = self._sync.refs(ids)
-        preview_id = content.get("preview")
-        if isinstance(preview_id, str) and preview_id in self._preview_cache:
-            _url, big = self._preview_cache[preview_id]
-            self.send({"kind": protocol.PREVIEW, "id": preview_id, "fmt": big.format}, buffers=[big.data])
+        self._send_previews(content)
         if pictures:
             self.send({"kind": protocol.THUMBS, "pictures": pictures}, buffers=buffers)
 
@@ -412,34 +417,6 @@ class ResultsCanvas(Reviewing, protocol.BrowserWrites, anywidget.AnyWidget):
             return
         self._use_prompt_callbacks(prompt)
         self.open_id = ""
-
-    def _on_open_id(self, change: dict[str, Any]) -> None:
-        if self._closed:
-            return
-        scenery = self._known.get(change["new"])
-        if scenery is None:
-            self.preview = {}
-            return
-        details = {**self._facts(scenery), "url": web_link(scenery.thumbnail)}
-        cached = self._preview_cache.get(scenery.id)
-        if details["state"] != "done" or not scenery.thumbnail:
-            self.preview = {**details, "image": "none"}
-        elif cached is not None and cached[0] == scenery.thumbnail:
-            self.preview = {**details, "image": "ready", "w": cached[1].width, "h": cached[1].height}
-        else:
-            self.preview = {**details, "image": "loading"}
-            self._tasks.spawn(self._load_preview(scenery.id, scenery.thumbnail), name="canvas-preview")
-
-    async def _load_preview(self, scenery_id: str, url: str) -> None:
-        big = await self.loader.preview(url, max_px=PREVIEW_MAX_PX)
-        if self._closed:
-            return
-        ok = big.placeholder is None
-        if ok:
-            self._preview_cache[scenery_id] = (url, big)
-        if self.preview.get("id") == scenery_id:
-            extra = {"image": "ready", "w": big.width, "h": big.height} if ok else {"image": "failed"}
-            self.preview = {**self.preview, **extra}
 
     def _start_download(self, what: str) -> None:
         if what not in ("sheet", "pdf", "zip"):

@@ -27,6 +27,7 @@ __all__ = [
     "MORE_RUNS",
     "PATCH",
     "PREVIEW",
+    "PRODUCT",
     "REFRESH",
     "RETRY",
     "RUN_AGAIN",
@@ -48,9 +49,10 @@ __all__ = [
 # Browser -> Python, any results canvas (library or runs).
 HELLO = "hello"  # a view was drawn: fields `ids` (thumbnails it lacks); answered with a `patch` of changes
 ALIVE = "alive"  # a view is still open (every 20 s); silence for a minute stops pushes
-WANT = "want"  # fields `ids` (thumbnails) and `preview` (the large view's id, or null)
+WANT = "want"  # fields `ids` (thumbnails), `preview` (the large view's id, or null), `previews` (to prefetch)
 USE_PROMPT = "use_prompt"  # field `id`: put that card's prompt into the form
 DOWNLOAD = "download"  # fields `what` ("sheet", "pdf", "zip", "review", "picks_sheet", "picks_zip") and `ids`
+PRODUCT = "product"  # both ways, one buffer: a cutout picked in the browser / the checked one (`fmt`, `v`)
 MARK = "mark"  # fields `ids`, `flag` ("pick" | "reject" | "" | null), `stars` (0-5 | null): set marks
 # Browser -> Python, the library.
 REFRESH = "refresh"
@@ -68,7 +70,7 @@ HISTORY = "history"  # field `index`: reuse a recent prompt
 # Python -> browser (canvas).
 THUMBS = "thumbs"  # `pictures` with one buffer each: the answer to `want` and `hello`
 PATCH = "patch"  # `cards` (changed fields by id) and `pictures` (new thumbnails riding along)
-PREVIEW = "preview"  # fields `id`, `fmt`; one buffer: the large view's picture
+PREVIEW = "preview"  # fields `id`, `fmt`, `w`, `h`; one buffer: the large view's picture
 FILE = "file"  # fields `name`, `mime`; one buffer: a download for the browser to save
 MARKED = "marked"  # the answer to `mark` (after `marks` is synced): drop the marks drawn ahead of it
 
@@ -162,10 +164,11 @@ _FIELDS: dict[str, tuple[dict[str, _Check], dict[str, _Check]]] = {
     # kind: (required fields, optional fields); a check answering _BAD means malformed.
     ALIVE: ({}, {}),
     HELLO: ({}, {"ids": _ids}),
-    WANT: ({}, {"ids": _ids, "preview": _optional_id}),
+    WANT: ({}, {"ids": _ids, "preview": _optional_id, "previews": _ids}),
     USE_PROMPT: ({"id": _short_text}, {}),
     DOWNLOAD: ({"what": _what}, {"ids": _ids}),
     MARK: ({"ids": _ids}, {"flag": _any, "stars": _any}),  # flag and stars: checked like mark() is
+    PRODUCT: ({}, {"fmt": _any}),  # the cutout is the buffer, checked like any downloaded image
     REFRESH: ({}, {}),
     TOGGLE_RUN: ({"key": _short_text}, {}),
     RUN_AGAIN: ({"key": _short_text}, {}),
@@ -205,7 +208,7 @@ def checked_message(content: object, kinds: Iterable[str]) -> dict[str, Any] | N
     return clean
 
 
-CANVAS_KINDS = frozenset({ALIVE, HELLO, WANT, USE_PROMPT, DOWNLOAD, MARK})
+CANVAS_KINDS = frozenset({ALIVE, HELLO, WANT, USE_PROMPT, DOWNLOAD, MARK, PRODUCT})
 LIBRARY_KINDS = CANVAS_KINDS | {REFRESH}
 RUNS_KINDS = CANVAS_KINDS | {TOGGLE_RUN, RUN_AGAIN, USE_RUN_PROMPT, MORE_RUNS}
 FORM_KINDS = frozenset({GENERATE, CONFIRM, RETRY, HISTORY})

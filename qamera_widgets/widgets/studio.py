@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
@@ -29,6 +30,7 @@ from ..engine.account import account_text as account_text
 from ..engine.classroom import history_scope
 from ..engine.journal import HISTORY_JOBS, Journal
 from ..engine.key_budget import budget_for
+from ..engine.product import read_cutout
 from ..engine.runs import Run
 from ..engine.tracking import TrackerEvent
 from ._common import (
@@ -143,6 +145,13 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
     def children(self) -> tuple[PromptForm, StatusBoard, SceneryGallery]:
         """The hosted views, in the order they are drawn (what a box's children were)."""
         return (self.form, self.board, self.gallery)
+
+    def set_product(self, source: str | Path | bytes | bytearray | memoryview | None) -> None:
+        """Preview a product cutout (PNG or WebP with transparency) in the large view of the runs and the
+        library; None removes it. Checked once (`engine.product`); a bad file raises `ProductError`."""
+        cutout = None if source is None else read_cutout(source)
+        for view in (self.board, self.gallery):
+            view.show_cutout(cutout)
 
     def _review_views(self) -> tuple[StatusBoard, SceneryGallery]:
         return (self.board, self.gallery)

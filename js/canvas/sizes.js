@@ -1,0 +1,34 @@
+// The thumbnail-size control: small / medium / large. The grid's columns follow the width at each
+// size (auto-fill), so a wide screen fills with more pictures instead of an empty band. The value is
+// the validated `thumb_size` trait (Python's Enum), so every view of the widget shows the same size.
+
+import { button, h } from "../dom.js";
+
+/** The sizes, in the order they are offered. */
+export const SIZES = Object.freeze(["small", "medium", "large"]);
+
+/**
+ * @param {HTMLElement} el the view's element (its data-size sets the grid's columns in canvas.css)
+ * @param {HTMLElement} node where the control goes
+ * @param {{get: (name: any, fallback: any) => any, set: (name: any, value: any) => void}} t
+ */
+export function drawSizes(el, node, t) {
+  const current = SIZES.includes(t.get("thumb_size", "medium")) ? t.get("thumb_size", "medium") : "medium";
+  el.dataset.size = current;
+  node.replaceChildren();
+  node.setAttribute("role", "group");
+  node.setAttribute("aria-label", "Thumbnail size");
+  node.append(h("span", "qw-sizes-label", "Size"));
+  for (const size of SIZES) {
+    const label = size[0].toUpperCase() + size.slice(1);
+    const choice = button(
+      label,
+      `qw-size qw-size-${size}`,
+      () => t.set("thumb_size", size),
+      `${label} thumbnails`,
+    );
+    choice.setAttribute("aria-pressed", String(size === current));
+    if (size === current) choice.classList.add("qw-on");
+    node.append(choice);
+  }
+}

@@ -1,0 +1,99 @@
+"""Large pictures at the size the browser shows them (validated and capped for memory), and the
+neighbours or compared pictures it asks for ahead, over the sandbox on loopback."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import traitlets
+from PIL import Image
+
+from qamera_widgets.client import AsyncQameraClient
+from qamera_widgets.engine.previews import MAX_WANTED, PreviewCache, preview_px, wanted_previews
+from qamera_widgets.engine.thumbnails import MAX_PREVIEW_PX
+from qamera_widgets.widgets.gallery import SceneryGallery
+
+from ._widget_support import eventually, from_browser, wire
+
+
+def test_preview_px_is_a_whole_number_capped_for_memory() -> None:
+    assert preview_px(1024) == 1024
+    assert preview_px(100_000) == MAX_PREVIEW_PX
+    assert preview_px(3) == 256
+    for bad in ("2048", 2.5, True, None):
+        with pytest.raises(ValueError, match="whole number of pixels"):
+            preview_px(bad)
+
+
+def test_wanted_previews_takes_known_ids_only_and_a_few() -> None:
+    known = {f"s{i}" for i in range(20)}
+    assert wanted_previews(["s1", "s1", "nope", 5, "s2"], known) == ["s1", "s2"]
+    assert len(wanted_previews(sorted(known), known)) == MAX_WANTED
+    assert wanted_previews("s1", known) == []
+
+
+def test_the_preview_cache_is_bounded_and_keyed_by_url_and_size() -> None:
+    from qamera_widgets.engine.thumbnails import Thumbnail
+
+    cache = PreviewCache(limit=2)
+    pic = Thumbnail(data=b"x", format="jpeg", width=1, height=1, source_bytes=1)
+    cache.put("a", "u", 512, pic)
+    assert cache.get("a", "u", 512) is pic
+    assert cache.get("a", "u", 1024) is None and cache.get("a", "other", 512) is None
+    cache.put("b", "u", 512, pic)
+    cache.put("c", "u", 512, pic)
+    assert len(cache) == 2 and cache.get("a", "u", 512) is None
+
+
+@pytest.fixture
+async def gallery(make_sandbox: Callable[..., Any]) -> AsyncIterator[SceneryGallery]:
+    sandbox = make_sandbox(library=4)
+    client = AsyncQameraClient(sandbox.api_key, sandbox.base_url, max_retries=0)
+    view = SceneryGallery(client, autoload=False, thumb_px=96)
+    await view.refresh()
+    yield view
+    view.close()
+    await view.loader.aclose()
+    await client.aclose()
+
+
+async def test_the_preview_is_fetched_at_the_size_the_browser_asks(gallery: SceneryGallery) -> None:
+    gallery.set_state({"preview_px": 256})  # what the browser's view does from its window size
+    assert gallery.preview_px == 256
+    first = gallery.cards[0]["id"]
+    gallery.open_id = first
+    await eventually(lambda: gallery.preview.get("image") == "ready")
+    assert max(gallery.preview["w"], gallery.preview["h"]) <= 256
+    with pytest.raises(traitlets.TraitError, match="expected an int"):
+        gallery.set_state({"preview_px": "enormous"})  # a crafted update
+    assert gallery.preview_px == 256
+    gallery.set_state({"preview_px": 10**9})
+    assert gallery.preview_px == MAX_PREVIEW_PX
+
+
+async def test_neighbours_asked_ahead_are_sent_when_loaded(gallery: SceneryGallery) -> None:
+    link = wire(gallery)
+    gallery.set_state({"preview_px": 512})
+    ids = [c["id"] for c in gallery.cards]
+    gallery.open_id = ids[0]
+    from_browser(gallery, {"kind": "want", "ids": [], "preview": None, "previews": [ids[1], "unknown", 7]})
+    await eventually(lambda: len(link.messages("preview")) == 1)
+    [(message, [data])] = link.messages("preview")
+    assert message["id"] == ids[1] and message["w"] > 0 and message["h"] > 0
+    with Image.open(io.BytesIO(data)) as image:
+        assert max(image.size) <= 512 and image.size == (message["w"], message["h"])
+    # Stepping to it: ready at once, from what was fetched ahead.
+    gallery.open_id = ids[1]
+    assert gallery.preview["image"] == "ready"
+
+
+async def test_the_thumbnail_size_is_one_of_three(gallery: SceneryGallery) -> None:
+    assert gallery.thumb_size == "medium"
+    gallery.set_state({"thumb_size": "large"})  # the browser's size control
+    assert gallery.thumb_size == "large"
+    with pytest.raises(traitlets.TraitError):
+        gallery.set_state({"thumb_size": "huge"})  # a crafted update
+    assert gallery.thumb_size == "large"

@@ -1,0 +1,159 @@
+"""The product cutout: checked like a downloaded image (formats, pixel budget, a complete decode,
+transparency) from Python and from the browser's file picker, kept small, and sent as one buffer."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from qamera_widgets.client import AsyncQameraClient
+from qamera_widgets.engine.product import MAX_PRODUCT_PX, ProductError, read_cutout
+from qamera_widgets.widgets.gallery import SceneryGallery
+
+from ._widget_support import eventually, from_browser, wire
+
+
+def cutout_png(size: tuple[int, int] = (300, 200), fmt: str = "PNG", mode: str = "RGBA") -> bytes:
+    img = Image.new(mode, size, (200, 30, 30, 0) if mode == "RGBA" else (200, 30, 30))
+    if mode == "RGBA":
+        img.paste((200, 30, 30, 255), (size[0] // 4, size[1] // 4, size[0] * 3 // 4, size[1]))
+    out = io.BytesIO()
+    img.save(out, fmt)
+    return out.getvalue()
+
+
+def huge_png_header(width: int = 30000, height: int = 30000) -> bytes:
+    """A tiny PNG whose header claims width x height pixels (a pixel bomb), with a bit of IDAT."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_a_cutout_with_transparency_is_kept_as_png() -> None:
+    for fmt in ("PNG", "WEBP"):
+        cut = read_cutout(cutout_png(fmt=fmt))
+        assert (cut.width, cut.height, cut.format) == (300, 200, "png")
+        with Image.open(io.BytesIO(cut.data)) as img:
+            assert img.format == "PNG" and img.mode == "RGBA"
+            assert img.getpixel((0, 0))[3] == 0 and img.getpixel((150, 150))[3] == 255
+
+
+def test_a_large_cutout_is_made_small_and_a_path_works(tmp_path: Path) -> None:
+    path = tmp_path / "cut.png"
+    path.write_bytes(cutout_png((5000, 2500)))
+    cut = read_cutout(path)
+    assert max(cut.width, cut.height) == MAX_PRODUCT_PX and cut.width == 2 * cut.height
+    assert read_cutout(str(path)).width == cut.width
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (huge_png_header(), "30000 x 30000 pixels, over the limit"),
+        (cutout_png()[:200], "damaged"),
+        (b"%PDF-1.4 not a picture at all" * 10, "not a PNG or WebP"),
+        (cutout_png(fmt="JPEG", mode="RGB"), "not a PNG or WebP"),
+        (cutout_png(mode="RGB"), "no transparency"),
+        (b"", "empty"),
+    ],
+)
+def test_bad_cutouts_get_a_sentence(data: bytes, words: str) -> None:
+    with pytest.raises(ProductError, match=words):
+        read_cutout(data)
+
+
+def test_bad_sources_get_a_sentence(tmp_path: Path) -> None:
+    with pytest.raises(ProductError, match="No file at"):
+        read_cutout(tmp_path / "missing.png")
+    with pytest.raises(ProductError, match="file path or the file's bytes"):
+        read_cutout(42)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def gallery(make_sandbox: Callable[..., Any]) -> AsyncIterator[SceneryGallery]:
+    sandbox = make_sandbox(library=3)
+    client = AsyncQameraClient(sandbox.api_key, sandbox.base_url, max_retries=0)
+    view = SceneryGallery(client, autoload=False, thumb_px=96)
+    await view.refresh()
+    yield view
+    view.close()
+    await view.loader.aclose()
+    await client.aclose()
+
+
+async def test_set_product_sends_the_checked_cutout_once_as_a_buffer(gallery: SceneryGallery) -> None:
+    link = wire(gallery)
+    gallery.set_product(cutout_png())
+    assert gallery.product == {"w": 300, "h": 200, "v": 1}
+    [(message, [data])] = link.messages("product")
+    assert message["fmt"] == "png" and message["v"] == 1
+    assert read_cutout(data).width == 300
+    assert "product" not in str(gallery.get_state().get("preview")), "no bytes in the state"
+    from_browser(gallery, {"kind": "hello", "ids": []})  # a second view gets it too
+    assert len(link.messages("product")) == 2
+
+
+async def test_a_bad_cutout_from_python_keeps_the_previous_one(gallery: SceneryGallery) -> None:
+    gallery.set_product(cutout_png())
+    link = wire(gallery)
+    with pytest.raises(ProductError, match="over the limit"):
+        gallery.set_product(huge_png_header())
+    with pytest.raises(ProductError, match="not a PNG or WebP"):
+        gallery.set_product(b"garbage" * 100)
+    assert gallery.product["v"] == 1 and link.messages("product") == []
+    gallery.set_product(None)
+    assert gallery.product == {}
+
+
+async def test_the_file_picker_cutout_is_checked_and_a_bad_one_is_a_message(gallery: SceneryGallery) -> None:
+    link = wire(gallery)
+    from_browser(gallery, {"kind": "product"}, [huge_png_header()])
+    await eventually(lambda: gallery.message_kind == "error")
+    assert "30000 x 30000" in gallery.message and gallery.product == {}
+    from_browser(gallery, {"kind": "product"}, [b"\x89PNG\r\n\x1a\n broken"])
+    await eventually(lambda: "not a PNG or WebP" in gallery.message or "damaged" in gallery.message)
+    from_browser(gallery, {"kind": "product"}, [])  # a crafted message without its file
+    await eventually(lambda: "did not arrive" in gallery.message)
+    assert link.messages("product") == [] and gallery.product == {}
+
+    from_browser(gallery, {"kind": "product"}, [cutout_png()])
+    await eventually(lambda: gallery.product.get("w") == 300)
+    assert gallery.message == "" and len(link.messages("product")) == 1
+    # The view keeps working: the large view still opens and loads.
+    gallery.open_id = gallery.cards[0]["id"]
+    await eventually(lambda: gallery.preview.get("image") == "ready")
+
+
+@pytest.mark.usefixtures("widgets_home")
+async def test_studio_set_product_reaches_the_runs_and_the_library(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    from qamera_widgets.widgets.studio import Studio
+
+    from ._widget_support import fast_client
+
+    sandbox = make_sandbox()
+    client = fast_client(sandbox)
+    closing.append(client)
+    studio = Studio(client, refresh_debounce=0.1)
+    closing.append(studio)
+    studio.set_product(cutout_png())
+    assert studio.board.product["w"] == studio.gallery.product["w"] == 300
+    with pytest.raises(ProductError, match="no transparency"):
+        studio.set_product(cutout_png(mode="RGB"))
+    assert studio.board.product["w"] == 300, "nothing stored from the bad file"
