@@ -10,7 +10,7 @@ import { drawSelection, toggled } from "./canvas/selection.js";
 import { drawMessage, drawPager, drawTools, keepSearchFocus } from "./canvas/toolbar.js";
 import { h, listen, traits } from "./dom.js";
 import { elapsed } from "./format.js";
-import { isToBrowser, KIND, send } from "./protocol.js";
+import { DownloadRequests, isToBrowser, KIND, send } from "./protocol.js";
 
 /** @typedef {import("./types.js").Card} Card */
 
@@ -27,8 +27,9 @@ function render({ model, el }) {
   let byId = new Map();
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let wantTimer;
+  const downloads = new DownloadRequests();
   /** @param {object} msg */
-  const sendMsg = (msg) => model.send(msg);
+  const sendMsg = (msg) => model.send(downloads.stamp(msg));
 
   el.classList.add("qw-canvas");
   el.dataset.mode = t.get("mode", "library");
@@ -126,7 +127,7 @@ function render({ model, el }) {
       store.receiveLarge(msg.id, buffers[0], msg.fmt);
       large.draw();
     } else if (msg.kind === KIND.FILE) {
-      saveFile(msg, buffers[0]);
+      if (downloads.claim(msg)) saveFile(msg, buffers[0]);
     }
   }
 

@@ -42,7 +42,7 @@ export const KIND = Object.freeze({
  * @typedef {{kind: "patch", cards?: Array<Partial<import("./types.js").Card> & {id: string}>,
  *   pictures?: PictureRef[]}} PatchMessage
  * @typedef {{kind: "preview", id: string, fmt?: string}} PreviewMessage
- * @typedef {{kind: "file", name: string, mime: string}} FileMessage
+ * @typedef {{kind: "file", name: string, mime: string, request?: string}} FileMessage
  * @typedef {ThumbsMessage | PatchMessage | PreviewMessage | FileMessage} ToBrowser
  */
 
@@ -71,6 +71,40 @@ export function isToBrowser(msg) {
   if (!msg || typeof msg !== "object") return false;
   const kind = /** @type {{kind?: unknown}} */ (msg).kind;
   return kind === KIND.THUMBS || kind === KIND.PATCH || kind === KIND.PREVIEW || kind === KIND.FILE;
+}
+
+/**
+ * The downloads one view asked for. Every view of a model receives every message (a widget displayed
+ * twice, or an output replaced by `view.update()`, still has its old view listening), so a download
+ * carries a request id and only the view whose button was pressed saves the file that answers it.
+ */
+export class DownloadRequests {
+  constructor() {
+    this.view = Math.random().toString(36).slice(2, 10);
+    this.asked = 0;
+    /** @type {Set<string>} */
+    this.pending = new Set();
+  }
+
+  /**
+   * A download intent with this view's next request id; any other message as it is.
+   * @param {object} msg
+   */
+  stamp(msg) {
+    if (/** @type {{kind?: unknown}} */ (msg).kind !== KIND.DOWNLOAD) return msg;
+    this.asked += 1;
+    const request = `${this.view}-${this.asked}`;
+    this.pending.add(request);
+    return { ...msg, request };
+  }
+
+  /**
+   * Whether this view asked for the file (once: a second answer to the same request is not saved).
+   * @param {FileMessage} msg
+   */
+  claim(msg) {
+    return typeof msg.request === "string" && this.pending.delete(msg.request);
+  }
 }
 
 // What the browser sends: one builder per kind, so a field name is spelled once.

@@ -25,6 +25,14 @@
  * @property {string[]} [ids]
  * @property {string} [progress]
  * @property {string} [credits]
+ * @property {number[]} [cell] its word's index on each axis (runs.py `comparison_axes`)
+ */
+
+/**
+ * A slot of a comparison's template that varies: its words in the order they were sent.
+ * @typedef {object} CompareAxis
+ * @property {string} label
+ * @property {string[]} values
  */
 
 /**
@@ -36,6 +44,7 @@
  * @property {boolean} [collapsed]
  * @property {string[]} [ids]
  * @property {CompareRow[]} [rows]
+ * @property {CompareAxis[]} [axes]
  * @property {number} [total]
  * @property {number} [done]
  * @property {number} [failed]

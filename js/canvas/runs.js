@@ -4,7 +4,7 @@
 import { button, h } from "../dom.js";
 import { progressBar } from "../format.js";
 import { send } from "../protocol.js";
-import { compareRow } from "./comparison.js";
+import { drawComparison } from "./comparison.js";
 
 /** @typedef {import("../types.js").Run} Run */
 
@@ -90,7 +90,7 @@ export function drawRuns(body, runs, folded, ctx) {
     section.dataset.key = run.key;
     section.append(runHeader(run, ctx));
     if (!run.collapsed && compare) {
-      for (const row of run.rows || []) section.append(compareRow(row, ctx.grid));
+      section.append(...drawComparison(run, ctx.grid));
     } else if (!run.collapsed) {
       section.append(ctx.grid(run.ids || []));
     }

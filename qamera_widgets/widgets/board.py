@@ -360,7 +360,7 @@ class StatusBoard(ResultsCanvas):
             single = len(entry) == 1 and not entry[0].comparison
             runs.append(rows[0] if single else comparison_header(entry, rows))
         self.runs = runs
-        self.folded_runs = folded_line([run for entry in folded for run in entry], self._status)
+        self.folded_runs = folded_line(folded, self._status)
         if [c["id"] for c in cards] == [c["id"] for c in self.cards]:
             self._update_cards(c for c in cards if changed is None or c["id"] in changed)
         else:

@@ -350,7 +350,9 @@ class ResultsCanvas(anywidget.AnyWidget):
                 ids = content.get("ids")
                 if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
                     self.selected_ids = ids  # what the browser showed as selected when the button was pressed
-                self._start_download(str(content.get("what", "")))
+                request = content.get("request")
+                request = request if isinstance(request, str) and len(request) <= 64 else ""
+                self._start_download(str(content.get("what", "")), request)
             else:
                 self._on_intent(kind, content)
         except Exception:  # an intent must never take the kernel's comm handler down
@@ -407,15 +409,16 @@ class ResultsCanvas(anywidget.AnyWidget):
             extra = {"image": "ready", "w": big.width, "h": big.height} if ok else {"image": "failed"}
             self.preview = {**self.preview, **extra}
 
-    def _start_download(self, what: str) -> None:
+    def _start_download(self, what: str, request: str = "") -> None:
         if what not in ("sheet", "zip"):
             return
         if not self.selected:
             self._say("Select some pictures first: tick the box on a card.", error=True)
             return
-        self._tasks.spawn(self._download(what), name=f"canvas-download-{what}")
+        self._tasks.spawn(self._download(what, request), name=f"canvas-download-{what}")
 
-    async def _download(self, what: str) -> None:
+    async def _download(self, what: str, request: str = "") -> None:
+        """Make the file and send it with the view's `request` id: only the view that asked saves it."""
         chosen = self.selected
         try:
             if what == "sheet":
@@ -438,7 +441,7 @@ class ResultsCanvas(anywidget.AnyWidget):
             return
         if what == "sheet" or self.message.startswith("Fetching"):
             self._say("")
-        self.send({"kind": protocol.FILE, "name": name, "mime": mime}, buffers=[data])
+        self.send({"kind": protocol.FILE, "name": name, "mime": mime, "request": request}, buffers=[data])
 
     def _say(self, text: str, *, error: bool = False) -> None:
         if self._closed:

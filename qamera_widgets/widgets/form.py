@@ -36,11 +36,13 @@ from ..engine.jobs import (
     cost_text,
     field_errors,
     history_entries,
+    jobs_cost_text,
     plan_jobs,
     plan_text,
+    registered_text,
     valid_count,
 )
-from ..engine.journal import Journal
+from ..engine.journal import Journal, JournalBatch
 from ..engine.submitting import Submitter
 from ..variants import TemplateError, is_template
 from . import protocol
@@ -241,6 +243,16 @@ class PromptForm(anywidget.AnyWidget):
         if count is not None:
             self.count = count
 
+    def restore_history(self, jobs: Sequence[JournalBatch]) -> None:
+        """After a kernel restart: the recent prompts and the last count from the store's jobs (oldest
+        first), unless this form has sent something already."""
+        if self._submitter.history or not jobs:
+            return
+        self._submitter.restore_history(jobs)
+        self.history = history_entries(self._submitter.history)
+        if valid_count(jobs[-1].count):
+            self.count = jobs[-1].count
+
     def refresh_budget(self) -> None:
         """Show the budget again after someone else changed it (the Studio, when items failed)."""
         self._show_budget()
@@ -293,7 +305,6 @@ class PromptForm(anywidget.AnyWidget):
             self.count = count
 
     def _on_count_change(self, _change: dict[str, Any]) -> None:
-        self.cost = cost_text(self.count)
         self._show_plan()
         if self.count_error:
             self._screen.show_errors(field_errors(self.prompt, self.count))
@@ -306,7 +317,9 @@ class PromptForm(anywidget.AnyWidget):
         self._show_plan()
 
     def _show_plan(self) -> None:
-        """The expansions of a template, live as it is typed; its errors wait for Generate."""
+        """The expansions of a template, live as it is typed; its errors wait for Generate. The line
+        beside Generate says the plan's figure when there is one, so the form states one price."""
+        self.cost = cost_text(self.count)
         if not is_template(self.prompt):
             self.variants, self.plan = [], ""
             return
@@ -317,6 +330,8 @@ class PromptForm(anywidget.AnyWidget):
             return
         self.variants = [{"text": j.preferences, "parts": [list(p) for p in j.parts]} for j in jobs]
         self.plan = plan_text(jobs) if valid_count(self.count) else ""
+        if self.plan:
+            self.cost = jobs_cost_text(jobs)
 
     def _show_budget(self) -> None:
         if self.budget is not None:
@@ -365,3 +380,10 @@ class _Screen:
         form.refresh_budget()
         form.history = history_entries(form.history_prompts)
         form._callbacks(registration)
+
+    def registered(self, registrations: Sequence[Registration]) -> None:
+        """A comparison's jobs all confirmed: one line for all of them (each batch is in its run)."""
+        form = self._form
+        self.say(registered_text(registrations), kind="ok")
+        form.batch_id = ""
+        form.history = history_entries(form.history_prompts)

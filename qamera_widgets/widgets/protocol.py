@@ -40,7 +40,9 @@ HELLO = "hello"  # a view was drawn: fields `ids` (thumbnails it lacks); answere
 ALIVE = "alive"  # a view is still open (every 20 s); silence for a minute stops pushes
 WANT = "want"  # fields `ids` (thumbnails) and `preview` (the large view's id, or null)
 USE_PROMPT = "use_prompt"  # field `id`: put that card's prompt into the form
-DOWNLOAD = "download"  # fields `what` ("sheet" or "zip") and `ids` (the selection as shown)
+DOWNLOAD = (
+    "download"  # fields `what` ("sheet" or "zip"), `ids` (the selection as shown), `request` (view's id)
+)
 # Browser -> Python, the library.
 REFRESH = "refresh"
 # Browser -> Python, the runs.
@@ -58,7 +60,7 @@ HISTORY = "history"  # field `index`: reuse a recent prompt
 THUMBS = "thumbs"  # `pictures` with one buffer each: the answer to `want` and `hello`
 PATCH = "patch"  # `cards` (changed fields by id) and `pictures` (new thumbnails riding along)
 PREVIEW = "preview"  # fields `id`, `fmt`; one buffer: the large view's picture
-FILE = "file"  # fields `name`, `mime`; one buffer: a download for the browser to save
+FILE = "file"  # fields `name`, `mime`, `request` (the download's); one buffer: for the asking view to save
 
 
 class _PictureId(TypedDict):
@@ -93,3 +95,4 @@ class FileMessage(TypedDict):
     kind: Literal["file"]
     name: str
     mime: str
+    request: str

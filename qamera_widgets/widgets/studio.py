@@ -203,6 +203,7 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
             return
         if not self._closed:
             self.board.show_history(batches)
+            self.form.restore_history(batches)
             if self.gallery.sceneries:
                 self.board.show_sceneries(self.gallery.sceneries)
 
