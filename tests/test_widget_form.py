@@ -512,4 +512,4 @@ async def test_recent_prompts_and_the_count_come_back_from_the_store(
     after_restart.restore_history(Journal().batches())
     assert after_restart.history_prompts == [("{linen|velvet} backdrop", 3), ("a lone prompt", 1)]
     assert after_restart.count == 3
-    assert [h["label"] for h in after_restart.history][0] == "{linen|velvet} backdrop (3)"
+    assert after_restart.history[0]["label"] == "{linen|velvet} backdrop (3)"
