@@ -121,8 +121,9 @@ export const send = {
   usePrompt: (id) => ({ kind: KIND.USE_PROMPT, id }),
   /** @param {string} key */
   toggleRun: (key) => ({ kind: KIND.TOGGLE_RUN, key }),
-  /** @param {string} key */
-  runAgain: (key) => ({ kind: KIND.RUN_AGAIN, key }),
+  /** Without `yes`: ask (in the run's header); with it: the person's answer. @param {string} key @param {boolean} [yes] */
+  runAgain: (key, yes) =>
+    yes === undefined ? { kind: KIND.RUN_AGAIN, key } : { kind: KIND.RUN_AGAIN, key, yes },
   /** @param {string} key */
   useRunPrompt: (key) => ({ kind: KIND.USE_RUN_PROMPT, key }),
   moreRuns: () => ({ kind: KIND.MORE_RUNS }),

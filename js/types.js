@@ -52,6 +52,7 @@
  * @property {string} [credits]
  * @property {string} [progress]
  * @property {boolean} [use_prompt]
+ * @property {string} [question] "Run again" asking, with the cost, beside its button
  */
 
 /**
@@ -104,6 +105,7 @@
  * @property {boolean} submitting
  * @property {boolean} can_retry
  * @property {Array<{label: string, prompt: string, count?: number}>} history
+ * @property {number} [focus_prompt] raised by "Edit" on a run: focus the prompt box
  * @property {Array<{text?: string, parts: Array<[string, boolean]>}>} variants
  * @property {string} cost
  * @property {string} prompt_error

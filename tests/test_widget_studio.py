@@ -352,3 +352,38 @@ async def test_closing_does_not_block_the_loop_while_its_sandbox_stops(
     may_stop.set()
     await settled(before)
     assert len(stopped_in) == 1 and stopped_in[0] != threading.get_ident()
+
+
+async def test_run_again_asks_in_the_run_and_edit_restores_prompt_and_count(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    """Issue 21: "Run again" asks beside its button and leaves the form alone; "Edit" restores the
+    run's template and count and puts the focus in the prompt box; the last job's line leaves the form
+    once the next prompt is written."""
+    sandbox = make_sandbox()
+    studio = studio_for(sandbox, closing)
+    click_generate(studio, "{oak|marble} stool", 2)
+    from_browser(studio.form, {"kind": "confirm", "yes": True})
+    await studio.form.wait_idle()
+    assert studio.form.status.startswith("Comparison registered: 2 jobs, 4 pictures")
+    studio.form.prompt, studio.form.count = "a half-written idea", 5
+    assert studio.form.status == "" and studio.form.batch_id == ""
+    key = studio.board.runs[0]["key"]
+
+    from_browser(studio.board, {"kind": "run_again", "key": key})
+    assert studio.board.runs[0]["question"] == "Run this again: 2 prompts × 2 pictures = 4 pictures, 40 credits?"
+    assert studio.form.confirm == "" and (studio.form.prompt, studio.form.count) == ("a half-written idea", 5)
+    from_browser(studio.board, {"kind": "run_again", "key": key, "yes": False})
+    assert studio.board.runs[0]["question"] == "" and sandbox.stats()["registered_batches"] == 2
+    from_browser(studio.board, {"kind": "run_again", "key": key, "yes": True})  # never asked again
+    assert sandbox.stats()["registered_batches"] == 2
+    from_browser(studio.board, {"kind": "run_again", "key": key})
+    from_browser(studio.board, {"kind": "run_again", "key": key, "yes": True})
+    await studio.form.wait_idle()
+    assert sandbox.stats()["registered_batches"] == 4
+    assert (studio.form.prompt, studio.form.count) == ("a half-written idea", 5), "the form is left alone"
+
+    focus = studio.form.focus_prompt
+    from_browser(studio.board, {"kind": "use_run_prompt", "key": studio.board.runs[-1]["key"]})
+    assert (studio.form.prompt, studio.form.count) == ("{oak|marble} stool", 2)
+    assert studio.form.focus_prompt == focus + 1

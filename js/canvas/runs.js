@@ -66,9 +66,27 @@ export function runHeader(run, ctx) {
         "Put this prompt into the form to change it",
       ),
     );
+    if (run.question) actions.append(againQuestion(run, ctx));
     header.append(actions);
   }
   return header;
+}
+
+/**
+ * "Run again" asks here, next to the button pressed, not in the form far above.
+ * @param {Run} run
+ * @param {RunsContext} ctx
+ */
+function againQuestion(run, ctx) {
+  const box = h("div", "qw-run-question");
+  box.setAttribute("role", "group");
+  const text = h("span", "qw-run-question-text", run.question);
+  const yes = button("Yes, generate", "qw-primary qw-run-again-yes", () =>
+    ctx.send(send.runAgain(run.key, true)),
+  );
+  const no = button("No", "qw-run-again-no", () => ctx.send(send.runAgain(run.key, false)));
+  box.append(text, yes, no);
+  return box;
 }
 
 /**

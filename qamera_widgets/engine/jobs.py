@@ -22,6 +22,7 @@ __all__ = [
     "RATE_LIMITED_MESSAGE",
     "UNCONFIRMED_MESSAGE",
     "Submission",
+    "again_question",
     "compare_jobs",
     "confirmed_text",
     "cost_text",
@@ -159,6 +160,16 @@ def plan_text(jobs: Sequence[Submission]) -> str:
     total = sum(j.count for j in jobs)
     each = pictures(jobs[0].count)
     return f"{plural(len(jobs), 'prompt')} × {each} = {pictures(total)}, {jobs_credits(jobs)} credits"
+
+
+def again_question(prompt: str, count: int) -> str:
+    """Asked beside a run's "Run again": what it sends and costs (a template's whole plan)."""
+    errors = field_errors(prompt, count)
+    if errors:
+        return " ".join(errors.values())
+    jobs = plan_jobs(prompt, count)
+    what = plan_text(jobs) if len(jobs) > 1 else f"{pictures(count)}, {price_for(count)} credits"
+    return f"Run this again: {what}?"
 
 
 def repeat_question(job: Submission) -> str:

@@ -102,6 +102,9 @@ class PromptForm(anywidget.AnyWidget):
         False, help="True from the click until the server answered; Generate is disabled meanwhile."
     ).tag(sync=True)
     can_retry = traitlets.Bool(False, help="Whether 'Retry safely' is offered.").tag(sync=True)
+    focus_prompt = traitlets.Int(0, help="Raised to put the keyboard focus in the prompt box (Edit).").tag(
+        sync=True
+    )
     history = traitlets.List(
         traitlets.Dict(), help="Recent prompts, newest first: label, prompt, count."
     ).tag(sync=True)
@@ -237,6 +240,22 @@ class PromptForm(anywidget.AnyWidget):
         self.use_prompt(prompt, count)
         self._submitter.offer(prompt, count)
 
+    def run_again(self, prompt: str, count: int) -> None:
+        """Send a past prompt again, already confirmed beside its run ("Run again"): the fields stay as
+        they are, since the person may be writing the next prompt."""
+        if self.closed:
+            return
+        errors = field_errors(prompt, count)
+        if errors:
+            self._screen.say(" ".join(errors.values()), kind="error")
+            return
+        self._submitter.start(plan_jobs(prompt, count), (prompt, count), confirmed=True)
+
+    def edit(self, prompt: str, count: int) -> None:
+        """"Edit" on a run: its prompt (or template) and its count in the form, the focus in the box."""
+        self.use_prompt(prompt, count if valid_count(count) else None)
+        self.focus_prompt += 1
+
     def use_prompt(self, prompt: str, count: int | None = None) -> None:
         """Put a prompt (and optionally a count) into the form, as "Use this prompt" does."""
         self.prompt = prompt
@@ -310,6 +329,9 @@ class PromptForm(anywidget.AnyWidget):
             self._screen.show_errors(field_errors(self.prompt, self.count))
 
     def _on_prompt_change(self, _change: dict[str, Any]) -> None:
+        if self.status_kind == "ok" and not self._submitter.sending:
+            # The last job's line belongs to its run (which shows it), not to the next prompt.
+            self.status, self.batch_id = "", ""
         if self.prompt_error:
             self._screen.show_errors(field_errors(self.prompt, self.count))
         if self.confirm:

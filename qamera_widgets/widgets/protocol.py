@@ -47,7 +47,7 @@ DOWNLOAD = (
 REFRESH = "refresh"
 # Browser -> Python, the runs.
 TOGGLE_RUN = "toggle_run"  # field `key`: fold or unfold a run
-RUN_AGAIN = "run_again"  # field `key`: offer that run's prompt and count again
+RUN_AGAIN = "run_again"  # fields `key`, `yes` (absent: ask in the run's header; bool: the answer)
 USE_RUN_PROMPT = "use_run_prompt"  # field `key`: put that run's prompt into the form
 MORE_RUNS = "more_runs"  # show the next runs folded into the "older runs" line
 # Browser -> Python, the prompt form.

@@ -113,7 +113,8 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
         self.form.on_submit(self._on_submit)
         self.form.observe(self._on_submitting, names="submitting")
         self.board.on_use_prompt(self.form.use_prompt)
-        self.board.on_run_again(self.form.offer)
+        self.board.on_run_again(self.form.run_again)
+        self.board.on_edit(self.form.edit)
         self.gallery.on_use_prompt(self.form.use_prompt)
         self.gallery.on_list(self.board.show_sceneries)
 

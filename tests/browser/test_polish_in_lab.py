@@ -18,7 +18,7 @@ TEMPLATE = "{oak|marble} countertop, {warm|cold|soft} light"
 
 # The WCAG 2 contrast ratio of an element's text against the first opaque background behind it, with
 # the text colour's alpha blended onto that background (computed colours, as the browser paints them).
-CONTRAST = """(el) => {
+CONTRAST = r"""(el) => {
   const parse = (c) => {
     const nums = (text) => text.split(/[ ,/]+/).filter(Boolean).map(Number);
     let m = c.match(/^rgba?\(([^)]+)\)/);
@@ -74,6 +74,7 @@ def test_a_comparison_is_a_matrix_and_buttons_stay_readable(
     box.click()
     box.fill(TEMPLATE)
     page.locator(".qw-form .qw-count-input").fill("1")
+    page.locator(".qw-form .qw-count-input").press("Tab")  # the count is taken when the person leaves it
     # One figure, the plan's, beside Generate: six jobs of one picture.
     expect(page.locator(".qw-form")).to_contain_text("6 pictures in 6 jobs · 60 credits reserved now")
     box.press("Control+Enter")
