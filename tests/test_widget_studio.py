@@ -371,7 +371,8 @@ async def test_run_again_asks_in_the_run_and_edit_restores_prompt_and_count(
     key = studio.board.runs[0]["key"]
 
     from_browser(studio.board, {"kind": "run_again", "key": key})
-    assert studio.board.runs[0]["question"] == "Run this again: 2 prompts × 2 pictures = 4 pictures, 40 credits?"
+    asked = studio.board.runs[0]["question"]
+    assert asked == "Run this again: 2 prompts × 2 pictures = 4 pictures, 40 credits?"
     assert studio.form.confirm == "" and (studio.form.prompt, studio.form.count) == ("a half-written idea", 5)
     from_browser(studio.board, {"kind": "run_again", "key": key, "yes": False})
     assert studio.board.runs[0]["question"] == "" and sandbox.stats()["registered_batches"] == 2
