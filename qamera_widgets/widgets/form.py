@@ -267,9 +267,10 @@ class PromptForm(anywidget.AnyWidget):
         first), unless this form has sent something already."""
         if self._submitter.history or not jobs:
             return
+        untouched = not self.prompt and self.count == contract.START_COUNT
         self._submitter.restore_history(jobs)
         self.history = history_entries(self._submitter.history)
-        if valid_count(jobs[-1].count):
+        if untouched and valid_count(jobs[-1].count):  # never over a count the person already chose
             self.count = jobs[-1].count
 
     def refresh_budget(self) -> None:

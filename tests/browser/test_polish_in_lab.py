@@ -44,6 +44,9 @@ CONTRAST = r"""(el) => {
            opacity: Number(getComputedStyle(el).opacity) };
 }"""
 
+CELLS_DONE = """() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel
+  .requestExecute({code: "pass", silent: true}).done.then(() => true)"""
+
 MATRIX = """() => {
   const m = document.querySelector('.qw-canvas[data-mode=runs] .qw-compare .qw-matrix');
   if (!m) return null;
@@ -70,17 +73,38 @@ def test_a_comparison_is_a_matrix_and_buttons_stay_readable(
     run_all_cells(page, f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset")
     expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
 
+    # Type once every cell has run (a later cell replaces the view): an execute queued behind them.
+    page.evaluate(CELLS_DONE)
     box = page.locator(".qw-form .qw-prompt-box")
     box.click()
     box.fill(TEMPLATE)
     page.locator(".qw-form .qw-count-input").fill("1")
-    page.locator(".qw-form .qw-count-input").press("Tab")  # the count is taken when the person leaves it
+    page.locator(".qw-form .qw-count-input").press("Enter")  # the count is taken on Enter or on leaving it
     # One figure, the plan's, beside Generate: six jobs of one picture.
-    expect(page.locator(".qw-form")).to_contain_text("6 pictures in 6 jobs · 60 credits reserved now")
+    cost = page.locator(".qw-form .qw-cost")
+    expect(cost).to_have_text(
+        "6 pictures in 6 jobs · 60 credits reserved now, refunded for any that fail", timeout=30_000
+    )
     box.press("Control+Enter")
     page.locator(".qw-form .qw-confirm-yes").click()
     page.wait_for_function(f"() => {{ const m = ({MATRIX})(); return m && m.cards === 6; }}", timeout=120_000)
     expect(page.locator(".qw-form")).to_contain_text("Comparison registered: 6 jobs, 6 pictures, 60 credits")
+
+    # "Run again" asks beside the button pressed; the form keeps what is being written.
+    box.fill("the next idea")
+    run = page.locator(".qw-canvas[data-mode=runs] .qw-run.qw-compare").first
+    run.locator(".qw-run-again").click()
+    question = run.locator(".qw-run-question")
+    expect(question).to_contain_text("Run this again: 6 prompts × 1 picture = 6 pictures, 60 credits?")
+    expect(question.locator(".qw-run-again-yes")).to_be_in_viewport()
+    assert box.input_value() == "the next idea"
+    assert (
+        page.locator(".qw-form .qw-confirm").count() == 0
+        or not page.locator(".qw-form .qw-confirm").is_visible()
+    )
+    page.screenshot(path=str(ARTIFACTS / "polish-run-again-1400-light.png"))
+    question.locator(".qw-run-again-no").click()
+    expect(question).to_have_count(0)
 
     for theme in ("light", "dark"):
         if theme == "dark":
