@@ -91,7 +91,7 @@ function render({ model, el }) {
     cache.keepOnly(live);
     if (focusedId) cache.get(focusedId)?.focus({ preventScroll: true });
     drawSelection(selectionBar, {
-      shown: cards.map((card) => card.id),
+      shown: cards.filter((card) => card.state !== "failed").map((card) => card.id),
       selected: () => t.get("selected_ids", []),
       setSelected: (ids) => t.set("selected_ids", ids),
       send: sendMsg,

@@ -44,13 +44,16 @@ export function fillCard(node, card, selected, ctx) {
   } else {
     tile.append(placeholder(card, caption));
   }
-  const pick = h("input", "qw-pick");
-  pick.type = "checkbox";
-  pick.checked = selected;
-  pick.setAttribute("aria-label", `Select ${caption}`);
-  pick.addEventListener("click", (event) => event.stopPropagation());
-  pick.addEventListener("change", () => ctx.select(card.id, pick.checked));
-  tile.append(pick);
+  if (card.state !== "failed") {
+    // A failed picture has nothing to download or review: no box to tick (Python refuses it too).
+    const pick = h("input", "qw-pick");
+    pick.type = "checkbox";
+    pick.checked = selected;
+    pick.setAttribute("aria-label", `Select ${caption}`);
+    pick.addEventListener("click", (event) => event.stopPropagation());
+    pick.addEventListener("change", () => ctx.select(card.id, pick.checked));
+    tile.append(pick);
+  }
 
   const figcaption = h("figcaption", "qw-caption");
   const text = h("div", "qw-caption-text", caption);

@@ -279,6 +279,10 @@ class ResultsCanvas(anywidget.AnyWidget):
                 continue
             self._start_loading(scenery.id, scenery.thumbnail)
 
+    @traitlets.validate("selected_ids")
+    def _selectable(self, proposal: dict[str, Any]) -> list[str]:
+        return card_words.selectable(proposal["value"], self.cards, self._known)
+
     def _on_selected(self, _change: dict[str, Any]) -> None:
         """A contact sheet shows the selection's real pictures, also those of cards on other pages."""
         if self._closed or not loop_running():
@@ -338,9 +342,7 @@ class ResultsCanvas(anywidget.AnyWidget):
                 self._send_wanted(content)
             elif kind == protocol.HELLO:
                 self._sync.heard()
-                changed = (
-                    self._sync.catch_up()
-                )  # the view was drawn from the synced list; these changed since
+                changed = self._sync.catch_up()  # since the synced list the view was drawn from
                 if changed:
                     self.send({"kind": protocol.PATCH, "cards": changed, "pictures": []})
                 self._send_wanted(content)
@@ -350,9 +352,7 @@ class ResultsCanvas(anywidget.AnyWidget):
                 ids = content.get("ids")
                 if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
                     self.selected_ids = ids  # what the browser showed as selected when the button was pressed
-                request = content.get("request")
-                request = request if isinstance(request, str) and len(request) <= 64 else ""
-                self._start_download(str(content.get("what", "")), request)
+                self._start_download(str(content.get("what", "")), content.get("request"))
             else:
                 self._on_intent(kind, content)
         except Exception:  # an intent must never take the kernel's comm handler down
@@ -409,16 +409,16 @@ class ResultsCanvas(anywidget.AnyWidget):
             extra = {"image": "ready", "w": big.width, "h": big.height} if ok else {"image": "failed"}
             self.preview = {**self.preview, **extra}
 
-    def _start_download(self, what: str, request: str = "") -> None:
+    def _start_download(self, what: str, request: object = "") -> None:
         if what not in ("sheet", "zip"):
             return
+        echo = request[:64] if isinstance(request, str) else ""  # sent back: only the asking view saves
         if not self.selected:
             self._say("Select some pictures first: tick the box on a card.", error=True)
             return
-        self._tasks.spawn(self._download(what, request), name=f"canvas-download-{what}")
+        self._tasks.spawn(self._download(what, echo), name=f"canvas-download-{what}")
 
     async def _download(self, what: str, request: str = "") -> None:
-        """Make the file and send it with the view's `request` id: only the view that asked saves it."""
         chosen = self.selected
         try:
             if what == "sheet":

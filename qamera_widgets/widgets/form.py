@@ -252,7 +252,7 @@ class PromptForm(anywidget.AnyWidget):
         self._submitter.start(plan_jobs(prompt, count), (prompt, count), confirmed=True)
 
     def edit(self, prompt: str, count: int) -> None:
-        """"Edit" on a run: its prompt (or template) and its count in the form, the focus in the box."""
+        """ "Edit" on a run: its prompt (or template) and its count in the form, the focus in the box."""
         self.use_prompt(prompt, count if valid_count(count) else None)
         self.focus_prompt += 1
 

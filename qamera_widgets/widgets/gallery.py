@@ -44,7 +44,19 @@ def _matches_state(scenery: Scenery, state: str) -> bool:
         return scenery.is_failed
     if state == "in progress":
         return not scenery.is_terminal
-    return True
+    return not scenery.is_failed  # "all": failed ones only when the filter asks for them
+
+
+def shown_text(start: int, shown: int, matching: int, loaded: Sequence[Scenery], state: str) -> str:
+    """What the library shows: "1-24 of 58" (the page of what matches), how many are loaded when a
+    filter leaves some out, and the failed pictures that "all" does not show."""
+    text = f"{start + 1}-{start + shown} of {matching}" if shown else f"0 of {matching}"
+    failed = sum(s.is_failed for s in loaded) if state == "all" else 0
+    if matching != len(loaded) - failed:
+        text += f" · {len(loaded)} loaded"
+    if failed:
+        text += f" · {failed} failed not shown"
+    return text
 
 
 def filter_and_sort(
@@ -355,7 +367,9 @@ class SceneryGallery(ResultsCanvas):
             self._update_cards(fresh)
         else:
             self._show_cards(fresh)
-        self.count_text = "" if self._all is None else f"{len(self._view)} of {len(self._all)}"
+        loaded, state = self._all, self.state_filter
+        matching = len(self._view)
+        self.count_text = "" if loaded is None else shown_text(start, len(shown), matching, loaded, state)
         if self._fetch_error:
             self._say(self._fetch_error, error=True)
         elif self._all is not None:
