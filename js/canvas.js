@@ -37,7 +37,11 @@ function render({ model, el }) {
   const head = h("div", "qw-head");
   const titleNode = h("div", "qw-title");
   const tools = h("div", "qw-tools");
-  head.append(titleNode, tools);
+  // A studio's library folds to its title line: its pictures are already in Runs (gallery.py `collapsed`).
+  const fold = h("button", "qw-btn qw-lib-fold");
+  fold.type = "button";
+  fold.addEventListener("click", () => t.set("collapsed", !model.get("collapsed")));
+  head.append(titleNode, fold, tools);
   const messageNode = h("div", "qw-message");
   messageNode.setAttribute("role", "status");
   const selectionBar = h("div", "qw-selection");
@@ -141,7 +145,17 @@ function render({ model, el }) {
     if (beat % ALIVE_EVERY === 0 && el.isConnected) sendMsg(send.alive());
   }, 1000);
 
-  const onTools = () => keepSearchFocus(el, () => drawTools(titleNode, tools, t, sendMsg));
+  const onTools = () => {
+    keepSearchFocus(el, () => drawTools(titleNode, tools, t, sendMsg));
+    drawFold();
+  };
+  function drawFold() {
+    const collapsed = model.get("collapsed");
+    fold.hidden = collapsed === undefined || collapsed === null;
+    el.classList.toggle("qw-lib-collapsed", collapsed === true);
+    fold.textContent = collapsed ? `▸ Show · ${t.get("count_text", "")}` : "▾ Fold";
+    fold.setAttribute("aria-expanded", String(!collapsed));
+  }
   const onMessageLine = () => drawMessage(messageNode, t);
   const onPage = () => drawPager(pager, t);
   const onOpen = () => large.draw();
@@ -158,7 +172,7 @@ function render({ model, el }) {
     ["change:page", onPage],
     ["change:page_count", onPage],
     ["msg:custom", onMessage],
-    ...["title", "status_filter", "state_filter", "search", "sort", "count_text", "mode"].map(
+    ...["title", "status_filter", "state_filter", "search", "sort", "count_text", "mode", "collapsed"].map(
       (name) => /** @type {[string, () => void]} */ ([`change:${name}`, onTools]),
     ),
   ]);

@@ -73,6 +73,7 @@
  * ResultsCanvas (canvas.py) with SceneryGallery's (gallery.py) and StatusBoard's (board.py) traits.
  * @typedef {object} CanvasModel
  * @property {"library" | "runs"} mode
+ * @property {boolean | null} [collapsed] a studio's library folded to its title line (null: not foldable)
  * @property {string} title
  * @property {Card[]} cards
  * @property {Run[]} runs

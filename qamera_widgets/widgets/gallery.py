@@ -119,6 +119,9 @@ class SceneryGallery(ResultsCanvas):
     ).tag(sync=True)
     page = traitlets.Int(0, help="The visible page, counted from 0.").tag(sync=True)
     page_count = traitlets.Int(1, help="How many pages the filtered list fills.").tag(sync=True)
+    collapsed = traitlets.Bool(
+        None, allow_none=True, help="Folded to its title line (True), open (False), not foldable (None)."
+    ).tag(sync=True)
     count_text = traitlets.Unicode("", help="'N of M': shown after filtering, of all loaded.").tag(sync=True)
 
     def __init__(

@@ -98,6 +98,8 @@ class Studio(StaticHTMLFallback, anywidget.AnyWidget):
         self.gallery_updates = 0
 
         self.gallery = SceneryGallery(client, journal=self._journal, page_size=page_size, title="Library")
+        # Every new picture is already in Runs: the library starts as one line with its count (README).
+        self.gallery.collapsed = True
         self.board = StatusBoard(client, loader=self.gallery.loader, journal=self._journal, title="Runs")
         key_id = self._async_client.key_id
         where = self._async_client.base_url + (f" · key id {key_id}" if key_id else "")
