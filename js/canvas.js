@@ -5,7 +5,7 @@
 import { CardCache } from "./canvas/cards.js";
 import { createLargeView } from "./canvas/overlay.js";
 import { PictureStore, saveFile } from "./canvas/pictures.js";
-import { drawRuns, runOrder } from "./canvas/runs.js";
+import { drawRuns, FollowNewRun, runOrder } from "./canvas/runs.js";
 import { drawSelection, toggled } from "./canvas/selection.js";
 import { drawMessage, drawPager, drawTools, keepSearchFocus } from "./canvas/toolbar.js";
 import { h, listen, traits } from "./dom.js";
@@ -30,6 +30,30 @@ function render({ model, el }) {
   const downloads = new DownloadRequests();
   /** @param {object} msg */
   const sendMsg = (msg) => model.send(downloads.stamp(msg));
+
+  // A new run stays in view: followed once after a click, unless the person scrolls meanwhile.
+  const follower = new FollowNewRun(t.get("runs", []));
+  /** @param {Event} event */
+  const onClickAnywhere = (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (target?.closest(".qw-form button, .qw-canvas button")) follower.clicked();
+  };
+  /** @param {Event} event */
+  const onScrollGesture = (event) => {
+    const keys = ["PageUp", "PageDown", "Home", "End", "ArrowUp", "ArrowDown", " "];
+    if (event instanceof KeyboardEvent && !keys.includes(event.key)) return;
+    if (
+      event instanceof KeyboardEvent &&
+      event.target instanceof HTMLElement &&
+      event.target.closest("input, textarea")
+    )
+      return;
+    follower.scrolled();
+  };
+  const gestures = ["wheel", "touchmove", "keydown"];
+  document.addEventListener("click", onClickAnywhere, true);
+  for (const name of gestures)
+    document.addEventListener(name, onScrollGesture, { capture: true, passive: true });
 
   el.classList.add("qw-canvas");
   el.dataset.mode = t.get("mode", "library");
@@ -87,6 +111,15 @@ function render({ model, el }) {
     if (t.get("mode", "library") === "runs") {
       const ctx = { grid, send: sendMsg, canUsePrompt: t.get("can_use_prompt", false) };
       live = drawRuns(body, t.get("runs", []), t.get("folded_runs", {}), ctx);
+      const key = follower.follow(t.get("runs", []));
+      const sections = key ? [...body.querySelectorAll("section.qw-run")] : [];
+      const section = /** @type {HTMLElement | undefined} */ (
+        sections.find((s) => s instanceof HTMLElement && s.dataset.key === key)
+      );
+      const box = section?.getBoundingClientRect();
+      if (section && box && box.bottom > window.innerHeight) {
+        section.scrollIntoView({ block: box.height > window.innerHeight ? "start" : "nearest" });
+      }
     } else {
       const ids = cards.map((card) => card.id);
       body.append(grid(ids));
@@ -185,6 +218,8 @@ function render({ model, el }) {
   sendMsg(send.hello([]));
 
   return () => {
+    document.removeEventListener("click", onClickAnywhere, true);
+    for (const name of gestures) document.removeEventListener(name, onScrollGesture, true);
     clearInterval(ticker);
     clearTimeout(wantTimer);
     unlisten();

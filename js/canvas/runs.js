@@ -134,3 +134,38 @@ export function runOrder(runs) {
   for (const run of runs) if (!run.collapsed) ids.push(...(run.ids || []));
   return ids;
 }
+
+/**
+ * Keeps a new run in view once: after a click that may start one (Generate, a "yes"), the first run
+ * that appears is scrolled into view, unless the person scrolled since the click.
+ */
+export class FollowNewRun {
+  /** @param {Run[]} runs the runs drawn when the view opened (never followed) */
+  constructor(runs) {
+    this.known = new Set(runs.map((run) => run.key));
+    this.armed = false;
+  }
+
+  /** A click on a button of a form or a canvas: the next new run is followed. */
+  clicked() {
+    this.armed = true;
+  }
+
+  /** The person scrolled (wheel, touch, keys): leave the page where they put it. */
+  scrolled() {
+    this.armed = false;
+  }
+
+  /**
+   * The key of the run to scroll to now, if any (each new run is considered once).
+   * @param {Run[]} runs
+   * @returns {string | null}
+   */
+  follow(runs) {
+    const fresh = runs.find((run) => !this.known.has(run.key));
+    for (const run of runs) this.known.add(run.key);
+    if (!fresh || !this.armed) return null;
+    this.armed = false;
+    return fresh.key;
+  }
+}
