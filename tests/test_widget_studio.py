@@ -390,3 +390,19 @@ async def test_run_again_asks_in_the_run_and_edit_restores_prompt_and_count(
     from_browser(studio.board, {"kind": "use_run_prompt", "key": studio.board.runs[-1]["key"]})
     assert (studio.form.prompt, studio.form.count) == ("{oak|marble} stool", 2)
     assert studio.form.focus_prompt == focus + 1
+
+
+async def test_a_new_studio_rebuilds_recent_prompts_and_the_count_from_the_store(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    """Issue 21: after a kernel restart the recent prompts (a template as itself) and the count return."""
+    sandbox = make_sandbox()
+    first = studio_for(sandbox, closing)
+    click_generate(first, "{linen|velvet} backdrop", 3)
+    from_browser(first.form, {"kind": "confirm", "yes": True})
+    await first.form.wait_idle()
+    first.close()
+    again = studio_for(sandbox, closing)
+    await again.wait_idle(timeout=30)
+    assert again.form.history_prompts == [("{linen|velvet} backdrop", 3)]
+    assert again.form.count == 3
