@@ -7,14 +7,14 @@ import { canCompare } from "./canvas/compare.js";
 import { createMarks, helpPanel } from "./canvas/marks.js";
 import { createLargeView } from "./canvas/overlay.js";
 import { PictureStore, saveFile } from "./canvas/pictures.js";
-import { drawRuns, runOrder } from "./canvas/runs.js";
+import { drawRuns, FollowNewRun, runOrder } from "./canvas/runs.js";
 import { drawSelection, ranged, toggled } from "./canvas/selection.js";
 import { drawSizes } from "./canvas/sizes.js";
 import { drawMessage, drawPager, drawTools, keepSearchFocus } from "./canvas/toolbar.js";
 import { wantedPx } from "./canvas/zoom.js";
 import { button, h, listen, traits } from "./dom.js";
 import { elapsed } from "./format.js";
-import { isToBrowser, KIND, send } from "./protocol.js";
+import { DownloadRequests, isToBrowser, KIND, send } from "./protocol.js";
 
 /** @typedef {import("./types.js").Card} Card */
 
@@ -31,8 +31,34 @@ function render({ model, el }) {
   let byId = new Map();
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let wantTimer;
+  const downloads = new DownloadRequests();
   /** @param {object} msg @param {ArrayBuffer[]} [buffers] */
-  const sendMsg = (msg, buffers) => (buffers ? model.send(msg, undefined, buffers) : model.send(msg));
+  const sendMsg = (msg, buffers) =>
+    buffers ? model.send(downloads.stamp(msg), undefined, buffers) : model.send(downloads.stamp(msg));
+
+  // A new run stays in view: followed once after a click, unless the person scrolls meanwhile.
+  const follower = new FollowNewRun(t.get("runs", []));
+  /** @param {Event} event */
+  const onClickAnywhere = (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    if (target?.closest(".qw-form button, .qw-canvas button")) follower.clicked();
+  };
+  /** @param {Event} event */
+  const onScrollGesture = (event) => {
+    const keys = ["PageUp", "PageDown", "Home", "End", "ArrowUp", "ArrowDown", " "];
+    if (event instanceof KeyboardEvent && !keys.includes(event.key)) return;
+    if (
+      event instanceof KeyboardEvent &&
+      event.target instanceof HTMLElement &&
+      event.target.closest("input, textarea")
+    )
+      return;
+    follower.scrolled();
+  };
+  const gestures = ["wheel", "touchmove", "keydown"];
+  document.addEventListener("click", onClickAnywhere, true);
+  for (const name of gestures)
+    document.addEventListener(name, onScrollGesture, { capture: true, passive: true });
 
   el.classList.add("qw-canvas");
   el.dataset.mode = t.get("mode", "library");
@@ -41,7 +67,11 @@ function render({ model, el }) {
   const titleNode = h("div", "qw-title");
   const tools = h("div", "qw-tools");
   const sizes = h("div", "qw-sizes");
-  head.append(titleNode, tools, sizes);
+  // A studio's library folds to its title line: its pictures are already in Runs (gallery.py `collapsed`).
+  const fold = h("button", "qw-btn qw-lib-fold");
+  fold.type = "button";
+  fold.addEventListener("click", () => t.set("collapsed", !model.get("collapsed")));
+  head.append(titleNode, fold, tools, sizes);
   const messageNode = h("div", "qw-message");
   messageNode.setAttribute("role", "status");
   const selectionBar = h("div", "qw-selection");
@@ -146,6 +176,15 @@ function render({ model, el }) {
     if (t.get("mode", "library") === "runs") {
       const ctx = { grid, send: sendMsg, canUsePrompt: t.get("can_use_prompt", false) };
       live = drawRuns(body, t.get("runs", []), t.get("folded_runs", {}), ctx);
+      const key = follower.follow(t.get("runs", []));
+      const sections = key ? [...body.querySelectorAll("section.qw-run")] : [];
+      const section = /** @type {HTMLElement | undefined} */ (
+        sections.find((s) => s instanceof HTMLElement && s.dataset.key === key)
+      );
+      const box = section?.getBoundingClientRect();
+      if (section && box && box.bottom > window.innerHeight) {
+        section.scrollIntoView({ block: box.height > window.innerHeight ? "start" : "nearest" });
+      }
     } else {
       const ids = cards.map((card) => card.id);
       body.append(grid(ids));
@@ -159,7 +198,7 @@ function render({ model, el }) {
     const chosen = t.get("selected_ids", []).filter((id) => byId.has(id));
     compareButton.hidden = !canCompare(chosen.length);
     drawSelection(selectionBar, {
-      shown: cards.map((card) => card.id),
+      shown: cards.filter((card) => card.state !== "failed").map((card) => card.id),
       drawn: new Set(drawnOrder),
       selected: () => t.get("selected_ids", []),
       setSelected: (ids) => t.set("selected_ids", ids),
@@ -199,7 +238,7 @@ function render({ model, el }) {
       store.receiveProduct(buffers[0], msg.fmt, msg.v);
       large.draw();
     } else if (msg.kind === KIND.FILE) {
-      saveFile(msg, buffers[0]);
+      if (downloads.claim(msg)) saveFile(msg, buffers[0]);
     } else if (msg.kind === KIND.MARKED) {
       onMarks();
     }
@@ -215,7 +254,17 @@ function render({ model, el }) {
     if (beat % ALIVE_EVERY === 0 && el.isConnected) sendMsg(send.alive());
   }, 1000);
 
-  const onTools = () => keepSearchFocus(el, () => drawTools(titleNode, tools, t, sendMsg));
+  const onTools = () => {
+    keepSearchFocus(el, () => drawTools(titleNode, tools, t, sendMsg));
+    drawFold();
+  };
+  function drawFold() {
+    const collapsed = model.get("collapsed");
+    fold.hidden = collapsed === undefined || collapsed === null;
+    el.classList.toggle("qw-lib-collapsed", collapsed === true);
+    fold.textContent = collapsed ? `▸ Show · ${t.get("count_text", "")}` : "▾ Fold";
+    fold.setAttribute("aria-expanded", String(!collapsed));
+  }
   const onMessageLine = () => drawMessage(messageNode, t);
   const onPage = () => drawPager(pager, t);
   const onSize = () => drawSizes(el, sizes, t);
@@ -279,6 +328,7 @@ function render({ model, el }) {
       "sort",
       "count_text",
       "mode",
+      "collapsed",
     ].map((name) => /** @type {[string, () => void]} */ ([`change:${name}`, onTools])),
   ]);
 
@@ -292,6 +342,8 @@ function render({ model, el }) {
   sendMsg(send.hello([]));
 
   return () => {
+    document.removeEventListener("click", onClickAnywhere, true);
+    for (const name of gestures) document.removeEventListener(name, onScrollGesture, true);
     clearInterval(ticker);
     clearTimeout(sizeTimer);
     window.removeEventListener("resize", onResize);

@@ -75,6 +75,8 @@ function render({ model, el }) {
   });
   v.generate.addEventListener("click", submit);
   v.retry.addEventListener("click", () => sendMsg(send.retry()));
+  // "Edit" on a run: the prompt is in the box, and so is the keyboard.
+  const focusPrompt = () => v.box.focus();
   v.history.addEventListener("change", () => {
     if (v.history.value !== "") sendMsg(send.history(Number(v.history.value)));
   });
@@ -87,6 +89,7 @@ function render({ model, el }) {
     for (const name of names) listeners.push([`change:${name}`, draw]);
     draw();
   }
+  listeners.push(["change:focus_prompt", focusPrompt]);
   const unlisten = listen(model, listeners);
 
   return () => {

@@ -46,7 +46,7 @@ export const KIND = Object.freeze({
  *   pictures?: PictureRef[]}} PatchMessage
  * @typedef {{kind: "preview", id: string, fmt?: string, w?: number, h?: number}} PreviewMessage
  * @typedef {{kind: "product", fmt?: string, v?: number}} ProductMessage
- * @typedef {{kind: "file", name: string, mime: string}} FileMessage
+ * @typedef {{kind: "file", name: string, mime: string, request?: string}} FileMessage
  * @typedef {{kind: "marked"}} MarkedMessage
  * @typedef {ThumbsMessage | PatchMessage | PreviewMessage | FileMessage | ProductMessage | MarkedMessage} ToBrowser
  */
@@ -85,6 +85,40 @@ export function isToBrowser(msg) {
   );
 }
 
+/**
+ * The downloads one view asked for. Every view of a model receives every message (a widget displayed
+ * twice, or an output replaced by `view.update()`, still has its old view listening), so a download
+ * carries a request id and only the view whose button was pressed saves the file that answers it.
+ */
+export class DownloadRequests {
+  constructor() {
+    this.view = Math.random().toString(36).slice(2, 10);
+    this.asked = 0;
+    /** @type {Set<string>} */
+    this.pending = new Set();
+  }
+
+  /**
+   * A download intent with this view's next request id; any other message as it is.
+   * @param {object} msg
+   */
+  stamp(msg) {
+    if (/** @type {{kind?: unknown}} */ (msg).kind !== KIND.DOWNLOAD) return msg;
+    this.asked += 1;
+    const request = `${this.view}-${this.asked}`;
+    this.pending.add(request);
+    return { ...msg, request };
+  }
+
+  /**
+   * Whether this view asked for the file (once: a second answer to the same request is not saved).
+   * @param {FileMessage} msg
+   */
+  claim(msg) {
+    return typeof msg.request === "string" && this.pending.delete(msg.request);
+  }
+}
+
 // What the browser sends: one builder per kind, so a field name is spelled once.
 export const send = {
   /** @param {string[]} ids */
@@ -104,8 +138,9 @@ export const send = {
   usePrompt: (id) => ({ kind: KIND.USE_PROMPT, id }),
   /** @param {string} key */
   toggleRun: (key) => ({ kind: KIND.TOGGLE_RUN, key }),
-  /** @param {string} key */
-  runAgain: (key) => ({ kind: KIND.RUN_AGAIN, key }),
+  /** Without `yes`: ask (in the run's header); with it: the person's answer. @param {string} key @param {boolean} [yes] */
+  runAgain: (key, yes) =>
+    yes === undefined ? { kind: KIND.RUN_AGAIN, key } : { kind: KIND.RUN_AGAIN, key, yes },
   /** @param {string} key */
   useRunPrompt: (key) => ({ kind: KIND.USE_RUN_PROMPT, key }),
   moreRuns: () => ({ kind: KIND.MORE_RUNS }),

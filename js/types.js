@@ -25,6 +25,14 @@
  * @property {string[]} [ids]
  * @property {string} [progress]
  * @property {string} [credits]
+ * @property {number[]} [cell] its word's index on each axis (runs.py `comparison_axes`)
+ */
+
+/**
+ * A slot of a comparison's template that varies: its words in the order they were sent.
+ * @typedef {object} CompareAxis
+ * @property {string} label
+ * @property {string[]} values
  */
 
 /**
@@ -36,6 +44,7 @@
  * @property {boolean} [collapsed]
  * @property {string[]} [ids]
  * @property {CompareRow[]} [rows]
+ * @property {CompareAxis[]} [axes]
  * @property {number} [total]
  * @property {number} [done]
  * @property {number} [failed]
@@ -43,6 +52,7 @@
  * @property {string} [credits]
  * @property {string} [progress]
  * @property {boolean} [use_prompt]
+ * @property {string} [question] "Run again" asking, with the cost, beside its button
  */
 
 /**
@@ -65,6 +75,7 @@
  * ResultsCanvas (canvas.py) with SceneryGallery's (gallery.py) and StatusBoard's (board.py) traits.
  * @typedef {object} CanvasModel
  * @property {"library" | "runs"} mode
+ * @property {boolean | null} [collapsed] a studio's library folded to its title line (null: not foldable)
  * @property {string} title
  * @property {Card[]} cards
  * @property {Run[]} runs
@@ -108,6 +119,7 @@
  * @property {boolean} submitting
  * @property {boolean} can_retry
  * @property {Array<{label: string, prompt: string, count?: number}>} history
+ * @property {number} [focus_prompt] raised by "Edit" on a run: focus the prompt box
  * @property {Array<{text?: string, parts: Array<[string, boolean]>}>} variants
  * @property {string} cost
  * @property {string} prompt_error

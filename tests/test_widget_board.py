@@ -502,3 +502,34 @@ async def test_the_elapsed_time_of_a_live_card_starts_when_its_status_changed(
     scenery = Scenery("p", "Scenery p", None, "PROCESSING", "PENDING", NOW)
     tracker.emit("update", {"p": RecordState("p", "PROCESSING", scenery, started)})
     assert cards_by_id(board)["p"]["since"] == int(started.timestamp() * 1000)
+
+
+async def test_a_comparison_is_one_run_in_the_folded_line(tmp_path: Path, closing: list[Any]) -> None:
+    """Issue 21: after runs and one six-prompt comparison, the line counts the comparison once."""
+    board, _tracker = offline_board(tmp_path, closing)
+    for n in range(6):
+        prepared = board.prepare(f"prompt {n}", 1, comparison="cmp-1", template="{a|b|c|d|e|f}")
+        board.track(registration((f"c{n}",), prompt=f"prompt {n}", batch=f"cmp-batch-{n}"), run=prepared)
+    for n in range(VISIBLE_RUNS):
+        board.track(registration((f"r{n}",), prompt=f"Idea {n}", batch=f"batch-{n}"))
+    assert board.folded_runs["count"] == 1
+    assert board.folded_runs["text"] == "1 earlier run · 6 pictures · 60 credits reserved"
+    from_browser(board, {"kind": "more_runs"})
+    assert len(board.runs) == VISIBLE_RUNS + 1 and board.runs[-1]["kind"] == "compare"
+
+
+async def test_a_two_slot_comparison_says_its_axes_and_each_rows_cell(
+    tmp_path: Path, closing: list[Any]
+) -> None:
+    board, _tracker = offline_board(tmp_path, closing)
+    combos = [("oak", "warm"), ("oak", "cold"), ("marble", "warm"), ("marble", "cold")]
+    for n, (material, light) in enumerate(combos):
+        parts = ((material, True), (" top, ", False), (light, True), (" light, ", False), ("4k", True))
+        prepared = board.prepare(f"{material} {light}", 1, comparison="cmp-2", template="t", parts=parts)
+        board.track(registration((f"m{n}",), prompt=f"{material} {light}", batch=f"m-{n}"), run=prepared)
+    [run] = board.runs
+    assert [(a["label"], a["values"]) for a in run["axes"]] == [
+        ("{oak|marble}", ["oak", "marble"]),
+        ("{warm|cold}", ["warm", "cold"]),
+    ], "the slot with one word (4k) is no axis"
+    assert [row["cell"] for row in run["rows"]] == [[0, 0], [0, 1], [1, 0], [1, 1]]

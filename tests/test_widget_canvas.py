@@ -206,6 +206,18 @@ async def test_an_originals_download_is_a_zip_of_the_files_at_their_urls(gallery
     assert sandbox.stats()["cdn_requests_with_credentials"] == 0
 
 
+async def test_a_file_answers_the_download_request_it_was_made_for(gallery_for) -> None:
+    """Every view of a model receives the file; the echoed id lets only the asking view save it."""
+    gallery, _ = await gallery_for(library=3)
+    link = wire(gallery)
+    chosen = [gallery.cards[0]["id"]]
+    from_browser(gallery, {"kind": "download", "what": "sheet", "ids": chosen, "request": "view1-1"})
+    await eventually(lambda: len(link.messages("file")) == 1)
+    from_browser(gallery, {"kind": "download", "what": "sheet", "ids": chosen, "request": {"x": 1}})
+    await eventually(lambda: len(link.messages("file")) == 2)
+    assert [m["request"] for m, _ in link.messages("file")] == ["view1-1", ""]
+
+
 async def test_a_download_without_a_selection_says_what_to_do(gallery_for) -> None:
     gallery, _ = await gallery_for(library=2)
     link = wire(gallery)

@@ -474,3 +474,43 @@ async def test_the_budget_refuses_a_job_beyond_it_before_anything_is_sent(
     click_generate(form)
     assert form.confirm == "" and "budget" in form.status, "refused before any question"
     assert sandbox.stats()["registered_batches"] == 1
+
+
+async def test_a_templates_numbers_agree_before_and_after_sending(sandbox: Sandbox, form: PromptForm) -> None:
+    """Issue 21: the line beside Generate says the plan's figure; the status says what the comparison
+    registered; the recent prompts list the template itself, not its expansions."""
+    fill(form, prompt="{oak|marble|concrete} {warm|cold} countertop", count=2)
+    assert form.plan == "6 prompts × 2 pictures = 12 pictures, 120 credits"
+    assert form.cost == "12 pictures in 6 jobs · 120 credits reserved now, refunded for any that fail"
+    form.count = 1
+    assert form.cost.startswith("6 pictures in 6 jobs · 60 credits")
+    form.count = 2
+    click_generate(form)
+    from_browser(form, {"kind": "confirm", "yes": True})
+    await form.wait_idle()
+    assert sandbox.stats()["registered_batches"] == 6
+    assert form.status == (
+        "Comparison registered: 6 jobs, 12 pictures, 120 credits reserved (refunded for any that fail)."
+    )
+    assert form.batch_id == "", "no single batch stands for six jobs"
+    assert form.history_prompts == [("{oak|marble|concrete} {warm|cold} countertop", 2)]
+    fill(form, prompt="plain prompt", count=3)
+    assert form.cost == cost_text(3)
+
+
+async def test_recent_prompts_and_the_count_come_back_from_the_store(
+    sandbox: Sandbox, made: Callable[..., PromptForm]
+) -> None:
+    first = made(sandbox)
+    fill(first, "a lone prompt", 1)
+    await first.submit()
+    fill(first, "{linen|velvet} backdrop", 3)
+    click_generate(first)
+    from_browser(first, {"kind": "confirm", "yes": True})
+    await first.wait_idle()
+    after_restart = made(sandbox)
+    assert after_restart.history == [] and after_restart.count == START_COUNT
+    after_restart.restore_history(Journal().batches())
+    assert after_restart.history_prompts == [("{linen|velvet} backdrop", 3), ("a lone prompt", 1)]
+    assert after_restart.count == 3
+    assert after_restart.history[0]["label"] == "{linen|velvet} backdrop (3)"

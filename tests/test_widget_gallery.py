@@ -114,7 +114,7 @@ async def test_first_page_shows_real_thumbnails_of_the_promised_size(make_sandbo
         assert image.format in ("JPEG", "WEBP") and image.size == (PX, PX)
         assert 0 < len(gallery.thumbnail_of(card["id"]).data) < 20_000
     assert len(gallery.sceneries) == 12
-    assert gallery.count_text == "12 of 12"
+    assert gallery.count_text == "1-8 of 12", "what is shown, of what matches"
     assert (gallery.page, gallery.page_count) == (0, 2)
     assert gallery.status_message == "" and gallery.message == ""
 
@@ -134,7 +134,7 @@ async def test_refresh_right_after_construction_returns_once_the_list_is_shown(
     gallery = make_gallery(client_for(sandbox))  # autoload starts its own refresh
     await gallery.refresh()
     assert len(gallery.sceneries) == 6 and len(gallery.cards) == 6
-    assert gallery.count_text == "6 of 6" and gallery.message == ""
+    assert gallery.count_text == "1-6 of 6" and gallery.message == ""
     assert all(card["thumb"] > 0 for card in gallery.cards), "and the page's pictures are loaded"
 
 
@@ -143,7 +143,7 @@ async def test_sync_client_is_used_through_its_async_client(make_sandbox, make_g
     client = QameraClient(api_key=sandbox.api_key, base_url=sandbox.base_url)
     gallery = make_gallery(client, autoload=False)
     await gallery.refresh()
-    assert len(gallery.sceneries) == 3 and gallery.count_text == "3 of 3"
+    assert len(gallery.sceneries) == 3 and gallery.count_text == "1-3 of 3"
     await client.async_client.aclose()
 
 
@@ -176,13 +176,18 @@ async def test_unfinished_and_pictureless_sceneries_show_their_state_and_no_pict
         ]
     )
     await gallery.wait_idle()
-    shown = {c["id"]: (c["state"], c["label"], c["thumb"]) for c in gallery.cards}
+    gallery.state_filter = "failed"  # "all" leaves failed pictures out (issue 21)
+    assert [c["id"] for c in gallery.cards] == ["s3"]
+    failed = gallery.cards[0]
+    gallery.state_filter = "all"
+    shown = {c["id"]: (c["state"], c["label"], c["thumb"]) for c in [*gallery.cards, failed]}
     assert shown == {
         "s1": ("queued", "Queued", 0),
         "s2": ("processing", "Processing", 0),
         "s3": ("failed", "Failed · credits refunded", 0),
         "s4": ("done", "", 0),
     }
+    assert gallery.count_text == "1-3 of 3 · 1 failed not shown"
     assert sandbox.stats()["cdn_requests"] == 0
 
 
@@ -320,7 +325,7 @@ async def test_an_older_refresh_never_overwrites_a_list_shown_after_it(
     await refreshing
     await gallery.wait_idle()
     assert [s.id for s in gallery.sceneries] == [s.id for s in reversed(newer)]
-    assert gallery.count_text == "5 of 5"
+    assert gallery.count_text == "1-5 of 5"
 
 
 async def test_show_sceneries_makes_no_request_and_sends_nothing_when_nothing_changed(
@@ -394,15 +399,16 @@ async def test_local_filters_search_and_sort(make_sandbox, client_for, make_gall
         ]
     )
     await gallery.wait_idle()
-    assert [s.id for s in gallery.sceneries] == ["s4", "s3", "s2", "s1", "s5"]
-    assert ids(gallery) == ["s4", "s3"] and gallery.page_count == 3
-    gallery.page = 2
-    assert ids(gallery) == ["s5"]
+    assert [s.id for s in gallery.sceneries] == ["s4", "s2", "s1", "s5"], "failed (s3) only when asked"
+    assert ids(gallery) == ["s4", "s2"] and gallery.page_count == 2
+    assert gallery.count_text == "1-2 of 4 · 1 failed not shown"
+    gallery.page = 1
+    assert ids(gallery) == ["s1", "s5"]
 
     gallery.state_filter = "in progress"
     assert [s.id for s in gallery.sceneries] == ["s4", "s2"]
     assert gallery.page == 0 and gallery.page_count == 1
-    assert gallery.count_text == "2 of 5"
+    assert gallery.count_text == "1-2 of 2 · 5 loaded"
     gallery.state_filter = "done"
     assert [s.id for s in gallery.sceneries] == ["s1", "s5"]
     gallery.state_filter = "failed"
@@ -417,10 +423,9 @@ async def test_local_filters_search_and_sort(make_sandbox, client_for, make_gall
 
     gallery.search = ""
     gallery.sort = "oldest"
-    assert [s.id for s in gallery.sceneries] == ["s1", "s2", "s3", "s4", "s5"]
+    assert [s.id for s in gallery.sceneries] == ["s1", "s2", "s4", "s5"]
     gallery.sort = "name"
     assert [s.name for s in gallery.sceneries] == [
-        "Aqua tiles",
         "Beach at dusk",
         "Beach at noon",
         "marble studio",
@@ -488,7 +493,7 @@ async def test_approved_toggle_fetches_the_approved_list(make_sandbox, client_fo
     assert gallery.sceneries and all(s.is_approved for s in gallery.sceneries)
     assert all(c["vote"] == "approved" for c in gallery.cards)
     assert len(gallery.sceneries) < everything
-    assert gallery.count_text == f"{len(gallery.sceneries)} of {len(gallery.sceneries)}"
+    assert gallery.count_text == f"1-{len(gallery.sceneries)} of {len(gallery.sceneries)}"
 
     from_browser(gallery, {"kind": "refresh"})  # the view's Refresh button
     await gallery.wait_idle()
@@ -655,3 +660,12 @@ async def test_search_needs_every_word_in_any_order_and_finds_a_template_by_its_
     gallery.search = "{oak|marble} countertop"
     assert sorted(s.id for s in gallery.sceneries) == ["s2", "s3"]
     await gallery.wait_idle()
+
+
+async def test_a_failed_picture_cannot_be_selected(make_sandbox, client_for, make_gallery):
+    """Issue 21: a failed tile has no box, and a browser that sends its id anyway is not followed."""
+    gallery = make_gallery(client_for(make_sandbox(library=0)), autoload=False)
+    gallery.show_sceneries([scenery(1), scenery(2, status="FAILED")])
+    await gallery.wait_idle()
+    gallery.selected_ids = ["s2", "s1"]
+    assert gallery.selected_ids == ["s1"]

@@ -206,6 +206,7 @@ async def test_sandbox_mode_shows_a_badge_and_the_account_live(
     sandbox = make_sandbox()
     studio = studio_for(sandbox, closing)
     assert "qw-studio" in studio._dom_classes
+    assert studio.gallery.collapsed is True, "its pictures are in Runs: the library starts as one line"
     assert studio.form.badge == SANDBOX_BADGE_TEXT
     await eventually(lambda: "available" in studio.form.account)
     assert studio.form.account == f"Credits: {account_text(sandbox.account())}"
@@ -271,7 +272,8 @@ async def test_the_api_key_never_appears_in_any_widget_state(
     studio = studio_for(sandbox, closing)
     registration = await generate(studio, "Key check: mk_live_ lookalike <b>bold</b>", 4)
     await studio.wait_idle(timeout=30)
-    assert set(registration.record_ids) <= {s.id for s in studio.gallery.sceneries}
+    missing = set(registration.record_ids) - {s.id for s in studio.gallery.sceneries}
+    assert all(studio.board.statuses[i] == "FAILED" for i in missing), "only failed ones are left out"
     assert len(tree(studio)) <= MAX_MODELS
     bundle = displayed(studio)
     assert "application/vnd.jupyter.widget-view+json" in bundle
@@ -357,3 +359,55 @@ async def test_closing_does_not_block_the_loop_while_its_sandbox_stops(
     may_stop.set()
     await settled(before)
     assert len(stopped_in) == 1 and stopped_in[0] != threading.get_ident()
+
+
+async def test_run_again_asks_in_the_run_and_edit_restores_prompt_and_count(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    """Issue 21: "Run again" asks beside its button and leaves the form alone; "Edit" restores the
+    run's template and count and puts the focus in the prompt box; the last job's line leaves the form
+    once the next prompt is written."""
+    sandbox = make_sandbox()
+    studio = studio_for(sandbox, closing)
+    click_generate(studio, "{oak|marble} stool", 2)
+    from_browser(studio.form, {"kind": "confirm", "yes": True})
+    await studio.form.wait_idle()
+    assert studio.form.status.startswith("Comparison registered: 2 jobs, 4 pictures")
+    studio.form.prompt, studio.form.count = "a half-written idea", 5
+    assert studio.form.status == "" and studio.form.batch_id == ""
+    key = studio.board.runs[0]["key"]
+
+    from_browser(studio.board, {"kind": "run_again", "key": key})
+    asked = studio.board.runs[0]["question"]
+    assert asked == "Run this again: 2 prompts × 2 pictures = 4 pictures, 40 credits?"
+    assert studio.form.confirm == "" and (studio.form.prompt, studio.form.count) == ("a half-written idea", 5)
+    from_browser(studio.board, {"kind": "run_again", "key": key, "yes": False})
+    assert studio.board.runs[0]["question"] == "" and sandbox.stats()["registered_batches"] == 2
+    from_browser(studio.board, {"kind": "run_again", "key": key, "yes": True})  # never asked again
+    assert sandbox.stats()["registered_batches"] == 2
+    from_browser(studio.board, {"kind": "run_again", "key": key})
+    from_browser(studio.board, {"kind": "run_again", "key": key, "yes": True})
+    await studio.form.wait_idle()
+    assert sandbox.stats()["registered_batches"] == 4
+    assert (studio.form.prompt, studio.form.count) == ("a half-written idea", 5), "the form is left alone"
+
+    focus = studio.form.focus_prompt
+    from_browser(studio.board, {"kind": "use_run_prompt", "key": studio.board.runs[-1]["key"]})
+    assert (studio.form.prompt, studio.form.count) == ("{oak|marble} stool", 2)
+    assert studio.form.focus_prompt == focus + 1
+
+
+async def test_a_new_studio_rebuilds_recent_prompts_and_the_count_from_the_store(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    """Issue 21: after a kernel restart the recent prompts (a template as itself) and the count return."""
+    sandbox = make_sandbox()
+    first = studio_for(sandbox, closing)
+    click_generate(first, "{linen|velvet} backdrop", 3)
+    from_browser(first.form, {"kind": "confirm", "yes": True})
+    await first.form.wait_idle()
+    first.close()
+    again = studio_for(sandbox, closing)
+    await again.wait_idle(timeout=30)
+    assert again.form.history_prompts == [("{linen|velvet} backdrop", 3)]
+    assert again.form.count == 3

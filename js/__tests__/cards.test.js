@@ -24,6 +24,13 @@ afterEach(() => {
 });
 
 describe("a card's DOM for each state", () => {
+  it("failed: no box to tick, since there is nothing to download or review", () => {
+    const failed = drawCard(card({ id: "f", state: "failed", label: "Failed" }), false, ctx());
+    const done = drawCard(card({ id: "d", state: "done" }), false, ctx());
+    expect(failed.querySelector("input.qw-pick")).toBeNull();
+    expect(done.querySelector("input.qw-pick")).not.toBeNull();
+  });
+
   it("queued: a spinner, the label and the time since the job started", () => {
     const node = drawCard(
       card({ id: "q", state: "queued", label: "Queued", since: Date.now() }),

@@ -47,17 +47,20 @@ export function fillCard(node, card, selected, ctx) {
   } else {
     tile.append(placeholder(card, caption));
   }
-  const pick = h("input", "qw-pick");
-  pick.type = "checkbox";
-  pick.checked = selected;
-  pick.setAttribute("aria-label", `Select ${caption}`);
-  let range = false;
-  pick.addEventListener("click", (event) => {
-    event.stopPropagation();
-    range = event.shiftKey;
-  });
-  pick.addEventListener("change", () => ctx.select(card.id, pick.checked, range));
-  tile.append(pick);
+  if (card.state !== "failed") {
+    // A failed picture has nothing to download or review: no box to tick (Python refuses it too).
+    const pick = h("input", "qw-pick");
+    pick.type = "checkbox";
+    pick.checked = selected;
+    pick.setAttribute("aria-label", `Select ${caption}`);
+    let range = false;
+    pick.addEventListener("click", (event) => {
+      event.stopPropagation();
+      range = event.shiftKey;
+    });
+    pick.addEventListener("change", () => ctx.select(card.id, pick.checked, range));
+    tile.append(pick);
+  }
   const badge = markBadge(ctx.mark(card.id));
   if (badge) tile.append(badge);
 

@@ -1,8 +1,51 @@
-// A comparison's row: the prompt with the words that vary between rows marked, then its pictures.
+// A comparison drawn as a matrix by the words that vary (the X/Y plot of image generators): the first
+// varying slot's words are the rows, the second's the columns, each cell that prompt's pictures; any
+// further slots make one labelled matrix per combination of their words. Without axes (runs of
+// different templates) it is a list of rows, each prompt with its varying words marked.
 
 import { appendMarked, h } from "../dom.js";
 
 /** @typedef {import("../types.js").CompareRow} CompareRow */
+/** @typedef {import("../types.js").CompareAxis} CompareAxis */
+
+/**
+ * Where each row of a comparison goes. Pure, so the placement is tested without a DOM.
+ * @typedef {object} MatrixGroup
+ * @property {string} label the words of the slots past the first two ("" when there are none)
+ * @property {string[]} rows the row labels (the first slot's words; one "" row for a single slot)
+ * @property {string[]} columns the column labels
+ * @property {Array<Array<number | null>>} cells cells[r][c]: the index of the comparison row there
+ */
+
+/**
+ * @param {CompareAxis[]} axes
+ * @param {CompareRow[]} rows
+ * @returns {MatrixGroup[] | null} null when there is nothing to place (no axis, or a row without a cell)
+ */
+export function matrixPlan(axes, rows) {
+  if (!axes?.length || rows.some((row) => !row.cell || row.cell.length !== axes.length)) return null;
+  const single = axes.length === 1;
+  const rowAxis = single ? [""] : axes[0].values;
+  const colAxis = single ? axes[0].values : axes[1].values;
+  const rest = axes.slice(single ? 1 : 2);
+  /** @type {Map<string, MatrixGroup>} */
+  const groups = new Map();
+  rows.forEach((row, index) => {
+    const cell = /** @type {number[]} */ (row.cell);
+    const [r, c] = single ? [0, cell[0]] : [cell[0], cell[1]];
+    const restCell = cell.slice(single ? 1 : 2);
+    const key = restCell.join(",");
+    let group = groups.get(key);
+    if (!group) {
+      const label = restCell.map((word, n) => rest[n].values[word]).join(" · ");
+      const cells = rowAxis.map(() => colAxis.map(() => /** @type {number | null} */ (null)));
+      group = { label, rows: rowAxis, columns: colAxis, cells };
+      groups.set(key, group);
+    }
+    group.cells[r][c] = index;
+  });
+  return [...groups.values()];
+}
 
 /**
  * The pieces of a row's prompt to draw: the marked parts, else the whole prompt unmarked.
@@ -14,6 +57,7 @@ export function rowParts(row) {
 }
 
 /**
+ * A row of the list drawing: the prompt, then its pictures.
  * @param {CompareRow} row
  * @param {(ids: string[]) => HTMLElement} grid
  */
@@ -29,4 +73,71 @@ export function compareRow(row, grid) {
   cards.classList.add("qw-row-grid");
   node.append(label, cards);
   return node;
+}
+
+/**
+ * One matrix: column labels on top, row labels on the left, each cell a prompt's pictures.
+ * @param {MatrixGroup} group
+ * @param {CompareRow[]} rows
+ * @param {(ids: string[]) => HTMLElement} grid
+ */
+function drawMatrix(group, rows, grid) {
+  const hasRowLabels = group.rows.length > 1 || group.rows[0] !== "";
+  const node = h("div", `qw-matrix${hasRowLabels ? "" : " qw-matrix-one-row"}`);
+  node.style.setProperty("--qw-cols", String(group.columns.length));
+  node.setAttribute("role", "table");
+  const head = h("div", "qw-matrix-head");
+  head.setAttribute("role", "row");
+  if (hasRowLabels) head.append(h("div", "qw-matrix-corner"));
+  for (const word of group.columns) {
+    const label = h("div", "qw-axis-label qw-col-label", word);
+    label.setAttribute("role", "columnheader");
+    head.append(label);
+  }
+  node.append(head);
+  group.cells.forEach((cells, r) => {
+    const line = h("div", "qw-matrix-row");
+    line.setAttribute("role", "row");
+    if (hasRowLabels) {
+      const label = h("div", "qw-axis-label qw-row-axis", group.rows[r]);
+      label.setAttribute("role", "rowheader");
+      line.append(label);
+    }
+    cells.forEach((index, c) => {
+      const cell = h("div", "qw-matrix-cell");
+      cell.setAttribute("role", "cell");
+      const where = hasRowLabels ? `${group.rows[r]} × ${group.columns[c]}` : group.columns[c];
+      // Said again inside the cell: when the matrix is too narrow for columns, cells stack under it.
+      cell.append(h("div", "qw-cell-words", where));
+      if (index !== null) {
+        const row = rows[index];
+        cell.dataset.key = row.key;
+        cell.title = row.prompt;
+        const cards = grid(row.ids || []);
+        cards.classList.add("qw-cell-grid");
+        cell.append(cards, h("div", "qw-row-progress", `${row.progress} · ${row.credits}`));
+      }
+      line.append(cell);
+    });
+    node.append(line);
+  });
+  return node;
+}
+
+/**
+ * A comparison's body: its matrices (one per group), or its rows when it has no axes.
+ * @param {{rows?: CompareRow[], axes?: CompareAxis[]}} run
+ * @param {(ids: string[]) => HTMLElement} grid
+ * @returns {HTMLElement[]}
+ */
+export function drawComparison(run, grid) {
+  const rows = run.rows || [];
+  const plan = matrixPlan(run.axes || [], rows);
+  if (!plan) return rows.map((row) => compareRow(row, grid));
+  return plan.map((group) => {
+    if (!group.label) return drawMatrix(group, rows, grid);
+    const box = h("div", "qw-matrix-group");
+    box.append(h("div", "qw-group-label", group.label), drawMatrix(group, rows, grid));
+    return box;
+  });
 }

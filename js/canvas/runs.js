@@ -4,7 +4,7 @@
 import { button, h } from "../dom.js";
 import { progressBar } from "../format.js";
 import { send } from "../protocol.js";
-import { compareRow } from "./comparison.js";
+import { drawComparison } from "./comparison.js";
 
 /** @typedef {import("../types.js").Run} Run */
 
@@ -66,9 +66,27 @@ export function runHeader(run, ctx) {
         "Put this prompt into the form to change it",
       ),
     );
+    if (run.question) actions.append(againQuestion(run, ctx));
     header.append(actions);
   }
   return header;
+}
+
+/**
+ * "Run again" asks here, next to the button pressed, not in the form far above.
+ * @param {Run} run
+ * @param {RunsContext} ctx
+ */
+function againQuestion(run, ctx) {
+  const box = h("div", "qw-run-question");
+  box.setAttribute("role", "group");
+  const text = h("span", "qw-run-question-text", run.question);
+  const yes = button("Yes, generate", "qw-primary qw-run-again-yes", () =>
+    ctx.send(send.runAgain(run.key, true)),
+  );
+  const no = button("No", "qw-run-again-no", () => ctx.send(send.runAgain(run.key, false)));
+  box.append(text, yes, no);
+  return box;
 }
 
 /**
@@ -90,7 +108,7 @@ export function drawRuns(body, runs, folded, ctx) {
     section.dataset.key = run.key;
     section.append(runHeader(run, ctx));
     if (!run.collapsed && compare) {
-      for (const row of run.rows || []) section.append(compareRow(row, ctx.grid));
+      section.append(...drawComparison(run, ctx.grid));
     } else if (!run.collapsed) {
       section.append(ctx.grid(run.ids || []));
     }
@@ -115,4 +133,39 @@ export function runOrder(runs) {
   const ids = [];
   for (const run of runs) if (!run.collapsed) ids.push(...(run.ids || []));
   return ids;
+}
+
+/**
+ * Keeps a new run in view once: after a click that may start one (Generate, a "yes"), the first run
+ * that appears is scrolled into view, unless the person scrolled since the click.
+ */
+export class FollowNewRun {
+  /** @param {Run[]} runs the runs drawn when the view opened (never followed) */
+  constructor(runs) {
+    this.known = new Set(runs.map((run) => run.key));
+    this.armed = false;
+  }
+
+  /** A click on a button of a form or a canvas: the next new run is followed. */
+  clicked() {
+    this.armed = true;
+  }
+
+  /** The person scrolled (wheel, touch, keys): leave the page where they put it. */
+  scrolled() {
+    this.armed = false;
+  }
+
+  /**
+   * The key of the run to scroll to now, if any (each new run is considered once).
+   * @param {Run[]} runs
+   * @returns {string | null}
+   */
+  follow(runs) {
+    const fresh = runs.find((run) => !this.known.has(run.key));
+    for (const run of runs) this.known.add(run.key);
+    if (!fresh || !this.armed) return null;
+    this.armed = false;
+    return fresh.key;
+  }
 }

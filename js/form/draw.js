@@ -132,7 +132,8 @@ export function drawBudget(v, t) {
 export function drawHistory(v, t) {
   const items = t.get("history", []);
   v.history.replaceChildren();
-  v.history.hidden = items.length === 0;
+  // Always in its place (disabled while empty): appearing after the first run pushed the runs down.
+  v.history.disabled = items.length === 0;
   const placeholder = h("option", "", `Recent prompts (${items.length})…`);
   placeholder.value = "";
   placeholder.selected = true;

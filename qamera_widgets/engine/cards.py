@@ -6,6 +6,7 @@ the version of the picture it holds.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from html import escape
 from typing import Any
@@ -14,7 +15,15 @@ from ..client.models import Scenery
 from .status import card_state, vote_state
 from .thumbnails import Thumbnail
 
-__all__ = ["card", "card_facts", "figure_html", "format_created", "placeholder_kind", "sendable"]
+__all__ = [
+    "card",
+    "card_facts",
+    "figure_html",
+    "format_created",
+    "placeholder_kind",
+    "selectable",
+    "sendable",
+]
 
 
 def format_created(moment: datetime | None) -> str:
@@ -59,6 +68,16 @@ def card(
         "thumb": picture_version if facts["state"] == "done" else 0,
         "run": run,
     }
+
+
+def selectable(
+    ids: Iterable[str], cards: Iterable[Mapping[str, Any]], known: Mapping[str, Scenery]
+) -> list[str]:
+    """The ids that may be selected: a failed picture has nothing to download or review (no box is drawn
+    on its card, and a browser that sends its id anyway is not followed)."""
+    failed = {c["id"] for c in cards if c.get("state") == "failed"}
+    failed.update(i for i, scenery in known.items() if scenery.is_failed)
+    return [i for i in ids if i not in failed]
 
 
 def placeholder_kind(scenery: Scenery) -> str:

@@ -15,20 +15,25 @@ from .. import contract
 from ..client import InvalidRequestError, Registration, rules
 from ..contract import price_for
 from ..variants import MAX_VARIANTS, TemplateError, Variant, expand, is_template
+from .store import JobRecord
 from .wording import excerpt, pictures, plural
 
 __all__ = [
     "RATE_LIMITED_MESSAGE",
     "UNCONFIRMED_MESSAGE",
     "Submission",
+    "again_question",
     "compare_jobs",
     "confirmed_text",
     "cost_text",
     "field_errors",
     "history_entries",
+    "history_from_jobs",
+    "jobs_cost_text",
     "jobs_credits",
     "plan_jobs",
     "plan_text",
+    "registered_text",
     "repeat_question",
     "valid_count",
 ]
@@ -76,6 +81,18 @@ def cost_text(count: object) -> str:
         return f"Choose how many pictures to generate ({MIN_COUNT} to {MAX_COUNT})."
     assert isinstance(count, int)
     return f"{pictures(count)} · {price_for(count)} credits reserved now, refunded for any that fail"
+
+
+def jobs_cost_text(jobs: Sequence[Submission]) -> str:
+    """The line beside Generate for what it will send: a template's plan figure (all its jobs), else
+    the single job's, so the form never says two different prices."""
+    if len(jobs) < 2:
+        return cost_text(jobs[0].count if jobs else None)
+    total = sum(job.count for job in jobs)
+    return (
+        f"{pictures(total)} in {plural(len(jobs), 'job')} · {jobs_credits(jobs)} credits reserved now, "
+        "refunded for any that fail"
+    )
 
 
 def field_errors(prompt: object, count: object) -> dict[str, str]:
@@ -145,6 +162,16 @@ def plan_text(jobs: Sequence[Submission]) -> str:
     return f"{plural(len(jobs), 'prompt')} × {each} = {pictures(total)}, {jobs_credits(jobs)} credits"
 
 
+def again_question(prompt: str, count: int) -> str:
+    """Asked beside a run's "Run again": what it sends and costs (a template's whole plan)."""
+    errors = field_errors(prompt, count)
+    if errors:
+        return " ".join(errors.values())
+    jobs = plan_jobs(prompt, count)
+    what = plan_text(jobs) if len(jobs) > 1 else f"{pictures(count)}, {price_for(count)} credits"
+    return f"Run this again: {what}?"
+
+
 def repeat_question(job: Submission) -> str:
     """Asked when the same job is sent again within a second of the last confirmed one (a double click)."""
     return (
@@ -166,6 +193,29 @@ def confirmed_text(registration: Registration, journal_error: OSError | None) ->
             "the job again."
         )
     return text
+
+
+def registered_text(registrations: Sequence[Registration]) -> str:
+    """What a comparison registered, all its jobs together (each job's own line is in its run)."""
+    total = sum(r.count for r in registrations)
+    credits = sum(r.credits_reserved for r in registrations)
+    return (
+        f"Comparison registered: {plural(len(registrations), 'job')}, {pictures(total)}, {credits} credits "
+        "reserved (refunded for any that fail)."
+    )
+
+
+def history_from_jobs(jobs: Sequence[JobRecord], limit: int) -> list[tuple[str, int]]:
+    """Recent prompts rebuilt from the store's jobs (oldest first, as `Journal.batches` returns them):
+    newest first, a comparison as its template (once), each prompt once with its latest count."""
+    history: list[tuple[str, int]] = []
+    seen: set[str] = set()
+    for job in reversed(jobs):
+        text = job.template if job.comparison and is_template(job.template) else job.prompt
+        if text and text not in seen:
+            seen.add(text)
+            history.append((text, job.count))
+    return history[:limit]
 
 
 def history_entries(history: Sequence[tuple[str, int]]) -> list[dict[str, object]]:

@@ -23,6 +23,7 @@ from .wording import TIMED_OUT_WORDS, excerpt, pictures, plural
 __all__ = [
     "Run",
     "RunCounts",
+    "comparison_axes",
     "comparison_header",
     "count_statuses",
     "doubt_message",
@@ -215,9 +216,37 @@ def run_header(run: Run, counts: RunCounts, ids: list[str]) -> dict[str, Any]:
     }
 
 
+def comparison_axes(entry: Sequence[Run]) -> tuple[list[dict[str, Any]], list[list[int]]]:
+    """The slots of a comparison's template that vary (its axes, each with its words in the order they
+    were sent) and, per run, the index of its word on each axis: what the browser places as a matrix.
+
+    A slot whose word is the same in every run is no axis (`{oak}` or a group left with one choice).
+    """
+    choices = [[text for text, varies in run.parts if varies] for run in entry]
+    width = min((len(c) for c in choices), default=0)
+    if any(len(c) != width for c in choices):
+        width = 0  # runs of different templates: no common slots, drawn as a plain list
+    words: list[list[str]] = []
+    slots: list[int] = []
+    for slot in range(width):
+        seen = list(dict.fromkeys(c[slot] for c in choices))
+        if len(seen) > 1:
+            slots.append(slot)
+            words.append(seen)
+    axes = [
+        {"label": "{" + "|".join(seen) + "}", "values": seen, "slot": slot}
+        for slot, seen in zip(slots, words, strict=True)
+    ]
+    cells = [[axis.index(c[slot]) for slot, axis in zip(slots, words, strict=True)] for c in choices]
+    return axes, cells
+
+
 def comparison_header(entry: Sequence[Run], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One header over a comparison's rows: the template, and the sums of its jobs."""
+    """One header over a comparison's rows: the template, the sums of its jobs, and its axes (each row's
+    `cell` is its word's index on each axis)."""
     first = entry[0]
+    axes, cells = comparison_axes(entry)
+    rows = [{**row, "cell": cell} for row, cell in zip(rows, cells, strict=True)] if axes else list(rows)
     counts = RunCounts(
         done=sum(r["done"] for r in rows),
         failed=sum(r["failed"] for r in rows),
@@ -229,7 +258,8 @@ def comparison_header(entry: Sequence[Run], rows: Sequence[dict[str, Any]]) -> d
         "kind": "compare",
         "prompt": first.template or " | ".join(r.prompt for r in entry),
         "collapsed": first.collapsed,
-        "rows": list(rows),
+        "rows": rows,
+        "axes": axes,
         "ids": [i for r in rows for i in r["ids"]],
         "total": sum(r["total"] for r in rows),
         "done": counts.done,
@@ -268,15 +298,17 @@ def run_time(moment: datetime) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-def folded_line(runs: Sequence[Run], status: Mapping[str, str]) -> dict[str, Any]:
-    """The one line older runs fold into: how many, their pictures and their credits."""
-    if not runs:
+def folded_line(entries: Sequence[Run | Sequence[Run]], status: Mapping[str, str]) -> dict[str, Any]:
+    """The one line older runs fold into: how many, their pictures and their credits. Each entry is a
+    run or a comparison's runs (as `grouped` returns them): a comparison counts as one run, as drawn."""
+    if not entries:
         return {}
-    ids = [i for run in runs for i in run.record_ids]
+    groups = [[entry] if isinstance(entry, Run) else list(entry) for entry in entries]
+    ids = [i for group in groups for run in group for i in run.record_ids]
     counts = count_statuses(status.get(i, WAITING) for i in ids)
     return {
-        "count": len(runs),
-        "text": f"{plural(len(runs), 'earlier run')} · {pictures(len(ids))} · {counts.credits_text()}",
+        "count": len(groups),
+        "text": f"{plural(len(groups), 'earlier run')} · {pictures(len(ids))} · {counts.credits_text()}",
     }
 
 

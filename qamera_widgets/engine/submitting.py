@@ -15,18 +15,20 @@ from typing import Protocol
 
 from ..budget import Budget, BudgetExceededError
 from ..client import AsyncQameraClient, RateLimitError, Registration, SubmissionUnconfirmedError
+from ..variants import is_template
 from .jobs import (
     RATE_LIMITED_MESSAGE,
     UNCONFIRMED_MESSAGE,
     Submission,
     cost_text,
     field_errors,
+    history_from_jobs,
     jobs_credits,
     plan_jobs,
     plan_text,
     repeat_question,
 )
-from .journal import Journal
+from .journal import Journal, JournalBatch
 from .wording import describe_error
 
 __all__ = ["HISTORY_LIMIT", "REPEAT_WINDOW_SECONDS", "SLOW_ANSWER_SECONDS", "Screen", "Submitter"]
@@ -51,6 +53,7 @@ class Screen(Protocol):
     def offer_retry(self, offered: bool) -> None: ...
     def show_errors(self, errors: Mapping[str, str]) -> None: ...
     def confirmed(self, registration: Registration, journal_error: OSError | None) -> None: ...
+    def registered(self, registrations: Sequence[Registration]) -> None: ...
 
 
 class Submitter:
@@ -222,7 +225,22 @@ class Submitter:
                 break
             confirmed.append(registration)
         self.last_registrations = confirmed
+        template = jobs[0].template if jobs[0].comparison else ""
+        if confirmed and is_template(template):
+            self._remember(template, jobs[0].count)  # the template, as typed: not its expansions
+        if len(confirmed) == len(jobs) > 1 and not self._screen.closed:
+            self._screen.registered(confirmed)
         return confirmed
+
+    def _remember(self, prompt: str, count: int) -> None:
+        """Put a prompt first in the recent prompts (once)."""
+        self.history = [(prompt, count)] + [entry for entry in self.history if entry[0] != prompt]
+        del self.history[HISTORY_LIMIT:]
+
+    def restore_history(self, jobs: Sequence[JournalBatch]) -> None:
+        """The recent prompts after a kernel restart, from the store's jobs (when none were sent yet)."""
+        if not self.history:
+            self.history = history_from_jobs(jobs, HISTORY_LIMIT)
 
     async def _post(self, submission: Submission) -> Registration | None:
         screen = self._screen
@@ -268,7 +286,7 @@ class Submitter:
             template=submission.template,
             parts=submission.parts,
         )
-        self._confirmed(registration, journal_error)
+        self._confirmed(registration, journal_error, submission)
         return registration
 
     async def _journal_unconfirmed(self, submission: Submission) -> None:
@@ -302,7 +320,9 @@ class Submitter:
                 "retried with the same idempotency key)…"
             )
 
-    def _confirmed(self, registration: Registration, journal_error: OSError | None) -> None:
+    def _confirmed(
+        self, registration: Registration, journal_error: OSError | None, submission: Submission
+    ) -> None:
         """Tell the person, after the journal: a job the UI reported must survive a kernel restart."""
         if self.unconfirmed is not None and self.unconfirmed.idempotency_key == registration.idempotency_key:
             self.unconfirmed = None
@@ -312,8 +332,7 @@ class Submitter:
         self._last_confirmed = (registration.preferences, registration.count, self._clock())
         if self._screen.closed:
             return
-        prompt, count = registration.preferences, registration.count
-        self.history = [(prompt, count)] + [entry for entry in self.history if entry[0] != prompt]
-        del self.history[HISTORY_LIMIT:]
+        if not is_template(submission.template):
+            self._remember(registration.preferences, registration.count)
         self._screen.offer_retry(self.unconfirmed is not None)
         self._screen.confirmed(registration, journal_error)

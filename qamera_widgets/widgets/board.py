@@ -9,8 +9,6 @@ so the board's height and its widget state stay bounded however long the session
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import itertools
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,6 +21,8 @@ import traitlets
 from ..client import Registration, Scenery
 from ..client.rules import utc_now
 from ..contract import TERMINAL_STATUSES
+from ..engine.finals import FinalsWriter
+from ..engine.jobs import again_question
 from ..engine.journal import Journal, JournalBatch
 from ..engine.runs import (
     Run,
@@ -34,15 +34,13 @@ from ..engine.runs import (
     grouped,
     newest_first,
     pending_cards,
-    record_final,
     run_for,
     run_header,
-    settled_finals,
 )
 from ..engine.thumbnails import ThumbnailLoader
 from ..engine.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
 from . import protocol
-from ._common import AnyClient, Callbacks, as_async_client, escape, logger, loop_running
+from ._common import AnyClient, Callbacks, as_async_client, escape
 from .canvas import ResultsCanvas
 
 __all__ = ["BatchCounts", "Run", "RunCounts", "StatusBoard", "count_statuses"]
@@ -96,10 +94,12 @@ class StatusBoard(ResultsCanvas):
         self._run_of: dict[str, str] = {}
         self._status: dict[str, str] = {}
         self._since: dict[str, datetime] = {}
-        self._journal_writes: set[asyncio.Future[OSError | None]] = set()
+        self._finals = FinalsWriter(self._journal)
         self._adhoc = 0
         self._banner_kind = ""
         self._run_again_callbacks = Callbacks("run-again")
+        self._edit_callbacks = Callbacks("edit")
+        self._asking: dict[str, str] = {}
         super().__init__(loader=loader, thumb_px=thumb_px, mode="runs", title=title)
         self._use_account(self._client.base_url, self._client.key_id)
         self._unsubscribe = self._tracker.subscribe(self._on_event)
@@ -226,16 +226,19 @@ class StatusBoard(ResultsCanvas):
             self._redraw(changed=changed)
 
     def on_run_again(self, callback: Callable[[str, int], Any], remove: bool = False) -> None:
-        """Call `callback(prompt, count)` when a person presses "Run again" on a run."""
+        """Call `callback(prompt, count)` once a person confirms "Run again" (asked in the run's header)."""
         self._run_again_callbacks.register(callback, remove)
+
+    def on_edit(self, callback: Callable[[str, int], Any], remove: bool = False) -> None:
+        """Call `callback(prompt, count)` for "Edit" on a run (else the `on_use_prompt` callbacks get it)."""
+        self._edit_callbacks.register(callback, remove)
 
     async def wait(self, timeout: float | None = None) -> dict[str, RecordState]:
         """Until every record on the board is terminal (or timed out here) and its final status is in the
         journal; returns their states."""
         waited = [i for i in self._run_of if i in self._tracker.states]
         states = await self._tracker.wait(waited, timeout=timeout)
-        if self._journal_writes:
-            await asyncio.wait(set(self._journal_writes))
+        await self._finals.wait()
         await self.wait_pictures()
         return states
 
@@ -373,9 +376,10 @@ class StatusBoard(ResultsCanvas):
                 if not entry[0].collapsed:
                     cards.extend(run_cards)
             single = len(entry) == 1 and not entry[0].comparison
-            runs.append(rows[0] if single else comparison_header(entry, rows))
+            drawn = rows[0] if single else comparison_header(entry, rows)
+            runs.append({**drawn, "question": self._asking.get(drawn["key"], "")})
         self.runs = runs
-        self.folded_runs = folded_line([run for entry in folded for run in entry], self._status)
+        self.folded_runs = folded_line(folded, self._status)
         if [c["id"] for c in cards] == [c["id"] for c in self.cards]:
             self._update_cards(c for c in cards if changed is None or c["id"] in changed)
         else:
@@ -408,15 +412,25 @@ class StatusBoard(ResultsCanvas):
                 self._redraw()
         elif kind == protocol.MORE_RUNS:
             self.visible_runs += MORE_RUNS_STEP
-        elif kind == protocol.RUN_AGAIN:
-            chosen = self._run_or_comparison(str(content.get("key", "")))
-            if chosen is not None and (chosen.template or chosen.prompt):
-                self._run_again_callbacks(chosen.template or chosen.prompt, chosen.count)
-        elif kind == protocol.USE_RUN_PROMPT:
-            named = self._run_or_comparison(str(content.get("key", "")))
+        elif kind in (protocol.RUN_AGAIN, protocol.USE_RUN_PROMPT):
+            key = str(content.get("key", ""))
+            named = self._run_or_comparison(key)
             prompt = (named.template or named.prompt) if named is not None else ""
-            if prompt:
-                self._use_prompt_callbacks(prompt)
+            if not prompt or named is None:
+                return
+            if kind == protocol.USE_RUN_PROMPT:
+                if self._edit_callbacks:
+                    self._edit_callbacks(prompt, named.count)
+                else:
+                    self._use_prompt_callbacks(prompt)
+                return
+            # Asked in the run's header, next to the button: the form is left as it is.
+            yes, asked, self._asking = content.get("yes"), key in self._asking, {}
+            if yes is None:
+                self._asking = {key: again_question(prompt, named.count)}
+            elif yes is True and asked:  # a yes to a question never asked sends nothing
+                self._run_again_callbacks(prompt, named.count)
+            self._redraw()
 
     def _run_or_comparison(self, key: str) -> Run | None:
         """The run a header's key names: a run's own key, or the first run of a comparison."""
@@ -424,38 +438,11 @@ class StatusBoard(ResultsCanvas):
         return run if run is not None else next((r for r in self._runs.values() if r.comparison == key), None)
 
     def _journal_settled(self, record_ids: Iterable[str]) -> None:
-        """Record what the server finished, once per record, so `resume()` stops going back to it.
-
-        Called where statuses change (never from drawing). Tracker events arrive on the kernel's loop,
-        so the write and its fsync go to a worker thread; it is handed over at once, so closing the
-        board does not stop it.
-        """
-        keys = {self._run_of[i] for i in record_ids if i in self._run_of}
-        for key in keys:
+        """Record what the server finished, once per record, so `resume()` stops going back to it."""
+        for key in {self._run_of[i] for i in record_ids if i in self._run_of}:
             run = self._runs.get(key)
-            final = settled_finals(run, self._status) if run is not None else {}
-            if run is None or not final:
-                continue
-            run.journaled.update(final)
-            base_url = self._client.base_url
-            if not loop_running():
-                self._finals_written(run, final, record_final(self._journal, base_url, final))
-                continue
-            write = asyncio.get_running_loop().run_in_executor(
-                None, record_final, self._journal, base_url, final
-            )
-            self._journal_writes.add(write)
-            write.add_done_callback(self._journal_writes.discard)
-            write.add_done_callback(functools.partial(self._write_done, run, final))
-
-    def _write_done(self, run: Run, final: Mapping[str, str], done: asyncio.Future[OSError | None]) -> None:
-        if not done.cancelled():
-            self._finals_written(run, final, done.result())
-
-    def _finals_written(self, run: Run, final: Mapping[str, str], error: OSError | None) -> None:
-        if error is not None:
-            logger.warning("could not record final statuses in %s: %s", self._journal.path, error)
-            run.journaled.difference_update(final)
+            if run is not None:
+                self._finals.settle(run, self._status, self._client.base_url)
 
     def _set_banner(self, message: str, *, kind: str) -> None:
         self._banner_kind = kind

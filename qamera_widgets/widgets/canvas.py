@@ -317,6 +317,10 @@ class ResultsCanvas(LargeView, Reviewing, protocol.BrowserWrites, anywidget.AnyW
                 continue
             self._start_loading(scenery.id, scenery.thumbnail)
 
+    @traitlets.validate("selected_ids")
+    def _selectable(self, proposal: dict[str, Any]) -> list[str]:
+        return card_words.selectable(proposal["value"], self.cards, self._known)
+
     def _on_selected(self, _change: dict[str, Any]) -> None:
         """A contact sheet shows the selection's real pictures, also those of cards on other pages."""
         if self._closed or not loop_running():
@@ -393,8 +397,9 @@ class ResultsCanvas(LargeView, Reviewing, protocol.BrowserWrites, anywidget.AnyW
             elif kind == protocol.DOWNLOAD:
                 if "ids" in content:
                     self.selected_ids = content["ids"]  # the selection shown when the button was pressed
-                if not self._review_download(content["what"]):
-                    self._start_download(content["what"])
+                request = content.get("request", "")
+                if not self._review_download(content["what"], request):
+                    self._start_download(content["what"], request)
             else:
                 self._on_intent(kind, content)
         except Exception:  # an intent must never take the kernel's comm handler down
@@ -418,9 +423,10 @@ class ResultsCanvas(LargeView, Reviewing, protocol.BrowserWrites, anywidget.AnyW
         self._use_prompt_callbacks(prompt)
         self.open_id = ""
 
-    def _start_download(self, what: str) -> None:
+    def _start_download(self, what: str, request: object = "") -> None:
         if what not in ("sheet", "pdf", "zip"):
             return
+        echo = request[:64] if isinstance(request, str) else ""  # sent back: only the asking view saves
         if not self.selected:
             self._say("Select some pictures first: tick the box on a card.", error=True)
             return
@@ -428,9 +434,9 @@ class ResultsCanvas(LargeView, Reviewing, protocol.BrowserWrites, anywidget.AnyW
             # One download at a time per canvas: eight clicks must not hold eight zips in memory.
             self._say("A download is being made already; it arrives in a moment.")
             return
-        self._downloading = self._tasks.spawn(self._download(what), name=f"canvas-download-{what}")
+        self._downloading = self._tasks.spawn(self._download(what, echo), name=f"canvas-download-{what}")
 
-    async def _download(self, what: str) -> None:
+    async def _download(self, what: str, request: str = "") -> None:
         try:
             made = await exports.make_download(
                 what,
@@ -451,7 +457,7 @@ class ResultsCanvas(LargeView, Reviewing, protocol.BrowserWrites, anywidget.AnyW
         name, mime, data = made
         if what != "zip" or self.message.startswith("Fetching"):
             self._say("")
-        self.send({"kind": protocol.FILE, "name": name, "mime": mime}, buffers=[data])
+        self.send({"kind": protocol.FILE, "name": name, "mime": mime, "request": request}, buffers=[data])
 
     def _say(self, text: str, *, error: bool = False) -> None:
         if self._closed:

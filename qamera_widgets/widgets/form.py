@@ -36,11 +36,13 @@ from ..engine.jobs import (
     cost_text,
     field_errors,
     history_entries,
+    jobs_cost_text,
     plan_jobs,
     plan_text,
+    registered_text,
     valid_count,
 )
-from ..engine.journal import Journal
+from ..engine.journal import Journal, JournalBatch
 from ..engine.submitting import Submitter
 from ..variants import TemplateError, is_template
 from . import protocol
@@ -103,6 +105,9 @@ class PromptForm(protocol.BrowserWrites, anywidget.AnyWidget):
         False, help="True from the click until the server answered; Generate is disabled meanwhile."
     ).tag(sync=True)
     can_retry = traitlets.Bool(False, help="Whether 'Retry safely' is offered.").tag(sync=True)
+    focus_prompt = traitlets.Int(0, help="Raised to put the keyboard focus in the prompt box (Edit).").tag(
+        sync=True
+    )
     history = traitlets.List(
         traitlets.Dict(), help="Recent prompts, newest first: label, prompt, count."
     ).tag(sync=True)
@@ -249,11 +254,38 @@ class PromptForm(protocol.BrowserWrites, anywidget.AnyWidget):
         self.use_prompt(prompt, count)
         self._submitter.offer(prompt, count)
 
+    def run_again(self, prompt: str, count: int) -> None:
+        """Send a past prompt again, already confirmed beside its run ("Run again"): the fields stay as
+        they are, since the person may be writing the next prompt."""
+        if self.closed:
+            return
+        errors = field_errors(prompt, count)
+        if errors:
+            self._screen.say(" ".join(errors.values()), kind="error")
+            return
+        self._submitter.start(plan_jobs(prompt, count), (prompt, count), confirmed=True)
+
+    def edit(self, prompt: str, count: int) -> None:
+        """ "Edit" on a run: its prompt (or template) and its count in the form, the focus in the box."""
+        self.use_prompt(prompt, count if valid_count(count) else None)
+        self.focus_prompt += 1
+
     def use_prompt(self, prompt: str, count: int | None = None) -> None:
         """Put a prompt (and optionally a count) into the form, as "Use this prompt" does."""
         self.prompt = prompt
         if count is not None:
             self.count = count
+
+    def restore_history(self, jobs: Sequence[JournalBatch]) -> None:
+        """After a kernel restart: the recent prompts and the last count from the store's jobs (oldest
+        first), unless this form has sent something already."""
+        if self._submitter.history or not jobs:
+            return
+        untouched = not self.prompt and self.count == contract.START_COUNT
+        self._submitter.restore_history(jobs)
+        self.history = history_entries(self._submitter.history)
+        if untouched and valid_count(jobs[-1].count):  # never over a count the person already chose
+            self.count = jobs[-1].count
 
     def refresh_budget(self) -> None:
         """Show the budget again after someone else changed it (the Studio, when items failed)."""
@@ -317,12 +349,14 @@ class PromptForm(protocol.BrowserWrites, anywidget.AnyWidget):
         return True
 
     def _on_count_change(self, _change: dict[str, Any]) -> None:
-        self.cost = cost_text(self.count)
         self._show_plan()
         if self.count_error:
             self._screen.show_errors(field_errors(self.prompt, self.count))
 
     def _on_prompt_change(self, _change: dict[str, Any]) -> None:
+        if self.status_kind == "ok" and not self._submitter.sending:
+            # The last job's line belongs to its run (which shows it), not to the next prompt.
+            self.status, self.batch_id = "", ""
         if self.prompt_error:
             self._screen.show_errors(field_errors(self.prompt, self.count))
         if self.confirm:
@@ -330,7 +364,9 @@ class PromptForm(protocol.BrowserWrites, anywidget.AnyWidget):
         self._show_plan()
 
     def _show_plan(self) -> None:
-        """The expansions of a template, live as it is typed; its errors wait for Generate."""
+        """The expansions of a template, live as it is typed; its errors wait for Generate. The line
+        beside Generate says the plan's figure when there is one, so the form states one price."""
+        self.cost = cost_text(self.count)
         if not is_template(self.prompt):
             self.variants, self.plan = [], ""
             return
@@ -341,6 +377,8 @@ class PromptForm(protocol.BrowserWrites, anywidget.AnyWidget):
             return
         self.variants = [{"text": j.preferences, "parts": [list(p) for p in j.parts]} for j in jobs]
         self.plan = plan_text(jobs) if valid_count(self.count) else ""
+        if self.plan:
+            self.cost = jobs_cost_text(jobs)
 
     def _show_budget(self) -> None:
         if self.budget is not None:
@@ -389,3 +427,10 @@ class _Screen:
         form.refresh_budget()
         form.history = history_entries(form.history_prompts)
         form._callbacks(registration)
+
+    def registered(self, registrations: Sequence[Registration]) -> None:
+        """A comparison's jobs all confirmed: one line for all of them (each batch is in its run)."""
+        form = self._form
+        self.say(registered_text(registrations), kind="ok")
+        form.batch_id = ""
+        form.history = history_entries(form.history_prompts)

@@ -46,7 +46,19 @@ def _matches_state(scenery: Scenery, state: str) -> bool:
         return scenery.is_failed
     if state == "in progress":
         return not scenery.is_terminal
-    return True
+    return not scenery.is_failed  # "all": failed ones only when the filter asks for them
+
+
+def shown_text(start: int, shown: int, matching: int, loaded: Sequence[Scenery], state: str) -> str:
+    """What the library shows: "1-24 of 58" (the page of what matches), how many are loaded when a
+    filter leaves some out, and the failed pictures that "all" does not show."""
+    text = f"{start + 1}-{start + shown} of {matching}" if shown else f"0 of {matching}"
+    failed = sum(s.is_failed for s in loaded) if state == "all" else 0
+    if matching != len(loaded) - failed:
+        text += f" · {len(loaded)} loaded"
+    if failed:
+        text += f" · {failed} failed not shown"
+    return text
 
 
 def filter_and_sort(
@@ -116,9 +128,13 @@ class SceneryGallery(ResultsCanvas):
     ).tag(sync=True)
     page = traitlets.Int(0, help="The visible page, counted from 0.").tag(sync=True)
     page_count = traitlets.Int(1, help="How many pages the filtered list fills.").tag(sync=True)
+    collapsed = traitlets.Bool(
+        None, allow_none=True, help="Folded to its title line (True), open (False), not foldable (None)."
+    ).tag(sync=True)
     count_text = traitlets.Unicode("", help="'N of M': shown after filtering, of all loaded.").tag(sync=True)
 
     browser_writable = ResultsCanvas.browser_writable | {
+        "collapsed",
         "vote_filter",
         "status_filter",
         "state_filter",
@@ -383,7 +399,9 @@ class SceneryGallery(ResultsCanvas):
             self._update_cards(fresh)
         else:
             self._show_cards(fresh)
-        self.count_text = "" if self._all is None else f"{len(self._view)} of {len(self._all)}"
+        loaded, state = self._all, self.state_filter
+        matching = len(self._view)
+        self.count_text = "" if loaded is None else shown_text(start, len(shown), matching, loaded, state)
         if self._fetch_error:
             self._say(self._fetch_error, error=True)
         elif self._all is not None:

@@ -51,14 +51,17 @@ HELLO = "hello"  # a view was drawn: fields `ids` (thumbnails it lacks); answere
 ALIVE = "alive"  # a view is still open (every 20 s); silence for a minute stops pushes
 WANT = "want"  # fields `ids` (thumbnails), `preview` (the large view's id, or null), `previews` (to prefetch)
 USE_PROMPT = "use_prompt"  # field `id`: put that card's prompt into the form
-DOWNLOAD = "download"  # fields `what` ("sheet", "pdf", "zip", "review", "picks_sheet", "picks_zip") and `ids`
+DOWNLOAD = (
+    "download"  # fields `what` ("sheet", "pdf", "zip", "review", "picks_sheet", "picks_zip") and `ids`;
+)
+# `request` (the asking view's id, sent back with the file)
 PRODUCT = "product"  # both ways, one buffer: a cutout picked in the browser / the checked one (`fmt`, `v`)
 MARK = "mark"  # fields `ids`, `flag` ("pick" | "reject" | "" | null), `stars` (0-5 | null): set marks
 # Browser -> Python, the library.
 REFRESH = "refresh"
 # Browser -> Python, the runs.
 TOGGLE_RUN = "toggle_run"  # field `key`: fold or unfold a run
-RUN_AGAIN = "run_again"  # field `key`: offer that run's prompt and count again
+RUN_AGAIN = "run_again"  # fields `key`, `yes` (absent: ask in the run's header; bool: the answer)
 USE_RUN_PROMPT = "use_run_prompt"  # field `key`: put that run's prompt into the form
 MORE_RUNS = "more_runs"  # show the next runs folded into the "older runs" line
 # Browser -> Python, the prompt form.
@@ -71,7 +74,7 @@ HISTORY = "history"  # field `index`: reuse a recent prompt
 THUMBS = "thumbs"  # `pictures` with one buffer each: the answer to `want` and `hello`
 PATCH = "patch"  # `cards` (changed fields by id) and `pictures` (new thumbnails riding along)
 PREVIEW = "preview"  # fields `id`, `fmt`, `w`, `h`; one buffer: the large view's picture
-FILE = "file"  # fields `name`, `mime`; one buffer: a download for the browser to save
+FILE = "file"  # fields `name`, `mime`, `request` (the download's); one buffer: for the asking view to save
 MARKED = "marked"  # the answer to `mark` (after `marks` is synced): drop the marks drawn ahead of it
 
 
@@ -107,6 +110,7 @@ class FileMessage(TypedDict):
     kind: Literal["file"]
     name: str
     mime: str
+    request: str
 
 
 logger = logging.getLogger("qamera_widgets.widgets")
@@ -166,7 +170,7 @@ _FIELDS: dict[str, tuple[dict[str, _Check], dict[str, _Check]]] = {
     HELLO: ({}, {"ids": _ids}),
     WANT: ({}, {"ids": _ids, "preview": _optional_id, "previews": _ids}),
     USE_PROMPT: ({"id": _short_text}, {}),
-    DOWNLOAD: ({"what": _what}, {"ids": _ids}),
+    DOWNLOAD: ({"what": _what}, {"ids": _ids, "request": _short_text}),
     MARK: ({"ids": _ids}, {"flag": _any, "stars": _any}),  # flag and stars: checked like mark() is
     PRODUCT: ({}, {"fmt": _any}),  # the cutout is the buffer, checked like any downloaded image
     REFRESH: ({}, {}),

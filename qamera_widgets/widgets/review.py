@@ -311,17 +311,18 @@ class Reviewing(traitlets.HasTraits):
         pictures, skipped = await review.collect_originals(rows, self.loader.original)
         return await asyncio.to_thread(review.review_zip, rows, pictures), len(skipped)
 
-    def _review_download(self, what: str) -> bool:
+    def _review_download(self, what: str, request: object = "") -> bool:
         """The review's downloads (the review's CSV, picks as a sheet or a zip); False for others."""
         if what not in REVIEW_DOWNLOADS:
             return False
         if what != "review" and not self.picks():
             self._say(NO_PICKS, error=True)
         else:
-            self._tasks.spawn(self._send_review_file(what), name=f"canvas-download-{what}")
+            echo = request[:64] if isinstance(request, str) else ""  # sent back: only the asking view saves
+            self._tasks.spawn(self._send_review_file(what, echo), name=f"canvas-download-{what}")
         return True
 
-    async def _send_review_file(self, what: str) -> None:
+    async def _send_review_file(self, what: str, request: str = "") -> None:
         try:
             if what == "review":
                 data, name, mime = (
@@ -349,7 +350,7 @@ class Reviewing(traitlets.HasTraits):
             else f"{pictures(skipped)} had no original and were left out."
         )
         send: Callable[..., None] = getattr(self, "send")  # noqa: B009 (anywidget's)
-        send({"kind": protocol.FILE, "name": name, "mime": mime}, buffers=[data])
+        send({"kind": protocol.FILE, "name": name, "mime": mime, "request": request}, buffers=[data])
 
     # Provided by ResultsCanvas (stubs so the mixin type-checks on its own).
     def _say(self, text: str, *, error: bool = False) -> None:

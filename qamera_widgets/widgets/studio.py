@@ -114,6 +114,8 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
         )
         if own:
             self.gallery.only_ids = set()
+        # Every new picture is already in Runs: the library starts as one line with its count (README).
+        self.gallery.collapsed = True
         self.board = StatusBoard(client, loader=self.gallery.loader, journal=self._journal, title="Runs")
         key_id = self._async_client.key_id
         where = self._async_client.base_url + (f" · key id {key_id}" if key_id else "")
@@ -129,7 +131,8 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
         self.form.on_submit(self._on_submit)
         self.form.observe(self._on_submitting, names="submitting")
         self.board.on_use_prompt(self.form.use_prompt)
-        self.board.on_run_again(self.form.offer)
+        self.board.on_run_again(self.form.run_again)
+        self.board.on_edit(self.form.edit)
         self.gallery.on_use_prompt(self.form.use_prompt)
         self.gallery.on_list(self.board.show_sceneries)
 
@@ -229,6 +232,7 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
             return
         if not self._closed:
             self.board.show_history(batches)
+            self.form.restore_history(batches)
             if self.gallery.sceneries:
                 self.board.show_sceneries(self.gallery.sceneries)
 

@@ -100,7 +100,8 @@ def test_studio_height_stays_bounded_after_30_batches(
     # The studio also shows, as history, the jobs earlier tests journaled on this key.
     journal = Journal(Path(jupyter_env["env"]["QAMERA_WIDGETS_HOME"]) / JOURNAL_FILE)
     key_id = AsyncQameraClient(service.api_key, service.base_url).key_id
-    earlier = len(journal.batches(base_url=service.base_url, key_id=key_id))
+    # A comparison's jobs are one run, as the board counts them.
+    earlier = len({b.comparison or b.key for b in journal.batches(base_url=service.base_url, key_id=key_id)})
     run_all_cells(page, f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset")
     expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
     height = "() => document.querySelector('.qw-studio').getBoundingClientRect().height"
@@ -150,11 +151,12 @@ def test_a_template_becomes_a_comparison_whose_rows_fill_in(page: Page, lab_serv
     confirm.locator("button.qw-confirm-yes").click()
 
     comparison = page.locator(".qw-canvas[data-mode=runs] .qw-run.qw-compare").first
-    rows = comparison.locator(".qw-compare-row")
+    # One varying group: one row of columns, the words as the column labels (issue 21).
+    rows = comparison.locator(".qw-matrix-cell")
     expect(rows).to_have_count(3, timeout=30_000)
-    expect(rows.nth(1).locator("mark.qw-varies")).to_have_text("marble")
+    expect(comparison.locator(".qw-col-label")).to_have_text(["oak", "marble", "concrete"])
     page.wait_for_function(
-        """() => { const rows = document.querySelectorAll('.qw-run.qw-compare .qw-compare-row');
+        """() => { const rows = document.querySelectorAll('.qw-run.qw-compare .qw-matrix-cell');
             const finished = (c) => c.dataset.state === 'failed' ||
               (c.dataset.state === 'done' && c.querySelector('img.qw-thumb-real')?.naturalWidth > 0);
             return rows.length === 3 && [...rows].every(row => {
