@@ -3,6 +3,7 @@ as binary buffers that cross once, the large view, selection downloads, and stat
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import io
@@ -213,9 +214,11 @@ async def test_a_file_answers_the_download_request_it_was_made_for(gallery_for) 
     chosen = [gallery.cards[0]["id"]]
     from_browser(gallery, {"kind": "download", "what": "sheet", "ids": chosen, "request": "view1-1"})
     await eventually(lambda: len(link.messages("file")) == 1)
+    assert [m["request"] for m, _ in link.messages("file")] == ["view1-1"]
+    # A request id that is not a short text is a malformed message: dropped, nothing is made.
     from_browser(gallery, {"kind": "download", "what": "sheet", "ids": chosen, "request": {"x": 1}})
-    await eventually(lambda: len(link.messages("file")) == 2)
-    assert [m["request"] for m, _ in link.messages("file")] == ["view1-1", ""]
+    await asyncio.sleep(0.3)
+    assert len(link.messages("file")) == 1
 
 
 async def test_a_download_without_a_selection_says_what_to_do(gallery_for) -> None:

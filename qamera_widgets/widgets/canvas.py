@@ -137,7 +137,10 @@ class ResultsCanvas(LargeView, Reviewing, protocol.BrowserWrites, anywidget.AnyW
 
     @traitlets.validate("selected_ids")
     def _valid_selection(self, proposal: dict[str, Any]) -> list[str]:
-        return protocol.bounded_ids(proposal["value"], limit=MAX_SELECTED)
+        """Bounded (a crafted selection of 10,000 cannot make a sheet of 10,000), and only what can still
+        be acted on: a failed picture has nothing to download or review."""
+        ids = protocol.bounded_ids(proposal["value"], limit=MAX_SELECTED)
+        return card_words.selectable(ids, self.cards, self._known)
 
     @traitlets.validate("open_id")
     def _valid_open_id(self, proposal: dict[str, Any]) -> str:
@@ -316,10 +319,6 @@ class ResultsCanvas(LargeView, Reviewing, protocol.BrowserWrites, anywidget.AnyW
                     self._update_cards([{**card, "thumb": picture.version}])
                 continue
             self._start_loading(scenery.id, scenery.thumbnail)
-
-    @traitlets.validate("selected_ids")
-    def _selectable(self, proposal: dict[str, Any]) -> list[str]:
-        return card_words.selectable(proposal["value"], self.cards, self._known)
 
     def _on_selected(self, _change: dict[str, Any]) -> None:
         """A contact sheet shows the selection's real pictures, also those of cards on other pages."""

@@ -175,7 +175,7 @@ _FIELDS: dict[str, tuple[dict[str, _Check], dict[str, _Check]]] = {
     PRODUCT: ({}, {"fmt": _any}),  # the cutout is the buffer, checked like any downloaded image
     REFRESH: ({}, {}),
     TOGGLE_RUN: ({"key": _short_text}, {}),
-    RUN_AGAIN: ({"key": _short_text}, {}),
+    RUN_AGAIN: ({"key": _short_text}, {"yes": _yes}),  # `yes`: the answer to the question in the run
     USE_RUN_PROMPT: ({"key": _short_text}, {}),
     MORE_RUNS: ({}, {}),
     GENERATE: ({}, {"prompt": _prompt, "count": _any}),
