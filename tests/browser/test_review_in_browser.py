@@ -56,6 +56,10 @@ def exported_review(page: Page, view: str) -> dict[str, tuple[str, int]]:
 
 def check_picks_filter(page: Page, picked: str) -> None:
     """The library's Your marks group set to Picks: only picked cards, this one among them."""
+    # A studio's library starts folded to one line (its pictures are in Runs): open it as a person would.
+    if page.locator(".qw-lib-collapsed").count():
+        page.locator(f"{LIBRARY} .qw-lib-fold").click()
+        expect(page.locator(".qw-lib-collapsed")).to_have_count(0, timeout=10_000)
     expect(page.locator(f"{LIBRARY} .qw-card[data-id='{picked}'] .qw-mark-pick")).to_be_visible(
         timeout=30_000
     )
