@@ -4,6 +4,8 @@
 
 import { CardCache } from "./canvas/cards.js";
 import { canCompare } from "./canvas/compare.js";
+import { createFold } from "./canvas/fold.js";
+import { scrollToRun, watchGestures } from "./canvas/follow.js";
 import { createMarks, helpPanel } from "./canvas/marks.js";
 import { createLargeView } from "./canvas/overlay.js";
 import { PictureStore, saveFile } from "./canvas/pictures.js";
@@ -11,15 +13,11 @@ import { drawRuns, FollowNewRun, runOrder } from "./canvas/runs.js";
 import { drawSelection, ranged, toggled } from "./canvas/selection.js";
 import { drawSizes } from "./canvas/sizes.js";
 import { drawMessage, drawPager, drawTools, keepSearchFocus } from "./canvas/toolbar.js";
-import { wantedPx } from "./canvas/zoom.js";
+import { startTicker, watchWindowSize } from "./canvas/upkeep.js";
 import { button, h, listen, traits } from "./dom.js";
-import { elapsed } from "./format.js";
 import { DownloadRequests, isToBrowser, KIND, send } from "./protocol.js";
 
 /** @typedef {import("./types.js").Card} Card */
-
-/** Every how many ticks of a second a view tells the kernel it is still there. */
-const ALIVE_EVERY = 20;
 
 /** @type {import("@anywidget/types").Render<import("./types.js").CanvasModel>} */
 function render({ model, el }) {
@@ -38,27 +36,7 @@ function render({ model, el }) {
 
   // A new run stays in view: followed once after a click, unless the person scrolls meanwhile.
   const follower = new FollowNewRun(t.get("runs", []));
-  /** @param {Event} event */
-  const onClickAnywhere = (event) => {
-    const target = event.target instanceof Element ? event.target : null;
-    if (target?.closest(".qw-form button, .qw-canvas button")) follower.clicked();
-  };
-  /** @param {Event} event */
-  const onScrollGesture = (event) => {
-    const keys = ["PageUp", "PageDown", "Home", "End", "ArrowUp", "ArrowDown", " "];
-    if (event instanceof KeyboardEvent && !keys.includes(event.key)) return;
-    if (
-      event instanceof KeyboardEvent &&
-      event.target instanceof HTMLElement &&
-      event.target.closest("input, textarea")
-    )
-      return;
-    follower.scrolled();
-  };
-  const gestures = ["wheel", "touchmove", "keydown"];
-  document.addEventListener("click", onClickAnywhere, true);
-  for (const name of gestures)
-    document.addEventListener(name, onScrollGesture, { capture: true, passive: true });
+  const stopWatching = watchGestures(follower);
 
   el.classList.add("qw-canvas");
   el.dataset.mode = t.get("mode", "library");
@@ -67,11 +45,8 @@ function render({ model, el }) {
   const titleNode = h("div", "qw-title");
   const tools = h("div", "qw-tools");
   const sizes = h("div", "qw-sizes");
-  // A studio's library folds to its title line: its pictures are already in Runs (gallery.py `collapsed`).
-  const fold = h("button", "qw-btn qw-lib-fold");
-  fold.type = "button";
-  fold.addEventListener("click", () => t.set("collapsed", !model.get("collapsed")));
-  head.append(titleNode, fold, tools, sizes);
+  const fold = createFold(model, t, el);
+  head.append(titleNode, fold.node, tools, sizes);
   const messageNode = h("div", "qw-message");
   messageNode.setAttribute("role", "status");
   const selectionBar = h("div", "qw-selection");
@@ -176,15 +151,7 @@ function render({ model, el }) {
     if (t.get("mode", "library") === "runs") {
       const ctx = { grid, send: sendMsg, canUsePrompt: t.get("can_use_prompt", false) };
       live = drawRuns(body, t.get("runs", []), t.get("folded_runs", {}), ctx);
-      const key = follower.follow(t.get("runs", []));
-      const sections = key ? [...body.querySelectorAll("section.qw-run")] : [];
-      const section = /** @type {HTMLElement | undefined} */ (
-        sections.find((s) => s instanceof HTMLElement && s.dataset.key === key)
-      );
-      const box = section?.getBoundingClientRect();
-      if (section && box && box.bottom > window.innerHeight) {
-        section.scrollIntoView({ block: box.height > window.innerHeight ? "start" : "nearest" });
-      }
+      scrollToRun(body, follower.follow(t.get("runs", [])));
     } else {
       const ids = cards.map((card) => card.id);
       body.append(grid(ids));
@@ -244,27 +211,12 @@ function render({ model, el }) {
     }
   }
 
-  // Elapsed time on live placeholders, and "still here" for the kernel (a closed tab stops this).
-  let beat = 0;
-  const ticker = setInterval(() => {
-    for (const node of el.querySelectorAll(".qw-elapsed")) {
-      node.textContent = elapsed(Number(/** @type {HTMLElement} */ (node).dataset.since));
-    }
-    beat += 1;
-    if (beat % ALIVE_EVERY === 0 && el.isConnected) sendMsg(send.alive());
-  }, 1000);
+  const stopTicker = startTicker(el, sendMsg);
 
   const onTools = () => {
     keepSearchFocus(el, () => drawTools(titleNode, tools, t, sendMsg));
-    drawFold();
+    fold.draw();
   };
-  function drawFold() {
-    const collapsed = model.get("collapsed");
-    fold.hidden = collapsed === undefined || collapsed === null;
-    el.classList.toggle("qw-lib-collapsed", collapsed === true);
-    fold.textContent = collapsed ? `▸ Show · ${t.get("count_text", "")}` : "▾ Fold";
-    fold.setAttribute("aria-expanded", String(!collapsed));
-  }
   const onMessageLine = () => drawMessage(messageNode, t);
   const onPage = () => drawPager(pager, t);
   const onSize = () => drawSizes(el, sizes, t);
@@ -281,19 +233,7 @@ function render({ model, el }) {
     if (compareSelected()) event.preventDefault();
   };
   el.addEventListener("keydown", onKey);
-  // The large view fetches pictures at the size the window can show (Python caps it for memory).
-  const sizeUp = () => {
-    const px = wantedPx({ w: window.innerWidth, h: window.innerHeight }, window.devicePixelRatio || 1);
-    // Not saved on its own: it rides along with the next change the view saves (opening a picture),
-    // so Python reads both in one update and fetches the open picture at this size.
-    if (t.get("preview_px", 0) !== px) model.set("preview_px", px);
-  };
-  let sizeTimer = /** @type {ReturnType<typeof setTimeout> | undefined} */ (undefined);
-  const onResize = () => {
-    clearTimeout(sizeTimer);
-    sizeTimer = setTimeout(sizeUp, 300);
-  };
-  window.addEventListener("resize", onResize);
+  const windowSize = watchWindowSize(model, t);
   const onMarks = () => {
     review.confirmed();
     drawBody();
@@ -337,16 +277,14 @@ function render({ model, el }) {
   onPage();
   onSize();
   syncCards();
-  sizeUp();
+  windowSize.sizeUp();
   large.draw();
   sendMsg(send.hello([]));
 
   return () => {
-    document.removeEventListener("click", onClickAnywhere, true);
-    for (const name of gestures) document.removeEventListener(name, onScrollGesture, true);
-    clearInterval(ticker);
-    clearTimeout(sizeTimer);
-    window.removeEventListener("resize", onResize);
+    stopWatching();
+    stopTicker();
+    windowSize.dispose();
     el.removeEventListener("keydown", onKey);
     clearTimeout(wantTimer);
     unlisten();

@@ -16,8 +16,8 @@ from dataclasses import replace
 
 import httpx
 
-from ..client.async_client import read_bounded
-from ..client.rules import ACCEPT_ENCODING, BodyTooLarge, backoff_delay
+from ..client.rules import ACCEPT_ENCODING
+from .downloads import _Downloads
 from .fetching import (
     _close_session,
     _fetchable,
@@ -25,7 +25,6 @@ from .fetching import (
     _forget_inflight,
     _forget_original,
     _guard_request,
-    _is_retryable,
     _loggable,
     _Session,
 )
@@ -80,7 +79,7 @@ class _Default:
 DEFAULT_PICTURES = _Default()
 
 
-class ThumbnailLoader:
+class ThumbnailLoader(_Downloads):
     """Loads thumbnails concurrently with a byte-bounded LRU cache and one download per URL and size.
 
     The httpx client, semaphores and in-flight tasks belong to one event loop; they are made lazily per
@@ -426,41 +425,3 @@ class ThumbnailLoader:
             async with freed:
                 session.pixels_in_use -= pixels
                 freed.notify_all()
-
-    async def _download(self, session: _Session, url: str) -> bytes:
-        attempt = 0
-        while True:
-            if session.closed:  # closed by aclose() while this download waited its turn
-                raise _FetchFailed("the loader was closed", retryable=False)
-            try:
-                async with session.downloads:
-                    return await asyncio.wait_for(self._download_once(session, url), self._timeout)
-            except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError) as exc:
-                if attempt >= self._retries or not _is_retryable(exc):
-                    raise
-            await self._sleep(backoff_delay(attempt, base=self._retry_backoff))
-            attempt += 1
-
-    async def _download_once(self, session: _Session, url: str) -> bytes:
-        if session.closed:  # closed by aclose() while this download waited for a slot
-            raise _FetchFailed("the loader was closed", retryable=False)
-        self._requests += 1
-        async with session.client.stream("GET", url) as response:
-            if response.status_code >= 500:
-                raise _FetchFailed(f"HTTP {response.status_code}", retryable=True)
-            if response.status_code != 200:
-                raise _FetchFailed(f"HTTP {response.status_code}", retryable=False)
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self._max_bytes:
-                raise _FetchFailed(f"Content-Length {declared} over the cap", retryable=False)
-            replayed = response.is_stream_consumed  # an in-memory transport handed it over already read
-            try:
-                # Through the bounded decoder: a gzip bomb stops at the cap instead of expanding a whole
-                # network chunk (tens of MB) in memory first.
-                return await read_bounded(response, self._max_bytes)
-            except BodyTooLarge:
-                raise _FetchFailed(f"body over the {self._max_bytes} byte cap", retryable=False) from None
-            except ValueError as exc:  # an encoding we did not ask for, or a damaged compressed body
-                raise _FetchFailed(str(exc), retryable=False) from None
-            finally:
-                self._bytes_downloaded += len(response.content) if replayed else response.num_bytes_downloaded

@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .registry import ProcessWide
+from .replies import _book_reply, _flag_reply
 
 __all__ = [
     "REDIS_URL_ENV",
@@ -229,21 +230,6 @@ def _claim_reply(reply: Any) -> tuple[int, bytes]:
     if state == CACHED and not body:
         raise ValueError("an empty shared list copy")
     return state, body
-
-
-def _book_reply(reply: Any) -> tuple[bool, int]:
-    if not isinstance(reply, (list, tuple)) or len(reply) != 2:
-        raise TypeError(f"a budget reply of type {type(reply).__name__}")
-    booked, reserved = reply
-    if type(booked) is not int or booked not in (0, 1) or type(reserved) is not int or reserved < 0:
-        raise ValueError("a budget reply of an unknown shape")
-    return bool(booked), reserved
-
-
-def _flag_reply(reply: Any, allowed: tuple[int, ...]) -> int:
-    if type(reply) is not int or reply not in allowed:
-        raise ValueError(f"a reply {reply!r:.40} where {allowed} was expected")
-    return reply
 
 
 class ClassCoordinator:

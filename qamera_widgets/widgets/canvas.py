@@ -34,6 +34,7 @@ from ..engine.thumbnails import MAX_PREVIEW_PX, Thumbnail, ThumbnailLoader
 from ..runtime.loops import wait_for_tasks as wait_for_tasks
 from . import protocol
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
+from ._downloads import Downloads
 from ._large import LargeView
 from .review import Reviewing
 
@@ -58,7 +59,7 @@ MAX_SELECTED = protocol.MAX_IDS
 by bytes."""
 
 
-class ResultsCanvas(LargeView, Reviewing, protocol.BrowserWrites, anywidget.AnyWidget):
+class ResultsCanvas(LargeView, Reviewing, Downloads, protocol.BrowserWrites, anywidget.AnyWidget):
     """Cards of sceneries with thumbnails, a selection with actions, and a large view.
 
     Subclasses decide which cards exist (`SceneryGallery`: a page of the account's list;
@@ -421,42 +422,6 @@ class ResultsCanvas(LargeView, Reviewing, protocol.BrowserWrites, anywidget.AnyW
             return
         self._use_prompt_callbacks(prompt)
         self.open_id = ""
-
-    def _start_download(self, what: str, request: object = "") -> None:
-        if what not in ("sheet", "pdf", "zip"):
-            return
-        echo = request[:64] if isinstance(request, str) else ""  # sent back: only the asking view saves
-        if not self.selected:
-            self._say("Select some pictures first: tick the box on a card.", error=True)
-            return
-        if self._downloading is not None and not self._downloading.done():
-            # One download at a time per canvas: eight clicks must not hold eight zips in memory.
-            self._say("A download is being made already; it arrives in a moment.")
-            return
-        self._downloading = self._tasks.spawn(self._download(what, echo), name=f"canvas-download-{what}")
-
-    async def _download(self, what: str, request: str = "") -> None:
-        try:
-            made = await exports.make_download(
-                what,
-                self.selected,
-                sheet=lambda: (self._sheet_tiles(selected_only=True), self._sheet_title()),
-                wait_pictures=self.wait_pictures,
-                caption=self._caption,
-                original=self.loader.original,
-                say=self._say,
-                zipped=self._review_zip,  # the originals with review.csv beside them
-            )
-        except Exception as exc:
-            logger.warning("canvas: download failed: %s", type(exc).__name__)
-            self._say(f"The download could not be made: {exc}", error=True)
-            return
-        if self._closed:
-            return
-        name, mime, data = made
-        if what != "zip" or self.message.startswith("Fetching"):
-            self._say("")
-        self.send({"kind": protocol.FILE, "name": name, "mime": mime, "request": request}, buffers=[data])
 
     def _say(self, text: str, *, error: bool = False) -> None:
         if self._closed:
