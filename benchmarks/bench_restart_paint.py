@@ -39,7 +39,7 @@ studio = Studio(client, page_size={LIBRARY})
 studio.gallery.collapsed = False
 display(studio)
 await studio.wait_idle()
-print("ready")
+print("studio", "ready")
 """
 
 PAINTED = """() => [...document.querySelectorAll('.jp-OutputArea img.qw-thumb-real')].filter(img => {
@@ -122,7 +122,7 @@ def measure(rounds: int) -> dict[str, Any]:
                 # Priming: fills pictures/ (and lets the sandbox render each picture once); counts what
                 # a Studio on this store draws.
                 run_cell(page, 0, None)
-                page.get_by_text("ready").wait_for(timeout=120_000)
+                page.locator(".jp-OutputArea-output", has_text="studio ready").wait_for(timeout=120_000)
                 page.wait_for_timeout(2000)
                 figures["pictures"] = count = int(page.evaluate(PAINTED))
                 figures["cards"] = int(page.evaluate("() => document.querySelectorAll('.qw-card').length"))
@@ -134,7 +134,9 @@ def measure(rounds: int) -> dict[str, Any]:
                         before = sandbox.stats()["cdn_requests"]
                         timing = run_cell(page, 0, "img.qw-thumb-real", ".qw-card", count)
                         assert timing is not None
-                        page.get_by_text("ready").wait_for(timeout=120_000)
+                        page.locator(".jp-OutputArea-output", has_text="studio ready").wait_for(
+                            timeout=120_000
+                        )
                         page.wait_for_function(KERNEL_IDLE, timeout=60_000)
                         figures[name].append(timing.last)
                         figures[f"{name}_cdn"].append(sandbox.stats()["cdn_requests"] - before)
