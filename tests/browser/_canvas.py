@@ -56,6 +56,18 @@ def generate(page: Page, prompt: str, count: int) -> None:
     box.press("Control+Enter")
 
 
+def open_in_voila(page: Page, voila_url: str) -> None:
+    """Open the Voilà app and wait for its studio."""
+    page.goto(f"{voila_url}/", wait_until="domcontentloaded")
+    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
+
+
+def finished_run(page: Page, prompt: str, count: int) -> list[dict[str, Any]]:
+    """Generate `count` pictures of `prompt` from the form and wait until every card is painted or failed."""
+    generate(page, prompt, count)
+    return wait_run_finished(page, prompt, count)
+
+
 def run_cards(page: Page, prompt: str) -> list[dict[str, Any]] | None:
     cards: list[dict[str, Any]] | None = page.evaluate(RUN_CARDS, prompt)
     return cards
