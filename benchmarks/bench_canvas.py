@@ -535,10 +535,8 @@ NO_OUTPUTS = """() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea
   .every(area => area.querySelectorAll('img').length === 0)"""
 
 
-def write_notebook(path: Path) -> list[str]:
-    """The benchmark's notebook: setup, the three timed cells, an empty cell for Shift+Enter to land on."""
-    order = ["setup", *CELLS, "end"]
-    sources = {"setup": SETUP_CELL, **CELLS, "end": ""}
+def save_notebook(path: Path, sources: Sequence[str]) -> None:
+    """A Python 3 notebook of code cells c0, c1, ... with these sources and no outputs."""
     cells: list[dict[str, Any]] = [
         {
             "cell_type": "code",
@@ -546,17 +544,20 @@ def write_notebook(path: Path) -> list[str]:
             "id": f"c{i}",
             "metadata": {},
             "outputs": [],
-            "source": sources[name],
+            "source": text,
         }
-        for i, name in enumerate(order)
+        for i, text in enumerate(sources)
     ]
-    notebook = {
-        "cells": cells,
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+    kernelspec = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    notebook = {"cells": cells, "metadata": {"kernelspec": kernelspec}, "nbformat": 4, "nbformat_minor": 5}
     path.write_text(json.dumps(notebook, indent=1))
+
+
+def write_notebook(path: Path) -> list[str]:
+    """The benchmark's notebook: setup, the three timed cells, an empty cell for Shift+Enter to land on."""
+    order = ["setup", *CELLS, "end"]
+    sources = {"setup": SETUP_CELL, **CELLS, "end": ""}
+    save_notebook(path, [sources[name] for name in order])
     return order
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from qamera_widgets.sandbox import start
 from tests.browser.conftest import CHROMIUM
 
-from .bench_canvas import lab_page, run_first_cell, warm_cdn
+from .bench_canvas import lab_page, run_first_cell, save_notebook, warm_cdn
 
 LIBRARY = 60
 LATENCY_MS = 50.0
@@ -77,7 +77,7 @@ def measure(steps: int, dwell: int, cold: int) -> tuple[list[float], list[float]
         warm_cdn(sandbox)
         sandbox.set_faults(cdn_latency_ms=LATENCY_MS)
         (root / "nb").mkdir()
-        _notebook(root / "nb" / "large.ipynb")
+        save_notebook(root / "nb" / "large.ipynb", [CELL])
         with lab_page(root, sandbox, "large.ipynb", width=1600) as page:
             run_first_cell(page)
             page.wait_for_function(
@@ -107,21 +107,6 @@ def measure(steps: int, dwell: int, cold: int) -> tuple[list[float], list[float]
     finally:
         sandbox.stop()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _notebook(path: Path) -> None:
-    import json
-
-    cell: dict[str, Any] = {
-        "cell_type": "code",
-        "execution_count": None,
-        "id": "c0",
-        "metadata": {},
-        "outputs": [],
-        "source": CELL,
-    }
-    meta = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
-    path.write_text(json.dumps({"cells": [cell], "metadata": meta, "nbformat": 4, "nbformat_minor": 5}))
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_canvas import KERNEL_IDLE, lab_page, run_first_cell
+from benchmarks.bench_canvas import KERNEL_IDLE, lab_page, run_first_cell, save_notebook
 from qamera_widgets.sandbox import start
 
 PRESSES = 50
@@ -61,32 +61,12 @@ FRAME = """() => new Promise((resolve) => {
 })"""
 
 
-def write_notebook(path: Path) -> None:
-    cells: list[dict[str, Any]] = [
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": "c0",
-            "metadata": {},
-            "outputs": [],
-            "source": SETUP,
-        }
-    ]
-    notebook = {
-        "cells": cells,
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(notebook, indent=1))
-
-
 def paint() -> tuple[list[float], list[float]]:
     sandbox = start(library=PICTURES, rate_limit=None, seed=7, failure_rate=0.0)
     root = Path(tempfile.mkdtemp(prefix="qw-bench-review-"))
     try:
         (root / "nb").mkdir()
-        write_notebook(root / "nb" / "bench.ipynb")
+        save_notebook(root / "nb" / "bench.ipynb", [SETUP])
         with lab_page(root, sandbox, "bench.ipynb", width=1400) as page:
             run_first_cell(page)
             page.get_by_text(f"ready {PICTURES}").wait_for(timeout=90_000)
