@@ -535,10 +535,8 @@ NO_OUTPUTS = """() => [...document.querySelectorAll('.jp-Notebook .jp-OutputArea
   .every(area => area.querySelectorAll('img').length === 0)"""
 
 
-def write_notebook(path: Path) -> list[str]:
-    """The benchmark's notebook: setup, the three timed cells, an empty cell for Shift+Enter to land on."""
-    order = ["setup", *CELLS, "end"]
-    sources = {"setup": SETUP_CELL, **CELLS, "end": ""}
+def save_notebook(path: Path, sources: Sequence[str]) -> None:
+    """A Python 3 notebook of code cells c0, c1, ... with these sources and no outputs."""
     cells: list[dict[str, Any]] = [
         {
             "cell_type": "code",
@@ -546,17 +544,20 @@ def write_notebook(path: Path) -> list[str]:
             "id": f"c{i}",
             "metadata": {},
             "outputs": [],
-            "source": sources[name],
+            "source": text,
         }
-        for i, name in enumerate(order)
+        for i, text in enumerate(sources)
     ]
-    notebook = {
-        "cells": cells,
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+    kernelspec = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    notebook = {"cells": cells, "metadata": {"kernelspec": kernelspec}, "nbformat": 4, "nbformat_minor": 5}
     path.write_text(json.dumps(notebook, indent=1))
+
+
+def write_notebook(path: Path) -> list[str]:
+    """The benchmark's notebook: setup, the three timed cells, an empty cell for Shift+Enter to land on."""
+    order = ["setup", *CELLS, "end"]
+    sources = {"setup": SETUP_CELL, **CELLS, "end": ""}
+    save_notebook(path, [sources[name] for name in order])
     return order
 
 
@@ -574,6 +575,43 @@ def jupyter_lab(root: Path, sandbox: Sandbox) -> Iterator[str]:
         command, port=port, log=root / "lab.log", env=env, cwd=root / "nb", ready_path="/api/status"
     ) as url:
         yield url
+
+
+@contextlib.contextmanager
+def lab_page(root: Path, sandbox: Sandbox, notebook: str, *, width: int) -> Iterator[Any]:
+    """A Chromium page on `notebook` (under root/nb) in a Lab of our own, its kernel idle: one setup."""
+    from playwright.sync_api import sync_playwright
+
+    with jupyter_lab(root, sandbox) as url, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-dev-shm-usage",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                # Nothing but loopback resolves. No page.route: routing disables the HTTP cache and
+                # adds a round trip through Playwright to every picture of the grid.
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            ],
+        )
+        try:
+            page = browser.new_context(viewport={"width": width, "height": 1000}).new_page()
+            page.goto(f"{url}/lab/tree/{notebook}?reset", wait_until="domcontentloaded")
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+            page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def run_first_cell(page: Any) -> None:
+    """Select the first cell as a person would (click its prompt, Escape) and press Shift+Enter."""
+    page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Shift+Enter")
 
 
 @dataclass
@@ -616,7 +654,6 @@ class PaintResult:
 def paint(runs: int) -> PaintResult:
     if not Path(CHROMIUM).exists():
         raise SystemExit("Debian's chromium is not installed: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
 
     sandbox = start(library=PAGE, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0)
     root = Path(tempfile.mkdtemp(prefix="qw-bench-lab-"))
@@ -629,43 +666,22 @@ def paint(runs: int) -> PaintResult:
         order = write_notebook(root / "nb" / "bench.ipynb")
         times: dict[str, list[Timing]] = {name: [] for name in CELLS}
         first: dict[str, Timing] = {}
-        with jupyter_lab(root, sandbox) as url, sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-dev-shm-usage",
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    # Nothing but loopback resolves. No page.route: routing disables the HTTP cache and
-                    # adds a round trip through Playwright to every picture of the grid.
-                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                ],
-            )
-            try:
-                page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-                page.goto(f"{url}/lab/tree/bench.ipynb?reset", wait_until="domcontentloaded")
-                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-                page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-                run_cell(page, order.index("setup"), None)
-                ready = page.locator(".jp-Notebook .jp-Cell").nth(0).get_by_text(f"ready {PAGE}")
-                ready.wait_for(timeout=60_000)
-                page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-                names = list(CELLS)
-                for round_ in range(runs + 1):  # round 0 warms the kernel and the browser: reported apart
-                    rotated = names[round_ % len(names) :] + names[: round_ % len(names)]
-                    for name in rotated:
-                        elapsed = run_cell(page, order.index(name), SELECTORS[name], DRAWN[name])
-                        assert elapsed is not None
-                        if round_ == 0:
-                            first[name] = elapsed
-                        else:
-                            times[name].append(elapsed)
-                        page.wait_for_timeout(300)
-            finally:
-                browser.close()
+        with lab_page(root, sandbox, "bench.ipynb", width=1400) as page:
+            run_cell(page, order.index("setup"), None)
+            ready = page.locator(".jp-Notebook .jp-Cell").nth(0).get_by_text(f"ready {PAGE}")
+            ready.wait_for(timeout=60_000)
+            page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+            names = list(CELLS)
+            for round_ in range(runs + 1):  # round 0 warms the kernel and the browser: reported apart
+                rotated = names[round_ % len(names) :] + names[: round_ % len(names)]
+                for name in rotated:
+                    elapsed = run_cell(page, order.index(name), SELECTORS[name], DRAWN[name])
+                    assert elapsed is not None
+                    if round_ == 0:
+                        first[name] = elapsed
+                    else:
+                        times[name].append(elapsed)
+                    page.wait_for_timeout(300)
         credentials = sandbox.stats().get("cdn_requests_with_credentials", 0)
         if credentials:
             raise SystemExit(f"the CDN saw credentials on {credentials} requests")

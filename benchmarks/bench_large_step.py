@@ -21,7 +21,7 @@ from typing import Any
 from qamera_widgets.sandbox import start
 from tests.browser.conftest import CHROMIUM
 
-from .bench_canvas import KERNEL_IDLE, jupyter_lab, warm_cdn
+from .bench_canvas import lab_page, run_first_cell, save_notebook, warm_cdn
 
 LIBRARY = 60
 LATENCY_MS = 50.0
@@ -71,78 +71,42 @@ def elapsed(page: Any) -> float:
 
 
 def measure(steps: int, dwell: int, cold: int) -> tuple[list[float], list[float]]:
-    from playwright.sync_api import sync_playwright
-
     sandbox = start(library=LIBRARY, cdn_latency_ms=0, rate_limit=None, seed=5, failure_rate=0.0)
     root = Path(tempfile.mkdtemp(prefix="qw-bench-large-"))
     try:
         warm_cdn(sandbox)
         sandbox.set_faults(cdn_latency_ms=LATENCY_MS)
         (root / "nb").mkdir()
-        _notebook(root / "nb" / "large.ipynb")
-        with jupyter_lab(root, sandbox) as url, sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-dev-shm-usage",
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                ],
+        save_notebook(root / "nb" / "large.ipynb", [CELL])
+        with lab_page(root, sandbox, "large.ipynb", width=1600) as page:
+            run_first_cell(page)
+            page.wait_for_function(
+                f"() => document.querySelectorAll('.qw-card img.qw-thumb-real').length >= {LIBRARY}",
+                timeout=120_000,
             )
-            try:
-                page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
-                page.goto(f"{url}/lab/tree/large.ipynb?reset", wait_until="domcontentloaded")
-                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-                page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-                page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputPrompt").click()
+            cards = page.locator(".qw-canvas .qw-card")
+            opened: list[float] = []
+            for i in range(cold):  # the baseline: large pictures never asked for (every third card)
+                page.evaluate(ARM_CLICK, OVERLAY)
+                cards.nth(LIBRARY - 1 - 3 * i).click()
+                opened.append(elapsed(page))
                 page.keyboard.press("Escape")
-                page.keyboard.press("Shift+Enter")
-                page.wait_for_function(
-                    f"() => document.querySelectorAll('.qw-card img.qw-thumb-real').length >= {LIBRARY}",
-                    timeout=120_000,
-                )
-                cards = page.locator(".qw-canvas .qw-card")
-                opened: list[float] = []
-                for i in range(cold):  # the baseline: large pictures never asked for (every third card)
-                    page.evaluate(ARM_CLICK, OVERLAY)
-                    cards.nth(LIBRARY - 1 - 3 * i).click()
-                    opened.append(elapsed(page))
-                    page.keyboard.press("Escape")
-                    page.wait_for_timeout(dwell)
-                cards.first.click()
-                page.wait_for_function(
-                    f"() => document.querySelector('{OVERLAY} img.qw-large-img:not(.qw-large-low)')",
-                    timeout=30_000,
-                )
-                stepped: list[float] = []
-                for _ in range(steps):
-                    page.wait_for_timeout(dwell)
-                    page.evaluate(ARM, OVERLAY)
-                    page.keyboard.press("ArrowRight")
-                    stepped.append(elapsed(page))
-            finally:
-                browser.close()
+                page.wait_for_timeout(dwell)
+            cards.first.click()
+            page.wait_for_function(
+                f"() => document.querySelector('{OVERLAY} img.qw-large-img:not(.qw-large-low)')",
+                timeout=30_000,
+            )
+            stepped: list[float] = []
+            for _ in range(steps):
+                page.wait_for_timeout(dwell)
+                page.evaluate(ARM, OVERLAY)
+                page.keyboard.press("ArrowRight")
+                stepped.append(elapsed(page))
         return stepped, opened
     finally:
         sandbox.stop()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _notebook(path: Path) -> None:
-    import json
-
-    cell: dict[str, Any] = {
-        "cell_type": "code",
-        "execution_count": None,
-        "id": "c0",
-        "metadata": {},
-        "outputs": [],
-        "source": CELL,
-    }
-    meta = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
-    path.write_text(json.dumps({"cells": [cell], "metadata": meta, "nbformat": 4, "nbformat_minor": 5}))
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_canvas import CHROMIUM, KERNEL_IDLE, jupyter_lab
+from benchmarks.bench_canvas import KERNEL_IDLE, lab_page, run_first_cell, save_notebook
 from qamera_widgets.sandbox import start
 
 PRESSES = 50
@@ -61,75 +61,34 @@ FRAME = """() => new Promise((resolve) => {
 })"""
 
 
-def write_notebook(path: Path) -> None:
-    cells: list[dict[str, Any]] = [
-        {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": "c0",
-            "metadata": {},
-            "outputs": [],
-            "source": SETUP,
-        }
-    ]
-    notebook = {
-        "cells": cells,
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(notebook, indent=1))
-
-
 def paint() -> tuple[list[float], list[float]]:
-    from playwright.sync_api import sync_playwright
-
     sandbox = start(library=PICTURES, rate_limit=None, seed=7, failure_rate=0.0)
     root = Path(tempfile.mkdtemp(prefix="qw-bench-review-"))
     try:
         (root / "nb").mkdir()
-        write_notebook(root / "nb" / "bench.ipynb")
-        with jupyter_lab(root, sandbox) as url, sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-dev-shm-usage",
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                ],
+        save_notebook(root / "nb" / "bench.ipynb", [SETUP])
+        with lab_page(root, sandbox, "bench.ipynb", width=1400) as page:
+            run_first_cell(page)
+            page.get_by_text(f"ready {PICTURES}").wait_for(timeout=90_000)
+            page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+            ids: list[str] = page.evaluate(
+                "() => [...document.querySelectorAll('.qw-canvas .qw-card')].map(c => c.dataset.id)"
             )
-            try:
-                page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-                page.goto(f"{url}/lab/tree/bench.ipynb?reset", wait_until="domcontentloaded")
-                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-                page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-                page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-InputPrompt").click()
-                page.keyboard.press("Escape")
-                page.keyboard.press("Shift+Enter")
-                page.get_by_text(f"ready {PICTURES}").wait_for(timeout=90_000)
-                page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-                ids: list[str] = page.evaluate(
-                    "() => [...document.querySelectorAll('.qw-canvas .qw-card')].map(c => c.dataset.id)"
-                )
-                times: list[float] = []
-                frames: list[float] = []
-                for press in range(PRESSES + 2):  # the first two warm up
-                    card_id = ids[(press // 2) % len(ids)]
-                    key, want = ("p", "pick") if press % 2 == 0 else ("u", "none")
-                    page.locator(f".qw-canvas .qw-card[data-id='{card_id}']").focus()
-                    page.evaluate(ARM, [card_id, want])
-                    page.keyboard.press(key)
-                    page.wait_for_function("() => window.__t1 !== null", timeout=10_000, polling=10)
-                    elapsed = page.evaluate("() => window.__t1 - window.__t0")
-                    frames_ms = page.evaluate(FRAME)
-                    page.wait_for_timeout(60)  # Python's answer lands before the next press
-                    if press >= 2:
-                        times.append(elapsed)
-                        frames.append(frames_ms)
-            finally:
-                browser.close()
+            times: list[float] = []
+            frames: list[float] = []
+            for press in range(PRESSES + 2):  # the first two warm up
+                card_id = ids[(press // 2) % len(ids)]
+                key, want = ("p", "pick") if press % 2 == 0 else ("u", "none")
+                page.locator(f".qw-canvas .qw-card[data-id='{card_id}']").focus()
+                page.evaluate(ARM, [card_id, want])
+                page.keyboard.press(key)
+                page.wait_for_function("() => window.__t1 !== null", timeout=10_000, polling=10)
+                elapsed = page.evaluate("() => window.__t1 - window.__t0")
+                frames_ms = page.evaluate(FRAME)
+                page.wait_for_timeout(60)  # Python's answer lands before the next press
+                if press >= 2:
+                    times.append(elapsed)
+                    frames.append(frames_ms)
         return times, frames
     finally:
         sandbox.stop()

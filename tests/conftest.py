@@ -132,3 +132,41 @@ async def closing() -> AsyncIterator[list[Any]]:
             await thing.aclose()
         else:
             thing.close()
+
+
+@pytest.fixture
+def gallery_px() -> int:
+    """The thumbnail size `gallery_for` asks for; a module overrides this fixture to test another size."""
+    return 96
+
+
+@pytest.fixture
+async def gallery_for(
+    make_sandbox: Callable[..., Sandbox], gallery_px: int
+) -> AsyncIterator[Callable[..., Any]]:
+    """`await gallery_for(library=N, sandbox=None, sandbox_options=None, **gallery_options)`: a refreshed
+    gallery and its sandbox (a new one unless given), closed with its client at teardown."""
+    from qamera_widgets.client import AsyncQameraClient
+    from qamera_widgets.widgets.gallery import SceneryGallery
+
+    made: list[tuple[SceneryGallery, AsyncQameraClient]] = []
+
+    async def make(
+        library: int = 6,
+        sandbox: Sandbox | None = None,
+        sandbox_options: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> tuple[SceneryGallery, Sandbox]:
+        sandbox = sandbox or make_sandbox(library=library, **(sandbox_options or {}))
+        client = AsyncQameraClient(sandbox.api_key, sandbox.base_url, max_retries=0)
+        options.setdefault("thumb_px", gallery_px)
+        gallery = SceneryGallery(client, autoload=False, **options)
+        made.append((gallery, client))
+        await gallery.refresh()
+        return gallery, sandbox
+
+    yield make
+    for gallery, client in made:
+        gallery.close()
+        await gallery.loader.aclose()
+        await client.aclose()

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
-from typing import Any
 
 import pytest
 from PIL import Image
@@ -16,6 +13,7 @@ from qamera_widgets.engine import thumbnails
 from qamera_widgets.engine.thumbnails import ThumbnailError, ThumbnailLoader, make_thumbnail
 from tests._hostile import Request, hostile_server, response
 from tests._images import encode
+from tests._pixel_budget import big_pngs, peak_calls
 
 EPS = (
     b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 64 64\n%%EndComments\n"
@@ -54,34 +52,12 @@ async def test_a_cdn_serving_eps_or_bmp_gets_a_failed_tile_and_web_formats_still
 
 async def test_pixels_decoded_at_once_stay_within_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     # Eight 2000x2000 PNGs (a few KB each on the wire) against a budget of one of them at a time.
-    pngs = [encode(Image.new("RGB", (2000, 2000), (i * 30, 0, 0)), "PNG") for i in range(8)]
-    active = 0
-    peak = 0
-    guard = threading.Lock()
-    real = thumbnails.make_thumbnail
-
-    def counting(data: bytes, size: int, output_format: str = "jpeg") -> Any:
-        nonlocal active, peak
-        with guard:
-            active += 1
-            peak = max(peak, active)
-        try:
-            time.sleep(0.05)  # long enough for the other downloads to arrive meanwhile
-            return real(data, size, output_format)
-        finally:
-            with guard:
-                active -= 1
-
-    monkeypatch.setattr(thumbnails, "make_thumbnail", counting)
-
-    def cdn(request: Request, sock: socket.socket) -> None:
-        sock.sendall(response(200, pngs[int(request.path.rsplit("/", 1)[1])], {"Content-Type": "image/png"}))
-
-    with hostile_server(cdn) as server:
+    peak = peak_calls(monkeypatch, thumbnails, "make_thumbnail")
+    with big_pngs(8) as base_url:
         async with ThumbnailLoader(size=32, max_concurrency=8, pixel_budget=5_000_000) as loader:
-            tiles = await asyncio.gather(*(loader.load(f"{server.base_url}/{i}") for i in range(8)))
+            tiles = await asyncio.gather(*(loader.load(f"{base_url}/{i}") for i in range(8)))
     assert all(tile.placeholder is None for tile in tiles)
-    assert peak == 1
+    assert peak() == 1
 
 
 async def test_a_gzip_bomb_served_as_a_picture_never_expands_past_the_cap_in_memory() -> None:

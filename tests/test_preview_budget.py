@@ -4,54 +4,25 @@ canvas keeps its previews within a byte budget. A real HTTP server on loopback s
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
-from typing import Any
 
 import pytest
-from PIL import Image
 
 from qamera_widgets.engine import thumbnails
 from qamera_widgets.engine.previews import PreviewCache
 from qamera_widgets.engine.thumbnails import Thumbnail, ThumbnailLoader
-from tests._hostile import Request, hostile_server, response
-from tests._images import encode
+from tests._pixel_budget import big_pngs, peak_calls
 
 
 async def test_previews_decoded_at_once_stay_within_the_pixel_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     # Eight 2000 x 2000 PNGs (a few KB each on the wire) against a budget of one of them at a time.
-    pngs = [encode(Image.new("RGB", (2000, 2000), (i * 30, 0, 0)), "PNG") for i in range(8)]
-    active = peak = 0
-    guard = threading.Lock()
-    real = thumbnails.make_preview
-
-    def counting(data: bytes, max_px: int) -> Any:
-        nonlocal active, peak
-        with guard:
-            active += 1
-            peak = max(peak, active)
-        try:
-            time.sleep(0.05)  # long enough for the other downloads to arrive meanwhile
-            return real(data, max_px)
-        finally:
-            with guard:
-                active -= 1
-
-    monkeypatch.setattr(thumbnails, "make_preview", counting)
-
-    def cdn(request: Request, sock: socket.socket) -> None:
-        sock.sendall(response(200, pngs[int(request.path.rsplit("/", 1)[1])], {"Content-Type": "image/png"}))
-
-    with hostile_server(cdn) as server:
+    peak = peak_calls(monkeypatch, thumbnails, "make_preview")
+    with big_pngs(8) as base_url:
         async with ThumbnailLoader(
             size=32, max_concurrency=8, pixel_budget=5_000_000, pictures=None
         ) as loader:
-            big = await asyncio.gather(
-                *(loader.preview(f"{server.base_url}/{i}", max_px=400) for i in range(8))
-            )
+            big = await asyncio.gather(*(loader.preview(f"{base_url}/{i}", max_px=400) for i in range(8)))
     assert all(b.placeholder is None and max(b.width, b.height) == 400 for b in big)
-    assert peak == 1
+    assert peak() == 1
 
 
 def picture(size: int) -> Thumbnail:

@@ -4,13 +4,12 @@ neighbours or compared pictures it asks for ahead, over the sandbox on loopback.
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from qamera_widgets.client import AsyncQameraClient
 from qamera_widgets.engine.previews import MAX_WANTED, PreviewCache, preview_px, wanted_previews
 from qamera_widgets.engine.thumbnails import MAX_PREVIEW_PX
 from qamera_widgets.widgets.gallery import SceneryGallery
@@ -48,15 +47,9 @@ def test_the_preview_cache_is_bounded_and_keyed_by_url_and_size() -> None:
 
 
 @pytest.fixture
-async def gallery(make_sandbox: Callable[..., Any]) -> AsyncIterator[SceneryGallery]:
-    sandbox = make_sandbox(library=4)
-    client = AsyncQameraClient(sandbox.api_key, sandbox.base_url, max_retries=0)
-    view = SceneryGallery(client, autoload=False, thumb_px=96)
-    await view.refresh()
-    yield view
-    view.close()
-    await view.loader.aclose()
-    await client.aclose()
+async def gallery(gallery_for: Callable[..., Any]) -> SceneryGallery:
+    view: SceneryGallery = (await gallery_for(library=4))[0]
+    return view
 
 
 async def test_the_preview_is_fetched_at_the_size_the_browser_asks(gallery: SceneryGallery) -> None:

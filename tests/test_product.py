@@ -6,14 +6,13 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from qamera_widgets.client import AsyncQameraClient
 from qamera_widgets.engine.product import MAX_PRODUCT_PX, ProductError, read_cutout
 from qamera_widgets.widgets.gallery import SceneryGallery
 
@@ -85,15 +84,9 @@ def test_bad_sources_get_a_sentence(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-async def gallery(make_sandbox: Callable[..., Any]) -> AsyncIterator[SceneryGallery]:
-    sandbox = make_sandbox(library=3)
-    client = AsyncQameraClient(sandbox.api_key, sandbox.base_url, max_retries=0)
-    view = SceneryGallery(client, autoload=False, thumb_px=96)
-    await view.refresh()
-    yield view
-    view.close()
-    await view.loader.aclose()
-    await client.aclose()
+async def gallery(gallery_for: Callable[..., Any]) -> SceneryGallery:
+    view: SceneryGallery = (await gallery_for(library=3))[0]
+    return view
 
 
 async def test_set_product_sends_the_checked_cutout_once_as_a_buffer(gallery: SceneryGallery) -> None:

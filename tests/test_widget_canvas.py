@@ -9,14 +9,13 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from qamera_widgets.client import AsyncQameraClient, Scenery
+from qamera_widgets.client import Scenery
 from qamera_widgets.engine.exports import SHEET_GAP_PX, sheet_grid
 from qamera_widgets.widgets.canvas import CONTACT_SHEET_MARGIN as MARGIN
 from qamera_widgets.widgets.canvas import PREVIEW_MAX_PX, card_state, vote_state
@@ -26,27 +25,6 @@ from ._widget_support import eventually, from_browser, wire
 
 PX = 96
 VOTES = {"approved", "rejected", "none"}
-
-
-@pytest.fixture
-async def gallery_for(make_sandbox: Callable[..., Any]) -> AsyncIterator[Callable[..., Any]]:
-    """`await gallery_for(library=N, **gallery_options)`: a refreshed gallery on its own sandbox."""
-    made: list[tuple[SceneryGallery, AsyncQameraClient]] = []
-
-    async def make(library: int = 6, sandbox_options: dict[str, Any] | None = None, **options: Any) -> Any:
-        sandbox = make_sandbox(library=library, **(sandbox_options or {}))
-        client = AsyncQameraClient(sandbox.api_key, sandbox.base_url, max_retries=0)
-        options.setdefault("thumb_px", PX)
-        gallery = SceneryGallery(client, autoload=False, **options)
-        made.append((gallery, client))
-        await gallery.refresh()
-        return gallery, sandbox
-
-    yield make
-    for gallery, client in made:
-        gallery.close()
-        await gallery.loader.aclose()
-        await client.aclose()
 
 
 def difference(image: Image.Image, data: bytes) -> float:

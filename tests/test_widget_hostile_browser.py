@@ -17,12 +17,10 @@ import pytest
 import traitlets
 from PIL import Image
 
-from qamera_widgets.client import AsyncQameraClient
 from qamera_widgets.engine import exports
 from qamera_widgets.engine.journal import Journal
 from qamera_widgets.engine.thumbnails import ThumbnailLoader
 from qamera_widgets.widgets.form import PromptForm
-from qamera_widgets.widgets.gallery import SceneryGallery
 
 from ._widget_support import browser_sets, eventually, fast_client, from_browser, wire
 
@@ -30,24 +28,8 @@ PX = 64
 
 
 @pytest.fixture
-async def gallery_for(make_sandbox: Callable[..., Any]) -> AsyncIterator[Callable[..., Any]]:
-    """`await gallery_for(library=N, sandbox=None, **options)`: a refreshed gallery on its own sandbox."""
-    made: list[tuple[SceneryGallery, AsyncQameraClient]] = []
-
-    async def make(library: int = 6, sandbox: Any = None, **options: Any) -> Any:
-        sandbox = sandbox or make_sandbox(library=library)
-        client = AsyncQameraClient(sandbox.api_key, sandbox.base_url, max_retries=0)
-        options.setdefault("thumb_px", PX)
-        gallery = SceneryGallery(client, autoload=False, **options)
-        made.append((gallery, client))
-        await gallery.refresh()
-        return gallery, sandbox
-
-    yield make
-    for gallery, client in made:
-        gallery.close()
-        await gallery.loader.aclose()
-        await client.aclose()
+def gallery_px() -> int:
+    return PX  # small pictures: these tests are about what the browser sends, not about pixels
 
 
 def restored(link: Any, name: str) -> list[Any]:

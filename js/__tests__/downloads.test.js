@@ -21,15 +21,16 @@ function answer(/** @type {ReturnType<typeof fakeModel>} */ model) {
   );
 }
 
+/** A library of one selected card, and the spy that counts the files the browser is told to save. */
+function library() {
+  const saved = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(() => {});
+  const model = fakeModel({ mode: "library", cards: [card({ id: "a" })], selected_ids: ["a"], preview: {} });
+  return { saved, model };
+}
+
 describe("one click, one download", () => {
   it("saves the file once although two views of the model receive it", async () => {
-    const saved = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(() => {});
-    const model = fakeModel({
-      mode: "library",
-      cards: [card({ id: "a" })],
-      selected_ids: ["a"],
-      preview: {},
-    });
+    const { saved, model } = library();
     // The old view of a replaced output (view.update) keeps listening, as in notebooks 02 and 04.
     const old = await mount(canvas, model);
     const shown = await mount(canvas, model);
@@ -48,13 +49,7 @@ describe("one click, one download", () => {
   });
 
   it("saves nothing for a file no view asked for", async () => {
-    const saved = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(() => {});
-    const model = fakeModel({
-      mode: "library",
-      cards: [card({ id: "a" })],
-      selected_ids: ["a"],
-      preview: {},
-    });
+    const { saved, model } = library();
     const view = await mount(canvas, model);
     model.trigger("msg:custom", { kind: "file", name: "x.png", mime: "image/png" }, [
       new DataView(new ArrayBuffer(1)),

@@ -79,3 +79,31 @@ export function card(fields) {
 
 /** Lets the view's zero-delay timers (the "want" request) run. */
 export const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+/**
+ * The 2 x 2 comparison "{marble|oak} counter, {warm|cold} light" over pictures a-d, as board.py sends it.
+ * @param {Partial<import("../types.js").Run>} [fields] the run's own fields (key, ids, ...)
+ * @param {Partial<import("../types.js").CompareRow>} [row] fields every row has besides its words
+ * @returns {import("../types.js").Run}
+ */
+export function marbleOakRun(fields = {}, row = {}) {
+  /** @type {(key: string, material: string, light: string, ids: string[]) => import("../types.js").CompareRow} */
+  const cell = (key, material, light, ids) => ({
+    key,
+    prompt: `${material} counter, ${light} light`,
+    parts: [
+      [material, true],
+      [" counter, ", false],
+      [light, true],
+    ],
+    ids,
+    ...row,
+  });
+  return {
+    key: "cmp",
+    kind: "compare",
+    prompt: "{marble|oak} counter, {warm|cold} light",
+    rows: [cell("1", "marble", "warm", ["a", "b"]), cell("2", "oak", "cold", ["c", "d"])],
+    ...fields,
+  };
+}

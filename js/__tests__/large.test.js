@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import canvas from "../canvas.js";
-import { card, fakeModel, mount, tick } from "./fake-model.js";
+import { card, fakeModel, marbleOakRun, mount, tick } from "./fake-model.js";
 
 let urls = 0;
 beforeEach(() => {
@@ -240,38 +240,7 @@ describe("the thumbnail size", () => {
 describe("a comparison's picture in the large view", () => {
   it("says its template, its cell and '3 of 4', and ←/→ stay inside the comparison", async () => {
     const ids = ["a", "b", "c", "d"];
-    const run = {
-      key: "cmp",
-      kind: "compare",
-      prompt: "{marble|oak} counter, {warm|cold} light",
-      ids,
-      rows: [
-        {
-          key: "1",
-          prompt: "marble counter, warm light",
-          parts: [
-            ["marble", true],
-            [" counter, ", false],
-            ["warm", true],
-          ],
-          ids: ["a", "b"],
-          progress: "",
-          credits: "",
-        },
-        {
-          key: "2",
-          prompt: "oak counter, cold light",
-          parts: [
-            ["oak", true],
-            [" counter, ", false],
-            ["cold", true],
-          ],
-          ids: ["c", "d"],
-          progress: "",
-          credits: "",
-        },
-      ],
-    };
+    const run = marbleOakRun({ ids }, { progress: "", credits: "" });
     const other = { key: "solo", prompt: "solo", ids: ["z"] };
     const model = fakeModel({
       mode: "runs",

@@ -11,6 +11,7 @@ import {
   wantedPx,
   zoomAt,
 } from "../canvas/zoom.js";
+import { marbleOakRun } from "./fake-model.js";
 
 const pic = { w: 768, h: 768 };
 const box = { w: 1600, h: 1000 };
@@ -76,35 +77,7 @@ describe("product and comparisons", () => {
   });
 
   /** @type {import("../types.js").Run[]} */
-  const runs = [
-    {
-      key: "r",
-      kind: "compare",
-      prompt: "{marble|oak} counter, {warm|cold} light",
-      rows: [
-        {
-          key: "1",
-          prompt: "marble counter, warm light",
-          parts: [
-            ["marble", true],
-            [" counter, ", false],
-            ["warm", true],
-          ],
-          ids: ["a", "b"],
-        },
-        {
-          key: "2",
-          prompt: "oak counter, cold light",
-          parts: [
-            ["oak", true],
-            [" counter, ", false],
-            ["cold", true],
-          ],
-          ids: ["c", "d"],
-        },
-      ],
-    },
-  ];
+  const runs = [marbleOakRun({ key: "r" })];
 
   it("says a comparison picture's template, cell and place", () => {
     expect(comparisonOf(runs, "c")).toEqual({

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 KERNEL_STATUS = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
@@ -55,6 +56,18 @@ def generate(page: Page, prompt: str, count: int) -> None:
     box.press("Control+Enter")
 
 
+def open_in_voila(page: Page, voila_url: str) -> None:
+    """Open the Voilà app and wait for its studio."""
+    page.goto(f"{voila_url}/", wait_until="domcontentloaded")
+    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
+
+
+def finished_run(page: Page, prompt: str, count: int) -> list[dict[str, Any]]:
+    """Generate `count` pictures of `prompt` from the form and wait until every card is painted or failed."""
+    generate(page, prompt, count)
+    return wait_run_finished(page, prompt, count)
+
+
 def run_cards(page: Page, prompt: str) -> list[dict[str, Any]] | None:
     cards: list[dict[str, Any]] | None = page.evaluate(RUN_CARDS, prompt)
     return cards
@@ -74,11 +87,15 @@ def wait_run_finished(page: Page, prompt: str, count: int, timeout: float = 120_
     return cards
 
 
-def check_large_view(page: Page, prompt: str, *, keyboard: bool = False) -> None:
-    """Open a picture of the run (a click, or Enter on the focused card), step with the arrow keys,
-    close with Esc."""
-    run = page.locator(".qw-canvas[data-mode=runs] .qw-run", has=page.get_by_text(prompt, exact=True))
-    card = run.locator(".qw-card.qw-done").first
+def run_of(page: Page, prompt: str) -> Locator:
+    """The run whose prompt is `prompt` (a locator: it pierces the shadow roots marimo draws widgets in)."""
+    return page.locator(".qw-canvas[data-mode=runs] .qw-run", has=page.get_by_text(prompt, exact=True))
+
+
+def open_large_view(page: Page, prompt: str, *, keyboard: bool = False, timeout: float = 30) -> Locator:
+    """Open the run's first picture (a click, or Enter on the focused card) and wait until the full-size
+    picture is painted; returns the overlay. Locators only, so it works inside shadow roots too."""
+    card = run_of(page, prompt).locator(".qw-card.qw-done").first
     if keyboard:
         card.focus()
         page.keyboard.press("Enter")
@@ -87,16 +104,27 @@ def check_large_view(page: Page, prompt: str, *, keyboard: bool = False) -> None
     overlay = page.locator(".qw-overlay:not([hidden])")
     expect(overlay).to_be_visible(timeout=10_000)
     expect(overlay.locator(".qw-large-prompt")).to_have_text(prompt)
-    page.wait_for_function(
-        """() => { const img = document.querySelector(
-                     '.qw-overlay:not([hidden]) img.qw-large-img:not(.qw-large-low)');
-                   return img && img.complete && img.naturalWidth > 400; }""",
-        timeout=30_000,
-    )
-    first_id = overlay.locator(".qw-id").inner_text()
-    page.keyboard.press("ArrowRight")
-    expect(overlay.locator(".qw-id")).not_to_have_text(first_id, timeout=10_000)
-    page.keyboard.press("ArrowLeft")
-    expect(overlay.locator(".qw-id")).to_have_text(first_id, timeout=10_000)
+    large = overlay.locator("img.qw-large-img:not(.qw-large-low)")
+    deadline = time.monotonic() + timeout
+    while not large.evaluate("(img) => img.complete && img.naturalWidth > 400"):
+        assert time.monotonic() < deadline, "the large picture never loaded"
+        page.wait_for_timeout(250)
+    return overlay
+
+
+def step_and_close(page: Page, overlay: Locator, *, step: bool = True) -> None:
+    """Step right and back with the arrow keys (to the same picture), then close with Esc."""
+    if step:
+        first_id = overlay.locator(".qw-id").inner_text()
+        page.keyboard.press("ArrowRight")
+        expect(overlay.locator(".qw-id")).not_to_have_text(first_id, timeout=10_000)
+        page.keyboard.press("ArrowLeft")
+        expect(overlay.locator(".qw-id")).to_have_text(first_id, timeout=10_000)
     page.keyboard.press("Escape")
     expect(page.locator(".qw-overlay")).to_have_count(0, timeout=10_000)
+
+
+def check_large_view(page: Page, prompt: str, *, keyboard: bool = False) -> None:
+    """Open a picture of the run (a click, or Enter on the focused card), step with the arrow keys,
+    close with Esc."""
+    step_and_close(page, open_large_view(page, prompt, keyboard=keyboard))

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from qamera_widgets.serving import free_port
 
-from ._canvas import generate
+from ._canvas import generate, open_large_view, run_of, step_and_close
 from .conftest import ARTIFACTS, serving
 
 pytestmark = pytest.mark.browser
@@ -43,10 +43,6 @@ def marimo_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
     command += ["--port", str(port), "--no-token"]
     with serving("marimo", command, jupyter_env, port, ready_path="/health") as url:
         yield url
-
-
-def run_of(page: Page, prompt: str) -> Locator:
-    return page.locator(".qw-canvas[data-mode=runs] .qw-run", has=page.get_by_text(prompt, exact=True))
 
 
 def wait_pictures(page: Page, prompt: str, count: int, timeout: float = 120) -> list[dict[str, Any]]:
@@ -87,15 +83,8 @@ def test_studio_in_marimo_generates_shows_pictures_and_opens_the_large_view(
         prompt += " again"
         wait_pictures(page, prompt, 3)
         done = run_of(page, prompt).locator(".qw-card.qw-done")
-    done.first.click()
-    overlay = page.locator(".qw-overlay:not([hidden])")
-    expect(overlay).to_be_visible(timeout=10_000)
-    expect(overlay.locator(".qw-large-prompt")).to_have_text(prompt)
+    overlay = open_large_view(page, prompt)
     large = overlay.locator("img.qw-large-img:not(.qw-large-low)")
-    deadline = time.monotonic() + 30
-    while not large.evaluate("(img) => img.complete && img.naturalWidth > 400"):
-        assert time.monotonic() < deadline, "the large picture never loaded"
-        page.wait_for_timeout(250)
     page.screenshot(path=str(ARTIFACTS / "marimo-studio-large-view.png"))
     # It covers the page and the picture fits in it: the large view's own styles reached it.
     viewport = page.viewport_size
@@ -105,14 +94,7 @@ def test_studio_in_marimo_generates_shows_pictures_and_opens_the_large_view(
     assert cover["width"] >= viewport["width"] - 1 and cover["height"] >= viewport["height"] - 1, cover
     picture = large.bounding_box()
     assert picture is not None and picture["y"] + picture["height"] <= viewport["height"] + 1, picture
-    first_id = overlay.locator(".qw-id").inner_text()
-    if done.count() > 1:
-        page.keyboard.press("ArrowRight")
-        expect(overlay.locator(".qw-id")).not_to_have_text(first_id, timeout=10_000)
-        page.keyboard.press("ArrowLeft")
-        expect(overlay.locator(".qw-id")).to_have_text(first_id, timeout=10_000)
-    page.keyboard.press("Escape")
-    expect(page.locator(".qw-overlay")).to_have_count(0, timeout=10_000)
+    step_and_close(page, overlay, step=done.count() > 1)
 
     # The library below the runs received the finished pictures from the same loop.
     library = page.locator(".qw-canvas[data-mode=library]")

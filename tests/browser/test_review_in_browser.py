@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from ._canvas import OVERFLOWING, generate, run_all_cells, wait_run_finished
+from ._canvas import OVERFLOWING, finished_run, open_in_voila, run_all_cells
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -70,15 +70,20 @@ def check_picks_filter(page: Page, picked: str) -> None:
     page.locator(f"{LIBRARY} select.qw-mark-filter").select_option("all")
 
 
+Marks = dict[str, tuple[str, int]]
+
+
+def marked_and_exported(page: Page, prompt: str) -> tuple[Marks, Marks]:
+    """A finished run of three, marked with keys; the marks set and the review CSV the browser downloads."""
+    finished_run(page, prompt, 3)
+    expected = mark_with_keys(page, prompt)
+    return expected, exported_review(page, BOARD)
+
+
 def test_marks_with_keys_in_jupyterlab_show_on_cards_filter_and_export(page: Page, lab_server: str) -> None:
     run_all_cells(page, f"{lab_server}/lab/tree/04_visual_review.ipynb?reset")
     expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
-    prompt = "Travertine plinth under a skylight"
-    generate(page, prompt, 3)
-    wait_run_finished(page, prompt, 3)
-    expected = mark_with_keys(page, prompt)
-
-    exported = exported_review(page, BOARD)
+    expected, exported = marked_and_exported(page, "Travertine plinth under a skylight")
     assert {i: exported[i] for i in expected} == expected, "the CSV (Python's marks) matches the keys"
     page.keyboard.press("Escape")
     check_picks_filter(page, next(iter(expected)))
@@ -120,13 +125,8 @@ def test_marks_with_keys_in_jupyterlab_show_on_cards_filter_and_export(page: Pag
 
 
 def test_marks_with_keys_in_voila(page: Page, voila_server: str) -> None:
-    page.goto(f"{voila_server}/", wait_until="domcontentloaded")
-    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
-    prompt = "Terrazzo bench by a window"
-    generate(page, prompt, 3)
-    wait_run_finished(page, prompt, 3)
-    expected = mark_with_keys(page, prompt)
-    exported = exported_review(page, BOARD)
+    open_in_voila(page, voila_server)
+    expected, exported = marked_and_exported(page, "Terrazzo bench by a window")
     assert {i: exported[i] for i in expected} == expected
     check_picks_filter(page, next(iter(expected)))
     ARTIFACTS.mkdir(exist_ok=True)

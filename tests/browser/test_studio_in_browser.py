@@ -15,7 +15,9 @@ from ._canvas import (
     OVERFLOWING,
     RUN_CARDS,
     check_large_view,
+    finished_run,
     generate,
+    open_in_voila,
     run_all_cells,
     run_cards,
     wait_run_finished,
@@ -109,8 +111,7 @@ def test_studio_height_stays_bounded_after_30_batches(
     heights = []
     for n in range(1, 31):
         prompt = f"Batch {n}: linen backdrop, warm light"
-        generate(page, prompt, 2)
-        wait_run_finished(page, prompt, 2)
+        finished_run(page, prompt, 2)
         if n in (4, 30):
             heights.append((page.evaluate(height), page.evaluate(views)))
     (after_4, views_4), (after_30, views_30) = heights
@@ -125,11 +126,9 @@ def test_studio_height_stays_bounded_after_30_batches(
 
 
 def test_studio_in_voila_renders_runs_and_large_view(page: Page, voila_server: str) -> None:
-    page.goto(f"{voila_server}/", wait_until="domcontentloaded")
-    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
+    open_in_voila(page, voila_server)
     prompt = "Birch plywood shelf, morning haze"
-    generate(page, prompt, 2)
-    wait_run_finished(page, prompt, 2)
+    finished_run(page, prompt, 2)
     check_large_view(page, prompt)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "voila-studio.png"))
