@@ -93,13 +93,18 @@ def test_marks_with_keys_in_jupyterlab_show_on_cards_filter_and_export(page: Pag
     check_picks_filter(page, next(iter(expected)))
 
     # Space ticks the focused card, Shift+click ticks a range, Esc clears; the bar counts them.
-    first, _second, third = list(expected)
+    # A failed picture cannot be selected (the sandbox fails a quarter): the range runs over the others.
+    selectable = [
+        i for i in expected if page.locator(f"{BOARD} .qw-card[data-id='{i}'] input.qw-pick").count()
+    ]
+    assert len(selectable) >= 2, "the run needs two pictures that did not fail for a range"
+    first, third = selectable[0], selectable[-1]
     count = page.locator(f"{BOARD} .qw-selected-count")
     page.locator(f"{BOARD} .qw-card[data-id='{first}']").focus()
     page.keyboard.press("Space")
     expect(count).to_have_text("1 selected")
     page.locator(f"{BOARD} .qw-card[data-id='{third}'] input.qw-pick").click(modifiers=["Shift"])
-    expect(count).to_have_text("3 selected")
+    expect(count).to_have_text(f"{len(selectable)} selected")
     selection_bar = page.locator(f"{BOARD} .qw-selection")
     assert selection_bar.evaluate("(el) => getComputedStyle(el).position") == "sticky"
     page.locator(f"{BOARD} .qw-card[data-id='{first}']").focus()
