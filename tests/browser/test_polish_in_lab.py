@@ -114,7 +114,9 @@ def test_a_comparison_is_a_matrix_and_buttons_stay_readable(
         for width in (700, 1400, 2000):
             page.set_viewport_size({"width": width, "height": 1000})
             page.wait_for_timeout(400)
-            page.locator(".qw-compare").first.scroll_into_view_if_needed()
+            # In one step in the page: the run is redrawn as its pictures arrive, so a located element can
+            # be replaced between finding and scrolling it.
+            page.evaluate("() => document.querySelector('.qw-compare')?.scrollIntoView({block: 'nearest'})")
             matrix = page.evaluate(MATRIX)
             assert matrix["cols"] == ["warm", "cold", "soft"] and matrix["rows"] == ["oak", "marble"]
             if width >= 1400:
