@@ -578,11 +578,16 @@ def jupyter_lab(root: Path, sandbox: Sandbox) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def lab_page(root: Path, sandbox: Sandbox, notebook: str, *, width: int) -> Iterator[Any]:
-    """A Chromium page on `notebook` (under root/nb) in a Lab of our own, its kernel idle: one setup."""
+def lab_page(
+    root: Path, sandbox: Sandbox, notebook: str, *, width: int, setup: Callable[[], None] | None = None
+) -> Iterator[Any]:
+    """A Chromium page on `notebook` (under root/nb) in a Lab of our own, its kernel idle: one setup.
+    `setup` runs once Lab is up (its environment made), before the page opens."""
     from playwright.sync_api import sync_playwright
 
     with jupyter_lab(root, sandbox) as url, sync_playwright() as p:
+        if setup is not None:
+            setup()
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=[

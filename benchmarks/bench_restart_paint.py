@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_canvas import CHROMIUM, KERNEL_IDLE, jupyter_lab, run_cell
+from benchmarks.bench_canvas import KERNEL_IDLE, lab_page, run_cell
 from qamera_widgets.client import QameraClient
 from qamera_widgets.engine.journal import Journal
 from qamera_widgets.engine.picture_cache import CACHE_FOLDER
@@ -91,7 +91,6 @@ def settle(sandbox: Sandbox) -> None:
 
 
 def measure(rounds: int) -> dict[str, Any]:
-    from playwright.sync_api import sync_playwright
 
     sandbox = start(
         library=LIBRARY,
@@ -107,56 +106,40 @@ def measure(rounds: int) -> dict[str, Any]:
     try:
         (root / "nb").mkdir()
         write_notebook(root / "nb" / "bench.ipynb")
-        with jupyter_lab(root, sandbox) as url, sync_playwright() as p:
-            home = root / "qw-home"  # isolated_jupyter_env's QAMERA_WIDGETS_HOME
+        home = root / "qw-home"  # isolated_jupyter_env's QAMERA_WIDGETS_HOME
+
+        def prepare() -> None:
             home.mkdir(exist_ok=True)
             earlier_runs(sandbox, home)
             sandbox.set_faults(cdn_latency_ms=50)
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-dev-shm-usage",
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                ],
-            )
-            try:
-                page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-                page.goto(f"{url}/lab/tree/bench.ipynb?reset", wait_until="domcontentloaded")
-                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+
+        with lab_page(root, sandbox, "bench.ipynb", width=1400, setup=prepare) as page:
+
+            def fresh_kernel() -> None:
+                page.evaluate(RESTART)
                 page.wait_for_function(KERNEL_IDLE, timeout=90_000)
 
-                def fresh_kernel() -> None:
-                    page.evaluate(RESTART)
-                    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-
-                # Priming: fills pictures/ (and lets the sandbox render each picture once); counts what
-                # a Studio on this store draws.
-                run_cell(page, 0, None)
-                page.locator(".jp-OutputArea-output", has_text="studio ready").wait_for(timeout=120_000)
-                settle(sandbox)
-                figures["pictures"] = count = int(page.evaluate(PAINTED))
-                figures["cards"] = int(page.evaluate("() => document.querySelectorAll('.qw-card').length"))
-                for _ in range(rounds):
-                    for name in ("warm", "empty"):
-                        fresh_kernel()
-                        if name == "empty":
-                            shutil.rmtree(home / CACHE_FOLDER, ignore_errors=True)
-                        before = sandbox.stats()["cdn_requests"]
-                        timing = run_cell(page, 0, "img.qw-thumb-real", ".qw-card", count)
-                        assert timing is not None
-                        page.locator(".jp-OutputArea-output", has_text="studio ready").wait_for(
-                            timeout=120_000
-                        )
-                        page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-                        settle(sandbox)  # the run's late fetches are its own, not the next run's
-                        figures[name].append(timing.last)
-                        figures[f"{name}_drawn"].append(timing.drawn)
-                        figures[f"{name}_cdn"].append(sandbox.stats()["cdn_requests"] - before)
-            finally:
-                browser.close()
+            # Priming: fills pictures/ (and lets the sandbox render each picture once); counts what
+            # a Studio on this store draws.
+            run_cell(page, 0, None)
+            page.locator(".jp-OutputArea-output", has_text="studio ready").wait_for(timeout=120_000)
+            settle(sandbox)
+            figures["pictures"] = count = int(page.evaluate(PAINTED))
+            figures["cards"] = int(page.evaluate("() => document.querySelectorAll('.qw-card').length"))
+            for _ in range(rounds):
+                for name in ("warm", "empty"):
+                    fresh_kernel()
+                    if name == "empty":
+                        shutil.rmtree(home / CACHE_FOLDER, ignore_errors=True)
+                    before = sandbox.stats()["cdn_requests"]
+                    timing = run_cell(page, 0, "img.qw-thumb-real", ".qw-card", count)
+                    assert timing is not None
+                    page.locator(".jp-OutputArea-output", has_text="studio ready").wait_for(timeout=120_000)
+                    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+                    settle(sandbox)  # the run's late fetches are its own, not the next run's
+                    figures[name].append(timing.last)
+                    figures[f"{name}_drawn"].append(timing.drawn)
+                    figures[f"{name}_cdn"].append(sandbox.stats()["cdn_requests"] - before)
         return figures
     finally:
         sandbox.stop()
