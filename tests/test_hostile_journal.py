@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +13,13 @@ import pytest
 
 from qamera_widgets.client.models import Registration
 from qamera_widgets.engine.journal import Journal, JournalUnavailableError, JournalWarning
+from tests.helpers.records import make_registration
 
 BASE_URL = "https://app.example"
 
 
 def registration(ids: tuple[str, ...], batch_id: str) -> Registration:
-    return Registration(
-        record_ids=ids,
-        batch_id=batch_id,
-        order_id="o",
-        reservation_id="v",
-        credits_reserved=10 * len(ids),
-        correlation_id=None,
-        idempotency_key=f"idem-{batch_id}",
-        preferences="oak",
-        count=len(ids),
-        submitted_at=datetime(2026, 3, 20, 13, 0, tzinfo=timezone.utc),
-    )
+    return make_registration(ids, batch_id)
 
 
 def test_deep_nesting_and_huge_numbers_are_skipped_with_one_warning_across_reads(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from qamera_widgets.client.models import Registration
 from qamera_widgets.engine.journal import HOME_ENV, Journal, JournalWarning, default_journal_path
+from tests.helpers.records import make_registration as shared_registration
 
 BASE_URL = "http://127.0.0.1:8765"
 SECRET = "s3cr3tPart-0123456789abcdefABCDEF"
@@ -20,17 +21,12 @@ FULL_KEY = f"mk_live_key42.{SECRET}"
 
 
 def make_registration(ids: tuple[str, ...] = ("r1", "r2", "r3"), batch: str = "b1") -> Registration:
-    return Registration(
-        record_ids=ids,
-        batch_id=batch,
-        order_id=f"o-{batch}",
-        reservation_id=f"res-{batch}",
-        credits_reserved=10 * len(ids),
-        correlation_id="corr-1",
-        idempotency_key=f"idem-{batch}",
-        preferences="a marble table by a window, soft morning light",
-        count=len(ids),
+    return shared_registration(
+        ids,
+        batch,
+        prompt="a marble table by a window, soft morning light",
         submitted_at=datetime(2026, 3, 20, 13, 0, 0, 123000, tzinfo=timezone.utc),
+        correlation_id="corr-1",
     )
 
 
@@ -185,29 +181,26 @@ def test_a_confirmation_on_another_server_does_not_settle_an_unconfirmed_key(tmp
 # Adapted: a cut-off or garbage line can only exist in an old journal.jsonl now, so these three tests write
 # one and let the store import it (the store itself is SQLite: a cut-off write is rolled back, see
 # test_store.py's kill -9 test).
+# The fields an old journal line copied from the registration under their own names (the others it renamed).
+_LEGACY_COPIED = ("batch_id", "order_id", "reservation_id", "credits_reserved", "idempotency_key", "count")
+
+
 def _old_journal(path: Path, *registrations: Registration) -> bytes:
-    scratch = Journal(path.parent / "scratch" / "journal.jsonl")
-    lines = []
-    for registration in registrations:
-        lines.append(
-            json.dumps(
-                {
-                    "type": "registration",
-                    "base_url": BASE_URL,
-                    "key_id": "key42",
-                    "prompt": registration.preferences,
-                    "count": registration.count,
-                    "record_ids": list(registration.record_ids),
-                    "batch_id": registration.batch_id,
-                    "order_id": registration.order_id,
-                    "reservation_id": registration.reservation_id,
-                    "credits_reserved": registration.credits_reserved,
-                    "idempotency_key": registration.idempotency_key,
-                    "submitted_at": registration.submitted_at.isoformat(),
-                }
-            )
+    """Lines as the old journal wrote them, spelled out here rather than produced by the package."""
+    lines = [
+        json.dumps(
+            {
+                "type": "registration",
+                "base_url": BASE_URL,
+                "key_id": "key42",
+                "prompt": registration.preferences,
+                "record_ids": list(registration.record_ids),
+                **{name: getattr(registration, name) for name in _LEGACY_COPIED},
+                "submitted_at": registration.submitted_at.isoformat(),
+            }
         )
-    del scratch
+        for registration in registrations
+    ]
     return "".join(line + "\n" for line in lines).encode()
 
 

@@ -36,6 +36,7 @@ from qamera_widgets.engine.tracking import (
     tracker_for,
 )
 from qamera_widgets.sandbox import Sandbox
+from tests.helpers.records import make_registration
 
 from ._widget_support import fast_client, quick_sleep
 
@@ -474,18 +475,7 @@ async def test_wait_timeout_raises_with_the_states_so_far() -> None:
 
 
 async def test_track_accepts_a_registration() -> None:
-    registration = Registration(
-        record_ids=("r1", "r2"),
-        batch_id="b",
-        order_id="o",
-        reservation_id="res",
-        credits_reserved=20,
-        correlation_id=None,
-        idempotency_key="k",
-        preferences="p",
-        count=2,
-        submitted_at=datetime.now(timezone.utc),
-    )
+    registration = make_registration(("r1", "r2"), "b", prompt="p", submitted_at=datetime.now(timezone.utc))
     tracker = make_tracker(FakeClient([{"r1": "DONE", "r2": "FAILED"}]), FakeTime())
     tracker.track(registration)
     assert statuses(await finish(tracker, registration)) == {"r1": "DONE", "r2": "FAILED"}

@@ -28,6 +28,7 @@ from qamera_widgets.engine.tracking import (
 from qamera_widgets.widgets.board import VISIBLE_RUNS, StatusBoard, count_statuses
 from qamera_widgets.widgets.canvas import PATCH_WINDOW_SECONDS
 from qamera_widgets.widgets.form import PromptForm
+from tests.helpers.records import make_registration
 
 from ._widget_support import (
     assert_key_absent,
@@ -81,18 +82,7 @@ def state(record_id: str, status: str) -> RecordState:
 
 
 def registration(ids: tuple[str, ...], prompt: str = "Pastel podium", batch: str = "batch-1") -> Registration:
-    return Registration(
-        record_ids=ids,
-        batch_id=batch,
-        order_id="order-1",
-        reservation_id="res-1",
-        credits_reserved=10 * len(ids),
-        correlation_id=None,
-        idempotency_key=f"k-{batch}",
-        preferences=prompt,
-        count=len(ids),
-        submitted_at=NOW,
-    )
+    return make_registration(ids, batch, prompt=prompt, submitted_at=NOW)
 
 
 def offline_board(

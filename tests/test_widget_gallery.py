@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from qamera_widgets.client import AsyncQameraClient, QameraClient, Registration, Scenery
+from qamera_widgets.client import AsyncQameraClient, QameraClient, Scenery
 from qamera_widgets.engine.journal import Journal
 from qamera_widgets.widgets.canvas import PATCH_WINDOW_SECONDS
 from qamera_widgets.widgets.gallery import (
@@ -23,6 +23,7 @@ from qamera_widgets.widgets.gallery import (
     SLOW_MESSAGE,
     SceneryGallery,
 )
+from tests.helpers.records import make_registration
 
 from ._widget_support import (
     assert_key_absent,
@@ -441,16 +442,10 @@ async def test_search_matches_the_prompt_the_journal_knows(make_sandbox, client_
     made_by = [s.id for s in library[:2]]
     journal = Journal(tmp_path / "journal.jsonl")
     journal.record_registration(
-        Registration(
-            record_ids=tuple(made_by),
-            batch_id="b-1",
-            order_id="o-1",
-            reservation_id="r-1",
-            credits_reserved=20,
-            correlation_id=None,
-            idempotency_key="k-1",
-            preferences="Zebra-striped velvet chaise",
-            count=2,
+        make_registration(
+            tuple(made_by),
+            "b-1",
+            prompt="Zebra-striped velvet chaise",
             submitted_at=datetime(2026, 3, 20, tzinfo=timezone.utc),
         ),
         base_url=client.base_url,
