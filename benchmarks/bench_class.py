@@ -27,6 +27,7 @@ from pathlib import Path
 from qamera_widgets.client.rules import API_KEY_ENV, POLL_MAX_INTERVAL, POLL_MIN_INTERVAL
 from qamera_widgets.runtime.coordination import REDIS_URL_ENV
 from qamera_widgets.sandbox import start
+from qamera_widgets.sandbox.cli import add_processing_range
 from tests.helpers.class_student import run_class
 from tests.helpers.redis_server import redis_server
 
@@ -90,14 +91,7 @@ def measure(students: int, redis: bool, processing: tuple[float, float], work: P
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, nargs="+", default=[1, 10, 30], metavar="N")
-    parser.add_argument(
-        "--processing",
-        type=float,
-        nargs=2,
-        default=(2.0, 6.0),
-        metavar=("MIN", "MAX"),
-        help="seconds each scenery takes in the sandbox (default: 2 6)",
-    )
+    add_processing_range(parser, "--processing", (2.0, 6.0))
     args = parser.parse_args()
     processing = (args.processing[0], args.processing[1])
     runs: list[Run] = []

@@ -26,11 +26,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def subcommand(commands: Any, name: str, summary: str, description: str | None) -> argparse.ArgumentParser:
+    """One `qamera-widgets NAME`: its summary in the list of commands, its description under `--help`."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=summary, description=description)
+    return parser
+
+
 def _add_store_parser(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = subcommand(
+        commands,
         "store",
-        help="where the local store is, its size, its jobs, marks and cached pictures",
-        description="The local store (QAMERA_WIDGETS_HOME, else the platform's data folder): jobs and marks "
+        "where the local store is, its size, its jobs, marks and cached pictures",
+        "The local store (QAMERA_WIDGETS_HOME, else the platform's data folder): jobs and marks "
         "in store.sqlite3, pictures in pictures/ (deletable at any time).",
     )
     parser.add_argument(

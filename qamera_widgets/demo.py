@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .budget import BUDGET_ENV
+from .cli import subcommand
 from .client.rules import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from .connect import SANDBOX_TOKEN_ENV, env_for_sandbox, sandbox_in_env
 from .serving import ServerNotReady, free_port, stop_server, wait_until_serving
@@ -296,9 +297,8 @@ def _credits(text: str) -> int:
 
 
 def add_parser(commands: Any) -> None:
-    parser = commands.add_parser(
-        "demo", help="run the studio notebook in JupyterLab against the sandbox", description=__doc__
-    )
+    summary = "run the studio notebook in JupyterLab against the sandbox"
+    parser = subcommand(commands, "demo", summary, __doc__)
     parser.add_argument("--voila", action="store_true", help="serve the teaching notebook with Voilà")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser (remote machines)")
     parser.add_argument("--headless", action="store_true", help="execute all notebooks with nbclient")
@@ -337,10 +337,11 @@ def run_copy(args: argparse.Namespace) -> int:
 
 
 def add_notebooks_parser(commands: Any) -> None:
-    parser = commands.add_parser(
+    parser = subcommand(
+        commands,
         "notebooks",
-        help="copy the example notebooks (Jupyter and marimo) into a folder",
-        description="Copy the example notebooks shipped with the package into DIRECTORY, to open them in "
+        "copy the example notebooks (Jupyter and marimo) into a folder",
+        "Copy the example notebooks shipped with the package into DIRECTORY, to open them in "
         "your own JupyterLab, Voilà or marimo. Files already there are kept unless --force.",
     )
     parser.add_argument("directory", metavar="DIRECTORY", help="where to copy them (created if missing)")

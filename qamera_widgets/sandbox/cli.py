@@ -65,14 +65,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=0.1,
         help="share of generated items that fail (default: %(default)s)",
     )
-    parser.add_argument(
-        "--processing-seconds",
-        type=float,
-        nargs=2,
-        default=(1.0, 4.0),
-        metavar=("MIN", "MAX"),
-        help="how long each item takes (default: 1 4)",
-    )
+    add_processing_range(parser, "--processing-seconds", (1.0, 4.0))
     parser.add_argument("--cdn-latency-ms", type=float, default=0, help="extra delay per thumbnail request")
     parser.add_argument(
         "--library",
@@ -89,6 +82,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.set_defaults(run=run)
     return parser
+
+
+def add_processing_range(parser: argparse.ArgumentParser, flag: str, default: tuple[float, float]) -> None:
+    """The MIN MAX seconds an item takes in the sandbox, for every command that starts one (the sandbox
+    itself, the class benchmark), so each says it the same way."""
+    parser.add_argument(
+        flag,
+        type=float,
+        nargs=2,
+        default=default,
+        metavar=("MIN", "MAX"),
+        help=f"seconds each item takes in the sandbox (default: {default[0]:g} {default[1]:g})",
+    )
 
 
 def write_class_list(path: str | Path, api_keys: Sequence[str], credits: int) -> Path:
