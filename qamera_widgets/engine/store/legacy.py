@@ -12,11 +12,6 @@ from typing import Any
 
 from ...client.models import parse_timestamp
 from ...contract import TERMINAL_STATUSES
-
-try:
-    import fcntl
-except ImportError:  # Windows: SQLite's own busy timeout then orders the kernels' writes
-    fcntl = None  # type: ignore[assignment]
 from .rows import _INSERT_REGISTRATION, _insert_unconfirmed, _open_count, _recount, _registration_row
 from .schema import _text
 

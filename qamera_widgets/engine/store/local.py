@@ -17,11 +17,6 @@ from typing import Any
 from ...client.rules import utc_now
 from ...contract import TERMINAL_STATUSES
 from ..registry import ProcessWide
-
-try:
-    import fcntl
-except ImportError:  # Windows: SQLite's own busy timeout then orders the kernels' writes
-    fcntl = None  # type: ignore[assignment]
 from .connection import StoreConnection
 from .legacy import _import_entries, _parse_journal
 from .records import (

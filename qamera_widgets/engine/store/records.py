@@ -15,12 +15,6 @@ import platformdirs
 
 from ...contract import key_id_of
 
-try:
-    import fcntl
-except ImportError:  # Windows: SQLite's own busy timeout then orders the kernels' writes
-    fcntl = None  # type: ignore[assignment]
-
-
 HOME_ENV = "QAMERA_WIDGETS_HOME"
 DB_FILE = "store.sqlite3"
 LEGACY_JOURNAL = "journal.jsonl"

@@ -10,11 +10,6 @@ from typing import Any
 
 from ...client.models import parse_timestamp
 from ...contract import TERMINAL_STATUSES
-
-try:
-    import fcntl
-except ImportError:  # Windows: SQLite's own busy timeout then orders the kernels' writes
-    fcntl = None  # type: ignore[assignment]
 from .records import MARK_FLAGS, JobRecord, batch_key, public_key_id
 from .schema import _dumps, _text, _untext
 

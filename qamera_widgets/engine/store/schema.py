@@ -8,10 +8,6 @@ import os
 import sqlite3
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # Windows: SQLite's own busy timeout then orders the kernels' writes
-    fcntl = None  # type: ignore[assignment]
 from .records import _NOT_SAVED, APPLICATION_ID, HOME_ENV, SCHEMA_VERSION, _Refused
 
 logger = logging.getLogger(__name__)
