@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from benchmarks.bench_journal import write_journal
+from tests.helpers.child import run_python
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = "8ce8a26"
@@ -49,15 +50,8 @@ def old_journal_module(folder: Path) -> Path:
 
 
 def in_child(code: str, *args: str, extra_path: Path | None = None) -> str:
-    path = [str(ROOT)] + ([str(extra_path)] if extra_path else [])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
+    done = run_python(code, *args, timeout=3600, path=[extra_path] if extra_path else [])
+    done.check_returncode()
     return done.stdout.strip()
 
 

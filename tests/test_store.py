@@ -26,6 +26,7 @@ from qamera_widgets.engine.store import (
     forget_stores,
     open_store,
 )
+from tests.helpers.child import run_python
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE_URL = "https://app.example"
@@ -45,17 +46,6 @@ def job(n: int, who: str = "p") -> dict[str, object]:
         "idempotency_key": f"idem-{who}-{n}",
         "submitted_at": "2026-03-20T13:00:00+00:00",
     }
-
-
-def run_python(code: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
 
 
 def integrity(path: Path) -> str:

@@ -19,13 +19,13 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from qamera_widgets.client.rules import API_KEY_ENV
 from qamera_widgets.sandbox import Sandbox
+from tests.helpers import child
 
 ROOT = Path(__file__).resolve().parent.parent
 STRESS_ROUNDS = int(os.environ.get("QAMERA_STRESS_ROUNDS", "30"))
@@ -34,14 +34,7 @@ WATCHDOG_SECONDS = 20.0
 
 
 def run_python(script: str, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> str:
-    out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-    )
+    out = child.run_python(script, *args, timeout=timeout, env=env)
     assert out.returncode == 0, f"exit {out.returncode}; stderr (stacks if the watchdog fired):\n{out.stderr}"
     return out.stdout.strip().splitlines()[-1]
 
