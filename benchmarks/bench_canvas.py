@@ -365,55 +365,58 @@ class ModelCount:
 
 
 async def studio_models(batches: int, per_batch: int) -> tuple[ModelCount, ModelCount]:
-    sandbox = start(
-        credits=10 * per_batch * batches + 1000,
-        seed=5,
-        library=12,
-        processing_seconds=(0.05, 0.3),
-        failure_rate=0.1,
-        rate_limit=None,
-        worker_concurrency=8,
-    )
-    home = Path(tempfile.mkdtemp(prefix="qw-bench-studio-"))
-    client = AsyncQameraClient(api_key=sandbox.api_key, base_url=sandbox.base_url, rate_limit_per_minute=None)
-    try:
-        before = len(_instances)
-        studio = Studio(client, sandbox=sandbox, journal=Journal(home / "journal.jsonl"))
+    with (
+        start(
+            credits=10 * per_batch * batches + 1000,
+            seed=5,
+            library=12,
+            processing_seconds=(0.05, 0.3),
+            failure_rate=0.1,
+            rate_limit=None,
+            worker_concurrency=8,
+        ) as sandbox,
+        tempfile.TemporaryDirectory(prefix="qw-bench-studio-", ignore_cleanup_errors=True) as scratch,
+    ):
+        home = Path(scratch)
+        client = AsyncQameraClient(
+            api_key=sandbox.api_key, base_url=sandbox.base_url, rate_limit_per_minute=None
+        )
+        try:
+            before = len(_instances)
+            studio = Studio(client, sandbox=sandbox, journal=Journal(Path(home) / "journal.jsonl"))
 
-        def count(done: int) -> ModelCount:
-            state = studio.board.get_state()
-            for key in ONE_TIME:
-                state.pop(key, None)
-            return ModelCount(
-                batches=done,
-                reachable=len(reachable_models(studio)),
-                registry_growth=len(_instances) - before,
-                runs_drawn=len(studio.board.runs),
-                folded=int(studio.board.folded_runs.get("count", 0) or 0),
-                cards=len(studio.board.cards),
-                board_state_bytes=len(json.dumps(state, default=str)),
-            )
+            def count(done: int) -> ModelCount:
+                state = studio.board.get_state()
+                for key in ONE_TIME:
+                    state.pop(key, None)
+                return ModelCount(
+                    batches=done,
+                    reachable=len(reachable_models(studio)),
+                    registry_growth=len(_instances) - before,
+                    runs_drawn=len(studio.board.runs),
+                    folded=int(studio.board.folded_runs.get("count", 0) or 0),
+                    cards=len(studio.board.cards),
+                    board_state_bytes=len(json.dumps(state, default=str)),
+                )
 
-        async def submit(n: int) -> None:
-            studio.form.prompt = f"Benchmark run {n}: pale stone plinth, soft daylight, long shadow"
-            studio.form.count = per_batch
-            if await studio.form.submit() is None:
-                raise SystemExit(f"batch {n} was not registered: {studio.form.status}")
+            async def submit(n: int) -> None:
+                studio.form.prompt = f"Benchmark run {n}: pale stone plinth, soft daylight, long shadow"
+                studio.form.count = per_batch
+                if await studio.form.submit() is None:
+                    raise SystemExit(f"batch {n} was not registered: {studio.form.status}")
 
-        await submit(1)
-        await studio.wait_idle(timeout=120)
-        first = count(1)
-        for n in range(2, batches + 1):
-            await submit(n)
-        await studio.wait_idle(timeout=300)
-        last = count(batches)
-        studio.close()
-        await settle()
-        return first, last
-    finally:
-        await client.aclose()
-        sandbox.stop()
-        shutil.rmtree(home, ignore_errors=True)
+            await submit(1)
+            await studio.wait_idle(timeout=120)
+            first = count(1)
+            for n in range(2, batches + 1):
+                await submit(n)
+            await studio.wait_idle(timeout=300)
+            last = count(batches)
+            studio.close()
+            await settle()
+            return first, last
+        finally:
+            await client.aclose()
 
 
 def report_models(first: ModelCount, last: ModelCount) -> str:
@@ -660,9 +663,11 @@ def paint(runs: int) -> PaintResult:
     if not Path(CHROMIUM).exists():
         raise SystemExit("Debian's chromium is not installed: apt-get install -y chromium")
 
-    sandbox = start(library=PAGE, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0)
-    root = Path(tempfile.mkdtemp(prefix="qw-bench-lab-"))
-    try:
+    with (
+        start(library=PAGE, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0) as sandbox,
+        tempfile.TemporaryDirectory(prefix="qw-bench-lab-", ignore_cleanup_errors=True) as scratch,
+    ):
+        root = Path(scratch)
         urls = warm_cdn(sandbox)
         if len(urls) != PAGE:
             raise SystemExit(f"the sandbox library has {len(urls)} pictures, not {PAGE}")
@@ -691,9 +696,6 @@ def paint(runs: int) -> PaintResult:
         if credentials:
             raise SystemExit(f"the CDN saw credentials on {credentials} requests")
         return PaintResult(times, first)
-    finally:
-        sandbox.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def report_paint(r: PaintResult) -> str:
@@ -731,13 +733,10 @@ async def in_process(measures: set[str], batches: int, per_batch: int) -> list[s
         first, last = await studio_models(batches, per_batch)
         out.append(report_models(first, last))
     if "bytes" in measures:
-        sandbox = start(library=PAGE, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0)
-        try:
+        with start(library=PAGE, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0) as sandbox:
             await asyncio.to_thread(warm_cdn, sandbox)
             sandbox.set_faults(cdn_latency_ms=LATENCY_MS)
             results = [await gallery_bytes(sandbox, "late"), await gallery_bytes(sandbox, "live")]
-        finally:
-            sandbox.stop()
         out.append(report_bytes(results))
     return out
 

@@ -190,8 +190,7 @@ async def measure_gallery(
 
 
 def run(library: int, latency_ms: float, refreshes: int, runs: int) -> Results:
-    sandbox = start(library=library, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0)
-    try:
+    with start(library=library, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0) as sandbox:
         sceneries = [Scenery.from_api(item) for item in listed_sceneries(sandbox)]
         urls = page_urls(sceneries)
         second_page = filter_and_sort(sceneries, state="all", search="", order="newest")[PAGE : 2 * PAGE]
@@ -204,8 +203,6 @@ def run(library: int, latency_ms: float, refreshes: int, runs: int) -> Results:
         credentials = sandbox.stats().get("cdn_requests_with_credentials", 0)
         if credentials:
             raise SystemExit(f"the CDN saw credentials on {credentials} requests")
-    finally:
-        sandbox.stop()
     return Results(
         library=library,
         latency_ms=latency_ms,

@@ -12,7 +12,6 @@ a moment, so the benchmark waits `--dwell` ms (default 400) on each before press
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import tempfile
 from pathlib import Path
@@ -71,9 +70,11 @@ def elapsed(page: Any) -> float:
 
 
 def measure(steps: int, dwell: int, cold: int) -> tuple[list[float], list[float]]:
-    sandbox = start(library=LIBRARY, cdn_latency_ms=0, rate_limit=None, seed=5, failure_rate=0.0)
-    root = Path(tempfile.mkdtemp(prefix="qw-bench-large-"))
-    try:
+    with (
+        start(library=LIBRARY, cdn_latency_ms=0, rate_limit=None, seed=5, failure_rate=0.0) as sandbox,
+        tempfile.TemporaryDirectory(prefix="qw-bench-large-", ignore_cleanup_errors=True) as scratch,
+    ):
+        root = Path(scratch)
         warm_cdn(sandbox)
         sandbox.set_faults(cdn_latency_ms=LATENCY_MS)
         (root / "nb").mkdir()
@@ -104,9 +105,6 @@ def measure(steps: int, dwell: int, cold: int) -> tuple[list[float], list[float]
                 page.keyboard.press("ArrowRight")
                 stepped.append(elapsed(page))
         return stepped, opened
-    finally:
-        sandbox.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def main() -> None:

@@ -60,8 +60,7 @@ def kernel(home: Path, urls: list[str]) -> dict[str, float]:
 
 
 def main() -> None:
-    sandbox = start(library=PICTURES, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0)
-    try:
+    with start(library=PICTURES, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0) as sandbox:
         urls = thumbnail_urls(sandbox)[:PICTURES]
         with tempfile.TemporaryDirectory() as scratch:
             kernel(Path(scratch) / "warm-up", urls)  # the sandbox renders each picture once
@@ -73,8 +72,6 @@ def main() -> None:
                 before = sandbox.stats()["cdn_requests"]
                 warm.append(kernel(home, urls))
                 cdn.append(sandbox.stats()["cdn_requests"] - before)
-    finally:
-        sandbox.stop()
     empty_s = statistics.median(r["s"] for r in empty)
     warm_s = statistics.median(r["s"] for r in warm)
     print(f"{len(urls)} pictures, CDN latency 50 ms, median of 3 fresh processes")

@@ -92,18 +92,20 @@ def settle(sandbox: Sandbox) -> None:
 
 def measure(rounds: int) -> dict[str, Any]:
 
-    sandbox = start(
-        library=LIBRARY,
-        credits=100_000,
-        rate_limit=None,
-        seed=11,
-        failure_rate=0.0,
-        processing_seconds=(0.0, 0.0),
-    )
-    root = Path(tempfile.mkdtemp(prefix="qw-bench-restart-"))
     figures: dict[str, Any] = {"warm": [], "empty": [], "warm_cdn": [], "empty_cdn": [], "warm_drawn": []}
     figures["empty_drawn"] = []
-    try:
+    with (
+        start(
+            library=LIBRARY,
+            credits=100_000,
+            rate_limit=None,
+            seed=11,
+            failure_rate=0.0,
+            processing_seconds=(0.0, 0.0),
+        ) as sandbox,
+        tempfile.TemporaryDirectory(prefix="qw-bench-restart-", ignore_cleanup_errors=True) as scratch,
+    ):
+        root = Path(scratch)
         (root / "nb").mkdir()
         write_notebook(root / "nb" / "bench.ipynb")
         home = root / "qw-home"  # isolated_jupyter_env's QAMERA_WIDGETS_HOME
@@ -141,9 +143,6 @@ def measure(rounds: int) -> dict[str, Any]:
                     figures[f"{name}_drawn"].append(timing.drawn)
                     figures[f"{name}_cdn"].append(sandbox.stats()["cdn_requests"] - before)
         return figures
-    finally:
-        sandbox.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import tempfile
 from pathlib import Path
@@ -62,9 +61,11 @@ FRAME = """() => new Promise((resolve) => {
 
 
 def paint() -> tuple[list[float], list[float]]:
-    sandbox = start(library=PICTURES, rate_limit=None, seed=7, failure_rate=0.0)
-    root = Path(tempfile.mkdtemp(prefix="qw-bench-review-"))
-    try:
+    with (
+        start(library=PICTURES, rate_limit=None, seed=7, failure_rate=0.0) as sandbox,
+        tempfile.TemporaryDirectory(prefix="qw-bench-review-", ignore_cleanup_errors=True) as scratch,
+    ):
+        root = Path(scratch)
         (root / "nb").mkdir()
         save_notebook(root / "nb" / "bench.ipynb", [SETUP])
         with lab_page(root, sandbox, "bench.ipynb", width=1400) as page:
@@ -90,9 +91,6 @@ def paint() -> tuple[list[float], list[float]]:
                     times.append(elapsed)
                     frames.append(frames_ms)
         return times, frames
-    finally:
-        sandbox.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 KERNEL_A = """
@@ -124,9 +122,10 @@ def kernels() -> dict[str, Any]:
     import nbformat
     from nbclient import NotebookClient
 
-    home = Path(tempfile.mkdtemp(prefix="qw-bench-home-"))
-    sandbox = start(library=6, rate_limit=None, seed=3, failure_rate=0.0)
-    try:
+    with (
+        start(library=6, rate_limit=None, seed=3, failure_rate=0.0) as sandbox,
+        tempfile.TemporaryDirectory(prefix="qw-bench-home-", ignore_cleanup_errors=True) as home,
+    ):
         env = dict(
             os.environ,
             QAMERA_API_KEY=sandbox.api_key,
@@ -150,9 +149,6 @@ def kernels() -> dict[str, Any]:
         result: dict[str, Any] = json.loads(line)
         result["api_requests"] = after["api_requests"] - before["api_requests"]
         return result
-    finally:
-        sandbox.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def main() -> None:

@@ -8,10 +8,7 @@ import os
 import platform
 import re
 import shutil
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from qamera_widgets.serving import free_port, stop_server
+from tests.helpers.demo_process import demo_process
 
 REPO = Path(__file__).resolve().parents[1]
 STUDIO = "02_prompt_studio.ipynb"
@@ -37,33 +34,15 @@ def git_status() -> str:
 
 
 @contextmanager
-def demo(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
+def demo(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen[bytes], str, int]]:
     """Run the demo until it prints its URL; yields (process, everything it said, port); Ctrl+C after,
     and the demo must stop on it by itself, leaving none of its servers or kernels running."""
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("QAMERA_")}
     env.update(HOME=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path / "jc"), QAMERA_WIDGETS_HOME=str(tmp_path))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qamera_widgets", "demo", "--no-browser", "--port", str(port), *options],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=tmp_path,
-    )
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline() if proc.stdout else ""
-            lines.append(line)
-            if line.startswith("Open http") or proc.poll() is not None:
-                break
-        yield proc, "".join(lines), port
-    finally:
-        stopped = stop_server(proc, signal.SIGINT, grace=30)
-    assert not stopped.forced, "the demo did not stop on Ctrl+C"
-    assert stopped.leftovers == (), "the demo left processes running"
+    with demo_process(tmp_path, env, *options) as run:
+        yield run.process, run.said(), run.port
+    assert run.stopped is not None and not run.stopped.forced, "the demo did not stop on Ctrl+C"
+    assert run.stopped.leftovers == (), "the demo left processes running"
 
 
 @pytest.mark.parametrize("mode", [[], ["--voila"]], ids=["lab", "voila"])

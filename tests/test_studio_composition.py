@@ -18,12 +18,17 @@ from ._widget_support import displayed, fast_client, tree
 pytestmark = pytest.mark.usefixtures("widgets_home")
 
 
+def studio_on_sandbox(make_sandbox: Callable[..., Any], closing: list[Any]) -> Studio:
+    """A Studio on a fresh sandbox; the client is closed after the test, the studio by the test."""
+    client = fast_client(make_sandbox())
+    closing.append(client)
+    return Studio(client)
+
+
 async def test_the_studio_is_one_anywidget_that_references_its_three_views(
     make_sandbox: Callable[..., Any], closing: list[Any]
 ) -> None:
-    client = fast_client(make_sandbox())
-    closing.append(client)
-    studio = Studio(client)
+    studio = studio_on_sandbox(make_sandbox, closing)
     closing.append(studio)
     assert isinstance(studio, anywidget.AnyWidget)
     boxes = [w for w in tree(studio) if isinstance(w, widgets.Box)]
@@ -43,9 +48,7 @@ async def test_the_studio_is_one_anywidget_that_references_its_three_views(
 async def test_closing_the_studio_closes_the_views_it_hosts(
     make_sandbox: Callable[..., Any], closing: list[Any]
 ) -> None:
-    client = fast_client(make_sandbox())
-    closing.append(client)
-    studio = Studio(client)
+    studio = studio_on_sandbox(make_sandbox, closing)
     parts: list[anywidget.AnyWidget] = list(studio.children)
     studio.close()
     assert studio.comm is None and all(part.comm is None for part in parts)

@@ -16,6 +16,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from ..client.models import Scenery
+from ..contract import MAX_PREFERENCES_CHARS
 from .loops import PerLoop
 from .thumbnails import Thumbnail, load_font
 from .wording import pictures, plural
@@ -56,8 +57,8 @@ MAX_SHEET_TILES = 48
 """The most pictures on one sheet: more would be too small to judge once printed."""
 MAX_SHEET_PIXELS = 48_000_000
 """About 140 MB as RGB while drawing: the most one sheet may cost, however long the prompts."""
-MAX_CAPTION_CHARS = 2000
-"""The API's prompt limit: a caption is bounded to it before anything is measured."""
+MAX_CAPTION_CHARS = MAX_PREFERENCES_CHARS
+"""A caption is bounded to the API's prompt limit before anything is measured."""
 CAPTION_MAX_LINES = 40
 CONTACT_SHEET_MARGIN = SHEET_MARGIN_PX
 CONTACT_SHEET_LABEL_PX = CAPTION_FONT_PX + 8

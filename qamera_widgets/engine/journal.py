@@ -10,6 +10,7 @@ and notebooks already use, with the same methods.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -156,6 +157,11 @@ class Journal:
         """Every recorded job in submission order (only the `latest` n when given), optionally only those of
         one server and key id."""
         return self.store.jobs(base_url=base_url, key_id=key_id, latest=latest)
+
+    async def history(self, base_url: str, key_id: str | None) -> list[JournalBatch]:
+        """The latest `HISTORY_JOBS` jobs of one server and key, read in a thread (a long history takes a
+        while): what a new Studio draws as its runs and its library names its prompts from."""
+        return await asyncio.to_thread(self.batches, base_url=base_url, key_id=key_id, latest=HISTORY_JOBS)
 
     def pending(self, *, base_url: str | None = None, key_id: str | None = None) -> list[JournalBatch]:
         """Jobs with at least one record whose final status was never recorded."""

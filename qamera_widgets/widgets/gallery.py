@@ -16,7 +16,7 @@ from typing import Any
 import traitlets
 
 from ..client import AsyncQameraClient, Scenery
-from ..engine.journal import HISTORY_JOBS, Journal
+from ..engine.journal import Journal
 from ..engine.review.export import service_vote
 from ..engine.search import matches as search_matches
 from ..engine.search import parse_query
@@ -285,12 +285,7 @@ class SceneryGallery(ResultsCanvas):
     async def _read_journal(self) -> None:
         assert self._journal is not None
         try:
-            batches = await asyncio.to_thread(
-                self._journal.batches,
-                base_url=self._client.base_url,
-                key_id=self._client.key_id,
-                latest=HISTORY_JOBS,
-            )
+            batches = await self._journal.history(self._client.base_url, self._client.key_id)
         except Exception as exc:  # the journal only adds prompts: a bad one must not hide the pictures
             logger.warning("gallery: could not read prompts from the journal: %s", type(exc).__name__)
             return

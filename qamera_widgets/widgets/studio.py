@@ -28,7 +28,7 @@ from ..contract import FAILED_STATUSES, price_for
 from ..engine.account import ACCOUNT_INTERVAL_SECONDS, account_line, watch_account
 from ..engine.account import account_text as account_text
 from ..engine.classroom import history_scope
-from ..engine.journal import HISTORY_JOBS, Journal
+from ..engine.journal import Journal
 from ..engine.key_budget import budget_for
 from ..engine.product import read_cutout
 from ..engine.runs import Run
@@ -221,12 +221,7 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
         """
         try:
             # The same question as the library's: the store answers it once for both.
-            batches = await asyncio.to_thread(
-                self._journal.batches,
-                base_url=self._async_client.base_url,
-                key_id=self._async_client.key_id,
-                latest=HISTORY_JOBS,
-            )
+            batches = await self._journal.history(self._async_client.base_url, self._async_client.key_id)
         except Exception as exc:  # history is a convenience: the studio works without it
             logger.warning("studio: could not read the job history: %s", type(exc).__name__)
             return

@@ -10,9 +10,6 @@ notebook below streams 100 KB pictures beside the studio, as a studio showing ma
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +21,7 @@ from playwright.sync_api import expect
 
 from qamera_widgets import sandbox
 from qamera_widgets.engine.journal import Journal
-from qamera_widgets.serving import free_port, stop_server
+from tests.helpers.demo_process import demo_process
 from tests.helpers.jupyter import isolated_jupyter_env
 
 from .conftest import ARTIFACTS
@@ -77,45 +74,20 @@ def demo(tmp_path: Path, service: Any) -> Iterator[dict[str, Any]]:
     """`qamera-widgets demo` (JupyterLab) on the test's sandbox, its whole output in one log file."""
     work = tmp_path / "work"
     env = isolated_jupyter_env(tmp_path, service)  # the demo's Lab finds its settings there too
-    log_path = tmp_path / "demo.log"
-    port = free_port()
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "qamera_widgets",
-                "demo",
-                "--no-browser",
-                "--port",
-                str(port),
-                "--workdir",
-                str(work),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
-        try:
-            deadline = time.monotonic() + 90
-            while not (url := re.search(r"^Open (\S+)", log_path.read_text(), re.M)):
-                assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.2)
-            notebook = nbformat.v4.new_notebook()
-            notebook.cells = [nbformat.v4.new_code_cell(CELL)]
-            notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-            nbformat.write(notebook, work / NOTEBOOK)
-            token_match = re.search(r"token=(\w+)", url.group(1))
-            assert token_match, url.group(1)
-            token = token_match.group(1)
-            yield {
-                "url": f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK}?reset&token={token}",
-                "log": log_path,
-                "journal": tmp_path / "qw-home" / "journal.jsonl",
-            }
-        finally:
-            stop_server(proc, signal.SIGINT, grace=30)
+    with demo_process(tmp_path, env, "--workdir", str(work)) as run:
+        assert run.url, run.said()
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = [nbformat.v4.new_code_cell(CELL)]
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+        nbformat.write(notebook, work / NOTEBOOK)
+        token_match = re.search(r"token=(\w+)", run.url)
+        assert token_match, run.url
+        token = token_match.group(1)
+        yield {
+            "url": f"http://127.0.0.1:{run.port}/lab/tree/{NOTEBOOK}?reset&token={token}",
+            "log": run.log,
+            "journal": tmp_path / "qw-home" / "journal.jsonl",
+        }
 
 
 def test_closing_the_tab_mid_batch_keeps_the_log_small_and_the_batch_finishes(

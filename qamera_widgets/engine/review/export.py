@@ -21,6 +21,7 @@ from typing import Protocol, TypedDict
 
 from ...client.models import Scenery
 from ...contract import DONE
+from ..status import vote_state
 from .marks import NO_MARK, Mark
 
 __all__ = [
@@ -134,12 +135,8 @@ def origins_of(runs: Iterable[RunLike]) -> dict[str, Origin]:
 
 def service_vote(voting: str | None) -> str:
     """The service's review in words: approved, rejected, or not reviewed (which includes PENDING)."""
-    upper = (voting or "").upper()
-    if upper == "APPROVED":
-        return "approved"
-    if upper == "REJECTED":
-        return "rejected"
-    return "not reviewed"
+    state = vote_state(voting)
+    return "not reviewed" if state == "none" else state
 
 
 def _iso(moment: datetime | None) -> str:
