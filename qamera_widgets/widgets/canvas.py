@@ -59,7 +59,9 @@ MAX_SELECTED = protocol.MAX_IDS
 by bytes."""
 
 
-class ResultsCanvas(LargeView, Reviewing, Downloads, protocol.BrowserWrites, anywidget.AnyWidget):
+class ResultsCanvas(
+    LargeView, Reviewing, Downloads, protocol.BrowserMessages, protocol.BrowserWrites, anywidget.AnyWidget
+):
     """Cards of sceneries with thumbnails, a selection with actions, and a large view.
 
     Subclasses decide which cards exist (`SceneryGallery`: a page of the account's list;
@@ -101,7 +103,7 @@ class ResultsCanvas(LargeView, Reviewing, Downloads, protocol.BrowserWrites, any
         {"selected_ids", "open_id", "mark_filter", "min_stars", "rating_first", "preview_px", "thumb_size"}
     )
     """What the view may change; everything else it only draws (see `protocol.BrowserWrites`)."""
-    message_kinds: frozenset[str] = protocol.CANVAS_KINDS
+    message_kinds = protocol.CANVAS_KINDS
 
     _ready = False  # a constructor that raised leaves a half-built object that ipywidgets still closes
 
@@ -368,42 +370,33 @@ class ResultsCanvas(LargeView, Reviewing, Downloads, protocol.BrowserWrites, any
         self._sync.keep_only(keep)
         self._previews.keep_only(keep)
 
-    def _on_browser_message(self, _widget: Any, content: Any, buffers: Sequence[Any]) -> None:
-        if self._closed:
-            return
-        checked = protocol.checked_message(content, self.message_kinds)
-        if checked is None:
-            return
-        content, kind = checked, checked["kind"]
-        try:
-            if kind == protocol.ALIVE:
-                self._sync.heard()
-            elif kind == protocol.WANT:
-                self._sync.heard()
-                self._send_wanted(content)
-            elif kind == protocol.HELLO:
-                self._sync.heard()
-                changed = self._sync.catch_up()  # the view was drawn from the synced list; changed since
-                if changed:
-                    self.send({"kind": protocol.PATCH, "cards": changed, "pictures": []})
-                self._send_wanted(content)
-                self._send_product()
-            elif kind == protocol.PRODUCT:
-                self._tasks.spawn(self._product_from_browser(buffers), name="canvas-product")
-            elif kind == protocol.MARK:
-                self._on_mark_message(content)
-            elif kind == protocol.USE_PROMPT:
-                self._use_prompt(content["id"])
-            elif kind == protocol.DOWNLOAD:
-                if "ids" in content:
-                    self.selected_ids = content["ids"]  # the selection shown when the button was pressed
-                request = content.get("request", "")
-                if not self._review_download(content["what"], request):
-                    self._start_download(content["what"], request)
-            else:
-                self._on_intent(kind, content)
-        except Exception:  # an intent must never take the kernel's comm handler down
-            logger.exception("canvas: handling a browser message failed")
+    def _on_message(self, kind: str, content: dict[str, Any], buffers: Sequence[Any]) -> None:
+        if kind == protocol.ALIVE:
+            self._sync.heard()
+        elif kind == protocol.WANT:
+            self._sync.heard()
+            self._send_wanted(content)
+        elif kind == protocol.HELLO:
+            self._sync.heard()
+            changed = self._sync.catch_up()  # the view was drawn from the synced list; changed since
+            if changed:
+                self.send({"kind": protocol.PATCH, "cards": changed, "pictures": []})
+            self._send_wanted(content)
+            self._send_product()
+        elif kind == protocol.PRODUCT:
+            self._tasks.spawn(self._product_from_browser(buffers), name="canvas-product")
+        elif kind == protocol.MARK:
+            self._on_mark_message(content)
+        elif kind == protocol.USE_PROMPT:
+            self._use_prompt(content["id"])
+        elif kind == protocol.DOWNLOAD:
+            if "ids" in content:
+                self.selected_ids = content["ids"]  # the selection shown when the button was pressed
+            request = content.get("request", "")
+            if not self._review_download(content["what"], request):
+                self._start_download(content["what"], request)
+        else:
+            self._on_intent(kind, content)
 
     def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
         """Subclasses handle their own intents (paging, folding runs)."""

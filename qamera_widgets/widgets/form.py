@@ -72,7 +72,7 @@ def _text(help: str, *, default: str = "") -> traitlets.Unicode[str, str | bytes
     return traitlets.Unicode(default, help=help).tag(sync=True)
 
 
-class PromptForm(protocol.BrowserWrites, anywidget.AnyWidget):
+class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.AnyWidget):
     """A prompt box with a live counter, a count, the cost, Generate (or Ctrl/Cmd+Enter) and the outcome.
 
     `await form.submit()` does what the button does; while a submission is in flight every further
@@ -131,6 +131,7 @@ class PromptForm(protocol.BrowserWrites, anywidget.AnyWidget):
     account = _text("The account's credits, when known.")
 
     browser_writable = frozenset({"prompt", "count"})
+    message_kinds = protocol.FORM_KINDS
     """What the view may change; the rest it only draws (see `protocol.BrowserWrites`)."""
 
     def __init__(
@@ -311,13 +312,7 @@ class PromptForm(protocol.BrowserWrites, anywidget.AnyWidget):
     ) -> asyncio.Task[list[Registration]] | None:
         return self._submitter.start(jobs, (self.prompt, self.count), confirmed=confirmed)
 
-    def _on_browser_message(self, _widget: Any, content: Any, _buffers: Sequence[Any]) -> None:
-        if self.closed:
-            return
-        checked = protocol.checked_message(content, protocol.FORM_KINDS)
-        if checked is None:
-            return
-        content, kind = checked, checked["kind"]
+    def _on_message(self, kind: str, content: dict[str, Any], _buffers: Sequence[Any]) -> None:
         unconfirmed = self._submitter.unconfirmed
         if kind == protocol.GENERATE:
             if self._take_fields(content):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypedDict
 
 import traitlets
@@ -241,6 +241,29 @@ def bounded_text(value: object, limit: int, what: str) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise traitlets.TraitError(f"{what} is at most {limit} characters long.")
     return value
+
+
+class BrowserMessages:
+    """How a widget hears its browser: nothing once it is closed, and only messages `checked_message`
+    let through (a kind in `message_kinds` with fields of the right types); a handler that fails is
+    logged, never raised, since an exception would go up into the kernel's comm handler."""
+
+    message_kinds: ClassVar[frozenset[str]] = frozenset()
+    _closed: bool
+
+    def _on_browser_message(self, _widget: object, content: object, buffers: Sequence[Any]) -> None:
+        if self._closed:
+            return
+        checked = checked_message(content, self.message_kinds)
+        if checked is None:
+            return
+        try:
+            self._on_message(checked["kind"], checked, buffers)
+        except Exception:
+            logger.exception("%s: handling a browser message failed", type(self).__name__)
+
+    def _on_message(self, kind: str, content: dict[str, Any], buffers: Sequence[Any]) -> None:
+        raise NotImplementedError
 
 
 class BrowserWrites:
