@@ -100,12 +100,20 @@ export function menuButton(o) {
     entries[at]?.focus();
   }
 
-  /** Opens towards the side with room, so an open menu never makes the page scroll sideways. */
+  /**
+   * Under its button, towards the side with room: the list is placed in the toolbar's box (canvas.css
+   * makes the head and the selection row its containing block), so an open menu is never wider than
+   * the view and never makes the page scroll sideways.
+   */
   function place() {
-    const room = wrap.closest(".qw-canvas") || document.body;
-    const right = room.getBoundingClientRect().right;
-    const fits = wrap.getBoundingClientRect().left + list.getBoundingClientRect().width <= right;
-    list.classList.toggle("qw-menu-end", !fits);
+    const box = (list.offsetParent || document.body).getBoundingClientRect();
+    const at = opener.getBoundingClientRect();
+    list.style.minWidth = `${at.width}px`;
+    const width = list.getBoundingClientRect().width;
+    const left = at.left - box.left;
+    const end = at.right - box.left - width;
+    list.style.left = `${Math.max(0, left + width <= box.width ? left : end)}px`;
+    list.style.top = `${at.bottom - box.top + 4}px`;
   }
 
   opener.addEventListener("click", () => (isOpen() ? close(false) : open(0)));

@@ -14,18 +14,19 @@ const VOTES = [
   ["not reviewed", "Not reviewed"],
 ];
 const MARKS = [
-  ["all", "Any"],
+  ["all", "Any mark"],
   ["picks", "Picks"],
   ["rejects", "Rejects"],
   ["unmarked", "Unmarked"],
 ];
+// Short enough to keep the toolbar one row ("3+ stars" reads as "3 stars or more").
 const STARS = [
   ["0", "Any stars"],
-  ["1", "★ or more"],
-  ["2", "★★ or more"],
-  ["3", "★★★ or more"],
-  ["4", "★★★★ or more"],
-  ["5", "★★★★★"],
+  ["1", "1+ stars"],
+  ["2", "2+ stars"],
+  ["3", "3+ stars"],
+  ["4", "4+ stars"],
+  ["5", "5 stars"],
 ];
 const STATES = [
   ["all", "Any status"],
@@ -85,8 +86,12 @@ function reviewTools(t, sendMsg) {
   const marks = select("qw-mark-filter", "Your marks", MARKS, t.get("mark_filter", "all"), (v) =>
     t.set("mark_filter", /** @type {"all" | "picks" | "rejects" | "unmarked"} */ (v)),
   );
-  const stars = select("qw-stars-filter", "At least", STARS, String(t.get("min_stars", 0)), (v) =>
-    t.set("min_stars", Number(v)),
+  const stars = select(
+    "qw-stars-filter",
+    "At least this many of your stars",
+    STARS,
+    String(t.get("min_stars", 0)),
+    (v) => t.set("min_stars", Number(v)),
   );
   /** @type {HTMLElement[]} */
   const filters = [group("qw-group-marks", "Your marks", [marks, stars])];
