@@ -62,10 +62,10 @@ export function menuButton(o) {
 
   const isOpen = () => !list.hidden;
 
-  /** @param {PointerEvent} event a press anywhere else closes the menu */
+  /** @param {PointerEvent} event a press anywhere else closes the menu (its path: marimo draws in a shadow root) */
   const onOutside = (event) => {
     if (!wrap.isConnected) document.removeEventListener("pointerdown", onOutside, true);
-    else if (!wrap.contains(/** @type {Node} */ (event.target))) close(false);
+    else if (!event.composedPath().includes(wrap)) close(false);
   };
 
   /** @param {number} index which item gets the focus (-1: the last) */
@@ -129,7 +129,7 @@ export function menuButton(o) {
     }
   });
   list.addEventListener("keydown", (event) => {
-    const at = entries.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement));
+    const at = entries.indexOf(/** @type {HTMLButtonElement} */ (event.target));
     /** @type {Record<string, number>} */
     const moves = {
       ArrowDown: at + 1,
@@ -174,7 +174,7 @@ const ownClass = (node) => [...node.classList].find((name) => !SHARED.has(name))
  * @param {() => void} fn
  */
 export function keepMenus(root, fn) {
-  const active = document.activeElement;
+  const active = /** @type {Document | ShadowRoot} */ (root.getRootNode()).activeElement;
   const focused = active instanceof HTMLElement && root.contains(active) ? ownClass(active) : "";
   const opened = [...root.querySelectorAll(".qw-menu-open > .qw-menu-button")].map(ownClass);
   fn();
@@ -183,5 +183,6 @@ export function keepMenus(root, fn) {
     if (again instanceof HTMLElement && again.getAttribute("aria-expanded") !== "true") again.click();
   }
   const again = focused && root.querySelector(`.${focused}`);
-  if (again instanceof HTMLElement && again !== document.activeElement) again.focus({ preventScroll: true });
+  if (again instanceof HTMLElement && !again.contains(document.activeElement))
+    again.focus({ preventScroll: true });
 }
