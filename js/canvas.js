@@ -51,7 +51,7 @@ function render({ model, el }) {
   const messageNode = h("div", "qw-message");
   messageNode.setAttribute("role", "status");
   const selectionBar = h("div", "qw-selection");
-  selectionBar.setAttribute("role", "toolbar");
+  selectionBar.setAttribute("role", "group");
   selectionBar.setAttribute("aria-label", "Selection");
   const body = h("div", "qw-body");
   const pager = h("div", "qw-pager");

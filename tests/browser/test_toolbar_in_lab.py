@@ -52,6 +52,12 @@ FIRST_CARD_TOP = """(sel) => {
 }"""
 
 
+# Whether the item is what a click at its centre reaches (the open menu is drawn over the pictures).
+ON_TOP = """(item) => { const r = item.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return hit !== null && item.contains(hit); }"""
+
+
 def toolbar_rows(page: Page) -> dict[str, float]:
     measured: dict[str, float] = page.evaluate(TOOLBAR_ROWS, BOARD)
     return measured
@@ -140,6 +146,7 @@ def test_runs_toolbar_is_one_row_and_pictures_stay_above_the_fold(
         for item in ("qw-export-review", "qw-picks-sheet", "qw-picks-zip"):
             ratio = menu.locator(f".{item}").evaluate(CONTRAST)["ratio"]
             assert ratio >= 4.5, (theme, item, ratio)
+            assert menu.locator(f".{item}").evaluate(ON_TOP), f"{item} is covered ({theme})"
         assert page.evaluate(OVERFLOWING) == [], f"the open menu scrolls sideways ({theme})"
         page.screenshot(path=str(ARTIFACTS / f"toolbar-menu-1400-{theme}.png"))
         page.mouse.click(5, HEIGHT - 5)  # a click outside closes it
@@ -159,10 +166,14 @@ def test_runs_toolbar_is_one_row_and_pictures_stay_above_the_fold(
     expect(selection.locator(".qw-selected-count")).to_have_text("1 selected")
     rows = toolbar_rows(page)
     assert rows["rows"] <= 2, f"the head and the selection row: {rows}"
-    selection.locator("button.qw-download-menu").click()
-    with page.expect_download(timeout=30_000) as sheet_info:
-        selection.locator("button.qw-download-sheet").click()
-    assert sheet_info.value.suggested_filename == "contact-sheet.png"
     page.screenshot(path=str(ARTIFACTS / "toolbar-selected-1400-light.png"))
+    selection.locator("button.qw-download-menu").click()
+    sheet = selection.locator("button.qw-download-sheet")
+    assert sheet.evaluate(ON_TOP), "the Download menu is drawn over the pictures"
+    assert sheet.evaluate(CONTRAST)["ratio"] >= 4.5
+    page.screenshot(path=str(ARTIFACTS / "toolbar-download-menu-1400-light.png"))
+    with page.expect_download(timeout=30_000) as sheet_info:
+        sheet.click()
+    assert sheet_info.value.suggested_filename == "contact-sheet.png"
     selection.locator("button.qw-clear").click()
     expect(selection).to_be_hidden()
