@@ -173,3 +173,23 @@ describe("the selection row", () => {
     cleanup();
   });
 });
+
+describe("the toolbar drawn again", () => {
+  it("keeps the focus on the control just used: a size, a filter", async () => {
+    const { model, el, cleanup } = await runs({ thumb_size: "medium" });
+    const large = /** @type {HTMLButtonElement} */ (el.querySelector(".qw-size-large"));
+    large.focus();
+    large.click();
+    expect(model.state.thumb_size).toBe("large");
+    expect(active().classList.contains("qw-size-large")).toBe(true);
+    expect(active().getAttribute("aria-pressed")).toBe("true");
+    const filter = /** @type {HTMLSelectElement} */ (el.querySelector(".qw-mark-filter"));
+    filter.focus();
+    filter.value = "picks";
+    filter.dispatchEvent(new Event("change"));
+    expect(model.state.mark_filter).toBe("picks");
+    expect(active().classList.contains("qw-mark-filter")).toBe(true);
+    expect(/** @type {HTMLSelectElement} */ (active()).value).toBe("picks");
+    cleanup();
+  });
+});

@@ -159,11 +159,11 @@ export function menuButton(o) {
   return wrap;
 }
 
-/** Classes many controls share: the one left after these names the control (qw-export-menu, ...). */
+/** Classes many controls share: the last one left after these names the control (qw-size-large, ...). */
 const SHARED = new Set(["qw-btn", "qw-on", "qw-select", "qw-input", "qw-menu-button", "qw-menu-item"]);
 
 /** @param {Element} node */
-const ownClass = (node) => [...node.classList].find((name) => !SHARED.has(name)) || "";
+const ownClass = (node) => [...node.classList].filter((name) => !SHARED.has(name)).at(-1) || "";
 
 /**
  * Runs `fn` (which redraws the controls under `root`) and puts back the menu that was open and the
