@@ -7,6 +7,7 @@ import { canCompare } from "./canvas/compare.js";
 import { createFold } from "./canvas/fold.js";
 import { scrollToRun, watchGestures } from "./canvas/follow.js";
 import { createMarks, helpPanel } from "./canvas/marks.js";
+import { keepMenus } from "./canvas/menu.js";
 import { createLargeView } from "./canvas/overlay.js";
 import { PictureStore, saveFile } from "./canvas/pictures.js";
 import { drawRuns, FollowNewRun, runOrder } from "./canvas/runs.js";
@@ -14,7 +15,7 @@ import { drawSelection, ranged, toggled } from "./canvas/selection.js";
 import { drawSizes } from "./canvas/sizes.js";
 import { drawMessage, drawPager, drawTools, keepSearchFocus } from "./canvas/toolbar.js";
 import { startTicker, watchWindowSize } from "./canvas/upkeep.js";
-import { button, h, listen, traits } from "./dom.js";
+import { h, listen, traits } from "./dom.js";
 import { DownloadRequests, isToBrowser, KIND, send } from "./protocol.js";
 
 /** @typedef {import("./types.js").Card} Card */
@@ -50,11 +51,11 @@ function render({ model, el }) {
   const messageNode = h("div", "qw-message");
   messageNode.setAttribute("role", "status");
   const selectionBar = h("div", "qw-selection");
-  const compareButton = button("Compare (C)", "qw-compare-open", () => compareSelected(), "Side by side (C)");
-  compareButton.hidden = true;
+  selectionBar.setAttribute("role", "group");
+  selectionBar.setAttribute("aria-label", "Selection");
   const body = h("div", "qw-body");
   const pager = h("div", "qw-pager");
-  el.append(head, messageNode, selectionBar, compareButton, body, pager);
+  el.append(head, messageNode, selectionBar, body, pager);
 
   const review = createMarks(t, sendMsg, () => {
     drawBody();
@@ -163,14 +164,16 @@ function render({ model, el }) {
     );
     if (focusedId) cache.get(focusedId)?.focus({ preventScroll: true });
     const chosen = t.get("selected_ids", []).filter((id) => byId.has(id));
-    compareButton.hidden = !canCompare(chosen.length);
-    drawSelection(selectionBar, {
+    const selection = {
       shown: cards.filter((card) => card.state !== "failed").map((card) => card.id),
       drawn: new Set(drawnOrder),
       selected: () => t.get("selected_ids", []),
-      setSelected: (ids) => t.set("selected_ids", ids),
+      setSelected: (/** @type {string[]} */ ids) => t.set("selected_ids", ids),
       send: sendMsg,
-    });
+      canCompare: canCompare(chosen.length),
+      compare: () => compareSelected(),
+    };
+    keepMenus(selectionBar, () => drawSelection(selectionBar, selection));
     askForPictures();
   }
 
@@ -214,12 +217,12 @@ function render({ model, el }) {
   const stopTicker = startTicker(el, sendMsg);
 
   const onTools = () => {
-    keepSearchFocus(el, () => drawTools(titleNode, tools, t, sendMsg));
+    keepMenus(tools, () => keepSearchFocus(el, () => drawTools(titleNode, tools, t, sendMsg)));
     fold.draw();
   };
   const onMessageLine = () => drawMessage(messageNode, t);
   const onPage = () => drawPager(pager, t);
-  const onSize = () => drawSizes(el, sizes, t);
+  const onSize = () => keepMenus(sizes, () => drawSizes(el, sizes, t));
   const onOpen = () => large.draw();
   /** Opens the selection side by side when it is 2-4 pictures of this view. */
   function compareSelected() {

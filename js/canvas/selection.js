@@ -1,7 +1,10 @@
-// The selection bar: how many are selected, select all shown, clear, and the two downloads.
+// The selection bar: shown only while something is selected (it takes no row of the screen from the
+// pictures otherwise): how many, Compare for 2-4, the downloads of the selection in one menu, select all
+// shown, clear. A card's checkbox or Space starts a selection.
 
 import { button, h } from "../dom.js";
 import { send } from "../protocol.js";
+import { menuButton } from "./menu.js";
 
 /**
  * What the selection bar needs from its view.
@@ -11,6 +14,8 @@ import { send } from "../protocol.js";
  * @property {() => string[]} selected the selected ids, read when a button is pressed
  * @property {(ids: string[]) => void} setSelected
  * @property {(msg: object) => void} send
+ * @property {boolean} canCompare whether the selection can open side by side (2-4 of this view)
+ * @property {() => void} compare opens it side by side
  */
 
 /**
@@ -74,39 +79,45 @@ export function selectionLabel(selected, drawn) {
 export function drawSelection(bar, ctx) {
   const selected = ctx.selected();
   bar.replaceChildren();
-  if (!ctx.shown.length && !selected.length) {
-    bar.hidden = true;
-    return;
-  }
-  bar.hidden = false;
-  const none = selected.length === 0;
+  bar.hidden = selected.length === 0;
+  if (!selected.length) return;
   const label = h("span", "qw-selected-count", selectionLabel(selected, ctx.drawn));
   label.setAttribute("aria-live", "polite");
-  const all = button("Select all shown", "qw-select-page", () =>
-    ctx.setSelected(withAll(selected, ctx.shown)),
+  const compare = button("Compare (C)", "qw-compare-open", () => ctx.compare(), "Side by side (C)");
+  compare.hidden = !ctx.canCompare;
+  /** @param {"sheet" | "pdf" | "zip"} what @returns {() => void} */
+  const download = (what) => () => ctx.send(send.download(what, ctx.selected()));
+  const downloads = menuButton({
+    label: "⤓ Download",
+    className: "qw-download-menu",
+    title: "The selected pictures as a contact sheet (PNG or PDF) or their originals in a zip",
+    items: [
+      {
+        label: "Contact sheet (PNG)",
+        className: "qw-download-sheet",
+        onSelect: download("sheet"),
+        title: "One image of the selected pictures with their prompts",
+      },
+      {
+        label: "Contact sheet (PDF)",
+        className: "qw-download-pdf",
+        onSelect: download("pdf"),
+        title: "The contact sheet as a PDF page, for printing",
+      },
+      {
+        label: "Originals (zip)",
+        className: "qw-download-zip",
+        onSelect: download("zip"),
+        title: "The full-size files of the selected pictures",
+      },
+    ],
+  });
+  const all = button(
+    "Select all",
+    "qw-select-page",
+    () => ctx.setSelected(withAll(selected, ctx.shown)),
+    "Select every picture shown (failed ones cannot be)",
   );
-  const clear = button("Clear", "qw-clear", () => ctx.setSelected([]));
-  clear.disabled = none;
-  const sheet = button(
-    "⤓ Contact sheet (PNG)",
-    "qw-download-sheet",
-    () => ctx.send(send.download("sheet", ctx.selected())),
-    "One image of the selected pictures with their prompts",
-  );
-  sheet.disabled = none;
-  const pdf = button(
-    "⤓ Sheet (PDF)",
-    "qw-download-pdf",
-    () => ctx.send(send.download("pdf", ctx.selected())),
-    "The contact sheet as a PDF page, for printing",
-  );
-  pdf.disabled = none;
-  const zip = button(
-    "⤓ Originals (zip)",
-    "qw-download-zip",
-    () => ctx.send(send.download("zip", ctx.selected())),
-    "The full-size files of the selected pictures",
-  );
-  zip.disabled = none;
-  bar.append(label, all, clear, sheet, pdf, zip);
+  const clear = button("Clear", "qw-clear", () => ctx.setSelected([]), "Clear the selection (Esc)");
+  bar.append(label, compare, downloads, all, clear);
 }

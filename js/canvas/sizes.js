@@ -22,11 +22,14 @@ export function drawSizes(el, node, t) {
   for (const size of SIZES) {
     const label = size[0].toUpperCase() + size.slice(1);
     const choice = button(
-      label,
+      "",
       `qw-size qw-size-${size}`,
       () => t.set("thumb_size", size),
       `${label} thumbnails`,
     );
+    // The word where there is room, its first letter in a narrow notebook (canvas.css); named in full.
+    choice.append(h("span", "qw-size-long", label), h("span", "qw-size-short", label[0]));
+    choice.setAttribute("aria-label", `${label} thumbnails`);
     choice.setAttribute("aria-pressed", String(size === current));
     if (size === current) choice.classList.add("qw-on");
     node.append(choice);

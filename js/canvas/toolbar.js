@@ -3,6 +3,7 @@
 
 import { button, h } from "../dom.js";
 import { send } from "../protocol.js";
+import { menuButton } from "./menu.js";
 
 /** @typedef {ReturnType<typeof import("../dom.js").traits<import("../types.js").CanvasModel>>} CanvasTraits */
 
@@ -13,18 +14,19 @@ const VOTES = [
   ["not reviewed", "Not reviewed"],
 ];
 const MARKS = [
-  ["all", "Any"],
+  ["all", "Any mark"],
   ["picks", "Picks"],
   ["rejects", "Rejects"],
   ["unmarked", "Unmarked"],
 ];
+// Short enough to keep the toolbar one row ("3+ stars" reads as "3 stars or more").
 const STARS = [
   ["0", "Any stars"],
-  ["1", "★ or more"],
-  ["2", "★★ or more"],
-  ["3", "★★★ or more"],
-  ["4", "★★★★ or more"],
-  ["5", "★★★★★"],
+  ["1", "1+ stars"],
+  ["2", "2+ stars"],
+  ["3", "3+ stars"],
+  ["4", "4+ stars"],
+  ["5", "5 stars"],
 ];
 const STATES = [
   ["all", "Any status"],
@@ -74,7 +76,9 @@ function group(className, label, controls) {
 }
 
 /**
- * Your marks as filters, and the review's downloads: the same in the library and the runs.
+ * Your marks as filters, and the review's downloads folded into one "Export" menu: the same in the
+ * library and the runs. The filters are used all the time and stay in sight; the exports are used once
+ * at the end of a review, so they take one button's width instead of three.
  * @param {CanvasTraits} t
  * @param {(msg: object) => void} sendMsg
  */
@@ -82,42 +86,55 @@ function reviewTools(t, sendMsg) {
   const marks = select("qw-mark-filter", "Your marks", MARKS, t.get("mark_filter", "all"), (v) =>
     t.set("mark_filter", /** @type {"all" | "picks" | "rejects" | "unmarked"} */ (v)),
   );
-  const stars = select("qw-stars-filter", "At least", STARS, String(t.get("min_stars", 0)), (v) =>
-    t.set("min_stars", Number(v)),
+  const stars = select(
+    "qw-stars-filter",
+    "At least this many of your stars",
+    STARS,
+    String(t.get("min_stars", 0)),
+    (v) => t.set("min_stars", Number(v)),
   );
   /** @type {HTMLElement[]} */
-  const controls = [marks, stars];
+  const filters = [group("qw-group-marks", "Your marks", [marks, stars])];
   if (t.get("mode", "library") === "runs") {
     const best = button(
       "Best first",
       t.get("rating_first", false) ? "qw-on qw-rating-first" : "qw-rating-first",
       () => t.set("rating_first", !t.get("rating_first", false)),
+      "Your highest-rated pictures first in each run",
     );
     best.setAttribute("aria-pressed", String(t.get("rating_first", false)));
-    controls.push(best);
+    filters.push(best);
   }
   const picked = Object.values(t.get("marks", {})).some((m) => m.flag === "pick");
-  const exportReview = button(
-    "⤓ Export review",
-    "qw-export-review",
-    () => sendMsg(send.download("review", [])),
-    "A CSV with one row per picture: prompt, run, your flag and stars, status, the service's vote",
-  );
-  const picksSheet = button(
-    "⤓ Picks as contact sheet",
-    "qw-picks-sheet",
-    () => sendMsg(send.download("picks_sheet", [])),
-    "One image of the pictures you picked",
-  );
-  const picksZip = button(
-    "⤓ Picks as zip",
-    "qw-picks-zip",
-    () => sendMsg(send.download("picks_zip", [])),
-    "The originals of the pictures you picked, with review.csv beside them",
-  );
-  picksSheet.disabled = !picked;
-  picksZip.disabled = !picked;
-  return [group("qw-group-marks", "Your marks", controls), exportReview, picksSheet, picksZip];
+  const noPicks = picked ? undefined : "Nothing picked yet: press P on a picture to pick it";
+  const exports = menuButton({
+    label: "⤓ Export",
+    className: "qw-export-menu",
+    title: "Download the review as a CSV, or your picks as a contact sheet or a zip",
+    items: [
+      {
+        label: "Review as CSV",
+        className: "qw-export-review",
+        onSelect: () => sendMsg(send.download("review", [])),
+        title: "A CSV with one row per picture: prompt, run, your flag and stars, status, the service's vote",
+      },
+      {
+        label: "Picks as contact sheet",
+        className: "qw-picks-sheet",
+        onSelect: () => sendMsg(send.download("picks_sheet", [])),
+        title: "One image of the pictures you picked",
+        disabled: noPicks,
+      },
+      {
+        label: "Picks as zip",
+        className: "qw-picks-zip",
+        onSelect: () => sendMsg(send.download("picks_zip", [])),
+        title: "The originals of the pictures you picked, with review.csv beside them",
+        disabled: noPicks,
+      },
+    ],
+  });
+  return { filters, exports };
 }
 
 /**
@@ -130,7 +147,8 @@ export function drawTools(titleNode, tools, t, sendMsg) {
   titleNode.textContent = t.get("title", "");
   tools.replaceChildren();
   if (t.get("mode", "library") !== "library") {
-    tools.append(...reviewTools(t, sendMsg));
+    const { filters, exports } = reviewTools(t, sendMsg);
+    tools.append(...filters, exports);
     return;
   }
   const state = select("qw-state-filter", "Generation status", STATES, t.get("state_filter", "all"), (v) =>
@@ -157,8 +175,8 @@ export function drawTools(titleNode, tools, t, sendMsg) {
   const sort = select("qw-sort", "Order", SORTS, t.get("sort", "newest"), (v) => t.set("sort", v));
   const refresh = button("↻ Refresh", "qw-refresh", () => sendMsg(send.refresh()), "Load the list again");
   const count = h("span", "qw-count", t.get("count_text", ""));
-  const [marks, ...downloads] = reviewTools(t, sendMsg);
-  tools.append(...groups, marks, search, sort, refresh, count, ...downloads);
+  const { filters, exports } = reviewTools(t, sendMsg);
+  tools.append(...groups, ...filters, search, sort, refresh, count, exports);
 }
 
 /**

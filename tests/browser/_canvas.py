@@ -39,6 +39,39 @@ OVERFLOWING = """() => {
 }"""
 
 
+# Resolves once every cell queued so far has run (a later cell of a notebook can replace the view).
+CELLS_DONE = """() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel
+  .requestExecute({code: "pass", silent: true}).done.then(() => true)"""
+
+# The WCAG 2 contrast ratio of an element's text against the first opaque background behind it, with
+# the text colour's alpha blended onto that background (computed colours, as the browser paints them).
+CONTRAST = r"""(el) => {
+  const parse = (c) => {
+    const nums = (text) => text.split(/[ ,/]+/).filter(Boolean).map(Number);
+    let m = c.match(/^rgba?\(([^)]+)\)/);
+    if (m) { const p = nums(m[1]); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; }
+    m = c.match(/^color\(srgb ([^)]+)\)/);  // how Chromium computes color-mix()
+    if (m) { const p = nums(m[1]); return [p[0] * 255, p[1] * 255, p[2] * 255, p.length > 3 ? p[3] : 1]; }
+    throw new Error(`a colour this test cannot read: ${c}`);
+  };
+  let node = el, bg = null;
+  while (node && node.nodeType === 1) {
+    const c = parse(getComputedStyle(node).backgroundColor);
+    if (c[3] > 0.99) { bg = c; break; }
+    node = node.parentElement;
+  }
+  bg = bg || [255, 255, 255, 1];
+  const fg = parse(getComputedStyle(el).color);
+  const mixed = fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]));
+  const lum = (rgb) => { const [r, g, b] = rgb.map((v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const [a, b] = [lum(mixed), lum(bg.slice(0, 3))].sort((x, y) => y - x);
+  return { ratio: (a + 0.05) / (b + 0.05), bg: lum(bg.slice(0, 3)),
+           opacity: Number(getComputedStyle(el).opacity) };
+}"""
+
+
 def run_all_cells(page: Page, url: str) -> None:
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)

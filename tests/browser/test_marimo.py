@@ -76,6 +76,12 @@ def test_studio_in_marimo_generates_shows_pictures_and_opens_the_large_view(
     assert any(s["state"] == "done" for s in states) or len(states) == 3, states
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "marimo-studio.png"))
+    # The Export menu works where marimo draws (a shadow root): a click on its item is not a press outside.
+    board = page.locator(".qw-canvas[data-mode=runs]")
+    board.locator(".qw-head button.qw-export-menu").click()
+    with page.expect_download(timeout=30_000) as download_info:
+        board.locator(".qw-head button.qw-export-review").click()
+    assert download_info.value.suggested_filename == "review.csv"
 
     done = run_of(page, prompt).locator(".qw-card.qw-done")
     if done.count() == 0:  # every picture of this run failed (the suite's sandbox fails a quarter)
