@@ -7,51 +7,25 @@ import { menuButton } from "./menu.js";
 
 /** @typedef {ReturnType<typeof import("../dom.js").traits<import("../types.js").CanvasModel>>} CanvasTraits */
 
-const VOTES = [
-  ["all", "Any"],
-  ["approved", "Approved"],
-  ["rejected", "Rejected"],
-  ["not reviewed", "Not reviewed"],
-];
-const MARKS = [
-  ["all", "Any mark"],
-  ["picks", "Picks"],
-  ["rejects", "Rejects"],
-  ["unmarked", "Unmarked"],
-];
+// Each filter's values (the traits' own, checked in Python) and what the person reads for them, in order.
+const VOTES = { all: "Any", approved: "Approved", rejected: "Rejected", "not reviewed": "Not reviewed" };
+const MARKS = { all: "Any mark", picks: "Picks", rejects: "Rejects", unmarked: "Unmarked" };
 // Short enough to keep the toolbar one row ("3+ stars" reads as "3 stars or more").
-const STARS = [
-  ["0", "Any stars"],
-  ["1", "1+ stars"],
-  ["2", "2+ stars"],
-  ["3", "3+ stars"],
-  ["4", "4+ stars"],
-  ["5", "5 stars"],
-];
-const STATES = [
-  ["all", "Any status"],
-  ["done", "Done"],
-  ["in progress", "In progress"],
-  ["failed", "Failed"],
-];
-const SORTS = [
-  ["newest", "Newest first"],
-  ["oldest", "Oldest first"],
-  ["name", "By name"],
-  ["rating", "By your stars"],
-];
+const STARS = { 0: "Any stars", 1: "1+ stars", 2: "2+ stars", 3: "3+ stars", 4: "4+ stars", 5: "5 stars" };
+const STATES = { all: "Any status", done: "Done", "in progress": "In progress", failed: "Failed" };
+const SORTS = { newest: "Newest first", oldest: "Oldest first", name: "By name", rating: "By your stars" };
 
 /**
  * @param {string} className
  * @param {string} label
- * @param {string[][]} choices
+ * @param {Record<string, string>} choices
  * @param {string} current
  * @param {(value: string) => void} onChange
  */
 function select(className, label, choices, current, onChange) {
   const node = h("select", `qw-select ${className}`);
   node.setAttribute("aria-label", label);
-  for (const [value, text] of choices) {
+  for (const [value, text] of Object.entries(choices)) {
     const option = h("option", "", text);
     option.value = value;
     option.selected = current === value;
