@@ -80,7 +80,8 @@ def test_the_question_says_the_count_the_prompt_and_the_cost() -> None:
         "Retry 2 failed pictures of \u201cBrushed steel kettle on a slate counter…\u201d? "
         "20 credits will be reserved."
     )
-    assert retry_question("oak", 1) == "Retry 1 failed picture of \u201coak\u201d? 10 credits will be reserved."
+    one = retry_question("oak", 1)
+    assert one == "Retry 1 failed picture of \u201coak\u201d? 10 credits will be reserved."
 
 
 def test_a_version_1_store_still_opens_and_gains_the_retry_link(tmp_path: Path) -> None:
@@ -91,8 +92,8 @@ def test_a_version_1_store_still_opens_and_gains_the_retry_link(tmp_path: Path) 
     old.execute(f"PRAGMA application_id={APPLICATION_ID}")
     old.execute("PRAGMA user_version=1")
     old.execute(
-        "INSERT INTO registrations (base_url, job_key, key_id, prompt, count, record_ids, batch_id, order_id, "
-        "reservation_id, credits_reserved, idempotency_key, submitted_at, open_count) "
+        "INSERT INTO registrations (base_url, job_key, key_id, prompt, count, record_ids, batch_id, "
+        "order_id, reservation_id, credits_reserved, idempotency_key, submitted_at, open_count) "
         "VALUES ('https://app.example', 'b1', 'k', 'old prompt', 1, '[\"r1\"]', 'b1', 'o', 'v', 10, 'i', "
         "'2026-03-20T13:00:00+00:00', 1)"
     )
