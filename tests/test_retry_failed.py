@@ -190,3 +190,30 @@ async def test_a_run_and_its_retry_fold_as_one_run(
     await settled(before)
     assert studio.board.folded_runs["count"] == 1, studio.board.folded_runs
     assert studio.board.folded_runs["text"].startswith("1 earlier run · 6 pictures")
+
+
+async def test_a_retry_whose_answer_was_lost_is_resent_under_its_key_never_charged_twice(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    """The server saved the retry but the answer was cut off: the note says so, the button offers it
+    again, and a second yes resends the same job under its idempotency key (one batch, one link)."""
+    sandbox = make_sandbox(**FLAKY)
+    studio = studio_for(sandbox, closing)
+    key = await run_with_failures(studio)
+    sandbox.set_faults(drop_after_register=1)
+    from_browser(studio.board, {"kind": "retry_failed", "key": key})
+    from_browser(studio.board, {"kind": "retry_failed", "key": key, "yes": True})
+    await studio.wait_idle(timeout=30)
+    drawn = studio.board.runs[0]
+    assert drawn["retry"]["note_kind"] == "error" and "idempotency key" in drawn["retry"]["note"]
+    assert drawn["retries"] == [] and drawn["retry"]["count"] == 2, "offered again, to resend safely"
+    assert sandbox.stats()["registered_batches"] == 2, "the server did save it"
+    from_browser(studio.board, {"kind": "retry_failed", "key": key})
+    from_browser(studio.board, {"kind": "retry_failed", "key": key, "yes": True})
+    await studio.wait_idle(timeout=30)
+    await eventually(lambda: studio.board.runs[0]["done"] == 4)
+    assert sandbox.stats()["registered_batches"] == 2, "replayed under the same key, not charged twice"
+    assert sandbox.stats()["idempotent_replays"] == 1
+    (line,) = studio.board.runs[0]["retries"]
+    assert len(line["ids"]) == 2 and studio.board.runs[0]["retry"]["note"] == ""
+    assert [j.retry_of for j in Journal().batches()] == ["", key]

@@ -73,6 +73,8 @@ export function runHeader(run, ctx) {
     if (run.question) actions.append(againQuestion(run, ctx));
     actions.append(...retry);
     header.append(actions);
+    // A question takes a line of its own under the header, so the prompt and its counts keep their width.
+    header.classList.toggle("qw-run-asking", Boolean(run.question || run.retry?.question));
   }
   return header;
 }

@@ -76,11 +76,18 @@ def test_retry_failed_asks_beside_its_button_and_draws_the_new_pictures_in_the_s
     retry.click()
     question = run.locator(".qw-retry-question")
     what = "picture" if failed == 1 else "pictures"
+    shown = excerpt(prompt, 40)
     expect(question).to_contain_text(
-        f"Retry {failed} failed {what} of \u201c{excerpt(prompt, 40)}\u201d? {failed * 10} credits will be reserved."
+        f"Retry {failed} failed {what} of \u201c{shown}\u201d? {failed * 10} credits will be reserved."
     )
     page.wait_for_function(f"() => ({FOCUSED})().includes('qw-retry-yes')", timeout=10_000)
     shoot(page, prompt, "retry-question-1400-light.png")
+    page.set_viewport_size({"width": 700, "height": 1000})
+    page.wait_for_timeout(400)
+    assert page.evaluate(OVERFLOWING) == [], "sideways scroll at 700 px with the question open"
+    shoot(page, prompt, "retry-question-700-light.png")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    question.locator(".qw-retry-yes").focus()
     page.keyboard.press("Escape")
     expect(question).to_have_count(0)
     page.wait_for_function(f"() => ({FOCUSED})().includes('qw-run-retry')", timeout=10_000)
