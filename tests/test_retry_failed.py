@@ -89,6 +89,8 @@ async def test_retry_asks_with_the_cost_then_sends_one_job_drawn_inside_the_run(
     jobs = Journal().batches()
     assert [j.count for j in jobs] == [4, 2] and jobs[1].retry_of == key and jobs[1].prompt == PROMPT
     assert studio.form.status == "", "the retry never speaks in the form"
+    exported = studio.board.static_html()
+    assert exported.count("Retry · 2 pictures") == 1 and exported.count("<figure") == 6, "in the export too"
 
     # A later session on the same store draws the retry inside its run again.
     studio.close()

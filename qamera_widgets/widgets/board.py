@@ -394,6 +394,9 @@ class StatusBoard(ResultsCanvas, RunActions):
                 f"<p><small>{escape(run['meta'])} · {escape(run['progress'])} · {escape(run['credits'])}"
                 "</small></p>" + self._static_figures(by_run.get(run["key"], []))
             )
+            for line in run.get("retries", []):  # a run's retries, inside it as drawn
+                figures = self._static_figures(by_run.get(line["key"], []))
+                parts.append(f"<p><small>{escape(line['text'])}</small></p>{figures}")
         if self.folded_runs:
             parts.append(f"<p><small>{escape(self.folded_runs['text'])}</small></p>")
         return "".join(parts)
