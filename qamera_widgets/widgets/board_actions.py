@@ -74,12 +74,13 @@ class RunActions:
     def retry_offer(self, key: str) -> int:
         """How many failed pictures "Retry N failed" would generate again for the run `key` (0: none)."""
         run = self._runs.get(key)
-        if run is None or run.retry_of or run.comparison or not run.prompt:
-            return 0
-        return len(retryable(run, self._retries_of(key), self._status))
+        return 0 if run is None else self._offer(run, attach_retries(self._runs.values())[1].get(key, []))
 
-    def _retries_of(self, key: str) -> list[Run]:
-        return attach_retries(self._runs.values())[1].get(key, [])
+    def _offer(self, run: Run, retries: Sequence[Run]) -> int:
+        """The count "Retry N failed" offers on a plain run with a prompt (comparisons: not yet)."""
+        if run.retry_of or run.comparison or not run.prompt or not self._retry_callbacks:
+            return 0
+        return len(retryable(run, retries, self._status))
 
     def _with_retries(
         self, run: Run, retries: Sequence[Run], ids: list[str], cards: list[dict[str, Any]]
@@ -96,7 +97,7 @@ class RunActions:
             lines.append(retry_line(retry, [c["id"] for c in retry_cards], self._status))
             if not run.collapsed:
                 cards.extend(retry_cards)
-        offered = self.retry_offer(run.key) if self._retry_callbacks else 0
+        offered = self._offer(run, retries)
         note = self._retry_notes.get(run.key)
         drawn["retries"] = lines
         drawn["retry"] = {
@@ -112,7 +113,7 @@ class RunActions:
         is Python's own; a key naming no run with failures to retry sends nothing and says so."""
         key = str(content["key"])
         yes = content.get("yes")
-        count = self.retry_offer(key) if self._retry_callbacks else 0
+        count = self.retry_offer(key)
         if count == 0:
             # A second click while the retry is on its way, or a key no run of this board has.
             self._retry_asking.pop(key, None)
@@ -123,8 +124,10 @@ class RunActions:
             return
         asked = self._retry_asking.pop(key, "")
         run = self._runs[key]
-        if yes is None:
-            self._retry_asking[key] = retry_question(run.prompt, count)
+        question = retry_question(run.prompt, count)
+        if yes is None or (yes is True and asked and asked != question):
+            # Asked (again, when the count changed since: the yes is only for the cost it saw).
+            self._retry_asking[key] = question
             self._retry_notes.pop(key, None)
         elif yes is True and asked:  # a yes to a question never asked sends nothing
             self._retry_callbacks(key, run.prompt, count)
