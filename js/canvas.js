@@ -143,6 +143,8 @@ function render({ model, el }) {
       active instanceof HTMLElement && el.contains(active) && active.classList.contains("qw-card")
         ? active.dataset.id
         : null;
+    // A run's control (the retry's question) is drawn anew: runs.js puts the focus back on it.
+    const refocus = active instanceof HTMLElement && el.contains(active) ? active.dataset.refocus || "" : "";
     body.replaceChildren();
     const selected = new Set(t.get("selected_ids", []));
     /** @param {string[]} ids */
@@ -150,7 +152,7 @@ function render({ model, el }) {
     /** @type {Set<string>} */
     let live;
     if (t.get("mode", "library") === "runs") {
-      const ctx = { grid, send: sendMsg, canUsePrompt: t.get("can_use_prompt", false) };
+      const ctx = { grid, send: sendMsg, canUsePrompt: t.get("can_use_prompt", false), refocus };
       live = drawRuns(body, t.get("runs", []), t.get("folded_runs", {}), ctx);
       scrollToRun(body, follower.follow(t.get("runs", [])));
     } else {

@@ -14,6 +14,7 @@ export const KIND = Object.freeze({
   TOGGLE_RUN: "toggle_run",
   RUN_AGAIN: "run_again",
   USE_RUN_PROMPT: "use_run_prompt",
+  RETRY_FAILED: "retry_failed",
   MORE_RUNS: "more_runs",
   MARK: "mark",
   // canvas, Python -> browser
@@ -144,6 +145,9 @@ export const send = {
   /** @param {string} key */
   useRunPrompt: (key) => ({ kind: KIND.USE_RUN_PROMPT, key }),
   moreRuns: () => ({ kind: KIND.MORE_RUNS }),
+  /** "Retry N failed": without `yes` ask beside the button; with it the answer (Python counts). @param {string} key @param {boolean} [yes] */
+  retryFailed: (key, yes) =>
+    yes === undefined ? { kind: KIND.RETRY_FAILED, key } : { kind: KIND.RETRY_FAILED, key, yes },
   /** @param {string} prompt @param {number} count */
   generate: (prompt, count) => ({ kind: KIND.GENERATE, prompt, count }),
   /** @param {boolean} yes */

@@ -53,6 +53,25 @@
  * @property {string} [progress]
  * @property {boolean} [use_prompt]
  * @property {string} [question] "Run again" asking, with the cost, beside its button
+ * @property {RetryLine[]} [retries] the run's retries, drawn inside it (board_actions.py)
+ * @property {RetryOffer} [retry] "Retry N failed": its count (0: not offered), question and note
+ */
+
+/**
+ * One retry inside its run: "Retry · 2 pictures · 12:03:04" over its cards.
+ * @typedef {object} RetryLine
+ * @property {string} key
+ * @property {string} text
+ * @property {string} progress
+ * @property {string[]} ids
+ */
+
+/**
+ * @typedef {object} RetryOffer
+ * @property {number} count the failed pictures a retry generates again (Python's count)
+ * @property {string} question asked beside the button, with the cost ('' when not asking)
+ * @property {string} note progress or a refusal beside the button
+ * @property {string} note_kind "info" or "error"
  */
 
 /**

@@ -69,6 +69,7 @@ def test_registration_is_committed_with_full_sync_before_returning(tmp_path: Pat
         "comparison": "",
         "template": "",
         "parts": "[]",
+        "retry_of": "",
     }
 
 

@@ -372,7 +372,9 @@ async def test_run_again_asks_in_the_run_and_edit_restores_prompt_and_count(
     click_generate(studio, "{oak|marble} stool", 2)
     from_browser(studio.form, {"kind": "confirm", "yes": True})
     await studio.form.wait_idle()
-    assert studio.form.status.startswith("Comparison registered: 2 jobs, 4 pictures")
+    # What the comparison registered is said in its run, never in the form (issue 21).
+    assert studio.form.status == "" and studio.form.batch_id == ""
+    assert studio.board.runs[0]["meta"].startswith("Comparison registered: 2 jobs, 4 pictures, 40 credits · ")
     studio.form.prompt, studio.form.count = "a half-written idea", 5
     assert studio.form.status == "" and studio.form.batch_id == ""
     key = studio.board.runs[0]["key"]

@@ -5,6 +5,7 @@ import { button, h } from "../dom.js";
 import { progressBar } from "../format.js";
 import { send } from "../protocol.js";
 import { drawComparison } from "./comparison.js";
+import { restoreFocus, retryControls, retrySections } from "./retry.js";
 
 /** @typedef {import("../types.js").Run} Run */
 
@@ -14,6 +15,7 @@ import { drawComparison } from "./comparison.js";
  * @property {(ids: string[]) => HTMLElement} grid the cards with these ids
  * @property {(msg: object) => void} send
  * @property {boolean} canUsePrompt
+ * @property {string} [refocus] the `data-refocus` of the control focused before this redraw
  */
 
 /**
@@ -50,24 +52,29 @@ export function runHeader(run, ctx) {
   const text = h("div", "qw-run-text");
   text.append(prompt, meta, progress);
   header.append(toggle, text);
-  if (run.use_prompt && ctx.canUsePrompt) {
+  const retry = retryControls(run, ctx);
+  if ((run.use_prompt && ctx.canUsePrompt) || retry.length) {
     const actions = h("div", "qw-run-actions");
-    actions.append(
-      button(
-        "Run again",
-        "qw-run-again",
-        () => ctx.send(send.runAgain(run.key)),
-        "Generate this prompt again (asks first, with the cost)",
-      ),
-      button(
-        "Edit",
-        "qw-run-reuse",
-        () => ctx.send(send.useRunPrompt(run.key)),
-        "Put this prompt into the form to change it",
-      ),
-    );
+    if (run.use_prompt && ctx.canUsePrompt)
+      actions.append(
+        button(
+          "Run again",
+          "qw-run-again",
+          () => ctx.send(send.runAgain(run.key)),
+          "Generate this prompt again (asks first, with the cost)",
+        ),
+        button(
+          "Edit",
+          "qw-run-reuse",
+          () => ctx.send(send.useRunPrompt(run.key)),
+          "Put this prompt into the form to change it",
+        ),
+      );
     if (run.question) actions.append(againQuestion(run, ctx));
+    actions.append(...retry);
     header.append(actions);
+    // A question takes a line of its own under the header, so the prompt and its counts keep their width.
+    header.classList.toggle("qw-run-asking", Boolean(run.question || run.retry?.question));
   }
   return header;
 }
@@ -110,11 +117,12 @@ export function drawRuns(body, runs, folded, ctx) {
     if (!run.collapsed && compare) {
       section.append(...drawComparison(run, ctx.grid));
     } else if (!run.collapsed) {
-      section.append(ctx.grid(run.ids || []));
+      section.append(ctx.grid(run.ids || []), ...retrySections(run, ctx));
     }
-    if (!run.collapsed) for (const id of run.ids || []) live.add(id);
+    if (!run.collapsed) for (const id of runIds(run)) live.add(id);
     body.append(section);
   }
+  restoreFocus(body, ctx.refocus || "");
   if (folded?.count) {
     const line = h("div", "qw-folded");
     line.append(h("span", "", folded.text || `${folded.count} earlier runs`));
@@ -131,8 +139,16 @@ export function drawRuns(body, runs, folded, ctx) {
 export function runOrder(runs) {
   /** @type {string[]} */
   const ids = [];
-  for (const run of runs) if (!run.collapsed) ids.push(...(run.ids || []));
+  for (const run of runs) if (!run.collapsed) ids.push(...runIds(run));
   return ids;
+}
+
+/**
+ * A run's card ids in the order drawn: its own, then each retry's inside it.
+ * @param {Run} run
+ */
+function runIds(run) {
+  return [...(run.ids || []), ...(run.retries || []).flatMap((line) => line.ids)];
 }
 
 /**

@@ -63,6 +63,8 @@ class Submission:
     template: str = ""
     parts: tuple[tuple[str, bool], ...] = ()
     """The prompt as (text, varies) pieces, for highlighting what differs between a comparison's rows."""
+    retry_of: str = ""
+    """The run (its key) whose failed pictures this job generates again; '' for a job of its own."""
 
 
 def valid_count(count: object) -> bool:

@@ -99,10 +99,12 @@ class Journal:
         comparison: str = "",
         template: str = "",
         parts: Sequence[tuple[str, bool]] = (),
+        retry_of: str = "",
     ) -> None:
         """Save a confirmed job; returns only once it is on disk, so the UI may report success.
 
-        `comparison`, `template` and `parts` say which comparison the job belongs to (see PromptForm).
+        `comparison`, `template` and `parts` say which comparison the job belongs to (see PromptForm);
+        `retry_of` the job whose failed pictures it generates again ("Retry N failed" on a run).
         Raises `JournalUnavailableError` (an OSError with the sentence) when it is kept in memory only.
         """
         self.store.record_registration(
@@ -121,6 +123,7 @@ class Journal:
                 "comparison": comparison,
                 "template": template,
                 "parts": tuple(parts),
+                "retry_of": retry_of,
             }
         )
 

@@ -118,6 +118,8 @@ class Run:
     """Shared by the runs of one comparison, drawn together as rows; '' for a run of its own."""
     template: str = ""
     parts: tuple[tuple[str, bool], ...] = ()
+    retry_of: str = ""
+    """The key of the run whose failed pictures this one generates again: drawn inside that run."""
 
     @property
     def confirmed(self) -> bool:
@@ -157,6 +159,7 @@ def run_for(target: Registration | JournalBatch | tuple[str, ...], key: str) -> 
             comparison=comparison,
             template=template,
             parts=parts,
+            retry_of=target.retry_of,
         )
         return made, target.final
     return Run(key, "", len(target), "", utc_now(), target), {}
@@ -195,7 +198,9 @@ def run_header(run: Run, counts: RunCounts, ids: list[str]) -> dict[str, Any]:
     else:
         short = run.batch_id if len(run.batch_id) <= 9 else run.batch_id[:8] + "…"
         batch = f" · batch {short}" if short else ""
-        meta = f"{pictures(len(run.record_ids))} · {run_time(run.submitted_at)}{batch}"
+        # What the form used to say after Generate ("Job registered: ..."): it belongs to its run.
+        n = len(run.record_ids)
+        meta = f"Registered {pictures(n)}, {price_for(n)} credits · {run_time(run.submitted_at)}{batch}"
         credits = counts.credits_text()
     return {
         "key": run.key,
@@ -252,7 +257,13 @@ def comparison_header(entry: Sequence[Run], rows: Sequence[dict[str, Any]]) -> d
         failed=sum(r["failed"] for r in rows),
         running=sum(r["pending"] for r in rows),
     )
-    when = run_time(first.submitted_at) if first.submitted_at else "sending…"
+    total = sum(r["total"] for r in rows)
+    if all(run.confirmed for run in entry):
+        # What the comparison registered, all its jobs together (the form used to say it).
+        registered = f"{plural(len(entry), 'job')}, {pictures(total)}, {price_for(total)} credits"
+        meta = f"Comparison registered: {registered} · {run_time(first.submitted_at or utc_now())}"
+    else:
+        meta = f"Comparison · {plural(len(rows), 'prompt')} × {pictures(first.count)} · sending…"
     return {
         "key": first.comparison,
         "kind": "compare",
@@ -261,10 +272,10 @@ def comparison_header(entry: Sequence[Run], rows: Sequence[dict[str, Any]]) -> d
         "rows": rows,
         "axes": axes,
         "ids": [i for r in rows for i in r["ids"]],
-        "total": sum(r["total"] for r in rows),
+        "total": total,
         "done": counts.done,
         "failed": counts.failed,
-        "meta": f"Comparison · {plural(len(rows), 'prompt')} × {pictures(first.count)} · {when}",
+        "meta": meta,
         "credits": counts.credits_text(),
         "progress": counts.text(),
         "use_prompt": True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from ..budget import Budget, BudgetExceededError
@@ -260,8 +261,8 @@ class Submitter:
             )
             raise
         except SubmissionUnconfirmedError as exc:
-            self.unconfirmed = Submission(
-                submission.preferences, submission.count, exc.idempotency_key or submission.idempotency_key
+            self.unconfirmed = replace(
+                submission, idempotency_key=exc.idempotency_key or submission.idempotency_key
             )
             self._lost_key = submission.idempotency_key
             await self._journal_unconfirmed(self.unconfirmed)
@@ -285,6 +286,7 @@ class Submitter:
             comparison=submission.comparison,
             template=submission.template,
             parts=submission.parts,
+            retry_of=submission.retry_of,
         )
         self._confirmed(registration, journal_error, submission)
         return registration

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -22,8 +22,8 @@ from ..client import Registration, Scenery
 from ..client.rules import utc_now
 from ..contract import TERMINAL_STATUSES
 from ..engine.finals import FinalsWriter
-from ..engine.jobs import again_question
 from ..engine.journal import Journal, JournalBatch
+from ..engine.retries import attach_retries
 from ..engine.runs import (
     Run,
     RunCounts,
@@ -40,7 +40,8 @@ from ..engine.runs import (
 from ..engine.thumbnails import ThumbnailLoader
 from ..engine.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
 from . import protocol
-from ._common import AnyClient, Callbacks, as_async_client, escape
+from ._common import AnyClient, as_async_client, escape
+from .board_actions import RunActions
 from .canvas import ResultsCanvas
 
 __all__ = ["BatchCounts", "Run", "RunCounts", "StatusBoard", "count_statuses"]
@@ -65,7 +66,7 @@ def _stub(record_id: str, status: str) -> Scenery:
     return Scenery(id=record_id, name="", thumbnail=None, status=status, voting=None, created_at=None)
 
 
-class StatusBoard(ResultsCanvas):
+class StatusBoard(ResultsCanvas, RunActions):
     """Live runs of submitted prompts: placeholders that turn into pictures, credits and progress.
 
     `loader` is the gallery's `ThumbnailLoader` when there is one (one download per image);
@@ -97,9 +98,7 @@ class StatusBoard(ResultsCanvas):
         self._finals = FinalsWriter(self._journal)
         self._adhoc = 0
         self._banner_kind = ""
-        self._run_again_callbacks = Callbacks("run-again")
-        self._edit_callbacks = Callbacks("edit")
-        self._asking: dict[str, str] = {}
+        self._init_actions()
         super().__init__(loader=loader, thumb_px=thumb_px, mode="runs", title=title)
         self._use_account(self._client.base_url, self._client.key_id)
         self._unsubscribe = self._tracker.subscribe(self._on_event)
@@ -132,21 +131,22 @@ class StatusBoard(ResultsCanvas):
         comparison: str = "",
         template: str = "",
         parts: Sequence[tuple[str, bool]] = (),
+        retry_of: str = "",
     ) -> Run:
         """Show a run for a submission whose answer is still on its way, with `count` queued cards.
 
         `track(registration, run=prepared)` turns it into the confirmed run in the same place;
         `release(prepared)` removes it when the submission was not confirmed. Runs prepared with the
-        same `comparison` are drawn as the rows of one comparison, `parts` marking the words that vary.
+        same `comparison` are drawn as the rows of one comparison, `parts` marking the words that vary;
+        one with `retry_of` (a run's key) inside that run, as its retry.
         """
         if self._closed:
             raise RuntimeError("This StatusBoard is closed; create a new one.")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"count must be a whole number of at least 1, not {count!r}.")
         key = f"pending-{next(_pending_keys)}"
-        prepared = Run(
-            key=key, prompt=prompt, count=count, comparison=comparison, template=template, parts=tuple(parts)
-        )
+        prepared = Run(key, prompt, count, comparison=comparison, template=template, parts=tuple(parts))
+        prepared.retry_of = retry_of
         self._runs[key] = prepared
         self._redraw()
         return prepared
@@ -225,14 +225,6 @@ class StatusBoard(ResultsCanvas):
         if changed:
             self._redraw(changed=changed)
 
-    def on_run_again(self, callback: Callable[[str, int], Any], remove: bool = False) -> None:
-        """Call `callback(prompt, count)` once a person confirms "Run again" (asked in the run's header)."""
-        self._run_again_callbacks.register(callback, remove)
-
-    def on_edit(self, callback: Callable[[str, int], Any], remove: bool = False) -> None:
-        """Call `callback(prompt, count)` for "Edit" on a run (else the `on_use_prompt` callbacks get it)."""
-        self._edit_callbacks.register(callback, remove)
-
     async def wait(self, timeout: float | None = None) -> dict[str, RecordState]:
         """Until every record on the board is terminal (or timed out here) and its final status is in the
         journal; returns their states."""
@@ -278,6 +270,7 @@ class StatusBoard(ResultsCanvas):
             comparison=grouping.comparison,
             template=grouping.template,
             parts=grouping.parts,
+            retry_of=grouping.retry_of,
         )
         key, prompt, submitted_at = run.key, run.prompt, run.submitted_at
         run.journaled.update(i for i in new_ids if i in final)
@@ -361,7 +354,8 @@ class StatusBoard(ResultsCanvas):
         if self._holding_redraws:
             self._redraw_held = True
             return
-        entries = grouped(newest_first(self._runs.values()))
+        own, retries = attach_retries(self._runs.values())
+        entries = grouped(newest_first(own))
         shown, folded = entries[: self.visible_runs], entries[self.visible_runs :]
         runs: list[dict[str, Any]] = []
         cards: list[dict[str, Any]] = []
@@ -375,11 +369,14 @@ class StatusBoard(ResultsCanvas):
                 rows.append(run_header(run, run.counts(self._status), [c["id"] for c in run_cards]))
                 if not entry[0].collapsed:
                     cards.extend(run_cards)
-            single = len(entry) == 1 and not entry[0].comparison
-            drawn = rows[0] if single else comparison_header(entry, rows)
+            if len(entry) == 1 and not entry[0].comparison:
+                drawn = self._with_retries(entry[0], retries.get(entry[0].key, []), rows[0]["ids"], cards)
+            else:
+                drawn = comparison_header(entry, rows)
             runs.append({**drawn, "question": self._asking.get(drawn["key"], "")})
         self.runs = runs
-        self.folded_runs = folded_line(folded, self._status)
+        # A run and its retries fold as one run, with all their pictures.
+        self.folded_runs = folded_line([[*e, *retries.get(e[0].key, [])] for e in folded], self._status)
         if [c["id"] for c in cards] == [c["id"] for c in self.cards]:
             self._update_cards(c for c in cards if changed is None or c["id"] in changed)
         else:
@@ -397,6 +394,9 @@ class StatusBoard(ResultsCanvas):
                 f"<p><small>{escape(run['meta'])} · {escape(run['progress'])} · {escape(run['credits'])}"
                 "</small></p>" + self._static_figures(by_run.get(run["key"], []))
             )
+            for line in run.get("retries", []):  # a run's retries, inside it as drawn
+                figures = self._static_figures(by_run.get(line["key"], []))
+                parts.append(f"<p><small>{escape(line['text'])}</small></p>{figures}")
         if self.folded_runs:
             parts.append(f"<p><small>{escape(self.folded_runs['text'])}</small></p>")
         return "".join(parts)
@@ -410,32 +410,12 @@ class StatusBoard(ResultsCanvas):
                 for member in group:
                     member.collapsed = collapsed
                 self._redraw()
+        elif kind == protocol.RETRY_FAILED:
+            self._on_retry_intent(content)
         elif kind == protocol.MORE_RUNS:
             self.visible_runs += MORE_RUNS_STEP
         elif kind in (protocol.RUN_AGAIN, protocol.USE_RUN_PROMPT):
-            key = str(content.get("key", ""))
-            named = self._run_or_comparison(key)
-            prompt = (named.template or named.prompt) if named is not None else ""
-            if not prompt or named is None:
-                return
-            if kind == protocol.USE_RUN_PROMPT:
-                if self._edit_callbacks:
-                    self._edit_callbacks(prompt, named.count)
-                else:
-                    self._use_prompt_callbacks(prompt)
-                return
-            # Asked in the run's header, next to the button: the form is left as it is.
-            yes, asked, self._asking = content.get("yes"), key in self._asking, {}
-            if yes is None:
-                self._asking = {key: again_question(prompt, named.count)}
-            elif yes is True and asked:  # a yes to a question never asked sends nothing
-                self._run_again_callbacks(prompt, named.count)
-            self._redraw()
-
-    def _run_or_comparison(self, key: str) -> Run | None:
-        """The run a header's key names: a run's own key, or the first run of a comparison."""
-        run = self._runs.get(key)
-        return run if run is not None else next((r for r in self._runs.values() if r.comparison == key), None)
+            self._on_run_prompt_intent(kind, content)
 
     def _journal_settled(self, record_ids: Iterable[str]) -> None:
         """Record what the server finished, once per record, so `resume()` stops going back to it."""

@@ -133,6 +133,10 @@ class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.Any
     browser_writable = frozenset({"prompt", "count"})
     message_kinds = protocol.FORM_KINDS
     """What the view may change; the rest it only draws (see `protocol.BrowserWrites`)."""
+    runs_elsewhere = False
+    """True when a runs board draws every confirmed job (the Studio's): what a job registered is then said
+    in its run's header, and the form's status line is left for what is about its own submit (errors,
+    doubts); on its own the form says it, with the batch id."""
 
     def __init__(
         self,
@@ -417,8 +421,12 @@ class _Screen:
 
     def confirmed(self, registration: Registration, journal_error: OSError | None) -> None:
         form = self._form
-        self.say(confirmed_text(registration, journal_error), kind="ok" if journal_error is None else "error")
-        form.batch_id = registration.batch_id
+        if form.runs_elsewhere and journal_error is None:
+            self.say("")  # its run shows what was registered
+        else:
+            kind = "ok" if journal_error is None else "error"
+            self.say(confirmed_text(registration, journal_error), kind=kind)
+            form.batch_id = registration.batch_id
         form.refresh_budget()
         form.history = history_entries(form.history_prompts)
         form._callbacks(registration)
@@ -426,6 +434,6 @@ class _Screen:
     def registered(self, registrations: Sequence[Registration]) -> None:
         """A comparison's jobs all confirmed: one line for all of them (each batch is in its run)."""
         form = self._form
-        self.say(registered_text(registrations), kind="ok")
+        self.say("" if form.runs_elsewhere else registered_text(registrations), kind="ok")
         form.batch_id = ""
         form.history = history_entries(form.history_prompts)

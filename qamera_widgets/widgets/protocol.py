@@ -30,6 +30,7 @@ __all__ = [
     "PRODUCT",
     "REFRESH",
     "RETRY",
+    "RETRY_FAILED",
     "RUN_AGAIN",
     "THUMBS",
     "TOGGLE_RUN",
@@ -63,6 +64,7 @@ REFRESH = "refresh"
 TOGGLE_RUN = "toggle_run"  # field `key`: fold or unfold a run
 RUN_AGAIN = "run_again"  # fields `key`, `yes` (absent: ask in the run's header; bool: the answer)
 USE_RUN_PROMPT = "use_run_prompt"  # field `key`: put that run's prompt into the form
+RETRY_FAILED = "retry_failed"  # fields `key`, `yes` (absent: ask beside "Retry N failed"; bool: the answer)
 MORE_RUNS = "more_runs"  # show the next runs folded into the "older runs" line
 # Browser -> Python, the prompt form.
 GENERATE = "generate"  # fields `prompt`, `count`
@@ -159,6 +161,12 @@ def _any(value: object) -> object:
     return value
 
 
+def _never(_value: object) -> object:
+    """A field the view never sends: a retry's count is Python's own count of the run's failures, so a
+    message that names one was not written by the view and is refused whole."""
+    return _BAD
+
+
 def _prompt(value: object) -> object:
     return value if isinstance(value, str) else _BAD
 
@@ -177,6 +185,7 @@ _FIELDS: dict[str, tuple[dict[str, _Check], dict[str, _Check]]] = {
     TOGGLE_RUN: ({"key": _short_text}, {}),
     RUN_AGAIN: ({"key": _short_text}, {"yes": _yes}),  # `yes`: the answer to the question in the run
     USE_RUN_PROMPT: ({"key": _short_text}, {}),
+    RETRY_FAILED: ({"key": _short_text}, {"yes": _yes, "count": _never}),
     MORE_RUNS: ({}, {}),
     GENERATE: ({}, {"prompt": _prompt, "count": _any}),
     CONFIRM: ({"yes": _yes}, {}),
@@ -214,7 +223,7 @@ def checked_message(content: object, kinds: Iterable[str]) -> dict[str, Any] | N
 
 CANVAS_KINDS = frozenset({ALIVE, HELLO, WANT, USE_PROMPT, DOWNLOAD, MARK, PRODUCT})
 LIBRARY_KINDS = CANVAS_KINDS | {REFRESH}
-RUNS_KINDS = CANVAS_KINDS | {TOGGLE_RUN, RUN_AGAIN, USE_RUN_PROMPT, MORE_RUNS}
+RUNS_KINDS = CANVAS_KINDS | {TOGGLE_RUN, RUN_AGAIN, USE_RUN_PROMPT, MORE_RUNS, RETRY_FAILED}
 FORM_KINDS = frozenset({GENERATE, CONFIRM, RETRY, HISTORY})
 
 

@@ -14,6 +14,7 @@ ipywidgets containers). The widget count does not grow with the session.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from ..engine.classroom import history_scope
 from ..engine.journal import Journal
 from ..engine.key_budget import budget_for
 from ..engine.product import read_cutout
+from ..engine.retries import RetryDesk
 from ..engine.runs import Run
 from ..engine.tracking import TrackerEvent
 from ._common import (
@@ -127,12 +129,23 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
             badge=SANDBOX_BADGE_TEXT if sandbox is not None else "",
             notice=notice or where,
         )
+        self.form.runs_elsewhere = True  # each job's registration is said in its run, not the form
         self.form.on_start(self._on_start)
         self.form.on_submit(self._on_submit)
         self.form.observe(self._on_submitting, names="submitting")
         self.board.on_use_prompt(self.form.use_prompt)
         self.board.on_run_again(self.form.run_again)
         self.board.on_edit(self.form.edit)
+        # "Retry N failed" sends through the form's submit machine, its sentences beside the run's button.
+        self.retries = RetryDesk(
+            self._async_client,
+            self._journal,
+            self.board,
+            budget=lambda: self.budget,
+            on_confirmed=self._learn_registration,
+            clock=time.monotonic,
+        )
+        self.board.on_retry_failed(self.retries.retry)
         self.gallery.on_use_prompt(self.form.use_prompt)
         self.gallery.on_list(self.board.show_sceneries)
 
@@ -194,6 +207,7 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
             self._pending_refresh.cancel()
             self._pending_refresh = None
         self._tasks.cancel_all()
+        self.retries.close()
         for part in (self.form, self.board, self.gallery):
             part.close()
         for child in descendants(self):
@@ -235,6 +249,7 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
         """Until every tracked record is terminal and its picture shown, and the library shows them,
         skipping the debounce. For cells that must end with the final state on screen."""
         await self.form.wait_idle()
+        await self.retries.wait_idle()
         if self._history is not None and not self._history.done():
             await asyncio.wait({self._history})
         if self.board.record_ids:
@@ -262,6 +277,10 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
     def _on_submit(self, registration: Registration) -> None:
         """The server confirmed: the prepared run becomes the real one, and the library learns the prompt."""
         self.board.track(registration, run=self._runs.pop(registration.idempotency_key, None))
+        self._learn_registration(registration)
+
+    def _learn_registration(self, registration: Registration) -> None:
+        """A confirmed job (the form's, or a run's retry): the library learns its prompt."""
         if self.gallery.only_ids is not None:
             self.gallery.only_ids.update(registration.record_ids)
         self.gallery.add_prompts(

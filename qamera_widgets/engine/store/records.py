@@ -19,7 +19,7 @@ HOME_ENV = "QAMERA_WIDGETS_HOME"
 DB_FILE = "store.sqlite3"
 LEGACY_JOURNAL = "journal.jsonl"
 LOCK_FILE = "store.lock"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x51574731  # "QWG1": tells our file from another program's SQLite database
 BUSY_TIMEOUT_MS = 30_000
 MARK_FLAGS = ("pick", "reject", "")
@@ -72,6 +72,8 @@ class JobRecord:
     """Shared by the jobs of one comparison, so a later session draws them as one again."""
     template: str = ""
     parts: tuple[tuple[str, bool], ...] = ()
+    retry_of: str = ""
+    """The key of the job whose failed pictures this one generates again ("Retry N failed"); '' if none."""
 
     @property
     def key(self) -> str:

@@ -46,6 +46,7 @@ def _job_of(row: Sequence[Any], final: dict[str, str]) -> JobRecord:
         comp,
         tmpl,
         parts,
+        retry_of,
         _,
     ) = row
     return JobRecord(
@@ -64,6 +65,7 @@ def _job_of(row: Sequence[Any], final: dict[str, str]) -> JobRecord:
         comparison=_untext(comp),
         template=_untext(tmpl),
         parts=tuple((str(t), bool(v)) for t, v in json.loads(parts)),
+        retry_of=_untext(retry_of),
     )
 
 
@@ -74,7 +76,7 @@ def _iso(value: object) -> str:
 _INSERT_REGISTRATION = (
     "INSERT OR IGNORE INTO registrations (base_url, job_key, key_id, prompt, count, record_ids, "
     "batch_id, order_id, reservation_id, credits_reserved, idempotency_key, submitted_at, comparison, "
-    "template, parts, open_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "template, parts, retry_of, open_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -99,6 +101,7 @@ def _registration_row(entry: Mapping[str, Any]) -> tuple[Any, ...]:
         _text(comparison),
         _text(str(entry.get("template") or "") if comparison else ""),
         _dumps(parts),
+        _text(str(entry.get("retry_of") or "")),
     )
 
 

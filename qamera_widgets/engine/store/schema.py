@@ -79,13 +79,17 @@ CREATE TABLE IF NOT EXISTS imports (
 );
 """
 
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA}
+_RETRY_LINK = "ALTER TABLE registrations ADD COLUMN retry_of TEXT NOT NULL DEFAULT ''"
+"""Version 2: a job sent by "Retry N failed" names the job (its batch key) whose failures it replaces, so
+a later session draws it inside that run again. Jobs written before keep '' (a run of their own)."""
+
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA, 2: _RETRY_LINK}
 """Schema version -> the script that brings version-1 to it. A new version adds a step here; a file from
 a newer version of the package is refused with a sentence rather than written in a shape it does not know."""
 
 _REGISTRATION_COLUMNS = (
     "base_url, key_id, prompt, count, record_ids, batch_id, order_id, reservation_id, credits_reserved, "
-    "submitted_at, idempotency_key, comparison, template, parts, seq"
+    "submitted_at, idempotency_key, comparison, template, parts, retry_of, seq"
 )
 
 

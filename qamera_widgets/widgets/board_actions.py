@@ -1,0 +1,160 @@
+"""What a run's header buttons do on the runs board: "Run again" and "Edit" (asked beside the button),
+and "Retry N failed": its offer, its question, the note after it, and one drawn run made of a run and
+its retries. `StatusBoard` mixes it in; the counting and the words are in `engine.retries` and
+`engine.jobs`, the sending in `engine.retries.RetryDesk` and the form.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..engine.jobs import again_question
+from ..engine.retries import RetryNote, attach_retries, combined_counts, retry_line, retry_question, retryable
+from ..engine.runs import Run, pending_cards, run_header
+from . import protocol
+from ._common import Callbacks
+
+__all__ = ["RunActions"]
+
+logger = logging.getLogger("qamera_widgets.widgets")
+
+
+class RunActions:
+    """Mixed into `StatusBoard`: what it needs from the board is declared here."""
+
+    _runs: dict[str, Run]
+    _status: dict[str, str]
+    _use_prompt_callbacks: Callbacks
+    _run_again_callbacks: Callbacks
+    _edit_callbacks: Callbacks
+    _asking: dict[str, str]
+    _retry_callbacks: Callbacks
+    _retry_asking: dict[str, str]
+    _retry_notes: dict[str, RetryNote]
+
+    if TYPE_CHECKING:  # the board's own, declared for the type checker only (never shadowing them)
+
+        def _redraw(self, changed: set[str] | None = None) -> None: ...
+        def _say(self, text: str, *, error: bool = False) -> None: ...
+        def _card_for(self, record_id: str, run: Run) -> dict[str, Any]: ...
+        def by_marks(self, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+    def _init_actions(self) -> None:
+        self._run_again_callbacks = Callbacks("run-again")
+        self._edit_callbacks = Callbacks("edit")
+        self._asking = {}
+        self._retry_callbacks = Callbacks("retry-failed")
+        self._retry_asking = {}
+        self._retry_notes = {}
+
+    def on_run_again(self, callback: Callable[[str, int], Any], remove: bool = False) -> None:
+        """Call `callback(prompt, count)` once a person confirms "Run again" (asked in the run's header)."""
+        self._run_again_callbacks.register(callback, remove)
+
+    def on_edit(self, callback: Callable[[str, int], Any], remove: bool = False) -> None:
+        """Call `callback(prompt, count)` for "Edit" on a run (else the `on_use_prompt` callbacks get it)."""
+        self._edit_callbacks.register(callback, remove)
+
+    def on_retry_failed(self, callback: Callable[[str, str, int], Any], remove: bool = False) -> None:
+        """Call `callback(run_key, prompt, count)` once a person confirms "Retry N failed" on a run (the
+        count is the board's own of the run's failed pictures). Without one, no run offers a retry."""
+        self._retry_callbacks.register(callback, remove)
+        self._redraw()
+
+    def note_retry(self, key: str, note: RetryNote | None) -> None:
+        """Say something beside a run's retry button (progress, or why nothing was sent); None clears."""
+        if note is None:
+            self._retry_notes.pop(key, None)
+        else:
+            self._retry_notes[key] = note
+        self._redraw()
+
+    def retry_offer(self, key: str) -> int:
+        """How many failed pictures "Retry N failed" would generate again for the run `key` (0: none)."""
+        run = self._runs.get(key)
+        return 0 if run is None else self._offer(run, attach_retries(self._runs.values())[1].get(key, []))
+
+    def _offer(self, run: Run, retries: Sequence[Run]) -> int:
+        """The count "Retry N failed" offers on a plain run with a prompt (comparisons: not yet)."""
+        if run.retry_of or run.comparison or not run.prompt or not self._retry_callbacks:
+            return 0
+        return len(retryable(run, retries, self._status))
+
+    def _with_retries(
+        self, run: Run, retries: Sequence[Run], ids: list[str], cards: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """A plain run's header with its retries inside: the counts of all, a line and cards per retry,
+        and the retry offer (`cards` gets the retries' cards when the run is unfolded)."""
+        drawn = run_header(run, combined_counts([run, *retries], self._status), ids)
+        lines = []
+        for retry in retries:
+            if retry.confirmed:
+                retry_cards = self.by_marks([self._card_for(i, retry) for i in retry.record_ids])
+            else:
+                retry_cards = pending_cards(retry)
+            lines.append(retry_line(retry, [c["id"] for c in retry_cards], self._status))
+            if not run.collapsed:
+                cards.extend(retry_cards)
+        offered = self._offer(run, retries)
+        note = self._retry_notes.get(run.key)
+        drawn["retries"] = lines
+        drawn["retry"] = {
+            "count": offered,
+            "question": self._retry_asking.get(run.key, "") if offered else "",
+            "note": note.text if note else "",
+            "note_kind": note.kind if note else "",
+        }
+        return drawn
+
+    def _on_retry_intent(self, content: Mapping[str, Any]) -> None:
+        """A click on "Retry N failed" (no `yes`: ask beside it) or the answer to its question. The count
+        is Python's own; a key naming no run with failures to retry sends nothing and says so."""
+        key = str(content["key"])
+        yes = content.get("yes")
+        count = self.retry_offer(key)
+        if count == 0:
+            # A second click while the retry is on its way, or a key no run of this board has.
+            self._retry_asking.pop(key, None)
+            logger.debug("refused a retry_failed message for %.40r: no failed pictures to retry", key)
+            if key not in self._runs:
+                self._say("There are no failed pictures to retry in that run; nothing was sent.", error=True)
+            self._redraw()
+            return
+        asked = self._retry_asking.pop(key, "")
+        run = self._runs[key]
+        question = retry_question(run.prompt, count)
+        if yes is None or (yes is True and asked and asked != question):
+            # Asked (again, when the count changed since: the yes is only for the cost it saw).
+            self._retry_asking[key] = question
+            self._retry_notes.pop(key, None)
+        elif yes is True and asked:  # a yes to a question never asked sends nothing
+            self._retry_callbacks(key, run.prompt, count)
+        self._redraw()
+
+    def _on_run_prompt_intent(self, kind: str, content: Mapping[str, Any]) -> None:
+        """ "Run again" (asked in the run's header, next to the button: the form is left as it is) or
+        "Edit" (the run's prompt or template, and its count, into the form)."""
+        key = str(content.get("key", ""))
+        named = self._run_or_comparison(key)
+        prompt = (named.template or named.prompt) if named is not None else ""
+        if not prompt or named is None:
+            return
+        if kind == protocol.USE_RUN_PROMPT:
+            if self._edit_callbacks:
+                self._edit_callbacks(prompt, named.count)
+            else:
+                self._use_prompt_callbacks(prompt)
+            return
+        yes, asked, self._asking = content.get("yes"), key in self._asking, {}
+        if yes is None:
+            self._asking = {key: again_question(prompt, named.count)}
+        elif yes is True and asked:  # a yes to a question never asked sends nothing
+            self._run_again_callbacks(prompt, named.count)
+        self._redraw()
+
+    def _run_or_comparison(self, key: str) -> Run | None:
+        """The run a header's key names: a run's own key, or the first run of a comparison."""
+        run = self._runs.get(key)
+        return run if run is not None else next((r for r in self._runs.values() if r.comparison == key), None)

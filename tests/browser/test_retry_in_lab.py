@@ -1,0 +1,121 @@
+"""Issue 21, "Failed pictures", as a person sees it in JupyterLab: a run with failures offers "Retry N
+failed", asks beside the button with the cost (the focus on Yes, Escape cancels), and the new pictures
+appear inside the same run; what a job registered is in its run's header, not in the form."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from qamera_widgets.engine.wording import excerpt
+
+from ._canvas import OVERFLOWING, run_all_cells, run_of, wait_run_finished
+from .conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+THEME = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
+CELLS_DONE = """() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel
+  .requestExecute({code: "pass", silent: true}).done.then(() => true)"""
+FOCUSED = "() => document.activeElement ? document.activeElement.className : ''"
+RETRY_CARDS = """(prompt) => {
+  const run = [...document.querySelectorAll('.qw-canvas[data-mode=runs] .qw-run')]
+    .find(r => r.querySelector('.qw-run-prompt').textContent === prompt);
+  if (!run) return null;
+  return [...run.querySelectorAll('.qw-run-retry-part .qw-card')].map(c => {
+    const img = c.querySelector('img.qw-thumb-real');
+    return { state: c.dataset.state, painted: Boolean(img && img.complete && img.naturalWidth > 0) };
+  });
+}"""
+
+
+def shoot(page: Page, prompt: str, name: str) -> None:
+    page.evaluate(
+        """(prompt) => [...document.querySelectorAll('.qw-canvas[data-mode=runs] .qw-run')]
+          .find(r => r.querySelector('.qw-run-prompt').textContent === prompt)
+          ?.scrollIntoView({block: 'start'})""",
+        prompt,
+    )
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / name))
+
+
+def test_retry_failed_asks_beside_its_button_and_draws_the_new_pictures_in_the_same_run(
+    page: Page, lab_server: str
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    run_all_cells(page, f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset")
+    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
+    page.evaluate(CELLS_DONE)
+
+    # The sandbox fails about one picture in four: generate until a run has failures.
+    prompt, failed = "", 0
+    for attempt in range(8):
+        prompt = f"Brass desk lamp on a linen table, take {attempt + 1}"
+        box = page.locator(".qw-form .qw-prompt-box")
+        box.click()
+        box.fill(prompt)
+        page.locator(".qw-form .qw-count-input").fill("4")
+        box.press("Control+Enter")
+        cards = wait_run_finished(page, prompt, 4)
+        failed = sum(card["state"] == "failed" for card in cards)
+        if failed:
+            break
+    assert failed, "the sandbox failed no picture in 8 runs of 4"
+    run = run_of(page, prompt)
+    # What the job registered is in its run; the form's line is empty for the next prompt.
+    expect(run.locator(".qw-run-meta")).to_contain_text(
+        re.compile(r"Registered 4 pictures, 40 credits · .* batch ")
+    )
+    expect(page.locator(".qw-form .qw-form-status")).to_have_text("")
+
+    retry = run.locator(".qw-run-retry")
+    expect(retry).to_have_text(f"Retry {failed} failed", timeout=30_000)
+    retry.click()
+    question = run.locator(".qw-retry-question")
+    what = "picture" if failed == 1 else "pictures"
+    shown = excerpt(prompt, 40)
+    expect(question).to_contain_text(
+        f"Retry {failed} failed {what} of \u201c{shown}\u201d? {failed * 10} credits will be reserved."
+    )
+    page.wait_for_function(f"() => ({FOCUSED})().includes('qw-retry-yes')", timeout=10_000)
+    shoot(page, prompt, "retry-question-1400-light.png")
+    page.set_viewport_size({"width": 700, "height": 1000})
+    page.wait_for_timeout(400)
+    assert page.evaluate(OVERFLOWING) == [], "sideways scroll at 700 px with the question open"
+    shoot(page, prompt, "retry-question-700-light.png")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    question.locator(".qw-retry-yes").focus()
+    page.keyboard.press("Escape")
+    expect(question).to_have_count(0)
+    page.wait_for_function(f"() => ({FOCUSED})().includes('qw-run-retry')", timeout=10_000)
+
+    page.keyboard.press("Enter")  # the focused "Retry N failed" asks again
+    expect(question).to_be_visible()
+    page.wait_for_function(f"() => ({FOCUSED})().includes('qw-retry-yes')", timeout=10_000)
+    page.keyboard.press("Enter")  # Yes, from the keyboard
+    expect(run.locator(".qw-run-retry-line")).to_contain_text(f"Retry · {failed} {what}")
+    expect(run.locator(".qw-run-retry")).to_have_count(0)  # the same failures are not offered again
+    page.wait_for_function(
+        f"""(prompt) => {{ const cards = ({RETRY_CARDS})(prompt);
+            return cards !== null && cards.length === {failed} &&
+              cards.every(c => (c.state === 'done' && c.painted) || c.state === 'failed'); }}""",
+        arg=prompt,
+        timeout=120_000,
+    )
+    assert run.count() == 1, "the retry is part of the same run"
+    expect(run.locator(".qw-run-progress-text")).to_contain_text(f"of {4 + failed} done")
+
+    for theme, widths in (("light", (1400, 700)), ("dark", (1400,))):
+        if theme == "dark":
+            page.evaluate(THEME, "JupyterLab Dark")
+            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=20_000)
+            page.wait_for_timeout(500)
+        for width in widths:
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.wait_for_timeout(400)
+            assert page.evaluate(OVERFLOWING) == [], f"sideways scroll at {width} px ({theme})"
+            shoot(page, prompt, f"retry-done-{width}-{theme}.png")
+    page.evaluate(THEME, "JupyterLab Light")
