@@ -139,12 +139,10 @@ function render({ model, el }) {
 
   function drawBody() {
     const active = document.activeElement;
-    const focusedId =
-      active instanceof HTMLElement && el.contains(active) && active.classList.contains("qw-card")
-        ? active.dataset.id
-        : null;
+    const inside = active instanceof HTMLElement && el.contains(active) ? active : null;
+    const focusedId = inside?.classList.contains("qw-card") ? inside.dataset.id : null;
     // A run's control (the retry's question) is drawn anew: runs.js puts the focus back on it.
-    const refocus = active instanceof HTMLElement && el.contains(active) ? active.dataset.refocus || "" : "";
+    const refocus = inside?.dataset.refocus || "";
     body.replaceChildren();
     const selected = new Set(t.get("selected_ids", []));
     /** @param {string[]} ids */

@@ -42,6 +42,15 @@ async def run_with_failures(studio: Studio) -> str:
     return str(studio.board.runs[0]["key"])
 
 
+async def studio_with_failures(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> tuple[Any, Studio, str]:
+    """A sandbox that fails pictures, a Studio on it, and the key of its first run with failures."""
+    sandbox = make_sandbox(**FLAKY)
+    studio = studio_for(sandbox, closing)
+    return sandbox, studio, await run_with_failures(studio)
+
+
 async def spend_twenty(studio: Studio) -> None:
     """Another job of 2 pictures (both DONE with FLAKY): 20 credits gone for good."""
     from_browser(studio.form, {"kind": "generate", "prompt": "Something else entirely", "count": 2})
@@ -51,9 +60,7 @@ async def spend_twenty(studio: Studio) -> None:
 async def test_retry_asks_with_the_cost_then_sends_one_job_drawn_inside_the_run(
     make_sandbox: Callable[..., Any], closing: list[Any]
 ) -> None:
-    sandbox = make_sandbox(**FLAKY)
-    studio = studio_for(sandbox, closing)
-    key = await run_with_failures(studio)
+    sandbox, studio, key = await studio_with_failures(make_sandbox, closing)
     run = studio.board.runs[0]
     assert (run["total"], run["done"], run["failed"]) == (4, 2, 2)
     assert run["retries"] == [] and run["retry"]["question"] == ""
@@ -161,9 +168,7 @@ async def test_a_crafted_retry_message_is_refused_and_sends_no_job(
     crafted: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    sandbox = make_sandbox(**FLAKY)
-    studio = studio_for(sandbox, closing)
-    key = await run_with_failures(studio)
+    sandbox, studio, key = await studio_with_failures(make_sandbox, closing)
     from_browser(studio.board, {"kind": "retry_failed", "key": key})  # asked: a yes would now be taken
     message = {name: (key if value == "KEY" else value) for name, value in crafted.items()}
     with caplog.at_level(logging.DEBUG, logger="qamera_widgets.widgets"):
@@ -179,9 +184,7 @@ async def test_a_crafted_retry_message_is_refused_and_sends_no_job(
 async def test_a_run_and_its_retry_fold_as_one_run(
     make_sandbox: Callable[..., Any], closing: list[Any]
 ) -> None:
-    sandbox = make_sandbox(**FLAKY)
-    studio = studio_for(sandbox, closing)
-    key = await run_with_failures(studio)
+    _, studio, key = await studio_with_failures(make_sandbox, closing)
     from_browser(studio.board, {"kind": "retry_failed", "key": key})
     from_browser(studio.board, {"kind": "retry_failed", "key": key, "yes": True})
     await studio.wait_idle(timeout=30)
@@ -199,9 +202,7 @@ async def test_a_retry_whose_answer_was_lost_is_resent_under_its_key_never_charg
 ) -> None:
     """The server saved the retry but the answer was cut off: the note says so, the button offers it
     again, and a second yes resends the same job under its idempotency key (one batch, one link)."""
-    sandbox = make_sandbox(**FLAKY)
-    studio = studio_for(sandbox, closing)
-    key = await run_with_failures(studio)
+    sandbox, studio, key = await studio_with_failures(make_sandbox, closing)
     sandbox.set_faults(drop_after_register=1)
     from_browser(studio.board, {"kind": "retry_failed", "key": key})
     from_browser(studio.board, {"kind": "retry_failed", "key": key, "yes": True})

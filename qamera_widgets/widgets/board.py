@@ -347,6 +347,12 @@ class StatusBoard(ResultsCanvas, RunActions):
         scenery = self._known.get(record_id) or _stub(record_id, status)
         return self._card(scenery, status=status, since=self._since.get(record_id), run=run.key)
 
+    def _cards_of(self, run: Run) -> list[dict[str, Any]]:
+        """A run's cards as drawn: its records' in the marks' order once confirmed, placeholders before."""
+        if not run.confirmed:
+            return pending_cards(run)
+        return self.by_marks([self._card_for(i, run) for i in run.record_ids])
+
     def _redraw(self, changed: set[str] | None = None) -> None:
         """Recompute run headers and the drawn cards; only changed cards go out as a patch."""
         if self._closed:
@@ -362,10 +368,7 @@ class StatusBoard(ResultsCanvas, RunActions):
         for entry in shown:
             rows = []
             for run in entry:
-                if run.confirmed:
-                    run_cards = self.by_marks([self._card_for(i, run) for i in run.record_ids])
-                else:
-                    run_cards = pending_cards(run)
+                run_cards = self._cards_of(run)
                 rows.append(run_header(run, run.counts(self._status), [c["id"] for c in run_cards]))
                 if not entry[0].collapsed:
                     cards.extend(run_cards)

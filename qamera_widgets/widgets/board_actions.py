@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine.jobs import again_question
 from ..engine.retries import RetryNote, attach_retries, combined_counts, retry_line, retry_question, retryable
-from ..engine.runs import Run, pending_cards, run_header
+from ..engine.runs import Run, run_header
 from . import protocol
 from ._common import Callbacks
 
@@ -38,8 +38,7 @@ class RunActions:
 
         def _redraw(self, changed: set[str] | None = None) -> None: ...
         def _say(self, text: str, *, error: bool = False) -> None: ...
-        def _card_for(self, record_id: str, run: Run) -> dict[str, Any]: ...
-        def by_marks(self, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]: ...
+        def _cards_of(self, run: Run) -> list[dict[str, Any]]: ...
 
     def _init_actions(self) -> None:
         self._run_again_callbacks = Callbacks("run-again")
@@ -90,10 +89,7 @@ class RunActions:
         drawn = run_header(run, combined_counts([run, *retries], self._status), ids)
         lines = []
         for retry in retries:
-            if retry.confirmed:
-                retry_cards = self.by_marks([self._card_for(i, retry) for i in retry.record_ids])
-            else:
-                retry_cards = pending_cards(retry)
+            retry_cards = self._cards_of(retry)
             lines.append(retry_line(retry, [c["id"] for c in retry_cards], self._status))
             if not run.collapsed:
                 cards.extend(retry_cards)

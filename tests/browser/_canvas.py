@@ -11,6 +11,15 @@ KERNEL_STATUS = """() => { const w = window.jupyterapp && window.jupyterapp.shel
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
   return k ? k.status : null; }"""
 
+THEME = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
+
+
+def cards_of_run(cards: str = ".qw-card") -> str:
+    """A page function: the cards (`cards`, a selector inside the run) of one run found by its prompt,
+    each with its state and whether a real picture is painted in it; null while the run is not drawn."""
+    return RUN_CARDS.replace("'.qw-card')]", f"'{cards}')]")
+
+
 # Cards of one run (by its prompt): their state and whether a real picture is painted in them.
 RUN_CARDS = """(prompt) => {
   const run = [...document.querySelectorAll('.qw-canvas[data-mode=runs] .qw-run')]
@@ -106,16 +115,20 @@ def run_cards(page: Page, prompt: str) -> list[dict[str, Any]] | None:
     return cards
 
 
-def wait_run_finished(page: Page, prompt: str, count: int, timeout: float = 120_000) -> list[dict[str, Any]]:
-    """Until the run shows `count` cards and every one is a painted picture or says it failed."""
+def wait_run_finished(
+    page: Page, prompt: str, count: int, timeout: float = 120_000, within: str = ".qw-card"
+) -> list[dict[str, Any]]:
+    """Until the run shows `count` cards (`within`: which cards of the run) and every one is a painted
+    picture or says it failed; returns those cards."""
+    cards_js = cards_of_run(within)
     page.wait_for_function(
-        f"""(prompt) => {{ const cards = ({RUN_CARDS})(prompt);
+        f"""(prompt) => {{ const cards = ({cards_js})(prompt);
             return cards !== null && cards.length === {count} &&
               cards.every(c => (c.state === 'done' && c.painted) || c.state === 'failed'); }}""",
         arg=prompt,
         timeout=timeout,
     )
-    cards = run_cards(page, prompt)
+    cards: list[dict[str, Any]] | None = page.evaluate(cards_js, prompt)
     assert cards is not None
     return cards
 

@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from ._canvas import CELLS_DONE, CONTRAST, OVERFLOWING, run_all_cells
+from ._canvas import CELLS_DONE, CONTRAST, OVERFLOWING, THEME, run_all_cells
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-THEME = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
 TEMPLATE = "{oak|marble} countertop, {warm|cold|soft} light"
 
 MATRIX = """() => {

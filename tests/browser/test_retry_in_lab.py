@@ -11,24 +11,12 @@ from playwright.sync_api import Page, expect
 
 from qamera_widgets.engine.wording import excerpt
 
-from ._canvas import OVERFLOWING, run_all_cells, run_of, wait_run_finished
+from ._canvas import CELLS_DONE, OVERFLOWING, THEME, run_all_cells, run_of, wait_run_finished
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-THEME = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
-CELLS_DONE = """() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel
-  .requestExecute({code: "pass", silent: true}).done.then(() => true)"""
 FOCUSED = "() => document.activeElement ? document.activeElement.className : ''"
-RETRY_CARDS = """(prompt) => {
-  const run = [...document.querySelectorAll('.qw-canvas[data-mode=runs] .qw-run')]
-    .find(r => r.querySelector('.qw-run-prompt').textContent === prompt);
-  if (!run) return null;
-  return [...run.querySelectorAll('.qw-run-retry-part .qw-card')].map(c => {
-    const img = c.querySelector('img.qw-thumb-real');
-    return { state: c.dataset.state, painted: Boolean(img && img.complete && img.naturalWidth > 0) };
-  });
-}"""
 
 
 def shoot(page: Page, prompt: str, name: str) -> None:
@@ -98,13 +86,7 @@ def test_retry_failed_asks_beside_its_button_and_draws_the_new_pictures_in_the_s
     page.keyboard.press("Enter")  # Yes, from the keyboard
     expect(run.locator(".qw-run-retry-line")).to_contain_text(f"Retry · {failed} {what}")
     expect(run.locator(".qw-run-retry")).to_have_count(0)  # the same failures are not offered again
-    page.wait_for_function(
-        f"""(prompt) => {{ const cards = ({RETRY_CARDS})(prompt);
-            return cards !== null && cards.length === {failed} &&
-              cards.every(c => (c.state === 'done' && c.painted) || c.state === 'failed'); }}""",
-        arg=prompt,
-        timeout=120_000,
-    )
+    wait_run_finished(page, prompt, failed, within=".qw-run-retry-part .qw-card")
     assert run.count() == 1, "the retry is part of the same run"
     expect(run.locator(".qw-run-progress-text")).to_contain_text(f"of {4 + failed} done")
 

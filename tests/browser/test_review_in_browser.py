@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from ._canvas import OVERFLOWING, finished_run, open_in_voila, run_all_cells
+from ._canvas import OVERFLOWING, THEME, finished_run, open_in_voila, run_all_cells
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-THEME = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
 BOARD = ".qw-canvas[data-mode=runs]"
 LIBRARY = ".qw-canvas[data-mode=library]"
 

@@ -14,6 +14,7 @@ from qamera_widgets.engine.journal import JOURNAL_FILE, Journal
 from ._canvas import (
     OVERFLOWING,
     RUN_CARDS,
+    THEME,
     check_large_view,
     finished_run,
     generate,
@@ -25,8 +26,6 @@ from ._canvas import (
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-
-THEME = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
 
 
 def test_studio_in_jupyterlab_runs_pictures_large_view_and_downloads(

@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from ._canvas import CELLS_DONE, CONTRAST, OVERFLOWING, finished_run, run_all_cells, run_of
+from ._canvas import CELLS_DONE, CONTRAST, OVERFLOWING, THEME, finished_run, run_all_cells, run_of
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-THEME = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
 BOARD = ".qw-canvas[data-mode=runs]"
 HEIGHT = 900
 
