@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from ._canvas import check_large_view, generate, run_all_cells, wait_run_finished
+from ._canvas import check_large_view, generate, run_all_cells, wait_run_finished, with_a_picture
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -21,14 +21,7 @@ def test_studio_in_notebook7_runs_and_updates(page: Page, notebook7_server: str,
     generate(page, prompt, 3)  # the notebook itself submits nothing
     # The sandbox fails a quarter of its pictures, so a run can have none to open (in a long session it
     # did): a person generates again; the newest run is drawn first, so its done card is the one opened.
-    runs = page.locator(".qw-canvas[data-mode=runs] .qw-run-prompt", has_text=prompt)
-    for _ in range(5):
-        cards = wait_run_finished(page, prompt, 3)
-        if any(card["state"] == "done" for card in cards):
-            break
-        before = runs.count()
-        generate(page, prompt, 3)
-        expect(runs).to_have_count(before + 1, timeout=60_000)
+    with_a_picture(page, prompt, 3, wait_run_finished(page, prompt, 3))
     check_large_view(page, prompt)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "notebook7-studio.png"), full_page=True)

@@ -22,6 +22,7 @@ from ._canvas import (
     run_all_cells,
     run_cards,
     wait_run_finished,
+    with_a_picture,
 )
 from .conftest import ARTIFACTS
 
@@ -46,6 +47,7 @@ def test_studio_in_jupyterlab_runs_pictures_large_view_and_downloads(
     cards = wait_run_finished(page, prompt, 3)
     failed = [c for c in cards if c["state"] == "failed"]
     assert all("refunded" in c["label"] for c in failed), failed
+    with_a_picture(page, prompt, 3, cards)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "jupyterlab-studio-1400-light.png"))
 
@@ -103,8 +105,9 @@ def test_studio_height_stays_bounded_after_30_batches(
     # The studio also shows, as history, the jobs earlier tests journaled on this key.
     journal = Journal(Path(jupyter_env["env"]["QAMERA_WIDGETS_HOME"]) / JOURNAL_FILE)
     key_id = AsyncQameraClient(service.api_key, service.base_url).key_id
-    # A comparison's jobs are one run, as the board counts them.
-    earlier = len({b.comparison or b.key for b in journal.batches(base_url=service.base_url, key_id=key_id)})
+    # A comparison's jobs are one run, as the board counts them, and so are a run and its retries.
+    batches = journal.batches(base_url=service.base_url, key_id=key_id)
+    earlier = len({b.comparison or b.retry_of or b.key for b in batches})
     run_all_cells(page, f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset")
     expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
     height = "() => document.querySelector('.qw-studio').getBoundingClientRect().height"
@@ -129,7 +132,7 @@ def test_studio_height_stays_bounded_after_30_batches(
 def test_studio_in_voila_renders_runs_and_large_view(page: Page, voila_server: str) -> None:
     open_in_voila(page, voila_server)
     prompt = "Birch plywood shelf, morning haze"
-    finished_run(page, prompt, 2)
+    with_a_picture(page, prompt, 2, finished_run(page, prompt, 2))
     check_large_view(page, prompt)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "voila-studio.png"))

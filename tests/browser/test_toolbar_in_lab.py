@@ -13,7 +13,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from ._canvas import CELLS_DONE, CONTRAST, OVERFLOWING, THEME, finished_run, run_all_cells, run_of
+from ._canvas import (
+    CELLS_DONE,
+    CONTRAST,
+    OVERFLOWING,
+    THEME,
+    finished_run,
+    run_all_cells,
+    run_of,
+    with_a_picture,
+)
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -109,7 +118,7 @@ def test_runs_toolbar_is_one_row_and_pictures_stay_above_the_fold(
     expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
     page.evaluate(CELLS_DONE)
     prompt = "Walnut shelf against a limewash wall"
-    finished_run(page, prompt, 4)
+    with_a_picture(page, prompt, 4, finished_run(page, prompt, 4))
     board = page.locator(BOARD)
     menu_button = board.locator(".qw-head button.qw-export-menu")
     # Nothing is selected: no selection row.
