@@ -91,6 +91,8 @@ async def test_each_comparison_row_with_failures_offers_its_own_retry_drawn_in_i
     assert drawn.index(line["ids"][0]) > max(drawn.index(i) for i in own), "after the row's own cards"
     others = [r for r in header["rows"] if r["key"] != key]
     assert all(r["retries"] == [] for r in others)
+    exported = studio.board.static_html()
+    assert exported.count("Retry · ") == 1 and exported.count("<figure") == 8 + failed, "in the export too"
 
     # A later session on the same store draws the retry in the same row again.
     studio.close()

@@ -395,11 +395,13 @@ class StatusBoard(ResultsCanvas, RunActions):
             parts.append(
                 f"<h5>{escape(run['prompt'] or 'Tracked records')}</h5>"
                 f"<p><small>{escape(run['meta'])} · {escape(run['progress'])} · {escape(run['credits'])}"
-                "</small></p>" + self._static_figures(by_run.get(run["key"], []))
+                "</small></p>"
             )
-            for line in run.get("retries", []):  # a run's retries, inside it as drawn
-                figures = self._static_figures(by_run.get(line["key"], []))
-                parts.append(f"<p><small>{escape(line['text'])}</small></p>{figures}")
+            for part in run.get("rows", [run]):  # a run, or each row of a comparison, with its retries
+                parts.append(self._static_figures(by_run.get(part["key"], [])))
+                for line in part.get("retries", []):
+                    figures = self._static_figures(by_run.get(line["key"], []))
+                    parts.append(f"<p><small>{escape(line['text'])}</small></p>{figures}")
         if self.folded_runs:
             parts.append(f"<p><small>{escape(self.folded_runs['text'])}</small></p>")
         return "".join(parts)
