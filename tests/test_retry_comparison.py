@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 
 from qamera_widgets.engine.journal import Journal
-from qamera_widgets.engine.store import forget_stores
 from qamera_widgets.widgets.board import VISIBLE_RUNS
 from qamera_widgets.widgets.studio import Studio
 
 from ._widget_support import eventually, from_browser
-from .test_retry_failed import FLAKY, studio_for
+from .test_retry_failed import FLAKY, restart, studio_for
 
 pytestmark = pytest.mark.usefixtures("widgets_home")
 
@@ -95,11 +94,7 @@ async def test_each_comparison_row_with_failures_offers_its_own_retry_drawn_in_i
     assert exported.count("Retry · ") == 1 and exported.count("<figure") == 8 + failed, "in the export too"
 
     # A later session on the same store draws the retry in the same row again.
-    studio.close()
-    forget_stores()
-    again = studio_for(sandbox, closing)
-    await again.wait_idle(timeout=30)
-    await eventually(lambda: bool(again.board.runs))
+    again = await restart(studio, sandbox, closing)
     (restored,) = again.board.runs
     assert restored["kind"] == "compare" and restored["total"] == header["total"]
     back = row_of(again, key)

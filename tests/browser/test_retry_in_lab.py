@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from qamera_widgets.engine.wording import excerpt
 
-from ._canvas import CELLS_DONE, OVERFLOWING, THEME, run_all_cells, run_of, wait_run_finished
+from ._canvas import OVERFLOWING, generate_until_failed, open_studio, run_of, shoot_widths, wait_run_finished
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -34,24 +34,9 @@ def test_retry_failed_asks_beside_its_button_and_draws_the_new_pictures_in_the_s
     page: Page, lab_server: str
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    run_all_cells(page, f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset")
-    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
-    page.evaluate(CELLS_DONE)
-
-    # The sandbox fails about one picture in four: generate until a run has failures.
-    prompt, failed = "", 0
-    for attempt in range(8):
-        prompt = f"Brass desk lamp on a linen table, take {attempt + 1}"
-        box = page.locator(".qw-form .qw-prompt-box")
-        box.click()
-        box.fill(prompt)
-        page.locator(".qw-form .qw-count-input").fill("4")
-        box.press("Control+Enter")
-        cards = wait_run_finished(page, prompt, 4)
-        failed = sum(card["state"] == "failed" for card in cards)
-        if failed:
-            break
-    assert failed, "the sandbox failed no picture in 8 runs of 4"
+    open_studio(page, f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset")
+    takes = (f"Brass desk lamp on a linen table, take {n + 1}" for n in range(8))
+    prompt, failed = generate_until_failed(page, takes, 4, 4)
     run = run_of(page, prompt)
     # What the job registered is in its run; the form's line is empty for the next prompt.
     expect(run.locator(".qw-run-meta")).to_contain_text(
@@ -90,14 +75,4 @@ def test_retry_failed_asks_beside_its_button_and_draws_the_new_pictures_in_the_s
     assert run.count() == 1, "the retry is part of the same run"
     expect(run.locator(".qw-run-progress-text")).to_contain_text(f"of {4 + failed} done")
 
-    for theme, widths in (("light", (1400, 700)), ("dark", (1400,))):
-        if theme == "dark":
-            page.evaluate(THEME, "JupyterLab Dark")
-            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=20_000)
-            page.wait_for_timeout(500)
-        for width in widths:
-            page.set_viewport_size({"width": width, "height": 1000})
-            page.wait_for_timeout(400)
-            assert page.evaluate(OVERFLOWING) == [], f"sideways scroll at {width} px ({theme})"
-            shoot(page, prompt, f"retry-done-{width}-{theme}.png")
-    page.evaluate(THEME, "JupyterLab Light")
+    shoot_widths(page, lambda name: shoot(page, prompt, name), "retry-done-{width}-{theme}.png")
