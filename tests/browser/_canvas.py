@@ -8,9 +8,13 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
+from qamera_widgets.engine.wording import excerpt
+
 KERNEL_STATUS = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
   return k ? k.status : null; }"""
+
+FOCUSED = "() => document.activeElement ? document.activeElement.className : ''"
 
 THEME = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
 
@@ -221,3 +225,25 @@ def shoot_widths(page: Page, shoot: Callable[[str], None], name: str) -> None:
             assert page.evaluate(OVERFLOWING) == [], f"sideways scroll at {width} px ({theme})"
             shoot(name.format(width=width, theme=theme))
     page.evaluate(THEME, "JupyterLab Light")
+
+
+def ask_retry(
+    page: Page, question: Locator, prompt: str, failed: int, shoot: Callable[[str], None], name: str
+) -> None:
+    """The question beside "Retry N failed" (just clicked): its words and cost, the focus on Yes, no
+    sideways scroll at 700 px, `shoot(name)` at 1400 and 700 px (`name` with {width}); Escape cancels it."""
+    what = "picture" if failed == 1 else "pictures"
+    expect(question).to_contain_text(
+        f"Retry {failed} failed {what} of \u201c{excerpt(prompt, 40)}\u201d? "
+        f"{failed * 10} credits will be reserved."
+    )
+    page.wait_for_function(f"() => ({FOCUSED})().includes('qw-retry-yes')", timeout=10_000)
+    shoot(name.format(width=1400))
+    page.set_viewport_size({"width": 700, "height": 1000})
+    page.wait_for_timeout(400)
+    assert page.evaluate(OVERFLOWING) == [], "sideways scroll at 700 px with the question open"
+    shoot(name.format(width=700))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    question.locator(".qw-retry-yes").focus()
+    page.keyboard.press("Escape")
+    expect(question).to_have_count(0)

@@ -7,14 +7,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from qamera_widgets.engine.wording import excerpt
+from qamera_widgets.engine.wording import pictures
 
-from ._canvas import OVERFLOWING, generate_until_failed, open_studio, run_of, shoot_widths
+from ._canvas import ask_retry, generate_until_failed, open_studio, run_of, shoot_widths
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-
-FOCUSED = "() => document.activeElement ? document.activeElement.className : ''"
 
 
 def shoot(page: Page, key: str, name: str) -> None:
@@ -46,25 +44,18 @@ def test_a_comparison_cell_with_failures_retries_them_in_the_same_cell(page: Pag
 
     retry.click()
     question = cell.locator(".qw-retry-question")
-    what = "picture" if failed == 1 else "pictures"
-    expect(question).to_contain_text(
-        f"Retry {failed} failed {what} of \u201c{excerpt(words, 40)}\u201d? "
-        f"{failed * 10} credits will be reserved."
+    ask_retry(
+        page,
+        question,
+        words,
+        failed,
+        lambda name: shoot(page, key, name),
+        "retry-cmp-question-{width}-light.png",
     )
-    page.wait_for_function(f"() => ({FOCUSED})().includes('qw-retry-yes')", timeout=10_000)
-    shoot(page, key, "retry-cmp-question-1400-light.png")
-    page.set_viewport_size({"width": 700, "height": 1000})
-    page.wait_for_timeout(400)
-    assert page.evaluate(OVERFLOWING) == [], "sideways scroll at 700 px with the question open"
-    shoot(page, key, "retry-cmp-question-700-light.png")
-    page.set_viewport_size({"width": 1400, "height": 1000})
-    question.locator(".qw-retry-yes").focus()
-    page.keyboard.press("Escape")
-    expect(question).to_have_count(0)
 
     cell.locator(".qw-run-retry").click()
     cell.locator(".qw-retry-yes").click()
-    expect(cell.locator(".qw-run-retry-line")).to_contain_text(f"Retry · {failed} {what}")
+    expect(cell.locator(".qw-run-retry-line")).to_contain_text(f"Retry · {pictures(failed)}")
     # The cell's own 2 cards, then the retry's, each finished (in one step in the page: it is redrawn).
     page.wait_for_function(
         """([key, n]) => {

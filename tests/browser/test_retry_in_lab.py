@@ -9,14 +9,20 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from qamera_widgets.engine.wording import excerpt
+from qamera_widgets.engine.wording import pictures
 
-from ._canvas import OVERFLOWING, generate_until_failed, open_studio, run_of, shoot_widths, wait_run_finished
+from ._canvas import (
+    FOCUSED,
+    ask_retry,
+    generate_until_failed,
+    open_studio,
+    run_of,
+    shoot_widths,
+    wait_run_finished,
+)
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-
-FOCUSED = "() => document.activeElement ? document.activeElement.className : ''"
 
 
 def shoot(page: Page, prompt: str, name: str) -> None:
@@ -48,28 +54,21 @@ def test_retry_failed_asks_beside_its_button_and_draws_the_new_pictures_in_the_s
     expect(retry).to_have_text(f"Retry {failed} failed", timeout=30_000)
     retry.click()
     question = run.locator(".qw-retry-question")
-    what = "picture" if failed == 1 else "pictures"
-    shown = excerpt(prompt, 40)
-    expect(question).to_contain_text(
-        f"Retry {failed} failed {what} of \u201c{shown}\u201d? {failed * 10} credits will be reserved."
+    ask_retry(
+        page,
+        question,
+        prompt,
+        failed,
+        lambda name: shoot(page, prompt, name),
+        "retry-question-{width}-light.png",
     )
-    page.wait_for_function(f"() => ({FOCUSED})().includes('qw-retry-yes')", timeout=10_000)
-    shoot(page, prompt, "retry-question-1400-light.png")
-    page.set_viewport_size({"width": 700, "height": 1000})
-    page.wait_for_timeout(400)
-    assert page.evaluate(OVERFLOWING) == [], "sideways scroll at 700 px with the question open"
-    shoot(page, prompt, "retry-question-700-light.png")
-    page.set_viewport_size({"width": 1400, "height": 1000})
-    question.locator(".qw-retry-yes").focus()
-    page.keyboard.press("Escape")
-    expect(question).to_have_count(0)
     page.wait_for_function(f"() => ({FOCUSED})().includes('qw-run-retry')", timeout=10_000)
 
     page.keyboard.press("Enter")  # the focused "Retry N failed" asks again
     expect(question).to_be_visible()
     page.wait_for_function(f"() => ({FOCUSED})().includes('qw-retry-yes')", timeout=10_000)
     page.keyboard.press("Enter")  # Yes, from the keyboard
-    expect(run.locator(".qw-run-retry-line")).to_contain_text(f"Retry · {failed} {what}")
+    expect(run.locator(".qw-run-retry-line")).to_contain_text(f"Retry · {pictures(failed)}")
     expect(run.locator(".qw-run-retry")).to_have_count(0)  # the same failures are not offered again
     wait_run_finished(page, prompt, failed, within=".qw-run-retry-part .qw-card")
     assert run.count() == 1, "the retry is part of the same run"
