@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { comparisonOf } from "../canvas/compare.js";
 import canvas from "../canvas.js";
 import { card, fakeModel, mount } from "./fake-model.js";
+
+/** @typedef {import("../types.js").Run} Run */
 
 afterEach(() => document.body.replaceChildren());
 
@@ -120,6 +123,12 @@ describe("Retry N failed", () => {
     expect(drawn).toEqual(["r2", "c"]);
     expect(retried.querySelector(".qw-run-retry-line")?.textContent).toContain("Retry · 1 picture");
     expect(el.querySelectorAll(".qw-run-retry").length).toBe(0);
+    // The large view places the retry's picture in its cell, after the cell's own.
+    const where = comparisonOf(
+      /** @type {Run[]} */ (/** @type {unknown} */ ([comparison({ count: 0 }, [line])])),
+      "c",
+    );
+    expect([where?.cell, where?.index, where?.total]).toEqual(["marble table, warm light", 4, 5]);
     cleanup();
   });
 });
