@@ -26,6 +26,8 @@
  * @property {string} [progress]
  * @property {string} [credits]
  * @property {number[]} [cell] its word's index on each axis (runs.py `comparison_axes`)
+ * @property {RetryLine[]} [retries] the row's retries, drawn in its cell after its own cards
+ * @property {RetryOffer} [retry] the row's "Retry N failed" (board_actions.py `_with_retries`)
  */
 
 /**

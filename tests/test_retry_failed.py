@@ -51,6 +51,16 @@ async def studio_with_failures(
     return sandbox, studio, await run_with_failures(studio)
 
 
+async def restart(studio: Studio, sandbox: Any, closing: list[Any]) -> Studio:
+    """A later session on the same store (a kernel restart): a new Studio once it has drawn its runs."""
+    studio.close()
+    forget_stores()
+    again = studio_for(sandbox, closing)
+    await again.wait_idle(timeout=30)
+    await eventually(lambda: bool(again.board.runs))
+    return again
+
+
 async def spend_twenty(studio: Studio) -> None:
     """Another job of 2 pictures (both DONE with FLAKY): 20 credits gone for good."""
     from_browser(studio.form, {"kind": "generate", "prompt": "Something else entirely", "count": 2})
@@ -100,11 +110,7 @@ async def test_retry_asks_with_the_cost_then_sends_one_job_drawn_inside_the_run(
     assert exported.count("Retry · 2 pictures") == 1 and exported.count("<figure") == 6, "in the export too"
 
     # A later session on the same store draws the retry inside its run again.
-    studio.close()
-    forget_stores()
-    again = studio_for(sandbox, closing)
-    await again.wait_idle(timeout=30)
-    await eventually(lambda: bool(again.board.runs))
+    again = await restart(studio, sandbox, closing)
     (restored,) = again.board.runs
     assert restored["key"] == key and (restored["total"], restored["done"]) == (6, 4)
     assert [len(line["ids"]) for line in restored["retries"]] == [2]

@@ -22,6 +22,13 @@ export function cellLabel(row) {
 }
 
 /**
+ * A row's pictures in the order its cell draws them: its own, then its retries' (a retry of a cell is
+ * part of that cell, in the large view too).
+ * @param {CompareRow} row
+ */
+const rowIds = (row) => [...(row.ids || []), ...(row.retries || []).flatMap((line) => line.ids)];
+
+/**
  * The comparison a picture belongs to, or null.
  * @param {Run[]} runs
  * @param {string} id
@@ -30,10 +37,10 @@ export function cellLabel(row) {
 export function comparisonOf(runs, id) {
   for (const run of runs) {
     if (run.kind !== "compare" || !run.rows) continue;
-    const ids = run.rows.flatMap((row) => row.ids || []);
+    const ids = run.rows.flatMap(rowIds);
     const index = ids.indexOf(id);
     if (index < 0) continue;
-    const row = run.rows.find((r) => (r.ids || []).includes(id));
+    const row = run.rows.find((r) => rowIds(r).includes(id));
     return {
       template: run.prompt || "",
       cell: row ? cellLabel(row) : "",

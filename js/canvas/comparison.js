@@ -1,12 +1,16 @@
 // A comparison drawn as a matrix by the words that vary (the X/Y plot of image generators): the first
 // varying slot's words are the rows, the second's the columns, each cell that prompt's pictures; any
 // further slots make one labelled matrix per combination of their words. Without axes (runs of
-// different templates) it is a list of rows, each prompt with its varying words marked.
+// different templates) it is a list of rows, each prompt with its varying words marked. Each prompt is a
+// job of its own, so each cell (or row) offers "Retry N failed" for its own failures and draws its
+// retries after its own pictures.
 
 import { appendMarked, h } from "../dom.js";
+import { retryControls, retrySections } from "./retry.js";
 
 /** @typedef {import("../types.js").CompareRow} CompareRow */
 /** @typedef {import("../types.js").CompareAxis} CompareAxis */
+/** @typedef {import("./retry.js").RetryContext} RetryContext */
 
 /**
  * Where each row of a comparison goes. Pure, so the placement is tested without a DOM.
@@ -57,21 +61,50 @@ export function rowParts(row) {
 }
 
 /**
+ * A row's pictures as its cell or list row draws them: its own cards, then each retry's under a thin
+ * "Retry" line.
+ * @param {CompareRow} row
+ * @param {RetryContext} ctx
+ * @param {string} className
+ * @returns {HTMLElement[]}
+ */
+function rowPictures(row, ctx, className) {
+  const cards = ctx.grid(row.ids || []);
+  cards.classList.add(className);
+  return [cards, ...retrySections(row, ctx)];
+}
+
+/**
+ * A row's "Retry N failed", its question and its note, beside each other under the row's progress;
+ * nothing when the row has none of them.
+ * @param {CompareRow} row
+ * @param {RetryContext} ctx
+ * @returns {HTMLElement[]}
+ */
+function rowRetry(row, ctx) {
+  const controls = retryControls(row, ctx);
+  if (!controls.length) return [];
+  const box = h("div", "qw-cell-retry");
+  box.append(...controls);
+  return [box];
+}
+
+/**
  * A row of the list drawing: the prompt, then its pictures.
  * @param {CompareRow} row
- * @param {(ids: string[]) => HTMLElement} grid
+ * @param {RetryContext} ctx
  */
-export function compareRow(row, grid) {
+export function compareRow(row, ctx) {
   const node = h("div", "qw-compare-row");
   node.dataset.key = row.key;
   const label = h("div", "qw-row-label");
   const text = h("div", "qw-row-prompt");
   appendMarked(text, rowParts(row));
   text.title = row.prompt;
-  label.append(text, h("div", "qw-row-progress", `${row.progress} · ${row.credits}`));
-  const cards = grid(row.ids || []);
-  cards.classList.add("qw-row-grid");
-  node.append(label, cards);
+  label.append(text, h("div", "qw-row-progress", `${row.progress} · ${row.credits}`), ...rowRetry(row, ctx));
+  const pictures = h("div", "qw-row-pictures");
+  pictures.append(...rowPictures(row, ctx, "qw-row-grid"));
+  node.append(label, pictures);
   return node;
 }
 
@@ -79,9 +112,9 @@ export function compareRow(row, grid) {
  * One matrix: column labels on top, row labels on the left, each cell a prompt's pictures.
  * @param {MatrixGroup} group
  * @param {CompareRow[]} rows
- * @param {(ids: string[]) => HTMLElement} grid
+ * @param {RetryContext} ctx
  */
-function drawMatrix(group, rows, grid) {
+function drawMatrix(group, rows, ctx) {
   const hasRowLabels = group.rows.length > 1 || group.rows[0] !== "";
   const node = h("div", `qw-matrix${hasRowLabels ? "" : " qw-matrix-one-row"}`);
   node.style.setProperty("--qw-cols", String(group.columns.length));
@@ -113,9 +146,11 @@ function drawMatrix(group, rows, grid) {
         const row = rows[index];
         cell.dataset.key = row.key;
         cell.title = row.prompt;
-        const cards = grid(row.ids || []);
-        cards.classList.add("qw-cell-grid");
-        cell.append(cards, h("div", "qw-row-progress", `${row.progress} · ${row.credits}`));
+        cell.append(
+          ...rowPictures(row, ctx, "qw-cell-grid"),
+          h("div", "qw-row-progress", `${row.progress} · ${row.credits}`),
+          ...rowRetry(row, ctx),
+        );
       }
       line.append(cell);
     });
@@ -128,16 +163,18 @@ function drawMatrix(group, rows, grid) {
  * A comparison's body: its matrices (one per group), or its rows when it has no axes.
  * @param {{rows?: CompareRow[], axes?: CompareAxis[]}} run
  * @param {(ids: string[]) => HTMLElement} grid
+ * @param {(msg: object) => void} [sendIntent] where a row's "Retry N failed" sends (runs.js's `send`)
  * @returns {HTMLElement[]}
  */
-export function drawComparison(run, grid) {
+export function drawComparison(run, grid, sendIntent = () => {}) {
   const rows = run.rows || [];
+  const ctx = { grid, send: sendIntent };
   const plan = matrixPlan(run.axes || [], rows);
-  if (!plan) return rows.map((row) => compareRow(row, grid));
+  if (!plan) return rows.map((row) => compareRow(row, ctx));
   return plan.map((group) => {
-    if (!group.label) return drawMatrix(group, rows, grid);
+    if (!group.label) return drawMatrix(group, rows, ctx);
     const box = h("div", "qw-matrix-group");
-    box.append(h("div", "qw-group-label", group.label), drawMatrix(group, rows, grid));
+    box.append(h("div", "qw-group-label", group.label), drawMatrix(group, rows, ctx));
     return box;
   });
 }

@@ -115,7 +115,7 @@ export function drawRuns(body, runs, folded, ctx) {
     section.dataset.key = run.key;
     section.append(runHeader(run, ctx));
     if (!run.collapsed && compare) {
-      section.append(...drawComparison(run, ctx.grid));
+      section.append(...drawComparison(run, ctx.grid, ctx.send));
     } else if (!run.collapsed) {
       section.append(ctx.grid(run.ids || []), ...retrySections(run, ctx));
     }

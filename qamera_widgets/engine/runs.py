@@ -247,8 +247,8 @@ def comparison_axes(entry: Sequence[Run]) -> tuple[list[dict[str, Any]], list[li
 
 
 def comparison_header(entry: Sequence[Run], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """One header over a comparison's rows: the template, the sums of its jobs, and its axes (each row's
-    `cell` is its word's index on each axis)."""
+    """One header over a comparison's rows: the template, the sums of its jobs (a row's retries, drawn in
+    its cell, are among them), and its axes (each row's `cell` is its word's index on each axis)."""
     first = entry[0]
     axes, cells = comparison_axes(entry)
     rows = [{**row, "cell": cell} for row, cell in zip(rows, cells, strict=True)] if axes else list(rows)
@@ -258,9 +258,10 @@ def comparison_header(entry: Sequence[Run], rows: Sequence[dict[str, Any]]) -> d
         running=sum(r["pending"] for r in rows),
     )
     total = sum(r["total"] for r in rows)
+    jobs = len(entry) + sum(len(r.get("retries", ())) for r in rows)
     if all(run.confirmed for run in entry):
         # What the comparison registered, all its jobs together (the form used to say it).
-        registered = f"{plural(len(entry), 'job')}, {pictures(total)}, {price_for(total)} credits"
+        registered = f"{plural(jobs, 'job')}, {pictures(total)}, {price_for(total)} credits"
         meta = f"Comparison registered: {registered} · {run_time(first.submitted_at or utc_now())}"
     else:
         meta = f"Comparison · {plural(len(rows), 'prompt')} × {pictures(first.count)} · sending…"
@@ -271,7 +272,7 @@ def comparison_header(entry: Sequence[Run], rows: Sequence[dict[str, Any]]) -> d
         "collapsed": first.collapsed,
         "rows": rows,
         "axes": axes,
-        "ids": [i for r in rows for i in r["ids"]],
+        "ids": [i for row in rows for i in _drawn_ids(row)],
         "total": total,
         "done": counts.done,
         "failed": counts.failed,
@@ -280,6 +281,11 @@ def comparison_header(entry: Sequence[Run], rows: Sequence[dict[str, Any]]) -> d
         "progress": counts.text(),
         "use_prompt": True,
     }
+
+
+def _drawn_ids(row: Mapping[str, Any]) -> list[str]:
+    """A comparison row's card ids in the order its cell draws them: its own, then its retries'."""
+    return [*row["ids"], *(i for line in row.get("retries", ()) for i in line["ids"])]
 
 
 def pending_cards(run: Run) -> list[dict[str, Any]]:

@@ -35,7 +35,6 @@ from ..engine.runs import (
     newest_first,
     pending_cards,
     run_for,
-    run_header,
 )
 from ..engine.thumbnails import ThumbnailLoader
 from ..engine.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
@@ -367,19 +366,20 @@ class StatusBoard(ResultsCanvas, RunActions):
         cards: list[dict[str, Any]] = []
         for entry in shown:
             rows = []
-            for run in entry:
+            for run in entry:  # a run, or a comparison's rows: each with its retries after its own cards
                 run_cards = self._cards_of(run)
-                rows.append(run_header(run, run.counts(self._status), [c["id"] for c in run_cards]))
                 if not entry[0].collapsed:
                     cards.extend(run_cards)
-            if len(entry) == 1 and not entry[0].comparison:
-                drawn = self._with_retries(entry[0], retries.get(entry[0].key, []), rows[0]["ids"], cards)
-            else:
-                drawn = comparison_header(entry, rows)
+                rows.append(
+                    self._with_retries(run, retries.get(run.key, []), [c["id"] for c in run_cards], cards)
+                )
+            drawn = rows[0] if len(entry) == 1 and not entry[0].comparison else comparison_header(entry, rows)
             runs.append({**drawn, "question": self._asking.get(drawn["key"], "")})
         self.runs = runs
         # A run and its retries fold as one run, with all their pictures.
-        self.folded_runs = folded_line([[*e, *retries.get(e[0].key, [])] for e in folded], self._status)
+        self.folded_runs = folded_line(
+            [[*e, *(r for run in e for r in retries.get(run.key, []))] for e in folded], self._status
+        )
         if [c["id"] for c in cards] == [c["id"] for c in self.cards]:
             self._update_cards(c for c in cards if changed is None or c["id"] in changed)
         else:
@@ -395,11 +395,13 @@ class StatusBoard(ResultsCanvas, RunActions):
             parts.append(
                 f"<h5>{escape(run['prompt'] or 'Tracked records')}</h5>"
                 f"<p><small>{escape(run['meta'])} · {escape(run['progress'])} · {escape(run['credits'])}"
-                "</small></p>" + self._static_figures(by_run.get(run["key"], []))
+                "</small></p>"
             )
-            for line in run.get("retries", []):  # a run's retries, inside it as drawn
-                figures = self._static_figures(by_run.get(line["key"], []))
-                parts.append(f"<p><small>{escape(line['text'])}</small></p>{figures}")
+            for part in run.get("rows", [run]):  # a run, or each row of a comparison, with its retries
+                parts.append(self._static_figures(by_run.get(part["key"], [])))
+                for line in part.get("retries", []):
+                    figures = self._static_figures(by_run.get(line["key"], []))
+                    parts.append(f"<p><small>{escape(line['text'])}</small></p>{figures}")
         if self.folded_runs:
             parts.append(f"<p><small>{escape(self.folded_runs['text'])}</small></p>")
         return "".join(parts)

@@ -76,16 +76,18 @@ class RunActions:
         return 0 if run is None else self._offer(run, attach_retries(self._runs.values())[1].get(key, []))
 
     def _offer(self, run: Run, retries: Sequence[Run]) -> int:
-        """The count "Retry N failed" offers on a plain run with a prompt (comparisons: not yet)."""
-        if run.retry_of or run.comparison or not run.prompt or not self._retry_callbacks:
+        """The count "Retry N failed" offers on a run with a prompt: a plain run, or a comparison's row
+        (each prompt of a comparison is a job of its own, so each row offers its own retry)."""
+        if run.retry_of or not run.prompt or not self._retry_callbacks:
             return 0
         return len(retryable(run, retries, self._status))
 
     def _with_retries(
         self, run: Run, retries: Sequence[Run], ids: list[str], cards: list[dict[str, Any]]
     ) -> dict[str, Any]:
-        """A plain run's header with its retries inside: the counts of all, a line and cards per retry,
-        and the retry offer (`cards` gets the retries' cards when the run is unfolded)."""
+        """A run's header (a plain run's, or a comparison row's) with its retries inside: the counts of
+        all, a line and cards per retry, and the retry offer (`cards` gets the retries' cards, after the
+        run's own, when the run is unfolded)."""
         drawn = run_header(run, combined_counts([run, *retries], self._status), ids)
         lines = []
         for retry in retries:

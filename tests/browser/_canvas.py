@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
+from qamera_widgets.engine.wording import excerpt
+
 KERNEL_STATUS = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
   return k ? k.status : null; }"""
+
+FOCUSED = "() => document.activeElement ? document.activeElement.className : ''"
 
 THEME = "(theme) => window.jupyterapp.commands.execute('apputils:change-theme', {theme})"
 
@@ -189,3 +194,71 @@ def check_large_view(page: Page, prompt: str, *, keyboard: bool = False) -> None
     """Open a picture of the run (a click, or Enter on the focused card), step with the arrow keys,
     close with Esc."""
     step_and_close(page, open_large_view(page, prompt, keyboard=keyboard))
+
+
+def open_studio(page: Page, url: str) -> None:
+    """Open a notebook, run all its cells and wait until they have run (a later cell can replace the view)."""
+    run_all_cells(page, url)
+    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
+    page.evaluate(CELLS_DONE)
+
+
+def generate_until_failed(
+    page: Page, prompts: Iterable[str], count: int, pictures: int, *, confirm: bool = False
+) -> tuple[str, int]:
+    """Generate each prompt (`count` pictures each; `confirm`: say yes to a template's plan) until a run of
+    `pictures` cards has failures (the sandbox fails about one picture in four): that prompt, how many."""
+    tried = 0
+    for prompt in prompts:
+        tried += 1
+        box = page.locator(".qw-form .qw-prompt-box")
+        box.click()
+        box.fill(prompt)
+        page.locator(".qw-form .qw-count-input").fill(str(count))
+        page.locator(".qw-form .qw-count-input").press("Enter")  # taken on Enter: the plan follows it
+        box.press("Control+Enter")
+        if confirm:
+            page.locator(".qw-form .qw-confirm-yes").click()
+        cards = wait_run_finished(page, prompt, pictures)
+        failed = sum(card["state"] == "failed" for card in cards)
+        if failed:
+            return prompt, failed
+    raise AssertionError(f"the sandbox failed no picture in {tried} runs of {pictures}")
+
+
+def shoot_widths(page: Page, shoot: Callable[[str], None], name: str) -> None:
+    """At 1400 and 700 px light, then 1400 px dark: no sideways scroll, and `shoot(file name)` for each
+    (`name` with {width} and {theme}); the light theme again after."""
+    for theme, widths in (("light", (1400, 700)), ("dark", (1400,))):
+        if theme == "dark":
+            page.evaluate(THEME, "JupyterLab Dark")
+            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=20_000)
+            page.wait_for_timeout(500)
+        for width in widths:
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.wait_for_timeout(400)
+            assert page.evaluate(OVERFLOWING) == [], f"sideways scroll at {width} px ({theme})"
+            shoot(name.format(width=width, theme=theme))
+    page.evaluate(THEME, "JupyterLab Light")
+
+
+def ask_retry(
+    page: Page, question: Locator, prompt: str, failed: int, shoot: Callable[[str], None], name: str
+) -> None:
+    """The question beside "Retry N failed" (just clicked): its words and cost, the focus on Yes, no
+    sideways scroll at 700 px, `shoot(name)` at 1400 and 700 px (`name` with {width}); Escape cancels it."""
+    what = "picture" if failed == 1 else "pictures"
+    expect(question).to_contain_text(
+        f"Retry {failed} failed {what} of \u201c{excerpt(prompt, 40)}\u201d? "
+        f"{failed * 10} credits will be reserved."
+    )
+    page.wait_for_function(f"() => ({FOCUSED})().includes('qw-retry-yes')", timeout=10_000)
+    shoot(name.format(width=1400))
+    page.set_viewport_size({"width": 700, "height": 1000})
+    page.wait_for_timeout(400)
+    assert page.evaluate(OVERFLOWING) == [], "sideways scroll at 700 px with the question open"
+    shoot(name.format(width=700))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    question.locator(".qw-retry-yes").focus()
+    page.keyboard.press("Escape")
+    expect(question).to_have_count(0)

@@ -9,14 +9,20 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from qamera_widgets.engine.wording import excerpt
+from qamera_widgets.engine.wording import pictures
 
-from ._canvas import CELLS_DONE, OVERFLOWING, THEME, run_all_cells, run_of, wait_run_finished
+from ._canvas import (
+    FOCUSED,
+    ask_retry,
+    generate_until_failed,
+    open_studio,
+    run_of,
+    shoot_widths,
+    wait_run_finished,
+)
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-
-FOCUSED = "() => document.activeElement ? document.activeElement.className : ''"
 
 
 def shoot(page: Page, prompt: str, name: str) -> None:
@@ -34,24 +40,9 @@ def test_retry_failed_asks_beside_its_button_and_draws_the_new_pictures_in_the_s
     page: Page, lab_server: str
 ) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    run_all_cells(page, f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset")
-    expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
-    page.evaluate(CELLS_DONE)
-
-    # The sandbox fails about one picture in four: generate until a run has failures.
-    prompt, failed = "", 0
-    for attempt in range(8):
-        prompt = f"Brass desk lamp on a linen table, take {attempt + 1}"
-        box = page.locator(".qw-form .qw-prompt-box")
-        box.click()
-        box.fill(prompt)
-        page.locator(".qw-form .qw-count-input").fill("4")
-        box.press("Control+Enter")
-        cards = wait_run_finished(page, prompt, 4)
-        failed = sum(card["state"] == "failed" for card in cards)
-        if failed:
-            break
-    assert failed, "the sandbox failed no picture in 8 runs of 4"
+    open_studio(page, f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset")
+    takes = (f"Brass desk lamp on a linen table, take {n + 1}" for n in range(8))
+    prompt, failed = generate_until_failed(page, takes, 4, 4)
     run = run_of(page, prompt)
     # What the job registered is in its run; the form's line is empty for the next prompt.
     expect(run.locator(".qw-run-meta")).to_contain_text(
@@ -63,41 +54,24 @@ def test_retry_failed_asks_beside_its_button_and_draws_the_new_pictures_in_the_s
     expect(retry).to_have_text(f"Retry {failed} failed", timeout=30_000)
     retry.click()
     question = run.locator(".qw-retry-question")
-    what = "picture" if failed == 1 else "pictures"
-    shown = excerpt(prompt, 40)
-    expect(question).to_contain_text(
-        f"Retry {failed} failed {what} of \u201c{shown}\u201d? {failed * 10} credits will be reserved."
+    ask_retry(
+        page,
+        question,
+        prompt,
+        failed,
+        lambda name: shoot(page, prompt, name),
+        "retry-question-{width}-light.png",
     )
-    page.wait_for_function(f"() => ({FOCUSED})().includes('qw-retry-yes')", timeout=10_000)
-    shoot(page, prompt, "retry-question-1400-light.png")
-    page.set_viewport_size({"width": 700, "height": 1000})
-    page.wait_for_timeout(400)
-    assert page.evaluate(OVERFLOWING) == [], "sideways scroll at 700 px with the question open"
-    shoot(page, prompt, "retry-question-700-light.png")
-    page.set_viewport_size({"width": 1400, "height": 1000})
-    question.locator(".qw-retry-yes").focus()
-    page.keyboard.press("Escape")
-    expect(question).to_have_count(0)
     page.wait_for_function(f"() => ({FOCUSED})().includes('qw-run-retry')", timeout=10_000)
 
     page.keyboard.press("Enter")  # the focused "Retry N failed" asks again
     expect(question).to_be_visible()
     page.wait_for_function(f"() => ({FOCUSED})().includes('qw-retry-yes')", timeout=10_000)
     page.keyboard.press("Enter")  # Yes, from the keyboard
-    expect(run.locator(".qw-run-retry-line")).to_contain_text(f"Retry · {failed} {what}")
+    expect(run.locator(".qw-run-retry-line")).to_contain_text(f"Retry · {pictures(failed)}")
     expect(run.locator(".qw-run-retry")).to_have_count(0)  # the same failures are not offered again
     wait_run_finished(page, prompt, failed, within=".qw-run-retry-part .qw-card")
     assert run.count() == 1, "the retry is part of the same run"
     expect(run.locator(".qw-run-progress-text")).to_contain_text(f"of {4 + failed} done")
 
-    for theme, widths in (("light", (1400, 700)), ("dark", (1400,))):
-        if theme == "dark":
-            page.evaluate(THEME, "JupyterLab Dark")
-            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=20_000)
-            page.wait_for_timeout(500)
-        for width in widths:
-            page.set_viewport_size({"width": width, "height": 1000})
-            page.wait_for_timeout(400)
-            assert page.evaluate(OVERFLOWING) == [], f"sideways scroll at {width} px ({theme})"
-            shoot(page, prompt, f"retry-done-{width}-{theme}.png")
-    page.evaluate(THEME, "JupyterLab Light")
+    shoot_widths(page, lambda name: shoot(page, prompt, name), "retry-done-{width}-{theme}.png")
