@@ -12,6 +12,7 @@ import pytest
 
 from qamera_widgets.budget import Budget
 from qamera_widgets.engine.journal import Journal
+from qamera_widgets.engine.review import MarkError
 from qamera_widgets.engine.store import forget_stores
 from qamera_widgets.widgets.board import VISIBLE_RUNS
 from qamera_widgets.widgets.studio import Studio
@@ -226,3 +227,24 @@ async def test_a_retry_whose_answer_was_lost_is_resent_under_its_key_never_charg
     (line,) = studio.board.runs[0]["retries"]
     assert len(line["ids"]) == 2 and studio.board.runs[0]["retry"]["note"] == ""
     assert [j.retry_of for j in Journal().batches()] == ["", key]
+
+
+async def test_a_failed_picture_takes_no_mark_from_a_key_or_from_python(
+    make_sandbox: Callable[..., Any], closing: list[Any]
+) -> None:
+    """A failed tile has nothing to review: P on it in the browser (the card is focusable, the key reaches
+    the kernel) and `studio.mark(...)` are refused with one sentence, and nothing is stored."""
+    _, studio, _ = await studio_with_failures(make_sandbox, closing)
+    cards = [c for c in studio.board.cards if c["run"] == studio.board.runs[0]["key"]]
+    failed = next(c["id"] for c in cards if c["state"] == "failed")
+    done = next(c["id"] for c in cards if c["state"] == "done")
+
+    from_browser(studio.board, {"kind": "mark", "ids": [failed], "flag": "pick"})  # handled at once
+    assert studio.board.message_kind == "error"
+    assert "failed to generate, so there is nothing to mark" in studio.board.message
+    assert failed not in studio.marks and failed not in studio.board.marks
+    with pytest.raises(MarkError, match="failed to generate"):
+        studio.mark([done, failed], flag="pick")
+    assert studio.marks == {}, "nothing of a refused call is stored, not even the good id"
+    studio.mark(done, flag="pick")
+    assert studio.marks == {done: {"flag": "pick", "stars": 0}}

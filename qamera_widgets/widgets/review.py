@@ -22,7 +22,8 @@ from PIL import Image
 from ..client.models import Scenery
 from ..engine import exports, review
 from ..engine.review import Mark, MarkBook, MarkError, ReviewRow
-from ..engine.review.marks import Item
+from ..engine.review.marks import Item, refuse_failed
+from ..engine.status import state_of
 from ..engine.thumbnails import Thumbnail, ThumbnailLoader
 from ..engine.wording import pictures
 from . import protocol
@@ -154,6 +155,7 @@ class Reviewing(traitlets.HasTraits):
         Everything is checked first: a bad flag, stars outside 0-5 or an id this view does not know raise
         a `MarkError` saying what to fix, and nothing is stored. Returns the marks that changed.
         """
+        refuse_failed(ids, self._failed_ids())
         changed = self._book.mark(ids, flag=flag, stars=stars, known=self._review_ids())
         return {i: m.as_dict() for i, m in changed.items()}
 
@@ -188,6 +190,16 @@ class Reviewing(traitlets.HasTraits):
     def _review_ids(self) -> set[str]:
         """The ids a mark may name: the pictures this view knows."""
         return {*self._known, *(c["id"] for c in self.cards)}
+
+    def _failed_ids(self) -> set[str]:
+        """The pictures that failed to generate (by the view's cards, the board's live statuses and the
+        list's): never marked."""
+        failed = {c["id"] for c in self.cards if c.get("state") == "failed"}
+        live = self._live_statuses()
+        for scenery_id, scenery in self._known.items():
+            if state_of(live.get(scenery_id) or scenery.status) == "failed":
+                failed.add(scenery_id)
+        return failed
 
     def _review_sceneries(self) -> list[Scenery]:
         """The pictures a review export lists, in the view's order: a board's by run, newest first."""
@@ -242,6 +254,7 @@ class Reviewing(traitlets.HasTraits):
         and the trait is sent again so the card drops the mark it drew ahead of the answer."""
         try:
             request = review.request_from_message(content, self._review_ids())
+            refuse_failed(request.ids, self._failed_ids())
         except MarkError as exc:
             self._say(str(exc), error=True)
         else:

@@ -17,6 +17,7 @@ from PIL import Image
 from ..client.models import Scenery
 from ..engine import exports, review
 from ..engine.review import ReviewRow
+from ..engine.review.marks import refuse_failed
 from .review import NO_PICKS, Reviewing
 
 __all__ = ["ReviewingStudio", "picks_of"]
@@ -50,6 +51,7 @@ class ReviewingStudio:
         """`ResultsCanvas.mark` over the runs and the library: an id either of them knows may be named."""
         views = self._review_views()
         known = set().union(*(view._review_ids() for view in views))
+        refuse_failed(ids, set().union(*(view._failed_ids() for view in views)))
         changed = views[0].mark_book.mark(ids, flag=flag, stars=stars, known=known)
         return {i: m.as_dict() for i, m in changed.items()}
 

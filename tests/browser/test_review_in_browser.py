@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from ._canvas import OVERFLOWING, THEME, finished_run, open_in_voila, run_all_cells
+from ._canvas import OVERFLOWING, THEME, finished_run, open_in_voila, run_all_cells, with_a_picture
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -24,14 +24,15 @@ def run_ids(page: Page, prompt: str) -> list[str]:
     ids: list[str] = page.evaluate(
         """(prompt) => { const run = [...document.querySelectorAll('.qw-canvas[data-mode=runs] .qw-run')]
              .find(r => r.querySelector('.qw-run-prompt').textContent === prompt);
-           return [...run.querySelectorAll('.qw-card')].map(c => c.dataset.id); }""",
+           return [...run.querySelectorAll('.qw-card.qw-done')].map(c => c.dataset.id); }""",
         prompt,
     )
     return ids
 
 
 def mark_with_keys(page: Page, prompt: str) -> dict[str, tuple[str, int]]:
-    """P on the first card, X on the second, 3 on the third: each drawn on its card at once."""
+    """P on the first picture, X on the second, 3 on the third: each drawn on its card at once (a failed
+    tile takes no mark, so these are the run's pictures that did not fail)."""
     first, second, third = run_ids(page, prompt)[:3]
     expected = {first: ("pick", 0), second: ("reject", 0), third: ("", 3)}
     for card_id, key in ((first, "p"), (second, "x"), (third, "3")):
@@ -74,8 +75,9 @@ Marks = dict[str, tuple[str, int]]
 
 
 def marked_and_exported(page: Page, prompt: str) -> tuple[Marks, Marks]:
-    """A finished run of three, marked with keys; the marks set and the review CSV the browser downloads."""
-    finished_run(page, prompt, 3)
+    """A finished run with three pictures, marked with keys; the marks set and the review CSV the browser
+    downloads."""
+    with_a_picture(page, prompt, 4, finished_run(page, prompt, 4), need=3)
     expected = mark_with_keys(page, prompt)
     return expected, exported_review(page, BOARD)
 

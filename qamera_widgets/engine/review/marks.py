@@ -35,6 +35,7 @@ __all__ = [
     "marks_from_trait",
     "marks_trait",
     "matches_marks",
+    "refuse_failed",
     "request_from_message",
     "sort_by_rating",
 ]
@@ -195,6 +196,18 @@ def mark_request(
     checked_flag = None if flag is None else check_flag(flag)
     checked_stars = None if stars is None else check_stars(stars)
     return MarkRequest(check_ids(ids, known), checked_flag, checked_stars)
+
+
+def refuse_failed(ids: object, failed: Collection[str]) -> None:
+    """A failed picture has nothing to review (and no checkbox): a mark naming one is refused with a
+    sentence, and nothing is stored, whether it came from Python or from a key in the browser."""
+    named = check_ids(ids)
+    bad = [i for i in named if i in failed]
+    if bad:
+        raise MarkError(
+            f"That picture ({bad[0]}) failed to generate, so there is nothing to mark; "
+            "\u201cRetry N failed\u201d on its run generates it again."
+        )
 
 
 def request_from_message(content: Mapping[str, object], known: Collection[str]) -> MarkRequest:
