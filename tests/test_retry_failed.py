@@ -62,6 +62,14 @@ async def restart(studio: Studio, sandbox: Any, closing: list[Any]) -> Studio:
     return again
 
 
+async def retried(studio: Studio, key: str) -> dict[str, Any]:
+    """Press "Retry N failed" on the run `key`, then Yes; the run as drawn once the answer is in."""
+    from_browser(studio.board, {"kind": "retry_failed", "key": key})
+    from_browser(studio.board, {"kind": "retry_failed", "key": key, "yes": True})
+    await studio.wait_idle(timeout=30)
+    return next(r for r in studio.board.runs if r["key"] == key)
+
+
 async def spend_twenty(studio: Studio) -> None:
     """Another job of 2 pictures (both DONE with FLAKY): 20 credits gone for good."""
     from_browser(studio.form, {"kind": "generate", "prompt": "Something else entirely", "count": 2})
@@ -128,10 +136,7 @@ async def test_a_refused_retry_is_said_beside_its_button_and_sends_nothing(
     await spend_twenty(studio)  # 15 left, less than the retry's 20
     key_row = next(r for r in studio.board.runs if r["key"] == key)
     assert key_row["retry"]["count"] == 2
-    from_browser(studio.board, {"kind": "retry_failed", "key": key})
-    from_browser(studio.board, {"kind": "retry_failed", "key": key, "yes": True})
-    await studio.wait_idle(timeout=30)
-    drawn = next(r for r in studio.board.runs if r["key"] == key)
+    drawn = await retried(studio, key)
     retry = drawn["retry"]
     assert retry["note_kind"] == "error" and "budget" in retry["note"], retry
     assert retry["count"] == 2 and drawn["retries"] == []
@@ -147,10 +152,7 @@ async def test_an_account_that_cannot_pay_is_said_beside_the_button(
     studio = studio_for(sandbox, closing, sandbox.issue_key(credits=50))
     key = await run_with_failures(studio)  # 40 reserved, 20 refunded: 30 left
     await spend_twenty(studio)  # 10 left
-    from_browser(studio.board, {"kind": "retry_failed", "key": key})
-    from_browser(studio.board, {"kind": "retry_failed", "key": key, "yes": True})
-    await studio.wait_idle(timeout=30)
-    drawn = next(r for r in studio.board.runs if r["key"] == key)
+    drawn = await retried(studio, key)
     retry = drawn["retry"]
     assert retry["note_kind"] == "error" and "Not enough credits" in retry["note"], retry
     assert drawn["retries"] == [] and retry["count"] == 2, "the refused retry is no longer drawn"

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import FilePayload, Page, expect
 
-from ._canvas import generate, run_all_cells, wait_run_finished
+from ._canvas import generate, run_all_cells, run_of, wait_run_finished
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -47,8 +47,7 @@ def shot(page: Page, name: str) -> None:
 
 
 def done_cards(page: Page, prompt: str) -> Any:
-    run = page.locator(".qw-canvas[data-mode=runs] .qw-run", has=page.get_by_text(prompt, exact=True))
-    return run.locator(".qw-card.qw-done")
+    return run_of(page, prompt).locator(".qw-card.qw-done")
 
 
 def test_large_view_zooms_tiles_composites_and_compares_in_jupyterlab(page: Page, lab_server: str) -> None:
@@ -140,7 +139,8 @@ def test_large_view_zooms_tiles_composites_and_compares_in_jupyterlab(page: Page
     shot(page, "large-slider-1600-dark.png")
     page.evaluate(LIGHT)
     page.keyboard.press("Escape")
-    picked = page.locator(".qw-canvas[data-mode=runs] .qw-card .qw-mark-pick")
+    # This run's pictures only: marks are kept in the store, and earlier tests of the session pick theirs.
+    picked = run_of(page, prompt).locator(".qw-card .qw-mark-pick")
     expect(picked).to_have_count(1, timeout=10_000)
 
 
