@@ -105,9 +105,11 @@ def test_studio_height_stays_bounded_after_30_batches(
     # The studio also shows, as history, the jobs earlier tests journaled on this key.
     journal = Journal(Path(jupyter_env["env"]["QAMERA_WIDGETS_HOME"]) / JOURNAL_FILE)
     key_id = AsyncQameraClient(service.api_key, service.base_url).key_id
-    # A comparison's jobs are one run, as the board counts them, and so are a run and its retries.
+    # A comparison's jobs are one run, as the board counts them, and so are a run (or a comparison's
+    # cell) and its retries: a retry names the run it belongs to, which may be a comparison's.
     batches = journal.batches(base_url=service.base_url, key_id=key_id)
-    earlier = len({b.comparison or b.retry_of or b.key for b in batches})
+    run_of_job = {b.key: b.comparison or b.key for b in batches}
+    earlier = len({run_of_job.get(b.retry_of or b.key, b.retry_of) for b in batches})
     run_all_cells(page, f"{lab_server}/lab/tree/02_prompt_studio.ipynb?reset")
     expect(page.locator(".qw-studio")).to_be_visible(timeout=90_000)
     height = "() => document.querySelector('.qw-studio').getBoundingClientRect().height"
