@@ -250,3 +250,5 @@ async def test_a_failed_picture_takes_no_mark_from_a_key_or_from_python(
     assert studio.marks == {}, "nothing of a refused call is stored, not even the good id"
     studio.mark(done, flag="pick")
     assert studio.marks == {done: {"flag": "pick", "stars": 0}}
+    studio.mark([failed], flag="", stars=0)  # clearing is no mark: a mark from before can be taken off
+    assert failed not in studio.marks

@@ -155,7 +155,7 @@ class Reviewing(traitlets.HasTraits):
         Everything is checked first: a bad flag, stars outside 0-5 or an id this view does not know raise
         a `MarkError` saying what to fix, and nothing is stored. Returns the marks that changed.
         """
-        refuse_failed(ids, self._failed_ids())
+        refuse_failed(ids, self._failed_ids(), flag=flag, stars=stars)
         changed = self._book.mark(ids, flag=flag, stars=stars, known=self._review_ids())
         return {i: m.as_dict() for i, m in changed.items()}
 
@@ -254,7 +254,7 @@ class Reviewing(traitlets.HasTraits):
         and the trait is sent again so the card drops the mark it drew ahead of the answer."""
         try:
             request = review.request_from_message(content, self._review_ids())
-            refuse_failed(request.ids, self._failed_ids())
+            refuse_failed(request.ids, self._failed_ids(), flag=request.flag, stars=request.stars)
         except MarkError as exc:
             self._say(str(exc), error=True)
         else:

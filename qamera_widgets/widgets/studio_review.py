@@ -51,7 +51,8 @@ class ReviewingStudio:
         """`ResultsCanvas.mark` over the runs and the library: an id either of them knows may be named."""
         views = self._review_views()
         known = set().union(*(view._review_ids() for view in views))
-        refuse_failed(ids, set().union(*(view._failed_ids() for view in views)))
+        failed = set().union(*(view._failed_ids() for view in views))
+        refuse_failed(ids, failed, flag=flag, stars=stars)
         changed = views[0].mark_book.mark(ids, flag=flag, stars=stars, known=known)
         return {i: m.as_dict() for i, m in changed.items()}
 

@@ -198,9 +198,12 @@ def mark_request(
     return MarkRequest(check_ids(ids, known), checked_flag, checked_stars)
 
 
-def refuse_failed(ids: object, failed: Collection[str]) -> None:
+def refuse_failed(ids: object, failed: Collection[str], *, flag: object = None, stars: object = None) -> None:
     """A failed picture has nothing to review (and no checkbox): a mark naming one is refused with a
-    sentence, and nothing is stored, whether it came from Python or from a key in the browser."""
+    sentence, and nothing is stored, whether it came from Python or from a key in the browser. Clearing
+    (flag "" or stars 0) is allowed, so a mark set on one before this rule can still be taken off."""
+    if flag in (None, "") and stars in (None, 0):
+        return
     named = check_ids(ids)
     bad = [i for i in named if i in failed]
     if bad:
