@@ -53,7 +53,7 @@ from ipywidgets.widgets.widget import _instances  # what the deprecated Widget.w
 from jupyter_client.session import Session
 
 from qamera_widgets.client import AsyncQameraClient
-from qamera_widgets.engine.journal import Journal
+from qamera_widgets.engine.jobs.journal import Journal
 from qamera_widgets.sandbox import Sandbox, start
 from qamera_widgets.serving import free_port
 from qamera_widgets.widgets import SceneryGallery, Studio

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
-from qamera_widgets.engine.journal import Journal
+from qamera_widgets.engine.jobs.journal import Journal
 
 REGISTRATIONS = 50_000
 

@@ -28,7 +28,7 @@ PICTURES = 148
 
 KERNEL = """
     import asyncio, json, sys, time
-    from qamera_widgets.engine.thumbnails import ThumbnailLoader
+    from qamera_widgets.engine.pictures.loader import ThumbnailLoader
 
     async def main() -> None:
         urls = json.loads(sys.argv[1])

@@ -25,8 +25,8 @@ from typing import Any
 
 from benchmarks.bench_canvas import KERNEL_IDLE, lab_page, run_cell
 from qamera_widgets.client import QameraClient
-from qamera_widgets.engine.journal import Journal
-from qamera_widgets.engine.picture_cache import CACHE_FOLDER
+from qamera_widgets.engine.jobs.journal import Journal
+from qamera_widgets.engine.pictures.disk_cache import CACHE_FOLDER
 from qamera_widgets.sandbox import Sandbox, start
 
 RUNS = 50

@@ -37,13 +37,13 @@ JOBS = 200_000
 def old_journal_module(folder: Path) -> Path:
     """The old journal as an importable module `old_journal` in `folder`."""
     source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{BASELINE}:qamera_widgets/engine/journal.py"],
+        ["git", "-C", str(ROOT), "show", f"{BASELINE}:qamera_widgets/engine/jobs/journal.py"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     source = source.replace("from ..", "from qamera_widgets.").replace(
-        "from .registry", "from qamera_widgets.engine.registry"
+        "from .registry", "from qamera_widgets.runtime.registry"
     )
     (folder / "old_journal.py").write_text(source)
     return folder
@@ -67,7 +67,7 @@ START_OLD = """
 
 START_NEW = """
     import sys, time
-    from qamera_widgets.engine.journal import HISTORY_JOBS, Journal
+    from qamera_widgets.engine.jobs.journal import HISTORY_JOBS, Journal
     started = time.perf_counter()
     journal = Journal(sys.argv[1])
     studio = journal.batches(base_url="https://app.example", key_id="key42", latest=HISTORY_JOBS)
@@ -94,7 +94,7 @@ WRITER = """
     if kind == "old":
         from old_journal import Journal
     else:
-        from qamera_widgets.engine.journal import Journal
+        from qamera_widgets.engine.jobs.journal import Journal
     journal = Journal(where)
     stamp = datetime(2026, 3, 20, 13, 0, tzinfo=timezone.utc)
     started = time.perf_counter()
@@ -113,7 +113,7 @@ CHECK = """
     if kind == "old":
         from old_journal import Journal
     else:
-        from qamera_widgets.engine.journal import Journal
+        from qamera_widgets.engine.jobs.journal import Journal
     ids = [b.batch_id for b in Journal(where).batches()]
     ok = len(ids) == 2 * n and all(
         [i for i in ids if i.startswith(w + "-")] == [f"{w}-{k}" for k in range(n)] for w in "ab"

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .budget import Budget, kernel_budget
 from .client import QameraClient
 from .client.rules import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
+from .engine.jobs.budgets import Budget, kernel_budget
 
 if TYPE_CHECKING:  # the sandbox (Starlette, uvicorn) loads only when a notebook starts or attaches one
     from .sandbox import Sandbox, SandboxHandle

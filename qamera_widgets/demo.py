@@ -26,10 +26,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .budget import BUDGET_ENV
 from .cli import subcommand
 from .client.rules import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL
 from .connect import SANDBOX_TOKEN_ENV, env_for_sandbox, sandbox_in_env
+from .engine.jobs.budgets import BUDGET_ENV
 from .serving import ServerNotReady, free_port, stop_server, wait_until_serving
 
 STUDIO_NOTEBOOK = "02_prompt_studio.ipynb"

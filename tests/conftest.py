@@ -99,7 +99,7 @@ def _private_store(
 ) -> Iterator[None]:
     """Every test's store and picture cache in a folder of its own, never the real user data dir, and
     closed afterwards (as a new kernel would start): nothing one test saved is seen by the next."""
-    from qamera_widgets.engine.picture_cache import forget_caches
+    from qamera_widgets.engine.pictures.disk_cache import forget_caches
     from qamera_widgets.engine.review import mark_books
     from qamera_widgets.engine.store import forget_stores
 
@@ -122,7 +122,7 @@ def widgets_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 async def closing() -> AsyncIterator[list[Any]]:
     """Widgets, trackers and clients a test made, closed at teardown even when it fails."""
     from qamera_widgets.client import AsyncQameraClient
-    from qamera_widgets.engine.tracking import tracker_for
+    from qamera_widgets.engine.jobs.tracking import tracker_for
 
     things: list[Any] = []
     yield things

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from qamera_widgets.budget import Budget, BudgetExceededError, budget_from_env, kernel_budget
 from qamera_widgets.client.errors import ConfigurationError, QameraError
 from qamera_widgets.connect import connect
+from qamera_widgets.engine.jobs.budgets import Budget, BudgetExceededError, budget_from_env, kernel_budget
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ import pytest
 from qamera_widgets.client import AsyncQameraClient, AuthenticationError
 from qamera_widgets.client.rules import API_KEY_ENV, POLL_MIN_INTERVAL
 from qamera_widgets.contract import key_id_of
-from qamera_widgets.engine.tracking import tracker_for
+from qamera_widgets.engine.jobs.tracking import tracker_for
 from qamera_widgets.runtime import coordination
 from qamera_widgets.runtime.coordination import REDIS_URL_ENV, SOCKET_TIMEOUT
 from qamera_widgets.sandbox import Sandbox

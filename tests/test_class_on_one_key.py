@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from qamera_widgets.budget import Budget, BudgetExceededError
 from qamera_widgets.client import AsyncQameraClient
 from qamera_widgets.client.rules import POLL_MIN_INTERVAL
 from qamera_widgets.contract import PRICE_PER_ITEM
-from qamera_widgets.engine.tracking import tracker_for
+from qamera_widgets.engine.jobs.budgets import Budget, BudgetExceededError
+from qamera_widgets.engine.jobs.tracking import tracker_for
 from qamera_widgets.sandbox import Sandbox
 
 STUDENTS = 30

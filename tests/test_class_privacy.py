@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from qamera_widgets.client.errors import ConfigurationError
-from qamera_widgets.engine.classroom import history_scope, under_voila
-from qamera_widgets.engine.journal import Journal
+from qamera_widgets.engine.jobs.history_scope import history_scope, under_voila
+from qamera_widgets.engine.jobs.journal import Journal
 from qamera_widgets.widgets.form import PromptForm
 from qamera_widgets.widgets.studio import Studio
 

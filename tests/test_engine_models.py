@@ -8,10 +8,12 @@ import pytest
 
 from qamera_widgets.client import Scenery
 from qamera_widgets.contract import DONE, FAILED, MAX_COUNT, MIN_COUNT, PRICE_PER_ITEM, price_for
-from qamera_widgets.engine import cards, jobs, runs, status
-from qamera_widgets.engine.pictures import PictureSync
-from qamera_widgets.engine.thumbnails import Thumbnail
-from qamera_widgets.engine.tracking import TIMED_OUT, WAITING
+from qamera_widgets.engine import cards
+from qamera_widgets.engine.jobs import plans as jobs
+from qamera_widgets.engine.jobs import runs, status
+from qamera_widgets.engine.jobs.tracking import TIMED_OUT, WAITING
+from qamera_widgets.engine.pictures.loader import Thumbnail
+from qamera_widgets.engine.pictures.versions import PictureSync
 from qamera_widgets.engine.wording import pictures, plural
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

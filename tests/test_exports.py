@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from qamera_widgets.engine import exports
-from qamera_widgets.engine.exports import SheetTile, contact_sheet, sheet_bytes, wrap_text
-from qamera_widgets.engine.thumbnails import load_font, make_thumbnail
+from qamera_widgets.engine.pictures import sheets as exports
+from qamera_widgets.engine.pictures.loader import load_font, make_thumbnail
+from qamera_widgets.engine.pictures.sheets import SheetTile, contact_sheet, sheet_bytes, wrap_text
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPT = (
@@ -105,7 +105,7 @@ def test_the_worst_sheet_stays_within_its_memory_bound() -> None:
         import io, resource
         from PIL import Image
         from qamera_widgets.engine import exports
-        from qamera_widgets.engine.thumbnails import make_thumbnail
+        from qamera_widgets.engine.pictures.loader import make_thumbnail
         out = io.BytesIO(); Image.new("RGB", (1024, 1024), (9, 99, 199)).save(out, "PNG")
         tile = make_thumbnail(out.getvalue(), 1024)
         tiles = [exports.SheetTile("walnut " * 400, tile, "pick", 5)] * exports.MAX_SHEET_TILES

@@ -31,8 +31,8 @@ from qamera_widgets import (
     SubmissionUnconfirmedError,
     WaitTimeoutError,
 )
-from qamera_widgets.engine.journal import Journal
-from qamera_widgets.engine.tracking import JobTracker
+from qamera_widgets.engine.jobs.journal import Journal
+from qamera_widgets.engine.jobs.tracking import JobTracker
 from qamera_widgets.sandbox import Sandbox
 from tests._hostile import Request, hostile_server, replying, response
 from tests._widget_support import quick_sleep

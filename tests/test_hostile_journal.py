@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from qamera_widgets.client.models import Registration
-from qamera_widgets.engine.journal import Journal, JournalUnavailableError, JournalWarning
+from qamera_widgets.engine.jobs.journal import Journal, JournalUnavailableError, JournalWarning
 from tests.helpers.records import make_registration
 
 BASE_URL = "https://app.example"

@@ -9,8 +9,8 @@ import socket
 import pytest
 from PIL import Image
 
-from qamera_widgets.engine import thumbnails
-from qamera_widgets.engine.thumbnails import ThumbnailError, ThumbnailLoader, make_thumbnail
+from qamera_widgets.engine.pictures import loader as thumbnails
+from qamera_widgets.engine.pictures.loader import ThumbnailError, ThumbnailLoader, make_thumbnail
 from tests._hostile import Request, hostile_server, response
 from tests._images import encode
 from tests._pixel_budget import big_pngs, peak_calls

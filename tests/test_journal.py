@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from qamera_widgets.client.models import Registration
-from qamera_widgets.engine.journal import HOME_ENV, Journal, JournalWarning, default_journal_path
+from qamera_widgets.engine.jobs.journal import HOME_ENV, Journal, JournalWarning, default_journal_path
 from tests.helpers.records import make_registration as shared_registration
 
 BASE_URL = "http://127.0.0.1:8765"

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from qamera_widgets.budget import Budget, BudgetExceededError, kernel_budget
-from qamera_widgets.engine.journal import Journal
-from qamera_widgets.engine.key_budget import budget_for, forget_budgets
+from qamera_widgets.engine.jobs.budgets import Budget, BudgetExceededError, kernel_budget
+from qamera_widgets.engine.jobs.journal import Journal
+from qamera_widgets.engine.jobs.key_budget import budget_for, forget_budgets
 from qamera_widgets.runtime.coordination import REDIS_URL_ENV
 from qamera_widgets.widgets.form import PromptForm
 from qamera_widgets.widgets.studio import Studio
@@ -30,8 +30,8 @@ BASE_URL, KEY_ID = "http://127.0.0.1:9", "k1"
 KERNEL = textwrap.dedent(
     """
     import json, sys
-    from qamera_widgets.budget import BudgetExceededError
-    from qamera_widgets.engine.key_budget import budget_for
+    from qamera_widgets.engine.jobs.budgets import BudgetExceededError
+    from qamera_widgets.engine.jobs.key_budget import budget_for
     budget = budget_for(sys.argv[1], sys.argv[2])
     try:
         budget.reserve(int(sys.argv[3]))

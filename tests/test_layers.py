@@ -25,8 +25,6 @@ LAYER_OF: dict[str, str] = {
     "qamera_widgets.runtime": "runtime",
     "qamera_widgets.client": "client",
     "qamera_widgets.engine": "engine",
-    "qamera_widgets.variants": "engine",  # job planning from a template: a pure model the form draws
-    "qamera_widgets.budget": "engine",  # the kernel's credit cap: kept state, no drawing
     "qamera_widgets.sandbox": "sandbox",
     "qamera_widgets.connect": "connect",
     "qamera_widgets.widgets": "widgets",
@@ -150,7 +148,7 @@ def test_a_wrong_way_import_is_caught(tmp_path: Path) -> None:
     )
     assert wrong_way_imports(tmp_path) == [
         "qamera_widgets/client/rules.py (client) imports qamera_widgets.engine (engine)",
-        "qamera_widgets/client/rules.py (client) imports qamera_widgets.engine.tracking (engine)",
+        "qamera_widgets/client/rules.py (client) imports qamera_widgets.engine.jobs.tracking (engine)",
     ]
 
 
@@ -180,7 +178,7 @@ def test_benchmarks_import_test_helpers_without_editing_sys_path() -> None:
 def test_importing_the_package_configures_no_logging_until_asked() -> None:
     script = """
 import logging
-import qamera_widgets, qamera_widgets.sandbox, qamera_widgets.widgets, qamera_widgets.engine.tracking
+import qamera_widgets, qamera_widgets.sandbox, qamera_widgets.widgets, qamera_widgets.engine.jobs.tracking
 print(len(logging.getLogger("qamera_widgets").handlers), len(logging.getLogger("uvicorn.error").filters))
 qamera_widgets.AsyncQameraClient("mk_live_abc.secret", "http://127.0.0.1:9")
 print(len(logging.getLogger("qamera_widgets").handlers))

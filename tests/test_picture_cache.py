@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from qamera_widgets.engine.picture_cache import PictureCache, forget_caches, picture_cache
-from qamera_widgets.engine.thumbnails import ThumbnailLoader
+from qamera_widgets.engine.pictures.disk_cache import PictureCache, forget_caches, picture_cache
+from qamera_widgets.engine.pictures.loader import ThumbnailLoader
 
 from ._images import photo_jpeg
 from .test_thumbnails import FakeCdn, loader_for
@@ -112,7 +112,7 @@ def test_a_cache_folder_that_cannot_be_used_turns_the_cache_off_not_the_pictures
 def test_two_processes_share_the_cache(tmp_path: Path) -> None:
     code = """
         import sys
-        from qamera_widgets.engine.picture_cache import PictureCache
+        from qamera_widgets.engine.pictures.disk_cache import PictureCache
         cache = PictureCache(sys.argv[1], limit_bytes=50_000_000)
         for n in range(200):
             cache.put("jpeg", f"https://cdn.test/{sys.argv[2]}-{n}.jpg", 176, bytes(5000), "jpeg", 176, 176)

@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from qamera_widgets.engine import thumbnails
-from qamera_widgets.engine.previews import PreviewCache
-from qamera_widgets.engine.thumbnails import Thumbnail, ThumbnailLoader
+from qamera_widgets.engine.pictures import loader as thumbnails
+from qamera_widgets.engine.pictures.loader import Thumbnail, ThumbnailLoader
+from qamera_widgets.engine.pictures.previews import PreviewCache
 from tests._pixel_budget import big_pngs, peak_calls
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from qamera_widgets.engine.product import MAX_PRODUCT_PX, ProductError, read_cutout
+from qamera_widgets.engine.pictures.product import MAX_PRODUCT_PX, ProductError, read_cutout
 from qamera_widgets.widgets.gallery import SceneryGallery
 
 from ._widget_support import eventually, from_browser, wire

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from qamera_widgets.engine.journal import Journal
+from qamera_widgets.engine.jobs.journal import Journal
 from qamera_widgets.widgets.board import VISIBLE_RUNS
 from qamera_widgets.widgets.studio import Studio
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from qamera_widgets.budget import Budget
-from qamera_widgets.engine.journal import Journal
+from qamera_widgets.engine.jobs.budgets import Budget
+from qamera_widgets.engine.jobs.journal import Journal
 from qamera_widgets.engine.review import MarkError
 from qamera_widgets.engine.store import forget_stores
 from qamera_widgets.widgets.board import VISIBLE_RUNS

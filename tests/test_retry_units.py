@@ -1,5 +1,5 @@
-"""The pure parts of "Retry N failed" (engine.retries): which failures a retry replaces, how a run and its
-retries are counted and folded as one run, and the question's words; and the store's schema step that
+"""The pure parts of "Retry N failed" (engine.jobs.retry_failed): which failures a retry replaces, how a
+run and its retries are counted and folded as one run, and the question's words; and the store's schema step that
 adds the link (a version-1 file still opens, its jobs unchanged)."""
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from qamera_widgets.contract import DONE, FAILED
-from qamera_widgets.engine.retries import (
+from qamera_widgets.engine.jobs.retry_failed import (
     attach_retries,
     combined_counts,
     retry_line,
     retry_question,
     retryable,
 )
-from qamera_widgets.engine.runs import Run, folded_line, grouped, newest_first
+from qamera_widgets.engine.jobs.runs import Run, folded_line, grouped, newest_first
 from qamera_widgets.engine.store import DB_FILE, forget_stores, open_store
 from qamera_widgets.engine.store.records import APPLICATION_ID, SCHEMA_VERSION
 from qamera_widgets.engine.store.schema import _SCHEMA

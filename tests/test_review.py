@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from qamera_widgets.client import AsyncQameraClient, Scenery
-from qamera_widgets.engine.journal import JournalBatch
+from qamera_widgets.engine.jobs.journal import JournalBatch
+from qamera_widgets.engine.jobs.runs import Run
+from qamera_widgets.engine.pictures.loader import ThumbnailLoader
 from qamera_widgets.engine.review import (
     FLAGS,
     MAX_STARS,
@@ -54,8 +56,6 @@ from qamera_widgets.engine.review import (
 )
 from qamera_widgets.engine.review.book import open_default_store
 from qamera_widgets.engine.review.keys import BINDINGS, INTENTS, MARK_INTENTS, normalize_key
-from qamera_widgets.engine.runs import Run
-from qamera_widgets.engine.thumbnails import ThumbnailLoader
 
 URL = "http://127.0.0.1:8123"
 WHEN = datetime(2026, 12, 1, 21, 14, 5, tzinfo=timezone.utc)

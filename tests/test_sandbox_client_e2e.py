@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from qamera_widgets.client import AsyncQameraClient, SubmissionUnconfirmedError
-from qamera_widgets.engine.thumbnails import ThumbnailLoader
+from qamera_widgets.engine.pictures.loader import ThumbnailLoader
 from qamera_widgets.sandbox import Sandbox
 
 MakeSandbox = Callable[..., Sandbox]

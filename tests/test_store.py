@@ -392,7 +392,7 @@ def test_the_same_question_twice_is_read_once_until_anyone_writes(
 async def test_a_new_studio_reads_the_store_once_for_its_runs_and_its_library(
     make_sandbox: object, closing: list[object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qamera_widgets.engine.journal import Journal
+    from qamera_widgets.engine.jobs.journal import Journal
     from qamera_widgets.widgets.studio import Studio
 
     from ._widget_support import fast_client

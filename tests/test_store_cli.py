@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qamera_widgets.cli import main
-from qamera_widgets.engine.picture_cache import picture_cache
+from qamera_widgets.engine.pictures.disk_cache import picture_cache
 from qamera_widgets.engine.store import open_store
 
 from .test_store import BASE_URL, job

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from qamera_widgets.engine import thumbnails
-from qamera_widgets.engine.fetching import _guard_request
-from qamera_widgets.engine.thumbnails import (
+from qamera_widgets.engine.pictures import loader as thumbnails
+from qamera_widgets.engine.pictures.fetching import _guard_request
+from qamera_widgets.engine.pictures.loader import (
     PLACEHOLDER_KINDS,
     Thumbnail,
     ThumbnailError,

@@ -27,7 +27,7 @@ from qamera_widgets.client.errors import (
     WaitTimeoutError,
 )
 from qamera_widgets.client.models import Registration, Scenery
-from qamera_widgets.engine.tracking import (
+from qamera_widgets.engine.jobs.tracking import (
     TIMED_OUT,
     WAITING,
     JobTracker,
@@ -420,7 +420,7 @@ async def test_a_failing_callback_does_not_stop_polling_or_other_subscribers(
 
     tracker.subscribe(broken)
     events = recorder(tracker)
-    with caplog.at_level(logging.ERROR, logger="qamera_widgets.engine.tracking"):
+    with caplog.at_level(logging.ERROR, logger="qamera_widgets.engine.jobs.tracking"):
         tracker.track("a")
         await finish(tracker)
 

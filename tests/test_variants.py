@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from qamera_widgets.client.rules import validate_registration
 from qamera_widgets.contract import MAX_PREFERENCES_CHARS
-from qamera_widgets.variants import MAX_VARIANTS, TemplateError, expand, is_template, variant_count
+from qamera_widgets.engine.jobs.templates import (
+    MAX_VARIANTS,
+    TemplateError,
+    expand,
+    is_template,
+    variant_count,
+)
 
 PLAIN = st.characters(blacklist_characters="{}|", blacklist_categories=["Cs"])
 WORD = st.text(alphabet=PLAIN, min_size=1, max_size=12).filter(lambda w: w.strip() != "")

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from qamera_widgets.client import AsyncQameraClient, Registration, Scenery
-from qamera_widgets.engine.journal import Journal
-from qamera_widgets.engine.thumbnails import ThumbnailLoader
-from qamera_widgets.engine.tracking import (
+from qamera_widgets.engine.jobs.journal import Journal
+from qamera_widgets.engine.jobs.tracking import (
     TIMED_OUT,
     WAITING,
     JobTracker,
@@ -25,6 +24,7 @@ from qamera_widgets.engine.tracking import (
     TrackerEvent,
     tracker_for,
 )
+from qamera_widgets.engine.pictures.loader import ThumbnailLoader
 from qamera_widgets.widgets.board import VISIBLE_RUNS, StatusBoard, count_statuses
 from qamera_widgets.widgets.canvas import PATCH_WINDOW_SECONDS
 from qamera_widgets.widgets.form import PromptForm

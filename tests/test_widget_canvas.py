@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from qamera_widgets.client import Scenery
-from qamera_widgets.engine.exports import SHEET_GAP_PX, sheet_grid
+from qamera_widgets.engine.pictures.sheets import SHEET_GAP_PX, sheet_grid
 from qamera_widgets.widgets.canvas import CONTACT_SHEET_MARGIN as MARGIN
 from qamera_widgets.widgets.canvas import PREVIEW_MAX_PX, card_state, vote_state
 from qamera_widgets.widgets.gallery import SceneryGallery
@@ -234,7 +234,7 @@ async def test_a_silent_page_gets_no_more_pushes_until_a_view_speaks_again(
 ) -> None:
     import asyncio
 
-    from qamera_widgets.engine import pictures
+    from qamera_widgets.engine.pictures import versions as pictures
     from qamera_widgets.widgets import canvas
 
     monkeypatch.setattr(pictures, "LISTENER_TIMEOUT_SECONDS", 0.2)

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import traitlets
 
-from qamera_widgets.budget import Budget
 from qamera_widgets.client import AsyncQameraClient, Registration
 from qamera_widgets.contract import DEFAULT_COUNT, START_COUNT, key_id_of
-from qamera_widgets.engine.journal import Journal
+from qamera_widgets.engine.jobs.budgets import Budget
+from qamera_widgets.engine.jobs.journal import Journal
 from qamera_widgets.sandbox import Sandbox
 from qamera_widgets.widgets.form import UNCONFIRMED_MESSAGE, PromptForm, Submission, cost_text, field_errors
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from qamera_widgets.client import AsyncQameraClient, QameraClient, Scenery
-from qamera_widgets.engine.journal import Journal
+from qamera_widgets.engine.jobs.journal import Journal
 from qamera_widgets.widgets.canvas import PATCH_WINDOW_SECONDS
 from qamera_widgets.widgets.gallery import (
     EMPTY_MESSAGE,

@@ -17,9 +17,9 @@ import pytest
 import traitlets
 from PIL import Image
 
-from qamera_widgets.engine import exports
-from qamera_widgets.engine.journal import Journal
-from qamera_widgets.engine.thumbnails import ThumbnailLoader
+from qamera_widgets.engine.jobs.journal import Journal
+from qamera_widgets.engine.pictures import sheets as exports
+from qamera_widgets.engine.pictures.loader import ThumbnailLoader
 from qamera_widgets.widgets.form import PromptForm
 
 from ._widget_support import browser_sets, eventually, fast_client, from_browser, wire

@@ -10,7 +10,7 @@ import pytest
 
 from qamera_widgets import contract
 from qamera_widgets.client import AsyncQameraClient
-from qamera_widgets.engine.journal import Journal
+from qamera_widgets.engine.jobs.journal import Journal
 from qamera_widgets.widgets import protocol
 from qamera_widgets.widgets.form import PromptForm
 

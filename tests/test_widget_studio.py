@@ -15,8 +15,8 @@ import pytest
 
 from qamera_widgets.client import QameraClient, Registration
 from qamera_widgets.connect import Connection
-from qamera_widgets.engine.journal import Journal
-from qamera_widgets.engine.tracking import tracker_for
+from qamera_widgets.engine.jobs.journal import Journal
+from qamera_widgets.engine.jobs.tracking import tracker_for
 from qamera_widgets.sandbox import SandboxHandle
 from qamera_widgets.widgets import studio as studio_module
 from qamera_widgets.widgets.board import VISIBLE_RUNS, StatusBoard

@@ -12,8 +12,8 @@ from html import escape
 from typing import Any
 
 from ..client.models import Scenery
-from .status import card_state, vote_state
-from .thumbnails import Thumbnail
+from .jobs.status import card_state, vote_state
+from .pictures.loader import Thumbnail
 
 __all__ = [
     "card",

@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..client.models import Scenery
-from ..engine import exports
-from ..engine.thumbnails import ThumbnailLoader
+from ..engine.pictures import sheets as exports
+from ..engine.pictures.loader import ThumbnailLoader
 from . import protocol
 from ._common import TaskSet, logger
 

@@ -1,6 +1,6 @@
 """The large view's half of `ResultsCanvas`: previews at the size the browser shows, prefetched
-neighbours and compared pictures, and the product cutout. The rules are `engine.previews` and
-`engine.product`; this shell only moves bytes between the loader and the browser.
+neighbours and compared pictures, and the product cutout. The rules are `engine.pictures.previews` and
+`engine.pictures.product`; this shell only moves bytes between the loader and the browser.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import traitlets
 
 from ..client.models import Scenery
-from ..engine import previews
-from ..engine.product import Cutout, ProductError, read_cutout
-from ..engine.thumbnails import ThumbnailLoader
+from ..engine.pictures import previews
+from ..engine.pictures.loader import ThumbnailLoader
+from ..engine.pictures.product import Cutout, ProductError, read_cutout
 from . import protocol
 from ._common import TaskSet
 

@@ -21,10 +21,10 @@ import traitlets
 from ..client import Registration, Scenery
 from ..client.rules import utc_now
 from ..contract import TERMINAL_STATUSES
-from ..engine.finals import FinalsWriter
-from ..engine.journal import Journal, JournalBatch
-from ..engine.retries import attach_retries
-from ..engine.runs import (
+from ..engine.jobs.final_statuses import FinalsWriter
+from ..engine.jobs.journal import Journal, JournalBatch
+from ..engine.jobs.retry_failed import attach_retries
+from ..engine.jobs.runs import (
     Run,
     RunCounts,
     comparison_header,
@@ -36,8 +36,8 @@ from ..engine.runs import (
     pending_cards,
     run_for,
 )
-from ..engine.thumbnails import ThumbnailLoader
-from ..engine.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
+from ..engine.jobs.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
+from ..engine.pictures.loader import ThumbnailLoader
 from . import protocol
 from ._common import AnyClient, as_async_client, escape
 from .board_actions import RunActions

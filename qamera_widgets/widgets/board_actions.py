@@ -1,7 +1,7 @@
 """What a run's header buttons do on the runs board: "Run again" and "Edit" (asked beside the button),
 and "Retry N failed": its offer, its question, the note after it, and one drawn run made of a run and
-its retries. `StatusBoard` mixes it in; the counting and the words are in `engine.retries` and
-`engine.jobs`, the sending in `engine.retries.RetryDesk` and the form.
+its retries. `StatusBoard` mixes it in; the counting and the words are in `engine.jobs.retry_failed` and
+`engine.jobs.plans`, the sending in `engine.jobs.retry_failed.RetryDesk` and the form.
 """
 
 from __future__ import annotations
@@ -10,9 +10,16 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..engine.jobs import again_question
-from ..engine.retries import RetryNote, attach_retries, combined_counts, retry_line, retry_question, retryable
-from ..engine.runs import Run, run_header
+from ..engine.jobs.plans import again_question
+from ..engine.jobs.retry_failed import (
+    RetryNote,
+    attach_retries,
+    combined_counts,
+    retry_line,
+    retry_question,
+    retryable,
+)
+from ..engine.jobs.runs import Run, run_header
 from . import protocol
 from ._common import Callbacks
 

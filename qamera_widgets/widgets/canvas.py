@@ -4,8 +4,8 @@ One anywidget model draws every card, run header, the selection bar and the larg
 stays a handful of widget models however long the session. Python holds the state as traits (``cards``,
 ``runs``, ``selected_ids``, ``open_id``, ...) and does the I/O on the kernel's loop; the browser
 (``static/canvas.js``) only draws and sends intents back (`protocol`). Which picture each view has and
-what changed since it was drawn is `engine.pictures`; what a card says, `engine.cards`; files that
-leave the kernel (contact sheet, zip), `engine.exports`.
+what changed since it was drawn is `engine.pictures.versions`; what a card says, `engine.cards`; files that
+leave the kernel (contact sheet, zip), `engine.pictures.sheets`.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from PIL import Image
 
 from ..client.models import Scenery
 from ..engine import cards as card_words
-from ..engine import exports
-from ..engine.exports import CONTACT_SHEET_LABEL_PX as CONTACT_SHEET_LABEL_PX
-from ..engine.exports import CONTACT_SHEET_MARGIN as CONTACT_SHEET_MARGIN
-from ..engine.exports import MAX_ZIP_BYTES as MAX_ZIP_BYTES
-from ..engine.pictures import PictureSync
-from ..engine.previews import PreviewCache
-from ..engine.status import card_state as card_state
-from ..engine.status import vote_state as vote_state
-from ..engine.thumbnails import MAX_PREVIEW_PX, Thumbnail, ThumbnailLoader
+from ..engine.jobs.status import card_state as card_state
+from ..engine.jobs.status import vote_state as vote_state
+from ..engine.pictures import sheets as exports
+from ..engine.pictures.loader import MAX_PREVIEW_PX, Thumbnail, ThumbnailLoader
+from ..engine.pictures.previews import PreviewCache
+from ..engine.pictures.sheets import CONTACT_SHEET_LABEL_PX as CONTACT_SHEET_LABEL_PX
+from ..engine.pictures.sheets import CONTACT_SHEET_MARGIN as CONTACT_SHEET_MARGIN
+from ..engine.pictures.sheets import MAX_ZIP_BYTES as MAX_ZIP_BYTES
+from ..engine.pictures.versions import PictureSync
 from ..runtime.loops import wait_for_tasks as wait_for_tasks
 from . import protocol
 from ._common import Callbacks, TaskSet, escape, logger, loop_running

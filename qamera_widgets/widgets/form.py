@@ -7,8 +7,8 @@ Generate resend the same job) under the same idempotency key instead of charging
 already sent is never cut off: closing the form lets it finish and journals what the server confirmed.
 
 The widget holds the traits and routes the browser's messages; the planning and its sentences live in
-`engine.jobs`, the submit state machine (one POST at a time, questions, budget, retry, journal) in
-`engine.submitting`. It is one anywidget model (``static/form.js``): a live character counter and
+`engine.jobs.plans`, the submit state machine (one POST at a time, questions, budget, retry, journal) in
+`engine.jobs.submitting`. It is one anywidget model (``static/form.js``): a live character counter and
 Ctrl/Cmd+Enter need the browser, and a studio stays a handful of widget models.
 """
 
@@ -23,9 +23,10 @@ import anywidget
 import traitlets
 
 from .. import contract
-from ..budget import Budget
 from ..client import Registration
-from ..engine.jobs import (
+from ..engine.jobs.budgets import Budget
+from ..engine.jobs.journal import Journal, JournalBatch
+from ..engine.jobs.plans import (
     MAX_CHARS,
     MAX_COUNT,
     MIN_COUNT,
@@ -42,9 +43,8 @@ from ..engine.jobs import (
     registered_text,
     valid_count,
 )
-from ..engine.journal import Journal, JournalBatch
-from ..engine.submitting import Submitter
-from ..variants import TemplateError, is_template
+from ..engine.jobs.submitting import Submitter
+from ..engine.jobs.templates import TemplateError, is_template
 from . import protocol
 from ._common import AnyClient, Callbacks, as_async_client
 from .canvas import STATIC
@@ -147,7 +147,7 @@ class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.Any
         clock: Callable[[], float] = time.monotonic,
         **kwargs: Any,
     ) -> None:
-        """`budget` caps the credits this form may reserve (see `qamera_widgets.budget`)."""
+        """`budget` caps the credits this form may reserve (see `qamera_widgets.engine.jobs.budgets`)."""
         self._closed = False
         self._screen = _Screen(self)
         self._callbacks = Callbacks("on_submit")
@@ -385,7 +385,7 @@ class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.Any
 
 
 class _Screen:
-    """What the submit machine shows, drawn on the form's traits (engine.submitting.Screen)."""
+    """What the submit machine shows, drawn on the form's traits (engine.jobs.submitting.Screen)."""
 
     def __init__(self, form: PromptForm) -> None:
         self._form = form

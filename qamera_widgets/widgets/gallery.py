@@ -16,11 +16,11 @@ from typing import Any
 import traitlets
 
 from ..client import AsyncQameraClient, Scenery
-from ..engine.journal import Journal
+from ..engine.jobs.journal import Journal
+from ..engine.pictures.loader import ThumbnailLoader
 from ..engine.review.export import service_vote
 from ..engine.search import matches as search_matches
 from ..engine.search import parse_query
-from ..engine.thumbnails import ThumbnailLoader
 from . import protocol
 from ._common import AnyClient, Callbacks, as_async_client, describe_error, logger, loop_running
 from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas, wait_for_tasks
@@ -354,7 +354,7 @@ class SceneryGallery(ResultsCanvas):
             return
         if self.status_filter == "approved":
             sceneries = [s for s in sceneries if s.is_approved]
-        if self.only_ids is not None:  # a class's kernel: only its own pictures (engine.classroom)
+        if self.only_ids is not None:  # a class's kernel: only its own pictures (engine.jobs.history_scope)
             sceneries = [s for s in sceneries if s.id in self.only_ids]
         self._all = sceneries
         self._known = {s.id: s for s in sceneries}

@@ -20,11 +20,12 @@ import traitlets
 from PIL import Image
 
 from ..client.models import Scenery
-from ..engine import exports, review
+from ..engine import review
+from ..engine.jobs.status import state_of
+from ..engine.pictures import sheets as exports
+from ..engine.pictures.loader import Thumbnail, ThumbnailLoader
 from ..engine.review import Mark, MarkBook, MarkError, ReviewRow
 from ..engine.review.marks import Item, refuse_failed
-from ..engine.status import state_of
-from ..engine.thumbnails import Thumbnail, ThumbnailLoader
 from ..engine.wording import pictures
 from . import protocol
 from ._common import TaskSet

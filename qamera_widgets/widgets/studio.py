@@ -22,19 +22,19 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import ipywidgets as widgets
 
-from ..budget import Budget
 from ..client import Registration, Scenery
 from ..connect import Connection, connect
 from ..contract import FAILED_STATUSES, price_for
 from ..engine.account import ACCOUNT_INTERVAL_SECONDS, account_line, watch_account
 from ..engine.account import account_text as account_text
-from ..engine.classroom import history_scope
-from ..engine.journal import Journal
-from ..engine.key_budget import budget_for
-from ..engine.product import read_cutout
-from ..engine.retries import RetryDesk
-from ..engine.runs import Run
-from ..engine.tracking import TrackerEvent
+from ..engine.jobs.budgets import Budget
+from ..engine.jobs.history_scope import history_scope
+from ..engine.jobs.journal import Journal
+from ..engine.jobs.key_budget import budget_for
+from ..engine.jobs.retry_failed import RetryDesk
+from ..engine.jobs.runs import Run
+from ..engine.jobs.tracking import TrackerEvent
+from ..engine.pictures.product import read_cutout
 from ._common import (
     AnyClient,
     StaticHTMLFallback,
@@ -66,8 +66,8 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
     `sandbox` is the handle from `qamera_widgets.sandbox.start()` when the client talks to one: the
     Studio then says that no real credits are spent and shows the sandbox account live. `budget` caps
     the credits this studio may reserve (default: `QAMERA_BUDGET`, with `QAMERA_KEY_BUDGET` for the whole
-    key on top, see `qamera_widgets.budget`); the form shows what is left and refuses a job beyond it
-    before sending anything. In a class (`engine.classroom`) it shows only this kernel's own jobs.
+    key on top, see `engine.jobs.budgets`); the form shows what is left and refuses a job beyond it before
+    sending anything. In a class (`engine.jobs.history_scope`) it shows only this kernel's own jobs.
     """
 
     _esm = STATIC / "studio.js"
@@ -108,7 +108,7 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
         self._closed = False
         self.gallery_updates = 0
 
-        # In a class (Voilà, a shared key) a kernel shows only its own jobs: see engine.classroom.
+        # In a class (Voilà, a shared key) a kernel shows only its own jobs: see engine.jobs.history_scope.
         self.history_scope = history_scope()
         own = self.history_scope == "own"
         self.gallery = SceneryGallery(
@@ -164,7 +164,8 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
 
     def set_product(self, source: str | Path | bytes | bytearray | memoryview | None) -> None:
         """Preview a product cutout (PNG or WebP with transparency) in the large view of the runs and the
-        library; None removes it. Checked once (`engine.product`); a bad file raises `ProductError`."""
+        library; None removes it. Checked once (`engine.pictures.product`); a bad file raises
+        `ProductError`."""
         cutout = None if source is None else read_cutout(source)
         for view in (self.board, self.gallery):
             view.show_cutout(cutout)

@@ -15,7 +15,8 @@ from typing import Any
 from PIL import Image
 
 from ..client.models import Scenery
-from ..engine import exports, review
+from ..engine import review
+from ..engine.pictures import sheets as exports
 from ..engine.review import ReviewRow
 from ..engine.review.marks import refuse_failed
 from .review import NO_PICKS, Reviewing

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from qamera_widgets import AsyncQameraClient
-from qamera_widgets.engine.journal import JOURNAL_FILE, Journal
+from qamera_widgets.engine.jobs.journal import JOURNAL_FILE, Journal
 
 from ._canvas import (
     OVERFLOWING,

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from qamera_widgets import sandbox
-from qamera_widgets.engine.journal import Journal
+from qamera_widgets.engine.jobs.journal import Journal
 from tests.helpers.demo_process import demo_process
 from tests.helpers.jupyter import isolated_jupyter_env
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Protocol
 
 from ...contract import key_id_of
-from ..registry import ProcessWide
+from ...runtime.registry import ProcessWide
 from ..store import open_store
 from .marks import NO_MARK, Mark, MarkError, MarkRequest, apply_mark, mark_request, marks_trait
 

@@ -21,7 +21,7 @@ from typing import Protocol, TypedDict
 
 from ...client.models import Scenery
 from ...contract import DONE
-from ..status import vote_state
+from ..jobs.status import vote_state
 from .marks import NO_MARK, Mark
 
 __all__ = [

@@ -16,9 +16,9 @@ from typing import Any
 
 from ...client.rules import utc_now
 from ...contract import TERMINAL_STATUSES
-from ..registry import ProcessWide
+from ...runtime.registry import ProcessWide
 from .connection import StoreConnection
-from .legacy import _import_entries, _parse_journal
+from .legacy_journal import _import_entries, _parse_journal
 from .records import (
     DB_FILE,
     LEGACY_JOURNAL,
@@ -54,7 +54,7 @@ _BUDGET_TABLE = (
 
 class LocalStore(StoreConnection):
     """The store in `folder` (default `default_home()`): `folder/store.sqlite3`, plus the picture cache in
-    `folder/pictures/` (see `engine.picture_cache`). Use `open_store()` for the process-wide one per
+    `folder/pictures/` (see `engine.pictures.disk_cache`). Use `open_store()` for the process-wide one per
     folder: every widget in a kernel then shares one connection and one in-memory fallback."""
 
     def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:

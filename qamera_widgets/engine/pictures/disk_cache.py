@@ -24,8 +24,8 @@ from typing import Any
 
 import diskcache  # type: ignore[import-untyped]
 
-from .registry import ProcessWide
-from .store import default_home
+from ...runtime.registry import ProcessWide
+from ..store import default_home
 
 __all__ = ["CACHE_MB_ENV", "DEFAULT_CACHE_MB", "CachedPicture", "PictureCache", "picture_cache"]
 

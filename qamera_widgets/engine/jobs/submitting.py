@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from ..budget import Budget, BudgetExceededError
-from ..client import AsyncQameraClient, RateLimitError, Registration, SubmissionUnconfirmedError
-from ..variants import is_template
-from .jobs import (
+from ...client import AsyncQameraClient, RateLimitError, Registration, SubmissionUnconfirmedError
+from ..wording import describe_error
+from .budgets import Budget, BudgetExceededError
+from .journal import Journal, JournalBatch
+from .plans import (
     RATE_LIMITED_MESSAGE,
     UNCONFIRMED_MESSAGE,
     Submission,
@@ -29,8 +30,7 @@ from .jobs import (
     plan_text,
     repeat_question,
 )
-from .journal import Journal, JournalBatch
-from .wording import describe_error
+from .templates import is_template
 
 __all__ = ["HISTORY_LIMIT", "REPEAT_WINDOW_SECONDS", "SLOW_ANSWER_SECONDS", "Screen", "Submitter"]
 

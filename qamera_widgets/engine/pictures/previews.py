@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Container
 from typing import Any
 
-from .images import MAX_PREVIEW_PX, Thumbnail
+from .imaging import MAX_PREVIEW_PX, Thumbnail
 
 __all__ = [
     "DEFAULT_PREVIEW_PX",

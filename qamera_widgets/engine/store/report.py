@@ -9,8 +9,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TextIO
 
-from .picture_cache import PictureCache, picture_cache
-from .store import LocalStore
+from ..pictures.disk_cache import PictureCache, picture_cache
+from . import LocalStore
 
 __all__ = ["describe", "export_jobs"]
 

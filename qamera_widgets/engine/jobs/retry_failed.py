@@ -1,6 +1,6 @@
 """ "Retry N failed" on a run: which failures a retry replaces, what it asks and costs, how a run and its
 retries are drawn and counted as one run, and the desk that sends a retry through the form's submit
-machine (`engine.submitting.Submitter`). No traitlets: the board draws what is computed here.
+machine (`engine.jobs.submitting.Submitter`). No traitlets: the board draws what is computed here.
 
 A retry is a job of its own on the server (new records, its own batch and idempotency key) whose
 journal entry names the run it belongs to (`retry_of`, the run's key), so a later session draws it inside
@@ -16,16 +16,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..budget import Budget
-from ..client import AsyncQameraClient, Registration
-from ..contract import price_for
-from .jobs import UNCONFIRMED_MESSAGE, Submission
+from ...client import AsyncQameraClient, Registration
+from ...contract import price_for
+from ..wording import excerpt, pictures
+from .budgets import Budget
 from .journal import Journal
+from .plans import UNCONFIRMED_MESSAGE, Submission
 from .runs import Run, RunCounts, run_time
 from .status import state_of
 from .submitting import Submitter
 from .tracking import WAITING
-from .wording import excerpt, pictures
 
 __all__ = [
     "RetryDesk",

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from ..client.models import Registration
-from ..client.rules import utc_now
-from .store import (
+from ...client.models import Registration
+from ...client.rules import utc_now
+from ..store import (
     DB_FILE,
     HOME_ENV,
     LEGACY_JOURNAL,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .thumbnails import Thumbnail
+from .loader import Thumbnail
 
 __all__ = ["LISTENER_TIMEOUT_SECONDS", "Picture", "PictureSync"]
 

@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .. import contract
-from ..client import InvalidRequestError, Registration, rules
-from ..contract import price_for
-from ..variants import MAX_VARIANTS, TemplateError, Variant, expand, is_template
-from .store import JobRecord
-from .wording import excerpt, pictures, plural
+from ... import contract
+from ...client import InvalidRequestError, Registration, rules
+from ...contract import price_for
+from ..store import JobRecord
+from ..wording import excerpt, pictures, plural
+from .templates import MAX_VARIANTS, TemplateError, Variant, expand, is_template
 
 __all__ = [
     "RATE_LIMITED_MESSAGE",

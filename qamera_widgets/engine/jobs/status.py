@@ -7,9 +7,9 @@ finish it). Every view groups them the same six ways, in these words.
 
 from __future__ import annotations
 
-from ..contract import DONE, FAILED_STATUSES
+from ...contract import DONE, FAILED_STATUSES
+from ..wording import TIMED_OUT_WORDS
 from .tracking import TIMED_OUT, WAITING
-from .wording import TIMED_OUT_WORDS
 
 __all__ = ["LABELS", "STATES", "card_state", "state_of", "vote_state"]
 

@@ -1,5 +1,5 @@
 """Pictures as bytes in, bytes out: decoding only web formats within a pixel budget, thumbnails,
-previews, placeholders. Pure functions with no network and no event loop (`engine.thumbnails` fetches).
+previews, placeholders. Pure functions with no network and no event loop (`engine.pictures.loader` fetches).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
-from ..client.errors import QameraError
+from ...client.errors import QameraError
 
 MAX_IMAGE_PIXELS = 50_000_000
 """Largest source image we agree to decode; checked from the header, before any pixel is decoded."""

@@ -4,7 +4,7 @@
 that one `Budget`, or None when the variable is unset. A reload starts a new kernel and so a new
 `QAMERA_BUDGET`: what caps a class is `QAMERA_KEY_BUDGET`, the credits all kernels on the key together
 may reserve from the moment it is first set, kept where every kernel sees it (Redis in class mode, else
-the local store) so no reload resets it (`KeyBudget`, see `engine.key_budget`).
+the local store) so no reload resets it (`KeyBudget`, see `engine.jobs.key_budget`).
 
 A job is checked before it is sent, so going over costs nothing. Credits come back only for what this
 kernel reserved (`claim` then `give_back`: another student's failed items are not yours to spend) and a
@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
-from .client.errors import ConfigurationError, QameraError
+from ...client.errors import ConfigurationError, QameraError
 
 BUDGET_ENV = "QAMERA_BUDGET"
 KEY_BUDGET_ENV = "QAMERA_KEY_BUDGET"

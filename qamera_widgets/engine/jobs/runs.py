@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..client import Registration
-from ..client.rules import utc_now
-from ..contract import price_for
+from ...client import Registration
+from ...client.rules import utc_now
+from ...contract import price_for
+from ..wording import TIMED_OUT_WORDS, excerpt, pictures, plural
 from .journal import Journal, JournalBatch, UnconfirmedAttempt, batch_key
 from .status import state_of
 from .tracking import WAITING
-from .wording import TIMED_OUT_WORDS, excerpt, pictures, plural
 
 __all__ = [
     "Run",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .images import Thumbnail
+from .imaging import Thumbnail
 
 _CREDENTIAL_HEADERS = ("authorization", "x-api-key", "cookie")
 

@@ -15,11 +15,11 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from ..client.models import Scenery
-from ..contract import MAX_PREFERENCES_CHARS
-from .loops import PerLoop
-from .thumbnails import Thumbnail, load_font
-from .wording import pictures, plural
+from ...client.models import Scenery
+from ...contract import MAX_PREFERENCES_CHARS
+from ...runtime.loops import PerLoop
+from ..wording import pictures, plural
+from .loader import Thumbnail, load_font
 
 __all__ = [
     "CONTACT_SHEET_LABEL_PX",

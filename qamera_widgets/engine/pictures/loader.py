@@ -16,7 +16,9 @@ from dataclasses import replace
 
 import httpx
 
-from ..client.rules import ACCEPT_ENCODING
+from ...client.rules import ACCEPT_ENCODING
+from ...runtime.loops import PerLoop
+from .disk_cache import PictureCache, picture_cache
 from .downloads import _Downloads
 from .fetching import (
     _close_session,
@@ -28,7 +30,7 @@ from .fetching import (
     _loggable,
     _Session,
 )
-from .images import (
+from .imaging import (
     _PLACEHOLDER_LABELS,
     MAX_IMAGE_PIXELS,
     MAX_PREVIEW_PX,
@@ -47,8 +49,6 @@ from .images import (
     open_web_image,
     sniff_web_format,
 )
-from .loops import PerLoop
-from .picture_cache import PictureCache, picture_cache
 
 __all__ = [
     "MAX_IMAGE_PIXELS",
@@ -83,7 +83,7 @@ class ThumbnailLoader(_Downloads):
     """Loads thumbnails concurrently with a byte-bounded LRU cache and one download per URL and size.
 
     The httpx client, semaphores and in-flight tasks belong to one event loop; they are made lazily per
-    loop (`engine.loops.PerLoop`: rebuilt when their loop has closed, closed on their own loop), while the
+    loop (`runtime.loops.PerLoop`: rebuilt when their loop has closed, closed on their own loop), while the
     cache of encoded bytes serves every loop (a notebook re-running ``asyncio.run`` cells).
 
     Options: ``max_concurrency`` downloads at once (prefetches take at most half); ``size`` the default
@@ -94,7 +94,7 @@ class ThumbnailLoader(_Downloads):
     long a failed URL shows "failed" before it is tried again; ``clock`` and ``sleep`` injectable time;
     ``pixel_budget`` source pixels decoded at once across all downloads; ``pictures`` the disk cache that
     keeps finished thumbnails and previews across kernel restarts (default: the store folder's, see
-    `engine.picture_cache`; None for memory only).
+    `engine.pictures.disk_cache`; None for memory only).
     """
 
     def __init__(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from .contract import MAX_PREFERENCES_CHARS
+from ...contract import MAX_PREFERENCES_CHARS
 
 __all__ = ["MAX_VARIANTS", "TemplateError", "Variant", "expand", "is_template", "variant_count"]
 

@@ -13,9 +13,9 @@ import os
 from collections.abc import Mapping
 from typing import Literal
 
-from ..budget import KEY_BUDGET_ENV
-from ..client.errors import ConfigurationError
-from ..runtime.coordination import REDIS_URL_ENV
+from ...client.errors import ConfigurationError
+from ...runtime.coordination import REDIS_URL_ENV
+from .budgets import KEY_BUDGET_ENV
 
 __all__ = ["HISTORY_ENV", "history_scope", "under_voila"]
 

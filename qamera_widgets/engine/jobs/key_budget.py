@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from ..budget import KEY_BUDGET_ENV, Budget, KeyBudget, credits_from_env, kernel_budget
-from ..runtime.coordination import ClassModeOff, coordinator, key_namespace
-from ..runtime.registry import ProcessWide
-from .store import open_store
+from ...runtime.coordination import ClassModeOff, coordinator, key_namespace
+from ...runtime.registry import ProcessWide
+from ..store import open_store
+from .budgets import KEY_BUDGET_ENV, Budget, KeyBudget, credits_from_env, kernel_budget
 
 __all__ = ["KeyLedgerOnRedisOrStore", "budget_for", "forget_budgets"]
 

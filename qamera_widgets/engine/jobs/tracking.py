@@ -21,15 +21,13 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from ..client.errors import (
-    QameraError,
-)
-from ..client.models import Registration, Scenery
-from ..client.polling import Poller, changes, duration, is_permanent, wait_timeout_error
-from ..client.rules import ids_of, utc_now
-from ..contract import TERMINAL_STATUSES
-from ..runtime import loops
-from .wording import TIMED_OUT_WORDS, plural
+from ...client.errors import QameraError
+from ...client.models import Registration, Scenery
+from ...client.polling import Poller, changes, duration, is_permanent, wait_timeout_error
+from ...client.rules import ids_of, utc_now
+from ...contract import TERMINAL_STATUSES
+from ...runtime import loops
+from ..wording import TIMED_OUT_WORDS, plural
 
 __all__ = [
     "DEFAULT_DEADLINE",

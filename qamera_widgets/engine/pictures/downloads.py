@@ -1,6 +1,6 @@
 """The loader's downloads: one GET at a time per slot, bounded body, retries with the package's backoff.
 
-A mixin of `engine.thumbnails.ThumbnailLoader`, kept apart so the loader module stays readable; the
+A mixin of `engine.pictures.loader.ThumbnailLoader`, kept apart so the loader module stays readable; the
 attributes it reads are set by the loader's ``__init__``.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from ..client.async_client import read_bounded
-from ..client.rules import BodyTooLarge, backoff_delay
+from ...client.async_client import read_bounded
+from ...client.rules import BodyTooLarge, backoff_delay
 from .fetching import _FetchFailed, _is_retryable, _Session
 
 
