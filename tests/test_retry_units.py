@@ -1,6 +1,6 @@
 """The pure parts of "Retry N failed" (engine.jobs.retry_failed): which failures a retry replaces, how a
-run and its retries are counted and folded as one run, and the question's words; and the store's schema step that
-adds the link (a version-1 file still opens, its jobs unchanged)."""
+run and its retries are counted and folded as one run, and the question's words; and the store's schema
+step that adds the link (a version-1 file still opens, its jobs unchanged)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from qamera_widgets.engine.pictures import loader as thumbnails
-from qamera_widgets.engine.pictures.fetching import _guard_request
+from qamera_widgets.engine.pictures.fetching import guard_request
 from qamera_widgets.engine.pictures.loader import (
     PLACEHOLDER_KINDS,
     Thumbnail,
@@ -491,7 +491,7 @@ async def test_credential_headers_are_stripped_from_every_outgoing_request() -> 
         headers={"Authorization": "Bearer mk_live_x.y", "X-Api-Key": "mk_live_x.y", "Cookie": "s=1"},
     )
 
-    await _guard_request(request)
+    await guard_request(request)
 
     assert not {"authorization", "x-api-key", "cookie"} & set(request.headers.keys())
 

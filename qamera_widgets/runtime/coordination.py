@@ -41,7 +41,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .registry import ProcessWide
-from .replies import _book_reply, _flag_reply
 
 __all__ = [
     "REDIS_URL_ENV",
@@ -146,6 +145,22 @@ _SCRIPTS = {
 }
 
 WAITING, CACHED, CLAIMED = 0, 1, 2
+
+
+# The answers of the Redis scripts, checked: a reply of the wrong shape is refused, never trusted.
+def book_reply(reply: Any) -> tuple[bool, int]:
+    if not isinstance(reply, (list, tuple)) or len(reply) != 2:
+        raise TypeError(f"a budget reply of type {type(reply).__name__}")
+    booked, reserved = reply
+    if type(booked) is not int or booked not in (0, 1) or type(reserved) is not int or reserved < 0:
+        raise ValueError("a budget reply of an unknown shape")
+    return bool(booked), reserved
+
+
+def flag_reply(reply: Any, allowed: tuple[int, ...]) -> int:
+    if type(reply) is not int or reply not in allowed:
+        raise ValueError(f"a reply {reply!r:.40} where {allowed} was expected")
+    return reply
 
 
 class ClassModeOff(Exception):
@@ -259,19 +274,19 @@ class ClassCoordinator:
 
     def publish(self, cache_key: str, lock_key: str, token: str, body: bytes, ttl: float) -> None:
         args = [token, body, max(1, int(ttl * 1000))]
-        self._call("publish", [cache_key, lock_key], args, lambda r: _flag_reply(r, (1,)))
+        self._call("publish", [cache_key, lock_key], args, lambda r: flag_reply(r, (1,)))
 
     def release(self, lock_key: str, token: str) -> None:
-        self._call("release", [lock_key], [token], lambda r: _flag_reply(r, (0, 1)))
+        self._call("release", [lock_key], [token], lambda r: flag_reply(r, (0, 1)))
 
     def renew(self, lock_key: str, token: str, lock_seconds: float) -> None:
         """Keep this process's claim on a tick alive while its fetch runs."""
         args = [token, int(lock_seconds * 1000)]
-        self._call("renew", [lock_key], args, lambda r: _flag_reply(r, (0, 1)))
+        self._call("renew", [lock_key], args, lambda r: flag_reply(r, (0, 1)))
 
     def book_credits(self, namespace: str, limit: int, credits: int) -> tuple[bool, int]:
         """`QAMERA_KEY_BUDGET`'s ledger for every kernel on the key: see `_BOOK`."""
-        booked: tuple[bool, int] = self._call("book", [f"{namespace}:budget"], [limit, credits], _book_reply)
+        booked: tuple[bool, int] = self._call("book", [f"{namespace}:budget"], [limit, credits], book_reply)
         return booked
 
     def refuse(self, reason: str) -> ClassModeOff:

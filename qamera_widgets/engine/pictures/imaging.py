@@ -22,7 +22,7 @@ MAX_THUMBNAIL_PX = 1024
 OUTPUT_FORMATS = ("jpeg", "webp", "png")
 PLACEHOLDER_KINDS = ("rendering", "failed", "no preview")
 
-_PLACEHOLDER_LABELS = {"rendering": "rendering...", "failed": "failed", "no preview": "no preview"}
+PLACEHOLDER_LABELS = {"rendering": "rendering...", "failed": "failed", "no preview": "no preview"}
 _PLACEHOLDER_BACKGROUND = (229, 231, 235)
 _PLACEHOLDER_TEXT = (75, 85, 99)
 _JPEG_BACKGROUND = (255, 255, 255)
@@ -45,13 +45,13 @@ class ThumbnailError(QameraError):
     """The bytes are not an image we are willing to decode (garbage, truncated, or a pixel bomb)."""
 
 
-def _check_size(size: int) -> int:
+def check_size(size: int) -> int:
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_THUMBNAIL_PX:
         raise ValueError(f"thumbnail size must be an int from 1 to {MAX_THUMBNAIL_PX}, got {size!r}")
     return size
 
 
-def _check_format(output_format: str) -> str:
+def check_format(output_format: str) -> str:
     fmt = output_format.lower()
     if fmt == "jpg":
         fmt = "jpeg"
@@ -129,8 +129,8 @@ def make_thumbnail(data: bytes, size: int, output_format: str = "jpeg") -> Thumb
     Pure and blocking, so callers on an event loop run it in a thread. The pixel limit is checked
     on the header Pillow reads at open, so a tiny file that claims a huge canvas costs nothing.
     """
-    px = _check_size(size)
-    fmt = _check_format(output_format)
+    px = check_size(size)
+    fmt = check_format(output_format)
     try:
         with open_web_image(data) as img:
             img.draft("RGB", (px, px))
@@ -192,8 +192,8 @@ def load_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-def _render_placeholder(kind: str, px: int) -> Thumbnail:
-    label = _PLACEHOLDER_LABELS[kind]
+def render_placeholder(kind: str, px: int) -> Thumbnail:
+    label = PLACEHOLDER_LABELS[kind]
     tile = Image.new("RGB", (px, px), _PLACEHOLDER_BACKGROUND)
     draw = ImageDraw.Draw(tile)
     font = load_font(max(8, px // 9))

@@ -19,34 +19,34 @@ import httpx
 from ...client.rules import ACCEPT_ENCODING
 from ...runtime.loops import PerLoop
 from .disk_cache import PictureCache, picture_cache
-from .downloads import _Downloads
 from .fetching import (
-    _close_session,
-    _fetchable,
-    _FetchFailed,
-    _forget_inflight,
-    _forget_original,
-    _guard_request,
-    _loggable,
-    _Session,
+    Downloader,
+    FetchFailed,
+    Session,
+    close_session,
+    fetchable,
+    forget_inflight,
+    forget_original,
+    guard_request,
+    loggable,
 )
 from .imaging import (
-    _PLACEHOLDER_LABELS,
     MAX_IMAGE_PIXELS,
     MAX_PREVIEW_PX,
     MAX_THUMBNAIL_PX,
     OUTPUT_FORMATS,
     PLACEHOLDER_KINDS,
+    PLACEHOLDER_LABELS,
     WEB_FORMATS,
     Thumbnail,
     ThumbnailError,
-    _check_format,
-    _check_size,
-    _render_placeholder,
+    check_format,
+    check_size,
     load_font,
     make_preview,
     make_thumbnail,
     open_web_image,
+    render_placeholder,
     sniff_web_format,
 )
 
@@ -79,7 +79,7 @@ class _Default:
 DEFAULT_PICTURES = _Default()
 
 
-class ThumbnailLoader(_Downloads):
+class ThumbnailLoader:
     """Loads thumbnails concurrently with a byte-bounded LRU cache and one download per URL and size.
 
     The httpx client, semaphores and in-flight tasks belong to one event loop; they are made lazily per
@@ -122,17 +122,16 @@ class ThumbnailLoader(_Downloads):
         if retries < 0 or cache_bytes < 0 or max_bytes < 1 or timeout <= 0:
             raise ValueError("retries and cache_bytes must be >= 0, max_bytes >= 1 and timeout > 0")
         self._max_concurrency = max_concurrency
-        self._size = _check_size(size)
+        self._size = check_size(size)
         self._cache_limit = cache_bytes
         self._timeout = timeout
-        self._max_bytes = max_bytes
-        self._retries = retries
-        self._format = _check_format(output_format)
+        self._format = check_format(output_format)
         self._transport = transport
-        self._retry_backoff = retry_backoff
         self._failure_ttl = failure_ttl
         self._clock = clock
-        self._sleep = sleep
+        self._downloader = Downloader(
+            timeout=timeout, max_bytes=max_bytes, retries=retries, retry_backoff=retry_backoff, sleep=sleep
+        )
         # Source pixels being decoded at once, across all downloads: eight 49-megapixel PNGs of 190 KB
         # each must queue, not take gigabytes together. One image over the budget still decodes, alone.
         self._pixel_budget = pixel_budget
@@ -142,14 +141,12 @@ class ThumbnailLoader(_Downloads):
         self._placeholders: dict[tuple[str, int], Thumbnail] = {}
         self._failed_until: dict[tuple[str, int], float] = {}
 
-        self._sessions: PerLoop[_Session] = PerLoop(self._new_session, _close_session)
+        self._sessions: PerLoop[Session] = PerLoop(self._new_session, close_session)
         self._pictures = pictures
         self._disk_hits = 0
 
         self._downloads = 0
-        self._requests = 0
         self._cache_hits = 0
-        self._bytes_downloaded = 0
         self._bytes_out = 0
         self._failures = 0
 
@@ -164,10 +161,10 @@ class ThumbnailLoader(_Downloads):
         """
         return {
             "downloads": self._downloads,
-            "requests": self._requests,
+            "requests": self._downloader.requests,
             "cache_hits": self._cache_hits,
             "disk_hits": self._disk_hits,
-            "bytes_downloaded": self._bytes_downloaded,
+            "bytes_downloaded": self._downloader.bytes_downloaded,
             "bytes_out": self._bytes_out,
             "cache_bytes_used": self._cache_used,
             "cache_entries": len(self._cache),
@@ -176,13 +173,13 @@ class ThumbnailLoader(_Downloads):
 
     def placeholder(self, kind: str, *, size: int | None = None) -> Thumbnail:
         """A neutral tile with ``kind`` written on it, rendered once per kind and size."""
-        if kind not in _PLACEHOLDER_LABELS:
+        if kind not in PLACEHOLDER_LABELS:
             raise ValueError(f"placeholder kind must be one of {PLACEHOLDER_KINDS}, got {kind!r}")
-        px = self._size if size is None else _check_size(size)
+        px = self._size if size is None else check_size(size)
         key = (kind, px)
         tile = self._placeholders.get(key)
         if tile is None:
-            tile = self._placeholders[key] = _render_placeholder(kind, px)
+            tile = self._placeholders[key] = render_placeholder(kind, px)
         return tile
 
     async def load(self, url: str | None, *, size: int | None = None) -> Thumbnail:
@@ -191,10 +188,10 @@ class ThumbnailLoader(_Downloads):
         ``source_bytes`` is non-zero only for the call that caused the download, so summing it over
         cards counts network bytes once.
         """
-        px = self._size if size is None else _check_size(size)
+        px = self._size if size is None else check_size(size)
         if not url:
             return self.placeholder("no preview", size=px)
-        if not _fetchable(url):
+        if not fetchable(url):
             self._failures += 1
             return self.placeholder("failed", size=px)
         key = (url, px)
@@ -210,7 +207,7 @@ class ThumbnailLoader(_Downloads):
         if task is None:
             task = asyncio.get_running_loop().create_task(self._produce(session, url, px))
             session.inflight[key] = task
-            task.add_done_callback(lambda done: _forget_inflight(session, key, done))
+            task.add_done_callback(lambda done: forget_inflight(session, key, done))
         # Shielded so one card cancelling (page change) does not cancel the shared download.
         thumb = await asyncio.shield(task)
         if joined and thumb.source_bytes:
@@ -223,7 +220,7 @@ class ThumbnailLoader(_Downloads):
 
         Same guards as thumbnails: http(s) only, no credentials, the byte cap, web formats only.
         """
-        if not _fetchable(url):
+        if not fetchable(url):
             return self.placeholder("failed")
         key = (url, -max_px)
         cached = self._cache_get(key)
@@ -246,7 +243,7 @@ class ThumbnailLoader(_Downloads):
     async def original(self, url: str) -> tuple[bytes, str] | None:
         """The original file at ``url`` and its format, or None when it cannot be fetched or is not a
         web picture; for downloads of a selection, so it is not cached."""
-        if not _fetchable(url):
+        if not fetchable(url):
             return None
         session = self._sessions.get()
         # Downloads of the same picture at once (two pages' zips, a double click) share one fetch and
@@ -255,15 +252,15 @@ class ThumbnailLoader(_Downloads):
         if task is None:
             task = asyncio.get_running_loop().create_task(self._fetch_original(session, url))
             session.originals[url] = task
-            task.add_done_callback(lambda done: _forget_original(session, url, done))
+            task.add_done_callback(lambda done: forget_original(session, url, done))
         return await asyncio.shield(task)
 
-    async def _fetch_original(self, session: _Session, url: str) -> tuple[bytes, str] | None:
+    async def _fetch_original(self, session: Session, url: str) -> tuple[bytes, str] | None:
         try:
-            body = await self._download(session, url)
+            body = await self._downloader.download(session, url)
             return body, sniff_web_format(body)
-        except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
-            logger.debug("original failed for %s: %s", _loggable(url), exc)
+        except (FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
+            logger.debug("original failed for %s: %s", loggable(url), exc)
             return None
 
     async def prefetch(self, urls: Iterable[str | None], *, size: int | None = None) -> None:
@@ -287,8 +284,8 @@ class ThumbnailLoader(_Downloads):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    def _new_session(self) -> _Session:
-        return _Session(
+    def _new_session(self) -> Session:
+        return Session(
             client=httpx.AsyncClient(
                 transport=self._transport,
                 follow_redirects=True,
@@ -299,7 +296,7 @@ class ThumbnailLoader(_Downloads):
                     "Accept-Encoding": ACCEPT_ENCODING,
                     "User-Agent": "qamera-widgets-thumbnails",
                 },
-                event_hooks={"request": [_guard_request]},
+                event_hooks={"request": [guard_request]},
             ),
             downloads=asyncio.Semaphore(self._max_concurrency),
             prefetches=asyncio.Semaphore(max(1, self._max_concurrency // 2)),
@@ -345,13 +342,13 @@ class ThumbnailLoader(_Downloads):
         self._failed_until[key] = now + self._failure_ttl
 
     async def _fetched(
-        self, session: _Session, url: str, what: str, make: Callable[[bytes], Awaitable[Thumbnail]]
+        self, session: Session, url: str, what: str, make: Callable[[bytes], Awaitable[Thumbnail]]
     ) -> Thumbnail | None:
         """`make(body)` for the picture at `url`; None (counted, logged) when fetching or decoding fails."""
         try:
-            return await make(await self._download(session, url))
-        except (_FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
-            logger.debug("%s failed for %s: %s", what, _loggable(url), exc)
+            return await make(await self._downloader.download(session, url))
+        except (FetchFailed, httpx.HTTPError, asyncio.TimeoutError, ThumbnailError) as exc:
+            logger.debug("%s failed for %s: %s", what, loggable(url), exc)
             self._failures += 1
             return None
 
@@ -380,7 +377,7 @@ class ThumbnailLoader(_Downloads):
                 disk.put, kind, url, size, thumb.data, thumb.format, thumb.width, thumb.height
             )
 
-    async def _produce(self, session: _Session, url: str, px: int) -> Thumbnail:
+    async def _produce(self, session: Session, url: str, px: int) -> Thumbnail:
         key = (url, px)
         kept = await self._disk_get(self._format, url, px)
         if kept is not None:
@@ -400,14 +397,14 @@ class ThumbnailLoader(_Downloads):
         await self._disk_put(self._format, url, px, thumb)
         return thumb
 
-    async def _decode_within_budget(self, session: _Session, body: bytes, px: int) -> Thumbnail:
+    async def _decode_within_budget(self, session: Session, body: bytes, px: int) -> Thumbnail:
         """`make_thumbnail` in a thread once the image's pixels (read from its header) fit the budget."""
         return await self._within_budget(
             session, body, lambda data, side: make_thumbnail(data, side, self._format), px
         )
 
     async def _within_budget(
-        self, session: _Session, body: bytes, make: Callable[[bytes, int], Thumbnail], px: int
+        self, session: Session, body: bytes, make: Callable[[bytes, int], Thumbnail], px: int
     ) -> Thumbnail:
         """`make(body, px)` in a thread once the image's pixels (read from its header) fit the budget that
         thumbnails and large-view previews share: twelve 49-megapixel previews queue like thumbnails."""
