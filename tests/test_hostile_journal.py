@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from qamera_widgets.client.models import Registration
-from qamera_widgets.engine.jobs.journal import Journal, JournalUnavailableError, JournalWarning
+from qamera_widgets.engine.jobs.journal import Journal
+from qamera_widgets.engine.store import StoreUnavailableError, StoreWarning
 from tests.helpers.records import make_registration
 
 BASE_URL = "https://app.example"
@@ -40,10 +41,10 @@ def test_deep_nesting_and_huge_numbers_are_skipped_with_one_warning_across_reads
         handle.write(good.replace(b'"A"', b'"B"').replace(b"a1", b"b1").replace(b"idem-A", b"idem-B") + b"\n")
     journal = Journal(path)
 
-    with pytest.warns(JournalWarning) as caught:
+    with pytest.warns(StoreWarning) as caught:
         assert [b.batch_id for b in journal.pending()] == ["A", "B"]
     # Only the journal's own warnings count: a socket the garbage collector closes meanwhile warns too.
-    ours = [w for w in caught if issubclass(w.category, JournalWarning)]
+    ours = [w for w in caught if issubclass(w.category, StoreWarning)]
     assert len(ours) == 1 and "lines 2, 3, 4" in str(ours[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -69,25 +70,25 @@ def test_a_home_that_is_a_file_gets_a_sentence_for_writing_and_reading(
     home.write_text("not a folder")
     monkeypatch.setenv("QAMERA_WIDGETS_HOME", str(home))
     journal = Journal()
-    with pytest.raises(JournalUnavailableError) as refused:
+    with pytest.raises(StoreUnavailableError) as refused:
         journal.record_registration(registration(("a1",), "A"), base_url=BASE_URL, key_id="k")
     assert isinstance(refused.value, OSError)
     sentence = refused.value.strerror or ""
     assert str(home) in sentence and "QAMERA_WIDGETS_HOME" in sentence and "is a file" in sentence
     assert "not being saved" in sentence
-    with pytest.warns(JournalWarning, match="QAMERA_WIDGETS_HOME") as caught:
+    with pytest.warns(StoreWarning, match="QAMERA_WIDGETS_HOME") as caught:
         # Changed: the job is still tracked in memory for this session (the sentence says it is not saved).
         assert [b.batch_id for b in journal.pending()] == ["A"]
         assert journal.unconfirmed() == []
-    assert len([w for w in caught if issubclass(w.category, JournalWarning)]) == 1
+    assert len([w for w in caught if issubclass(w.category, StoreWarning)]) == 1
 
 
 def test_a_journal_path_that_is_a_folder_gets_a_sentence(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.jsonl")
     journal.store_path.mkdir()  # adapted: the file written is the store now
-    with pytest.raises(JournalUnavailableError, match="is a folder, not a file"):
+    with pytest.raises(StoreUnavailableError, match="is a folder, not a file"):
         journal.record_final(BASE_URL, {"a1": "DONE"})
-    with pytest.warns(JournalWarning, match="is a folder, not a file"):
+    with pytest.warns(StoreWarning, match="is a folder, not a file"):
         assert journal.batches() == []
 
 
@@ -97,7 +98,7 @@ def test_an_unwritable_home_gets_a_sentence(tmp_path: Path) -> None:
     home.mkdir()
     home.chmod(0o500)
     try:
-        with pytest.raises(JournalUnavailableError, match="permission denied"):
+        with pytest.raises(StoreUnavailableError, match="permission denied"):
             Journal(home / "journal.jsonl").record_final(BASE_URL, {"a1": "DONE"})
     finally:
         home.chmod(0o700)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from qamera_widgets.client.models import Registration
-from qamera_widgets.engine.jobs.journal import HOME_ENV, Journal, JournalWarning, default_journal_path
+from qamera_widgets.engine.jobs.journal import Journal, default_journal_path
+from qamera_widgets.engine.store import HOME_ENV, StoreWarning
 from tests.helpers.records import make_registration as shared_registration
 
 BASE_URL = "http://127.0.0.1:8765"
@@ -210,7 +211,7 @@ def test_truncated_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
     content = _old_journal(path, make_registration(("a1",), "A"), make_registration(("b1",), "B"))
     path.write_bytes(content[: len(content) - 25])  # the second write cut mid-line
 
-    with pytest.warns(JournalWarning, match="line 2"):
+    with pytest.warns(StoreWarning, match="line 2"):
         pending = Journal(path).pending()
     assert [b.batch_id for b in pending] == ["A"]
 
@@ -221,7 +222,7 @@ def test_append_after_a_cut_off_line_starts_a_fresh_line(tmp_path: Path) -> None
     first, second = _old_journal(path, a), _old_journal(path, c)
     path.write_bytes(first + b'{"type": "registration", "base_u\n' + second)
 
-    with pytest.warns(JournalWarning):
+    with pytest.warns(StoreWarning):
         batches = Journal(path).batches()
     assert [b.batch_id for b in batches] == ["A", "C"]
 
@@ -241,10 +242,10 @@ def test_garbage_and_wrong_shapes_are_skipped_not_fatal(tmp_path: Path) -> None:
         )
 
     good = Journal(path)
-    with pytest.warns(JournalWarning) as caught:
+    with pytest.warns(StoreWarning) as caught:
         batches = good.batches()
     assert [b.batch_id for b in batches] == ["G"]
-    ours = [w for w in caught if issubclass(w.category, JournalWarning)]  # not a GC'd socket's warning
+    ours = [w for w in caught if issubclass(w.category, StoreWarning)]  # not a GC'd socket's warning
     assert len(ours) == 1 and "lines 2, 3, 4, 5, 7" in str(ours[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the same bad lines are not reported again on the next read

@@ -19,12 +19,18 @@ import qamera_widgets
 PACKAGE = Path(qamera_widgets.__file__).parent
 ROOT = PACKAGE.parent
 
-# Which layer a module belongs to: the longest dotted prefix listed here wins.
+# Which layer a module belongs to: the longest dotted prefix listed here wins. Inside `engine/` each subject
+# is a layer of its own, so "where does this go" has one answer and the subjects cannot grow into a knot.
 LAYER_OF: dict[str, str] = {
     "qamera_widgets.contract": "contract",
     "qamera_widgets.runtime": "runtime",
     "qamera_widgets.client": "client",
-    "qamera_widgets.engine": "engine",
+    "qamera_widgets.engine": "engine",  # the views' shared models: cards, search, account, data folder
+    "qamera_widgets.engine.wording": "wording",
+    "qamera_widgets.engine.store": "store",
+    "qamera_widgets.engine.pictures": "pictures",
+    "qamera_widgets.engine.jobs": "jobs",
+    "qamera_widgets.engine.review": "review",
     "qamera_widgets.sandbox": "sandbox",
     "qamera_widgets.connect": "connect",
     "qamera_widgets.widgets": "widgets",
@@ -36,16 +42,24 @@ LAYER_OF: dict[str, str] = {
     "qamera_widgets": "entry",  # the package's face re-exports the client and, lazily, the widgets
 }
 
+BELOW_ENGINE = {"contract", "runtime", "client"}
+
 # What each layer may import (besides itself). Read it bottom-up: contract is the ground floor.
 ALLOWED: dict[str, set[str]] = {
     "contract": set(),
     "runtime": {"contract"},
     "client": {"contract", "runtime"},
-    "engine": {"contract", "runtime", "client"},
+    "wording": BELOW_ENGINE,  # the sentences every view shares (an error says itself): no state, no I/O
+    "store": BELOW_ENGINE,  # SQLite only: it knows no picture, job flow or review rule
+    "pictures": BELOW_ENGINE | {"wording", "store"},  # the disk cache lives in the store's folder
+    "jobs": BELOW_ENGINE | {"wording", "store"},
+    "review": BELOW_ENGINE | {"wording", "store", "jobs"},  # a review row says the picture's status
+    "engine": BELOW_ENGINE | {"wording", "store", "pictures", "jobs", "review"},
     "sandbox": {"contract"},
-    "connect": {"contract", "runtime", "client", "engine", "sandbox"},
-    "widgets": {"contract", "runtime", "client", "engine", "connect"},
-    "entry": {"contract", "runtime", "client", "engine", "sandbox", "connect", "widgets"},
+    "connect": BELOW_ENGINE | {"jobs", "sandbox"},  # the kernel's budget and the sandbox it starts
+    "widgets": BELOW_ENGINE | {"wording", "store", "pictures", "jobs", "review", "engine", "connect"},
+    "entry": BELOW_ENGINE
+    | {"wording", "store", "pictures", "jobs", "review", "engine", "sandbox", "connect", "widgets"},
 }
 
 # Imports allowed only for type annotations (under `if TYPE_CHECKING:`), never at run time.
@@ -144,11 +158,11 @@ def test_a_wrong_way_import_is_caught(tmp_path: Path) -> None:
         target.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
     rules = copy / "client" / "rules.py"
     rules.write_text(
-        rules.read_text(encoding="utf-8") + "\nfrom ..engine import tracking\n", encoding="utf-8"
+        rules.read_text(encoding="utf-8") + "\nfrom ..engine.jobs import tracking\n", encoding="utf-8"
     )
     assert wrong_way_imports(tmp_path) == [
-        "qamera_widgets/client/rules.py (client) imports qamera_widgets.engine (engine)",
-        "qamera_widgets/client/rules.py (client) imports qamera_widgets.engine.jobs.tracking (engine)",
+        "qamera_widgets/client/rules.py (client) imports qamera_widgets.engine.jobs (jobs)",
+        "qamera_widgets/client/rules.py (client) imports qamera_widgets.engine.jobs.tracking (jobs)",
     ]
 
 

@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from qamera_widgets.client import AsyncQameraClient, Scenery
-from qamera_widgets.engine.jobs.journal import JournalBatch
 from qamera_widgets.engine.jobs.runs import Run
 from qamera_widgets.engine.pictures.loader import ThumbnailLoader
 from qamera_widgets.engine.review import (
@@ -56,6 +55,7 @@ from qamera_widgets.engine.review import (
 )
 from qamera_widgets.engine.review.book import open_default_store
 from qamera_widgets.engine.review.keys import BINDINGS, INTENTS, MARK_INTENTS, normalize_key
+from qamera_widgets.engine.store import JobRecord
 
 URL = "http://127.0.0.1:8123"
 WHEN = datetime(2026, 12, 1, 21, 14, 5, tzinfo=timezone.utc)
@@ -440,8 +440,8 @@ def test_sort_by_rating_is_best_first_and_keeps_the_order_among_equals() -> None
 # Review rows and exports.
 
 
-def comparison_batch() -> JournalBatch:
-    return JournalBatch(
+def comparison_batch() -> JobRecord:
+    return JobRecord(
         base_url=URL,
         key_id="key1",
         prompt="oak countertop, soft light",

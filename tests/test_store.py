@@ -416,9 +416,9 @@ async def test_a_new_studio_reads_the_store_once_for_its_runs_and_its_library(
 def test_a_store_held_too_long_by_another_kernel_refuses_the_write_but_stays_on_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from qamera_widgets.engine.store import connection  # where the connection reads the timeout
+    from qamera_widgets.engine.store import local  # where the connection reads the timeout
 
-    monkeypatch.setattr(connection, "BUSY_TIMEOUT_MS", 300)
+    monkeypatch.setattr(local, "BUSY_TIMEOUT_MS", 300)
     store = open_store(tmp_path)
     store.record_registration(job(1))
     other = sqlite3.connect(tmp_path / DB_FILE, isolation_level=None)

@@ -22,7 +22,7 @@ from ..client import Registration, Scenery
 from ..client.rules import utc_now
 from ..contract import TERMINAL_STATUSES
 from ..engine.jobs.final_statuses import FinalsWriter
-from ..engine.jobs.journal import Journal, JournalBatch
+from ..engine.jobs.journal import Journal
 from ..engine.jobs.retry_failed import attach_retries
 from ..engine.jobs.runs import (
     Run,
@@ -38,6 +38,7 @@ from ..engine.jobs.runs import (
 )
 from ..engine.jobs.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
 from ..engine.pictures.loader import ThumbnailLoader
+from ..engine.store import JobRecord
 from . import protocol
 from ._common import AnyClient, as_async_client, escape
 from .board_actions import RunActions
@@ -158,7 +159,7 @@ class StatusBoard(ResultsCanvas, RunActions):
 
     def track(
         self,
-        target: Registration | JournalBatch | Iterable[str] | str,
+        target: Registration | JobRecord | Iterable[str] | str,
         *,
         run: Run | None = None,
         slot: Run | None = None,
@@ -171,13 +172,13 @@ class StatusBoard(ResultsCanvas, RunActions):
         """
         if self._closed:
             raise RuntimeError("This StatusBoard is closed; create a new one.")
-        if not isinstance(target, (Registration, JournalBatch)):
+        if not isinstance(target, (Registration, JobRecord)):
             target = (target,) if isinstance(target, str) else tuple(str(i) for i in target)
             self._adhoc += 1
         found, final = run_for(target, f"records-{self._adhoc}")
         self._add_batch(found, final, run if run is not None else slot)
 
-    def resume(self) -> list[JournalBatch]:
+    def resume(self) -> list[JobRecord]:
         """Re-attach to this server's and key's unfinished batches from the journal (after a restart).
 
         Returns the batches newly shown; those already shown are only watched again if they timed out.
@@ -195,7 +196,7 @@ class StatusBoard(ResultsCanvas, RunActions):
             self._set_banner(doubt_message(doubtful), kind="unconfirmed")
         return resumed
 
-    def show_history(self, batches: Sequence[JournalBatch]) -> None:
+    def show_history(self, batches: Sequence[JobRecord]) -> None:
         """Show journaled jobs as runs, placed by the time they were submitted: the prompts of earlier
         sessions with their pictures (once a list supplies the URLs, see `show_sceneries`). Unfinished
         ones are followed live again, as `resume()` does."""

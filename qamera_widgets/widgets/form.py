@@ -25,7 +25,7 @@ import traitlets
 from .. import contract
 from ..client import Registration
 from ..engine.jobs.budgets import Budget
-from ..engine.jobs.journal import Journal, JournalBatch
+from ..engine.jobs.journal import Journal
 from ..engine.jobs.plans import (
     MAX_CHARS,
     MAX_COUNT,
@@ -45,6 +45,7 @@ from ..engine.jobs.plans import (
 )
 from ..engine.jobs.submitting import Submitter
 from ..engine.jobs.templates import TemplateError, is_template
+from ..engine.store import JobRecord
 from . import protocol
 from ._common import AnyClient, Callbacks, as_async_client
 from .canvas import STATIC
@@ -281,7 +282,7 @@ class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.Any
         if count is not None:
             self.count = count
 
-    def restore_history(self, jobs: Sequence[JournalBatch]) -> None:
+    def restore_history(self, jobs: Sequence[JobRecord]) -> None:
         """After a kernel restart: the recent prompts and the last count from the store's jobs (oldest
         first), unless this form has sent something already."""
         if self._submitter.history or not jobs:

@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from qamera_widgets import AsyncQameraClient
-from qamera_widgets.engine.jobs.journal import JOURNAL_FILE, Journal
+from qamera_widgets.engine.jobs.journal import Journal
+from qamera_widgets.engine.store import LEGACY_JOURNAL
 
 from ._canvas import (
     OVERFLOWING,
@@ -103,7 +104,7 @@ def test_studio_height_stays_bounded_after_30_batches(
     page: Page, lab_server: str, jupyter_env: dict[str, Any], service: Any
 ) -> None:
     # The studio also shows, as history, the jobs earlier tests journaled on this key.
-    journal = Journal(Path(jupyter_env["env"]["QAMERA_WIDGETS_HOME"]) / JOURNAL_FILE)
+    journal = Journal(Path(jupyter_env["env"]["QAMERA_WIDGETS_HOME"]) / LEGACY_JOURNAL)
     key_id = AsyncQameraClient(service.api_key, service.base_url).key_id
     # A comparison's jobs are one run, as the board counts them, and so are a run (or a comparison's
     # cell) and its retries: a retry names the run it belongs to, which may be a comparison's.

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qamera_widgets.connect import env_for_sandbox
-from qamera_widgets.engine.jobs.journal import HOME_ENV
+from qamera_widgets.engine.store import HOME_ENV
 from qamera_widgets.serving import LOOPBACK, stop_server, wait_until_serving
 
 if TYPE_CHECKING:

@@ -20,46 +20,26 @@ from ...client.models import Registration
 from ...client.rules import utc_now
 from ..store import (
     DB_FILE,
-    HOME_ENV,
     LEGACY_JOURNAL,
     JobRecord,
     LocalStore,
-    StoreUnavailableError,
-    StoreWarning,
     UnconfirmedAttempt,
-    batch_key,
     default_home,
     open_store,
     public_key_id,
 )
 
-__all__ = [
-    "HISTORY_JOBS",
-    "HOME_ENV",
-    "Journal",
-    "JournalBatch",
-    "JournalUnavailableError",
-    "JournalWarning",
-    "UnconfirmedAttempt",
-    "batch_key",
-    "default_journal_path",
-]
+__all__ = ["HISTORY_JOBS", "Journal", "default_journal_path"]
 
 HISTORY_JOBS = 1000
 """How many of the latest jobs a new view reads at start: what a person scrolls back to, and a bounded
 read however long the history (the store answers it from an index; `pending()` still lists every job)."""
 
-JournalBatch = JobRecord
-"""One registered job as replayed from the store (the journal's old name for `JobRecord`)."""
-JournalWarning = StoreWarning
-JournalUnavailableError = StoreUnavailableError
-JOURNAL_FILE = LEGACY_JOURNAL
-
 
 def default_journal_path() -> Path:
     """`$QAMERA_WIDGETS_HOME/journal.jsonl`, else the platform's per-user data directory: where an old
     journal is looked for; the jobs themselves are in `store.sqlite3` beside it."""
-    return default_home() / JOURNAL_FILE
+    return default_home() / LEGACY_JOURNAL
 
 
 class Journal:
@@ -105,7 +85,7 @@ class Journal:
 
         `comparison`, `template` and `parts` say which comparison the job belongs to (see PromptForm);
         `retry_of` the job whose failed pictures it generates again ("Retry N failed" on a run).
-        Raises `JournalUnavailableError` (an OSError with the sentence) when it is kept in memory only.
+        Raises `StoreUnavailableError` (an OSError with the sentence) when it is kept in memory only.
         """
         self.store.record_registration(
             {
@@ -156,17 +136,17 @@ class Journal:
 
     def batches(
         self, *, base_url: str | None = None, key_id: str | None = None, latest: int | None = None
-    ) -> list[JournalBatch]:
+    ) -> list[JobRecord]:
         """Every recorded job in submission order (only the `latest` n when given), optionally only those of
         one server and key id."""
         return self.store.jobs(base_url=base_url, key_id=key_id, latest=latest)
 
-    async def history(self, base_url: str, key_id: str | None) -> list[JournalBatch]:
+    async def history(self, base_url: str, key_id: str | None) -> list[JobRecord]:
         """The latest `HISTORY_JOBS` jobs of one server and key, read in a thread (a long history takes a
         while): what a new Studio draws as its runs and its library names its prompts from."""
         return await asyncio.to_thread(self.batches, base_url=base_url, key_id=key_id, latest=HISTORY_JOBS)
 
-    def pending(self, *, base_url: str | None = None, key_id: str | None = None) -> list[JournalBatch]:
+    def pending(self, *, base_url: str | None = None, key_id: str | None = None) -> list[JobRecord]:
         """Jobs with at least one record whose final status was never recorded."""
         return self.store.jobs(base_url=base_url, key_id=key_id, pending_only=True)
 

@@ -15,8 +15,9 @@ from typing import Any
 from ...client import Registration
 from ...client.rules import utc_now
 from ...contract import price_for
+from ..store import JobRecord, UnconfirmedAttempt, batch_key
 from ..wording import TIMED_OUT_WORDS, excerpt, pictures, plural
-from .journal import Journal, JournalBatch, UnconfirmedAttempt, batch_key
+from .journal import Journal
 from .status import state_of
 from .tracking import WAITING
 
@@ -132,7 +133,7 @@ class Run:
         return count_statuses(status.get(i, WAITING) for i in self.record_ids)
 
 
-def run_for(target: Registration | JournalBatch | tuple[str, ...], key: str) -> tuple[Run, Mapping[str, str]]:
+def run_for(target: Registration | JobRecord | tuple[str, ...], key: str) -> tuple[Run, Mapping[str, str]]:
     """The run a tracked target makes, and the final statuses already known (a journal's). Plain record
     ids make a run without a prompt under `key`; a journaled job of a comparison is drawn with the others."""
     if isinstance(target, Registration):
@@ -146,7 +147,7 @@ def run_for(target: Registration | JournalBatch | tuple[str, ...], key: str) -> 
             ids,
         )
         return made, {}
-    if isinstance(target, JournalBatch):
+    if isinstance(target, JobRecord):
         grouping = (target.comparison, target.template, target.parts) if target.comparison else ("", "", ())
         comparison, template, parts = grouping
         made = Run(

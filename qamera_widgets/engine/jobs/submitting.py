@@ -15,9 +15,10 @@ from dataclasses import replace
 from typing import Protocol
 
 from ...client import AsyncQameraClient, RateLimitError, Registration, SubmissionUnconfirmedError
+from ..store import JobRecord
 from ..wording import describe_error
 from .budgets import Budget, BudgetExceededError
-from .journal import Journal, JournalBatch
+from .journal import Journal
 from .plans import (
     RATE_LIMITED_MESSAGE,
     UNCONFIRMED_MESSAGE,
@@ -238,7 +239,7 @@ class Submitter:
         self.history = [(prompt, count)] + [entry for entry in self.history if entry[0] != prompt]
         del self.history[HISTORY_LIMIT:]
 
-    def restore_history(self, jobs: Sequence[JournalBatch]) -> None:
+    def restore_history(self, jobs: Sequence[JobRecord]) -> None:
         """The recent prompts after a kernel restart, from the store's jobs (when none were sent yet)."""
         if not self.history:
             self.history = history_from_jobs(jobs, HISTORY_LIMIT)

@@ -14,9 +14,8 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Protocol
 
-from ...contract import key_id_of
 from ...runtime.registry import ProcessWide
-from ..store import open_store
+from ..store import open_store, public_key_id
 from .marks import NO_MARK, Mark, MarkError, MarkRequest, apply_mark, mark_request, marks_trait
 
 __all__ = [
@@ -93,13 +92,6 @@ def use_store(opener: Callable[[], MarkStore | None]) -> None:
     _store_opener = opener
 
 
-def public_key_id(key_id: str | None) -> str:
-    """The key's public id, also when a whole key was passed by mistake: the secret is never a key."""
-    if not key_id:
-        return ""
-    return key_id_of(key_id.strip()) or key_id.strip().split(".", 1)[0]
-
-
 class MarkBook:
     """The marks of one account (`base_url`, `key_id`), in memory and, when there is one, in the store.
 
@@ -111,7 +103,7 @@ class MarkBook:
 
     def __init__(self, base_url: str, key_id: str | None, *, store: MarkStore | None = None) -> None:
         self.base_url = base_url.strip().rstrip("/")
-        self.key_id = public_key_id(key_id)
+        self.key_id = public_key_id(key_id) or ""
         self._store = store
         self._marks: dict[str, Mark] = {}
         self._unsaved: dict[str, Mark] = {}
@@ -283,4 +275,4 @@ library, a second Studio) must show the same marks the moment one of them change
 
 def mark_book(base_url: str, key_id: str | None) -> MarkBook:
     """The process's book for this account (made, and read from the store, on first use)."""
-    return mark_books[(base_url.strip().rstrip("/"), public_key_id(key_id))]
+    return mark_books[(base_url.strip().rstrip("/"), public_key_id(key_id) or "")]

@@ -104,7 +104,7 @@ class Origin:
 
 
 class RunLike(Protocol):
-    """What a run says about its pictures: a board's `Run` and a `JournalBatch` both do."""
+    """What a run says about its pictures: a board's `Run` and a `JobRecord` both do."""
 
     @property
     def prompt(self) -> str: ...

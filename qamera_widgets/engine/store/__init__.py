@@ -13,8 +13,9 @@ memory: the session still sees its jobs and marks, they are only not saved. Job 
 The secret part of an API key never reaches the file: only the public key id is stored.
 
 The package's modules: `records` (what is stored and the sentences), `schema` (the file's shape and its
-migrations), `rows` (SQLite rows in and out), `legacy` (an old journal's import), `connection` and `local`
-(`LocalStore` and `open_store`). Import from `engine.store` itself: the split is not an interface.
+migrations), `rows` (SQLite rows in and out), `local` (`LocalStore`: the connection, its writes and reads,
+and `open_store`), `legacy_journal` (an old `journal.jsonl`'s import) and `report` (what `qamera-widgets
+store` prints). Import from `engine.store` itself: the split is not an interface.
 """
 
 from __future__ import annotations

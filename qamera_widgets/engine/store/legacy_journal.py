@@ -12,11 +12,11 @@ from typing import Any
 
 from ...client.models import parse_timestamp
 from ...contract import TERMINAL_STATUSES
-from .rows import _INSERT_REGISTRATION, _insert_unconfirmed, _open_count, _recount, _registration_row
-from .schema import _text
+from .rows import INSERT_REGISTRATION, insert_unconfirmed, open_count, recount, registration_row
+from .schema import sql_text
 
 
-def _import_entries(db: sqlite3.Connection, entries: Sequence[Mapping[str, Any]]) -> None:
+def import_entries(db: sqlite3.Connection, entries: Sequence[Mapping[str, Any]]) -> None:
     """An old journal's entries in bulk, with the journal's rules: the first confirmation of a job stays,
     a confirmation settles an earlier unconfirmed attempt under its key, the last final status counts."""
     before = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM registrations").fetchone()[0])
@@ -26,7 +26,7 @@ def _import_entries(db: sqlite3.Connection, entries: Sequence[Mapping[str, Any]]
     for entry in entries:
         kind, url = entry["type"], entry["base_url"]
         if kind == "registration":
-            registrations.append(_registration_row(entry))
+            registrations.append(registration_row(entry))
             if entry["idempotency_key"]:
                 attempts.pop((url, entry["idempotency_key"]), None)
         elif kind == "unconfirmed":
@@ -39,14 +39,14 @@ def _import_entries(db: sqlite3.Connection, entries: Sequence[Mapping[str, Any]]
     fresh = not before and not db.execute("SELECT 1 FROM finals LIMIT 1").fetchone()
     # Into an empty store the open counts are known here; otherwise SQL counts them below.
     db.executemany(
-        _INSERT_REGISTRATION,
-        [(*row, _open_count(row, finals) if fresh else 0) for row in registrations],
+        INSERT_REGISTRATION,
+        [(*row, open_count(row, finals) if fresh else 0) for row in registrations],
     )
     added = db.execute("SELECT seq, base_url, record_ids FROM registrations WHERE seq > ?", (before,))
     db.executemany(
         "INSERT INTO records VALUES (?, ?, ?, ?)",
         [
-            (url, _text(i), seq, n)
+            (url, sql_text(i), seq, n)
             for seq, url, ids in added.fetchall()
             for n, i in enumerate(json.loads(ids))
         ],
@@ -56,19 +56,19 @@ def _import_entries(db: sqlite3.Connection, entries: Sequence[Mapping[str, Any]]
         [(row[0], row[10]) for row in registrations if row[10]],
     )
     for entry in attempts.values():
-        _insert_unconfirmed(db, entry)
+        insert_unconfirmed(db, entry)
     db.executemany(
         "INSERT OR REPLACE INTO finals VALUES (?, ?, ?, ?)",
-        [(_text(url), _text(i), status, when) for (url, i), (status, when) in finals.items()],
+        [(sql_text(url), sql_text(i), status, when) for (url, i), (status, when) in finals.items()],
     )
     if not fresh:  # finals may finish jobs the store already had
-        _recount(db, "1", ())
+        recount(db, "1", ())
 
 
 # -- reading an old journal.jsonl (what the journal module validated, kept for the import) ----------------
 
 
-def _parse_journal(content: bytes, skipped: list[tuple[int, str]]) -> Iterator[dict[str, Any]]:
+def parse_journal(content: bytes, skipped: list[tuple[int, str]]) -> Iterator[dict[str, Any]]:
     """The valid entries of a JSON-lines journal; every other line lands in `skipped` with its number.
 
     Whatever a line holds (nesting deep enough for RecursionError, 1e999, wrong types) it is skipped, never

@@ -4,44 +4,66 @@ process-wide store of a folder.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sqlite3
 import threading
+import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's own busy timeout then orders the kernels' writes
+    fcntl = None  # type: ignore[assignment]
+import hashlib
+from collections.abc import Iterable, Mapping
 
 from ...client.rules import utc_now
 from ...contract import TERMINAL_STATUSES
 from ...runtime.registry import ProcessWide
-from .connection import StoreConnection
-from .legacy_journal import _import_entries, _parse_journal
+from .legacy_journal import import_entries, parse_journal
 from .records import (
+    BUSY_TIMEOUT_MS,
     DB_FILE,
     LEGACY_JOURNAL,
+    LOCK_FILE,
+    SQLITE_BUSY,
+    SQLITE_LOCKED,
     JobRecord,
+    Refused,
     StoreUnavailableError,
     StoreWarning,
     UnconfirmedAttempt,
-    _Refused,
+    busy_sentence,
     default_home,
+    error_code,
     problem_sentence,
     public_key_id,
     refuse_outside_symlink,
 )
 from .rows import (
-    _checked_mark,
-    _insert_finals,
-    _insert_registration,
-    _insert_unconfirmed,
-    _job_of,
-    _time,
-    _where,
+    checked_mark,
+    insert_finals,
+    insert_registration,
+    insert_unconfirmed,
+    job_of,
+    parse_time,
+    where_clause,
 )
-from .schema import _REGISTRATION_COLUMNS, _text, _untext
+from .schema import (
+    REGISTRATION_COLUMNS,
+    Redo,
+    copy_of,
+    from_sql_text,
+    prepare,
+    roll_back,
+    sql_text,
+    sync_directory,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +74,7 @@ _BUDGET_TABLE = (
 )
 
 
-class LocalStore(StoreConnection):
+class LocalStore:
     """The store in `folder` (default `default_home()`): `folder/store.sqlite3`, plus the picture cache in
     `folder/pictures/` (see `engine.pictures.disk_cache`). Use `open_store()` for the process-wide one per
     folder: every widget in a kernel then shares one connection and one in-memory fallback."""
@@ -92,11 +114,11 @@ class LocalStore(StoreConnection):
 
         Raises `StoreUnavailableError` when it could only be kept in memory: tell the person to keep the
         batch id."""
-        self._run(lambda db: _insert_registration(db, entry), durable_or_raise=True)
+        self._run(lambda db: insert_registration(db, entry), durable_or_raise=True)
 
     def record_unconfirmed(self, entry: Mapping[str, Any]) -> None:
         """Save a submission the server may have charged without confirming it, so it is not forgotten."""
-        self._run(lambda db: _insert_unconfirmed(db, entry), durable_or_raise=True)
+        self._run(lambda db: insert_unconfirmed(db, entry), durable_or_raise=True)
 
     def record_final(self, base_url: str, statuses: Mapping[str, str], recorded_at: str = "") -> None:
         """Save the terminal statuses among `statuses` (others, e.g. a local TIMED_OUT, stay pending)."""
@@ -107,7 +129,7 @@ class LocalStore(StoreConnection):
         }
         if final:
             when = recorded_at or utc_now().isoformat()
-            self._run(lambda db: _insert_finals(db, base_url, final, when), durable_or_raise=True)
+            self._run(lambda db: insert_finals(db, base_url, final, when), durable_or_raise=True)
 
     def jobs(
         self,
@@ -147,30 +169,30 @@ class LocalStore(StoreConnection):
     def _jobs(
         self, base_url: str | None, key_id: str | None, pending_only: bool, latest: int | None
     ) -> list[JobRecord]:
-        where, params = _where(base_url, key_id)
+        where, params = where_clause(base_url, key_id)
         if pending_only:
             where.append("open_count > 0")
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         if latest is not None:
             sql = (
-                f"SELECT * FROM (SELECT {_REGISTRATION_COLUMNS} FROM registrations {clause} "
+                f"SELECT * FROM (SELECT {REGISTRATION_COLUMNS} FROM registrations {clause} "
                 f"ORDER BY seq DESC LIMIT ?) ORDER BY seq"
             )
             rows = self._read(sql, [*params, max(0, latest)])
         else:
             rows = self._read(
-                f"SELECT {_REGISTRATION_COLUMNS} FROM registrations {clause} ORDER BY seq", params
+                f"SELECT {REGISTRATION_COLUMNS} FROM registrations {clause} ORDER BY seq", params
             )
         if not rows:
             return []
         finals = self._finals_of([row[-1] for row in rows], base_url, key_id, pending_only)
-        return [_job_of(row, finals.get(row[-1], {})) for row in rows]
+        return [job_of(row, finals.get(row[-1], {})) for row in rows]
 
     def _finals_of(
         self, seqs: list[int], base_url: str | None, key_id: str | None, pending_only: bool
     ) -> dict[int, dict[str, str]]:
         """The final statuses of the jobs `seqs` (ascending), in one join over their range of the table."""
-        where, params = _where(base_url, key_id, "g.")
+        where, params = where_clause(base_url, key_id, "g.")
         if pending_only:
             where.append("g.open_count > 0")
         where.append("g.seq BETWEEN ? AND ?")
@@ -184,7 +206,7 @@ class LocalStore(StoreConnection):
         finals: dict[int, dict[str, str]] = {}
         for seq, record_id, status in self._read(sql, params):
             if seq in wanted:
-                finals.setdefault(seq, {})[_untext(record_id)] = status
+                finals.setdefault(seq, {})[from_sql_text(record_id)] = status
         return finals
 
     def unconfirmed(
@@ -192,7 +214,7 @@ class LocalStore(StoreConnection):
     ) -> list[UnconfirmedAttempt]:
         """Submissions still in doubt (never confirmed later under the same idempotency key by the same
         server), oldest first."""
-        where, params = _where(base_url, public_key_id(key_id))
+        where, params = where_clause(base_url, public_key_id(key_id))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._read(
             "SELECT base_url, key_id, prompt, count, idempotency_key, attempted_at FROM unconfirmed "
@@ -202,19 +224,19 @@ class LocalStore(StoreConnection):
         self.warn_if_unsaved()
         return [
             UnconfirmedAttempt(
-                base_url=_untext(url),
-                key_id=None if kid is None else _untext(kid),
-                prompt=_untext(prompt),
+                base_url=from_sql_text(url),
+                key_id=None if kid is None else from_sql_text(kid),
+                prompt=from_sql_text(prompt),
                 count=int(count),
-                idempotency_key=_untext(key),
-                attempted_at=_time(attempted),
+                idempotency_key=from_sql_text(key),
+                attempted_at=parse_time(attempted),
             )
             for url, kid, prompt, count, key, attempted in rows
         ]
 
     def prompts(self, base_url: str, record_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
         """record id -> (the prompt that made it, its position in its job), for the ids the store knows."""
-        ids = [_text(i) for i in dict.fromkeys(record_ids)]
+        ids = [sql_text(i) for i in dict.fromkeys(record_ids)]
         found: dict[str, tuple[str, int]] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
@@ -222,10 +244,10 @@ class LocalStore(StoreConnection):
                 "SELECT r.record_id, g.prompt, r.position FROM records r "
                 "JOIN registrations g ON g.seq = r.seq "
                 f"WHERE r.base_url = ? AND r.record_id IN ({','.join('?' * len(chunk))})",
-                [_text(base_url), *chunk],
+                [sql_text(base_url), *chunk],
             )
             for record_id, prompt, position in rows:
-                found[_untext(record_id)] = (_untext(prompt), int(position))
+                found[from_sql_text(record_id)] = (from_sql_text(prompt), int(position))
         return found
 
     # -- marks ------------------------------------------------------------------------------------
@@ -234,34 +256,34 @@ class LocalStore(StoreConnection):
         """scenery id -> (flag, stars) for one server and key id; flag is "pick", "reject" or ""."""
         rows = self._read(
             "SELECT scenery_id, flag, stars FROM marks WHERE base_url = ? AND key_id = ?",
-            [_text(base_url), _text(public_key_id(key_id) or "")],
+            [sql_text(base_url), sql_text(public_key_id(key_id) or "")],
         )
         self.warn_if_unsaved()
-        return {_untext(sid): (str(flag), int(stars)) for sid, flag, stars in rows}
+        return {from_sql_text(sid): (str(flag), int(stars)) for sid, flag, stars in rows}
 
     def set_marks(self, base_url: str, key_id: str, marks: Mapping[str, tuple[str, int]]) -> None:
         """Save several marks in one transaction, durable on return; ("", 0) deletes a mark.
 
         Raises ValueError for a flag or star count out of range (nothing is saved then). Never raises for
         the disk: the marks are then kept in memory and `problem` says why (also warned once)."""
-        checked = [(str(sid), *_checked_mark(mark)) for sid, mark in marks.items()]
+        checked = [(str(sid), *checked_mark(mark)) for sid, mark in marks.items()]
         if not checked:
             return
-        url, kid, now = _text(base_url), _text(public_key_id(key_id) or ""), utc_now().isoformat()
+        url, kid, now = sql_text(base_url), sql_text(public_key_id(key_id) or ""), utc_now().isoformat()
 
         def work(db: sqlite3.Connection) -> None:
             for sid, flag, stars in checked:
                 if not flag and not stars:
                     db.execute(
                         "DELETE FROM marks WHERE base_url = ? AND key_id = ? AND scenery_id = ?",
-                        (url, kid, _text(sid)),
+                        (url, kid, sql_text(sid)),
                     )
                 else:
                     db.execute(
                         "INSERT INTO marks VALUES (?, ?, ?, ?, ?, ?) "
                         "ON CONFLICT (base_url, key_id, scenery_id) DO UPDATE SET flag = excluded.flag, "
                         "stars = excluded.stars, updated_at = excluded.updated_at",
-                        (url, kid, _text(sid), flag, stars, now),
+                        (url, kid, sql_text(sid), flag, stars, now),
                     )
 
         try:
@@ -311,7 +333,7 @@ class LocalStore(StoreConnection):
             content = source.read_bytes()
         except FileNotFoundError:
             return 0
-        except (OSError, _Refused) as exc:
+        except (OSError, Refused) as exc:
             message = problem_sentence(exc, source) if isinstance(exc, OSError) else str(exc)
             warnings.warn(message, StoreWarning, stacklevel=2)
             logger.warning("%s", message)
@@ -320,7 +342,7 @@ class LocalStore(StoreConnection):
         if digest in self._imported:
             return 0
         skipped: list[tuple[int, str]] = []
-        entries = list(_parse_journal(content, skipped))
+        entries = list(parse_journal(content, skipped))
         if skipped:
             numbers = ", ".join(str(n) for n, _ in skipped[:10]) + (" ..." if len(skipped) > 10 else "")
             noun = "line" if len(skipped) == 1 else "lines"
@@ -336,10 +358,10 @@ class LocalStore(StoreConnection):
             nonlocal imported
             if db.execute("SELECT 1 FROM imports WHERE sha256 = ?", (digest,)).fetchone():
                 return
-            _import_entries(db, entries)
+            import_entries(db, entries)
             db.execute(
                 "INSERT INTO imports VALUES (?, ?, ?, ?, ?)",
-                (digest, _text(str(source)), len(entries), len(skipped), utc_now().isoformat()),
+                (digest, sql_text(str(source)), len(entries), len(skipped), utc_now().isoformat()),
             )
             imported = len(entries)
 
@@ -368,6 +390,152 @@ class LocalStore(StoreConnection):
         ):
             figures[name] = int(self._read(f"SELECT COUNT(*) FROM {table}")[0][0])
         return figures
+
+    # The connection: opening the file, falling back to memory, one write transaction at a time across
+    # kernels, reads.
+
+    def _connection(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._db is None:
+                try:
+                    self._db = self._open_file()
+                except (OSError, sqlite3.Error, Refused) as exc:
+                    self._fall_back(exc, copy=not isinstance(exc, Refused))
+            assert self._db is not None
+            return self._db
+
+    def _open_file(self) -> sqlite3.Connection:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        refuse_outside_symlink(self.path, self.folder)
+        if self.path.is_dir():
+            raise IsADirectoryError(21, "Is a directory", str(self.path))
+        created = not self.path.exists()
+        db = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        try:
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            prepare(db, self.path, wal=True)
+        except BaseException:
+            db.close()
+            raise
+        if created:
+            sync_directory(self.folder)
+        return db
+
+    def _fall_back(self, exc: BaseException, *, copy: bool) -> None:
+        """Carry on in memory (with what the file held, when it can still be read) and keep the sentence."""
+        if self.problem:
+            return
+        self.problem = problem_sentence(exc, self.path)
+        logger.warning("%s", self.problem)
+        self._answers.clear()
+        old, self._db = self._db, None
+        memory = copy_of(old, self.path) if copy else None
+        if old is not None:
+            with suppress(sqlite3.Error):
+                old.close()
+        if memory is None:
+            memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            prepare(memory, self.path, wal=False)
+        self._db = memory
+
+    def warn_if_unsaved(self, stacklevel: int = 3) -> None:
+        """Say once (a warning and the log) that the store is not being saved; reads call this."""
+        if self.problem and not self._warned:
+            self._warned = True
+            warnings.warn(self.problem, StoreWarning, stacklevel=stacklevel + 1)
+
+    @contextmanager
+    def _write(self, *, durable_or_raise: bool) -> Iterator[sqlite3.Connection]:
+        """One transaction. On the file's failure the store moves to memory and the write is redone there;
+        `durable_or_raise` then raises `StoreUnavailableError` (a job's write), else it only warns."""
+        with self._lock, self._kernels_in_turn():
+            db = self._connection()
+            saved = not self.problem
+            self._writes += 1
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    roll_back(db)
+                    raise
+            except (sqlite3.Error, OSError) as exc:
+                if not saved or isinstance(exc, sqlite3.IntegrityError):
+                    raise
+                if error_code(exc) in (SQLITE_BUSY, SQLITE_LOCKED):
+                    # Another kernel held the file too long: the file is fine, so no move to memory.
+                    raise StoreUnavailableError(0, busy_sentence(self.path), str(self.path)) from exc
+                self._fall_back(exc, copy=True)
+                raise Redo() from exc
+            if not saved and durable_or_raise:
+                raise StoreUnavailableError(0, self.problem, str(self.path))
+
+    @contextmanager
+    def _kernels_in_turn(self) -> Iterator[None]:
+        """One writer at a time across processes, woken the moment the other is done: SQLite's busy
+        handler sleeps in growing steps instead, which halves two kernels' write rate."""
+        if fcntl is None or self.problem:
+            yield
+            return
+        if self._lock_fd is None:
+            try:
+                self._lock_fd = os.open(
+                    self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600
+                )
+            except OSError:  # the write itself will say what is wrong with the folder
+                yield
+                return
+        fd = self._lock_fd
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        held = False
+        while not held:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                if time.monotonic() > deadline:  # a kernel stuck mid-write: SQLite's timeout decides
+                    break
+                time.sleep(0.0005)
+        try:
+            yield
+        finally:
+            if held:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _run(self, work: Any, *, durable_or_raise: bool) -> None:
+        """`work(db)` in one write transaction, redone in memory if the file fails meanwhile."""
+        for _ in range(2):
+            try:
+                with self._write(durable_or_raise=durable_or_raise) as db:
+                    work(db)
+                return
+            except Redo:
+                continue
+        raise StoreUnavailableError(0, self.problem, str(self.path))  # pragma: no cover - memory cannot fail
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            db = self._connection()
+            try:
+                return db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                if self.problem:
+                    raise
+                self._fall_back(exc, copy=True)
+            assert self._db is not None
+            return self._db.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
 
 def _store_key(folder: str) -> LocalStore:

@@ -23,7 +23,7 @@ SCHEMA_VERSION = 2
 APPLICATION_ID = 0x51574731  # "QWG1": tells our file from another program's SQLite database
 BUSY_TIMEOUT_MS = 30_000
 MARK_FLAGS = ("pick", "reject", "")
-_NOT_SAVED = "until then jobs and marks are kept in memory for this session only and are not being saved."
+NOT_SAVED = "until then jobs and marks are kept in memory for this session only and are not being saved."
 
 
 class StoreWarning(UserWarning):
@@ -46,9 +46,11 @@ def batch_key(batch_id: str, record_ids: Iterable[str]) -> str:
 
 
 def public_key_id(key_id: str | None) -> str | None:
-    """Keep only the key id even if a caller passed a whole key by mistake: the secret never lands on disk."""
+    """The key's public id, also when a whole key was passed by mistake: the secret never lands on disk or
+    in a registry's key. None (no key named) stays None, so a query over every key stays one."""
     if not key_id:
         return None
+    key_id = key_id.strip()
     return key_id_of(key_id) or key_id.split(".", 1)[0]
 
 
@@ -113,28 +115,28 @@ def refuse_outside_symlink(path: Path, folder: Path) -> None:
     """Refuse a store file that is a symlink leading out of its folder: writing through it would append to
     whatever it points at (as root, any file). A link to a file inside the folder is harmless."""
     if path.is_symlink() and not _same_folder(path, folder):
-        raise _Refused(
+        raise Refused(
             f"The local store file {path} is a symbolic link to {os.readlink(path)}, outside {folder}; "
             f"it is not written through. Replace the link with a real file or remove it, or set {HOME_ENV} "
-            f"to another folder, and restart the kernel; {_NOT_SAVED}"
+            f"to another folder, and restart the kernel; {NOT_SAVED}"
         )
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """The store file cannot be used; the message is the sentence for the person."""
 
 
 # SQLite's primary result codes (sqlite3 has them from Python 3.11 on, but its type stubs do not).
 _SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 3, 8, 10, 11
 _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
-_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 
 
-def _code_of(exc: BaseException) -> int:
+def error_code(exc: BaseException) -> int:
     return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
 
 
-def _busy_sentence(path: Path) -> str:
+def busy_sentence(path: Path) -> str:
     return (
         f"The local store {path} is busy: another kernel has held it for {BUSY_TIMEOUT_MS // 1000} s. This "
         "write was not saved (for a job: keep its batch id); restart a kernel that seems stuck, then retry."
@@ -144,11 +146,11 @@ def _busy_sentence(path: Path) -> str:
 def problem_sentence(exc: BaseException, path: Path) -> str:
     """The one sentence for a store that cannot be used, naming what to fix."""
     fix = f"or set {HOME_ENV} to a folder you can write to"
-    then = f"and restart the kernel; {_NOT_SAVED}"
-    if isinstance(exc, _Refused):
+    then = f"and restart the kernel; {NOT_SAVED}"
+    if isinstance(exc, Refused):
         return str(exc)
     if isinstance(exc, sqlite3.Error):
-        code = _code_of(exc)
+        code = error_code(exc)
         if code == _SQLITE_FULL:
             return f"Cannot save the local store {path}: the disk is full. Free some space, {fix}, {then}"
         if code in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN):

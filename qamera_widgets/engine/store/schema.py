@@ -8,7 +8,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from .records import _NOT_SAVED, APPLICATION_ID, HOME_ENV, SCHEMA_VERSION, _Refused
+from .records import APPLICATION_ID, HOME_ENV, NOT_SAVED, SCHEMA_VERSION, Refused
 
 logger = logging.getLogger(__name__)
 
@@ -87,13 +87,13 @@ _MIGRATIONS: dict[int, str] = {1: _SCHEMA, 2: _RETRY_LINK}
 """Schema version -> the script that brings version-1 to it. A new version adds a step here; a file from
 a newer version of the package is refused with a sentence rather than written in a shape it does not know."""
 
-_REGISTRATION_COLUMNS = (
+REGISTRATION_COLUMNS = (
     "base_url, key_id, prompt, count, record_ids, batch_id, order_id, reservation_id, credits_reserved, "
     "submitted_at, idempotency_key, comparison, template, parts, retry_of, seq"
 )
 
 
-def _text(value: str) -> str | bytes:
+def sql_text(value: str) -> str | bytes:
     """Text for a column; a lone surrogate (an id a server sent) cannot be UTF-8, so it goes in as a
     blob of its surrogate-pass bytes and comes back unchanged: a charged job is never refused over it."""
     try:
@@ -103,35 +103,35 @@ def _text(value: str) -> str | bytes:
     return value
 
 
-def _untext(value: object) -> str:
+def from_sql_text(value: object) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "surrogatepass")
     return str(value)
 
 
-def _dumps(value: object) -> str:
+def json_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
 
 
-class _Redo(Exception):
+class Redo(Exception):
     """The file failed mid-write; the store is in memory now and the write is done again there."""
 
 
-def _prepare(db: sqlite3.Connection, path: Path, *, wal: bool) -> None:
+def prepare(db: sqlite3.Connection, path: Path, *, wal: bool) -> None:
     """Check the file is ours and current, bring its schema up to date (one transaction per step)."""
     application_id = db.execute("PRAGMA application_id").fetchone()[0]
     version = db.execute("PRAGMA user_version").fetchone()[0]
     tables = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
     if tables and application_id != APPLICATION_ID:
-        raise _Refused(
+        raise Refused(
             f"The file {path} is not a qamera-widgets store (another program's database?). Move it away or "
-            f"set {HOME_ENV} to another folder, and restart the kernel; {_NOT_SAVED}"
+            f"set {HOME_ENV} to another folder, and restart the kernel; {NOT_SAVED}"
         )
     if version > SCHEMA_VERSION:
-        raise _Refused(
+        raise Refused(
             f"The local store {path} was written by a newer qamera-widgets (schema {version}, this one reads "
             f"{SCHEMA_VERSION}). Upgrade qamera-widgets, or set {HOME_ENV} to another folder, and restart "
-            f"the kernel; {_NOT_SAVED}"
+            f"the kernel; {NOT_SAVED}"
         )
     if wal:
         mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -150,12 +150,12 @@ def _prepare(db: sqlite3.Connection, path: Path, *, wal: bool) -> None:
                 db.execute(f"PRAGMA user_version={version + 1}")
             db.execute("COMMIT")
         except BaseException:
-            _roll_back(db)
+            roll_back(db)
             raise
         version = db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def _roll_back(db: sqlite3.Connection) -> None:
+def roll_back(db: sqlite3.Connection) -> None:
     try:
         if db.in_transaction:
             db.execute("ROLLBACK")
@@ -163,7 +163,7 @@ def _roll_back(db: sqlite3.Connection) -> None:
         pass
 
 
-def _copy_of(db: sqlite3.Connection | None, path: Path) -> sqlite3.Connection | None:
+def copy_of(db: sqlite3.Connection | None, path: Path) -> sqlite3.Connection | None:
     """What the file still holds, copied into memory (read-only when the open one is gone); None when it
     cannot be read or is not ours (a damaged file then starts an empty memory store)."""
     memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
@@ -176,8 +176,8 @@ def _copy_of(db: sqlite3.Connection | None, path: Path) -> sqlite3.Connection | 
         source.backup(memory)
         if memory.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise sqlite3.DatabaseError("damaged")
-        _prepare(memory, path, wal=False)
-    except (sqlite3.Error, _Refused, OSError):
+        prepare(memory, path, wal=False)
+    except (sqlite3.Error, Refused, OSError):
         memory.close()
         return None
     finally:
@@ -190,7 +190,7 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def _sync_directory(folder: Path) -> None:
+def sync_directory(folder: Path) -> None:
     """Make a new file's directory entry durable too (POSIX only; best effort)."""
     try:
         fd = os.open(folder, os.O_RDONLY)

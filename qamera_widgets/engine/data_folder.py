@@ -1,5 +1,6 @@
-"""What `qamera-widgets store` prints and writes: where the store is, how big, what it holds; the jobs as
-CSV. Kept apart from the CLI's argument parsing so a test can read the figures without a subprocess."""
+"""The person's data folder as a whole, as `qamera-widgets store` says it: where the store and the picture
+cache are, how big, what they hold; the jobs as CSV. Above both (the store is SQLite only, the cache is
+pictures), and apart from the CLI's argument parsing so a test reads the figures without a subprocess."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TextIO
 
-from ..pictures.disk_cache import PictureCache, picture_cache
-from . import LocalStore
+from .pictures.disk_cache import PictureCache, picture_cache
+from .store import LocalStore
 
 __all__ = ["describe", "export_jobs"]
 
