@@ -33,7 +33,8 @@ from ipywidgets.widgets.widget import _instances  # what the deprecated Widget.w
 from PIL import Image
 
 from qamera_widgets.client import AsyncQameraClient, Scenery
-from qamera_widgets.engine.pictures.loader import ThumbnailLoader, make_thumbnail
+from qamera_widgets.engine.pictures.imaging import make_thumbnail
+from qamera_widgets.engine.pictures.loader import ThumbnailLoader
 from qamera_widgets.sandbox import Sandbox, start
 from qamera_widgets.widgets.gallery import SceneryGallery, filter_and_sort
 from tests.helpers.listing import listed_sceneries

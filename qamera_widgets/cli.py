@@ -49,9 +49,9 @@ def _add_store_parser(commands: Any) -> None:
 
 
 def _run_store(args: argparse.Namespace) -> int:
+    from .engine.data_folder import describe, export_jobs
     from .engine.pictures.disk_cache import picture_cache
     from .engine.store import open_store
-    from .engine.data_folder import describe, export_jobs
 
     store = open_store(args.home)
     pictures = picture_cache(store.folder / "pictures")

@@ -12,7 +12,7 @@ from qamera_widgets.engine import cards
 from qamera_widgets.engine.jobs import plans as jobs
 from qamera_widgets.engine.jobs import runs, status
 from qamera_widgets.engine.jobs.tracking import TIMED_OUT, WAITING
-from qamera_widgets.engine.pictures.loader import Thumbnail
+from qamera_widgets.engine.pictures.imaging import Thumbnail
 from qamera_widgets.engine.pictures.versions import PictureSync
 from qamera_widgets.engine.wording import pictures, plural
 

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from qamera_widgets.engine.pictures import sheets as exports
-from qamera_widgets.engine.pictures.loader import load_font, make_thumbnail
+from qamera_widgets.engine.pictures.imaging import load_font, make_thumbnail
 from qamera_widgets.engine.pictures.sheets import SheetTile, contact_sheet, sheet_bytes, wrap_text
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from qamera_widgets.sandbox import Sandbox
-from qamera_widgets.sandbox.store import SandboxDataError, Store
+from qamera_widgets.sandbox.datadir import SandboxDataError
+from qamera_widgets.sandbox.store import Store
 from qamera_widgets.sandbox.worker import Worker
 
 MakeSandbox = Callable[..., Sandbox]

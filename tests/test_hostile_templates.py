@@ -15,9 +15,10 @@ import pytest
 from qamera_widgets.client import AsyncQameraClient
 from qamera_widgets.contract import MAX_PREFERENCES_CHARS
 from qamera_widgets.engine.jobs import templates as variants
+from qamera_widgets.engine.jobs.plans import compare_jobs, field_errors, plan_jobs
 from qamera_widgets.engine.jobs.templates import MAX_VARIANTS, TemplateError, expand, variant_count
 from qamera_widgets.sandbox import Sandbox
-from qamera_widgets.widgets.form import KEPT_PROMPT_CHARS, PromptForm, compare_jobs, field_errors, plan_jobs
+from qamera_widgets.widgets.form import KEPT_PROMPT_CHARS, PromptForm
 from qamera_widgets.widgets.studio import Studio
 
 from ._widget_support import fast_client

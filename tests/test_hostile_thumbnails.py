@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from qamera_widgets.engine.pictures import loader as thumbnails
-from qamera_widgets.engine.pictures.loader import ThumbnailError, ThumbnailLoader, make_thumbnail
+from qamera_widgets.engine.pictures.imaging import ThumbnailError, make_thumbnail
+from qamera_widgets.engine.pictures.loader import ThumbnailLoader
 from tests._hostile import Request, hostile_server, response
 from tests._images import encode
 from tests._pixel_budget import big_pngs, peak_calls

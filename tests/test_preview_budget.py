@@ -8,7 +8,8 @@ import asyncio
 import pytest
 
 from qamera_widgets.engine.pictures import loader as thumbnails
-from qamera_widgets.engine.pictures.loader import Thumbnail, ThumbnailLoader
+from qamera_widgets.engine.pictures.imaging import Thumbnail
+from qamera_widgets.engine.pictures.loader import ThumbnailLoader
 from qamera_widgets.engine.pictures.previews import PreviewCache
 from tests._pixel_budget import big_pngs, peak_calls
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from qamera_widgets.engine.pictures.loader import MAX_PREVIEW_PX
+from qamera_widgets.engine.pictures.imaging import MAX_PREVIEW_PX
 from qamera_widgets.engine.pictures.previews import MAX_WANTED, PreviewCache, preview_px, wanted_previews
 from qamera_widgets.widgets.gallery import SceneryGallery
 
@@ -34,7 +34,7 @@ def test_wanted_previews_takes_known_ids_only_and_a_few() -> None:
 
 
 def test_the_preview_cache_is_bounded_and_keyed_by_url_and_size() -> None:
-    from qamera_widgets.engine.pictures.loader import Thumbnail
+    from qamera_widgets.engine.pictures.imaging import Thumbnail
 
     cache = PreviewCache(limit=2)
     pic = Thumbnail(data=b"x", format="jpeg", width=1, height=1, source_bytes=1)

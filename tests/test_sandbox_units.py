@@ -20,18 +20,11 @@ from qamera_widgets.sandbox.app import (
     parse_register_body,
     parse_status_filter,
 )
+from qamera_widgets.sandbox.ledger import InsufficientCredits, Ledger, reserve, settle
 from qamera_widgets.sandbox.render import SIZE, look_for, render_key, render_scenery
 from qamera_widgets.sandbox.server import library_items
 from qamera_widgets.sandbox.state import Faults, SlidingWindowLimiter
-from qamera_widgets.sandbox.store import (
-    IDEMPOTENCY_TTL_MS,
-    IdempotencyConflict,
-    InsufficientCredits,
-    Ledger,
-    Store,
-    reserve,
-    settle,
-)
+from qamera_widgets.sandbox.store import IDEMPOTENCY_TTL_MS, IdempotencyConflict, Store
 from qamera_widgets.sandbox.worker import plan_item
 
 

@@ -15,13 +15,13 @@ from PIL import Image
 
 from qamera_widgets.engine.pictures import loader as thumbnails
 from qamera_widgets.engine.pictures.fetching import guard_request
-from qamera_widgets.engine.pictures.loader import (
+from qamera_widgets.engine.pictures.imaging import (
     PLACEHOLDER_KINDS,
     Thumbnail,
     ThumbnailError,
-    ThumbnailLoader,
     make_thumbnail,
 )
+from qamera_widgets.engine.pictures.loader import ThumbnailLoader
 from qamera_widgets.sandbox import Sandbox
 from tests._images import halves_jpeg, photo_jpeg, png_claiming, thirds_png
 from tests.helpers.listing import thumbnail_urls

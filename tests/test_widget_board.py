@@ -16,6 +16,7 @@ import pytest
 
 from qamera_widgets.client import AsyncQameraClient, Registration, Scenery
 from qamera_widgets.engine.jobs.journal import Journal
+from qamera_widgets.engine.jobs.runs import count_statuses
 from qamera_widgets.engine.jobs.tracking import (
     TIMED_OUT,
     WAITING,
@@ -25,7 +26,7 @@ from qamera_widgets.engine.jobs.tracking import (
     tracker_for,
 )
 from qamera_widgets.engine.pictures.loader import ThumbnailLoader
-from qamera_widgets.widgets.board import VISIBLE_RUNS, StatusBoard, count_statuses
+from qamera_widgets.widgets.board import VISIBLE_RUNS, StatusBoard
 from qamera_widgets.widgets.canvas import PATCH_WINDOW_SECONDS
 from qamera_widgets.widgets.form import PromptForm
 from tests.helpers.records import make_registration

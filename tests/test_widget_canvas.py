@@ -16,9 +16,10 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from qamera_widgets.client import Scenery
+from qamera_widgets.engine.jobs.status import card_state, vote_state
+from qamera_widgets.engine.pictures.imaging import MAX_PREVIEW_PX
+from qamera_widgets.engine.pictures.sheets import CONTACT_SHEET_MARGIN as MARGIN
 from qamera_widgets.engine.pictures.sheets import SHEET_GAP_PX, sheet_grid
-from qamera_widgets.widgets.canvas import CONTACT_SHEET_MARGIN as MARGIN
-from qamera_widgets.widgets.canvas import PREVIEW_MAX_PX, card_state, vote_state
 from qamera_widgets.widgets.gallery import SceneryGallery
 
 from ._widget_support import eventually, from_browser, wire
@@ -122,7 +123,7 @@ async def test_the_large_view_loads_a_preview_that_is_answered_on_want(gallery_f
     preview = gallery.preview
     assert preview["url"] == scenery.thumbnail and preview["name"] == scenery.name
     assert preview["vote"] in VOTES and preview["created"]
-    assert 0 < max(preview["w"], preview["h"]) <= PREVIEW_MAX_PX
+    assert 0 < max(preview["w"], preview["h"]) <= MAX_PREVIEW_PX
     assert link.messages() == [], "the big picture waits until the view asks for it"
 
     from_browser(gallery, {"kind": "want", "ids": [], "preview": card["id"]})

@@ -15,8 +15,9 @@ from qamera_widgets.client import AsyncQameraClient, Registration
 from qamera_widgets.contract import DEFAULT_COUNT, START_COUNT, key_id_of
 from qamera_widgets.engine.jobs.budgets import Budget
 from qamera_widgets.engine.jobs.journal import Journal
+from qamera_widgets.engine.jobs.plans import UNCONFIRMED_MESSAGE, Submission, cost_text, field_errors
 from qamera_widgets.sandbox import Sandbox
-from qamera_widgets.widgets.form import UNCONFIRMED_MESSAGE, PromptForm, Submission, cost_text, field_errors
+from qamera_widgets.widgets.form import PromptForm
 
 from ._widget_support import assert_key_absent, fast_client, from_browser, live_models, tree
 

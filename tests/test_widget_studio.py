@@ -15,12 +15,13 @@ import pytest
 
 from qamera_widgets.client import QameraClient, Registration
 from qamera_widgets.connect import Connection
+from qamera_widgets.engine.account import account_text
 from qamera_widgets.engine.jobs.journal import Journal
 from qamera_widgets.engine.jobs.tracking import tracker_for
 from qamera_widgets.sandbox import SandboxHandle
 from qamera_widgets.widgets import studio as studio_module
 from qamera_widgets.widgets.board import VISIBLE_RUNS, StatusBoard
-from qamera_widgets.widgets.studio import SANDBOX_BADGE_TEXT, Studio, account_text
+from qamera_widgets.widgets.studio import SANDBOX_BADGE_TEXT, Studio
 
 from ._widget_support import (
     assert_key_absent,

@@ -32,7 +32,6 @@ from .models import Registration, Scenery
 from .polling import Poller, changes, is_permanent, wait_timeout_error
 from .transport import (
     Answer,
-    ClientOptions,
     DeadlinePassed,
     Sleep,
     classify,
@@ -43,7 +42,7 @@ from .transport import (
     read_bounded,
 )
 
-__all__ = ["AsyncQameraClient", "ClientOptions", "describe", "read_bounded"]
+__all__ = ["AsyncQameraClient"]
 
 logger = logging.getLogger("qamera_widgets.client")
 

@@ -10,8 +10,9 @@ from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from ..runtime import loops
-from .async_client import AsyncQameraClient, ClientOptions, describe
+from .async_client import AsyncQameraClient
 from .models import Registration, Scenery
+from .transport import ClientOptions, describe
 
 if TYPE_CHECKING:  # only in annotations, so Python 3.10 needs no typing_extensions at run time
     from typing_extensions import Unpack

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..client.models import Scenery
 from .jobs.status import card_state, vote_state
-from .pictures.loader import Thumbnail
+from .pictures.imaging import Thumbnail
 
 __all__ = [
     "card",

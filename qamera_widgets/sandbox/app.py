@@ -21,6 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from qamera_widgets.sandbox.ledger import InsufficientCredits
+
 from ..contract import (
     DEFAULT_COUNT,
     DEFAULT_STATUS_FILTER,
@@ -37,16 +39,8 @@ from ..contract import (
 )
 from .render import render_key, render_to_file
 from .request_log import DROP_HEADER, RequestLog
-from .request_log import hide_dropped_connections as hide_dropped_connections
 from .state import SandboxState
-from .store import (
-    MAX_CREDITS,
-    REGISTER_SCOPE,
-    ApiKey,
-    IdempotencyConflict,
-    InsufficientCredits,
-    SceneryRow,
-)
+from .store import MAX_CREDITS, REGISTER_SCOPE, ApiKey, IdempotencyConflict, SceneryRow
 
 log = logging.getLogger("qamera_widgets.sandbox")
 

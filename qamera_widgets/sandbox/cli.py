@@ -133,8 +133,9 @@ def curl_examples(base_url: str, api_key: str | None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qamera_widgets.sandbox.datadir import SandboxDataError
+
     from .server import is_loopback, start
-    from .store import SandboxDataError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)

@@ -31,13 +31,8 @@ from ..contract import (
     parse_key,
     price_for,
 )
-from .datadir import LOCK_FILE as LOCK_FILE
-from .datadir import DataDirLock as DataDirLock
-from .datadir import SandboxDataError as SandboxDataError
-from .ledger import InsufficientCredits as InsufficientCredits
-from .ledger import Ledger as Ledger
-from .ledger import reserve as reserve
-from .ledger import settle as settle
+from .datadir import SandboxDataError
+from .ledger import Ledger, reserve, settle
 from .schema import SCHEMA
 
 REGISTER_SCOPE = "content.register"

@@ -9,8 +9,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ..client import AsyncQameraClient, QameraClient
-from ..engine.wording import describe_error as describe_error
-from ..engine.wording import excerpt as excerpt
 
 logger = logging.getLogger("qamera_widgets.widgets")
 

@@ -26,9 +26,7 @@ from ..engine.jobs.journal import Journal
 from ..engine.jobs.retry_failed import attach_retries
 from ..engine.jobs.runs import (
     Run,
-    RunCounts,
     comparison_header,
-    count_statuses,
     doubt_message,
     folded_line,
     grouped,
@@ -44,16 +42,12 @@ from ._common import AnyClient, as_async_client, escape
 from .board_actions import RunActions
 from .canvas import ResultsCanvas
 
-__all__ = ["BatchCounts", "Run", "RunCounts", "StatusBoard", "count_statuses"]
+__all__ = ["StatusBoard"]
 
 VISIBLE_RUNS = 4
 """Runs drawn in full; older ones fold into one line. Four runs of up to 20 cards fill a screen or two."""
 MORE_RUNS_STEP = 4
 
-Run = Run
-"""The old name of `Run`, kept so existing imports work."""
-BatchCounts = RunCounts
-"""The old name of `RunCounts`, kept so existing imports work."""
 
 # Process-wide because trackers are (one per client, shared by every board of it): closing one board
 # stops polling only for records that no other open board shows. Owned by StatusBoard's init and close.

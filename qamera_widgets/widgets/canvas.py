@@ -22,16 +22,12 @@ from PIL import Image
 
 from ..client.models import Scenery
 from ..engine import cards as card_words
-from ..engine.jobs.status import card_state as card_state
-from ..engine.jobs.status import vote_state as vote_state
 from ..engine.pictures import sheets as exports
-from ..engine.pictures.loader import MAX_PREVIEW_PX, Thumbnail, ThumbnailLoader
+from ..engine.pictures.imaging import Thumbnail
+from ..engine.pictures.loader import ThumbnailLoader
 from ..engine.pictures.previews import PreviewCache
-from ..engine.pictures.sheets import CONTACT_SHEET_LABEL_PX as CONTACT_SHEET_LABEL_PX
-from ..engine.pictures.sheets import CONTACT_SHEET_MARGIN as CONTACT_SHEET_MARGIN
-from ..engine.pictures.sheets import MAX_ZIP_BYTES as MAX_ZIP_BYTES
 from ..engine.pictures.versions import PictureSync
-from ..runtime.loops import wait_for_tasks as wait_for_tasks
+from ..runtime.loops import wait_for_tasks
 from . import protocol
 from ._common import Callbacks, TaskSet, escape, logger, loop_running
 from ._downloads import Downloads
@@ -39,18 +35,10 @@ from ._large import LargeView
 from .review import Reviewing
 
 __all__ = [
-    "CONTACT_SHEET_LABEL_PX",
-    "CONTACT_SHEET_MARGIN",
-    "MAX_ZIP_BYTES",
-    "PREVIEW_MAX_PX",
     "ResultsCanvas",
-    "card_state",
-    "vote_state",
 ]
 
 STATIC = Path(__file__).parent / "static"
-PREVIEW_MAX_PX = MAX_PREVIEW_PX
-"""The large view's longest side at most (the browser asks for its size, `preview_px`, up to this)."""
 PATCH_WINDOW_SECONDS = 0.04
 LOADER_CONCURRENCY = 24
 MIN_THUMB_PX, MAX_THUMB_PX = 16, 1024

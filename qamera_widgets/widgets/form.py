@@ -30,9 +30,7 @@ from ..engine.jobs.plans import (
     MAX_CHARS,
     MAX_COUNT,
     MIN_COUNT,
-    UNCONFIRMED_MESSAGE,
     Submission,
-    compare_jobs,
     confirmed_text,
     cost_text,
     field_errors,
@@ -51,14 +49,7 @@ from ._common import AnyClient, Callbacks, as_async_client
 from .canvas import STATIC
 
 __all__ = [
-    "UNCONFIRMED_MESSAGE",
     "PromptForm",
-    "Submission",
-    "compare_jobs",
-    "cost_text",
-    "field_errors",
-    "plan_jobs",
-    "plan_text",
 ]
 
 KEPT_PROMPT_CHARS = 4 * MAX_CHARS

@@ -15,6 +15,9 @@ from typing import Any
 
 import traitlets
 
+from qamera_widgets.engine.wording import describe_error
+from qamera_widgets.runtime.loops import wait_for_tasks
+
 from ..client import AsyncQameraClient, Scenery
 from ..engine.jobs.journal import Journal
 from ..engine.pictures.loader import ThumbnailLoader
@@ -22,10 +25,10 @@ from ..engine.review.export import service_vote
 from ..engine.search import matches as search_matches
 from ..engine.search import parse_query
 from . import protocol
-from ._common import AnyClient, Callbacks, as_async_client, describe_error, logger, loop_running
-from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas, wait_for_tasks
+from ._common import AnyClient, Callbacks, as_async_client, logger, loop_running
+from .canvas import ResultsCanvas
 
-__all__ = ["CONTACT_SHEET_LABEL_PX", "CONTACT_SHEET_MARGIN", "SceneryGallery", "filter_and_sort"]
+__all__ = ["SceneryGallery", "filter_and_sort"]
 
 API_FILTERS = ("all", "approved")
 VOTE_FILTERS = ("all", "approved", "rejected", "not reviewed")

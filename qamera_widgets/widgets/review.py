@@ -23,14 +23,15 @@ from ..client.models import Scenery
 from ..engine import review
 from ..engine.jobs.status import state_of
 from ..engine.pictures import sheets as exports
-from ..engine.pictures.loader import Thumbnail, ThumbnailLoader
+from ..engine.pictures.imaging import Thumbnail
+from ..engine.pictures.loader import ThumbnailLoader
 from ..engine.review import Mark, MarkBook, MarkError, ReviewRow
 from ..engine.review.marks import Item, refuse_failed
 from ..engine.wording import pictures
 from . import protocol
 from ._common import TaskSet
 
-__all__ = ["NO_PICKS", "MarkError", "Reviewing"]
+__all__ = ["NO_PICKS", "Reviewing"]
 
 REVIEW_DOWNLOADS = ("review", "picks_sheet", "picks_zip")
 NO_PICKS = "Nothing is picked yet: focus a card and press P (or call mark(ids, flag='pick'))."

@@ -26,11 +26,11 @@ from ..client import Registration, Scenery
 from ..connect import Connection, connect
 from ..contract import FAILED_STATUSES, price_for
 from ..engine.account import ACCOUNT_INTERVAL_SECONDS, account_line, watch_account
-from ..engine.account import account_text as account_text
 from ..engine.jobs.budgets import Budget
 from ..engine.jobs.history_scope import history_scope
 from ..engine.jobs.journal import Journal
 from ..engine.jobs.key_budget import budget_for
+from ..engine.jobs.plans import Submission, compare_jobs, field_errors, plan_jobs
 from ..engine.jobs.retry_failed import RetryDesk
 from ..engine.jobs.runs import Run
 from ..engine.jobs.tracking import TrackerEvent
@@ -47,14 +47,14 @@ from ._common import (
 )
 from .board import StatusBoard
 from .canvas import STATIC
-from .form import PromptForm, Submission, compare_jobs, field_errors, plan_jobs
+from .form import PromptForm
 from .gallery import SceneryGallery
 from .studio_review import ReviewingStudio
 
 if TYPE_CHECKING:
     from ..sandbox import SandboxHandle
 
-__all__ = ["SANDBOX_BADGE_TEXT", "Studio", "account_text"]
+__all__ = ["SANDBOX_BADGE_TEXT", "Studio"]
 
 SANDBOX_BADGE_TEXT = "Sandbox: no real credits are spent"
 REFRESH_DEBOUNCE_SECONDS = 1.5

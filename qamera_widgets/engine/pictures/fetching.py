@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from ...client.async_client import read_bounded
 from ...client.rules import BodyTooLarge, backoff_delay
+from ...client.transport import read_bounded
 from .imaging import Thumbnail
 
 _CREDENTIAL_HEADERS = ("authorization", "x-api-key", "cookie")

@@ -32,17 +32,12 @@ from .fetching import (
 )
 from .imaging import (
     MAX_IMAGE_PIXELS,
-    MAX_PREVIEW_PX,
-    MAX_THUMBNAIL_PX,
-    OUTPUT_FORMATS,
     PLACEHOLDER_KINDS,
     PLACEHOLDER_LABELS,
-    WEB_FORMATS,
     Thumbnail,
     ThumbnailError,
     check_format,
     check_size,
-    load_font,
     make_preview,
     make_thumbnail,
     open_web_image,
@@ -51,20 +46,7 @@ from .imaging import (
 )
 
 __all__ = [
-    "MAX_IMAGE_PIXELS",
-    "MAX_PREVIEW_PX",
-    "MAX_THUMBNAIL_PX",
-    "OUTPUT_FORMATS",
-    "PLACEHOLDER_KINDS",
-    "WEB_FORMATS",
-    "Thumbnail",
-    "ThumbnailError",
     "ThumbnailLoader",
-    "load_font",
-    "make_preview",
-    "make_thumbnail",
-    "open_web_image",
-    "sniff_web_format",
 ]
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from .loader import MAX_IMAGE_PIXELS
+from .imaging import MAX_IMAGE_PIXELS
 
 __all__ = ["MAX_PRODUCT_BYTES", "MAX_PRODUCT_PX", "PRODUCT_FORMATS", "Cutout", "ProductError", "read_cutout"]
 

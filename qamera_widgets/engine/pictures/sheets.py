@@ -19,7 +19,7 @@ from ...client.models import Scenery
 from ...contract import MAX_PREFERENCES_CHARS
 from ...runtime.loops import PerLoop
 from ..wording import pictures, plural
-from .loader import Thumbnail, load_font
+from .imaging import Thumbnail, load_font
 
 __all__ = [
     "CONTACT_SHEET_LABEL_PX",

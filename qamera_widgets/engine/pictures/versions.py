@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .loader import Thumbnail
+from .imaging import Thumbnail
 
 __all__ = ["LISTENER_TIMEOUT_SECONDS", "Picture", "PictureSync"]
 
