@@ -104,8 +104,8 @@ def test_the_worst_sheet_stays_within_its_memory_bound() -> None:
         """
         import io, resource
         from PIL import Image
-        from qamera_widgets.engine import exports
-        from qamera_widgets.engine.pictures.loader import make_thumbnail
+        from qamera_widgets.engine.pictures import sheets as exports
+        from qamera_widgets.engine.pictures.imaging import make_thumbnail
         out = io.BytesIO(); Image.new("RGB", (1024, 1024), (9, 99, 199)).save(out, "PNG")
         tile = make_thumbnail(out.getvalue(), 1024)
         tiles = [exports.SheetTile("walnut " * 400, tile, "pick", 5)] * exports.MAX_SHEET_TILES

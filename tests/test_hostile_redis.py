@@ -250,7 +250,7 @@ def _evalsha_calls(server: RedisServer) -> int:
 KILLED_FETCHER = textwrap.dedent(
     """
     import asyncio, sys
-    from qamera_widgets.engine import coordination
+    from qamera_widgets.runtime import coordination
 
     async def fetch():
         print("fetching", flush=True)

@@ -44,7 +44,7 @@ def test_nesting_one_loop_changes_neither_asyncio_nor_the_loops_of_other_threads
         """
         import asyncio, json, threading
         from asyncio.base_events import BaseEventLoop
-        from qamera_widgets.engine import loops
+        from qamera_widgets.runtime import loops
 
         original_run, original_task = asyncio.run, asyncio.Task
         other = asyncio.new_event_loop()
@@ -87,7 +87,7 @@ def test_a_loop_in_another_thread_never_runs_a_half_installed_patch() -> None:
     result = run_python(
         """
         import asyncio, faulthandler, json, sys, threading, time
-        from qamera_widgets.engine import loops
+        from qamera_widgets.runtime import loops
 
         faulthandler.dump_traceback_later(float(sys.argv[1]), exit=True)
 
