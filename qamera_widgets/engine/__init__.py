@@ -1,5 +1,13 @@
-"""What keeps running beside a notebook's cells: the one poller (`tracking`), the thumbnail and original
-loader (`thumbnails`), the journal of submitted jobs (`journal`), and the pure models the views draw.
+"""What runs beside a notebook's cells and what it keeps, by subject:
 
-The event-loop rules, the process-wide registries and class coordination moved below the client, to
-`qamera_widgets.runtime`; `runtime.loops`, `runtime.registry` and `runtime.coordination` re-export them."""
+- `jobs/`: a Generate from plan to final status: planning and templates, the submit machine, budgets, the
+  one poller (`tracking`), runs and their headers, "Retry N failed", the journal of submitted jobs.
+- `pictures/`: pictures from the CDN to the screen and back out: fetching, image work, the loader, the disk
+  cache, the large view's previews, the product cutout, contact sheets and zips.
+- `review/`: a person's marks, the keys that set them, and a review's exports.
+- `store/`: the one SQLite file of jobs, marks and budgets; nothing else touches it.
+
+Beside them, the few models every view shares: `cards` (what a card says), `wording` (the shared
+sentences), `search` (the library's words), `account` (the sandbox's ledger, said live) and `data_folder`
+(what `qamera-widgets store` reports). Nothing here draws or holds traitlets: the widgets do.
+"""
