@@ -172,9 +172,10 @@ def _copy(tmp_path: Path) -> Path:
 
 def test_each_rule_catches_a_planted_violation(tmp_path: Path) -> None:
     copy = _copy(tmp_path)
-    (copy / "engine" / "cards.py").write_text(
-        "from .pictures.imaging import _unused\n", encoding="utf-8"
-    )  # a private name of another module
+    cards = copy / "engine" / "cards.py"
+    cards.write_text(  # a private name of another module
+        cards.read_text(encoding="utf-8") + "\nfrom .pictures.imaging import _unused\n", encoding="utf-8"
+    )
     (copy / "engine" / "old_place.py").write_text(
         '"""Moved."""\n\nfrom .wording import plural as plural\n', encoding="utf-8"
     )
@@ -185,12 +186,14 @@ def test_each_rule_catches_a_planted_violation(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert _planted(private_imports, copy) == [
-        "qamera_widgets/engine/cards.py:1 imports _unused from qamera_widgets.engine.pictures.imaging"
+        f"qamera_widgets/engine/cards.py:{_line_of(cards, '_unused')} imports _unused from "
+        "qamera_widgets.engine.pictures.imaging"
     ]
     stubs = _planted(host_stubs, copy)
     assert len(stubs) == 2 and all("wording.py" in line and "Mixin" in line for line in stubs)
     assert _planted(shims, copy) == [
         "qamera_widgets/engine/old_place.py only re-exports",
+        "qamera_widgets/engine/old_place.py re-exports plural",
         f"qamera_widgets/engine/wording.py:{_line_of(copy / 'engine' / 'wording.py', 'OldName')} aliases "
         "QameraError",
     ]

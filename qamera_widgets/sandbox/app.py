@@ -21,8 +21,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from qamera_widgets.sandbox.ledger import InsufficientCredits
-
 from ..contract import (
     DEFAULT_COUNT,
     DEFAULT_STATUS_FILTER,
@@ -37,6 +35,7 @@ from ..contract import (
     parse_key,
     registration_problem,
 )
+from .ledger import InsufficientCredits
 from .render import render_key, render_to_file
 from .request_log import DROP_HEADER, RequestLog
 from .state import SandboxState

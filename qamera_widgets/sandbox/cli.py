@@ -133,8 +133,7 @@ def curl_examples(base_url: str, api_key: str | None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qamera_widgets.sandbox.datadir import SandboxDataError
-
+    from .datadir import SandboxDataError
     from .server import is_loopback, start
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

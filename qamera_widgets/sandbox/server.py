@@ -21,12 +21,11 @@ from pathlib import Path
 
 import uvicorn
 
-from qamera_widgets.sandbox.datadir import DataDirLock
-from qamera_widgets.sandbox.request_log import hide_dropped_connections
-
 from ..contract import RATE_LIMIT_PER_MINUTE, key_id_of
 from .app import build_api_app, build_cdn_app
+from .datadir import DataDirLock
 from .handle import HandleBase
+from .request_log import hide_dropped_connections
 from .state import Faults, SandboxState, Settings, SlidingWindowLimiter
 from .store import MAX_CREDITS, REGISTER_SCOPE, LibraryItem, Store, now_ms, scenery_name
 from .worker import Worker

@@ -15,15 +15,14 @@ from typing import Any
 
 import traitlets
 
-from qamera_widgets.engine.wording import describe_error
-from qamera_widgets.runtime.loops import wait_for_tasks
-
 from ..client import AsyncQameraClient, Scenery
 from ..engine.jobs.journal import Journal
 from ..engine.pictures.loader import ThumbnailLoader
 from ..engine.review.export import service_vote
 from ..engine.search import matches as search_matches
 from ..engine.search import parse_query
+from ..engine.wording import describe_error
+from ..runtime.loops import wait_for_tasks
 from . import protocol
 from ._common import AnyClient, Callbacks, as_async_client, logger, loop_running
 from .canvas import ResultsCanvas
