@@ -1,7 +1,7 @@
 """Imports go one way: each layer imports only the layers below it, and no layer reaches into another
 through a private module.
 
-The table is the package's map (README, "How it is built"). Every import counts, including the ones
+The table is the package's map (docs/architecture.md, "The layers"). Every import counts, including the ones
 inside functions and under `TYPE_CHECKING`: a lazy import against the flow is still a cycle waiting for
 its first caller.
 """
