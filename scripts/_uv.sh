@@ -6,7 +6,7 @@
 # editable. The locks are `uv pip compile` output: versions and hashes only, no index addresses (uv.lock
 # records the registry's address in every entry, and the repository names no registry). They fix what we
 # test with; the package's own dependency ranges in pyproject.toml stay ranges. After changing
-# dependencies in pyproject.toml, run the two commands README.md lists (`uv_lock_command test`, then
+# dependencies in pyproject.toml, run the two commands docs/development.md lists (`uv_lock_command test`, then
 # `uv_lock_command demo` prints them: the demo lock is constrained to the test lock's versions) and commit
 # both files.
 UV_VERSION=0.13.9
