@@ -26,7 +26,8 @@ from ..engine.pictures import sheets as exports
 from ..engine.pictures.imaging import Thumbnail
 from ..engine.pictures.loader import ThumbnailLoader
 from ..engine.review import Mark, MarkBook, MarkError, ReviewRow
-from ..engine.review.marks import Item, refuse_failed
+from ..engine.review.book import PICK, REJECT, refuse_failed
+from ..engine.review.marks import Item
 from ..engine.wording import pictures
 from . import protocol
 from ._common import TaskSet
@@ -163,11 +164,11 @@ class Reviewing(traitlets.HasTraits):
 
     def picks(self) -> list[Scenery]:
         """The picked pictures this view knows, in the order they were marked."""
-        return self._flagged(review.marks.PICK)
+        return self._flagged(PICK)
 
     def rejects(self) -> list[Scenery]:
         """The rejected pictures this view knows, in the order they were marked."""
-        return self._flagged(review.marks.REJECT)
+        return self._flagged(REJECT)
 
     def review_rows(self, ids: Iterable[str] | None = None) -> list[ReviewRow]:
         """One row per picture (all this view knows, or `ids`): id, name, prompt, run, template and its

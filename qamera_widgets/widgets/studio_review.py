@@ -18,7 +18,7 @@ from ..client.models import Scenery
 from ..engine import review
 from ..engine.pictures import sheets as exports
 from ..engine.review import ReviewRow
-from ..engine.review.marks import refuse_failed
+from ..engine.review.book import refuse_failed
 from .review import NO_PICKS, Reviewing
 
 __all__ = ["ReviewingStudio", "picks_of"]

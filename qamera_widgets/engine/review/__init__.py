@@ -1,13 +1,31 @@
 """Review: a person's marks on pictures (pick / reject, 0-5 stars), kept per account, and what follows
 from them: filters and sort, review rows and their exports, and the keys that set them.
 
-- `marks`: the `Mark` model, validation that names the fix (`MarkError`), filters and sort.
-- `book`: `MarkBook`, one per (base URL, key id) in the process (`mark_book`), backed by a `MarkStore`.
+- `book`: the `Mark` model and its checks that name the fix (`MarkError`), and `MarkBook`, one per
+  (base URL, key id) in the process (`mark_book`), backed by a `MarkStore`.
+- `marks`: the filters and sort by marks.
 - `export`: `review_rows`, `export_review` (.csv / .json), the zip of originals with its CSV.
 - `keys`: the key map as data (`key_intent`, `keymap_table`, `help_rows`).
 """
 
-from .book import MarkBook, MarkStore, MemoryMarkStore, mark_book, mark_books, open_default_store, use_store
+from .book import (
+    FLAGS,
+    MAX_STARS,
+    Mark,
+    MarkBook,
+    MarkError,
+    MarkRequest,
+    MarkStore,
+    MemoryMarkStore,
+    mark_book,
+    mark_books,
+    mark_request,
+    marks_from_trait,
+    marks_trait,
+    open_default_store,
+    request_from_message,
+    use_store,
+)
 from .export import (
     MAX_ZIP_BYTES,
     REVIEW_COLUMNS,
@@ -32,20 +50,7 @@ from .keys import (
     keymap_table,
     mark_targets,
 )
-from .marks import (
-    FLAGS,
-    MARK_FILTERS,
-    MAX_STARS,
-    Mark,
-    MarkError,
-    MarkRequest,
-    filter_by_marks,
-    mark_request,
-    marks_from_trait,
-    marks_trait,
-    request_from_message,
-    sort_by_rating,
-)
+from .marks import MARK_FILTERS, filter_by_marks, sort_by_rating
 
 __all__ = [
     "FLAGS",

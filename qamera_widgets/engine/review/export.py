@@ -22,7 +22,7 @@ from typing import Protocol, TypedDict
 from ...client.models import Scenery
 from ...contract import DONE
 from ..jobs.status import vote_state
-from .marks import NO_MARK, Mark
+from .book import NO_MARK, Mark
 
 __all__ = [
     "FORMULA_PREFIXES",

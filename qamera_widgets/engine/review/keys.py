@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .marks import MAX_STARS, PICK, REJECT
+from .book import MAX_STARS, PICK, REJECT
 
 __all__ = [
     "BINDINGS",
