@@ -11,7 +11,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from qamera_widgets.client import AsyncQameraClient
-from qamera_widgets.widgets._common import descendants
+from qamera_widgets.widgets.basics import descendants
 
 
 async def quick_sleep(seconds: float) -> None:

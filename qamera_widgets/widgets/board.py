@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,7 @@ from ..client.rules import utc_now
 from ..contract import TERMINAL_STATUSES
 from ..engine.jobs.final_statuses import FinalsWriter
 from ..engine.jobs.journal import Journal
-from ..engine.jobs.retry_failed import attach_retries
+from ..engine.jobs.retry_failed import RetryNote, attach_retries
 from ..engine.jobs.runs import (
     Run,
     comparison_header,
@@ -34,11 +34,12 @@ from ..engine.jobs.runs import (
     pending_cards,
     run_for,
 )
+from ..engine.jobs.submitting import Confirmed, Finished, Sending, SubmitEvent
 from ..engine.jobs.tracking import TIMED_OUT, WAITING, JobTracker, RecordState, TrackerEvent, tracker_for
 from ..engine.pictures.loader import ThumbnailLoader
 from ..engine.store import JobRecord
 from . import protocol
-from ._common import AnyClient, as_async_client, escape
+from .basics import AnyClient, as_async_client, escape
 from .board_actions import RunActions
 from .canvas import ResultsCanvas
 
@@ -60,7 +61,7 @@ def _stub(record_id: str, status: str) -> Scenery:
     return Scenery(id=record_id, name="", thumbnail=None, status=status, voting=None, created_at=None)
 
 
-class StatusBoard(ResultsCanvas, RunActions):
+class StatusBoard(ResultsCanvas):
     """Live runs of submitted prompts: placeholders that turn into pictures, credits and progress.
 
     `loader` is the gallery's `ThumbnailLoader` when there is one (one download per image);
@@ -68,7 +69,6 @@ class StatusBoard(ResultsCanvas, RunActions):
     """
 
     visible_runs = traitlets.Int(VISIBLE_RUNS, help="How many of the newest runs are drawn in full.")
-    message_kinds = protocol.RUNS_KINDS
     _holding_redraws = False  # set while show_history adds many runs: they are drawn once at the end
     _redraw_held = False
 
@@ -92,12 +92,30 @@ class StatusBoard(ResultsCanvas, RunActions):
         self._finals = FinalsWriter(self._journal)
         self._adhoc = 0
         self._banner_kind = ""
-        self._init_actions()
+        self._submitted: dict[str, Run] = {}  # prepared runs by their job's idempotency key
+        self._run_actions = RunActions(
+            runs=self._runs,
+            statuses=self._status,
+            cards_of=self._cards_of,
+            redraw=self._redraw,
+            say=self._say,
+            use_prompt=lambda prompt: self._use_prompt_callbacks(prompt),
+        )
         super().__init__(loader=loader, thumb_px=thumb_px, mode="runs", title=title)
         self._use_account(self._client.base_url, self._client.key_id)
         self._unsubscribe = self._tracker.subscribe(self._on_event)
         self.observe(lambda _change: self._redraw(), "visible_runs")
         _open_boards.add(self)
+
+    def _browser_messages(self) -> dict[str, protocol.Handler]:
+        return {
+            **super()._browser_messages(),
+            protocol.TOGGLE_RUN: self._toggle_run,
+            protocol.MORE_RUNS: self._more_runs,
+            protocol.RUN_AGAIN: self._run_actions.run_again_from_browser,
+            protocol.USE_RUN_PROMPT: self._run_actions.edit_from_browser,
+            protocol.RETRY_FAILED: self._run_actions.retry_from_browser,
+        }
 
     @property
     def tracker(self) -> JobTracker:
@@ -150,6 +168,53 @@ class StatusBoard(ResultsCanvas, RunActions):
         if not run.confirmed and self._runs.get(run.key) is run:
             del self._runs[run.key]
             self._redraw()
+
+    def show_submission(self, event: SubmitEvent) -> None:
+        """Follow a submit machine (a form's, a run's retry): each job's run appears with its placeholders
+        as its POST goes out, the confirmed batch takes its place, and a job the server did not confirm
+        leaves again. Its other events (sentences, questions) are the form's to show."""
+        if isinstance(event, Sending) and not self._closed:
+            for job in event.jobs:
+                previous = self._submitted.pop(job.idempotency_key, None)
+                if previous is not None:
+                    self.release(previous)
+                self._submitted[job.idempotency_key] = self.prepare(
+                    job.preferences,
+                    job.count,
+                    comparison=job.comparison,
+                    template=job.template,
+                    parts=job.parts,
+                    retry_of=job.retry_of,
+                )
+        elif isinstance(event, Confirmed):
+            registration = event.registration
+            self.track(registration, run=self._submitted.pop(registration.idempotency_key, None))
+        elif isinstance(event, Finished):
+            for job in event.jobs:
+                prepared = self._submitted.pop(job.idempotency_key, None)
+                if prepared is not None:
+                    self.release(prepared)
+
+    def on_run_again(self, callback: Callable[[str, int], Any], remove: bool = False) -> None:
+        """Call `callback(prompt, count)` once a person confirms "Run again" (asked in the run's header)."""
+        self._run_actions.on_run_again(callback, remove)
+
+    def on_edit(self, callback: Callable[[str, int], Any], remove: bool = False) -> None:
+        """Call `callback(prompt, count)` for "Edit" on a run (else the `on_use_prompt` callbacks get it)."""
+        self._run_actions.on_edit(callback, remove)
+
+    def on_retry_failed(self, callback: Callable[[str, str, int], Any], remove: bool = False) -> None:
+        """Call `callback(run_key, prompt, count)` once a person confirms "Retry N failed" on a run (the
+        count is the board's own of the run's failed pictures). Without one, no run offers a retry."""
+        self._run_actions.on_retry_failed(callback, remove)
+
+    def note_retry(self, key: str, note: RetryNote | None) -> None:
+        """Say something beside a run's retry button (progress, or why nothing was sent); None clears."""
+        self._run_actions.note_retry(key, note)
+
+    def retry_offer(self, key: str) -> int:
+        """How many failed pictures "Retry N failed" would generate again for the run `key` (0: none)."""
+        return self._run_actions.retry_offer(key)
 
     def track(
         self,
@@ -366,10 +431,12 @@ class StatusBoard(ResultsCanvas, RunActions):
                 if not entry[0].collapsed:
                     cards.extend(run_cards)
                 rows.append(
-                    self._with_retries(run, retries.get(run.key, []), [c["id"] for c in run_cards], cards)
+                    self._run_actions.header(
+                        run, retries.get(run.key, []), [c["id"] for c in run_cards], cards
+                    )
                 )
             drawn = rows[0] if len(entry) == 1 and not entry[0].comparison else comparison_header(entry, rows)
-            runs.append({**drawn, "question": self._asking.get(drawn["key"], "")})
+            runs.append({**drawn, "question": self._run_actions.question(drawn["key"])})
         self.runs = runs
         # A run and its retries fold as one run, with all their pictures.
         self.folded_runs = folded_line(
@@ -401,21 +468,27 @@ class StatusBoard(ResultsCanvas, RunActions):
             parts.append(f"<p><small>{escape(self.folded_runs['text'])}</small></p>")
         return "".join(parts)
 
-    def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
-        if kind == protocol.TOGGLE_RUN:
-            key = content["key"]
-            group = [r for r in self._runs.values() if key in (r.key, r.comparison)]
-            if group:
-                collapsed = not group[0].collapsed
-                for member in group:
-                    member.collapsed = collapsed
-                self._redraw()
-        elif kind == protocol.RETRY_FAILED:
-            self._on_retry_intent(content)
-        elif kind == protocol.MORE_RUNS:
-            self.visible_runs += MORE_RUNS_STEP
-        elif kind in (protocol.RUN_AGAIN, protocol.USE_RUN_PROMPT):
-            self._on_run_prompt_intent(kind, content)
+    def _toggle_run(self, message: protocol.BrowserMessage) -> None:
+        """Fold or unfold a run, or every row of a comparison together."""
+        key = message["key"]
+        group = [r for r in self._runs.values() if key in (r.key, r.comparison)]
+        if group:
+            collapsed = not group[0].collapsed
+            for member in group:
+                member.collapsed = collapsed
+            self._redraw()
+
+    def _more_runs(self, _message: protocol.BrowserMessage) -> None:
+        self.visible_runs += MORE_RUNS_STEP
+
+    def _review_runs(self) -> list[Run]:
+        return self.sections
+
+    def _live_statuses(self) -> dict[str, str]:
+        return self.statuses
+
+    def _refilter(self) -> None:
+        self._redraw()
 
     def _journal_settled(self, record_ids: Iterable[str]) -> None:
         """Record what the server finished, once per record, so `resume()` stops going back to it."""

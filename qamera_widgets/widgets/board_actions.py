@@ -1,14 +1,13 @@
 """What a run's header buttons do on the runs board: "Run again" and "Edit" (asked beside the button),
 and "Retry N failed": its offer, its question, the note after it, and one drawn run made of a run and
-its retries. `StatusBoard` mixes it in; the counting and the words are in `engine.jobs.retry_failed` and
+its retries. A `StatusBoard` owns one; the counting and the words are in `engine.jobs.retry_failed` and
 `engine.jobs.plans`, the sending in `engine.jobs.retry_failed.RetryDesk` and the form.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..engine.jobs.plans import again_question
 from ..engine.jobs.retry_failed import (
@@ -21,56 +20,55 @@ from ..engine.jobs.retry_failed import (
 )
 from ..engine.jobs.runs import Run, run_header
 from . import protocol
-from ._common import Callbacks
+from .basics import Callbacks, logger
 
 __all__ = ["RunActions"]
 
-logger = logging.getLogger("qamera_widgets.widgets")
-
 
 class RunActions:
-    """Mixed into `StatusBoard`: what it needs from the board is declared here."""
+    """The run headers' buttons of one board: the questions asked beside them, the retry offers and notes,
+    and the callbacks that carry a confirmed action out (the Studio's form and retry desk).
 
-    _runs: dict[str, Run]
-    _status: dict[str, str]
-    _use_prompt_callbacks: Callbacks
-    _run_again_callbacks: Callbacks
-    _edit_callbacks: Callbacks
-    _asking: dict[str, str]
-    _retry_callbacks: Callbacks
-    _retry_asking: dict[str, str]
-    _retry_notes: dict[str, RetryNote]
+    What it needs from the board is passed in: `runs` (by key) and `statuses` (what each record's card
+    shows), both read only; `cards_of(run)` (a run's cards as drawn); `redraw()` after any change;
+    `say(text, error=...)` (the board's message line); `use_prompt(prompt)` (the board's "Use this prompt"
+    callbacks, which "Edit" falls back on).
+    """
 
-    if TYPE_CHECKING:  # the board's own, declared for the type checker only (never shadowing them)
-
-        def _redraw(self, changed: set[str] | None = None) -> None: ...
-        def _say(self, text: str, *, error: bool = False) -> None: ...
-        def _cards_of(self, run: Run) -> list[dict[str, Any]]: ...
-
-    def _init_actions(self) -> None:
+    def __init__(
+        self,
+        *,
+        runs: Mapping[str, Run],
+        statuses: Mapping[str, str],
+        cards_of: Callable[[Run], list[dict[str, Any]]],
+        redraw: Callable[[], None],
+        say: Callable[..., None],
+        use_prompt: Callable[[str], object],
+    ) -> None:
+        self._runs = runs
+        self._status = statuses
+        self._cards_of = cards_of
+        self._redraw = redraw
+        self._say = say
+        self._use_prompt = use_prompt
         self._run_again_callbacks = Callbacks("run-again")
         self._edit_callbacks = Callbacks("edit")
-        self._asking = {}
+        self._asking: dict[str, str] = {}
         self._retry_callbacks = Callbacks("retry-failed")
-        self._retry_asking = {}
-        self._retry_notes = {}
+        self._retry_asking: dict[str, str] = {}
+        self._retry_notes: dict[str, RetryNote] = {}
 
     def on_run_again(self, callback: Callable[[str, int], Any], remove: bool = False) -> None:
-        """Call `callback(prompt, count)` once a person confirms "Run again" (asked in the run's header)."""
         self._run_again_callbacks.register(callback, remove)
 
     def on_edit(self, callback: Callable[[str, int], Any], remove: bool = False) -> None:
-        """Call `callback(prompt, count)` for "Edit" on a run (else the `on_use_prompt` callbacks get it)."""
         self._edit_callbacks.register(callback, remove)
 
     def on_retry_failed(self, callback: Callable[[str, str, int], Any], remove: bool = False) -> None:
-        """Call `callback(run_key, prompt, count)` once a person confirms "Retry N failed" on a run (the
-        count is the board's own of the run's failed pictures). Without one, no run offers a retry."""
         self._retry_callbacks.register(callback, remove)
         self._redraw()
 
     def note_retry(self, key: str, note: RetryNote | None) -> None:
-        """Say something beside a run's retry button (progress, or why nothing was sent); None clears."""
         if note is None:
             self._retry_notes.pop(key, None)
         else:
@@ -78,9 +76,12 @@ class RunActions:
         self._redraw()
 
     def retry_offer(self, key: str) -> int:
-        """How many failed pictures "Retry N failed" would generate again for the run `key` (0: none)."""
         run = self._runs.get(key)
         return 0 if run is None else self._offer(run, attach_retries(self._runs.values())[1].get(key, []))
+
+    def question(self, key: str) -> str:
+        """The "Run again" question asked in the header of the run (or comparison) `key`, or ''."""
+        return self._asking.get(key, "")
 
     def _offer(self, run: Run, retries: Sequence[Run]) -> int:
         """The count "Retry N failed" offers on a run with a prompt: a plain run, or a comparison's row
@@ -89,7 +90,7 @@ class RunActions:
             return 0
         return len(retryable(run, retries, self._status))
 
-    def _with_retries(
+    def header(
         self, run: Run, retries: Sequence[Run], ids: list[str], cards: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """A run's header (a plain run's, or a comparison row's) with its retries inside: the counts of
@@ -113,11 +114,11 @@ class RunActions:
         }
         return drawn
 
-    def _on_retry_intent(self, content: Mapping[str, Any]) -> None:
+    def retry_from_browser(self, message: protocol.BrowserMessage) -> None:
         """A click on "Retry N failed" (no `yes`: ask beside it) or the answer to its question. The count
         is Python's own; a key naming no run with failures to retry sends nothing and says so."""
-        key = str(content["key"])
-        yes = content.get("yes")
+        key = str(message["key"])
+        yes = message.get("yes")
         count = self.retry_offer(key)
         if count == 0:
             # A second click while the retry is on its way, or a key no run of this board has.
@@ -138,26 +139,30 @@ class RunActions:
             self._retry_callbacks(key, run.prompt, count)
         self._redraw()
 
-    def _on_run_prompt_intent(self, kind: str, content: Mapping[str, Any]) -> None:
-        """ "Run again" (asked in the run's header, next to the button: the form is left as it is) or
-        "Edit" (the run's prompt or template, and its count, into the form)."""
-        key = str(content.get("key", ""))
+    def run_again_from_browser(self, message: protocol.BrowserMessage) -> None:
+        """ "Run again", asked in the run's header next to the button (the form is left as it is)."""
+        key = str(message.get("key", ""))
         named = self._run_or_comparison(key)
-        prompt = (named.template or named.prompt) if named is not None else ""
-        if not prompt or named is None:
+        if named is None or not (named.template or named.prompt):
             return
-        if kind == protocol.USE_RUN_PROMPT:
-            if self._edit_callbacks:
-                self._edit_callbacks(prompt, named.count)
-            else:
-                self._use_prompt_callbacks(prompt)
-            return
-        yes, asked, self._asking = content.get("yes"), key in self._asking, {}
+        prompt = named.template or named.prompt
+        yes, asked, self._asking = message.get("yes"), key in self._asking, {}
         if yes is None:
             self._asking = {key: again_question(prompt, named.count)}
         elif yes is True and asked:  # a yes to a question never asked sends nothing
             self._run_again_callbacks(prompt, named.count)
         self._redraw()
+
+    def edit_from_browser(self, message: protocol.BrowserMessage) -> None:
+        """ "Edit": the run's prompt or template, and its count, into the form."""
+        named = self._run_or_comparison(str(message.get("key", "")))
+        if named is None or not (named.template or named.prompt):
+            return
+        prompt = named.template or named.prompt
+        if self._edit_callbacks:
+            self._edit_callbacks(prompt, named.count)
+        else:
+            self._use_prompt(prompt)
 
     def _run_or_comparison(self, key: str) -> Run | None:
         """The run a header's key names: a run's own key, or the first run of a comparison."""

@@ -6,12 +6,17 @@ stays a handful of widget models however long the session. Python holds the stat
 (``static/canvas.js``) only draws and sends intents back (`protocol`). Which picture each view has and
 what changed since it was drawn is `engine.pictures.versions`; what a card says, `engine.cards`; files that
 leave the kernel (contact sheet, zip), `engine.pictures.sheets`.
+
+The canvas owns its helpers, each with what it needs passed in: the large view's pictures
+(`LargeViewPictures`), the review (`Review`: marks and the files made of them) and the selection's
+downloads (`DownloadQueue`); one table (`_browser_messages`) says which of them answers each message.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import os
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,17 +27,22 @@ from PIL import Image
 
 from ..client.models import Scenery
 from ..engine import cards as card_words
+from ..engine import review as engine_review
+from ..engine.jobs.status import state_of
+from ..engine.pictures import previews
 from ..engine.pictures import sheets as exports
 from ..engine.pictures.imaging import Thumbnail
 from ..engine.pictures.loader import ThumbnailLoader
-from ..engine.pictures.previews import PreviewCache
+from ..engine.pictures.product import Cutout, read_cutout
 from ..engine.pictures.versions import PictureSync
+from ..engine.review import MarkBook, ReviewRow
+from ..engine.review.marks import Item
 from ..runtime.loops import wait_for_tasks
 from . import protocol
-from ._common import Callbacks, TaskSet, escape, logger, loop_running
-from ._downloads import Downloads
-from ._large import LargeView
-from .review import Reviewing
+from .basics import Callbacks, TaskSet, escape, logger, loop_running, with_static_html
+from .downloads import DownloadQueue
+from .large_view import LargeViewPictures
+from .review import REVIEW_DOWNLOADS, Review
 
 __all__ = [
     "ResultsCanvas",
@@ -47,10 +57,8 @@ MAX_SELECTED = protocol.MAX_IDS
 by bytes."""
 
 
-class ResultsCanvas(
-    LargeView, Reviewing, Downloads, protocol.BrowserMessages, protocol.BrowserWrites, anywidget.AnyWidget
-):
-    """Cards of sceneries with thumbnails, a selection with actions, and a large view.
+class ResultsCanvas(anywidget.AnyWidget):
+    """Cards of sceneries with thumbnails, a selection with actions, a large view and a review.
 
     Subclasses decide which cards exist (`SceneryGallery`: a page of the account's list;
     `StatusBoard`: the cards of each run) by calling `_show_cards` and `_update_cards`; this class
@@ -87,11 +95,46 @@ class ResultsCanvas(
         sync=True
     )
 
+    preview_px = traitlets.Int(
+        previews.DEFAULT_PREVIEW_PX,
+        help="Longest side the large view fetches pictures at: set by the browser from its size, capped.",
+    ).tag(sync=True)
+    preview = traitlets.Dict(help="What the large view shows about `open_id`.").tag(sync=True)
+    product = traitlets.Dict(help="The product cutout held ({'w', 'h', 'v'}), or {} when there is none.").tag(
+        sync=True
+    )
+
+    marks = traitlets.Dict(
+        help="The marked pictures this view knows: {scenery_id: {'flag': 'pick'|'reject'|'', 'stars': 0-5}}. "
+        "Read-only from the browser (it sends a `mark` message); set marks with `mark()`."
+    ).tag(sync=True)
+    keymap = traitlets.List(
+        traitlets.Dict(),
+        help="The review keys as data (engine.review.keymap_table): the browser maps keys with it.",
+    ).tag(sync=True)
+    key_help = traitlets.List(
+        traitlets.List(traitlets.Unicode()), help="(keys, what they do) rows that `?` shows."
+    ).tag(sync=True)
+    mark_filter = traitlets.Enum(
+        engine_review.MARK_FILTERS,
+        default_value="all",
+        help="Show all pictures, or only 'picks', 'rejects' or 'unmarked' ones (your marks).",
+    ).tag(sync=True)
+    min_stars = traitlets.Int(0, help="Show only pictures rated at least this many stars (0: any).").tag(
+        sync=True
+    )
+    rating_first = traitlets.Bool(
+        False, help="Order the pictures by your stars, best first (the view's own order among equals)."
+    ).tag(sync=True)
+    confirm_clear_above = traitlets.Int(
+        engine_review.keys.CONFIRM_CLEAR_ABOVE,
+        help="Esc clears a selection at once up to this size; above, it asks.",
+    ).tag(sync=True)
+
     browser_writable = frozenset(
         {"selected_ids", "open_id", "mark_filter", "min_stars", "rating_first", "preview_px", "thumb_size"}
     )
     """What the view may change; everything else it only draws (see `protocol.BrowserWrites`)."""
-    message_kinds = protocol.CANVAS_KINDS
 
     _ready = False  # a constructor that raised leaves a half-built object that ipywidgets still closes
 
@@ -107,20 +150,71 @@ class ResultsCanvas(
         self._sync = PictureSync()
         self._loading: dict[str, str] = {}
         self._patch_scheduled = False
-        self._previews = PreviewCache()
         self._known: dict[str, Scenery] = {}
         self._prompt_of: dict[str, str] = {}
         self._use_prompt_callbacks = Callbacks("use-prompt")
         self._thumb_work: set[asyncio.Task[Any]] = set()
         self._closed = False
-        self._downloading: asyncio.Task[Any] | None = None
+        self._browser_writes = protocol.BrowserWrites(
+            self.browser_writable, apply=super().set_state, send_back=self.send_state
+        )
+        self._large = LargeViewPictures(
+            loader=self.loader,
+            sceneries=lambda: self._known,
+            facts=self._facts,
+            px=lambda: self.preview_px,
+            show_preview=lambda preview: setattr(self, "preview", preview),
+            show_product=lambda product: setattr(self, "product", product),
+            say=self._say,
+            send=self.send,
+        )
+        # Marks in memory until a subclass names the account (`_use_account`).
+        self._review = Review(
+            sceneries=lambda: self._known,
+            ids=self._review_ids,
+            failed=self._failed_ids,
+            changed=self._on_marks_changed,
+            rows=self.review_rows,
+            tile=self._sheet_tile,
+            load=self._load_tiles,
+            original=self.loader.original,
+            say=self._say,
+            send=self.send,
+        )
+        self._downloads = DownloadQueue(
+            selected=lambda: self.selected,
+            make=self._make_download,
+            message=lambda: self.message,
+            say=self._say,
+            send=self.send,
+        )
         super().__init__(thumb_px=thumb_px, **kwargs)
-        self._start_reviewing()  # marks in memory until a subclass names the account (`_use_account`)
+        self.keymap = engine_review.keymap_table()
+        self.key_help = [list(row) for row in engine_review.help_rows()]
+        self._mirror_marks()
+        self._on_browser_message = protocol.MessageRouter(type(self).__name__, self._browser_messages())
         self.on_msg(self._on_browser_message)
-        self.observe(self._on_open_id, "open_id")
+        self.observe(lambda change: self._large.open(change["new"]), "open_id")
         self.observe(lambda _change: self._sync.cards_synced(), "cards")
         self.observe(self._on_selected, "selected_ids")
         self._ready = True
+
+    def _browser_messages(self) -> dict[str, protocol.Handler]:
+        """What this view does with each message its browser sends: the kinds it answers, and no other
+        (subclasses add theirs)."""
+        return {
+            protocol.ALIVE: lambda _message: self._sync.heard(),
+            protocol.HELLO: self._hello,
+            protocol.WANT: self._want,
+            protocol.PRODUCT: self._large.product_from_browser,
+            protocol.MARK: self._review.mark_from_browser,
+            protocol.USE_PROMPT: self._use_prompt,
+            protocol.DOWNLOAD: self._download,
+        }
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Take from the browser only the traits in `browser_writable`, each through its validators."""
+        self._browser_writes.take(sync_data)
 
     @traitlets.validate("thumb_px")
     def _valid_thumb_px(self, proposal: dict[str, Any]) -> int:
@@ -136,6 +230,37 @@ class ResultsCanvas(
     @traitlets.validate("open_id")
     def _valid_open_id(self, proposal: dict[str, Any]) -> str:
         return protocol.bounded_text(proposal["value"], protocol.MAX_ID_CHARS, "open_id")
+
+    @traitlets.validate("preview_px")
+    def _valid_preview_px(self, proposal: Mapping[str, Any]) -> int:
+        try:
+            return previews.preview_px(proposal["value"])
+        except ValueError as exc:
+            raise traitlets.TraitError(str(exc)) from None
+
+    @traitlets.validate("min_stars")
+    def _valid_min_stars(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= engine_review.MAX_STARS:
+            raise traitlets.TraitError(
+                f"min_stars is a whole number of stars from 0 to {engine_review.MAX_STARS}, not {value!r}."
+            )
+        return value
+
+    @traitlets.observe("mark_filter")
+    def _unmarked_has_no_stars(self, change: dict[str, Any]) -> None:
+        if change["new"] == "unmarked":
+            self.min_stars = 0  # unmarked pictures have no stars: a leftover minimum would hide them all
+
+    @traitlets.observe("min_stars")
+    def _stars_are_a_mark(self, change: dict[str, Any]) -> None:
+        if change["new"] and self.mark_filter == "unmarked":
+            self.mark_filter = "all"
+
+    @traitlets.observe("mark_filter", "min_stars", "rating_first")
+    def _on_mark_filter(self, _change: dict[str, Any]) -> None:
+        if not self._closed:
+            self._refilter()
 
     def on_use_prompt(self, callback: Callable[[str], Any], remove: bool = False) -> None:
         """Call `callback(prompt)` when a person presses "Use this prompt" in the large view."""
@@ -159,6 +284,15 @@ class ResultsCanvas(
         if self._sync.pending():
             self._flush_patch()
 
+    def set_product(self, source: str | Path | bytes | bytearray | memoryview | None) -> None:
+        """Preview a product cutout (a PNG or WebP with transparency) over the backgrounds in the large
+        view; None removes it. Raises `ProductError` with what to fix, and keeps the previous cutout."""
+        self.show_cutout(None if source is None else read_cutout(source))
+
+    def show_cutout(self, cutout: Cutout | None) -> None:
+        """Show an already checked cutout (what `Studio.set_product` hands each of its views)."""
+        self._large.show_cutout(cutout)
+
     def contact_sheet(self, selected_only: bool = True) -> Image.Image:
         """One image of the chosen thumbnails with their prompt (or name) underneath, for sharing.
 
@@ -170,19 +304,76 @@ class ResultsCanvas(
         """Write the contact sheet as PNG, JPEG, WebP or PDF, chosen by the file extension."""
         return exports.save_sheet(lambda: self.contact_sheet(selected_only=selected_only), path)
 
-    def _sheet_tiles(self, selected_only: bool) -> list[exports.SheetTile]:
-        """What a sheet shows, gathered on the loop (cheap) so the drawing can go to a thread."""
-        chosen = self.selected if selected_only else self._shown_sceneries()
-        if not chosen:
-            raise ValueError(exports.NOTHING_SELECTED if selected_only else exports.NOTHING_SHOWN)
-        exports.check_sheet_size(len(chosen))
-        book = getattr(self, "mark_book", None)  # the review's MarkBook, when this canvas has one
-        return [
-            exports.SheetTile(self._caption(s), self._tile(s), *exports.mark_of(book, s.id)) for s in chosen
-        ]
+    @property
+    def review(self) -> Review:
+        """This view's review (marks, picks and the files made of them): what `mark()`, `picks()` and the
+        other review methods call, and what a studio combines across its views."""
+        return self._review
 
-    def _sheet_title(self) -> str:
-        return self.title or "Contact sheet"
+    @property
+    def mark_book(self) -> MarkBook:
+        """The account's book this view reads and writes (`unsaved` says when marks stay in memory)."""
+        return self._review.book
+
+    def mark(self, ids: object, *, flag: object = None, stars: object = None) -> dict[str, dict[str, Any]]:
+        """Set the flag ("pick", "reject", or "" to clear) and/or the stars (0-5) of pictures this view
+        shows: `ids` is a scenery id, a Scenery, or a list of them.
+
+        Everything is checked first: a bad flag, stars outside 0-5 or an id this view does not know raise
+        a `MarkError` saying what to fix, and nothing is stored. Returns the marks that changed.
+        """
+        return self._review.mark(ids, flag=flag, stars=stars)
+
+    def picks(self) -> list[Scenery]:
+        """The picked pictures this view knows, in the order they were marked."""
+        return self._review.picks()
+
+    def rejects(self) -> list[Scenery]:
+        """The rejected pictures this view knows, in the order they were marked."""
+        return self._review.rejects()
+
+    def by_marks(self, items: Sequence[Item], *, rating_first: bool | None = None) -> list[Item]:
+        """`items` (sceneries or cards) through this view's marks filter and, when asked, rating order."""
+        # Observers run in any order: an 'unmarked' filter with a leftover minimum is about to lose it.
+        least = 0 if self.mark_filter == "unmarked" else self.min_stars
+        by_rating = self.rating_first if rating_first is None else rating_first
+        return self._review.by_marks(items, show=self.mark_filter, min_stars=least, rating_first=by_rating)
+
+    def review_rows(self, ids: Collection[str] | None = None) -> list[ReviewRow]:
+        """One row per picture (all this view knows, or `ids`): id, name, prompt, run, template and its
+        varying words, flag, stars, status, the service's vote, created time, thumbnail URL."""
+        chosen = (
+            self._review_sceneries() if ids is None else [self._known[i] for i in ids if i in self._known]
+        )
+        runs = self._review_runs()
+        return engine_review.review_rows(
+            chosen,
+            self._review.book.marks(),
+            origins=engine_review.origins_of(runs),
+            prompts=self._prompt_of,
+            statuses=self._live_statuses(),
+        )
+
+    def export_review(self, path: str | os.PathLike[str]) -> Path:
+        """Write `review_rows()` to `path` (.csv or .json, by its suffix); returns the path."""
+        return engine_review.export_review(path, self.review_rows())
+
+    def picks_contact_sheet(self) -> Image.Image:
+        """One image of your picks with their prompts underneath (placeholders where no picture is
+        loaded yet: `await save_picks_contact_sheet(path)` waits for them)."""
+        return self._review.picks_contact_sheet()
+
+    async def save_picks_contact_sheet(self, path: str | Path) -> Path:
+        """Load the picks' thumbnails, then write their contact sheet (.png, .jpg or .webp)."""
+        return await self._review.save_picks_contact_sheet(path)
+
+    async def picks_zip(self) -> bytes:
+        """A zip of your picks' originals with `review.csv` beside them (a file name leads to its row)."""
+        return await self._review.picks_zip()
+
+    async def save_picks_zip(self, path: str | Path) -> Path:
+        """Write `picks_zip()` to `path`; returns it."""
+        return await self._review.save_picks_zip(path)
 
     def close(self) -> None:
         """Stop loading, drop the pictures and close the model (and the loader it made)."""
@@ -192,7 +383,9 @@ class ResultsCanvas(
         if self._closed:
             return
         self._closed = True
-        self._stop_reviewing()
+        self._on_browser_message.close()
+        for helper in (self._review, self._large, self._downloads):
+            helper.close()
         self._tasks.cancel_all()
         if self._owns_loader and loop_running():
             asyncio.get_running_loop().create_task(self.loader.aclose())
@@ -207,8 +400,8 @@ class ResultsCanvas(
         # Displayed: a view is on its way, so changes and pictures go out as they happen rather than
         # waiting for its "hello" (which would turn a progressive fill into one burst at the end).
         self._sync.heard()
-        data, metadata = bundle  # anywidget answers (data, metadata), not one dict like ipywidgets
-        return {**data, "text/html": self.static_html()}, metadata
+        shown: tuple[dict[str, Any], dict[str, Any]] = with_static_html(bundle, self.static_html())
+        return shown
 
     def static_html(self) -> str:
         """The cards as plain HTML, thumbnails inlined from the bytes already loaded."""
@@ -225,6 +418,100 @@ class ResultsCanvas(
         return "".join(
             card_words.figure_html(self._caption(s), c.get("label") or "", self._tile(s), px)
             for c, s in shown
+        )
+
+    def _use_account(self, base_url: str, key_id: str | None) -> None:
+        """Mark in the process's book of this account (shared with every other view of it)."""
+        self._review.use_account(base_url, key_id)
+        self._mirror_marks()
+
+    def _review_ids(self) -> set[str]:
+        """The ids a mark may name: the pictures this view knows."""
+        return {*self._known, *(c["id"] for c in self.cards)}
+
+    def _failed_ids(self) -> set[str]:
+        """The pictures that failed to generate (by the view's cards, the board's live statuses and the
+        list's): never marked."""
+        failed = {c["id"] for c in self.cards if c.get("state") == "failed"}
+        live = self._live_statuses()
+        for scenery_id, scenery in self._known.items():
+            if state_of(live.get(scenery_id) or scenery.status) == "failed":
+                failed.add(scenery_id)
+        return failed
+
+    def _review_sceneries(self) -> list[Scenery]:
+        """The pictures a review export lists, in the view's order: a board's by run, newest first."""
+        runs = self._review_runs()
+        if not runs:
+            return list(self._known.values())
+        ids = dict.fromkeys(i for run in runs for i in run.record_ids)
+        return [self._known[i] for i in ids if i in self._known]
+
+    def _review_runs(self) -> Sequence[engine_review.export.RunLike]:
+        """The runs the pictures came from (a board's; a library has none)."""
+        return []
+
+    def _live_statuses(self) -> Mapping[str, str]:
+        """Statuses newer than the list's (a board's live ones; a library has none)."""
+        return {}
+
+    def _refilter(self) -> None:
+        """Draw again after the marks filter, or a mark it depends on, changed (a board redraws its runs,
+        a library filters its whole list again)."""
+
+    def _filters_by_marks(self) -> bool:
+        return self.mark_filter != "all" or self.min_stars > 0 or self.rating_first
+
+    def _mirror_marks(self) -> None:
+        """Set `marks` to the book's marks of the pictures this view knows (synced only when it changed)."""
+        if self._closed:
+            return
+        mine = self._review_ids()
+        self.marks = self._review.book.trait(mine)
+        if any(i not in mine for i in self.selected_ids):
+            # "N selected" counts what can still be acted on: a picture that left the view leaves it too.
+            self.selected_ids = [i for i in self.selected_ids if i in mine]
+
+    def _on_marks_changed(self) -> None:
+        """A mark of a picture of this view changed (here, in another view, or another kernel's)."""
+        if self._closed:
+            return
+        self._mirror_marks()
+        if self._filters_by_marks():
+            self._refilter()
+
+    def _sheet_tiles(self, selected_only: bool) -> list[exports.SheetTile]:
+        """What a sheet shows, gathered on the loop (cheap) so the drawing can go to a thread."""
+        chosen = self.selected if selected_only else self._shown_sceneries()
+        if not chosen:
+            raise ValueError(exports.NOTHING_SELECTED if selected_only else exports.NOTHING_SHOWN)
+        exports.check_sheet_size(len(chosen))
+        return [self._sheet_tile(s) for s in chosen]
+
+    def _sheet_tile(self, scenery: Scenery) -> exports.SheetTile:
+        return exports.SheetTile(
+            self._caption(scenery), self._tile(scenery), *exports.mark_of(self._review.book, scenery.id)
+        )
+
+    def _sheet_title(self) -> str:
+        return self.title or "Contact sheet"
+
+    async def _load_tiles(self, chosen: Sequence[Scenery]) -> None:
+        for scenery in chosen:
+            if scenery.is_done and scenery.thumbnail and self.thumbnail_of(scenery.id) is None:
+                self._start_loading(scenery.id, scenery.thumbnail)
+        await self.wait_pictures()
+
+    async def _make_download(self, what: str, chosen: Sequence[Scenery]) -> tuple[str, str, bytes]:
+        return await exports.make_download(
+            what,
+            chosen,
+            sheet=lambda: (self._sheet_tiles(selected_only=True), self._sheet_title()),
+            wait_pictures=self.wait_pictures,
+            caption=self._caption,
+            original=self.loader.original,
+            say=self._say,
+            zipped=self._review.zipped,  # the originals with review.csv beside them
         )
 
     def _caption(self, scenery: Scenery) -> str:
@@ -356,53 +643,45 @@ class ResultsCanvas(
     def _forget_pictures(self, keep: set[str]) -> None:
         """Drop pictures of sceneries no longer in the list, so memory follows what can be shown."""
         self._sync.keep_only(keep)
-        self._previews.keep_only(keep)
+        self._large.keep_only(keep)
 
-    def _on_message(self, kind: str, content: dict[str, Any], buffers: Sequence[Any]) -> None:
-        if kind == protocol.ALIVE:
-            self._sync.heard()
-        elif kind == protocol.WANT:
-            self._sync.heard()
-            self._send_wanted(content)
-        elif kind == protocol.HELLO:
-            self._sync.heard()
-            changed = self._sync.catch_up()  # the view was drawn from the synced list; changed since
-            if changed:
-                self.send({"kind": protocol.PATCH, "cards": changed, "pictures": []})
-            self._send_wanted(content)
-            self._send_product()
-        elif kind == protocol.PRODUCT:
-            self._tasks.spawn(self._product_from_browser(buffers), name="canvas-product")
-        elif kind == protocol.MARK:
-            self._on_mark_message(content)
-        elif kind == protocol.USE_PROMPT:
-            self._use_prompt(content["id"])
-        elif kind == protocol.DOWNLOAD:
-            if "ids" in content:
-                self.selected_ids = content["ids"]  # the selection shown when the button was pressed
-            request = content.get("request", "")
-            if not self._review_download(content["what"], request):
-                self._start_download(content["what"], request)
-        else:
-            self._on_intent(kind, content)
+    def _hello(self, message: protocol.BrowserMessage) -> None:
+        """A view was drawn from the synced list: what changed since, then what it lacks."""
+        self._sync.heard()
+        changed = self._sync.catch_up()
+        if changed:
+            self.send({"kind": protocol.PATCH, "cards": changed, "pictures": []})
+        self._send_wanted(message)
+        self._large.send_product()
 
-    def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
-        """Subclasses handle their own intents (paging, folding runs)."""
+    def _want(self, message: protocol.BrowserMessage) -> None:
+        self._sync.heard()
+        self._send_wanted(message)
 
-    def _send_wanted(self, content: Mapping[str, Any]) -> None:
-        ids = content.get("ids") or []  # checked: deduplicated, at most protocol.MAX_IDS
+    def _send_wanted(self, message: Mapping[str, Any]) -> None:
+        ids = message.get("ids") or []  # checked: deduplicated, at most protocol.MAX_IDS
         pictures, buffers = self._sync.refs(ids)
-        self._send_previews(content)
+        self._large.send_wanted(message)
         if pictures:
             self.send({"kind": protocol.THUMBS, "pictures": pictures}, buffers=buffers)
 
-    def _use_prompt(self, scenery_id: str) -> None:
+    def _use_prompt(self, message: protocol.BrowserMessage) -> None:
+        scenery_id = message["id"]
         scenery = self._known.get(scenery_id)
         prompt = self._prompt_of.get(scenery_id) or (scenery.name if scenery else "")
         if not prompt:
             return
         self._use_prompt_callbacks(prompt)
         self.open_id = ""
+
+    def _download(self, message: protocol.BrowserMessage) -> None:
+        if "ids" in message:
+            self.selected_ids = message["ids"]  # the selection shown when the button was pressed
+        what, request = message["what"], message.get("request", "")[:64]  # sent back: only that view saves
+        if what in REVIEW_DOWNLOADS:
+            self._review.download(what, request)
+        else:
+            self._downloads.start(what, request)
 
     def _say(self, text: str, *, error: bool = False) -> None:
         if self._closed:

@@ -8,8 +8,9 @@ already sent is never cut off: closing the form lets it finish and journals what
 
 The widget holds the traits and routes the browser's messages; the planning and its sentences live in
 `engine.jobs.plans`, the submit state machine (one POST at a time, questions, budget, retry, journal) in
-`engine.jobs.submitting`. It is one anywidget model (``static/form.js``): a live character counter and
-Ctrl/Cmd+Enter need the browser, and a studio stays a handful of widget models.
+`engine.jobs.submitting`, which tells the form what happens as events (`_show` draws each one). It is
+one anywidget model (``static/form.js``): a live character counter and Ctrl/Cmd+Enter need the browser,
+and a studio stays a handful of widget models.
 """
 
 from __future__ import annotations
@@ -41,11 +42,22 @@ from ..engine.jobs.plans import (
     registered_text,
     valid_count,
 )
-from ..engine.jobs.submitting import Submitter
+from ..engine.jobs.submitting import (
+    AllConfirmed,
+    Asked,
+    Confirmed,
+    FieldsChecked,
+    Finished,
+    RetryOffered,
+    Said,
+    Sending,
+    SubmitEvent,
+    Submitter,
+)
 from ..engine.jobs.templates import TemplateError, is_template
 from ..engine.store import JobRecord
 from . import protocol
-from ._common import AnyClient, Callbacks, as_async_client
+from .basics import AnyClient, Callbacks, as_async_client
 from .canvas import STATIC
 
 __all__ = [
@@ -64,7 +76,7 @@ def _text(help: str, *, default: str = "") -> traitlets.Unicode[str, str | bytes
     return traitlets.Unicode(default, help=help).tag(sync=True)
 
 
-class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.AnyWidget):
+class PromptForm(anywidget.AnyWidget):
     """A prompt box with a live counter, a count, the cost, Generate (or Ctrl/Cmd+Enter) and the outcome.
 
     `await form.submit()` does what the button does; while a submission is in flight every further
@@ -123,7 +135,6 @@ class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.Any
     account = _text("The account's credits, when known.")
 
     browser_writable = frozenset({"prompt", "count"})
-    message_kinds = protocol.FORM_KINDS
     """What the view may change; the rest it only draws (see `protocol.BrowserWrites`)."""
     runs_elsewhere = False
     """True when a runs board draws every confirmed job (the Studio's): what a job registered is then said
@@ -141,23 +152,38 @@ class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.Any
     ) -> None:
         """`budget` caps the credits this form may reserve (see `qamera_widgets.engine.jobs.budgets`)."""
         self._closed = False
-        self._screen = _Screen(self)
         self._callbacks = Callbacks("on_submit")
         self._start_callbacks = Callbacks("on_start")
+        self._listeners = Callbacks("submit-event")
         self._submitter = Submitter(
             as_async_client(client),
             journal if journal is not None else Journal(),
             budget,
-            self._screen,
+            self._show,
             clock=clock,
-            on_start=self._start_callbacks,
+        )
+        self._browser_writes = protocol.BrowserWrites(
+            self.browser_writable, apply=super().set_state, send_back=self.send_state
         )
         super().__init__(**kwargs)
         self.cost = cost_text(self.count)
         self._show_budget()
         self.observe(self._on_count_change, names="count")
         self.observe(self._on_prompt_change, names="prompt")
+        self._on_browser_message = protocol.MessageRouter(
+            type(self).__name__,
+            {
+                protocol.GENERATE: self._generate,
+                protocol.CONFIRM: lambda message: self._submitter.answer(bool(message.get("yes"))),
+                protocol.RETRY: self._retry,
+                protocol.HISTORY: self._reuse_history,
+            },
+        )
         self.on_msg(self._on_browser_message)
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Take from the browser only the traits in `browser_writable`, each through its validators."""
+        self._browser_writes.take(sync_data)
 
     @property
     def closed(self) -> bool:
@@ -206,8 +232,16 @@ class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.Any
 
     def on_start(self, callback: StartCallback, remove: bool = False) -> None:
         """Call `callback(submission)` when a POST is about to be sent, inside the click handler or the
-        `submit()` call (the Studio shows the run's placeholders from here)."""
+        `submit()` call."""
         self._start_callbacks.register(callback, remove)
+
+    def subscribe(self, listener: Callable[[SubmitEvent], object]) -> Callable[[], None]:
+        """Call `listener(event)` with everything the form's submit machine tells (`engine.jobs.submitting`:
+        the jobs going out, each confirmation, the end of a submission...), after the form has shown it;
+        returns the function that unsubscribes. A closed form still tells `Finished`. The Studio's runs
+        follow the form this way (`StatusBoard.show_submission`)."""
+        self._listeners.register(listener)
+        return lambda: self._listeners.register(listener, remove=True)
 
     async def submit(self, *, confirmed: bool = False) -> Registration | None:
         """Validate and send the current prompt, as Generate does; None when invalid, refused, unconfirmed
@@ -258,7 +292,7 @@ class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.Any
             return
         errors = field_errors(prompt, count)
         if errors:
-            self._screen.say(" ".join(errors.values()), kind="error")
+            self._say(" ".join(errors.values()), "error")
             return
         self._submitter.start(plan_jobs(prompt, count), (prompt, count), confirmed=True)
 
@@ -291,6 +325,7 @@ class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.Any
     def close(self) -> None:
         """Close the widget; a POST in flight still finishes and is journaled (the job may be charged)."""
         self._closed = True
+        self._submitter.close()
         self._callbacks.clear()
         self._start_callbacks.clear()
         super().close()
@@ -308,29 +343,28 @@ class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.Any
     ) -> asyncio.Task[list[Registration]] | None:
         return self._submitter.start(jobs, (self.prompt, self.count), confirmed=confirmed)
 
-    def _on_message(self, kind: str, content: dict[str, Any], _buffers: Sequence[Any]) -> None:
+    def _generate(self, message: protocol.BrowserMessage) -> None:
+        if self._take_fields(message):
+            self._start(None)
+
+    def _retry(self, _message: protocol.BrowserMessage) -> None:
         unconfirmed = self._submitter.unconfirmed
-        if kind == protocol.GENERATE:
-            if self._take_fields(content):
-                self._start(None)
-        elif kind == protocol.CONFIRM:
-            self._submitter.answer(bool(content.get("yes")))
-        elif kind == protocol.RETRY and unconfirmed is not None:
+        if unconfirmed is not None:
             self._start([unconfirmed], confirmed=True)
-        elif kind == protocol.HISTORY:
-            index = content.get("index")
-            history = self._submitter.history
-            if isinstance(index, int) and 0 <= index < len(history):
-                self.use_prompt(*history[index])
+
+    def _reuse_history(self, message: protocol.BrowserMessage) -> None:
+        index, history = message["index"], self._submitter.history
+        if 0 <= index < len(history):
+            self.use_prompt(*history[index])
 
     def _take_fields(self, content: Mapping[str, Any]) -> bool:
         """The fields as the browser showed them when Generate was pressed (see form.js `submit`); False,
         with a sentence and nothing sent, when the count is not one the form offers (never the last one)."""
         count = content.get("count", self.count)
         if isinstance(count, bool) or not isinstance(count, int) or not valid_count(count):
-            self._screen.say(
+            self._say(
                 f"Choose a whole number of pictures from {MIN_COUNT} to {MAX_COUNT}; nothing was sent.",
-                kind="error",
+                "error",
             )
             return False
         prompt = content.get("prompt")
@@ -342,14 +376,14 @@ class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.Any
     def _on_count_change(self, _change: dict[str, Any]) -> None:
         self._show_plan()
         if self.count_error:
-            self._screen.show_errors(field_errors(self.prompt, self.count))
+            self._show_errors(field_errors(self.prompt, self.count))
 
     def _on_prompt_change(self, _change: dict[str, Any]) -> None:
         if self.status_kind == "ok" and not self._submitter.sending:
             # The last job's line belongs to its run (which shows it), not to the next prompt.
             self.status, self.batch_id = "", ""
         if self.prompt_error:
-            self._screen.show_errors(field_errors(self.prompt, self.count))
+            self._show_errors(field_errors(self.prompt, self.count))
         if self.confirm:
             self._submitter.answer(False)
         self._show_plan()
@@ -371,61 +405,54 @@ class PromptForm(protocol.BrowserMessages, protocol.BrowserWrites, anywidget.Any
         if self.plan:
             self.cost = jobs_cost_text(jobs)
 
+    def _show(self, event: SubmitEvent) -> None:
+        """What the submit machine tells, drawn on the form's traits; then told to the form's listeners."""
+        match event:
+            case Said(text, kind):
+                self._say(text, kind)
+            case Asked(question):
+                self.confirm = question
+            case FieldsChecked(errors):
+                self._show_errors(errors)
+            case Sending(jobs):
+                for job in jobs:
+                    self._start_callbacks(job)
+                self.submitting = True
+            case Finished():
+                self.submitting = False  # also once closed: the POST has its answer, whoever still asks
+            case RetryOffered(offered):
+                self.can_retry = offered
+            case Confirmed(registration, journal_error):
+                self._confirmed(registration, journal_error)
+            case AllConfirmed(registrations):
+                # A comparison's jobs all confirmed: one line for all of them (each batch is in its run).
+                self._say("" if self.runs_elsewhere else registered_text(registrations), "ok")
+                self.batch_id = ""
+                self.history = history_entries(self.history_prompts)
+        self._listeners(event)
+
+    def _confirmed(self, registration: Registration, journal_error: OSError | None) -> None:
+        if self.runs_elsewhere and journal_error is None:
+            self._say("")  # its run shows what was registered
+        else:
+            self._say(confirmed_text(registration, journal_error), "ok" if journal_error is None else "error")
+            self.batch_id = registration.batch_id
+        self.refresh_budget()
+        self.history = history_entries(self.history_prompts)
+        self._callbacks(registration)
+
+    def _say(self, text: str, kind: str = "info") -> None:
+        if self._closed:
+            return
+        if kind != "ok":
+            self.batch_id = ""
+        self.status_kind = kind
+        self.status = text
+
+    def _show_errors(self, errors: Mapping[str, str]) -> None:
+        self.prompt_error = errors.get("prompt", "")
+        self.count_error = errors.get("count", "")
+
     def _show_budget(self) -> None:
         if self.budget is not None:
             self.budget_text = f"Budget: {self.budget.remaining} of {self.budget.limit} credits left"
-
-
-class _Screen:
-    """What the submit machine shows, drawn on the form's traits (engine.jobs.submitting.Screen)."""
-
-    def __init__(self, form: PromptForm) -> None:
-        self._form = form
-
-    @property
-    def closed(self) -> bool:
-        return self._form.closed
-
-    def say(self, text: str, *, kind: str = "info") -> None:
-        form = self._form
-        if form.closed:
-            return
-        if kind != "ok":
-            form.batch_id = ""
-        form.status_kind = kind
-        form.status = text
-
-    def said(self) -> str:
-        return self._form.status
-
-    def ask(self, question: str) -> None:
-        self._form.confirm = question
-
-    def busy(self, submitting: bool) -> None:
-        self._form.submitting = submitting
-
-    def offer_retry(self, offered: bool) -> None:
-        self._form.can_retry = offered
-
-    def show_errors(self, errors: Mapping[str, str]) -> None:
-        self._form.prompt_error = errors.get("prompt", "")
-        self._form.count_error = errors.get("count", "")
-
-    def confirmed(self, registration: Registration, journal_error: OSError | None) -> None:
-        form = self._form
-        if form.runs_elsewhere and journal_error is None:
-            self.say("")  # its run shows what was registered
-        else:
-            kind = "ok" if journal_error is None else "error"
-            self.say(confirmed_text(registration, journal_error), kind=kind)
-            form.batch_id = registration.batch_id
-        form.refresh_budget()
-        form.history = history_entries(form.history_prompts)
-        form._callbacks(registration)
-
-    def registered(self, registrations: Sequence[Registration]) -> None:
-        """A comparison's jobs all confirmed: one line for all of them (each batch is in its run)."""
-        form = self._form
-        self.say("" if form.runs_elsewhere else registered_text(registrations), kind="ok")
-        form.batch_id = ""
-        form.history = history_entries(form.history_prompts)

@@ -24,7 +24,7 @@ from ..engine.search import parse_query
 from ..engine.wording import describe_error
 from ..runtime.loops import wait_for_tasks
 from . import protocol
-from ._common import AnyClient, Callbacks, as_async_client, logger, loop_running
+from .basics import AnyClient, Callbacks, as_async_client, logger, loop_running
 from .canvas import ResultsCanvas
 
 __all__ = ["SceneryGallery", "filter_and_sort"]
@@ -144,7 +144,6 @@ class SceneryGallery(ResultsCanvas):
         "sort",
         "page",
     }
-    message_kinds = protocol.LIBRARY_KINDS
     only_ids: set[str] | None = None
     """When set, the library shows only these sceneries (a Studio in a class: its own jobs' pictures)."""
 
@@ -192,6 +191,9 @@ class SceneryGallery(ResultsCanvas):
         self.observe(self._on_page, "page")
         if autoload:
             self._start()
+
+    def _browser_messages(self) -> dict[str, protocol.Handler]:
+        return {**super()._browser_messages(), protocol.REFRESH: self._refresh_asked}
 
     @property
     def sceneries(self) -> list[Scenery]:
@@ -439,6 +441,5 @@ class SceneryGallery(ResultsCanvas):
         if not self._closed:
             self._spawn_refresh()
 
-    def _on_intent(self, kind: object, content: Mapping[str, Any]) -> None:
-        if kind == protocol.REFRESH:
-            self._spawn_refresh()
+    def _refresh_asked(self, _message: protocol.BrowserMessage) -> None:
+        self._spawn_refresh()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Literal, TypedDict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, Literal, TypedDict
 
 import traitlets
 
@@ -37,13 +37,17 @@ __all__ = [
     "USE_PROMPT",
     "USE_RUN_PROMPT",
     "WANT",
+    "BrowserMessage",
     "BrowserWrites",
     "FileMessage",
+    "Handler",
+    "MessageRouter",
     "PatchMessage",
     "PictureRef",
     "PreviewMessage",
     "ThumbsMessage",
     "checked_message",
+    "file_message",
     "web_link",
 ]
 
@@ -221,12 +225,6 @@ def checked_message(content: object, kinds: Iterable[str]) -> dict[str, Any] | N
     return clean
 
 
-CANVAS_KINDS = frozenset({ALIVE, HELLO, WANT, USE_PROMPT, DOWNLOAD, MARK, PRODUCT})
-LIBRARY_KINDS = CANVAS_KINDS | {REFRESH}
-RUNS_KINDS = CANVAS_KINDS | {TOGGLE_RUN, RUN_AGAIN, USE_RUN_PROMPT, MORE_RUNS, RETRY_FAILED}
-FORM_KINDS = frozenset({GENERATE, CONFIRM, RETRY, HISTORY})
-
-
 def bounded_ids(value: object, *, limit: int = MAX_IDS) -> list[str]:
     """A validator's body for an id list trait: strings of at most MAX_ID_CHARS, deduplicated in order,
     at most `limit` of them; a TraitError that says what to fix otherwise."""
@@ -252,50 +250,86 @@ def bounded_text(value: object, limit: int, what: str) -> str:
     return value
 
 
-class BrowserMessages:
-    """How a widget hears its browser: nothing once it is closed, and only messages `checked_message`
-    let through (a kind in `message_kinds` with fields of the right types); a handler that fails is
-    logged, never raised, since an exception would go up into the kernel's comm handler."""
+class BrowserMessage(dict[str, Any]):
+    """A message from the browser that `checked_message` let through (its fields, by name), with the binary
+    buffers that came with it (a product cutout's file)."""
 
-    message_kinds: ClassVar[frozenset[str]] = frozenset()
-    _closed: bool
+    def __init__(self, fields: Mapping[str, Any], buffers: Sequence[Any] = ()) -> None:
+        super().__init__(fields)
+        self.buffers = list(buffers)
 
-    def _on_browser_message(self, _widget: object, content: object, buffers: Sequence[Any]) -> None:
+
+Handler = Callable[[BrowserMessage], object]
+"""What a widget does with one kind of message."""
+
+
+class MessageRouter:
+    """How a widget hears its browser: one table from each message kind it answers to its handler.
+
+    Nothing is handled once the widget is closed, and only messages `checked_message` lets through (a
+    kind in the table, fields of the right types); a handler that fails is logged, never raised, since an
+    exception would go up into the kernel's comm handler. The widget hands this to `on_msg`.
+    """
+
+    def __init__(self, widget: str, handlers: Mapping[str, Handler]) -> None:
+        self._widget = widget
+        self._handlers = dict(handlers)
+        self._closed = False
+
+    @property
+    def kinds(self) -> Collection[str]:
+        return self._handlers.keys()
+
+    def close(self) -> None:
+        self._closed = True
+
+    def __call__(self, _widget: object, content: object, buffers: Sequence[Any]) -> None:
         if self._closed:
             return
-        checked = checked_message(content, self.message_kinds)
+        checked = checked_message(content, self._handlers)
         if checked is None:
             return
         try:
-            self._on_message(checked["kind"], checked, buffers)
+            self._handlers[checked["kind"]](BrowserMessage(checked, buffers))
         except Exception:
-            logger.exception("%s: handling a browser message failed", type(self).__name__)
-
-    def _on_message(self, kind: str, content: dict[str, Any], buffers: Sequence[Any]) -> None:
-        raise NotImplementedError
+            logger.exception("%s: handling a browser message failed", self._widget)
 
 
 class BrowserWrites:
-    """Only the traits named in `browser_writable` are taken from the browser; each is checked by its
-    trait's type and validators like any Python write. A refused update (a trait the browser must not
-    write, or a bad value) is dropped with one debug line and the browser is sent the kernel's value again,
-    so its view cannot drift from what Python holds."""
+    """Only the traits named in `writable` are taken from the browser; each is checked by its trait's type
+    and validators like any Python write (`apply`, the widget's own `set_state`). A refused update (a trait
+    the browser must not write, or a bad value) is dropped with one debug line and the browser is sent the
+    kernel's value again (`send_back`), so its view cannot drift from what Python holds."""
 
-    browser_writable: ClassVar[frozenset[str]] = frozenset()
+    def __init__(
+        self,
+        writable: Collection[str],
+        *,
+        apply: Callable[[dict[str, Any]], object],
+        send_back: Callable[[list[str]], object],
+    ) -> None:
+        self._writable = frozenset(writable)
+        self._apply = apply
+        self._send_back = send_back
 
-    def set_state(self, sync_data: dict[str, Any]) -> None:
-        refused = [name for name in sync_data if name not in self.browser_writable]
+    def take(self, sync_data: Mapping[str, Any]) -> None:
+        refused = [name for name in sync_data if name not in self._writable]
         for name, value in sync_data.items():
             if name in refused:
                 continue
             try:
-                super().set_state({name: value})  # type: ignore[misc]
+                self._apply({name: value})
             except (traitlets.TraitError, TypeError, ValueError) as exc:
                 logger.debug("refused a browser update of %s: %s", name, exc)
                 refused.append(name)
         if refused:
             logger.debug("restored traits the browser may not set this way: %s", ", ".join(refused))
-            self.send_state(refused)  # type: ignore[attr-defined]
+            self._send_back(refused)
+
+
+def file_message(name: str, mime: str, request: str) -> dict[str, str]:
+    """The `file` message that carries a download (its bytes are the one buffer) to the view that asked."""
+    return {"kind": FILE, "name": name, "mime": mime, "request": request}
 
 
 def web_link(url: object) -> str:

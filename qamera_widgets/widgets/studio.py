@@ -9,18 +9,24 @@ Four anywidget models: the studio hosts the form, the runs and the library throu
 composition (each child is handed to the studio's view as a value, `host.getWidget`), not an ipywidgets
 box, so it renders wherever anywidgets do: JupyterLab, Notebook 7, Voilà and marimo (which draws no
 ipywidgets containers). The widget count does not grow with the session.
+
+The parts meet through their own public events, connected in one table (`_connect`): the form's submit
+events become runs on the board (`StatusBoard.show_submission`, as the retry desk's do), the views'
+intents go to the form, the library's lists feed the runs, and the tracker's polls feed the library.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
 import ipywidgets as widgets
+from PIL import Image
 
 from ..client import Registration, Scenery
 from ..connect import Connection, connect
@@ -30,26 +36,27 @@ from ..engine.jobs.budgets import Budget
 from ..engine.jobs.history_scope import history_scope
 from ..engine.jobs.journal import Journal
 from ..engine.jobs.key_budget import budget_for
-from ..engine.jobs.plans import Submission, compare_jobs, field_errors, plan_jobs
+from ..engine.jobs.plans import compare_jobs, field_errors, plan_jobs
 from ..engine.jobs.retry_failed import RetryDesk
-from ..engine.jobs.runs import Run
+from ..engine.jobs.submitting import Confirmed, SubmitEvent
 from ..engine.jobs.tracking import TrackerEvent
 from ..engine.pictures.product import read_cutout
-from ._common import (
+from ..engine.review import ReviewRow
+from .basics import (
     AnyClient,
-    StaticHTMLFallback,
     TaskSet,
     as_async_client,
     descendants,
     escape,
     logger,
     loop_running,
+    with_static_html,
 )
 from .board import StatusBoard
 from .canvas import STATIC
 from .form import PromptForm
 from .gallery import SceneryGallery
-from .studio_review import ReviewingStudio
+from .studio_review import StudioReview
 
 if TYPE_CHECKING:
     from ..sandbox import SandboxHandle
@@ -60,7 +67,7 @@ SANDBOX_BADGE_TEXT = "Sandbox: no real credits are spent"
 REFRESH_DEBOUNCE_SECONDS = 1.5
 
 
-class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
+class Studio(anywidget.AnyWidget):
     """PromptForm + StatusBoard (runs) + SceneryGallery (library) sharing one client, tracker and journal.
 
     `sandbox` is the handle from `qamera_widgets.sandbox.start()` when the client talks to one: the
@@ -104,7 +111,6 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
         self._connection: Connection | None = None
         self._pending_refresh: asyncio.TimerHandle | None = None
         self._latest: Sequence[Scenery] = ()
-        self._runs: dict[str, Run] = {}
         self._closed = False
         self.gallery_updates = 0
 
@@ -130,12 +136,6 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
             notice=notice or where,
         )
         self.form.runs_elsewhere = True  # each job's registration is said in its run, not the form
-        self.form.on_start(self._on_start)
-        self.form.on_submit(self._on_submit)
-        self.form.observe(self._on_submitting, names="submitting")
-        self.board.on_use_prompt(self.form.use_prompt)
-        self.board.on_run_again(self.form.run_again)
-        self.board.on_edit(self.form.edit)
         # "Retry N failed" sends through the form's submit machine, its sentences beside the run's button.
         self.retries = RetryDesk(
             self._async_client,
@@ -145,17 +145,38 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
             on_confirmed=self._learn_registration,
             clock=time.monotonic,
         )
-        self.board.on_retry_failed(self.retries.retry)
-        self.gallery.on_use_prompt(self.form.use_prompt)
-        self.gallery.on_list(self.board.show_sceneries)
+        self._review = StudioReview((self.board, self.gallery))
+        self._unsubscribe = self._connect()
 
         super().__init__(layout=widgets.Layout(width="100%"))
         self.add_class("qw-studio")
 
-        self._unsubscribe = self.board.tracker.subscribe(self._on_tracker_event)
         self._history = None if own else self._tasks.spawn(self._load_history(), name="qamera-studio-history")
         if sandbox is not None:
             self._tasks.spawn(self._watch_account(), name="qamera-studio-account")
+
+    def _connect(self) -> Callable[[], None]:
+        """Who hears whom, in one table: each part's event (a stream to subscribe to, or an `on_*`
+        registration) and the part that answers it. Returns what unsubscribes from the streams."""
+        form, board, gallery = self.form, self.board, self.gallery
+        table: list[tuple[Callable[[Any], object], Callable[..., Any]]] = [
+            (form.subscribe, board.show_submission),  # a job's run appears at once, then becomes real
+            (form.subscribe, self._on_submit_event),  # the library learns each confirmed prompt
+            (board.tracker.subscribe, self._on_tracker_event),  # finished pictures reach the library
+            (board.on_use_prompt, form.use_prompt),
+            (gallery.on_use_prompt, form.use_prompt),
+            (board.on_run_again, form.run_again),
+            (board.on_edit, form.edit),
+            (board.on_retry_failed, self.retries.retry),
+            (gallery.on_list, board.show_sceneries),
+        ]
+        stops = [stop for register, answer in table if callable(stop := register(answer))]
+
+        def disconnect() -> None:
+            for stop in stops:
+                stop()
+
+        return disconnect
 
     @property
     def children(self) -> tuple[PromptForm, StatusBoard, SceneryGallery]:
@@ -170,8 +191,46 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
         for view in (self.board, self.gallery):
             view.show_cutout(cutout)
 
-    def _review_views(self) -> tuple[StatusBoard, SceneryGallery]:
-        return (self.board, self.gallery)
+    @property
+    def marks(self) -> dict[str, dict[str, str | int]]:
+        """Every marked picture the views know: {scenery_id: {'flag': ..., 'stars': ...}}."""
+        return self._review.marks
+
+    def mark(self, ids: object, *, flag: object = None, stars: object = None) -> dict[str, dict[str, Any]]:
+        """`ResultsCanvas.mark` over the runs and the library: an id either of them knows may be named."""
+        return self._review.mark(ids, flag=flag, stars=stars)
+
+    def picks(self) -> list[Scenery]:
+        """The picked pictures of the runs and the library, each once."""
+        return self._review.picks()
+
+    def rejects(self) -> list[Scenery]:
+        """The rejected pictures of the runs and the library, each once."""
+        return self._review.rejects()
+
+    def review_rows(self) -> list[ReviewRow]:
+        """One row per picture of the runs (with their run and template), then the library's others."""
+        return self._review.review_rows()
+
+    def export_review(self, path: str | os.PathLike[str]) -> Path:
+        """Write `review_rows()` to `path` (.csv or .json, by its suffix); returns the path."""
+        return self._review.export_review(path)
+
+    def picks_contact_sheet(self) -> Image.Image:
+        """One image of your picks across the runs and the library, with their prompts underneath."""
+        return self._review.picks_contact_sheet()
+
+    async def save_picks_contact_sheet(self, path: str | Path) -> Path:
+        """Load the picks' thumbnails, then write their contact sheet (.png, .jpg or .webp)."""
+        return await self._review.save_picks_contact_sheet(path)
+
+    async def picks_zip(self) -> bytes:
+        """A zip of your picks' originals with `review.csv` beside them (a file name leads to its row)."""
+        return await self._review.picks_zip()
+
+    async def save_picks_zip(self, path: str | Path) -> Path:
+        """Write `picks_zip()` to `path`; returns it."""
+        return await self._review.save_picks_zip(path)
 
     @classmethod
     def from_env(cls, **sandbox_options: Any) -> Studio:
@@ -185,6 +244,10 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
         )
         studio._connection = connection
         return studio
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live widget plus a static HTML copy of the runs and the library, for exported notebooks."""
+        return with_static_html(super()._repr_mimebundle_(**kwargs), self.static_html())
 
     def static_html(self) -> str:
         """The runs and the library as static HTML, for exports and viewers without widgets."""
@@ -260,25 +323,9 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
             self._update_gallery()
         await self.gallery.wait_idle()
 
-    def _on_start(self, submission: Submission) -> None:
-        """In the click handler: the run appears at once, with a placeholder per picture."""
-        if self._closed:
-            return
-        previous = self._runs.pop(submission.idempotency_key, None)
-        if previous is not None:
-            self.board.release(previous)
-        self._runs[submission.idempotency_key] = self.board.prepare(
-            submission.preferences,
-            submission.count,
-            comparison=submission.comparison,
-            template=submission.template,
-            parts=submission.parts,
-        )
-
-    def _on_submit(self, registration: Registration) -> None:
-        """The server confirmed: the prepared run becomes the real one, and the library learns the prompt."""
-        self.board.track(registration, run=self._runs.pop(registration.idempotency_key, None))
-        self._learn_registration(registration)
+    def _on_submit_event(self, event: SubmitEvent) -> None:
+        if isinstance(event, Confirmed) and not self._closed:
+            self._learn_registration(event.registration)
 
     def _learn_registration(self, registration: Registration) -> None:
         """A confirmed job (the form's, or a run's retry): the library learns its prompt."""
@@ -289,14 +336,6 @@ class Studio(ReviewingStudio, StaticHTMLFallback, anywidget.AnyWidget):
         )
         if self.sandbox is not None:
             self._tasks.spawn(self._show_account(), name="qamera-studio-account-now")
-
-    def _on_submitting(self, change: dict[str, Any]) -> None:
-        """A submission ended without a confirmation: its prepared run goes away."""
-        if change["new"] or self._closed:
-            return
-        for run in self._runs.values():
-            self.board.release(run)
-        self._runs.clear()
 
     async def compare(self, prompts: str | Sequence[str], count: int = 2) -> list[Registration]:
         """Generate several prompts side by side, one job each, shown as one comparison.

@@ -24,7 +24,7 @@ from .journal import Journal
 from .plans import UNCONFIRMED_MESSAGE, Submission
 from .runs import Run, RunCounts, run_time
 from .status import state_of
-from .submitting import Submitter
+from .submitting import Confirmed, Finished, Said, Sending, SubmitEvent, Submitter
 from .tracking import WAITING
 
 __all__ = [
@@ -118,48 +118,8 @@ class RetryNote:
 class RetryBoard(Protocol):
     """What the desk needs from the board that shows the run (`StatusBoard` is one)."""
 
-    def prepare(self, prompt: str, count: int, *, retry_of: str = "") -> Run: ...
-    def release(self, run: Run) -> None: ...
-    def track(self, target: Registration, *, run: Run | None = None) -> None: ...
+    def show_submission(self, event: SubmitEvent) -> None: ...
     def note_retry(self, key: str, note: RetryNote | None) -> None: ...
-
-
-class _RetryScreen:
-    """The submit machine's screen for one run's retry: its sentences go beside that run's button."""
-
-    def __init__(self, desk: RetryDesk, key: str) -> None:
-        self._desk, self._key = desk, key
-        self._said = ""
-
-    @property
-    def closed(self) -> bool:
-        return self._desk.closed
-
-    def say(self, text: str, *, kind: str = "info") -> None:
-        self._said = RETRY_UNCONFIRMED if text == UNCONFIRMED_MESSAGE else text
-        self._desk.board.note_retry(self._key, RetryNote(self._said, kind) if text else None)
-
-    def said(self) -> str:
-        return self._said
-
-    def ask(self, question: str) -> None:
-        """Never asked here: the question was answered beside the button."""
-
-    def busy(self, submitting: bool) -> None:
-        if not submitting:
-            self._desk.ended(self._key)
-
-    def offer_retry(self, offered: bool) -> None:
-        """A lost answer is retried by the same button (`RetryDesk.retry` resends the job in doubt)."""
-
-    def show_errors(self, errors: Mapping[str, str]) -> None:
-        """The prompt was sent before; the server's own refusal is what `say` shows."""
-
-    def confirmed(self, registration: Registration, journal_error: OSError | None) -> None:
-        self._desk.confirmed(self._key, registration, journal_error)
-
-    def registered(self, registrations: Sequence[Registration]) -> None:
-        """One job per retry: nothing to sum."""
 
 
 class RetryDesk:
@@ -183,7 +143,6 @@ class RetryDesk:
         self._client, self._journal, self.board = client, journal, board
         self._budget, self._on_confirmed, self._clock = budget, on_confirmed, clock
         self._submitters: dict[str, Submitter] = {}
-        self._prepared: dict[str, Run] = {}
         self.closed = False
 
     def busy(self, key: str) -> bool:
@@ -205,9 +164,8 @@ class RetryDesk:
                 self._client,
                 self._journal,
                 self._budget(),
-                _RetryScreen(self, key),
+                lambda event: self._hear(key, event),
                 clock=self._clock,
-                on_start=lambda job: self._start(key, job),
             )
             self._submitters[key] = submitter
         submitter.budget = self._budget()
@@ -224,28 +182,32 @@ class RetryDesk:
     def close(self) -> None:
         """Stop drawing; a retry in flight still finishes and is journaled (like the form's POST)."""
         self.closed = True
+        for submitter in self._submitters.values():
+            submitter.close()
 
-    def _start(self, key: str, job: Submission) -> None:
-        self.board.note_retry(key, None)
-        self._prepared[key] = self.board.prepare(job.preferences, job.count, retry_of=key)
-
-    def confirmed(self, key: str, registration: Registration, journal_error: OSError | None) -> None:
-        self.board.note_retry(key, None)
-        self.board.track(registration, run=self._prepared.pop(key, None))
-        if journal_error is not None:
-            why = journal_error.strerror or type(journal_error).__name__
-            self.board.note_retry(
-                key,
-                RetryNote(
-                    f"Could not write the job journal ({why}): keep the batch id {registration.batch_id} "
-                    "to find the retry again.",
-                    "error",
-                ),
-            )
-        self._on_confirmed(registration)
-
-    def ended(self, key: str) -> None:
-        """The POST has its answer: a retry the server did not confirm leaves its run again."""
-        prepared = self._prepared.pop(key, None)
-        if prepared is not None and not self.closed:
-            self.board.release(prepared)
+    def _hear(self, key: str, event: SubmitEvent) -> None:
+        """What the submit machine of one run's retry tells: its sentences go beside that run's button,
+        its job's run to the board (drawn inside the run it retries, by the job's `retry_of`)."""
+        if isinstance(event, Said):
+            text = RETRY_UNCONFIRMED if event.text == UNCONFIRMED_MESSAGE else event.text
+            self.board.note_retry(key, RetryNote(text, event.kind) if text else None)
+        elif isinstance(event, Sending):
+            self.board.note_retry(key, None)
+            self.board.show_submission(event)
+        elif isinstance(event, Confirmed):
+            self.board.note_retry(key, None)
+            self.board.show_submission(event)
+            error, registration = event.journal_error, event.registration
+            if error is not None:
+                why = error.strerror or type(error).__name__
+                self.board.note_retry(
+                    key,
+                    RetryNote(
+                        f"Could not write the job journal ({why}): keep the batch id {registration.batch_id} "
+                        "to find the retry again.",
+                        "error",
+                    ),
+                )
+            self._on_confirmed(registration)
+        elif isinstance(event, Finished) and not self.closed:
+            self.board.show_submission(event)  # a retry the server did not confirm leaves its run again

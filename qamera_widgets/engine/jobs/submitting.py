@@ -1,9 +1,11 @@
 """The submit state machine: at most one POST at a time, questions before spending, the budget, a safe
-retry under the same idempotency key, and the journal before any success is reported. No traitlets:
-`PromptForm` is its `Screen` (what the person sees) and routes clicks here.
+retry under the same idempotency key, and the journal before any success is reported. No traitlets: the
+machine tells what happens as events (`SubmitEvent`: a sentence, a question, the jobs going out, a
+confirmation...) to one listener, which shows them (`PromptForm` on its traits, `RetryDesk` beside a run's
+button); the form routes clicks here.
 
 A submission already sent is never cut off: closing the form lets it finish and journals what the
-server confirmed; only the screen updates are skipped.
+server confirmed; nothing more is told but that it finished.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from typing import Protocol
+from dataclasses import dataclass, replace
 
 from ...client import AsyncQameraClient, RateLimitError, Registration, SubmissionUnconfirmedError
 from ..store import JobRecord
@@ -33,7 +34,21 @@ from .plans import (
 )
 from .templates import is_template
 
-__all__ = ["HISTORY_LIMIT", "REPEAT_WINDOW_SECONDS", "SLOW_ANSWER_SECONDS", "Screen", "Submitter"]
+__all__ = [
+    "HISTORY_LIMIT",
+    "REPEAT_WINDOW_SECONDS",
+    "SLOW_ANSWER_SECONDS",
+    "AllConfirmed",
+    "Asked",
+    "Confirmed",
+    "FieldsChecked",
+    "Finished",
+    "RetryOffered",
+    "Said",
+    "Sending",
+    "SubmitEvent",
+    "Submitter",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -43,40 +58,92 @@ REPEAT_WINDOW_SECONDS = 1.0
 HISTORY_LIMIT = 30
 
 
-class Screen(Protocol):
-    """What the submit machine shows; the form implements it with traits."""
+@dataclass(frozen=True)
+class Said:
+    """A sentence about the submission, styled by `kind` ('info', 'ok' or 'error'); '' clears the line."""
 
-    @property
-    def closed(self) -> bool: ...
-    def say(self, text: str, *, kind: str = "info") -> None: ...
-    def said(self) -> str: ...
-    def ask(self, question: str) -> None: ...
-    def busy(self, submitting: bool) -> None: ...
-    def offer_retry(self, offered: bool) -> None: ...
-    def show_errors(self, errors: Mapping[str, str]) -> None: ...
-    def confirmed(self, registration: Registration, journal_error: OSError | None) -> None: ...
-    def registered(self, registrations: Sequence[Registration]) -> None: ...
+    text: str
+    kind: str = "info"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question to answer (`Submitter.answer`) before anything is sent; '' withdraws it."""
+
+    question: str
+
+
+@dataclass(frozen=True)
+class FieldsChecked:
+    """Why the prompt or the count cannot be sent, by field ("prompt", "count"); empty when both can."""
+
+    errors: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Sending:
+    """The POSTs of `jobs` go out now: told inside the click, before the first await (a studio shows
+    their runs' placeholders at once)."""
+
+    jobs: tuple[Submission, ...]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The POSTs of `jobs` have their answers, whatever they were; told even once the machine is closed."""
+
+    jobs: tuple[Submission, ...]
+
+
+@dataclass(frozen=True)
+class RetryOffered:
+    """Whether "Retry safely" (the job whose answer was lost, under its idempotency key) is offered."""
+
+    offered: bool
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """The server confirmed a job, and the journal has it (`journal_error` says why not)."""
+
+    registration: Registration
+    journal_error: OSError | None
+
+
+@dataclass(frozen=True)
+class AllConfirmed:
+    """Every job of a submission of several (a comparison, a template) was confirmed."""
+
+    registrations: tuple[Registration, ...]
+
+
+SubmitEvent = Said | Asked | FieldsChecked | Sending | Finished | RetryOffered | Confirmed | AllConfirmed
+"""What the submit machine tells its listener, in the order it happens."""
 
 
 class Submitter:
-    """One form's submissions: what is in flight, in doubt, awaiting a yes, and recently confirmed."""
+    """One form's submissions: what is in flight, in doubt, awaiting a yes, and recently confirmed.
+
+    Everything it has to show goes to `tell` as a `SubmitEvent`. Once closed (`close()`), a POST in flight
+    still finishes and is journaled, but only its `Finished` is told.
+    """
 
     def __init__(
         self,
         client: AsyncQameraClient,
         journal: Journal,
         budget: Budget | None,
-        screen: Screen,
+        tell: Callable[[SubmitEvent], object],
         *,
         clock: Callable[[], float],
-        on_start: Callable[[Submission], object],
     ) -> None:
         self._client = client
         self.journal = journal
         self.budget = budget
-        self._screen = screen
+        self._listener = tell
         self._clock = clock
-        self._on_start = on_start
+        self.closed = False
+        self._said = ""
         self.awaiting: list[Submission] = []
         self._last_confirmed: tuple[str, int, float] | None = None
         self.inflight: asyncio.Task[list[Registration]] | None = None
@@ -90,52 +157,61 @@ class Submitter:
     def sending(self) -> bool:
         return self.inflight is not None and not self.inflight.done()
 
+    def close(self) -> None:
+        """Tell nothing more but `Finished`; a POST in flight still finishes and is journaled."""
+        self.closed = True
+
+    def _tell(self, event: SubmitEvent) -> None:
+        if not self.closed or isinstance(event, Finished):
+            self._listener(event)
+
+    def _say(self, text: str, kind: str = "info") -> None:
+        self._said = text
+        self._tell(Said(text, kind))
+
     def start(
         self, jobs: list[Submission] | None, fields: tuple[str, int], *, confirmed: bool = False
     ) -> asyncio.Task[list[Registration]] | None:
         """Everything before the first await: the guard, validation, the questions, the budget,
-        `on_start` and the busy state. `fields` are the prompt and count shown, used when `jobs` is None.
+        and `Sending`. `fields` are the prompt and count shown, used when `jobs` is None.
 
         Runs synchronously inside the click handler, so a second click arriving before the POST went
         out already finds `inflight` set and joins it.
         """
-        screen = self._screen
-        if screen.closed:
+        if self.closed:
             return None
         if self.inflight is not None and not self.inflight.done():
             return self.inflight
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            screen.say("No running event loop: submit from a notebook cell or `await form.submit()`.")
+            self._say("No running event loop: submit from a notebook cell or `await form.submit()`.")
             return None
         if jobs is None:
             jobs = self._plan(fields, confirmed=confirmed)
             if jobs is None:
                 return None
         self.awaiting = []
-        screen.ask("")
+        self._tell(Asked(""))
         if self.budget is not None and not any(job is self.unconfirmed for job in jobs):
             try:
                 self.budget.reserve(jobs_credits(jobs))
             except BudgetExceededError as exc:
-                screen.say(str(exc), kind="error")
+                self._say(str(exc), "error")
                 return None
-        for job in jobs:
-            self._on_start(job)
-        task = loop.create_task(self._post_all(jobs), name="qamera-form-submit")
+        sent = tuple(jobs)
+        task = loop.create_task(self._post_all(sent), name="qamera-form-submit")
         self.inflight = task
-        screen.busy(True)
-        task.add_done_callback(self._finished)
+        self._tell(Sending(sent))
+        task.add_done_callback(lambda done: self._finished(done, sent))
         return task
 
     def _plan(self, fields: tuple[str, int], *, confirmed: bool) -> list[Submission] | None:
         """The jobs the fields ask for, or None when they cannot be sent yet (an error, a question)."""
-        screen = self._screen
         errors = field_errors(*fields)
-        screen.show_errors(errors)
+        self._tell(FieldsChecked(errors))
         if errors:
-            screen.say("")
+            self._say("")
             return None
         unconfirmed = self._same_as_unconfirmed(fields)
         jobs = [unconfirmed] if unconfirmed is not None else plan_jobs(*fields)
@@ -143,19 +219,19 @@ class Submitter:
             try:  # said before any question: a yes the budget would refuse is no choice at all
                 self.budget.check(jobs_credits(jobs))
             except BudgetExceededError as exc:
-                screen.say(str(exc), kind="error")
+                self._say(str(exc), "error")
                 return None
         question = "" if confirmed or unconfirmed is not None else self._question(jobs)
         if question:
             self.awaiting = jobs
-            screen.ask(question)
+            self._tell(Asked(question))
             return None
         return jobs
 
     def offer(self, prompt: str, count: int) -> None:
         """Ask before running a past prompt again ("Run again" on a run); the fields already show it."""
         errors = field_errors(prompt, count)
-        self._screen.show_errors(errors)
+        self._tell(FieldsChecked(errors))
         if errors:
             return
         jobs = plan_jobs(prompt, count)
@@ -163,20 +239,20 @@ class Submitter:
             try:
                 self.budget.check(jobs_credits(jobs))
             except BudgetExceededError as exc:
-                self._screen.say(str(exc), kind="error")
+                self._say(str(exc), "error")
                 return
         self.awaiting = jobs
         what = plan_text(jobs) if len(jobs) > 1 else cost_text(count).split(" reserved")[0]
-        self._screen.ask(f"Run this prompt again: {what}?")
+        self._tell(Asked(f"Run this prompt again: {what}?"))
 
     def answer(self, yes: bool) -> None:
         """The person answered the question: send what it was about, or nothing."""
         jobs, self.awaiting = self.awaiting, []
-        self._screen.ask("")
+        self._tell(Asked(""))
         if yes and jobs:
             self.start(jobs, ("", 0), confirmed=True)
         elif not yes:
-            self._screen.say("Nothing was sent.")
+            self._say("Nothing was sent.")
 
     def _question(self, jobs: Sequence[Submission]) -> str:
         """What to ask before spending: a comparison (several jobs at once), or the same job again
@@ -198,10 +274,10 @@ class Submitter:
             return None
         return pending
 
-    def _finished(self, task: asyncio.Task[list[Registration]]) -> None:
+    def _finished(self, task: asyncio.Task[list[Registration]], jobs: tuple[Submission, ...]) -> None:
         if self.inflight is task:
             self.inflight = None
-        self._screen.busy(False)  # also once closed: the POST has its answer, whoever still asks
+        self._tell(Finished(jobs))  # also once closed: the POST has its answer, whoever still asks
         if not task.cancelled() and task.exception() is not None:
             logger.error("a submission failed unexpectedly", exc_info=task.exception())
 
@@ -218,11 +294,11 @@ class Submitter:
                 lost = self.unconfirmed is not None and self._lost_key == job.idempotency_key
                 if self.budget is not None:
                     self.budget.release(jobs_credits(unsent if lost else (job, *unsent)))
-                if unsent and not self._screen.closed:
-                    self._screen.say(
-                        f"{self._screen.said()} {len(confirmed)} of {len(jobs)} jobs were registered; the "
+                if unsent and not self.closed:
+                    self._say(
+                        f"{self._said} {len(confirmed)} of {len(jobs)} jobs were registered; the "
                         f"other {len(unsent)} were not sent.",
-                        kind="error",
+                        "error",
                     )
                 break
             confirmed.append(registration)
@@ -230,8 +306,8 @@ class Submitter:
         template = jobs[0].template if jobs[0].comparison else ""
         if confirmed and is_template(template):
             self._remember(template, jobs[0].count)  # the template, as typed: not its expansions
-        if len(confirmed) == len(jobs) > 1 and not self._screen.closed:
-            self._screen.registered(confirmed)
+        if len(confirmed) == len(jobs) > 1:
+            self._tell(AllConfirmed(tuple(confirmed)))
         return confirmed
 
     def _remember(self, prompt: str, count: int) -> None:
@@ -245,10 +321,9 @@ class Submitter:
             self.history = history_from_jobs(jobs, HISTORY_LIMIT)
 
     async def _post(self, submission: Submission) -> Registration | None:
-        screen = self._screen
         self._lost_key = ""
         verb = "Retrying with the same idempotency key" if submission is self.unconfirmed else "Submitting"
-        screen.say(f"{verb}: {cost_text(submission.count)}…")
+        self._say(f"{verb}: {cost_text(submission.count)}…")
         slow_note = asyncio.get_running_loop().call_later(SLOW_ANSWER_SECONDS, self._note_slow_answer)
         try:
             registration = await self._client.register_ideas(
@@ -267,16 +342,15 @@ class Submitter:
             )
             self._lost_key = submission.idempotency_key
             await self._journal_unconfirmed(self.unconfirmed)
-            if not screen.closed:
-                screen.offer_retry(True)
-                screen.say(UNCONFIRMED_MESSAGE, kind="error")
+            self._tell(RetryOffered(True))
+            self._say(UNCONFIRMED_MESSAGE, "error")
             return None
         except RateLimitError:
-            screen.say(RATE_LIMITED_MESSAGE, kind="error")
+            self._say(RATE_LIMITED_MESSAGE, "error")
             return None
         except Exception as exc:
             logger.info("submission refused: %s", type(exc).__name__)
-            screen.say(describe_error(exc), kind="error")
+            self._say(describe_error(exc), "error")
             return None
         finally:
             slow_note.cancel()
@@ -317,8 +391,8 @@ class Submitter:
         return None
 
     def _note_slow_answer(self) -> None:
-        if self.sending and not self._screen.closed:
-            self._screen.say(
+        if self.sending:
+            self._say(
                 "Still waiting for the server (it may be busy or rate limiting; a refused attempt is "
                 "retried with the same idempotency key)…"
             )
@@ -333,9 +407,9 @@ class Submitter:
             self.budget.claim(registration.record_ids)  # only these can give credits back
         self.last_registration = registration
         self._last_confirmed = (registration.preferences, registration.count, self._clock())
-        if self._screen.closed:
+        if self.closed:
             return
         if not is_template(submission.template):
             self._remember(registration.preferences, registration.count)
-        self._screen.offer_retry(self.unconfirmed is not None)
-        self._screen.confirmed(registration, journal_error)
+        self._tell(RetryOffered(self.unconfirmed is not None))
+        self._tell(Confirmed(registration, journal_error))

@@ -1,4 +1,5 @@
-"""Small pieces every widget needs: the async client behind any client, plain-word errors, tasks."""
+"""Small pieces every widget needs: the async client behind any client, HTML escaping, user callbacks,
+background tasks, the tree of models a widget owns, and the static HTML beside a live view."""
 
 from __future__ import annotations
 
@@ -120,20 +121,12 @@ def descendants(root: Any) -> list[Any]:
     return found
 
 
-class StaticHTMLFallback:
-    """Adds the widget's `static_html()` to its mimebundle beside the live view.
-
-    Exported notebooks, and viewers without a widget renderer, show the text/html entry instead.
-    """
-
-    def static_html(self) -> str:
-        raise NotImplementedError
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
-        if bundle is None:
-            return None
-        if isinstance(bundle, tuple):  # anywidget answers (data, metadata), ipywidgets one dict
-            data, metadata = bundle
-            return {**data, "text/html": self.static_html()}, metadata
-        return {**bundle, "text/html": self.static_html()}
+def with_static_html(bundle: Any, html: str) -> Any:
+    """A widget's mimebundle with `html` beside the live view, for exported notebooks and viewers without a
+    widget renderer (anywidget answers `(data, metadata)`, ipywidgets one dict; None stays None)."""
+    if bundle is None:
+        return None
+    if isinstance(bundle, tuple):
+        data, metadata = bundle
+        return {**data, "text/html": html}, metadata
+    return {**bundle, "text/html": html}
