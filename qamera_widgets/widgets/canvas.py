@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,9 @@ import traitlets
 from PIL import Image
 
 from ..client.models import Scenery
+from ..contract import FAILED_STATUSES
 from ..engine import cards as card_words
 from ..engine import review as engine_review
-from ..engine.jobs.status import state_of
 from ..engine.pictures import previews
 from ..engine.pictures import sheets as exports
 from ..engine.pictures.imaging import Thumbnail
@@ -339,7 +339,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         by_rating = self.rating_first if rating_first is None else rating_first
         return self._review.by_marks(items, show=self.mark_filter, min_stars=least, rating_first=by_rating)
 
-    def review_rows(self, ids: Collection[str] | None = None) -> list[ReviewRow]:
+    def review_rows(self, ids: Iterable[str] | None = None) -> list[ReviewRow]:
         """One row per picture (all this view knows, or `ids`): id, name, prompt, run, template and its
         varying words, flag, stars, status, the service's vote, created time, thumbnail URL."""
         chosen = (
@@ -435,7 +435,7 @@ class ResultsCanvas(anywidget.AnyWidget):
         failed = {c["id"] for c in self.cards if c.get("state") == "failed"}
         live = self._live_statuses()
         for scenery_id, scenery in self._known.items():
-            if state_of(live.get(scenery_id) or scenery.status) == "failed":
+            if (live.get(scenery_id) or scenery.status or "").upper() in FAILED_STATUSES:
                 failed.add(scenery_id)
         return failed
 

@@ -11,7 +11,7 @@ carry a mark) and turns the browser's `mark` messages into checked book writes. 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ class Review:
         ids: Callable[[], set[str]],
         failed: Callable[[], set[str]],
         changed: Callable[[], None],
-        rows: Callable[[Collection[str] | None], list[ReviewRow]],
+        rows: Callable[[Iterable[str] | None], list[ReviewRow]],
         tile: Callable[[Scenery], exports.SheetTile],
         load: Callable[[Sequence[Scenery]], Awaitable[None]],
         original: Original,

@@ -146,10 +146,11 @@ class Studio(anywidget.AnyWidget):
             clock=time.monotonic,
         )
         self._review = StudioReview((self.board, self.gallery))
-        self._unsubscribe = self._connect()
 
         super().__init__(layout=widgets.Layout(width="100%"))
         self.add_class("qw-studio")
+
+        self._unsubscribe = self._connect()
 
         self._history = None if own else self._tasks.spawn(self._load_history(), name="qamera-studio-history")
         if sandbox is not None:
