@@ -276,10 +276,6 @@ class MessageRouter:
         self._handlers = dict(handlers)
         self._closed = False
 
-    @property
-    def kinds(self) -> Collection[str]:
-        return self._handlers.keys()
-
     def close(self) -> None:
         self._closed = True
 
