@@ -6,9 +6,9 @@ A profiler hook (`sys.setprofile`, and `threading.setprofile` for the store's an
 records every package file in which a function is called, from the browser's message until the work it
 starts is over; the sandbox's own files are left out (it stands in for the service). "mark" is one
 `{"kind": "mark"}` message on a loaded gallery until its `marked` reply; "generate" is the form's
-`{"kind": "generate"}` in a Studio until the run's placeholders are drawn on the board, and again until its
-pictures are done and the library has them. The browser's files are counted by reading js/ (see
-docs/architecture.md); this counts the Python half.
+`{"kind": "generate"}` in a Studio until the job is registered (sent, confirmed, journaled) and its run is
+drawn on the board, and then until its pictures are done and the library has them. The browser's files
+are counted by reading js/ (see docs/architecture.md); this counts the Python half.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import qamera_widgets
 from qamera_widgets.client import AsyncQameraClient
-from qamera_widgets.sandbox import start
+from qamera_widgets.sandbox import Sandbox, start
 from qamera_widgets.widgets.gallery import SceneryGallery
 from qamera_widgets.widgets.studio import Studio
 from tests._widget_support import from_browser
@@ -45,6 +46,8 @@ class Trace:
         self.files.clear()
         sys.setprofile(self._hook)
         threading.setprofile(self._hook)
+        # A thread's hook is set when it starts: a fresh default executor, so `to_thread` work is seen.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -55,10 +58,16 @@ class Trace:
         return f"{what}: {len(self.files)} files\n" + "\n".join(f"  {name}" for name in sorted(self.files))
 
 
-def _drawn(studio: Studio) -> bool:
-    """The new run's header and a card for each of its pictures are in the board's state."""
+def _registered_and_drawn(sandbox: Sandbox, studio: Studio, registered_before: int) -> bool:
+    """The job is registered (sent, confirmed and journaled: the form is no longer submitting) and its
+    run's header and a card per picture are in the board's state."""
     state = studio.board.get_state()
-    return bool(state["runs"]) and len(state["cards"]) >= len(state["runs"][0].get("ids", [None]))
+    return (
+        sandbox.stats()["register_requests"] > registered_before
+        and not studio.form.submitting
+        and bool(state["runs"])
+        and len(state["cards"]) >= len(state["runs"][0].get("ids", [None]))
+    )
 
 
 async def main() -> None:
@@ -79,15 +88,15 @@ async def main() -> None:
 
         studio = Studio(client=client, sandbox=sandbox)
         await studio.wait_idle(timeout=10)
+        before = sandbox.stats()["register_requests"]
+        generate = {"kind": "generate", "prompt": "oak countertop, soft light", "count": 2}
         with Trace() as trace:
-            from_browser(
-                studio.form, {"kind": "generate", "prompt": "oak countertop, soft light", "count": 2}
-            )
-            for _ in range(500):
-                if _drawn(studio):
+            from_browser(studio.form, generate)
+            for _ in range(1000):
+                if _registered_and_drawn(sandbox, studio, before):
                     break
-                await asyncio.sleep(0.01)
-        print(trace.report("generate, until the run's placeholders are drawn"))
+                await asyncio.sleep(0.005)
+        print(trace.report("generate, until the job is registered, journaled and its run drawn"))
         with Trace() as trace:
             await studio.wait_idle(timeout=20)
             await studio.gallery.wait_pictures()
