@@ -14,6 +14,7 @@ import { canCompare } from "./large/compare.js";
 import { createLargeView } from "./large/overlay.js";
 import { createRunsView, runOrder } from "./runs/runs.js";
 import { h, listen, traits } from "./shared/dom.js";
+import { keepFocus } from "./shared/keyed.js";
 import { createMarks } from "./shared/marks.js";
 import { DownloadRequests, isToBrowser, KIND, send } from "./shared/protocol.js";
 import { createUiStore } from "./shared/store.js";
@@ -87,11 +88,15 @@ function render({ model, el }) {
   });
 
   /** Places the cards: the library's grid, or the runs; only what changed moves. */
-  function drawBody() {
+  function placeCards() {
     let live;
     if (isRuns()) {
-      live = runsView.draw(t.get("runs", []), t.get("folded_runs", {}), t.get("can_use_prompt", false));
-      scrollToRun(body, follower.follow(t.get("runs", [])));
+      // A run whose cards are drawn again (a comparison's new progress) moves them into new cells.
+      const runs = t.get("runs", []);
+      live = keepFocus(body, () =>
+        runsView.draw(runs, t.get("folded_runs", {}), t.get("can_use_prompt", false)),
+      );
+      scrollToRun(body, follower.follow(runs));
     } else {
       if (library.parentElement !== body) body.replaceChildren(library);
       const ids = grid.cards().map((card) => card.id);
@@ -135,10 +140,10 @@ function render({ model, el }) {
   const windowSize = watchWindowSize(model, t);
   const onCards = () => {
     grid.setCards();
-    drawBody();
+    placeCards();
   };
   const onCanUsePrompt = () => {
-    if (isRuns()) drawBody();
+    if (isRuns()) placeCards();
     large.draw();
   };
   const onSelected = () => {
@@ -151,12 +156,12 @@ function render({ model, el }) {
   };
   const onMode = () => {
     el.dataset.mode = t.get("mode", "library");
-    drawBody();
+    placeCards();
   };
   const unlisten = listen(model, [
     ["change:cards", onCards],
-    ["change:runs", drawBody],
-    ["change:folded_runs", drawBody],
+    ["change:runs", placeCards],
+    ["change:folded_runs", placeCards],
     ["change:can_use_prompt", onCanUsePrompt],
     ["change:selected_ids", onSelected],
     ["change:marks", onMarks],
@@ -168,7 +173,7 @@ function render({ model, el }) {
   ]);
 
   grid.setCards();
-  drawBody();
+  placeCards();
   windowSize.sizeUp();
   large.draw();
   sendMsg(send.hello([]));

@@ -74,6 +74,16 @@ function changesOf(records) {
   return { inside, moved, outside, total: records.length };
 }
 
+/**
+ * A batch's changes in one comparable value: cards moved, mutations outside cards, cards touched.
+ * @param {ReturnType<typeof changesOf>} changed
+ */
+const touched = (changed) => ({
+  moved: changed.moved,
+  outside: changed.outside,
+  cards: [...changed.inside.keys()],
+});
+
 /** @param {Element} target @param {string} key */
 const press = (target, key) => {
   target.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true }));
@@ -92,9 +102,7 @@ describe("a mark repaints one card once", () => {
     expect(model.sent.filter((m) => m.kind === "mark")).toEqual([
       { kind: "mark", ids: ["c7"], flag: "pick", stars: null },
     ]);
-    expect(painted.moved).toEqual([]);
-    expect(painted.outside).toBe(0);
-    expect([...painted.inside.keys()]).toEqual(["c7"]);
+    expect(touched(painted)).toEqual({ moved: [], outside: 0, cards: ["c7"] });
     expect(painted.inside.get("c7")).toBe(1); // the badge went in: one change
     expect(target.querySelector(".qw-mark-pick")).not.toBeNull();
     expect(target.querySelector("img.qw-thumb-real")).toBe(picture); // the picture was not made again
@@ -118,8 +126,7 @@ describe("a mark repaints one card once", () => {
     changes();
     model.trigger("msg:custom", { kind: "marked" }, []); // refused: `marks` did not change
     const reverted = changes();
-    expect(reverted.moved).toEqual([]);
-    expect([...reverted.inside.keys()]).toEqual(["c3"]);
+    expect(touched(reverted)).toEqual({ moved: [], outside: 0, cards: ["c3"] });
     expect(target.querySelector(".qw-mark")).toBeNull();
     cleanup();
   });
@@ -128,8 +135,7 @@ describe("a mark repaints one card once", () => {
     const { model, changes, cleanup } = await grid48();
     model.set("marks", { c9: { flag: "reject", stars: 2 } });
     const painted = changes();
-    expect(painted.moved).toEqual([]);
-    expect([...painted.inside.keys()]).toEqual(["c9"]);
+    expect(touched(painted)).toEqual({ moved: [], outside: 0, cards: ["c9"] });
     cleanup();
   });
 });
@@ -150,9 +156,7 @@ describe("a picture or a patch touches its own card only", () => {
       [new Uint8Array([1]).buffer],
     );
     const patched = changes();
-    expect(patched.moved).toEqual([]);
-    expect(patched.outside).toBe(0);
-    expect([...patched.inside.keys()]).toEqual(["c20"]);
+    expect(touched(patched)).toEqual({ moved: [], outside: 0, cards: ["c20"] });
     expect(body.querySelector('[data-id="c20"] img.qw-thumb-real')).not.toBeNull();
     for (const id of IDS) expect(body.querySelector(`[data-id="${id}"]`)).toBe(nodes.get(id));
     cleanup();
@@ -166,8 +170,7 @@ describe("a picture or a patch touches its own card only", () => {
       new Uint8Array([1]).buffer,
     ]);
     const painted = changes();
-    expect(painted.moved).toEqual([]);
-    expect([...painted.inside.keys()]).toEqual(["c5"]);
+    expect(touched(painted)).toEqual({ moved: [], outside: 0, cards: ["c5"] });
     cleanup();
   });
 });
@@ -177,9 +180,7 @@ describe("a trait change redraws what depends on it", () => {
     const { model, changes, cleanup } = await grid48();
     model.set("selected_ids", ["c11"]);
     const ticked = changes();
-    expect(ticked.moved).toEqual([]);
-    expect(ticked.outside).toBe(0);
-    expect([...ticked.inside.keys()]).toEqual(["c11"]);
+    expect(touched(ticked)).toEqual({ moved: [], outside: 0, cards: ["c11"] });
     cleanup();
   });
 
@@ -211,6 +212,9 @@ describe("a trait change redraws what depends on it", () => {
 });
 
 describe("the runs update in place", () => {
+  /** A comparison over a-d with its drawn ids, as engine/runs.py sends it. @param {object} [row] */
+  const comparison = (row = {}) => marbleOakRun({ ids: ["a", "b", "c", "d"] }, row);
+
   /** Two runs of 24 cards each and a comparison over a-d. */
   async function runs() {
     const first = IDS.slice(0, 24);
@@ -224,7 +228,7 @@ describe("the runs update in place", () => {
     const model = fakeModel({
       mode: "runs",
       cards: [...IDS, "a", "b", "c", "d"].map((id) => card({ id, thumb: 1 })),
-      runs: [run("r2", second), run("r1", first), marbleOakRun()],
+      runs: [run("r2", second), run("r1", first), comparison()],
       folded_runs: {},
       marks: {},
       keymap: KEYMAP,
@@ -244,23 +248,31 @@ describe("the runs update in place", () => {
     target.focus();
     press(target, "p");
     const painted = changes();
-    expect(painted.moved).toEqual([]);
-    expect(painted.outside).toBe(0);
-    expect([...painted.inside.keys()]).toEqual(["c30"]);
+    expect(touched(painted)).toEqual({ moved: [], outside: 0, cards: ["c30"] });
     cleanup();
   });
 
   it("a run's new progress redraws its header, not its cards nor the other runs", async () => {
     const { model, run, first, second, body, changes, cleanup } = await runs();
     const heads = [...body.querySelectorAll(".qw-run-head")];
-    model.set("runs", [run("r2", second, "23 of 24 done"), run("r1", first), marbleOakRun()]);
+    model.set("runs", [run("r2", second, "23 of 24 done"), run("r1", first), comparison()]);
     const changed = changes();
-    expect(changed.moved).toEqual([]);
-    expect([...changed.inside.keys()]).toEqual([]);
+    expect(touched(changed)).toMatchObject({ moved: [], cards: [] }); // only its header was drawn again
     const now = [...body.querySelectorAll(".qw-run-head")];
     expect(now[0]).not.toBe(heads[0]);
     expect(now.slice(1)).toEqual(heads.slice(1));
     expect(now[0].querySelector(".qw-run-progress-text")?.textContent).toBe("23 of 24 done");
+    cleanup();
+  });
+
+  it("a comparison drawn again keeps its card elements and the focus on the one focused", async () => {
+    const { model, run, first, second, body, cleanup } = await runs();
+    const focused = /** @type {HTMLElement} */ (body.querySelector('[data-id="c"]'));
+    focused.focus();
+    model.set("runs", [run("r2", second), run("r1", first), comparison({ progress: "1 of 2 done" })]);
+    expect(body.querySelector('[data-id="c"]')).toBe(focused);
+    expect(body.querySelector(".qw-row-progress")?.textContent).toContain("1 of 2 done");
+    expect(document.activeElement).toBe(focused);
     cleanup();
   });
 });

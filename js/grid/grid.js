@@ -58,7 +58,6 @@ export function createGrid(ctx) {
     let view = views.get(id);
     if (!view) {
       view = new CardView(id, cardContext);
-      view.node.addEventListener("focus", () => store.set("focused", id));
       view.paint(card, selected.has(id));
       views.set(id, view);
     }

@@ -73,7 +73,8 @@ export function selectionLabel(selected, drawn) {
  */
 
 /**
- * The bar, made once; `draw` brings its count, Compare and its visibility up to the selection.
+ * The bar, made once; `draw` brings its count, Compare and its visibility up to the selection (its
+ * controls are in the page only while something is selected).
  * @param {HTMLElement} bar
  * @param {SelectionContext} ctx
  */
@@ -117,10 +118,16 @@ export function createSelectionBar(bar, ctx) {
     "Select every picture shown (failed ones cannot be)",
   );
   const clear = button("Clear", "qw-clear", () => ctx.setSelected([]), "Clear the selection (Esc)");
-  bar.append(label, compare, downloads, all, clear);
+  const controls = [label, compare, downloads, all, clear];
   const draw = () => {
     const selected = ctx.selected();
     bar.hidden = selected.length === 0;
+    // Out of the page while nothing is selected: its menu is not one more menu of the view.
+    if (!selected.length) {
+      bar.replaceChildren();
+      return;
+    }
+    if (!bar.firstChild) bar.append(...controls);
     const text = selectionLabel(selected, ctx.drawn());
     if (label.textContent !== text) label.textContent = text;
     compare.hidden = !ctx.canCompare();

@@ -134,6 +134,7 @@ export function createLargeView(ctx) {
     const zoomText = h("span", "qw-zoom-text");
     /** @type {HTMLElement} */
     let picture;
+    badgeSlots = [];
     if (pics.every((x) => x !== null)) {
       const withLabels = pics.map((x, i) => ({ ...x, label: captionOf(ctx.card(ids[i]) || {}) }));
       stage = createStage({
@@ -148,7 +149,6 @@ export function createLargeView(ctx) {
       panes[ids.indexOf(id)]?.classList.add("qw-pane-active");
       if (ids.length > 1 && panes.length === ids.length)
         badgeSlots = ids.map((x, i) => /** @type {[Element, string, "last"]} */ ([panes[i], x, "last"]));
-      else badgeSlots = [];
       picture = stage.node;
       zoomText.textContent = stage.zoomText();
     } else {

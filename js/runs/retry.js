@@ -95,10 +95,10 @@ export function retrySection(line, ctx) {
 }
 
 /**
- * Where the keyboard focus goes once the runs are drawn again: the control it was on (redrawing
- * replaces every element), or Yes when the question just appeared after "Retry N failed"; back on the
- * button after Cancel.
- * @param {HTMLElement} body
+ * Where the keyboard focus goes once a run's header or comparison is drawn again: the control it was on
+ * (drawing it again replaces its elements), or Yes when the question just appeared after "Retry N
+ * failed"; back on the button after Cancel.
+ * @param {HTMLElement} body the run's section
  * @param {string} before the `data-refocus` of the element focused before the redraw ('' if none)
  */
 export function restoreFocus(body, before) {

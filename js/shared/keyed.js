@@ -31,8 +31,25 @@ export function staying(seq) {
 }
 
 /**
+ * Runs `fn`, which may move elements under `root`, and gives the focus back to the element that had it
+ * when a move dropped it (the browser blurs an element taken out of the page, even to put it back).
+ * @template T
+ * @param {Element} root
+ * @param {() => T} fn
+ * @returns {T}
+ */
+export function keepFocus(root, fn) {
+  const page = /** @type {Document | ShadowRoot} */ (root.getRootNode());
+  const focused = page.activeElement;
+  const result = fn();
+  if (focused instanceof HTMLElement && focused !== page.activeElement && root.contains(focused))
+    focused.focus({ preventScroll: true });
+  return result;
+}
+
+/**
  * Makes `parent`'s children exactly `nodes`, in this order: removes the others, inserts the new ones
- * and moves only those out of order. A moved element that had the focus gets it back.
+ * and moves only those out of order. A moved element that had the focus keeps it.
  * @param {Element} parent
  * @param {Element[]} nodes
  */
@@ -41,16 +58,14 @@ export function placeChildren(parent, nodes) {
   for (const child of [...parent.children]) if (!wanted.has(child)) child.remove();
   const index = new Map([...parent.children].map((child, i) => [child, i]));
   const keep = staying(nodes.map((node) => index.get(node) ?? -1));
-  const root = /** @type {Document | ShadowRoot} */ (parent.getRootNode());
-  const focused = root.activeElement;
-  /** @type {Element | null} */
-  let next = null;
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    if (!keep.has(i)) parent.insertBefore(nodes[i], next);
-    next = nodes[i];
-  }
-  if (focused instanceof HTMLElement && focused !== root.activeElement && parent.contains(focused))
-    focused.focus({ preventScroll: true });
+  keepFocus(parent, () => {
+    /** @type {Element | null} */
+    let next = null;
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      if (!keep.has(i)) parent.insertBefore(nodes[i], next);
+      next = nodes[i];
+    }
+  });
 }
 
 /**

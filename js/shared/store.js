@@ -1,7 +1,8 @@
-// Ephemeral UI state that never syncs with Python (lonboard's src/state/store.ts): which card has the
-// focus, where a Shift+click ranges from, what is open, the large view's zoom and modes, and the marks
-// drawn ahead of Python's answer. The synced state stays in the model's traits. Subscribers listen to
-// one key, so a change repaints only what shows that key.
+// Ephemeral UI state that never syncs with Python (lonboard's src/state/store.ts): where a Shift+click
+// ranges from, what is open (the keys panel, the pictures compared), the large view's zoom and modes,
+// and the marks drawn ahead of Python's answer. The synced state stays in the model's traits; the
+// keyboard focus stays in the page (cards are never made again, and keyed.js's moves keep it).
+// Subscribers listen to one key, so a change repaints only what shows that key.
 
 /** @typedef {import("./marks.js").Mark} Mark */
 /** @typedef {import("../large/zoom.js").View} View */
@@ -33,7 +34,6 @@
 
 /**
  * @typedef {object} UiState
- * @property {string} focused the card that last had the keyboard focus ("" before any)
  * @property {string} anchor the card a Shift+click selects from ("" before any tick)
  * @property {string} help the card the keys panel gives the focus back to ("" while it is closed)
  * @property {string[]} compared the 2-4 pictures side by side, while the open one is among them
@@ -112,7 +112,6 @@ export class Store {
 export function createUiStore() {
   return new Store(
     /** @type {UiState} */ ({
-      focused: "",
       anchor: "",
       help: "",
       compared: [],
