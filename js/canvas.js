@@ -121,7 +121,7 @@ function render({ model, el }) {
     if (!isToBrowser(msg)) return;
     if (msg.kind === KIND.THUMBS || msg.kind === KIND.PATCH) {
       const ids = grid.receive(msg, buffers);
-      if (ids.some((id) => large.shows(id))) large.draw();
+      large.thumbsArrived(ids);
       askForPictures();
     } else if (msg.kind === KIND.PREVIEW) {
       pictures.receiveLarge(msg.id, buffers[0], msg.fmt, msg.w, msg.h);

@@ -264,6 +264,13 @@ export function createLargeView(ctx) {
       else t.set("open_id", ids[0]);
       return true;
     },
+    /**
+     * Thumbnails (or cards) changed: drawn again only when one of them stands in on the stage now.
+     * @param {string[]} ids
+     */
+    thumbsArrived(ids) {
+      if (ids.some((id) => this.shows(id) && !pictures.large(id))) draw();
+    },
     /** Whether `id` is on the stage now. @param {string} id */
     shows(id) {
       const open = t.get("open_id", "");
