@@ -9,7 +9,7 @@ import { placeBadge } from "../shared/marks.js";
 import { canCompare, comparisonOf, neighbours, stepOrder } from "./compare.js";
 import { facts, noteOf, trapTab } from "./facts.js";
 import { fallbackKey, largeBar } from "./largebar.js";
-import { createStage } from "./stage.js";
+import { createPictureArea } from "./picture.js";
 
 /** @typedef {import("../shared/types.js").Card} Card */
 /** @typedef {import("../grid/toolbar.js").CanvasTraits} CanvasTraits */
@@ -48,8 +48,7 @@ export function createLargeView(ctx) {
   /** @type {Element | null} */
   let lastFocus = null;
   let lastOpened = "";
-  /** @type {ReturnType<typeof createStage> | null} */
-  let stage = null;
+  const area = createPictureArea(ctx);
   /** Where the marks go: the side, and each pane when compared. @type {Array<[Element, string, "first" | "last"]>} */
   let badgeSlots = [];
   const compared = () => store.get("compared");
@@ -67,29 +66,10 @@ export function createLargeView(ctx) {
 
   function hide() {
     overlay.hidden = true;
-    stage?.dispose();
-    stage = null;
+    area.dispose();
     badgeSlots = [];
     overlay.replaceChildren();
     overlay.remove();
-  }
-
-  /**
-   * The picture to lay out for `id`: the large one when held, else its thumbnail at the large size.
-   * @param {string} id
-   * @returns {import("./stage.js").StagePicture | null}
-   */
-  function pictureOf(id) {
-    const p = t.get("preview", {});
-    const caption = captionOf(ctx.card(id) || {}) || id;
-    const big = pictures.large(id);
-    const known = p.id === id && p.w && p.h ? { w: p.w, h: p.h } : null;
-    if (big)
-      return { url: big.url, alt: caption, w: big.w || known?.w || 1024, h: big.h || known?.h || 1024 };
-    const pic = pictures.thumb(id);
-    if (!pic) return null;
-    const side = t.get("thumb_px", 176);
-    return { url: pic.url, alt: caption, low: true, w: known?.w || side, h: known?.h || side };
   }
 
   function draw() {
@@ -119,7 +99,6 @@ export function createLargeView(ctx) {
     const active = document.activeElement;
     const focusClass = active instanceof HTMLElement && overlay.contains(active) ? active.className : "";
     const card = ctx.card(id);
-    stage?.dispose();
     overlay.replaceChildren();
     overlay.hidden = false;
     // Outside the output's containers, so it covers the page; inside the view's shadow root when the
@@ -128,33 +107,12 @@ export function createLargeView(ctx) {
     if (!overlay.isConnected) (root instanceof ShadowRoot ? root : document.body).appendChild(overlay);
     const caption = p.prompt || p.name || captionOf(card || {});
     const ids = comparing() ? compared() : [id];
-    const pics = ids.map((x) => pictureOf(x));
     const panel = h("div", "qw-large");
     panel.classList.toggle("qw-large-comparing", ids.length > 1);
     const zoomText = h("span", "qw-zoom-text");
-    /** @type {HTMLElement} */
-    let picture;
-    badgeSlots = [];
-    if (pics.every((x) => x !== null)) {
-      const withLabels = pics.map((x, i) => ({ ...x, label: captionOf(ctx.card(ids[i]) || {}) }));
-      stage = createStage({
-        pictures: withLabels,
-        store,
-        product: ids.length === 1 && pictures.product && t.get("product", {}).w ? productSize() : null,
-        changed: () => {
-          zoomText.textContent = stage ? stage.zoomText() : "";
-        },
-      });
-      const panes = stage.node.querySelectorAll(".qw-pane");
-      panes[ids.indexOf(id)]?.classList.add("qw-pane-active");
-      if (ids.length > 1 && panes.length === ids.length)
-        badgeSlots = ids.map((x, i) => /** @type {[Element, string, "last"]} */ ([panes[i], x, "last"]));
-      picture = stage.node;
-      zoomText.textContent = stage.zoomText();
-    } else {
-      stage = null;
-      picture = h("div", "qw-stage qw-stage-empty");
-    }
+    const { node: picture, panes } = area.show(id, ids, zoomText);
+    badgeSlots =
+      ids.length > 1 && panes.length === ids.length ? ids.map((x, i) => [panes[i], x, "last"]) : [];
     if (ids.length === 1) picture.append(h("div", "qw-stage-note", noteOf(p, card, !!pictures.large(id))));
     const where = comparisonOf(runs(), id);
     const canUse = t.get("can_use_prompt", false);
@@ -164,16 +122,11 @@ export function createLargeView(ctx) {
     panel.append(bar(id, zoomText), picture, side);
     overlay.append(panel);
     overlay.setAttribute("aria-label", `Large view: ${caption}`);
-    stage?.apply();
+    area.apply();
     const again = focusClass ? overlay.getElementsByClassName(focusClass.split(" ")[0])[0] : null;
     if (again instanceof HTMLElement) again.focus();
     else if (!overlay.contains(document.activeElement)) overlay.focus();
     ctx.askForPictures();
-  }
-
-  function productSize() {
-    const info = t.get("product", {});
-    return pictures.product ? { url: pictures.product.url, w: info.w || 1, h: info.h || 1 } : null;
   }
 
   /** The marks where the large view shows them, each badge replaced only when its mark changed. */
@@ -206,9 +159,9 @@ export function createLargeView(ctx) {
     close,
     next: () => step(1),
     prev: () => step(-1),
-    zoom_in: () => stage?.zoomIn(),
-    zoom_out: () => stage?.zoomOut(),
-    zoom_toggle: () => stage?.toggleFull(),
+    zoom_in: () => area.zoomIn(),
+    zoom_out: () => area.zoomOut(),
+    zoom_toggle: () => area.toggleFull(),
     tile: () => (comparing() ? undefined : toggle("tiled")),
     slider: () => (comparing() && compared().length === 2 ? toggle("slider") : undefined),
     toggle_select: () => {
@@ -287,7 +240,7 @@ export function createLargeView(ctx) {
       stopModes();
       stopMarks();
       if (owner === self) owner = null;
-      stage?.dispose();
+      area.dispose();
       overlay.remove();
     },
   };
