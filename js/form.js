@@ -3,16 +3,16 @@
 // only draws the traits and sends "generate", "retry", "confirm" and "history" intents. Each trait
 // change redraws only the part that shows it (form/draw.js `drawers`).
 
-import { listen, traits } from "./dom.js";
 import { drawCounter, drawers } from "./form/draw.js";
 import { buildForm } from "./form/view.js";
-import { snapCount } from "./format.js";
-import { send } from "./protocol.js";
+import { listen, traits } from "./shared/dom.js";
+import { snapCount } from "./shared/format.js";
+import { send } from "./shared/protocol.js";
 
 /** How long typing may pause before the prompt is sent to Python. */
 const PROMPT_DEBOUNCE_MS = 250;
 
-/** @type {import("@anywidget/types").Render<import("./types.js").FormModel>} */
+/** @type {import("@anywidget/types").Render<import("./shared/types.js").FormModel>} */
 function render({ model, el }) {
   const t = traits(model);
   const v = buildForm();

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { drawCard } from "../canvas/cards.js";
 import canvas from "../canvas.js";
+import { drawCard } from "../grid/cards.js";
 import { card, fakeModel, mount, tick } from "./fake-model.js";
 
 /** @param {{v: number, url: string} | undefined} pic */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { drawComparison, matrixPlan } from "../canvas/comparison.js";
+import { drawComparison, matrixPlan } from "../runs/comparison.js";
 
 /** @param {string} key @param {number[]} cell */
 const row = (key, cell) => ({

@@ -61,7 +61,7 @@ export async function mount(widget, model) {
   return { el, cleanup: /** @type {() => void} */ (cleanup) };
 }
 
-/** @param {Partial<import("../types.js").Card> & {id: string}} fields */
+/** @param {Partial<import("../shared/types.js").Card> & {id: string}} fields */
 export function card(fields) {
   return {
     name: "",
@@ -82,12 +82,12 @@ export const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 /**
  * The 2 x 2 comparison "{marble|oak} counter, {warm|cold} light" over pictures a-d, as board.py sends it.
- * @param {Partial<import("../types.js").Run>} [fields] the run's own fields (key, ids, ...)
- * @param {Partial<import("../types.js").CompareRow>} [row] fields every row has besides its words
- * @returns {import("../types.js").Run}
+ * @param {Partial<import("../shared/types.js").Run>} [fields] the run's own fields (key, ids, ...)
+ * @param {Partial<import("../shared/types.js").CompareRow>} [row] fields every row has besides its words
+ * @returns {import("../shared/types.js").Run}
  */
 export function marbleOakRun(fields = {}, row = {}) {
-  /** @type {(key: string, material: string, light: string, ids: string[]) => import("../types.js").CompareRow} */
+  /** @type {(key: string, material: string, light: string, ids: string[]) => import("../shared/types.js").CompareRow} */
   const cell = (key, material, light, ids) => ({
     key,
     prompt: `${material} counter, ${light} light`,

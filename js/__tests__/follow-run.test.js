@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { FollowNewRun } from "../canvas/runs.js";
 import canvas from "../canvas.js";
+import { FollowNewRun } from "../grid/follow.js";
 import { fakeModel, mount } from "./fake-model.js";
 
 afterEach(() => {

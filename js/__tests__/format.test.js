@@ -1,7 +1,7 @@
 // @vitest-environment node
 // The drawing math runs without any DOM: this file has none.
 import { describe, expect, it } from "vitest";
-import { counterText, elapsed, progressBar, snapCount, stepId, voteOf } from "../format.js";
+import { counterText, elapsed, progressBar, snapCount, stepId, voteOf } from "../shared/format.js";
 
 describe("format", () => {
   it("words elapsed time in seconds, then minutes with padded seconds", () => {

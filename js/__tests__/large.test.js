@@ -113,6 +113,26 @@ describe("the large view's picture", () => {
   });
 });
 
+describe("the large view drawn again", () => {
+  it("keeps its stage, pictures and zoom when only its facts or a mark change", async () => {
+    const { model, overlay, stage, cleanup } = await opened({
+      keymap: [{ keys: ["p"], intent: "pick", contexts: ["large"] }],
+    });
+    press(overlay, "+");
+    const before = stage();
+    const img = before.querySelector(".qw-large-img");
+    model.set("preview", { ...model.state.preview, vote: "approved" });
+    expect(stage()).toBe(before);
+    expect(stage().querySelector(".qw-large-img")).toBe(img);
+    expect(Number(stage().dataset.zoom)).toBeCloseTo(1.25);
+    expect(overlay.querySelector(".qw-facts")?.textContent).toContain("Approved");
+    press(overlay, "P", { shiftKey: true }); // a mark that stays on this picture
+    expect(overlay.querySelector(".qw-large-side .qw-mark-pick")).not.toBeNull();
+    expect(stage()).toBe(before);
+    cleanup();
+  });
+});
+
 describe("the product preview", () => {
   it("sends a picked file as a buffer and composites the checked cutout at the bottom centre", async () => {
     const { model, overlay, stage, cleanup } = await opened();

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
-import { createMarks, intentOf, markBadge, markTargets, normalizeKey } from "../canvas/marks.js";
-import { ranged, selectionLabel } from "../canvas/selection.js";
+import { ranged, selectionLabel } from "../grid/selection.js";
+import { changedIds, createMarks, intentOf, markBadge, markTargets, normalizeKey } from "../shared/marks.js";
+import { createUiStore } from "../shared/store.js";
 
 // The shape of engine.review.keymap_table(): a few rows, as Python sends them.
 const KEYMAP = [
@@ -43,7 +44,9 @@ describe("review keys", () => {
     const t = { get: (/** @type {string} */ name, /** @type {any} */ fb) => state[name] ?? fb, set: vi.fn() };
     const sent = vi.fn();
     const redraw = vi.fn();
-    const marks = createMarks(/** @type {any} */ (t), sent, redraw);
+    const store = createUiStore();
+    store.subscribe("pending", (now, before) => redraw(changedIds(before, now)));
+    const marks = createMarks(store, /** @type {any} */ (t), sent);
     const event = new KeyboardEvent("keydown", { key: "x", cancelable: true });
     const intent = marks.handleReviewKey(event, { context: "grid", focusedId: "a", selectedIds: [] });
     expect(intent?.name).toBe("reject");
@@ -51,7 +54,7 @@ describe("review keys", () => {
     expect(sent).toHaveBeenCalledWith({ kind: "mark", ids: ["a"], flag: "reject", stars: null });
     expect(marks.get("a")).toEqual({ flag: "reject", stars: 0 });
     expect(redraw).toHaveBeenCalledWith(["a"]);
-    marks.confirmed(); // Python refused it: `marks` still says nothing about "a"
+    marks.settle(); // Python refused it: `marks` still says nothing about "a"
     expect(marks.get("a")).toEqual({ flag: "", stars: 0 });
   });
 });

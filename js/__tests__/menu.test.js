@@ -140,7 +140,7 @@ describe("the Export menu of the runs", () => {
     opener.focus();
     press(opener, "ArrowDown");
     press(active(), "ArrowDown");
-    model.set("marks", { b: { flag: "pick", stars: 0 } }); // the toolbar is drawn again
+    model.set("marks", { b: { flag: "pick", stars: 0 } }); // the picks' items become usable
     const again = /** @type {HTMLElement} */ (el.querySelector(".qw-head [role=menu]"));
     expect(again.hidden).toBe(false);
     expect(active().classList.contains("qw-picks-sheet")).toBe(true);
@@ -174,7 +174,7 @@ describe("the selection row", () => {
   });
 });
 
-describe("the toolbar drawn again", () => {
+describe("the toolbar as its traits change", () => {
   it("keeps the focus on the control just used: a size, a filter", async () => {
     const { model, el, cleanup } = await runs({ thumb_size: "medium" });
     const large = /** @type {HTMLButtonElement} */ (el.querySelector(".qw-size-large"));

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { isToBrowser, KIND, picturesOf, send } from "../protocol.js";
+import { isToBrowser, KIND, picturesOf, send } from "../shared/protocol.js";
 
 const WIDGETS = fileURLToPath(new URL("../../qamera_widgets/widgets", import.meta.url));
 const python = readdirSync(WIDGETS)

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { comparisonOf } from "../canvas/compare.js";
 import canvas from "../canvas.js";
+import { comparisonOf } from "../large/compare.js";
 import { card, fakeModel, mount } from "./fake-model.js";
 
-/** @typedef {import("../types.js").Run} Run */
+/** @typedef {import("../shared/types.js").Run} Run */
 
 afterEach(() => document.body.replaceChildren());
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { canCompare, cellLabel, comparisonOf, neighbours, stepOrder } from "../canvas/compare.js";
-import { productBox } from "../canvas/stage.js";
+import { canCompare, cellLabel, comparisonOf, neighbours, stepOrder } from "../large/compare.js";
+import { productBox } from "../large/stage.js";
 import {
   clampPan,
   fitScale,
@@ -10,7 +10,7 @@ import {
   toggleFull,
   wantedPx,
   zoomAt,
-} from "../canvas/zoom.js";
+} from "../large/zoom.js";
 import { marbleOakRun } from "./fake-model.js";
 
 const pic = { w: 768, h: 768 };
@@ -76,7 +76,7 @@ describe("product and comparisons", () => {
     expect(b).toEqual({ left: 300, top: 600, w: 400, h: 200 });
   });
 
-  /** @type {import("../types.js").Run[]} */
+  /** @type {import("../shared/types.js").Run[]} */
   const runs = [marbleOakRun({ key: "r" })];
 
   it("says a comparison picture's template, cell and place", () => {

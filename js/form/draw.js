@@ -1,12 +1,12 @@
 // One function per part of the prompt form, each reading only the traits it shows, and the table
 // of which trait changes redraw which part (so a change of the status line leaves the rest alone).
 
-import { appendMarked, h } from "../dom.js";
-import { counterText } from "../format.js";
-import { send } from "../protocol.js";
+import { appendMarked, h } from "../shared/dom.js";
+import { counterText } from "../shared/format.js";
+import { send } from "../shared/protocol.js";
 
 /** @typedef {import("./view.js").FormView} FormView */
-/** @typedef {ReturnType<typeof import("../dom.js").traits<import("../types.js").FormModel>>} FormTraits */
+/** @typedef {ReturnType<typeof import("../shared/dom.js").traits<import("../shared/types.js").FormModel>>} FormTraits */
 /**
  * @typedef {object} FormState what drawing shares with the form's input handling
  * @property {string} sentPrompt the prompt last sent to Python

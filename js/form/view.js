@@ -1,6 +1,6 @@
 // The prompt form's elements, built once; form/draw.js fills them from the traits.
 
-import { h } from "../dom.js";
+import { h } from "../shared/dom.js";
 
 export function buildForm() {
   const head = h("div", "qw-form-head");

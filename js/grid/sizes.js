@@ -2,24 +2,22 @@
 // size (auto-fill), so a wide screen fills with more pictures instead of an empty band. The value is
 // the validated `thumb_size` trait (Python's Enum), so every view of the widget shows the same size.
 
-import { button, h } from "../dom.js";
+import { button, h } from "../shared/dom.js";
 
 /** The sizes, in the order they are offered. */
 export const SIZES = Object.freeze(["small", "medium", "large"]);
 
 /**
+ * The control, made once; `draw` presses the current size and sets the grid's columns.
  * @param {HTMLElement} el the view's element (its data-size sets the grid's columns in canvas.css)
  * @param {HTMLElement} node where the control goes
  * @param {{get: (name: any, fallback: any) => any, set: (name: any, value: any) => void}} t
  */
-export function drawSizes(el, node, t) {
-  const current = SIZES.includes(t.get("thumb_size", "medium")) ? t.get("thumb_size", "medium") : "medium";
-  el.dataset.size = current;
-  node.replaceChildren();
+export function createSizes(el, node, t) {
   node.setAttribute("role", "group");
   node.setAttribute("aria-label", "Thumbnail size");
   node.append(h("span", "qw-sizes-label", "Size"));
-  for (const size of SIZES) {
+  const choices = SIZES.map((size) => {
     const label = size[0].toUpperCase() + size.slice(1);
     const choice = button(
       "",
@@ -30,8 +28,17 @@ export function drawSizes(el, node, t) {
     // The word where there is room, its first letter in a narrow notebook (canvas.css); named in full.
     choice.append(h("span", "qw-size-long", label), h("span", "qw-size-short", label[0]));
     choice.setAttribute("aria-label", `${label} thumbnails`);
-    choice.setAttribute("aria-pressed", String(size === current));
-    if (size === current) choice.classList.add("qw-on");
     node.append(choice);
-  }
+    return choice;
+  });
+  const draw = () => {
+    const current = SIZES.includes(t.get("thumb_size", "medium")) ? t.get("thumb_size", "medium") : "medium";
+    el.dataset.size = current;
+    SIZES.forEach((size, i) => {
+      choices[i].setAttribute("aria-pressed", String(size === current));
+      choices[i].classList.toggle("qw-on", size === current);
+    });
+  };
+  draw();
+  return { draw };
 }

@@ -111,8 +111,8 @@
  * @property {number} preview_px the longest side the large view fetches at (Python caps it)
  * @property {{w?: number, h?: number, v?: number}} product the product cutout held, {} when none
  * @property {boolean} can_use_prompt
- * @property {Record<string, import("./canvas/marks.js").Mark>} marks the person's marks (read-only here)
- * @property {import("./canvas/marks.js").Binding[]} keymap engine.review's key map
+ * @property {Record<string, import("./marks.js").Mark>} marks the person's marks (read-only here)
+ * @property {import("./marks.js").Binding[]} keymap engine.review's key map
  * @property {Array<[string, string]>} key_help what `?` shows
  * @property {number} confirm_clear_above Esc asks before clearing a larger selection
  * @property {"all" | "picks" | "rejects" | "unmarked"} mark_filter

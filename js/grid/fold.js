@@ -2,8 +2,8 @@
 
 /**
  * The fold button; `draw` shows it only when Python sets `collapsed` (a library in a studio).
- * @param {import("@anywidget/types").AnyModel<import("../types.js").CanvasModel>} model
- * @param {ReturnType<typeof import("../dom.js").traits>} t
+ * @param {import("@anywidget/types").AnyModel<import("../shared/types.js").CanvasModel>} model
+ * @param {ReturnType<typeof import("../shared/dom.js").traits>} t
  * @param {HTMLElement} el
  */
 export function createFold(model, t, el) {

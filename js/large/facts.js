@@ -1,9 +1,9 @@
 // The large view's side and focus trap: where a picture sits (template, cell, "3 of 12"), its prompt,
 // facts, id, actions and keys; Tab kept inside the dialog.
 
-import { button, h } from "../dom.js";
-import { voteOf } from "../format.js";
-import { send } from "../protocol.js";
+import { button, h } from "../shared/dom.js";
+import { voteOf } from "../shared/format.js";
+import { send } from "../shared/protocol.js";
 
 /** What a focus trap may land on. */
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex="0"]';
@@ -53,7 +53,7 @@ async function copyText(text, node) {
  * The side of the large view: where the picture sits, its prompt, facts, id and actions.
  * @param {object} o
  * @param {string} o.id
- * @param {import("../types.js").Preview} o.p
+ * @param {import("../shared/types.js").Preview} o.p
  * @param {string} o.caption
  * @param {ReturnType<typeof import("./compare.js").comparisonOf>} o.where
  * @param {boolean} o.comparing
@@ -102,8 +102,8 @@ export function facts({ id, p, caption, where, comparing, canUse, send: sendMsg 
 
 /**
  * What the stage says while the large picture is not there.
- * @param {import("../types.js").Preview} p
- * @param {import("../types.js").Card | undefined} card
+ * @param {import("../shared/types.js").Preview} p
+ * @param {import("../shared/types.js").Card | undefined} card
  * @param {boolean} held
  */
 export function noteOf(p, card, held) {

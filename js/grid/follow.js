@@ -1,7 +1,42 @@
 // Following a new run: after a click on a button the next new run scrolls into view once, unless the
-// person scrolls meanwhile (FollowNewRun in runs.js keeps that state; this wires it to the page).
+// person scrolls meanwhile (FollowNewRun keeps that state; watchGestures wires it to the page).
 
-/** @typedef {import("./runs.js").FollowNewRun} FollowNewRun */
+/** @typedef {import("../shared/types.js").Run} Run */
+
+/**
+ * Keeps a new run in view once: after a click that may start one (Generate, a "yes"), the first run
+ * that appears is scrolled into view, unless the person scrolled since the click.
+ */
+export class FollowNewRun {
+  /** @param {Run[]} runs the runs drawn when the view opened (never followed) */
+  constructor(runs) {
+    this.known = new Set(runs.map((run) => run.key));
+    this.armed = false;
+  }
+
+  /** A click on a button of a form or a canvas: the next new run is followed. */
+  clicked() {
+    this.armed = true;
+  }
+
+  /** The person scrolled (wheel, touch, keys): leave the page where they put it. */
+  scrolled() {
+    this.armed = false;
+  }
+
+  /**
+   * The key of the run to scroll to now, if any (each new run is considered once).
+   * @param {Run[]} runs
+   * @returns {string | null}
+   */
+  follow(runs) {
+    const fresh = runs.find((run) => !this.known.has(run.key));
+    for (const run of runs) this.known.add(run.key);
+    if (!fresh || !this.armed) return null;
+    this.armed = false;
+    return fresh.key;
+  }
+}
 
 /**
  * Tells the follower about clicks on buttons and scroll gestures anywhere on the page.

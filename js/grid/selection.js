@@ -2,21 +2,9 @@
 // pictures otherwise): how many, Compare for 2-4, the downloads of the selection in one menu, select all
 // shown, clear. A card's checkbox or Space starts a selection.
 
-import { button, h } from "../dom.js";
-import { send } from "../protocol.js";
+import { button, h } from "../shared/dom.js";
+import { send } from "../shared/protocol.js";
 import { menuButton } from "./menu.js";
-
-/**
- * What the selection bar needs from its view.
- * @typedef {object} SelectionContext
- * @property {string[]} shown ids of the cards drawn now
- * @property {Set<string>} drawn ids whose card is on screen (not folded away)
- * @property {() => string[]} selected the selected ids, read when a button is pressed
- * @property {(ids: string[]) => void} setSelected
- * @property {(msg: object) => void} send
- * @property {boolean} canCompare whether the selection can open side by side (2-4 of this view)
- * @property {() => void} compare opens it side by side
- */
 
 /**
  * The selection after adding every shown id (keeping the selection's order first).
@@ -73,18 +61,29 @@ export function selectionLabel(selected, drawn) {
 }
 
 /**
+ * What the selection bar needs from its view.
+ * @typedef {object} SelectionContext
+ * @property {() => string[]} selected the selected ids
+ * @property {(ids: string[]) => void} setSelected
+ * @property {() => string[]} shown ids of the cards that can be selected (failed ones cannot)
+ * @property {() => Set<string>} drawn ids whose card is on screen (not folded away)
+ * @property {() => boolean} canCompare whether the selection can open side by side (2-4 of this view)
+ * @property {() => void} compare opens it side by side
+ * @property {(msg: object) => void} send
+ */
+
+/**
+ * The bar, made once; `draw` brings its count, Compare and its visibility up to the selection (its
+ * controls are in the page only while something is selected).
  * @param {HTMLElement} bar
  * @param {SelectionContext} ctx
  */
-export function drawSelection(bar, ctx) {
-  const selected = ctx.selected();
-  bar.replaceChildren();
-  bar.hidden = selected.length === 0;
-  if (!selected.length) return;
-  const label = h("span", "qw-selected-count", selectionLabel(selected, ctx.drawn));
+export function createSelectionBar(bar, ctx) {
+  bar.setAttribute("role", "group");
+  bar.setAttribute("aria-label", "Selection");
+  const label = h("span", "qw-selected-count");
   label.setAttribute("aria-live", "polite");
   const compare = button("Compare (C)", "qw-compare-open", () => ctx.compare(), "Side by side (C)");
-  compare.hidden = !ctx.canCompare;
   /** @param {"sheet" | "pdf" | "zip"} what @returns {() => void} */
   const download = (what) => () => ctx.send(send.download(what, ctx.selected()));
   const downloads = menuButton({
@@ -115,9 +114,24 @@ export function drawSelection(bar, ctx) {
   const all = button(
     "Select all",
     "qw-select-page",
-    () => ctx.setSelected(withAll(selected, ctx.shown)),
+    () => ctx.setSelected(withAll(ctx.selected(), ctx.shown())),
     "Select every picture shown (failed ones cannot be)",
   );
   const clear = button("Clear", "qw-clear", () => ctx.setSelected([]), "Clear the selection (Esc)");
-  bar.append(label, compare, downloads, all, clear);
+  const controls = [label, compare, downloads, all, clear];
+  const draw = () => {
+    const selected = ctx.selected();
+    bar.hidden = selected.length === 0;
+    // Out of the page while nothing is selected: its menu is not one more menu of the view.
+    if (!selected.length) {
+      bar.replaceChildren();
+      return;
+    }
+    if (!bar.firstChild) bar.append(...controls);
+    const text = selectionLabel(selected, ctx.drawn());
+    if (label.textContent !== text) label.textContent = text;
+    compare.hidden = !ctx.canCompare();
+  };
+  draw();
+  return { draw };
 }

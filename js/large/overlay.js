@@ -3,16 +3,16 @@
 // It is a modal dialog attached to document.body only while open; Tab stays inside it, Esc and the
 // backdrop close it, and the focus goes back where it was. The picture area is stage.js.
 
-import { h } from "../dom.js";
-import { captionOf, stepId } from "../format.js";
+import { h } from "../shared/dom.js";
+import { captionOf, stepId } from "../shared/format.js";
+import { placeBadge } from "../shared/marks.js";
 import { canCompare, comparisonOf, neighbours, stepOrder } from "./compare.js";
 import { facts, noteOf, trapTab } from "./facts.js";
 import { fallbackKey, largeBar } from "./largebar.js";
-import { markBadge } from "./marks.js";
-import { createStage, stageState } from "./stage.js";
+import { createPictureArea } from "./picture.js";
 
-/** @typedef {import("../types.js").Card} Card */
-/** @typedef {import("./toolbar.js").CanvasTraits} CanvasTraits */
+/** @typedef {import("../shared/types.js").Card} Card */
+/** @typedef {import("../grid/toolbar.js").CanvasTraits} CanvasTraits */
 
 /**
  * Which view shows the large view when a widget is displayed more than once (or an old view was
@@ -26,17 +26,18 @@ let owner = null;
  * @typedef {object} LargeViewContext
  * @property {HTMLElement} el the view's element
  * @property {CanvasTraits} t
- * @property {import("./pictures.js").PictureStore} store
+ * @property {import("../shared/store.js").UiStore} store the view's UI state (compared, zoom, modes)
+ * @property {import("../grid/pictures.js").PictureStore} pictures
  * @property {(id: string) => Card | undefined} card
  * @property {() => string[]} order ids in the order Previous/Next step through
  * @property {(msg: object, buffers?: ArrayBuffer[]) => void} send
  * @property {() => void} askForPictures
- * @property {ReturnType<typeof import("./marks.js").createMarks>} [review] marks and their keys
+ * @property {ReturnType<typeof import("../shared/marks.js").createMarks>} marks marks and their keys
  */
 
 /** @param {LargeViewContext} ctx */
 export function createLargeView(ctx) {
-  const { el, t, store } = ctx;
+  const { el, t, store, pictures } = ctx;
   const self = { connected: () => el.isConnected };
   const overlay = h("div", "qw-overlay");
   overlay.setAttribute("data-lm-suppress-shortcuts", "true");
@@ -47,54 +48,35 @@ export function createLargeView(ctx) {
   /** @type {Element | null} */
   let lastFocus = null;
   let lastOpened = "";
-  const state = stageState();
-  /** The pictures compared, while the open one is among them. @type {string[]} */
-  let compared = [];
-  /** @type {ReturnType<typeof createStage> | null} */
-  let stage = null;
+  const area = createPictureArea(ctx);
+  /** Where the marks go: the side, and each pane when compared. @type {Array<[Element, string, "first" | "last"]>} */
+  let badgeSlots = [];
+  const compared = () => store.get("compared");
 
   const close = () => t.set("open_id", "");
-  const comparing = () => compared.length > 1 && compared.includes(t.get("open_id", ""));
+  const comparing = () => compared().length > 1 && compared().includes(t.get("open_id", ""));
   const runs = () => (t.get("mode", "library") === "runs" ? t.get("runs", []) : []);
   /** @param {number} delta */
   const step = (delta) => {
     const id = t.get("open_id", "");
-    const order = comparing() ? compared : stepOrder(runs(), ctx.order(), id);
+    const order = comparing() ? compared() : stepOrder(runs(), ctx.order(), id);
     const next = stepId(order, id, delta);
     if (next !== null) t.set("open_id", next);
   };
 
   function hide() {
     overlay.hidden = true;
-    stage?.dispose();
-    stage = null;
+    area.dispose();
+    badgeSlots = [];
     overlay.replaceChildren();
     overlay.remove();
-  }
-
-  /**
-   * The picture to lay out for `id`: the large one when held, else its thumbnail at the large size.
-   * @param {string} id
-   * @returns {import("./stage.js").StagePicture | null}
-   */
-  function pictureOf(id) {
-    const p = t.get("preview", {});
-    const caption = captionOf(ctx.card(id) || {}) || id;
-    const big = store.large(id);
-    const known = p.id === id && p.w && p.h ? { w: p.w, h: p.h } : null;
-    if (big)
-      return { url: big.url, alt: caption, w: big.w || known?.w || 1024, h: big.h || known?.h || 1024 };
-    const pic = store.thumb(id);
-    if (!pic) return null;
-    const side = t.get("thumb_px", 176);
-    return { url: pic.url, alt: caption, low: true, w: known?.w || side, h: known?.h || side };
   }
 
   function draw() {
     const id = t.get("open_id", "");
     const p = t.get("preview", {});
     if (!id) {
-      compared = [];
+      store.set("compared", []);
       if (!overlay.hidden) {
         hide();
         if (lastFocus instanceof HTMLElement && document.contains(lastFocus)) lastFocus.focus();
@@ -112,12 +94,11 @@ export function createLargeView(ctx) {
       hide();
       return;
     }
-    if (!compared.includes(id)) compared = [];
+    if (!compared().includes(id)) store.set("compared", []);
     lastOpened = id;
     const active = document.activeElement;
     const focusClass = active instanceof HTMLElement && overlay.contains(active) ? active.className : "";
     const card = ctx.card(id);
-    stage?.dispose();
     overlay.replaceChildren();
     overlay.hidden = false;
     // Outside the output's containers, so it covers the page; inside the view's shadow root when the
@@ -125,56 +106,32 @@ export function createLargeView(ctx) {
     const root = el.getRootNode();
     if (!overlay.isConnected) (root instanceof ShadowRoot ? root : document.body).appendChild(overlay);
     const caption = p.prompt || p.name || captionOf(card || {});
-    const ids = comparing() ? compared : [id];
-    const pics = ids.map((x) => pictureOf(x));
+    const ids = comparing() ? compared() : [id];
     const panel = h("div", "qw-large");
     panel.classList.toggle("qw-large-comparing", ids.length > 1);
     const zoomText = h("span", "qw-zoom-text");
-    /** @type {HTMLElement} */
-    let picture;
-    if (pics.every((x) => x !== null)) {
-      const withLabels = pics.map((x, i) => ({ ...x, label: captionOf(ctx.card(ids[i]) || {}) }));
-      stage = createStage({
-        pictures: withLabels,
-        state,
-        product: ids.length === 1 && store.product && t.get("product", {}).w ? productSize() : null,
-        changed: () => {
-          zoomText.textContent = stage ? stage.zoomText() : "";
-        },
-      });
-      const panes = stage.node.querySelectorAll(".qw-pane");
-      panes[ids.indexOf(id)]?.classList.add("qw-pane-active");
-      if (ctx.review && ids.length > 1 && panes.length === ids.length) {
-        ids.forEach((x, i) => {
-          const badge = markBadge(ctx.review?.get(x));
-          if (badge) panes[i].append(badge);
-        });
-      }
-      picture = stage.node;
-      zoomText.textContent = stage.zoomText();
-    } else {
-      stage = null;
-      picture = h("div", "qw-stage qw-stage-empty");
-    }
-    if (ids.length === 1) picture.append(h("div", "qw-stage-note", noteOf(p, card, !!store.large(id))));
+    const { node: picture, panes } = area.show(id, ids, zoomText);
+    badgeSlots =
+      ids.length > 1 && panes.length === ids.length ? ids.map((x, i) => [panes[i], x, "last"]) : [];
+    if (ids.length === 1) picture.append(h("div", "qw-stage-note", noteOf(p, card, !!pictures.large(id))));
     const where = comparisonOf(runs(), id);
     const canUse = t.get("can_use_prompt", false);
     const side = facts({ id, p, caption, where, comparing: comparing(), canUse, send: ctx.send });
-    const badge = ctx.review ? markBadge(ctx.review.get(id)) : null;
-    if (badge) side.prepend(badge);
+    badgeSlots.push([side, id, "first"]);
+    showMarks();
     panel.append(bar(id, zoomText), picture, side);
     overlay.append(panel);
     overlay.setAttribute("aria-label", `Large view: ${caption}`);
-    stage?.apply();
+    area.apply();
     const again = focusClass ? overlay.getElementsByClassName(focusClass.split(" ")[0])[0] : null;
     if (again instanceof HTMLElement) again.focus();
     else if (!overlay.contains(document.activeElement)) overlay.focus();
     ctx.askForPictures();
   }
 
-  function productSize() {
-    const info = t.get("product", {});
-    return store.product ? { url: store.product.url, w: info.w || 1, h: info.h || 1 } : null;
+  /** The marks where the large view shows them, each badge replaced only when its mark changed. */
+  function showMarks() {
+    for (const [parent, id, where] of badgeSlots) placeBadge(parent, ctx.marks.get(id), where);
   }
 
   /** @param {string} id @param {HTMLElement} zoomText */
@@ -183,24 +140,18 @@ export function createLargeView(ctx) {
     return largeBar({
       zoomText,
       where: where ? `${where.index} of ${where.total}` : "",
-      comparing: comparing() ? compared.length : 0,
-      state,
-      productHeld: !!(store.product && t.get("product", {}).w),
-      marks: !!ctx.review,
+      comparing: comparing() ? compared().length : 0,
+      store,
+      productHeld: !!(pictures.product && t.get("product", {}).w),
       act: (name) => ACTIONS[name]?.(),
       sendBytes: ctx.send,
-      redraw: draw,
     });
   }
 
-  const toggleTiles = () => {
-    state.tiled = !state.tiled;
-    draw();
-  };
-  const toggleSlider = () => {
-    state.slider = !state.slider;
-    draw();
-  };
+  /** @param {"tiled" | "slider"} mode */
+  const toggle = (mode) => store.update("modes", (modes) => ({ ...modes, [mode]: !modes[mode] }));
+  const stopModes = store.subscribe("modes", () => draw());
+  const stopMarks = store.subscribe("pending", () => showMarks());
 
   /** What each key of the large view does; a mark's `advance` moves on (the toggle, Shift inverts). */
   /** @type {Record<string, () => void>} */
@@ -208,11 +159,11 @@ export function createLargeView(ctx) {
     close,
     next: () => step(1),
     prev: () => step(-1),
-    zoom_in: () => stage?.zoomIn(),
-    zoom_out: () => stage?.zoomOut(),
-    zoom_toggle: () => stage?.toggleFull(),
-    tile: () => (comparing() ? undefined : toggleTiles()),
-    slider: () => (comparing() && compared.length === 2 ? toggleSlider() : undefined),
+    zoom_in: () => area.zoomIn(),
+    zoom_out: () => area.zoomOut(),
+    zoom_toggle: () => area.toggleFull(),
+    tile: () => (comparing() ? undefined : toggle("tiled")),
+    slider: () => (comparing() && compared().length === 2 ? toggle("slider") : undefined),
     toggle_select: () => {
       const id = t.get("open_id", "");
       const selected = t.get("selected_ids", []);
@@ -226,7 +177,7 @@ export function createLargeView(ctx) {
     const id = t.get("open_id", "");
     // The compare view marks the picture chosen with ←/→ (the open one), so choosing is one key.
     const where = { context: /** @type {"large"} */ ("large"), focusedId: id, selectedIds: [] };
-    const marked = ctx.review?.handleReviewKey(event, { ...where, autoAdvance: state.autoAdvance });
+    const marked = ctx.marks.handleReviewKey(event, { ...where, autoAdvance: store.get("advance") });
     const name = marked ? marked.name : fallbackKey(event);
     if (name === "slider" || (!marked && name)) {
       event.preventDefault();
@@ -246,6 +197,7 @@ export function createLargeView(ctx) {
   return {
     overlay,
     draw,
+    showMarks,
     /** A person opened a card in this view: the large view shows here. @param {string} id */
     open(id) {
       owner = self;
@@ -260,26 +212,35 @@ export function createLargeView(ctx) {
       if (!canCompare(ids.length)) return false;
       owner = self;
       lastFocus = document.activeElement;
-      compared = [...ids];
+      store.set("compared", [...ids]);
       if (t.get("open_id", "") === ids[0]) draw();
       else t.set("open_id", ids[0]);
       return true;
     },
+    /**
+     * Thumbnails (or cards) changed: drawn again only when one of them stands in on the stage now.
+     * @param {string[]} ids
+     */
+    thumbsArrived(ids) {
+      if (ids.some((id) => this.shows(id) && !pictures.large(id))) draw();
+    },
     /** Whether `id` is on the stage now. @param {string} id */
     shows(id) {
       const open = t.get("open_id", "");
-      return id === open || (comparing() && compared.includes(id));
+      return id === open || (comparing() && compared().includes(id));
     },
     /** The large pictures to have ready: the compared ones, else the open one's neighbours. */
     ahead() {
       const id = t.get("open_id", "");
       if (!id) return [];
-      if (comparing()) return compared;
+      if (comparing()) return compared();
       return neighbours(stepOrder(runs(), ctx.order(), id), id);
     },
     dispose() {
+      stopModes();
+      stopMarks();
       if (owner === self) owner = null;
-      stage?.dispose();
+      area.dispose();
       overlay.remove();
     },
   };

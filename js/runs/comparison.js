@@ -5,11 +5,11 @@
 // job of its own, so each cell (or row) offers "Retry N failed" for its own failures and draws its
 // retries after its own pictures.
 
-import { appendMarked, h } from "../dom.js";
+import { appendMarked, h } from "../shared/dom.js";
 import { retryControls, retrySections } from "./retry.js";
 
-/** @typedef {import("../types.js").CompareRow} CompareRow */
-/** @typedef {import("../types.js").CompareAxis} CompareAxis */
+/** @typedef {import("../shared/types.js").CompareRow} CompareRow */
+/** @typedef {import("../shared/types.js").CompareAxis} CompareAxis */
 /** @typedef {import("./retry.js").RetryContext} RetryContext */
 
 /**

@@ -2,11 +2,11 @@
 // version it shows. A URL is revoked as soon as nothing can show it (a newer version arrived, its
 // card left the view, the view was removed), so memory follows what is on screen.
 
-import { picturesOf } from "../protocol.js";
+import { picturesOf } from "../shared/protocol.js";
 
-/** @typedef {import("../types.js").Card} Card */
-/** @typedef {import("../types.js").Preview} Preview */
-/** @typedef {import("../protocol.js").Bytes} Bytes */
+/** @typedef {import("../shared/types.js").Card} Card */
+/** @typedef {import("../shared/types.js").Preview} Preview */
+/** @typedef {import("../shared/protocol.js").Bytes} Bytes */
 
 /**
  * @param {Bytes} buffer
@@ -81,7 +81,7 @@ export class PictureStore {
   /**
    * Takes the pictures of a "thumbs" or "patch" message; an older or equal version is ignored.
    * A patch's picture also raises its card's `thumb` (the field rides along with the picture).
-   * @param {import("../protocol.js").ThumbsMessage | import("../protocol.js").PatchMessage} msg
+   * @param {import("../shared/protocol.js").ThumbsMessage | import("../shared/protocol.js").PatchMessage} msg
    * @param {ReadonlyArray<Bytes>} buffers
    * @param {Map<string, Card>} byId
    */

@@ -1,9 +1,9 @@
 // What a view keeps up while it is open: elapsed time on live placeholders, "still here" for the
 // kernel, and the large view's picture size following the window.
 
-import { elapsed } from "../format.js";
-import { send } from "../protocol.js";
-import { wantedPx } from "./zoom.js";
+import { wantedPx } from "../large/zoom.js";
+import { elapsed } from "../shared/format.js";
+import { send } from "../shared/protocol.js";
 
 /** Every how many ticks of a second a view tells the kernel it is still there. */
 const ALIVE_EVERY = 20;
@@ -28,8 +28,8 @@ export function startTicker(el, sendMsg) {
 
 /**
  * The large view fetches pictures at the size the window can show (Python caps it for memory).
- * @param {import("@anywidget/types").AnyModel<import("../types.js").CanvasModel>} model
- * @param {ReturnType<typeof import("../dom.js").traits>} t
+ * @param {import("@anywidget/types").AnyModel<import("../shared/types.js").CanvasModel>} model
+ * @param {ReturnType<typeof import("../shared/dom.js").traits>} t
  * @returns {{ sizeUp: () => void, dispose: () => void }}
  */
 export function watchWindowSize(model, t) {

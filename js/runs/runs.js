@@ -1,13 +1,14 @@
 // "runs" mode: one section per run (newest first) with its header, its cards or comparison rows,
 // and a line for the runs folded away.
 
-import { button, h } from "../dom.js";
-import { progressBar } from "../format.js";
-import { send } from "../protocol.js";
+import { button, h } from "../shared/dom.js";
+import { progressBar } from "../shared/format.js";
+import { KeyedParts } from "../shared/keyed.js";
+import { send } from "../shared/protocol.js";
 import { drawComparison } from "./comparison.js";
-import { restoreFocus, retryControls, retrySections } from "./retry.js";
+import { restoreFocus, retryControls, retrySection } from "./retry.js";
 
-/** @typedef {import("../types.js").Run} Run */
+/** @typedef {import("../shared/types.js").Run} Run */
 
 /**
  * What drawing runs needs from its view.
@@ -15,7 +16,6 @@ import { restoreFocus, retryControls, retrySections } from "./retry.js";
  * @property {(ids: string[]) => HTMLElement} grid the cards with these ids
  * @property {(msg: object) => void} send
  * @property {boolean} canUsePrompt
- * @property {string} [refocus] the `data-refocus` of the control focused before this redraw
  */
 
 /**
@@ -97,39 +97,83 @@ function againQuestion(run, ctx) {
 }
 
 /**
- * Draws every run into `body`; returns the ids of the cards now drawn.
+ * The runs drawn into `body`, each a section kept by its run's key. A run that changed redraws only the
+ * part that shows the change (its header, its cards' grid, a retry's line, its comparison); cards are
+ * the grid's elements, moved into place, never made again.
  * @param {HTMLElement} body
- * @param {Run[]} runs
- * @param {{count?: number, text?: string}} folded
- * @param {RunsContext} ctx
+ * @param {Omit<RunsContext, "canUsePrompt" | "refocus">} ctx
  */
-export function drawRuns(body, runs, folded, ctx) {
-  /** @type {Set<string>} */
-  const live = new Set();
-  for (const run of runs) {
+export function createRunsView(body, ctx) {
+  const parts = new KeyedParts(body);
+  /** @type {Map<string, {node: HTMLElement, parts: KeyedParts}>} */
+  let sections = new Map();
+
+  /** @param {Run} run @param {RunsContext} runCtx */
+  function section(run, runCtx) {
+    const drawn = sections.get(run.key);
+    const node = drawn?.node || h("section");
     const compare = run.kind === "compare";
-    const section = h(
-      "section",
-      `qw-run${compare ? " qw-compare" : ""}${run.collapsed ? " qw-collapsed" : ""}`,
-    );
-    section.dataset.key = run.key;
-    section.append(runHeader(run, ctx));
+    const className = `qw-run${compare ? " qw-compare" : ""}${run.collapsed ? " qw-collapsed" : ""}`;
+    if (node.className !== className) node.className = className;
+    node.dataset.key = run.key;
+    const active = document.activeElement;
+    // A run's control (the retry's question) may be drawn anew: the focus goes back onto it.
+    const refocus =
+      active instanceof HTMLElement && node.contains(active) ? active.dataset.refocus || "" : "";
+    const own = drawn?.parts || new KeyedParts(node);
+    const { ids, rows, axes, retries, ...head } = run;
+    /** @type {import("../shared/keyed.js").Part[]} */
+    const list = [
+      { key: `head:${JSON.stringify([head, runCtx.canUsePrompt])}`, draw: () => [runHeader(run, runCtx)] },
+    ];
     if (!run.collapsed && compare) {
-      section.append(...drawComparison(run, ctx.grid, ctx.send));
+      list.push({
+        key: `compare:${JSON.stringify([rows, axes])}`,
+        draw: () => drawComparison(run, ctx.grid, ctx.send),
+      });
     } else if (!run.collapsed) {
-      section.append(ctx.grid(run.ids || []), ...retrySections(run, ctx));
+      list.push({ key: `grid:${JSON.stringify(ids || [])}`, draw: () => [ctx.grid(ids || [])] });
+      for (const line of retries || [])
+        list.push({ key: `retry:${JSON.stringify(line)}`, draw: () => [retrySection(line, ctx)] });
     }
-    if (!run.collapsed) for (const id of runIds(run)) live.add(id);
-    body.append(section);
+    own.show(list);
+    if (refocus && !node.contains(document.activeElement)) restoreFocus(node, refocus);
+    return { node, parts: own };
   }
-  restoreFocus(body, ctx.refocus || "");
-  if (folded?.count) {
-    const line = h("div", "qw-folded");
-    line.append(h("span", "", folded.text || `${folded.count} earlier runs`));
-    line.append(button("Show more", "qw-show-more", () => ctx.send(send.moreRuns())));
-    body.append(line);
+
+  /**
+   * @param {Run[]} runs
+   * @param {{count?: number, text?: string}} folded
+   * @param {boolean} canUsePrompt
+   * @returns {Set<string>} the ids of the cards drawn now
+   */
+  function draw(runs, folded, canUsePrompt) {
+    const runCtx = { ...ctx, canUsePrompt };
+    /** @type {Map<string, {node: HTMLElement, parts: KeyedParts}>} */
+    const next = new Map();
+    for (const run of runs) next.set(run.key, section(run, runCtx));
+    sections = next;
+    /** @type {import("../shared/keyed.js").Part[]} */
+    const list = [...next].map(([key, drawn]) => ({ key: `run:${key}`, draw: () => [drawn.node] }));
+    if (folded?.count)
+      list.push({ key: `folded:${JSON.stringify(folded)}`, draw: () => [foldedLine(folded, ctx)] });
+    parts.show(list);
+    return new Set(runOrder(runs));
   }
-  return live;
+
+  return { draw };
+}
+
+/**
+ * The line for the runs folded away, with "Show more".
+ * @param {{count?: number, text?: string}} folded
+ * @param {{send: (msg: object) => void}} ctx
+ */
+function foldedLine(folded, ctx) {
+  const line = h("div", "qw-folded");
+  line.append(h("span", "", folded.text || `${folded.count} earlier runs`));
+  line.append(button("Show more", "qw-show-more", () => ctx.send(send.moreRuns())));
+  return line;
 }
 
 /**
@@ -149,39 +193,4 @@ export function runOrder(runs) {
  */
 function runIds(run) {
   return [...(run.ids || []), ...(run.retries || []).flatMap((line) => line.ids)];
-}
-
-/**
- * Keeps a new run in view once: after a click that may start one (Generate, a "yes"), the first run
- * that appears is scrolled into view, unless the person scrolled since the click.
- */
-export class FollowNewRun {
-  /** @param {Run[]} runs the runs drawn when the view opened (never followed) */
-  constructor(runs) {
-    this.known = new Set(runs.map((run) => run.key));
-    this.armed = false;
-  }
-
-  /** A click on a button of a form or a canvas: the next new run is followed. */
-  clicked() {
-    this.armed = true;
-  }
-
-  /** The person scrolled (wheel, touch, keys): leave the page where they put it. */
-  scrolled() {
-    this.armed = false;
-  }
-
-  /**
-   * The key of the run to scroll to now, if any (each new run is considered once).
-   * @param {Run[]} runs
-   * @returns {string | null}
-   */
-  follow(runs) {
-    const fresh = runs.find((run) => !this.known.has(run.key));
-    for (const run of runs) this.known.add(run.key);
-    if (!fresh || !this.armed) return null;
-    this.armed = false;
-    return fresh.key;
-  }
 }

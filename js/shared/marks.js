@@ -1,10 +1,11 @@
-// Marks on cards (pick / reject, 0-5 stars) and the keys that set them. The key map is Python's
-// (engine.review.keymap_table, the `keymap` trait): nothing here types a key twice. A key press sends
-// the `mark` intent and draws the mark at once; Python checks it, stores it, and confirms through the
-// `marks` trait, which replaces whatever was drawn ahead (a refused mark simply disappears again).
+// Marks on pictures (pick / reject, 0-5 stars) and the keys that set them, in the grid and in the large
+// view. The key map is Python's (engine.review.keymap_table, the `keymap` trait): nothing here types a
+// key twice. A key press sends the `mark` intent and draws the mark at once (the store's `pending`);
+// Python checks it, stores it in the `marks` trait and answers `marked`, which settles what was drawn
+// ahead (a refused mark disappears again).
 
-import { h } from "../dom.js";
-import { send } from "../protocol.js";
+import { h } from "./dom.js";
+import { send } from "./protocol.js";
 
 /**
  * @typedef {{flag: "pick" | "reject" | "", stars: number}} Mark
@@ -86,6 +87,7 @@ export function markTargets(focusedId, selectedIds) {
 export function markBadge(mark) {
   if (!mark || (!mark.flag && !mark.stars)) return null;
   const badge = h("div", `qw-mark${mark.flag ? ` qw-mark-${mark.flag}` : ""}`);
+  badge.dataset.mark = `${mark.flag}${mark.stars}`;
   const words = [];
   if (mark.flag) {
     badge.append(h("span", "qw-mark-flag", mark.flag === "pick" ? "✓ Pick" : "✕ Reject"));
@@ -101,18 +103,36 @@ export function markBadge(mark) {
 }
 
 /**
- * The view's marks: Python's (`marks`) with the ones drawn ahead of its answer laid over them.
- * @param {ReturnType<typeof import("../dom.js").traits<import("../types.js").CanvasModel>>} t the view's traits
- * @param {(msg: object) => void} sendMsg
- * @param {(ids: string[]) => void} redraw redraws the cards of these ids
+ * Puts the badge of `mark` into `parent` (first or last), replacing the one there; nothing changes when
+ * it already shows that mark.
+ * @param {Element} parent
+ * @param {Mark | undefined} mark
+ * @param {"first" | "last"} where
  */
-export function createMarks(t, sendMsg, redraw) {
-  /** @type {Map<string, Mark>} */
-  const ahead = new Map();
+export function placeBadge(parent, mark, where) {
+  const old = [...parent.children].find((node) => node.classList.contains("qw-mark"));
+  const next = markBadge(mark);
+  if (/** @type {HTMLElement | undefined} */ (old)?.dataset.mark === next?.dataset.mark) return;
+  if (old && next) old.replaceWith(next);
+  else if (old) old.remove();
+  else if (next) parent[where === "first" ? "prepend" : "append"](next);
+}
+
+/**
+ * The view's marks: Python's (`marks`) with the ones drawn ahead of its answer (the store's `pending`)
+ * laid over them. Each `mark` message Python answers with one `marked`, in order: the answer settles the
+ * marks that message drew (kept ones now show Python's equal value, refused ones fall back to it).
+ * @param {import("./store.js").UiStore} store
+ * @param {ReturnType<typeof import("./dom.js").traits<import("./types.js").CanvasModel>>} t the view's traits
+ * @param {(msg: object) => void} sendMsg
+ */
+export function createMarks(store, t, sendMsg) {
+  let sent = 0;
+  let answered = 0;
 
   /** @param {string} id @returns {Mark} */
   function get(id) {
-    return ahead.get(id) || t.get("marks", {})[id] || NO_MARK;
+    return store.get("pending").get(id)?.mark || t.get("marks", {})[id] || NO_MARK;
   }
 
   /**
@@ -122,14 +142,17 @@ export function createMarks(t, sendMsg, redraw) {
    */
   function apply(ids, intent) {
     const { flag, stars } = markOf(intent);
+    sent += 1;
+    const pending = new Map(store.get("pending"));
     for (const id of ids) {
       const old = get(id);
-      ahead.set(id, {
+      const mark = {
         flag: /** @type {Mark["flag"]} */ (flag === null ? old.flag : flag),
         stars: stars === null ? old.stars : stars,
-      });
+      };
+      pending.set(id, { mark, seq: sent });
     }
-    redraw(ids);
+    store.set("pending", pending);
     sendMsg(send.mark(ids, flag, stars));
   }
 
@@ -154,44 +177,34 @@ export function createMarks(t, sendMsg, redraw) {
     return intent;
   }
 
-  /** Python answered (the `marks` trait changed): what it holds replaces what was drawn ahead. */
-  function confirmed() {
-    const ids = [...ahead.keys()];
-    ahead.clear();
-    return ids;
+  /**
+   * Python answered this view's oldest unanswered `mark` (a `marked` message). Every view of a model
+   * hears every answer: one arriving while this view has nothing in flight is another view's.
+   */
+  function settle() {
+    if (answered >= sent) return;
+    answered += 1;
+    const pending = store.get("pending");
+    const left = new Map([...pending].filter(([, p]) => p.seq > answered));
+    if (left.size !== pending.size) store.set("pending", left);
   }
 
-  return { get, apply, handleReviewKey, confirmed };
+  return { get, apply, handleReviewKey, settle };
 }
 
 /**
- * The `?` panel: every key and what it does (the `key_help` trait, from Python's help_rows).
- * @param {Array<[string, string]>} rows
- * @param {() => void} onClose
+ * The ids whose shown mark may differ between two states: keys of either side whose values differ.
+ * @template V
+ * @param {ReadonlyMap<string, V> | Record<string, V>} before
+ * @param {ReadonlyMap<string, V> | Record<string, V>} after
  */
-export function helpPanel(rows, onClose) {
-  const panel = h("div", "qw-keys-help");
-  panel.setAttribute("role", "dialog");
-  panel.setAttribute("aria-label", "Keys");
-  panel.tabIndex = -1;
-  const table = h("table", "qw-keys-table");
-  for (const [keys, does] of rows) {
-    const row = h("tr");
-    const cell = h("td");
-    cell.append(h("kbd", "", keys));
-    row.append(cell, h("td", "", does));
-    table.append(row);
-  }
-  const close = h("button", "qw-btn qw-keys-close", "Close");
-  close.type = "button";
-  close.addEventListener("click", onClose);
-  panel.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" || event.key === "?") {
-      event.preventDefault();
-      event.stopPropagation();
-      onClose();
-    }
-  });
-  panel.append(h("div", "qw-keys-title", "Keys"), table, close);
-  return panel;
+export function changedIds(before, after) {
+  const a = before instanceof Map ? before : new Map(Object.entries(before || {}));
+  const b = after instanceof Map ? after : new Map(Object.entries(after || {}));
+  /** @type {string[]} */
+  const ids = [];
+  for (const [id, value] of a)
+    if (!b.has(id) || JSON.stringify(b.get(id)) !== JSON.stringify(value)) ids.push(id);
+  for (const id of b.keys()) if (!a.has(id)) ids.push(id);
+  return ids;
 }

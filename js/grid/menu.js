@@ -4,7 +4,7 @@
 // Home/End and Tab move; Enter or a click runs an item; Escape closes and gives the focus back to the
 // button; a click or the focus going elsewhere closes it.
 
-import { h } from "../dom.js";
+import { h } from "../shared/dom.js";
 
 /**
  * One action of a menu.
@@ -46,12 +46,10 @@ export function menuButton(o) {
     entry.type = "button";
     entry.setAttribute("role", "menuitem");
     entry.tabIndex = -1;
-    const why = item.disabled || item.title;
-    if (why) entry.title = why;
-    if (item.disabled) entry.setAttribute("aria-disabled", "true");
+    setUsable(entry, item.disabled, item.title);
     entry.addEventListener("click", (event) => {
       event.stopPropagation();
-      if (item.disabled) return;
+      if (entry.getAttribute("aria-disabled") === "true") return;
       close(true);
       item.onSelect();
     });
@@ -159,30 +157,16 @@ export function menuButton(o) {
   return wrap;
 }
 
-/** Classes many controls share: the last one left after these names the control (qw-size-large, ...). */
-const SHARED = new Set(["qw-btn", "qw-on", "qw-select", "qw-input", "qw-menu-button", "qw-menu-item"]);
-
-/** @param {Element} node */
-const ownClass = (node) => [...node.classList].filter((name) => !SHARED.has(name)).at(-1) || "";
-
 /**
- * Runs `fn` (which redraws the controls under `root`) and puts back the menu that was open and the
- * control that had the focus, found again by their own class: a trait arriving while a person is in a
- * menu or on a control (a mark confirmed, a count updated, the filter just chosen) must not close the
- * menu or drop the focus to the page under them.
- * @param {HTMLElement} root
- * @param {() => void} fn
+ * Makes a menu item usable, or not with the reason as its tooltip (an item that cannot be used stays in
+ * the menu, so a person reads why).
+ * @param {HTMLElement} entry
+ * @param {string | undefined} disabled why it cannot be used now; unset: it can
+ * @param {string} [title] what it does, its tooltip while it can be used
  */
-export function keepMenus(root, fn) {
-  const active = /** @type {Document | ShadowRoot} */ (root.getRootNode()).activeElement;
-  const focused = active instanceof HTMLElement && root.contains(active) ? ownClass(active) : "";
-  const opened = [...root.querySelectorAll(".qw-menu-open > .qw-menu-button")].map(ownClass);
-  fn();
-  for (const name of opened) {
-    const again = name && root.querySelector(`.qw-menu-button.${name}`);
-    if (again instanceof HTMLElement && again.getAttribute("aria-expanded") !== "true") again.click();
-  }
-  const again = focused && root.querySelector(`.${focused}`);
-  if (again instanceof HTMLElement && !again.contains(document.activeElement))
-    again.focus({ preventScroll: true });
+export function setUsable(entry, disabled, title) {
+  const tip = disabled || title || "";
+  if (entry.title !== tip) entry.title = tip;
+  if (disabled) entry.setAttribute("aria-disabled", "true");
+  else entry.removeAttribute("aria-disabled");
 }

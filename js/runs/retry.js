@@ -2,10 +2,10 @@
 // Escape cancels), the note after it, and the retries drawn inside their run. Python counts the
 // failures and words everything; this only draws it and sends the intent.
 
-import { button, h } from "../dom.js";
-import { send } from "../protocol.js";
+import { button, h } from "../shared/dom.js";
+import { send } from "../shared/protocol.js";
 
-/** @typedef {import("../types.js").Run} Run */
+/** @typedef {import("../shared/types.js").Run} Run */
 
 /**
  * What drawing a retry needs from its view (a part of runs.js's RunsContext).
@@ -72,29 +72,33 @@ function retryQuestion(run, question, ctx) {
 
 /**
  * The retries inside their run, each a sub-line over its cards.
- * @param {Run} run
+ * @param {{retries?: import("../shared/types.js").RetryLine[]}} run
  * @param {RetryContext} ctx
  * @returns {HTMLElement[]}
  */
 export function retrySections(run, ctx) {
-  return (run.retries || []).map((line) => {
-    const part = h("div", "qw-run-retry-part");
-    part.dataset.key = line.key;
-    const head = h("div", "qw-run-retry-line");
-    head.append(
-      h("span", "qw-run-retry-title", line.text),
-      h("span", "qw-run-retry-progress", line.progress),
-    );
-    part.append(head, ctx.grid(line.ids));
-    return part;
-  });
+  return (run.retries || []).map((line) => retrySection(line, ctx));
 }
 
 /**
- * Where the keyboard focus goes once the runs are drawn again: the control it was on (redrawing
- * replaces every element), or Yes when the question just appeared after "Retry N failed"; back on the
- * button after Cancel.
- * @param {HTMLElement} body
+ * One retry: "Retry · 2 pictures · 12:03:04" over its cards.
+ * @param {import("../shared/types.js").RetryLine} line
+ * @param {RetryContext} ctx
+ */
+export function retrySection(line, ctx) {
+  const part = h("div", "qw-run-retry-part");
+  part.dataset.key = line.key;
+  const head = h("div", "qw-run-retry-line");
+  head.append(h("span", "qw-run-retry-title", line.text), h("span", "qw-run-retry-progress", line.progress));
+  part.append(head, ctx.grid(line.ids));
+  return part;
+}
+
+/**
+ * Where the keyboard focus goes once a run's header or comparison is drawn again: the control it was on
+ * (drawing it again replaces its elements), or Yes when the question just appeared after "Retry N
+ * failed"; back on the button after Cancel.
+ * @param {HTMLElement} body the run's section
  * @param {string} before the `data-refocus` of the element focused before the redraw ('' if none)
  */
 export function restoreFocus(body, before) {

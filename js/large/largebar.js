@@ -1,7 +1,7 @@
 // The large view's bar: the controls that stay in sight at the top whatever the window's height
 // (Previous/Next, "3 of 12", zoom, tiles or the slider, the product, auto-advance, Close).
 
-import { button, h } from "../dom.js";
+import { button, h } from "../shared/dom.js";
 import { productControls } from "./product.js";
 
 /**
@@ -9,14 +9,13 @@ import { productControls } from "./product.js";
  * @param {HTMLElement} o.zoomText
  * @param {string} o.where "3 of 12" in a comparison, else ""
  * @param {number} o.comparing how many pictures are compared (0: one picture)
- * @param {import("./stage.js").StageState} o.state
+ * @param {import("../shared/store.js").UiStore} o.store the modes shown pressed, auto-advance
  * @param {boolean} o.productHeld
- * @param {boolean} o.marks whether marks (and so auto-advance) are on
  * @param {(name: string) => void} o.act runs a large-view action by its key-map name
  * @param {(msg: object, buffers: ArrayBuffer[]) => void} o.sendBytes
- * @param {() => void} o.redraw
  */
 export function largeBar(o) {
+  const modes = o.store.get("modes");
   const node = h("div", "qw-large-bar");
   const nav = h("div", "qw-large-nav");
   nav.append(
@@ -32,7 +31,7 @@ export function largeBar(o) {
     button("100 % / fit", "qw-zoom-full", () => o.act("zoom_toggle"), "100 % or fit (Z)"),
   );
   if (o.comparing === 2) {
-    const label = o.state.slider ? "Side by side" : "Slider";
+    const label = modes.slider ? "Side by side" : "Slider";
     zoom.append(button(label, "qw-slider-toggle", () => o.act("slider"), "Slider or side by side (S)"));
   } else if (!o.comparing) {
     const tile = button(
@@ -41,27 +40,21 @@ export function largeBar(o) {
       () => o.act("tile"),
       "Show the picture tiled 3 × 3 (T)",
     );
-    tile.setAttribute("aria-pressed", String(o.state.tiled));
+    tile.setAttribute("aria-pressed", String(modes.tiled));
     zoom.append(tile);
   }
   node.append(nav, zoom);
   if (!o.comparing) {
-    node.append(
-      productControls({ state: o.state, held: o.productHeld, sendBytes: o.sendBytes, redraw: o.redraw }),
-    );
+    node.append(productControls({ store: o.store, held: o.productHeld, sendBytes: o.sendBytes }));
   }
-  if (o.marks) {
-    const advance = h("label", "qw-advance");
-    const box = h("input", "qw-advance-on");
-    box.type = "checkbox";
-    box.checked = o.state.autoAdvance;
-    box.title = "After a mark, go to the next picture (Shift with the key does the opposite)";
-    box.addEventListener("change", () => {
-      o.state.autoAdvance = box.checked;
-    });
-    advance.append(box, " Auto-advance");
-    node.append(advance);
-  }
+  const advance = h("label", "qw-advance");
+  const box = h("input", "qw-advance-on");
+  box.type = "checkbox";
+  box.checked = o.store.get("advance");
+  box.title = "After a mark, go to the next picture (Shift with the key does the opposite)";
+  box.addEventListener("change", () => o.store.set("advance", box.checked));
+  advance.append(box, " Auto-advance");
+  node.append(advance);
   node.append(button("Close ✕", "qw-large-close", () => o.act("close"), "Close (Esc)"));
   return node;
 }

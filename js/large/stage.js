@@ -1,9 +1,10 @@
 // The large view's picture area: one picture (or 2-4 side by side, or two under a slider) that
 // zooms at the pointer with the wheel and +/-, pans by dragging, toggles 100 % / fit with Z and
 // shows the picture tiled 3 x 3 with T. All panes share one zoom and pan, so compared pictures move
-// in step. A product cutout can sit over a single picture, at the bottom centre. The numbers are zoom.js.
+// in step. A product cutout can sit over a single picture, at the bottom centre. The numbers are zoom.js;
+// the zoom and the modes are the view's UI state (the store's `zoom` and `modes`), so a redraw keeps them.
 
-import { h } from "../dom.js";
+import { h } from "../shared/dom.js";
 import { clampPan, fitView, panBy, percent, STEP, zoomAt } from "./zoom.js";
 
 /** @typedef {import("./zoom.js").Size} Size */
@@ -20,33 +21,6 @@ import { clampPan, fitView, panBy, percent, STEP, zoomAt } from "./zoom.js";
  */
 
 /**
- * What the stage keeps between two draws of the large view (a picture arriving redraws it).
- * @typedef {object} StageState
- * @property {View | null} view null: fit
- * @property {string} key which pictures the view belongs to
- * @property {boolean} tiled
- * @property {boolean} slider two compared pictures under one divider
- * @property {number} divider the slider's position, 0-1 of the pane's width
- * @property {boolean} productOn
- * @property {number} productScale the cutout's width as a share of the picture's
- * @property {boolean} autoAdvance a mark in the large view moves to the next picture
- */
-
-/** @returns {StageState} */
-export function stageState() {
-  return {
-    view: null,
-    key: "",
-    tiled: false,
-    slider: false,
-    divider: 0.5,
-    productOn: true,
-    productScale: 0.4,
-    autoAdvance: true,
-  };
-}
-
-/**
  * Where the product goes over a picture laid out at `picture`: bottom centre, `scale` of its width.
  * @param {Size} picture
  * @param {Size} product
@@ -61,23 +35,23 @@ export function productBox(picture, product, scale) {
 /**
  * @param {object} opts
  * @param {StagePicture[]} opts.pictures
- * @param {StageState} opts.state
+ * @param {import("../shared/store.js").UiStore} opts.store
  * @param {{url: string, w: number, h: number} | null} opts.product
  * @param {() => void} opts.changed the toolbar's words changed (zoom, modes)
  */
-export function createStage({ pictures, state, product, changed }) {
+export function createStage({ pictures, store, product, changed }) {
   const node = h("div", "qw-stage");
   const first = pictures[0];
   const compared = pictures.length > 1;
-  const slider = compared && pictures.length === 2 && state.slider;
-  const tiled = !compared && state.tiled;
+  const modes = store.get("modes");
+  const slider = compared && pictures.length === 2 && modes.slider;
+  const tiled = !compared && modes.tiled;
   /** The laid-out size the zoom works on: 3 x 3 copies when tiled. @type {Size} */
   const size = tiled ? { w: first.w * 3, h: first.h * 3 } : { w: first.w, h: first.h };
   const key = `${pictures.map((p) => p.alt + p.w).join("|")}:${tiled}`;
-  if (state.key !== key) {
-    state.view = null;
-    state.key = key;
-  }
+  /** @param {Partial<import("../shared/store.js").Zoom>} change */
+  const setZoom = (change) => store.set("zoom", { ...store.get("zoom"), ...change });
+  if (store.get("zoom").key !== key) setZoom({ view: null, key });
   node.classList.toggle("qw-stage-compare", compared && !slider);
   /** @type {HTMLElement[]} */
   const layers = [];
@@ -109,8 +83,8 @@ export function createStage({ pictures, state, product, changed }) {
       node.style.backgroundImage = `url("${pic.url}")`;
       node.style.backgroundSize = `${pic.w}px ${pic.h}px`;
     } else node.append(img(pic));
-    if (!compared && !tiled && product && state.productOn) {
-      const box = productBox(size, product, state.productScale);
+    if (!compared && !tiled && product && modes.productOn) {
+      const box = productBox(size, product, modes.productScale);
       const cut = h("img", "qw-product-img");
       cut.src = product.url;
       cut.alt = "Product preview";
@@ -138,7 +112,7 @@ export function createStage({ pictures, state, product, changed }) {
     divider.setAttribute("aria-label", "Divider between the two pictures");
     divider.tabIndex = 0;
     const place = () => {
-      const at = Math.round(state.divider * 1000) / 10;
+      const at = Math.round(store.get("zoom").divider * 1000) / 10;
       over.style.clipPath = `inset(0 ${100 - at}% 0 0)`;
       divider.style.left = `${at}%`;
       divider.setAttribute("aria-valuenow", String(Math.round(at)));
@@ -149,7 +123,8 @@ export function createStage({ pictures, state, product, changed }) {
       divider.setPointerCapture?.(event.pointerId);
       const move = (/** @type {PointerEvent} */ e) => {
         const rect = pane.getBoundingClientRect();
-        if (rect.width > 0) state.divider = Math.min(1, Math.max(0, (e.clientX - rect.left) / rect.width));
+        if (rect.width > 0)
+          setZoom({ divider: Math.min(1, Math.max(0, (e.clientX - rect.left) / rect.width)) });
         place();
       };
       const up = () => {
@@ -162,7 +137,7 @@ export function createStage({ pictures, state, product, changed }) {
     divider.addEventListener("keydown", (event) => {
       const delta = event.key === "ArrowLeft" ? -0.05 : event.key === "ArrowRight" ? 0.05 : 0;
       if (!delta) return;
-      state.divider = Math.min(1, Math.max(0, state.divider + delta));
+      setZoom({ divider: Math.min(1, Math.max(0, store.get("zoom").divider + delta)) });
       place();
       event.preventDefault();
       event.stopPropagation();
@@ -186,17 +161,20 @@ export function createStage({ pictures, state, product, changed }) {
     const rect = panes[0].getBoundingClientRect();
     return rect.width > 0 && rect.height > 0 ? { w: rect.width, h: rect.height } : { ...size };
   };
-  const view = () => (state.view ? clampPan(state.view, size, box()) : fitView(size, box()));
+  const view = () => {
+    const held = store.get("zoom").view;
+    return held ? clampPan(held, size, box()) : fitView(size, box());
+  };
   function apply() {
     const v = view();
     for (const node of layers) node.style.transform = `translate(${v.x}px, ${v.y}px) scale(${v.scale})`;
     node.dataset.zoom = String(Math.round(v.scale * 1000) / 1000);
-    node.dataset.fit = state.view ? "no" : "yes";
+    node.dataset.fit = store.get("zoom").view ? "no" : "yes";
     changed(); // the box is known only once laid out: the shown zoom follows it
   }
   /** @param {View} next */
   const set = (next) => {
-    state.view = next;
+    setZoom({ view: next });
     apply();
   };
   const centre = () => {
@@ -256,8 +234,8 @@ export function createStage({ pictures, state, product, changed }) {
     /** Z: 100 % and back to fit (fit is "no view": it follows the window). */
     toggleFull() {
       const now = view();
-      if (state.view && Math.abs(now.scale - 1) < 1e-6) {
-        state.view = null;
+      if (store.get("zoom").view && Math.abs(now.scale - 1) < 1e-6) {
+        setZoom({ view: null });
         apply();
       } else set(zoomAt(now, 1 / now.scale, centre(), size, box()));
     },

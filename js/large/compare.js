@@ -1,8 +1,8 @@
 // Where a picture sits among others: in a template comparison (its template, its cell, "3 of 12",
 // and the ids ←/→ step through), and which selections can be compared side by side.
 
-/** @typedef {import("../types.js").Run} Run */
-/** @typedef {import("../types.js").CompareRow} CompareRow */
+/** @typedef {import("../shared/types.js").Run} Run */
+/** @typedef {import("../shared/types.js").CompareRow} CompareRow */
 
 /** How many pictures the compare view shows side by side. */
 export const COMPARE_MIN = 2;
