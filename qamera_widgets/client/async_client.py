@@ -41,6 +41,7 @@ from .transport import (
     describe,
     key_only_to_origin,
     read_bounded,
+    tls_context,
 )
 
 __all__ = ["AsyncQameraClient", "ClientOptions", "describe", "read_bounded"]
@@ -119,6 +120,7 @@ class AsyncQameraClient:
             transport=self._transport,
             headers={"User-Agent": "qamera-widgets", "Accept-Encoding": rules.ACCEPT_ENCODING},
             follow_redirects=False,
+            verify=tls_context(),
         )
 
     async def _pace(self) -> None:

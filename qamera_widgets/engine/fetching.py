@@ -5,6 +5,7 @@ per-event-loop session (client, semaphores, in-flight tasks).
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass, field
 
 import httpx
@@ -22,6 +23,7 @@ class _FetchFailed(Exception):
         self.retryable = retryable
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every load and every request hop: a page asks twice per URL
 def _fetchable(url: str) -> bool:
     """Only plain http(s) URLs with a host and no userinfo, which httpx would turn into Basic auth."""
     try:

@@ -17,6 +17,7 @@ from dataclasses import replace
 import httpx
 
 from ..client.rules import ACCEPT_ENCODING
+from ..client.transport import tls_context
 from .downloads import _Downloads
 from .fetching import (
     _close_session,
@@ -240,7 +241,7 @@ class ThumbnailLoader(_Downloads):
         if big is None:
             return self.placeholder("failed")
         self._cache_put(key, big)
-        await self._disk_put("preview", url, max_px, big)
+        self._disk_put("preview", url, max_px, big)
         return big
 
     async def original(self, url: str) -> tuple[bytes, str] | None:
@@ -277,8 +278,10 @@ class ThumbnailLoader(_Downloads):
         await asyncio.gather(*(one(url) for url in dict.fromkeys(u for u in urls if u)))
 
     async def aclose(self) -> None:
-        """Close the network side of every loop, each on its own loop; the cache stays, and a later
-        ``load`` opens a fresh client."""
+        """Close the network side of every loop, each on its own loop, once the pictures handed to the disk
+        cache are written; the cache stays, and a later ``load`` opens a fresh client."""
+        if isinstance(self._pictures, PictureCache):  # its thread runs calls in order: this one comes last
+            await asyncio.wrap_future(self._pictures.in_thread(lambda: None))
         await self._sessions.aclose()
 
     async def __aenter__(self) -> ThumbnailLoader:
@@ -294,6 +297,10 @@ class ThumbnailLoader(_Downloads):
                 follow_redirects=True,
                 max_redirects=5,
                 timeout=httpx.Timeout(self._timeout),
+                # Keep every connection the downloads use: past httpx's default of 20 kept alive, a
+                # finished download's connection was closed and the next wave connected again.
+                limits=httpx.Limits(max_keepalive_connections=self._max_concurrency),
+                verify=tls_context(),
                 headers={
                     "Accept": "image/*",
                     "Accept-Encoding": ACCEPT_ENCODING,
@@ -361,24 +368,23 @@ class ThumbnailLoader(_Downloads):
         return self._pictures
 
     async def _disk_get(self, kind: str, url: str, size: int) -> Thumbnail | None:
-        """A picture an earlier kernel (or this one) saved, read in a thread: never the disk on the loop."""
+        """A picture an earlier kernel (or this one) saved, read on the cache's thread: never on the loop."""
         disk = self._disk()
         if disk is None:
             return None
-        found = await asyncio.to_thread(disk.get, kind, url, size)
+        found = await asyncio.wrap_future(disk.in_thread(disk.get, kind, url, size))
         if found is None:
             return None
         data, fmt, width, height = found
         self._disk_hits += 1
         return Thumbnail(data=data, format=fmt, width=width, height=height, source_bytes=0)
 
-    async def _disk_put(self, kind: str, url: str, size: int, thumb: Thumbnail) -> None:
-        """Only finished pictures get here: a placeholder (a failure) is never saved as a picture."""
+    def _disk_put(self, kind: str, url: str, size: int, thumb: Thumbnail) -> None:
+        """Saved on the cache's thread without waiting: the card shows its picture now, and `aclose()` waits
+        for the write. Only finished pictures get here: a placeholder (a failure) is never saved."""
         disk = self._disk()
         if disk is not None and thumb.placeholder is None:
-            await asyncio.to_thread(
-                disk.put, kind, url, size, thumb.data, thumb.format, thumb.width, thumb.height
-            )
+            disk.in_thread(disk.put, kind, url, size, thumb.data, thumb.format, thumb.width, thumb.height)
 
     async def _produce(self, session: _Session, url: str, px: int) -> Thumbnail:
         key = (url, px)
@@ -397,7 +403,7 @@ class ThumbnailLoader(_Downloads):
         self._bytes_out += len(thumb.data)
         self._failed_until.pop(key, None)
         self._cache_put(key, thumb)
-        await self._disk_put(self._format, url, px, thumb)
+        self._disk_put(self._format, url, px, thumb)
         return thumb
 
     async def _decode_within_budget(self, session: _Session, body: bytes, px: int) -> Thumbnail:

@@ -408,9 +408,13 @@ class SceneryGallery(ResultsCanvas):
             self._prefetch.cancel()
         urls = [s.thumbnail for s in self._view[start : start + self.page_size] if s.is_done and s.thumbnail]
         if urls and not self._closed:
-            self._prefetch = self._tasks.spawn(
-                self.loader.prefetch(urls, size=self.thumb_px), name="gallery-prefetch"
-            )
+            self._prefetch = self._tasks.spawn(self._prefetch_after_page(urls), name="gallery-prefetch")
+
+    async def _prefetch_after_page(self, urls: list[str]) -> None:
+        """The next page's thumbnails once the visible page's are held: before, the two shared the
+        connections, the decoding threads and the interpreter, and the page a person looks at came later."""
+        await wait_for_tasks(self._thumb_work)
+        await self.loader.prefetch(urls, size=self.thumb_px)
 
     @traitlets.validate("page")
     def _valid_page(self, proposal: dict[str, Any]) -> int:
