@@ -20,6 +20,12 @@ picture of the first two pages (the second is what the gallery prefetches) befor
 alternate baseline and gallery so both meet the same load on a shared machine; the child processes import
 only ``asyncio``, ``hashlib``, ``json``, ``sys`` and ``time`` before their clocks start, which a kernel
 has loaded anyway.
+
+Bytecode: a person's Python compiles a module once and reads its ``__pycache__`` from then on, but this
+machine sets ``PYTHONDONTWRITEBYTECODE=1``, so every process here compiles every module from source
+(which more than doubles the imports). The children therefore write and read their bytecode under a
+temporary ``PYTHONPYCACHEPREFIX`` (nothing lands in the tree or the venv), filled by one untimed run of
+each kind first; ``--compile-each-time`` keeps the machine's setting instead.
 """
 
 from __future__ import annotations
@@ -113,10 +119,15 @@ BASELINE = """
 """
 
 
-def child(script: str, args: list[str], home: Path) -> dict[str, Any]:
-    """Run `script` in a fresh interpreter with an empty store folder; its last stdout line is JSON."""
+def child(script: str, args: list[str], home: Path, pycache: Path | None) -> dict[str, Any]:
+    """Run `script` in a fresh interpreter with an empty store folder, its bytecode under `pycache` (None:
+    as this machine's environment says); its last stdout line is JSON."""
+    home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("QAMERA_")}
     env.update(PYTHONPATH=str(ROOT), QAMERA_WIDGETS_HOME=str(home))
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
     out = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script), *args],
         capture_output=True,
@@ -150,7 +161,9 @@ def check_baseline(run: dict[str, Any]) -> None:
         raise SystemExit(f"the baseline made {run['distinct']} distinct thumbnails of sizes {run['sizes']}")
 
 
-def measure(runs: int, library: int, latency_ms: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def measure(
+    runs: int, library: int, latency_ms: float, cache_bytecode: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     with start(library=library, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0) as sandbox:
         sceneries = [Scenery.from_api(item) for item in listed_sceneries(sandbox)]
         urls = page_urls(sceneries)
@@ -161,14 +174,16 @@ def measure(runs: int, library: int, latency_ms: float) -> tuple[list[dict[str, 
         sandbox.set_faults(cdn_latency_ms=latency_ms)
         baselines, galleries = [], []
         with tempfile.TemporaryDirectory() as scratch:
+            pycache = Path(scratch) / "pycache" if cache_bytecode else None
+            baseline_args = [json.dumps(urls), str(THUMB_PX)]
+            gallery_args = [sandbox.api_key, sandbox.base_url, str(PAGE)]
+            if pycache is not None:  # untimed: compiles what the timed runs then read
+                child(BASELINE, baseline_args, Path(scratch) / "baseline-warm-up", pycache)
+                child(GALLERY, gallery_args, Path(scratch) / "gallery-warm-up", pycache)
             for n in range(runs):
-                home = Path(scratch) / f"baseline-{n}"
-                home.mkdir()
-                baselines.append(child(BASELINE, [json.dumps(urls), str(THUMB_PX)], home))
+                baselines.append(child(BASELINE, baseline_args, Path(scratch) / f"baseline-{n}", pycache))
                 check_baseline(baselines[-1])
-                home = Path(scratch) / f"gallery-{n}"
-                home.mkdir()
-                galleries.append(child(GALLERY, [sandbox.api_key, sandbox.base_url, str(PAGE)], home))
+                galleries.append(child(GALLERY, gallery_args, Path(scratch) / f"gallery-{n}", pycache))
                 check_gallery(galleries[-1], urls)
         credentials = sandbox.stats().get("cdn_requests_with_credentials", 0)
         if credentials:
@@ -176,7 +191,9 @@ def measure(runs: int, library: int, latency_ms: float) -> tuple[list[dict[str, 
     return baselines, galleries
 
 
-def report(baselines: list[dict[str, Any]], galleries: list[dict[str, Any]], latency_ms: float) -> str:
+def report(
+    baselines: list[dict[str, Any]], galleries: list[dict[str, Any]], latency_ms: float, cache_bytecode: bool
+) -> str:
     def ms(runs: list[dict[str, Any]], key: str) -> str:
         median = statistics.median(r[key] for r in runs)
         each = ", ".join(f"{r[key] * 1000:.0f}" for r in runs)
@@ -189,7 +206,8 @@ def report(baselines: list[dict[str, Any]], galleries: list[dict[str, Any]], lat
         (
             "setup",
             f"fresh process each, {PAGE} thumbnails of {THUMB_PX} px, CDN latency {latency_ms:.0f} ms, "
-            f"median of {len(galleries)}",
+            f"median of {len(galleries)}, "
+            + ("bytecode cached" if cache_bytecode else "every module compiled in every process"),
         ),
         ("baseline: imports + sequential httpx.get + Pillow resize", ms(baselines, "s")),
         ("gallery: imports + SceneryGallery until 48 thumbnails held", ms(galleries, "s")),
@@ -210,9 +228,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="fresh processes of each kind")
     parser.add_argument("--library", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument(
+        "--compile-each-time",
+        action="store_true",
+        help="no bytecode cache: every child compiles every module (this machine's PYTHONDONTWRITEBYTECODE)",
+    )
     args = parser.parse_args()
-    baselines, galleries = measure(max(1, args.runs), args.library, args.latency_ms)
-    print(report(baselines, galleries, args.latency_ms))
+    cache_bytecode = not args.compile_each_time
+    baselines, galleries = measure(max(1, args.runs), args.library, args.latency_ms, cache_bytecode)
+    print(report(baselines, galleries, args.latency_ms, cache_bytecode))
 
 
 if __name__ == "__main__":
