@@ -115,6 +115,10 @@ class PictureCache:
                 self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qamera-pictures")
             return self._thread.submit(call, *args)
 
+    def open(self) -> bool:
+        """Open the database now unless it is open (blocking: `in_thread`); False when the cache is off."""
+        return self._open() is not None
+
     def _open(self) -> Any:
         with self._lock:
             if self._cache is None and not self._off:

@@ -277,6 +277,13 @@ class ThumbnailLoader(_Downloads):
 
         await asyncio.gather(*(one(url) for url in dict.fromkeys(u for u in urls if u)))
 
+    def warm_up(self) -> None:
+        """Open the disk cache on its thread now, without waiting: a gallery calls this before it asks for
+        its list, so the first page's thumbnails do not wait for the cache to open after the list came."""
+        disk = self._disk()
+        if disk is not None:
+            disk.in_thread(disk.open)
+
     async def aclose(self) -> None:
         """Close the network side of every loop, each on its own loop, once the pictures handed to the disk
         cache are written; the cache stays, and a later ``load`` opens a fresh client."""

@@ -242,6 +242,7 @@ class SceneryGallery(ResultsCanvas):
 
     async def _refresh(self, generation: int) -> None:
         self._say(LOADING_MESSAGE)
+        self.loader.warm_up()
         try:
             if self._journal is not None and not self._prompt_of:
                 await self._read_journal()
