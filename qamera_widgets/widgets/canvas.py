@@ -107,14 +107,20 @@ class ResultsCanvas(
 
     _ready = False  # a constructor that raised leaves a half-built object that ipywidgets still closes
 
-    def __init__(self, *, loader: ThumbnailLoader | None = None, thumb_px: int = 176, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        loader: ThumbnailLoader | None = None,
+        thumb_px: int = 176,
+        connections: int = LOADER_CONCURRENCY,
+        **kwargs: Any,
+    ) -> None:
+        """``connections``: downloads at once for the loader this canvas makes when given none."""
         if isinstance(thumb_px, bool) or not isinstance(thumb_px, int) or not 16 <= thumb_px <= 1024:
             raise ValueError(f"thumb_px must be a whole number between 16 and 1024, not {thumb_px!r}.")
         self._owns_loader = loader is None
         # More connections than a browser's six per host: the kernel fetches a page in fewer waves.
-        self.loader: ThumbnailLoader = loader or ThumbnailLoader(
-            size=thumb_px, max_concurrency=LOADER_CONCURRENCY
-        )
+        self.loader: ThumbnailLoader = loader or ThumbnailLoader(size=thumb_px, max_concurrency=connections)
         self._tasks = TaskSet()
         self._sync = PictureSync()
         self._loading: dict[str, str] = {}

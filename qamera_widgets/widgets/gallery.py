@@ -23,7 +23,13 @@ from ..engine.search import parse_query
 from ..engine.thumbnails import ThumbnailLoader
 from . import protocol
 from ._common import AnyClient, Callbacks, as_async_client, describe_error, logger, loop_running
-from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas, wait_for_tasks
+from .canvas import (
+    CONTACT_SHEET_LABEL_PX,
+    CONTACT_SHEET_MARGIN,
+    LOADER_CONCURRENCY,
+    ResultsCanvas,
+    wait_for_tasks,
+)
 
 __all__ = ["CONTACT_SHEET_LABEL_PX", "CONTACT_SHEET_MARGIN", "SceneryGallery", "filter_and_sort"]
 
@@ -102,6 +108,9 @@ def filter_and_sort(
 
 MAX_SEARCH_CHARS = 500
 """Longer than any prompt the API takes: a search past it cannot match and only costs time."""
+MAX_PAGE_CONNECTIONS = 48
+"""A visible page of up to this many cards loads in one wave of downloads: each further wave waits on the
+CDN's latency again, and a 48-card page took two waves at the canvas's 24."""
 
 
 class SceneryGallery(ResultsCanvas):
@@ -182,7 +191,12 @@ class SceneryGallery(ResultsCanvas):
         self._fetch_error = ""
         self._list_callbacks = Callbacks("on_list")
         super().__init__(
-            loader=loader, thumb_px=thumb_px, mode="library", title=title, status_filter=status_filter
+            loader=loader,
+            thumb_px=thumb_px,
+            connections=min(max(LOADER_CONCURRENCY, page_size), MAX_PAGE_CONNECTIONS),
+            mode="library",
+            title=title,
+            status_filter=status_filter,
         )
         self._use_account(self._client.base_url, self._client.key_id)
         self.observe(self._on_api_filter, "status_filter")
