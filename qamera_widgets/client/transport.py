@@ -68,12 +68,16 @@ class ClientOptions(TypedDict, total=False):
     rng: random.Random | None  # for tests: the backoff's jitter
 
 
-@functools.cache
 def tls_context() -> ssl.SSLContext:
     """The certificate store every httpx client of the package verifies with, read once per process: httpx
     reads certifi's bundle again for each client, about 40 ms each, and a first gallery makes two (the
-    API's pool and the thumbnail loader's). Made as httpx makes its own (SSL_CERT_FILE / SSL_CERT_DIR
-    honoured), so what is trusted does not change."""
+    API's pool and the thumbnail loader's). Made by httpx as for its own clients, and again whenever
+    SSL_CERT_FILE or SSL_CERT_DIR changes (httpx reads them), so what is trusted does not change."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
