@@ -41,7 +41,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_gallery import PAGE, THUMB_PX, page_urls, warm_cdn
+from benchmarks.bench_gallery import PAGE, THUMB_PX, page_urls, table, warm_cdn
 from qamera_widgets.client import Scenery
 from qamera_widgets.sandbox import start
 from qamera_widgets.widgets.gallery import filter_and_sort
@@ -222,8 +222,7 @@ def report(
             f"{ratio:7.1f}x     (target >= {TARGET:.0f}x: {'met' if ratio >= TARGET else 'NOT met'})",
         ),
     ]
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+    return table(rows)
 
 
 def main() -> None:

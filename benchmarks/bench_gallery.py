@@ -275,6 +275,11 @@ def report(r: Results) -> str:
             f"{r.widgets_before} / {r.widgets_first} / {r.widgets_after}",
         ),
     ]
+    return table(rows)
+
+
+def table(rows: list[tuple[str, str]]) -> str:
+    """Two columns: each measure's name, padded to the longest, then its figures."""
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
