@@ -13,11 +13,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 import httpx
 
 from ..client.rules import ACCEPT_ENCODING
 from ..client.transport import tls_context
+from ..runtime.loops import wait_for_tasks
 from .downloads import _Downloads
 from .fetching import (
     _close_session,
@@ -267,8 +269,17 @@ class ThumbnailLoader(_Downloads):
             logger.debug("original failed for %s: %s", _loggable(url), exc)
             return None
 
-    async def prefetch(self, urls: Iterable[str | None], *, size: int | None = None) -> None:
-        """Warm the cache; prefetches hold at most half the download slots so visible cards still load."""
+    async def prefetch(
+        self,
+        urls: Iterable[str | None],
+        *,
+        size: int | None = None,
+        after: set[asyncio.Task[Any]] | None = None,
+    ) -> None:
+        """Warm the cache; prefetches hold at most half the download slots so visible cards still load.
+        ``after``: tasks to let finish first (a view's visible pictures; the set may grow meanwhile)."""
+        if after is not None:
+            await wait_for_tasks(after)
         semaphore = self._sessions.get().prefetches
 
         async def one(url: str) -> None:
@@ -304,8 +315,7 @@ class ThumbnailLoader(_Downloads):
                 follow_redirects=True,
                 max_redirects=5,
                 timeout=httpx.Timeout(self._timeout),
-                # Keep every connection the downloads use: past httpx's default of 20 kept alive, a
-                # finished download's connection was closed and the next wave connected again.
+                # All kept alive: past httpx's 20, a freed connection was closed and the next one reopened.
                 limits=httpx.Limits(max_keepalive_connections=self._max_concurrency),
                 verify=tls_context(),
                 headers={

@@ -23,13 +23,7 @@ from ..engine.search import parse_query
 from ..engine.thumbnails import ThumbnailLoader
 from . import protocol
 from ._common import AnyClient, Callbacks, as_async_client, describe_error, logger, loop_running
-from .canvas import (
-    CONTACT_SHEET_LABEL_PX,
-    CONTACT_SHEET_MARGIN,
-    LOADER_CONCURRENCY,
-    ResultsCanvas,
-    wait_for_tasks,
-)
+from .canvas import CONTACT_SHEET_LABEL_PX, CONTACT_SHEET_MARGIN, ResultsCanvas, wait_for_tasks
 
 __all__ = ["CONTACT_SHEET_LABEL_PX", "CONTACT_SHEET_MARGIN", "SceneryGallery", "filter_and_sort"]
 
@@ -108,9 +102,6 @@ def filter_and_sort(
 
 MAX_SEARCH_CHARS = 500
 """Longer than any prompt the API takes: a search past it cannot match and only costs time."""
-MAX_PAGE_CONNECTIONS = 48
-"""A visible page of up to this many cards loads in one wave of downloads: each further wave waits on the
-CDN's latency again, and a 48-card page took two waves at the canvas's 24."""
 
 
 class SceneryGallery(ResultsCanvas):
@@ -193,7 +184,7 @@ class SceneryGallery(ResultsCanvas):
         super().__init__(
             loader=loader,
             thumb_px=thumb_px,
-            connections=min(max(LOADER_CONCURRENCY, page_size), MAX_PAGE_CONNECTIONS),
+            shown_at_once=page_size,
             mode="library",
             title=title,
             status_filter=status_filter,
@@ -423,13 +414,11 @@ class SceneryGallery(ResultsCanvas):
             self._prefetch.cancel()
         urls = [s.thumbnail for s in self._view[start : start + self.page_size] if s.is_done and s.thumbnail]
         if urls and not self._closed:
-            self._prefetch = self._tasks.spawn(self._prefetch_after_page(urls), name="gallery-prefetch")
-
-    async def _prefetch_after_page(self, urls: list[str]) -> None:
-        """The next page's thumbnails once the visible page's are held: before, the two shared the
-        connections, the decoding threads and the interpreter, and the page a person looks at came later."""
-        await wait_for_tasks(self._thumb_work)
-        await self.loader.prefetch(urls, size=self.thumb_px)
+            # Once the visible page is held: sharing connections and threads, it made that page come later.
+            self._prefetch = self._tasks.spawn(
+                self.loader.prefetch(urls, size=self.thumb_px, after=self._thumb_work),
+                name="gallery-prefetch",
+            )
 
     @traitlets.validate("page")
     def _valid_page(self, proposal: dict[str, Any]) -> int:
