@@ -14,7 +14,9 @@ Measures in one run, on the sandbox with 200 sceneries and 50 ms of CDN latency:
 - the concurrency bound ceil(48 / max_concurrency) x latency + decode time, with decode time measured.
 
 The CDN renders a picture the first time it is asked for it, so every URL is fetched once before any
-timing; the sandbox runs in a thread of this process, as it does in the tests and notebooks.
+timing; the sandbox runs in a thread of this process, as it does in the tests and notebooks. The store
+folder (``QAMERA_WIDGETS_HOME``) is a temporary one, and each cold fill gets an empty disk picture cache
+of its own: a fill that found the last fill's pictures on disk would not be cold.
 """
 
 from __future__ import annotations
@@ -23,16 +25,20 @@ import argparse
 import asyncio
 import io
 import math
+import os
 import statistics
+import tempfile
 import time
 import tracemalloc
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from ipywidgets.widgets.widget import _instances  # what the deprecated Widget.widgets returns
 from PIL import Image
 
 from qamera_widgets.client import AsyncQameraClient, Scenery
+from qamera_widgets.engine.pictures.disk_cache import PictureCache
 from qamera_widgets.engine.pictures.imaging import make_thumbnail
 from qamera_widgets.engine.pictures.loader import ThumbnailLoader
 from qamera_widgets.sandbox import Sandbox, start
@@ -105,10 +111,10 @@ def decode_times(urls: list[str]) -> list[float]:
 
 
 async def fill_page(
-    client: AsyncQameraClient, sceneries: list[Scenery]
+    client: AsyncQameraClient, sceneries: list[Scenery], pictures: PictureCache
 ) -> tuple[float, list[int], list[int]]:
-    """One cold fill: a fresh loader (empty cache, new connections) and a fresh gallery."""
-    loader = ThumbnailLoader(max_concurrency=MAX_CONCURRENCY, size=THUMB_PX)
+    """One cold fill: a fresh loader (empty caches, new connections) and a fresh gallery."""
+    loader = ThumbnailLoader(max_concurrency=MAX_CONCURRENCY, size=THUMB_PX, pictures=pictures)
     gallery = SceneryGallery(client, thumb_px=THUMB_PX, page_size=PAGE, loader=loader, autoload=False)
     started = time.perf_counter()
     gallery.show_sceneries(sceneries)
@@ -129,6 +135,7 @@ async def fill_page(
         await asyncio.wait({gallery._prefetch})  # keep the next page's prefetch out of the next timing
     gallery.close()
     await loader.aclose()
+    pictures.close()
     return elapsed, held_bytes, originals
 
 
@@ -147,15 +154,16 @@ async def raw_floor(urls: list[str]) -> float:
 
 
 async def measure_gallery(
-    sandbox: Sandbox, urls: list[str], refreshes: int, runs: int
+    sandbox: Sandbox, urls: list[str], refreshes: int, runs: int, home: Path
 ) -> dict[str, float | int]:
     client = AsyncQameraClient(api_key=sandbox.api_key, base_url=sandbox.base_url, rate_limit_per_minute=None)
     sceneries = await client.list_sceneries()
-    fills = [await fill_page(client, sceneries) for _ in range(runs)]
+    fills = [await fill_page(client, sceneries, PictureCache(home / f"fill-{n}")) for n in range(runs)]
     floors = [await raw_floor(urls) for _ in range(runs)]
 
     widgets_before = len(_instances)
-    loader = ThumbnailLoader(max_concurrency=MAX_CONCURRENCY, size=THUMB_PX)
+    pictures = PictureCache(home / "refreshes")
+    loader = ThumbnailLoader(max_concurrency=MAX_CONCURRENCY, size=THUMB_PX, pictures=pictures)
     gallery = SceneryGallery(client, thumb_px=THUMB_PX, page_size=PAGE, loader=loader, autoload=False)
     started = time.perf_counter()
     await gallery.refresh()
@@ -174,6 +182,7 @@ async def measure_gallery(
     widgets_after = len(_instances)
     gallery.close()
     await loader.aclose()
+    pictures.close()
     await client.aclose()
     first_s, widget_bytes, originals = fills[0]
     return {
@@ -191,7 +200,11 @@ async def measure_gallery(
 
 
 def run(library: int, latency_ms: float, refreshes: int, runs: int) -> Results:
-    with start(library=library, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0) as sandbox:
+    with (
+        tempfile.TemporaryDirectory() as home,
+        start(library=library, cdn_latency_ms=0, rate_limit=None, seed=7, failure_rate=0.0) as sandbox,
+    ):
+        os.environ["QAMERA_WIDGETS_HOME"] = home  # this run's marks store, never the person's own
         sceneries = [Scenery.from_api(item) for item in listed_sceneries(sandbox)]
         urls = page_urls(sceneries)
         second_page = filter_and_sort(sceneries, state="all", search="", order="newest")[PAGE : 2 * PAGE]
@@ -200,7 +213,7 @@ def run(library: int, latency_ms: float, refreshes: int, runs: int) -> Results:
         sandbox.set_faults(cdn_latency_ms=latency_ms)
 
         baseline_s, baseline_bytes = naive_baseline(urls)
-        measured = asyncio.run(measure_gallery(sandbox, urls, refreshes, runs))
+        measured = asyncio.run(measure_gallery(sandbox, urls, refreshes, runs, Path(home)))
         credentials = sandbox.stats().get("cdn_requests_with_credentials", 0)
         if credentials:
             raise SystemExit(f"the CDN saw credentials on {credentials} requests")
@@ -263,6 +276,11 @@ def report(r: Results) -> str:
             f"{r.widgets_before} / {r.widgets_first} / {r.widgets_after}",
         ),
     ]
+    return table(rows)
+
+
+def table(rows: list[tuple[str, str]]) -> str:
+    """Two columns: each measure's name, padded to the longest, then its figures."""
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any
 
+import certifi
 import httpx
 import pytest
 import respx
@@ -25,6 +27,7 @@ from qamera_widgets import (
     WaitTimeoutError,
 )
 from qamera_widgets.client import _base
+from qamera_widgets.client.transport import tls_context
 from qamera_widgets.contract import RATE_WINDOW_SECONDS
 
 BASE = "http://api.test"
@@ -321,3 +324,12 @@ async def test_wait_for_times_out_with_the_last_snapshot() -> None:
         "wait again to keep watching."
     ), "worded as the tracker words it (tests/test_tracking.py)"
     assert fake.now <= 30.0 + 1e-9
+
+
+def test_every_client_verifies_with_one_certificate_store_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    shared = tls_context()
+    assert tls_context() is shared and shared.verify_mode == ssl.CERT_REQUIRED
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())  # what httpx reads: a change is honoured
+    assert tls_context() is not shared

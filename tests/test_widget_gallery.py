@@ -253,6 +253,31 @@ async def test_unknown_statuses_and_votes_are_shown_as_sent_and_escaped(
     assert "&lt;b&gt;ODD&lt;/b&gt;" in html and "<b>" not in html and "<script>" not in html
 
 
+async def test_the_next_page_is_fetched_only_once_the_visible_page_is_held(
+    make_sandbox, client_for, make_gallery
+):
+    sandbox = make_sandbox(library=8, cdn_latency_ms=50)
+    gallery = make_gallery(client_for(sandbox), page_size=4, autoload=False)
+    events: list[tuple[str, str]] = []
+    load = gallery.loader.load
+
+    async def recording(url: str | None, *, size: int | None = None) -> Any:
+        events.append(("asked", url or ""))
+        thumb = await load(url, size=size)
+        events.append(("held", url or ""))
+        return thumb
+
+    gallery.loader.load = recording
+    await gallery.refresh()
+    visible = [s.thumbnail for s in gallery.sceneries[:4]]
+    following = [s.thumbnail for s in gallery.sceneries[4:8]]
+    await eventually(lambda: {u for kind, u in events if kind == "held"} >= {*visible, *following})
+
+    last_visible_held = max(n for n, (kind, u) in enumerate(events) if kind == "held" and u in visible)
+    first_next_asked = min(n for n, (kind, u) in enumerate(events) if kind == "asked" and u in following)
+    assert last_visible_held < first_next_asked, "the next page waited for the page a person looks at"
+
+
 async def test_paging_and_refresh_keep_one_widget_model(make_sandbox, client_for, make_gallery):
     sandbox = make_sandbox(library=20)
     gallery = make_gallery(client_for(sandbox), page_size=8, autoload=False)

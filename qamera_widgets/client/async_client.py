@@ -40,6 +40,7 @@ from .transport import (
     describe,
     key_only_to_origin,
     read_bounded,
+    tls_context,
 )
 
 __all__ = ["AsyncQameraClient"]
@@ -118,6 +119,7 @@ class AsyncQameraClient:
             transport=self._transport,
             headers={"User-Agent": "qamera-widgets", "Accept-Encoding": rules.ACCEPT_ENCODING},
             follow_redirects=False,
+            verify=tls_context(),
         )
 
     async def _pace(self) -> None:

@@ -4,9 +4,11 @@ attempt is classified, the options both clients take, and `QAMERA_LOG`. No reque
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypedDict
@@ -27,6 +29,7 @@ __all__ = [
     "describe",
     "key_only_to_origin",
     "read_bounded",
+    "tls_context",
 ]
 
 _LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
@@ -63,6 +66,19 @@ class ClientOptions(TypedDict, total=False):
     sleep: Sleep | None  # for tests: how to wait between attempts (default asyncio.sleep)
     clock: Callable[[], float]  # for tests: monotonic seconds (default time.monotonic)
     rng: random.Random | None  # for tests: the backoff's jitter
+
+
+def tls_context() -> ssl.SSLContext:
+    """The certificate store every httpx client of the package verifies with, read once per process: httpx
+    reads certifi's bundle again for each client, about 40 ms each, and a first gallery makes two (the
+    API's pool and the thumbnail loader's). Made by httpx as for its own clients, and again whenever
+    SSL_CERT_FILE or SSL_CERT_DIR changes (httpx reads them), so what is trusted does not change."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context()
 
 
 def classify(exc: httpx.HTTPError) -> AttemptOutcome:

@@ -51,6 +51,9 @@ __all__ = [
 STATIC = Path(__file__).parent / "static"
 PATCH_WINDOW_SECONDS = 0.04
 LOADER_CONCURRENCY = 24
+MAX_LOADER_CONCURRENCY = 48
+"""A view of up to this many pictures at once downloads them in one wave: each further wave waits on the
+CDN's latency again (a 48-card page took two waves at 24)."""
 MIN_THUMB_PX, MAX_THUMB_PX = 16, 1024
 MAX_SELECTED = protocol.MAX_IDS
 """The largest selection: a contact sheet takes at most `exports.MAX_SHEET_TILES` of it, a zip is capped
@@ -138,14 +141,22 @@ class ResultsCanvas(anywidget.AnyWidget):
 
     _ready = False  # a constructor that raised leaves a half-built object that ipywidgets still closes
 
-    def __init__(self, *, loader: ThumbnailLoader | None = None, thumb_px: int = 176, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        loader: ThumbnailLoader | None = None,
+        thumb_px: int = 176,
+        shown_at_once: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        """``shown_at_once``: pictures the view shows together (a gallery's page), which the loader it makes
+        when given none downloads together, from `LOADER_CONCURRENCY` up to `MAX_LOADER_CONCURRENCY`."""
         if isinstance(thumb_px, bool) or not isinstance(thumb_px, int) or not 16 <= thumb_px <= 1024:
             raise ValueError(f"thumb_px must be a whole number between 16 and 1024, not {thumb_px!r}.")
         self._owns_loader = loader is None
         # More connections than a browser's six per host: the kernel fetches a page in fewer waves.
-        self.loader: ThumbnailLoader = loader or ThumbnailLoader(
-            size=thumb_px, max_concurrency=LOADER_CONCURRENCY
-        )
+        connections = min(max(LOADER_CONCURRENCY, shown_at_once), MAX_LOADER_CONCURRENCY)
+        self.loader: ThumbnailLoader = loader or ThumbnailLoader(size=thumb_px, max_concurrency=connections)
         self._tasks = TaskSet()
         self._sync = PictureSync()
         self._loading: dict[str, str] = {}

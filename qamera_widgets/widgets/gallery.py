@@ -183,7 +183,12 @@ class SceneryGallery(ResultsCanvas):
         self._fetch_error = ""
         self._list_callbacks = Callbacks("on_list")
         super().__init__(
-            loader=loader, thumb_px=thumb_px, mode="library", title=title, status_filter=status_filter
+            loader=loader,
+            thumb_px=thumb_px,
+            shown_at_once=page_size,
+            mode="library",
+            title=title,
+            status_filter=status_filter,
         )
         self._use_account(self._client.base_url, self._client.key_id)
         self.observe(self._on_api_filter, "status_filter")
@@ -246,6 +251,7 @@ class SceneryGallery(ResultsCanvas):
 
     async def _refresh(self, generation: int) -> None:
         self._say(LOADING_MESSAGE)
+        self.loader.warm_up()
         try:
             if self._journal is not None and not self._prompt_of:
                 await self._read_journal()
@@ -412,8 +418,10 @@ class SceneryGallery(ResultsCanvas):
             self._prefetch.cancel()
         urls = [s.thumbnail for s in self._view[start : start + self.page_size] if s.is_done and s.thumbnail]
         if urls and not self._closed:
+            # Once the visible page is held: sharing connections and threads, it made that page come later.
             self._prefetch = self._tasks.spawn(
-                self.loader.prefetch(urls, size=self.thumb_px), name="gallery-prefetch"
+                self.loader.prefetch(urls, size=self.thumb_px, after=self._thumb_work),
+                name="gallery-prefetch",
             )
 
     @traitlets.validate("page")

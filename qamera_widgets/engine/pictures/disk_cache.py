@@ -15,14 +15,15 @@ off for this process with one log line: pictures are then simply downloaded as b
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-import diskcache  # type: ignore[import-untyped]
+from typing import Any, TypeVar
 
 from ...runtime.registry import ProcessWide
 from ..store import default_home
@@ -40,19 +41,33 @@ _FORMATS = ("jpeg", "webp", "png")
 
 CachedPicture = tuple[bytes, str, int, int]
 """Encoded bytes, format, width, height."""
+T = TypeVar("T")
 
 
-class _RawOnly(diskcache.Disk):  # type: ignore[misc]
-    """Values only ever as bytes inside the database: nothing is unpickled and no file is opened or removed
-    on the database's word, whatever a tampered cache holds."""
+def _diskcache() -> Any:
+    """diskcache, imported on the cache's first use (on its thread) rather than with the widgets: a first
+    gallery's import does not wait for it."""
+    import diskcache  # type: ignore[import-untyped]
 
-    def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
-        if mode != diskcache.core.MODE_RAW or not isinstance(value, (bytes, memoryview)):
-            raise OSError("not a picture entry")  # diskcache reads this as a miss
-        return bytes(value)
+    return diskcache
 
-    def remove(self, file_path: Any) -> None:
-        return None
+
+@functools.cache
+def _raw_only() -> type:
+    """The `Disk` that keeps values only as bytes inside the database: nothing is unpickled and no file is
+    opened or removed on the database's word, whatever a tampered cache holds."""
+    diskcache = _diskcache()
+
+    class _RawOnly(diskcache.Disk):  # type: ignore[misc,name-defined]
+        def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
+            if mode != diskcache.core.MODE_RAW or not isinstance(value, (bytes, memoryview)):
+                raise OSError("not a picture entry")  # diskcache reads this as a miss
+            return bytes(value)
+
+        def remove(self, file_path: Any) -> None:
+            return None
+
+    return _RawOnly
 
 
 def cache_limit_bytes() -> int:
@@ -80,23 +95,38 @@ class PictureCache:
     ) -> None:
         self.folder = Path(folder) if folder is not None else default_home() / CACHE_FOLDER
         self.limit_bytes = cache_limit_bytes() if limit_bytes is None else max(0, limit_bytes)
-        self._cache: diskcache.Cache | None = None
+        self._cache: Any = None  # a diskcache.Cache once opened
         self._off = self.limit_bytes == 0
         self._lock = threading.Lock()
+        self._thread: ThreadPoolExecutor | None = None
         self.hits = 0
         self.misses = 0
 
     def __repr__(self) -> str:
         return f"PictureCache({str(self.folder)!r}, limit_bytes={self.limit_bytes})"
 
-    def _open(self) -> diskcache.Cache | None:
+    def in_thread(self, call: Callable[..., T], *args: Any) -> Future[T]:
+        """`call(*args)` on this cache's own thread (``asyncio.wrap_future`` to await it); calls run one
+        after another in the order given. One thread means one SQLite connection (diskcache keeps one per
+        thread): a kernel's reads and writes never wait on each other's locks, where SQLite's busy handler
+        sleeps, and the threads that decode pictures stay free for them."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qamera-pictures")
+            return self._thread.submit(call, *args)
+
+    def open(self) -> bool:
+        """Open the database now unless it is open (blocking: `in_thread`); False when the cache is off."""
+        return self._open() is not None
+
+    def _open(self) -> Any:
         with self._lock:
             if self._cache is None and not self._off:
                 try:
-                    self._cache = diskcache.Cache(
+                    self._cache = _diskcache().Cache(
                         str(self.folder),
                         timeout=_LOCK_TIMEOUT,
-                        disk=_RawOnly,
+                        disk=_raw_only(),
                         size_limit=self.limit_bytes,
                         eviction_policy="least-recently-used",
                         disk_min_file_size=2**40,  # every value stays inside the database
@@ -123,7 +153,7 @@ class PictureCache:
             return None
         try:
             value = cache.get(picture_key(kind, url, size))
-        except diskcache.Timeout:
+        except _diskcache().Timeout:
             value = None
         except Exception as exc:
             self._turn_off(exc)
@@ -144,7 +174,7 @@ class PictureCache:
             return
         try:
             cache.set(picture_key(kind, url, size), f"{fmt}:{width}:{height}:".encode() + data)
-        except diskcache.Timeout:
+        except _diskcache().Timeout:
             return
         except Exception as exc:
             self._turn_off(exc)
@@ -177,6 +207,11 @@ class PictureCache:
             return 0
 
     def close(self) -> None:
+        """Finish the writes handed to `in_thread`, then close."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.shutdown(wait=True)
         with self._lock:
             if self._cache is not None:
                 self._cache.close()

@@ -8,6 +8,7 @@ Only `engine.pictures.loader` uses this; the loader owns one `Downloader` and on
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ class FetchFailed(Exception):
         self.retryable = retryable
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every load and every request hop: a page asks twice per URL
 def fetchable(url: str) -> bool:
     """Only plain http(s) URLs with a host and no userinfo, which httpx would turn into Basic auth."""
     try:

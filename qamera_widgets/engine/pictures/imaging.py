@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from ...client.errors import QameraError
+
+if TYPE_CHECKING:
+    from PIL import ImageFont
+
+# ImageOps, ImageDraw and ImageFont are imported where they are used (ImageOps by the decoding threads):
+# the widgets' first import does not wait for modules that only a placeholder or a sheet needs.
 
 MAX_IMAGE_PIXELS = 50_000_000
 """Largest source image we agree to decode; checked from the header, before any pixel is decoded."""
@@ -129,6 +136,8 @@ def make_thumbnail(data: bytes, size: int, output_format: str = "jpeg") -> Thumb
     Pure and blocking, so callers on an event loop run it in a thread. The pixel limit is checked
     on the header Pillow reads at open, so a tiny file that claims a huge canvas costs nothing.
     """
+    from PIL import ImageOps
+
     px = check_size(size)
     fmt = check_format(output_format)
     try:
@@ -159,6 +168,8 @@ def make_preview(data: bytes, max_px: int) -> Thumbnail:
     """
     if isinstance(max_px, bool) or not isinstance(max_px, int) or not 16 <= max_px <= MAX_PREVIEW_PX:
         raise ValueError(f"max_px must be an int from 16 to {MAX_PREVIEW_PX}, got {max_px!r}")
+    from PIL import ImageOps
+
     try:
         with open_web_image(data) as img:
             img.draft("RGB", (max_px, max_px))
@@ -186,6 +197,8 @@ def sniff_web_format(data: bytes) -> str:
 
 def load_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     """Pillow's bundled font at `size` px, or its fixed bitmap font where sizing is unsupported."""
+    from PIL import ImageFont
+
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError, ImportError):
@@ -194,6 +207,8 @@ def load_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 def render_placeholder(kind: str, px: int) -> Thumbnail:
     label = PLACEHOLDER_LABELS[kind]
+    from PIL import ImageDraw
+
     tile = Image.new("RGB", (px, px), _PLACEHOLDER_BACKGROUND)
     draw = ImageDraw.Draw(tile)
     font = load_font(max(8, px // 9))

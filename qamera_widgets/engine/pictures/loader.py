@@ -13,11 +13,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 import httpx
 
 from ...client.rules import ACCEPT_ENCODING
-from ...runtime.loops import PerLoop
+from ...client.transport import tls_context
+from ...runtime.loops import PerLoop, wait_for_tasks
 from .disk_cache import PictureCache, picture_cache
 from .fetching import (
     Downloader,
@@ -219,7 +221,7 @@ class ThumbnailLoader:
         if big is None:
             return self.placeholder("failed")
         self._cache_put(key, big)
-        await self._disk_put("preview", url, max_px, big)
+        self._disk_put("preview", url, max_px, big)
         return big
 
     async def original(self, url: str) -> tuple[bytes, str] | None:
@@ -245,8 +247,17 @@ class ThumbnailLoader:
             logger.debug("original failed for %s: %s", loggable(url), exc)
             return None
 
-    async def prefetch(self, urls: Iterable[str | None], *, size: int | None = None) -> None:
-        """Warm the cache; prefetches hold at most half the download slots so visible cards still load."""
+    async def prefetch(
+        self,
+        urls: Iterable[str | None],
+        *,
+        size: int | None = None,
+        after: set[asyncio.Task[Any]] | None = None,
+    ) -> None:
+        """Warm the cache; prefetches hold at most half the download slots so visible cards still load.
+        ``after``: tasks to let finish first (a view's visible pictures; the set may grow meanwhile)."""
+        if after is not None:
+            await wait_for_tasks(after)
         semaphore = self._sessions.get().prefetches
 
         async def one(url: str) -> None:
@@ -255,9 +266,18 @@ class ThumbnailLoader:
 
         await asyncio.gather(*(one(url) for url in dict.fromkeys(u for u in urls if u)))
 
+    def warm_up(self) -> None:
+        """Open the disk cache on its thread now, without waiting: a gallery calls this before it asks for
+        its list, so the first page's thumbnails do not wait for the cache to open after the list came."""
+        disk = self._disk()
+        if disk is not None:
+            disk.in_thread(disk.open)
+
     async def aclose(self) -> None:
-        """Close the network side of every loop, each on its own loop; the cache stays, and a later
-        ``load`` opens a fresh client."""
+        """Close the network side of every loop, each on its own loop, once the pictures handed to the disk
+        cache are written; the cache stays, and a later ``load`` opens a fresh client."""
+        if isinstance(self._pictures, PictureCache):  # its thread runs calls in order: this one comes last
+            await asyncio.wrap_future(self._pictures.in_thread(lambda: None))
         await self._sessions.aclose()
 
     async def __aenter__(self) -> ThumbnailLoader:
@@ -273,6 +293,9 @@ class ThumbnailLoader:
                 follow_redirects=True,
                 max_redirects=5,
                 timeout=httpx.Timeout(self._timeout),
+                # All kept alive: past httpx's 20, a freed connection was closed and the next one reopened.
+                limits=httpx.Limits(max_keepalive_connections=self._max_concurrency),
+                verify=tls_context(),
                 headers={
                     "Accept": "image/*",
                     "Accept-Encoding": ACCEPT_ENCODING,
@@ -340,24 +363,23 @@ class ThumbnailLoader:
         return self._pictures
 
     async def _disk_get(self, kind: str, url: str, size: int) -> Thumbnail | None:
-        """A picture an earlier kernel (or this one) saved, read in a thread: never the disk on the loop."""
+        """A picture an earlier kernel (or this one) saved, read on the cache's thread: never on the loop."""
         disk = self._disk()
         if disk is None:
             return None
-        found = await asyncio.to_thread(disk.get, kind, url, size)
+        found = await asyncio.wrap_future(disk.in_thread(disk.get, kind, url, size))
         if found is None:
             return None
         data, fmt, width, height = found
         self._disk_hits += 1
         return Thumbnail(data=data, format=fmt, width=width, height=height, source_bytes=0)
 
-    async def _disk_put(self, kind: str, url: str, size: int, thumb: Thumbnail) -> None:
-        """Only finished pictures get here: a placeholder (a failure) is never saved as a picture."""
+    def _disk_put(self, kind: str, url: str, size: int, thumb: Thumbnail) -> None:
+        """Saved on the cache's thread without waiting: the card shows its picture now, and `aclose()` waits
+        for the write. Only finished pictures get here: a placeholder (a failure) is never saved."""
         disk = self._disk()
         if disk is not None and thumb.placeholder is None:
-            await asyncio.to_thread(
-                disk.put, kind, url, size, thumb.data, thumb.format, thumb.width, thumb.height
-            )
+            disk.in_thread(disk.put, kind, url, size, thumb.data, thumb.format, thumb.width, thumb.height)
 
     async def _produce(self, session: Session, url: str, px: int) -> Thumbnail:
         key = (url, px)
@@ -376,7 +398,7 @@ class ThumbnailLoader:
         self._bytes_out += len(thumb.data)
         self._failed_until.pop(key, None)
         self._cache_put(key, thumb)
-        await self._disk_put(self._format, url, px, thumb)
+        self._disk_put(self._format, url, px, thumb)
         return thumb
 
     async def _decode_within_budget(self, session: Session, body: bytes, px: int) -> Thumbnail:

@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from .imaging import MAX_IMAGE_PIXELS
 
@@ -97,6 +97,8 @@ def read_cutout(source: str | Path | bytes | bytearray | memoryview) -> Cutout:
         if width * height > MAX_IMAGE_PIXELS:
             raise ProductError(_too_many_pixels((width, height)))
         try:
+            from PIL import ImageOps  # here, not at import: a first gallery opens no cutout
+
             img.load()
             upright = ImageOps.exif_transpose(img)
         except Exception:

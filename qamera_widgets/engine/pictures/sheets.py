@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from ...client.models import Scenery
 from ...contract import MAX_PREFERENCES_CHARS
@@ -334,6 +334,8 @@ def contact_sheet(
             f"That contact sheet would be {width} x {height} pixels, over the {MAX_SHEET_PIXELS:,} pixel "
             "limit: select fewer pictures."
         )
+    from PIL import ImageDraw  # here, not at import: a first gallery draws no sheet
+
     sheet = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
     ink, soft = (17, 24, 39), (75, 85, 99)
