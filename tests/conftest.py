@@ -1,4 +1,5 @@
-"""Shared fixtures: a sandbox on loopback with fast processing, and a factory for variants of it."""
+"""Shared fixtures: a sandbox on loopback with fast processing, and a factory for variants of it; each test
+marked with its kind, the folder it lives in."""
 
 from __future__ import annotations
 
@@ -11,6 +12,23 @@ import httpx
 import pytest
 
 from qamera_widgets.sandbox import Sandbox, start
+
+TESTS = Path(__file__).resolve().parent
+# What each folder holds (the markers are registered in pyproject.toml): `pytest -m unit` and so on.
+KINDS = ("unit", "loopback", "system", "browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks every test with its folder's kind; a test file outside those folders is an error."""
+    for item in items:
+        path = item.path.resolve()
+        kind = path.relative_to(TESTS).parts[0] if path.is_relative_to(TESTS) else None
+        if kind not in KINDS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: a test lives in tests/{'|'.join(KINDS)}, by what it needs"
+            )
+        item.add_marker(kind)
+
 
 FAST_SANDBOX: dict[str, Any] = {
     "seed": 1234,

@@ -23,8 +23,6 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 
-pytestmark = pytest.mark.browser
-
 
 @pytest.fixture(scope="session")
 def service() -> Iterator[Any]:
