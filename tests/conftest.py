@@ -30,6 +30,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(kind)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `pytest -n N` (scripts/test), one worker takes every browser test, in order: they share the
+    session's sandbox and Jupyter servers, and two Chromiums, each with its Lab, would starve each other.
+    Every other test is a unit of its own, handed to whichever worker is free, that one too once its browser
+    tests are done. (xdist's `--dist loadgroup` would do the same with a mark, but needs pytest < 9.2.)"""
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class BrowserTestsTogether(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return "tests/browser" if nodeid.startswith("tests/browser/") else nodeid
+
+    return BrowserTestsTogether(config, log)
+
+
 FAST_SANDBOX: dict[str, Any] = {
     "seed": 1234,
     "processing_seconds": (0.05, 0.2),
