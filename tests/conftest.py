@@ -54,15 +54,41 @@ FAST_SANDBOX: dict[str, Any] = {
 }
 
 
+@pytest.fixture(scope="module")
+def module_sandboxes() -> Iterator[dict[str, Sandbox]]:
+    """The sandboxes a module's `shared_sandbox` tests share, one per set of `start()` options; they stop
+    after the module's last test."""
+    shared: dict[str, Sandbox] = {}
+    yield shared
+    for handle in shared.values():
+        handle.stop()
+
+
 @pytest.fixture
-def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
-    """`make_sandbox(**options)` starts a sandbox (FAST_SANDBOX plus the options); all stop at teardown."""
+def make_sandbox(request: pytest.FixtureRequest) -> Iterator[Callable[..., Sandbox]]:
+    """`make_sandbox(**options)` starts a sandbox (FAST_SANDBOX plus the options); all stop at teardown.
+
+    In a test marked `shared_sandbox` it hands out the module's sandbox for those options instead (started
+    by the first such test, see `module_sandboxes`), and so do `sandbox`, `slow_sandbox` and `gallery_for`,
+    which start theirs here. Mark only a test that needs some sandbox, not a fresh one: one that counts
+    nothing on it from zero (requests, records, credits of its first key), changes no fault, stops or
+    restarts nothing, and registers nothing where another marked test of the module lists."""
+    shared = (
+        request.getfixturevalue("module_sandboxes")
+        if request.node.get_closest_marker("shared_sandbox")
+        else None
+    )
     started: list[Sandbox] = []
 
     def make(**options: Any) -> Sandbox:
-        handle = start(**{**FAST_SANDBOX, **options})
-        started.append(handle)
-        return handle
+        settings = {**FAST_SANDBOX, **options}
+        if shared is None:
+            started.append(start(**settings))
+            return started[-1]
+        key = repr(sorted(settings.items()))
+        if key not in shared:
+            shared[key] = start(**settings)
+        return shared[key]
 
     yield make
     for handle in reversed(started):
@@ -71,7 +97,8 @@ def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
 
 @pytest.fixture
 def sandbox(request: pytest.FixtureRequest, make_sandbox: Callable[..., Sandbox]) -> Sandbox:
-    """A fresh sandbox per test; parametrise indirectly with a dict of `start()` options to change it."""
+    """A fresh sandbox per test (the module's, in a `shared_sandbox` test); parametrise indirectly with a
+    dict of `start()` options to change it."""
     return make_sandbox(**getattr(request, "param", {}))
 
 

@@ -72,6 +72,7 @@ async def test_worker_outlives_a_locked_database_and_settles_every_item(tmp_path
         store.close()
 
 
+@pytest.mark.shared_sandbox
 def test_a_path_with_an_encoded_newline_cannot_forge_a_log_line(
     sandbox: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -84,6 +85,7 @@ def test_a_path_with_an_encoded_newline_cannot_forge_a_log_line(
     assert all("\n" not in line and "\r" not in line and "\x1b" not in line for line in lines)
 
 
+@pytest.mark.shared_sandbox
 def test_credits_beyond_what_the_ledger_can_hold_are_a_400(sandbox: Sandbox) -> None:
     admin = {"Authorization": f"Bearer {sandbox.admin_token}"}
     for credits in (2**63, 10**30):
@@ -93,6 +95,7 @@ def test_credits_beyond_what_the_ledger_can_hold_are_a_400(sandbox: Sandbox) -> 
     assert largest.status_code == 200
 
 
+@pytest.mark.shared_sandbox
 def test_an_idempotent_resend_spelling_count_as_a_float_is_a_replay(sandbox: Sandbox) -> None:
     headers = {"X-Api-Key": sandbox.api_key, "Idempotency-Key": "resend-1"}
     url = sandbox.base_url + REGISTER
@@ -104,6 +107,7 @@ def test_an_idempotent_resend_spelling_count_as_a_float_is_a_replay(sandbox: San
     assert other.status_code == 409
 
 
+@pytest.mark.shared_sandbox
 @pytest.mark.parametrize(
     "headers",
     [

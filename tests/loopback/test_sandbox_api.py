@@ -50,6 +50,7 @@ def assert_error(response: httpx.Response, status: int, message: str | None = No
 # Authentication
 
 
+@pytest.mark.shared_sandbox
 def test_x_api_key_and_bearer_both_authenticate(sandbox: Sandbox) -> None:
     with anonymous(sandbox) as client:
         assert client.get(LIST, headers={"X-Api-Key": sandbox.api_key}).status_code == 200
@@ -93,6 +94,7 @@ def test_missing_or_unknown_key_gets_401(sandbox: Sandbox, headers: dict[str, st
     assert sandbox.account()["reserved"] == 0
 
 
+@pytest.mark.shared_sandbox
 def test_wrong_secret_expired_and_revoked_keys_get_401(sandbox: Sandbox) -> None:
     key_id = sandbox.api_key.split(".", 1)[0]
     expired = sandbox.issue_key(expires_in_seconds=0)
@@ -104,6 +106,7 @@ def test_wrong_secret_expired_and_revoked_keys_get_401(sandbox: Sandbox) -> None
             assert_error(client.get(LIST, headers={"X-Api-Key": key}), 401, "Invalid API key.")
 
 
+@pytest.mark.shared_sandbox
 def test_key_without_register_scope_gets_403_but_can_list(sandbox: Sandbox) -> None:
     reader = sandbox.issue_key(credits=1000, scopes=())
     with anonymous(sandbox) as client:
@@ -151,6 +154,7 @@ def test_every_error_is_json_with_an_error_message(make_sandbox: MakeSandbox) ->
         assert_error(client.get(LIST, headers={"X-Api-Key": poor}), 500, "Internal server error.")
 
 
+@pytest.mark.shared_sandbox
 def test_402_names_required_and_available_and_changes_nothing(sandbox: Sandbox) -> None:
     poor = sandbox.issue_key(credits=25)
     with anonymous(sandbox) as client:
@@ -238,6 +242,7 @@ def test_retried_post_without_idempotency_key_is_a_second_charged_job(
 # GET /api/external/sceneries
 
 
+@pytest.mark.shared_sandbox
 def test_list_shape(api: httpx.Client, sandbox: Sandbox) -> None:
     body = api.get(LIST).json()
     assert set(body) == {"sceneries", "count"} and body["count"] == len(body["sceneries"]) == 12
@@ -251,11 +256,13 @@ def test_list_shape(api: httpx.Client, sandbox: Sandbox) -> None:
     assert len({item["name"] for item in body["sceneries"]}) == 12
 
 
+@pytest.mark.shared_sandbox
 def test_library_has_approved_pending_and_one_rejected(api: httpx.Client) -> None:
     votes = [item["voting"] for item in api.get(LIST).json()["sceneries"]]
     assert votes.count("REJECTED") == 1 and votes.count("PENDING") >= 3 and votes.count("APPROVED") >= 5
 
 
+@pytest.mark.shared_sandbox
 def test_status_filter(api: httpx.Client) -> None:
     everything = api.get(LIST).json()
     assert api.get(LIST, params={"statusFilter": "all"}).json() == everything
@@ -412,6 +419,7 @@ def test_correlation_id_is_in_the_server_log_line(
     assert all(api.headers["x-api-key"] not in record.getMessage() for record in caplog.records)
 
 
+@pytest.mark.shared_sandbox
 def test_a_caller_supplied_correlation_id_is_kept_when_sane(api: httpx.Client) -> None:
     assert api.get(LIST, headers={"X-Correlation-Id": "trace-42"}).headers["x-correlation-id"] == "trace-42"
     assert api.get(LIST, headers={"X-Correlation-Id": "bad id\t!"}).headers["x-correlation-id"] != "bad id\t!"
@@ -524,6 +532,7 @@ def test_arbitrary_bodies_get_200_or_a_json_400(make_sandbox: MakeSandbox) -> No
     assert httpx.get(sandbox.base_url + LIST, headers={"X-Api-Key": sandbox.api_key}).status_code == 200
 
 
+@pytest.mark.shared_sandbox
 def test_garbage_on_the_wire_does_not_stop_the_server(api: httpx.Client, sandbox: Sandbox) -> None:
     port = int(sandbox.base_url.rsplit(":", 1)[1])
     for garbage in (

@@ -29,6 +29,7 @@ def listed(sandbox: Sandbox) -> list[dict[str, Any]]:
     return items
 
 
+@pytest.mark.shared_sandbox
 def test_thumbnail_is_a_768_jpeg_with_etag_and_long_cache(sandbox: Sandbox) -> None:
     url = listed(sandbox)[0]["thumbnail"]
     response = httpx.get(url, timeout=30)
@@ -44,6 +45,7 @@ def test_thumbnail_is_a_768_jpeg_with_etag_and_long_cache(sandbox: Sandbox) -> N
     assert httpx.get(url, headers={"If-None-Match": '"other"'}, timeout=10).status_code == 200
 
 
+@pytest.mark.shared_sandbox
 def test_thumbnails_live_on_their_own_origin(sandbox: Sandbox) -> None:
     item = listed(sandbox)[0]
     api, cdn = urlsplit(sandbox.base_url), urlsplit(item["thumbnail"])
@@ -162,6 +164,7 @@ def test_same_seed_gives_the_same_outcomes_and_pictures(
     assert len(set(pictures)) == len(pictures), "items of one batch are variations, not copies"
 
 
+@pytest.mark.shared_sandbox
 @pytest.mark.parametrize("sandbox", [{"library": 12}], indirect=True)
 def test_library_pictures_differ_from_each_other(sandbox: Sandbox) -> None:
     pictures = [httpx.get(item["thumbnail"], timeout=30).content for item in listed(sandbox)[:6]]

@@ -18,12 +18,13 @@ pytestmark = pytest.mark.usefixtures("widgets_home")
 
 
 def studio_on_sandbox(make_sandbox: Callable[..., Any], closing: list[Any]) -> Studio:
-    """A Studio on a fresh sandbox; the client is closed after the test, the studio by the test."""
+    """A Studio on the module's sandbox; the client is closed after the test, the studio by the test."""
     client = fast_client(make_sandbox())
     closing.append(client)
     return Studio(client)
 
 
+@pytest.mark.shared_sandbox
 async def test_the_studio_is_one_anywidget_that_references_its_three_views(
     make_sandbox: Callable[..., Any], closing: list[Any]
 ) -> None:
@@ -44,6 +45,7 @@ async def test_the_studio_is_one_anywidget_that_references_its_three_views(
     assert "qw-studio-static" in bundle["text/html"], "exports keep the static copy"
 
 
+@pytest.mark.shared_sandbox
 async def test_closing_the_studio_closes_the_views_it_hosts(
     make_sandbox: Callable[..., Any], closing: list[Any]
 ) -> None:

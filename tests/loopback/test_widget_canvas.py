@@ -64,6 +64,7 @@ def test_status_and_vote_never_share_a_value() -> None:
     assert card_state("<b>ODD</b>") == ("other", "<b>ODD</b>"), "unknown statuses are shown, not guessed"
 
 
+@pytest.mark.shared_sandbox
 async def test_cards_are_small_dicts_and_status_and_vote_are_separate_fields(gallery_for) -> None:
     gallery, _ = await gallery_for(library=4)
     cards = gallery.get_state()["cards"]
@@ -86,6 +87,7 @@ async def test_cards_are_small_dicts_and_status_and_vote_are_separate_fields(gal
         assert len(json.dumps(card)) < 400
 
 
+@pytest.mark.shared_sandbox
 async def test_pictures_are_pulled_as_binary_buffers_that_cross_the_comm_once(gallery_for) -> None:
     gallery, _ = await gallery_for(library=4)
     link = wire(gallery)
@@ -111,6 +113,7 @@ async def test_pictures_are_pulled_as_binary_buffers_that_cross_the_comm_once(ga
         assert base64.b64encode(data)[:64].decode() not in text, "and never as base64"
 
 
+@pytest.mark.shared_sandbox
 async def test_the_large_view_loads_a_preview_that_is_answered_on_want(gallery_for) -> None:
     gallery, _ = await gallery_for(library=3)
     link = wire(gallery)
@@ -143,6 +146,7 @@ async def test_the_large_view_of_an_unfinished_card_says_so_without_loading(gall
     assert sandbox.stats()["cdn_requests"] == 0
 
 
+@pytest.mark.shared_sandbox
 async def test_a_contact_sheet_download_sends_one_png_of_the_selection(gallery_for) -> None:
     gallery, _ = await gallery_for(library=8, page_size=3)
     link = wire(gallery)
@@ -185,6 +189,7 @@ async def test_an_originals_download_is_a_zip_of_the_files_at_their_urls(gallery
     assert sandbox.stats()["cdn_requests_with_credentials"] == 0
 
 
+@pytest.mark.shared_sandbox
 async def test_a_file_answers_the_download_request_it_was_made_for(gallery_for) -> None:
     """Every view of a model receives the file; the echoed id lets only the asking view save it."""
     gallery, _ = await gallery_for(library=3)
@@ -199,6 +204,7 @@ async def test_a_file_answers_the_download_request_it_was_made_for(gallery_for) 
     assert len(link.messages("file")) == 1
 
 
+@pytest.mark.shared_sandbox
 async def test_a_download_without_a_selection_says_what_to_do(gallery_for) -> None:
     gallery, _ = await gallery_for(library=2)
     link = wire(gallery)
@@ -207,6 +213,7 @@ async def test_a_download_without_a_selection_says_what_to_do(gallery_for) -> No
     assert gallery.message_kind == "error" and "Select some pictures first" in gallery.message
 
 
+@pytest.mark.shared_sandbox
 async def test_unknown_or_malformed_intents_change_nothing(gallery_for) -> None:
     gallery, _ = await gallery_for(library=2)
     link = wire(gallery)
@@ -221,6 +228,7 @@ async def test_unknown_or_malformed_intents_change_nothing(gallery_for) -> None:
     assert gallery.get_state() == before and link.messages() == []
 
 
+@pytest.mark.shared_sandbox
 async def test_a_name_with_a_lone_surrogate_still_reaches_the_browser(gallery_for) -> None:
     gallery, _ = await gallery_for(library=0)
     gallery.show_sceneries([Scenery("odd", "Broken \ud800 name", None, "DONE", None, None)])
@@ -229,6 +237,7 @@ async def test_a_name_with_a_lone_surrogate_still_reaches_the_browser(gallery_fo
     assert card["name"].startswith("Broken ") and card["name"].endswith(" name")
 
 
+@pytest.mark.shared_sandbox
 async def test_a_silent_page_gets_no_more_pushes_until_a_view_speaks_again(
     gallery_for: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -106,6 +106,7 @@ async def test_an_invalid_prompt_is_explained_next_to_the_field_and_sends_nothin
     assert form.prompt_error == "", "the sentence goes as soon as the prompt is fixed"
 
 
+@pytest.mark.shared_sandbox
 @pytest.mark.parametrize("count", [0, 21, 2.5, True, "3"])
 async def test_the_count_never_holds_a_value_the_api_would_refuse(form: PromptForm, count: Any) -> None:
     assert "count" in field_errors(PROMPT, count)

@@ -39,6 +39,7 @@ def restored(link: Any, name: str) -> list[Any]:
 # 1. Browser-writable traits are validated, the others are not writable from the browser.
 
 
+@pytest.mark.shared_sandbox
 async def test_thumb_px_from_the_browser_is_refused_and_restored(gallery_for) -> None:
     gallery, _ = await gallery_for(library=3)
     link = wire(gallery)
@@ -49,6 +50,7 @@ async def test_thumb_px_from_the_browser_is_refused_and_restored(gallery_for) ->
         gallery.thumb_px = 6000  # a Python write is checked by the same validator
 
 
+@pytest.mark.shared_sandbox
 async def test_traits_the_view_only_draws_cannot_be_written_from_it(gallery_for) -> None:
     gallery, _ = await gallery_for(library=3)
     cards, title = list(gallery.cards), gallery.title
@@ -63,6 +65,7 @@ async def test_traits_the_view_only_draws_cannot_be_written_from_it(gallery_for)
     assert "qw-canvas-static" in gallery.static_html()
 
 
+@pytest.mark.shared_sandbox
 async def test_selection_search_and_page_from_the_browser_are_bounded(gallery_for) -> None:
     gallery, _ = await gallery_for(library=4)
     link = wire(gallery)
@@ -85,6 +88,7 @@ async def test_selection_search_and_page_from_the_browser_are_bounded(gallery_fo
     assert gallery.search == "scenery"
 
 
+@pytest.mark.shared_sandbox
 async def test_a_sheet_of_too_many_pictures_says_so_and_draws_nothing(gallery_for) -> None:
     gallery, _ = await gallery_for(library=exports.MAX_SHEET_TILES + 2, page_size=100)
     link = wire(gallery)
@@ -93,6 +97,7 @@ async def test_a_sheet_of_too_many_pictures_says_so_and_draws_nothing(gallery_fo
     assert f"at most {exports.MAX_SHEET_TILES}" in gallery.message and not link.messages("file")
 
 
+@pytest.mark.shared_sandbox
 async def test_the_sheet_is_drawn_off_the_loop(gallery_for, monkeypatch: pytest.MonkeyPatch) -> None:
     gallery, _ = await gallery_for(library=3)
     threads: list[threading.Thread] = []
@@ -163,6 +168,7 @@ async def test_downloads_across_canvases_are_bounded_and_share_fetches(
 # 7. Messages are checked: shapes, duplicates, counts, links.
 
 
+@pytest.mark.shared_sandbox
 async def test_a_want_of_one_id_500_times_sends_one_copy(gallery_for) -> None:
     gallery, _ = await gallery_for(library=2)
     await gallery.wait_pictures()
@@ -173,6 +179,7 @@ async def test_a_want_of_one_id_500_times_sends_one_copy(gallery_for) -> None:
     assert [p["id"] for p in message["pictures"]] == [first] and len(buffers) == 1
 
 
+@pytest.mark.shared_sandbox
 async def test_unknown_and_malformed_messages_are_dropped_with_one_debug_line(
     gallery_for, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -196,6 +203,7 @@ async def test_unknown_and_malformed_messages_are_dropped_with_one_debug_line(
     assert link.sent == [] and gallery.message == ""
 
 
+@pytest.mark.shared_sandbox
 async def test_open_original_is_an_http_link_only(gallery_for) -> None:
     gallery, _ = await gallery_for(library=3)
     scenery = gallery.sceneries[0]
