@@ -230,3 +230,19 @@ async def gallery_for(
         gallery.close()
         await gallery.loader.aclose()
         await client.aclose()
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The length of every template `_parse` was given: the work a template caused."""
+    from qamera_widgets.engine.jobs import templates as variants
+
+    seen: list[int] = []
+    original = variants._parse
+
+    def counting(template: str) -> list[str | tuple[str, ...]]:
+        seen.append(len(template))
+        return original(template)
+
+    monkeypatch.setattr(variants, "_parse", counting)
+    return seen

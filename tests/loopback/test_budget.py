@@ -9,6 +9,7 @@ import pytest
 from qamera_widgets.client.errors import ConfigurationError
 from qamera_widgets.connect import connect
 from qamera_widgets.engine.jobs.budgets import kernel_budget
+from tests.unit.test_budget import fresh_kernel_budget  # noqa: F401 (an autouse fixture)
 
 
 def test_connect_shows_the_budget_and_refuses_a_bad_one_before_starting_anything(

@@ -8,6 +8,7 @@ from typing import Any
 from qamera_widgets import (
     AsyncQameraClient,
 )
+from tests.unit.test_client_http import fresh_rate_windows  # noqa: F401 (an autouse fixture)
 
 
 def test_client_rebuilds_its_pool_when_the_event_loop_changes(sandbox: Any) -> None:

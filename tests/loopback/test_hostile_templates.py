@@ -12,6 +12,8 @@ from qamera_widgets.widgets.studio import Studio
 from tests._widget_support import fast_client
 from tests.unit.test_hostile_templates import HUGE, MANY_GROUPS
 
+pytestmark = pytest.mark.usefixtures("widgets_home")
+
 
 async def test_studio_compare_refuses_hostile_templates_and_lists_with_a_template_error(
     sandbox: Sandbox, parses: list[int], closing: list[Any]

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import Any
 
+import pytest
 from PIL import Image
 
 from qamera_widgets.engine.pictures.imaging import MAX_PREVIEW_PX
 from qamera_widgets.widgets.gallery import SceneryGallery
 from tests._widget_support import eventually, from_browser, wire
+
+
+@pytest.fixture
+async def gallery(gallery_for: Callable[..., Any]) -> SceneryGallery:
+    view: SceneryGallery = (await gallery_for(library=4))[0]
+    return view
 
 
 async def test_the_preview_is_fetched_at_the_size_the_browser_asks(gallery: SceneryGallery) -> None:

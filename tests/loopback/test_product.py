@@ -13,6 +13,12 @@ from tests._widget_support import eventually, from_browser, wire
 from tests.unit.test_product import cutout_png, huge_png_header
 
 
+@pytest.fixture
+async def gallery(gallery_for: Callable[..., Any]) -> SceneryGallery:
+    view: SceneryGallery = (await gallery_for(library=3))[0]
+    return view
+
+
 async def test_set_product_sends_the_checked_cutout_once_as_a_buffer(gallery: SceneryGallery) -> None:
     link = wire(gallery)
     gallery.set_product(cutout_png())

@@ -27,6 +27,8 @@ from tests._widget_support import (
 )
 from tests.unit.test_widget_board import card_ids, cards_by_id, submit
 
+pytestmark = pytest.mark.usefixtures("widgets_home")
+
 
 async def test_placeholders_turn_into_pictures_that_the_view_pulls_once(
     make_sandbox: Callable[..., Any], closing: list[Any], widgets_home: Path

@@ -25,6 +25,8 @@ from tests._widget_support import quick_sleep
 from tests.helpers.redis_server import RedisServer, redis_server
 from tests.loopback.test_hostile_redis import OFF_WARNING, WINDOW
 
+pytestmark = pytest.mark.timeout(120)
+
 FORGED = {
     "sceneries": [
         {

@@ -14,7 +14,6 @@ import pytest
 
 from qamera_widgets.client import AsyncQameraClient
 from qamera_widgets.contract import MAX_PREFERENCES_CHARS
-from qamera_widgets.engine.jobs import templates as variants
 from qamera_widgets.engine.jobs.plans import compare_jobs, field_errors, plan_jobs
 from qamera_widgets.engine.jobs.templates import MAX_VARIANTS, TemplateError, expand, variant_count
 from qamera_widgets.widgets.form import KEPT_PROMPT_CHARS, PromptForm
@@ -31,20 +30,6 @@ MANY_GROUPS = "{a|b}" * (MAX_PREFERENCES_CHARS // 5)
 
 def longest_number(text: str) -> int:
     return max((len(run) for run in re.findall(r"\d+", text.replace(",", ""))), default=0)
-
-
-@pytest.fixture
-def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The length of every template `_parse` was given: the work a template caused."""
-    seen: list[int] = []
-    original = variants._parse
-
-    def counting(template: str) -> list[str | tuple[str, ...]]:
-        seen.append(len(template))
-        return original(template)
-
-    monkeypatch.setattr(variants, "_parse", counting)
-    return seen
 
 
 @pytest.mark.parametrize("template", [PAST_THE_DIGIT_LIMIT, HUGE], ids=["75kB", "5MB"])

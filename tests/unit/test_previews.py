@@ -3,14 +3,10 @@ neighbours or compared pictures it asks for ahead, over the sandbox on loopback.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
 from qamera_widgets.engine.pictures.imaging import MAX_PREVIEW_PX
 from qamera_widgets.engine.pictures.previews import MAX_WANTED, PreviewCache, preview_px, wanted_previews
-from qamera_widgets.widgets.gallery import SceneryGallery
 
 
 def test_preview_px_is_a_whole_number_capped_for_memory() -> None:
@@ -40,9 +36,3 @@ def test_the_preview_cache_is_bounded_and_keyed_by_url_and_size() -> None:
     cache.put("b", "u", 512, pic)
     cache.put("c", "u", 512, pic)
     assert len(cache) == 2 and cache.get("a", "u", 512) is None
-
-
-@pytest.fixture
-async def gallery(gallery_for: Callable[..., Any]) -> SceneryGallery:
-    view: SceneryGallery = (await gallery_for(library=4))[0]
-    return view

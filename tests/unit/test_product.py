@@ -6,15 +6,12 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
 
 from qamera_widgets.engine.pictures.product import MAX_PRODUCT_PX, ProductError, read_cutout
-from qamera_widgets.widgets.gallery import SceneryGallery
 
 
 def cutout_png(size: tuple[int, int] = (300, 200), fmt: str = "PNG", mode: str = "RGBA") -> bytes:
@@ -79,9 +76,3 @@ def test_bad_sources_get_a_sentence(tmp_path: Path) -> None:
         read_cutout(tmp_path / "missing.png")
     with pytest.raises(ProductError, match="file path or the file's bytes"):
         read_cutout(42)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def gallery(gallery_for: Callable[..., Any]) -> SceneryGallery:
-    view: SceneryGallery = (await gallery_for(library=3))[0]
-    return view
