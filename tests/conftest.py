@@ -73,11 +73,9 @@ def make_sandbox(request: pytest.FixtureRequest) -> Iterator[Callable[..., Sandb
     which start theirs here. Mark only a test that needs some sandbox, not a fresh one: one that counts
     nothing on it from zero (requests, records, credits of its first key), changes no fault, stops or
     restarts nothing, and registers nothing where another marked test of the module lists."""
-    shared = (
-        request.getfixturevalue("module_sandboxes")
-        if request.node.get_closest_marker("shared_sandbox")
-        else None
-    )
+    shared: dict[str, Sandbox] | None = None
+    if request.node.get_closest_marker("shared_sandbox"):
+        shared = request.getfixturevalue("module_sandboxes")
     started: list[Sandbox] = []
 
     def make(**options: Any) -> Sandbox:
