@@ -32,17 +32,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under `pytest -n N` (scripts/test), one worker takes every browser test, in order: they share the
-    session's sandbox and Jupyter servers, and two Chromiums, each with its Lab, would starve each other.
-    Every other test is a unit of its own, handed to whichever worker is free, that one too once its browser
-    tests are done. (xdist's `--dist loadgroup` would do the same with a mark, but needs pytest < 9.2.)"""
+    """Under `pytest -n N` (scripts/test) a worker takes all the browser tests, in order: they share the
+    session's sandbox and JupyterLab, and two Chromiums, each with its servers, would starve each other. A
+    system module goes to one worker whole, so its module fixtures (every notebook executed, a wheel built)
+    are made once; every other test is a unit of its own. Units go out biggest first, to whichever worker
+    is free. (xdist's `--dist loadgroup` groups by a mark, but rewrites Item._nodeid, which pytest 9.2 no
+    longer reads.)"""
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
-    class BrowserTestsTogether(LoadScopeScheduling):  # type: ignore[misc]
+    class ByKind(LoadScopeScheduling):  # type: ignore[misc]
         def _split_scope(self, nodeid: str) -> str:
-            return "tests/browser" if nodeid.startswith("tests/browser/") else nodeid
+            if nodeid.startswith("tests/browser/"):
+                return "tests/browser"
+            if nodeid.startswith("tests/system/"):
+                return nodeid.split("::", 1)[0]
+            return nodeid
 
-    return BrowserTestsTogether(config, log)
+    return ByKind(config, log)
 
 
 FAST_SANDBOX: dict[str, Any] = {
