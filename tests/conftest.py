@@ -1,4 +1,5 @@
-"""Shared fixtures: a sandbox on loopback with fast processing, and a factory for variants of it."""
+"""Shared fixtures: a sandbox on loopback with fast processing, and a factory for variants of it; each test
+marked with its kind, the folder it lives in."""
 
 from __future__ import annotations
 
@@ -12,6 +13,44 @@ import pytest
 
 from qamera_widgets.sandbox import Sandbox, start
 
+TESTS = Path(__file__).resolve().parent
+# What each folder holds (the markers are registered in pyproject.toml): `pytest -m unit` and so on.
+KINDS = ("unit", "loopback", "system", "browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks every test with its folder's kind; a test file outside those folders is an error."""
+    for item in items:
+        path = item.path.resolve()
+        kind = path.relative_to(TESTS).parts[0] if path.is_relative_to(TESTS) else None
+        if kind not in KINDS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: a test lives in tests/{'|'.join(KINDS)}, by what it needs"
+            )
+        item.add_marker(kind)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `pytest -n N` (scripts/test) a worker takes all the browser tests, in order: they share the
+    session's sandbox and JupyterLab, and two Chromiums, each with its servers, would starve each other. A
+    system module goes to one worker whole, so its module fixtures (every notebook executed, a wheel built)
+    are made once; every other test is a unit of its own. Units go out biggest first, to whichever worker
+    is free. (xdist's `--dist loadgroup` groups by a mark, but rewrites Item._nodeid, which pytest 9.2 no
+    longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class ByKind(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith("tests/browser/"):
+                return "tests/browser"
+            if nodeid.startswith("tests/system/"):
+                return nodeid.split("::", 1)[0]
+            return nodeid
+
+    return ByKind(config, log)
+
+
 FAST_SANDBOX: dict[str, Any] = {
     "seed": 1234,
     "processing_seconds": (0.05, 0.2),
@@ -21,15 +60,39 @@ FAST_SANDBOX: dict[str, Any] = {
 }
 
 
+@pytest.fixture(scope="module")
+def module_sandboxes() -> Iterator[dict[str, Sandbox]]:
+    """The sandboxes a module's `shared_sandbox` tests share, one per set of `start()` options; they stop
+    after the module's last test."""
+    shared: dict[str, Sandbox] = {}
+    yield shared
+    for handle in shared.values():
+        handle.stop()
+
+
 @pytest.fixture
-def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
-    """`make_sandbox(**options)` starts a sandbox (FAST_SANDBOX plus the options); all stop at teardown."""
+def make_sandbox(request: pytest.FixtureRequest) -> Iterator[Callable[..., Sandbox]]:
+    """`make_sandbox(**options)` starts a sandbox (FAST_SANDBOX plus the options); all stop at teardown.
+
+    In a test marked `shared_sandbox` it hands out the module's sandbox for those options instead (started
+    by the first such test, see `module_sandboxes`), and so do `sandbox`, `slow_sandbox` and `gallery_for`,
+    which start theirs here. Mark only a test that needs some sandbox, not a fresh one: one that counts
+    nothing on it from zero (requests, records, credits of its first key), changes no fault, stops or
+    restarts nothing, and registers nothing where another marked test of the module lists."""
+    shared: dict[str, Sandbox] | None = None
+    if request.node.get_closest_marker("shared_sandbox"):
+        shared = request.getfixturevalue("module_sandboxes")
     started: list[Sandbox] = []
 
     def make(**options: Any) -> Sandbox:
-        handle = start(**{**FAST_SANDBOX, **options})
-        started.append(handle)
-        return handle
+        settings = {**FAST_SANDBOX, **options}
+        if shared is None:
+            started.append(start(**settings))
+            return started[-1]
+        key = repr(sorted(settings.items()))
+        if key not in shared:
+            shared[key] = start(**settings)
+        return shared[key]
 
     yield make
     for handle in reversed(started):
@@ -38,7 +101,8 @@ def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
 
 @pytest.fixture
 def sandbox(request: pytest.FixtureRequest, make_sandbox: Callable[..., Sandbox]) -> Sandbox:
-    """A fresh sandbox per test; parametrise indirectly with a dict of `start()` options to change it."""
+    """A fresh sandbox per test (the module's, in a `shared_sandbox` test); parametrise indirectly with a
+    dict of `start()` options to change it."""
     return make_sandbox(**getattr(request, "param", {}))
 
 
@@ -170,3 +234,19 @@ async def gallery_for(
         gallery.close()
         await gallery.loader.aclose()
         await client.aclose()
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The length of every template `_parse` was given: the work a template caused."""
+    from qamera_widgets.engine.jobs import templates as variants
+
+    seen: list[int] = []
+    original = variants._parse
+
+    def counting(template: str) -> list[str | tuple[str, ...]]:
+        seen.append(len(template))
+        return original(template)
+
+    monkeypatch.setattr(variants, "_parse", counting)
+    return seen

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from qamera_widgets import sandbox
@@ -22,8 +23,6 @@ from tests.helpers.jupyter import isolated_jupyter_env, open_jupyter_command, ru
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-
-pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="session")
@@ -68,9 +67,26 @@ def open_server(app: str, jupyter_env: dict[str, Any], ready_path: str | None = 
         yield url
 
 
-@pytest.fixture(scope="module")
-def lab_server(jupyter_env: dict[str, Any]) -> Iterator[str]:
+@pytest.fixture(scope="session")
+def lab_process(jupyter_env: dict[str, Any]) -> Iterator[str]:
+    """One JupyterLab for the session: a start takes seconds that every module would pay again."""
     yield from open_server("lab", jupyter_env, ready_path="/api/status")
+
+
+@pytest.fixture(scope="module")
+def lab_server(lab_process: str) -> Iterator[str]:
+    """The session's JupyterLab for one module's tests; afterwards its kernels are shut down, as a server of
+    the module's own would take them down (every studio left open would otherwise go on polling)."""
+    yield lab_process
+    shut_down_kernels(lab_process)
+
+
+def shut_down_kernels(url: str) -> None:
+    with httpx.Client(base_url=url, timeout=30) as api:
+        for session in api.get("/api/sessions").json():
+            api.delete(f"/api/sessions/{session['id']}")
+        for kernel in api.get("/api/kernels").json():
+            api.delete(f"/api/kernels/{kernel['id']}")
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from tests.test_demo_command import STUDIO, demo
+from tests.system.test_demo_command import STUDIO, demo
 
 from .conftest import ARTIFACTS
-
-pytestmark = pytest.mark.browser
 
 
 def test_the_studio_opens_clean_and_uncovered(page: Page, tmp_path: Path) -> None:

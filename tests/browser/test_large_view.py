@@ -7,14 +7,11 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import pytest
 from PIL import Image
 from playwright.sync_api import FilePayload, Page, expect
 
 from ._canvas import generate, run_all_cells, run_of, wait_run_finished
 from .conftest import ARTIFACTS
-
-pytestmark = pytest.mark.browser
 
 OVERLAY = ".qw-overlay:not([hidden])"
 SHARP = f"""() => {{ const img = document.querySelector('{OVERLAY} img.qw-large-img:not(.qw-large-low)');

@@ -13,15 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 import nbformat
-import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from qamera_widgets.demo import TEACHING_NOTEBOOK
 
 from ._canvas import OVERFLOWING, wait_run_finished
 from .conftest import ARTIFACTS, REPO
-
-pytestmark = pytest.mark.browser
 
 STUDENT_PROMPT = "Terracotta tiles in late afternoon sun"
 

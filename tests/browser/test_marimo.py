@@ -22,8 +22,6 @@ from qamera_widgets.serving import free_port
 from ._canvas import generate, open_large_view, run_of, step_and_close
 from .conftest import ARTIFACTS, serving
 
-pytestmark = pytest.mark.browser
-
 MARIMO_NOTEBOOK = "marimo_studio.py"
 PAINTED = """(cards) => cards.map(c => {
   const img = c.querySelector('img.qw-thumb-real');

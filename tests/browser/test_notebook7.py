@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from ._canvas import check_large_view, generate, run_all_cells, wait_run_finished, with_a_picture
 from .conftest import ARTIFACTS
-
-pytestmark = pytest.mark.browser
 
 
 def test_studio_in_notebook7_runs_and_updates(page: Page, notebook7_server: str, service: Any) -> None:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from ._canvas import CELLS_DONE, CONTRAST, OVERFLOWING, THEME, run_all_cells
 from .conftest import ARTIFACTS
-
-pytestmark = pytest.mark.browser
 
 TEMPLATE = "{oak|marble} countertop, {warm|cold|soft} light"
 

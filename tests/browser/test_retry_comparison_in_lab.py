@@ -4,15 +4,12 @@ pictures appear in the same cell after its own, counted in the comparison's head
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from qamera_widgets.engine.wording import pictures
 
 from ._canvas import ask_retry, generate_until_failed, open_studio, run_of, shoot_widths
 from .conftest import ARTIFACTS
-
-pytestmark = pytest.mark.browser
 
 
 def shoot(page: Page, key: str, name: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from qamera_widgets.engine.wording import pictures
@@ -21,8 +20,6 @@ from ._canvas import (
     wait_run_finished,
 )
 from .conftest import ARTIFACTS
-
-pytestmark = pytest.mark.browser
 
 
 def shoot(page: Page, prompt: str, name: str) -> None:

@@ -8,13 +8,10 @@ import csv
 import io
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from ._canvas import OVERFLOWING, THEME, finished_run, open_in_voila, run_all_cells, with_a_picture
 from .conftest import ARTIFACTS
-
-pytestmark = pytest.mark.browser
 
 BOARD = ".qw-canvas[data-mode=runs]"
 LIBRARY = ".qw-canvas[data-mode=library]"

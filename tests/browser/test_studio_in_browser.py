@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from qamera_widgets import AsyncQameraClient
@@ -26,8 +25,6 @@ from ._canvas import (
     with_a_picture,
 )
 from .conftest import ARTIFACTS
-
-pytestmark = pytest.mark.browser
 
 
 def test_studio_in_jupyterlab_runs_pictures_large_view_and_downloads(

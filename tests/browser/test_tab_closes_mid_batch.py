@@ -26,8 +26,6 @@ from tests.helpers.jupyter import isolated_jupyter_env
 
 from .conftest import ARTIFACTS
 
-pytestmark = pytest.mark.browser
-
 NOTEBOOK = "tab_closes_mid_batch.ipynb"
 CELL = """
 import asyncio, os

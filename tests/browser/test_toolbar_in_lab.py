@@ -10,7 +10,6 @@ import io
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from ._canvas import (
@@ -24,8 +23,6 @@ from ._canvas import (
     with_a_picture,
 )
 from .conftest import ARTIFACTS
-
-pytestmark = pytest.mark.browser
 
 BOARD = ".qw-canvas[data-mode=runs]"
 HEIGHT = 900
