@@ -99,6 +99,7 @@ class PictureCache:
         self._off = self.limit_bytes == 0
         self._lock = threading.Lock()
         self._thread: ThreadPoolExecutor | None = None
+        self._thread_lock = threading.Lock()  # not `_lock`, which the cache's thread holds while it opens
         self.hits = 0
         self.misses = 0
 
@@ -110,7 +111,7 @@ class PictureCache:
         after another in the order given. One thread means one SQLite connection (diskcache keeps one per
         thread): a kernel's reads and writes never wait on each other's locks, where SQLite's busy handler
         sleeps, and the threads that decode pictures stay free for them."""
-        with self._lock:
+        with self._thread_lock:
             if self._thread is None:
                 self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qamera-pictures")
             return self._thread.submit(call, *args)
@@ -208,7 +209,7 @@ class PictureCache:
 
     def close(self) -> None:
         """Finish the writes handed to `in_thread`, then close."""
-        with self._lock:
+        with self._thread_lock:
             thread, self._thread = self._thread, None
         if thread is not None:
             thread.shutdown(wait=True)

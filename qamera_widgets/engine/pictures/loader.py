@@ -43,6 +43,7 @@ from .imaging import (
     make_preview,
     make_thumbnail,
     open_web_image,
+    prepare_decoding,
     render_placeholder,
     sniff_web_format,
 )
@@ -248,11 +249,7 @@ class ThumbnailLoader:
             return None
 
     async def prefetch(
-        self,
-        urls: Iterable[str | None],
-        *,
-        size: int | None = None,
-        after: set[asyncio.Task[Any]] | None = None,
+        self, urls: Iterable[str | None], *, size: int | None = None, after: set[Any] | None = None
     ) -> None:
         """Warm the cache; prefetches hold at most half the download slots so visible cards still load.
         ``after``: tasks to let finish first (a view's visible pictures; the set may grow meanwhile)."""
@@ -267,8 +264,9 @@ class ThumbnailLoader:
         await asyncio.gather(*(one(url) for url in dict.fromkeys(u for u in urls if u)))
 
     def warm_up(self) -> None:
-        """Open the disk cache on its thread now, without waiting: a gallery calls this before it asks for
-        its list, so the first page's thumbnails do not wait for the cache to open after the list came."""
+        """Open the disk cache and load the decoders in threads, without waiting: a gallery calls this
+        before it asks for its list, so its first thumbnails do not wait for either once the list came."""
+        asyncio.get_running_loop().run_in_executor(None, prepare_decoding)
         disk = self._disk()
         if disk is not None:
             disk.in_thread(disk.open)
