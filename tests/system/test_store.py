@@ -112,12 +112,15 @@ def test_kill_9_mid_write_loses_at_most_that_write(tmp_path: Path) -> None:
             break
     writer.send_signal(signal.SIGKILL)
     writer.wait(60)
+    # What the writer reported before it died and this (slower, on a loaded machine) reader had not read yet.
+    for line in writer.stdout:
+        confirmed = int(line)
 
     assert integrity(tmp_path / DB_FILE) == "ok"
     saved = [j.batch_id for j in open_store(tmp_path).jobs()]
     # Every write reported done is there, in order.
     assert saved[: confirmed + 1] == [f"b-k-{n}" for n in range(confirmed + 1)]
-    assert len(saved) - (confirmed + 1) <= 2  # the write in flight, and one the pipe had not carried yet
+    assert len(saved) - (confirmed + 1) <= 1  # at most the write in flight, done but not yet reported
 
 
 def test_a_full_disk_gives_one_sentence_and_jobs_stay_in_memory(tmp_path: Path) -> None:
